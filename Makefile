@@ -1,0 +1,98 @@
+# roomd - one non-recursive GNU Makefile.
+#
+#   make            build the library, the programs and the tests into $(O)
+#   make test       build and run every test (unit, vectors, e2e)
+#   make SAN=1 ...  the same with ASan+UBSan, into build-san by default
+#   make CC=clang   any C11 compiler; pair it with O=build-clang
+#   make fuzz       libFuzzer targets (clang) into build-fuzz
+#   make format     apply .clang-format
+#
+# Sources are found by directory: a new .c file under src/<module>/ joins the
+# library, a new src/app/<prog>.c is a program, tests/unit/test_<x>.c a test.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+O ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+O ?= build
+SANFLAGS =
+endif
+
+CC ?= cc
+PKGS = libsodium libcrypto sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+JANSSON_CFLAGS := $(shell pkg-config --cflags jansson)
+JANSSON_LIBS := $(shell pkg-config --libs jansson)
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS = $(PKG_LIBS) -lm
+
+MODULES = util proto crypto mesh radio room store client sim
+LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+LIB := $(O)/libroomd.a
+
+APP_SRC := $(wildcard src/app/*.c)
+APPS := $(APP_SRC:src/app/%.c=$(O)/%)
+
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TESTS := $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
+
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCHES := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_O = build-fuzz
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_O)/%)
+
+.PHONY: all test fuzz format clean bench
+all: $(LIB) $(APPS) $(TESTS) $(BENCHES)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/%: $(O)/src/app/%.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(O)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $(JANSSON_CFLAGS) -c $< -o $@
+
+$(O)/tests/%: $(O)/tests/%.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) $(JANSSON_LIBS) -o $@
+
+$(O)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $< $(LIB) $(LDLIBS) -o $@
+
+test: all
+	O=$(O) tests/run
+
+bench: all
+	O=$(O) bench/run
+
+# libFuzzer: clang only, always with ASan+UBSan.
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz: $(FUZZERS)
+$(FUZZ_O)/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san build-clang build-fuzz
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
