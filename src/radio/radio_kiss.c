@@ -480,7 +480,8 @@ static void on_answer(struct radio *r, uint8_t code, uint8_t cmd, uint8_t arg, s
 			goto bad;
 		m->radio = (struct lora_params){ a, c, rbuf_cur(b)[0], rbuf_cur(b)[1], 0 };
 		m->known |= RADIO_KNOWN_RADIO;
-		if (!set_radio_pending(r))
+		/* only our own question, asked after our SetRadio was answered */
+		if (cmd == KISS_HW_GET_RADIO && !set_radio_pending(r))
 			check_radio(r);
 		return;
 	case 0x8C:

@@ -49,23 +49,22 @@ static int serial_parse(struct radio_transport *t, const char *arg)
 	const char *colon = strrchr(arg, ':');
 	speed_t sp;
 
+	/* a trailing ":DIGITS" is the baud rate; other colons belong to the
+	 * path (udev's /dev/serial/by-path names contain some) */
 	t->baud = SERIAL_DEFAULT_BAUD;
-	if (colon) {
+	if (colon && colon[1] == 0) {
+		snprintf(t->why, sizeof(t->why),
+			 "expected a baud rate after the last ':' in \"serial:%s\"", arg);
+		return ERR_CONFIG;
+	}
+	if (colon && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
 		const char *b = colon + 1;
-		size_t b_len = strlen(b);
-		if (b_len == 0 || b_len > 8 || strspn(b, "0123456789") != b_len) {
-			snprintf(t->why, sizeof(t->why),
-				 "expected serial:DEVICE[:BAUD] with a numeric baud rate, got "
-				 "\"serial:%s\"",
-				 arg);
-			return ERR_CONFIG;
-		}
-		t->baud = (unsigned)strtoul(b, NULL, 10);
+		t->baud = strlen(b) > 8 ? 0 : (unsigned)strtoul(b, NULL, 10);
 		path_len = (size_t)(colon - arg);
 	}
 	if (speed_for(t->baud, &sp) != ERR_OK) {
 		snprintf(t->why, sizeof(t->why),
-			 "unsupported baud rate %u (the kiss_modem uses 115200)", t->baud);
+			 "unsupported baud rate %s (the kiss_modem uses 115200)", colon + 1);
 		return ERR_CONFIG;
 	}
 	if (path_len == 0 || path_len >= sizeof(t->addr)) {
