@@ -70,10 +70,13 @@ enum {
  * then brings the schema to STORE_SCHEMA_VERSION with forward-only
  * migrations, each in its own transaction.  On success *st owns the
  * connection; free it with store_close().  On failure *st is NULL.
- * Errors: ERR_STORE (cannot open, not a database, corrupt, not a roomd
- * database, unwritable), ERR_VERSION (the file's schema is newer than this
+ * At open the post counters are checked against the posts (a full pass
+ * over the posts index).  Errors: ERR_STORE (cannot open, not a database,
+ * corrupt, not a roomd database, file or directory not writable without
+ * STORE_OPEN_READONLY), ERR_VERSION (the file's schema is newer than this
  * program, or older and STORE_OPEN_READONLY forbids migrating it),
- * ERR_NOMEM, ERR_INVAL.
+ * ERR_NOMEM, ERR_INVAL.  A read-only store reads normally; every write
+ * returns ERR_STORE.
  */
 int store_open(struct store **st, const char *path);
 /* The same with STORE_OPEN_* flags; store_open(st, p) == store_open_flags(st, p, 0). */
@@ -89,12 +92,13 @@ void store_close(struct store *st);
 /*
  * Batching: everything between store_begin() and store_commit() becomes
  * durable at the commit, with one fsync.  No nesting: store_begin() while a
- * transaction is open is ERR_INVAL.  A call that fails inside the
- * transaction leaves no partial effect and the transaction stays open,
- * except after a disk error that made the backend abort the whole
- * transaction: then store_commit() returns ERR_STORE and nothing of the
- * batch was kept.  store_rollback() discards the batch; it returns ERR_OK
- * also when the transaction was already aborted, ERR_INVAL if none is open.
+ * transaction is open is ERR_INVAL; on a read-only store it is ERR_STORE.
+ * A call that fails inside the batch leaves no partial effect and the batch
+ * stays open, except after a disk error (disk full, I/O) that made the
+ * backend abort the whole batch: from then on every call but commit and
+ * rollback returns ERR_STORE, store_commit() returns ERR_STORE, and nothing
+ * of the batch was kept.  store_rollback() discards the batch (ERR_OK also
+ * when it was already aborted; ERR_INVAL if none is open).
  */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
@@ -262,9 +266,11 @@ typedef int store_member_cb(void *ctx, const struct store_member *m);
 int store_member_list(struct store *st, uint32_t room, store_member_cb *cb, void *ctx);
 int store_member_count(struct store *st, uint32_t room, uint32_t *count);
 /*
- * Cheap single-field updates for the hot path; ERR_NOT_FOUND if the key is
- * not a member.  set_out_path validates as store_member_put();
- * set_activity writes last_activity and push_failures together.
+ * Cheap single-field updates for the hot path (one indexed UPDATE; outside a
+ * batch each is one durable commit); ERR_NOT_FOUND if the key is not a
+ * member.  set_out_path validates as store_member_put() (out_path may be
+ * NULL when out_path_len is STORE_PATH_UNKNOWN); set_activity writes
+ * last_activity and push_failures together.
  */
 int store_member_set_sync_since(struct store *st, uint32_t room,
 				const uint8_t pub[STORE_PUB_LEN], uint32_t sync_since);
