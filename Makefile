@@ -20,7 +20,7 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libsodium libcrypto sqlite3
+PKGS = libsodium nettle sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson)
