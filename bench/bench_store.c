@@ -65,10 +65,10 @@ static int add(struct store *st, uint32_t room, uint32_t i, uint32_t members)
 	return store_post_add(st, &p, &id, NULL);
 }
 
-#define FAIL(what, err)                                                                           \
-	do {                                                                                      \
-		fprintf(stderr, "bench_store: %s: %s\n", what, err_str(err));                     \
-		goto out;                                                                         \
+#define FAIL(what, err)                                                                            \
+	do {                                                                                       \
+		fprintf(stderr, "bench_store: %s: %s\n", what, err_str(err));                      \
+		goto out;                                                                          \
 	} while (0)
 
 int main(int argc, char **argv)
@@ -174,8 +174,8 @@ int main(int argc, char **argv)
 			FAIL("post next", err);
 	}
 	t = now_s() - t0;
-	printf("next-post query:   %u queries in %.3f s = %.0f queries/s (%u found)\n", queries,
-	       t, queries / t, found);
+	printf("next-post query:   %u queries in %.3f s = %.0f queries/s (%u found)\n", queries, t,
+	       queries / t, found);
 	uint64_t total = 0;
 	t0 = now_s();
 	for (uint32_t q = 0; q < queries; q++) {

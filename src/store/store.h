@@ -38,22 +38,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_PUB_LEN 32        /* full Ed25519 public key */
-#define STORE_TEXT_MAX 150      /* post text bytes kept (§7.3) */
-#define STORE_PATH_MAX 64       /* out_path bytes (§2.4) */
-#define STORE_PATH_UNKNOWN 0xFF /* out_path_len of "no route known" */
-#define STORE_HASH_LEN 8        /* packet hash (§2.8) */
-#define STORE_ROOM_NAME_MAX 64  /* bytes, without the terminator */
-#define STORE_SETTING_KEY_MAX 64
+#define STORE_PUB_LEN           32   /* full Ed25519 public key */
+#define STORE_TEXT_MAX          150  /* post text bytes kept (§7.3) */
+#define STORE_PATH_MAX          64   /* out_path bytes (§2.4) */
+#define STORE_PATH_UNKNOWN      0xFF /* out_path_len of "no route known" */
+#define STORE_HASH_LEN          8    /* packet hash (§2.8) */
+#define STORE_ROOM_NAME_MAX     64   /* bytes, without the terminator */
+#define STORE_SETTING_KEY_MAX   64
 #define STORE_SETTING_VALUE_MAX 512
-#define STORE_BAN_REASON_MAX 128
+#define STORE_BAN_REASON_MAX    128
 
-#define STORE_SCHEMA_VERSION 1      /* PRAGMA user_version this code writes */
+#define STORE_SCHEMA_VERSION    1 /* PRAGMA user_version this code writes */
 #define STORE_DEFAULT_MAX_POSTS 10000
-#define STORE_REPLAY_MAX 4096       /* replay marks kept per room */
-#define STORE_DUP_MAX 1024          /* packet hashes kept per room id */
-#define STORE_BUSY_TIMEOUT_MS 2000  /* wait for another process's lock */
-#define STORE_TS_ANY UINT32_MAX     /* "no upper bound" for max_ts */
+#define STORE_REPLAY_MAX        4096       /* replay marks kept per room */
+#define STORE_DUP_MAX           1024       /* packet hashes kept per room id */
+#define STORE_BUSY_TIMEOUT_MS   2000       /* wait for another process's lock */
+#define STORE_TS_ANY            UINT32_MAX /* "no upper bound" for max_ts */
 
 struct store;
 
@@ -131,10 +131,10 @@ struct store_room {
 	uint32_t id; /* >= 1; 0 is never a room (it means "global" for settings) */
 	uint8_t pub[STORE_PUB_LEN];
 	char name[STORE_ROOM_NAME_MAX + 1]; /* NUL-terminated */
-	uint32_t max_posts;    /* retention: posts kept, 0 = no count limit */
-	uint32_t max_age_s;    /* retention: age limit in seconds, 0 = none */
-	uint32_t last_post_ts; /* newest post_ts ever stored, 0 = none */
-	uint32_t post_count;   /* posts stored now */
+	uint32_t max_posts;                 /* retention: posts kept, 0 = no count limit */
+	uint32_t max_age_s;                 /* retention: age limit in seconds, 0 = none */
+	uint32_t last_post_ts;              /* newest post_ts ever stored, 0 = none */
+	uint32_t post_count;                /* posts stored now */
 };
 
 /*
@@ -145,7 +145,7 @@ struct store_room {
  * STORE_ROOM_NAME_MAX bytes (ERR_TOO_BIG).
  */
 int store_room_add(struct store *st, const char *name, const uint8_t pub[STORE_PUB_LEN],
-		   uint32_t *id);
+                   uint32_t *id);
 /* By id, or by identity key; ERR_NOT_FOUND if no such room. */
 int store_room_get(struct store *st, uint32_t id, struct store_room *out);
 int store_room_find(struct store *st, const uint8_t pub[STORE_PUB_LEN], struct store_room *out);
@@ -163,18 +163,17 @@ int store_room_delete(struct store *st, uint32_t id);
  * limit).  They are applied by every store_post_add() and by
  * store_retention(); this call itself deletes nothing.
  */
-int store_room_set_retention(struct store *st, uint32_t id, uint32_t max_posts,
-			     uint32_t max_age_s);
+int store_room_set_retention(struct store *st, uint32_t id, uint32_t max_posts, uint32_t max_age_s);
 
 /* ---- posts (§7.3) ------------------------------------------------------- */
 
 struct store_post {
-	int64_t id;   /* assigned by store_post_add(), >= 1, never reused */
+	int64_t id; /* assigned by store_post_add(), >= 1, never reused */
 	uint32_t room;
-	uint8_t author[STORE_PUB_LEN]; /* client key, or the room's own for system posts */
-	uint32_t post_ts;   /* room clock; unique and increasing per room */
-	uint32_t sender_ts; /* the client's timestamp; 0 for system posts */
-	size_t text_len;    /* 0..STORE_TEXT_MAX */
+	uint8_t author[STORE_PUB_LEN];    /* client key, or the room's own for system posts */
+	uint32_t post_ts;                 /* room clock; unique and increasing per room */
+	uint32_t sender_ts;               /* the client's timestamp; 0 for system posts */
+	size_t text_len;                  /* 0..STORE_TEXT_MAX */
 	uint8_t text[STORE_TEXT_MAX + 1]; /* any bytes but NUL; a NUL follows text_len on output */
 };
 
@@ -205,17 +204,17 @@ int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bo
  * exclude nobody).  ERR_NOT_FOUND if there is none.
  */
 int store_post_next(struct store *st, uint32_t room, const uint8_t *exclude, uint32_t since,
-		    uint32_t max_ts, struct store_post *out);
+                    uint32_t max_ts, struct store_post *out);
 /*
  * How many posts store_post_next() could still return with the same
  * arguments (the unsynced count of §7.5), counting no further than `cap`.
  */
-int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclude,
-			   uint32_t since, uint32_t max_ts, uint32_t cap, uint32_t *count);
+int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclude, uint32_t since,
+                           uint32_t max_ts, uint32_t cap, uint32_t *count);
 /* The newest `n` posts of the room, newest first (moderation). */
 typedef int store_post_cb(void *ctx, const struct store_post *p);
 int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_post_cb *cb,
-			   void *ctx);
+                           void *ctx);
 /* One post by id, within the room; ERR_NOT_FOUND if the room has no such post. */
 int store_post_get(struct store *st, uint32_t room, int64_t id, struct store_post *out);
 /* Deletes one post of the room; ERR_NOT_FOUND if the room has no such post. */
@@ -239,11 +238,11 @@ int store_retention(struct store *st, uint32_t room, uint32_t now, uint32_t *del
 
 struct store_member {
 	uint8_t pub[STORE_PUB_LEN];
-	uint8_t permissions;    /* §7.1: bits 0-1 role, bits 2-7 as set */
-	uint32_t sync_since;    /* newest post_ts the client acknowledged */
-	uint32_t last_timestamp; /* replay high-water mark (client clock) */
-	uint32_t last_activity; /* room RTC, 0 = none */
-	uint8_t out_path_len;   /* encoded §2.4 byte; STORE_PATH_UNKNOWN = no route */
+	uint8_t permissions;              /* §7.1: bits 0-1 role, bits 2-7 as set */
+	uint32_t sync_since;              /* newest post_ts the client acknowledged */
+	uint32_t last_timestamp;          /* replay high-water mark (client clock) */
+	uint32_t last_activity;           /* room RTC, 0 = none */
+	uint8_t out_path_len;             /* encoded §2.4 byte; STORE_PATH_UNKNOWN = no route */
 	uint8_t out_path[STORE_PATH_MAX]; /* the first path-bytes of it are kept */
 	uint8_t push_failures;
 	uint32_t created; /* room RTC of first sight */
@@ -259,7 +258,7 @@ struct store_member {
 int store_member_put(struct store *st, uint32_t room, const struct store_member *m);
 /* ERR_NOT_FOUND if the key is not a member of the room. */
 int store_member_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		     struct store_member *out);
+                     struct store_member *out);
 int store_member_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN]);
 /* Every member of the room in insertion order (first put first). */
 typedef int store_member_cb(void *ctx, const struct store_member *m);
@@ -272,14 +271,14 @@ int store_member_count(struct store *st, uint32_t room, uint32_t *count);
  * NULL when out_path_len is STORE_PATH_UNKNOWN); set_activity writes
  * last_activity and push_failures together.
  */
-int store_member_set_sync_since(struct store *st, uint32_t room,
-				const uint8_t pub[STORE_PUB_LEN], uint32_t sync_since);
+int store_member_set_sync_since(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                                uint32_t sync_since);
 int store_member_set_last_timestamp(struct store *st, uint32_t room,
-				    const uint8_t pub[STORE_PUB_LEN], uint32_t last_timestamp);
+                                    const uint8_t pub[STORE_PUB_LEN], uint32_t last_timestamp);
 int store_member_set_out_path(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-			      uint8_t out_path_len, const uint8_t out_path[STORE_PATH_MAX]);
+                              uint8_t out_path_len, const uint8_t out_path[STORE_PATH_MAX]);
 int store_member_set_activity(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-			      uint32_t last_activity, uint8_t push_failures);
+                              uint32_t last_activity, uint8_t push_failures);
 
 /* ---- replay marks of non-members ------------------------------------ */
 
@@ -294,9 +293,9 @@ int store_member_set_activity(struct store *st, uint32_t room, const uint8_t pub
  * the two holds a key (e.g. delete the mark when the key becomes a member).
  */
 int store_replay_set(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		     uint32_t last_timestamp, uint32_t now);
+                     uint32_t last_timestamp, uint32_t now);
 int store_replay_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		     uint32_t *last_timestamp);
+                     uint32_t *last_timestamp);
 int store_replay_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN]);
 int store_replay_count(struct store *st, uint32_t room, uint32_t *count);
 
@@ -311,8 +310,8 @@ int store_replay_count(struct store *st, uint32_t room, uint32_t *count);
  * not set, `def` is copied instead, or ERR_NOT_FOUND is returned when def
  * is NULL.  ERR_TOO_BIG (buf set to "") if it does not fit.
  */
-int store_setting_get(struct store *st, uint32_t room, const char *key, const char *def,
-		      char *buf, size_t cap);
+int store_setting_get(struct store *st, uint32_t room, const char *key, const char *def, char *buf,
+                      size_t cap);
 int store_setting_set(struct store *st, uint32_t room, const char *key, const char *value);
 /* ERR_NOT_FOUND if the key was not set. */
 int store_setting_delete(struct store *st, uint32_t room, const char *key);
@@ -332,12 +331,12 @@ struct store_ban {
  * Bans a full key in the room; banning again overwrites time and reason.
  * reason may be NULL (stored as "").  ERR_NOT_FOUND if no such room.
  */
-int store_ban_add(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		  uint32_t when, const char *reason);
+int store_ban_add(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN], uint32_t when,
+                  const char *reason);
 /* ERR_NOT_FOUND if the key was not banned. */
 int store_ban_remove(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN]);
 int store_ban_check(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		    bool *banned);
+                    bool *banned);
 /* Every ban of the room, oldest first. */
 typedef int store_ban_cb(void *ctx, const struct store_ban *ban);
 int store_ban_list(struct store *st, uint32_t room, store_ban_cb *cb, void *ctx);
@@ -354,7 +353,7 @@ int store_ban_list(struct store *st, uint32_t room, store_ban_cb *cb, void *ctx)
  * few on a crash is harmless).
  */
 int store_dup_add(struct store *st, uint32_t room, const uint8_t hash[STORE_HASH_LEN],
-		  uint32_t seen);
+                  uint32_t seen);
 /* The newest `n` hashes of the scope, delivered oldest first. */
 typedef int store_dup_cb(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen);
 int store_dup_load(struct store *st, uint32_t room, uint32_t n, store_dup_cb *cb, void *ctx);

@@ -27,7 +27,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define SUB "store"
+#define SUB            "store"
 #define APPLICATION_ID 0x524d4431 /* "RMD1" in the file header: a roomd database */
 
 /* ---- schema ------------------------------------------------------------- */
@@ -39,75 +39,75 @@
  * silently adopted.
  */
 static const char *const migrations[] = {
-	/* 0 -> 1: initial schema */
-	"CREATE TABLE rooms ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" pub BLOB NOT NULL UNIQUE,"
-	" name TEXT NOT NULL,"
-	" max_posts INTEGER NOT NULL,"
-	" max_age INTEGER NOT NULL DEFAULT 0,"
-	" last_post_ts INTEGER NOT NULL DEFAULT 0,"
-	" post_count INTEGER NOT NULL DEFAULT 0);"
-	/* AUTOINCREMENT: a moderator's post id never names a later post. */
-	"CREATE TABLE posts ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
-	" post_ts INTEGER NOT NULL,"
-	" sender_ts INTEGER NOT NULL,"
-	" author BLOB NOT NULL,"
-	" text BLOB NOT NULL);"
-	"CREATE UNIQUE INDEX posts_by_ts ON posts(room_id, post_ts);"
-	"CREATE UNIQUE INDEX posts_retry ON posts(room_id, author, sender_ts)"
-	" WHERE sender_ts <> 0;"
-	"CREATE TRIGGER posts_ins AFTER INSERT ON posts BEGIN"
-	" UPDATE rooms SET post_count = post_count + 1,"
-	"  last_post_ts = max(last_post_ts, new.post_ts) WHERE id = new.room_id; END;"
-	"CREATE TRIGGER posts_del AFTER DELETE ON posts BEGIN"
-	" UPDATE rooms SET post_count = post_count - 1 WHERE id = old.room_id; END;"
-	/* seq: the insertion order of §7.1, kept when a record is replaced. */
-	"CREATE TABLE members ("
-	" seq INTEGER PRIMARY KEY,"
-	" room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
-	" pub BLOB NOT NULL,"
-	" permissions INTEGER NOT NULL,"
-	" sync_since INTEGER NOT NULL,"
-	" last_timestamp INTEGER NOT NULL,"
-	" last_activity INTEGER NOT NULL,"
-	" out_path_len INTEGER NOT NULL,"
-	" out_path BLOB NOT NULL,"
-	" push_failures INTEGER NOT NULL,"
-	" created INTEGER NOT NULL,"
-	" UNIQUE (room_id, pub));"
-	"CREATE TABLE replay ("
-	" room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
-	" pub BLOB NOT NULL,"
-	" last_timestamp INTEGER NOT NULL,"
-	" updated INTEGER NOT NULL,"
-	" UNIQUE (room_id, pub));"
-	"CREATE INDEX replay_by_age ON replay(room_id, updated);"
-	/* room_id 0 = global: no foreign key. */
-	"CREATE TABLE settings ("
-	" room_id INTEGER NOT NULL,"
-	" key TEXT NOT NULL,"
-	" value TEXT NOT NULL,"
-	" PRIMARY KEY (room_id, key)) WITHOUT ROWID;"
-	"CREATE TABLE bans ("
-	" room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
-	" pub BLOB NOT NULL,"
-	" banned_at INTEGER NOT NULL,"
-	" reason TEXT NOT NULL,"
-	" PRIMARY KEY (room_id, pub)) WITHOUT ROWID;"
-	/* room_id 0 = daemon-wide: no foreign key. */
-	"CREATE TABLE dups ("
-	" room_id INTEGER NOT NULL,"
-	" hash BLOB NOT NULL,"
-	" seen INTEGER NOT NULL,"
-	" UNIQUE (room_id, hash));"
-	"CREATE INDEX dups_by_age ON dups(room_id, seen);",
+    /* 0 -> 1: initial schema */
+    "CREATE TABLE rooms ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " pub BLOB NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " max_posts INTEGER NOT NULL,"
+    " max_age INTEGER NOT NULL DEFAULT 0,"
+    " last_post_ts INTEGER NOT NULL DEFAULT 0,"
+    " post_count INTEGER NOT NULL DEFAULT 0);"
+    /* AUTOINCREMENT: a moderator's post id never names a later post. */
+    "CREATE TABLE posts ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " post_ts INTEGER NOT NULL,"
+    " sender_ts INTEGER NOT NULL,"
+    " author BLOB NOT NULL,"
+    " text BLOB NOT NULL);"
+    "CREATE UNIQUE INDEX posts_by_ts ON posts(room_id, post_ts);"
+    "CREATE UNIQUE INDEX posts_retry ON posts(room_id, author, sender_ts)"
+    " WHERE sender_ts <> 0;"
+    "CREATE TRIGGER posts_ins AFTER INSERT ON posts BEGIN"
+    " UPDATE rooms SET post_count = post_count + 1,"
+    "  last_post_ts = max(last_post_ts, new.post_ts) WHERE id = new.room_id; END;"
+    "CREATE TRIGGER posts_del AFTER DELETE ON posts BEGIN"
+    " UPDATE rooms SET post_count = post_count - 1 WHERE id = old.room_id; END;"
+    /* seq: the insertion order of §7.1, kept when a record is replaced. */
+    "CREATE TABLE members ("
+    " seq INTEGER PRIMARY KEY,"
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " pub BLOB NOT NULL,"
+    " permissions INTEGER NOT NULL,"
+    " sync_since INTEGER NOT NULL,"
+    " last_timestamp INTEGER NOT NULL,"
+    " last_activity INTEGER NOT NULL,"
+    " out_path_len INTEGER NOT NULL,"
+    " out_path BLOB NOT NULL,"
+    " push_failures INTEGER NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " UNIQUE (room_id, pub));"
+    "CREATE TABLE replay ("
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " pub BLOB NOT NULL,"
+    " last_timestamp INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " UNIQUE (room_id, pub));"
+    "CREATE INDEX replay_by_age ON replay(room_id, updated);"
+    /* room_id 0 = global: no foreign key. */
+    "CREATE TABLE settings ("
+    " room_id INTEGER NOT NULL,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY (room_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE bans ("
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " pub BLOB NOT NULL,"
+    " banned_at INTEGER NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " PRIMARY KEY (room_id, pub)) WITHOUT ROWID;"
+    /* room_id 0 = daemon-wide: no foreign key. */
+    "CREATE TABLE dups ("
+    " room_id INTEGER NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " seen INTEGER NOT NULL,"
+    " UNIQUE (room_id, hash));"
+    "CREATE INDEX dups_by_age ON dups(room_id, seen);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
-	       "one migration per schema version");
+               "one migration per schema version");
 
 /* ---- statements --------------------------------------------------------- */
 
@@ -175,111 +175,111 @@ enum stmt {
 };
 
 #define POST_COLS "id, room_id, author, post_ts, sender_ts, text"
-#define MEMBER_COLS                                                                               \
-	"pub, permissions, sync_since, last_timestamp, last_activity, out_path_len, out_path, "   \
+#define MEMBER_COLS                                                                                \
+	"pub, permissions, sync_since, last_timestamp, last_activity, out_path_len, out_path, "    \
 	"push_failures, created"
 #define ROOM_COLS "id, pub, name, max_posts, max_age, last_post_ts, post_count"
 /* The next-post filter; ?4 IS NULL means "exclude no author". */
-#define POST_FILTER                                                                               \
+#define POST_FILTER                                                                                \
 	"room_id = ?1 AND post_ts > ?2 AND post_ts <= ?3 AND (?4 IS NULL OR author <> ?4)"
 
 static const char *const sql[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_SAVEPOINT] = "SAVEPOINT store_op",
-	[S_RELEASE] = "RELEASE store_op",
-	[S_ROLLBACK_TO] = "ROLLBACK TO store_op",
-	[S_QUICK_CHECK] = "PRAGMA quick_check",
-	[S_FK_CHECK] = "PRAGMA foreign_key_check",
-	[S_USER_VERSION] = "PRAGMA user_version",
-	[S_DB_BYTES] = "PRAGMA page_count",
-	[S_PAGE_SIZE] = "PRAGMA page_size",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT store_op",
+    [S_RELEASE] = "RELEASE store_op",
+    [S_ROLLBACK_TO] = "ROLLBACK TO store_op",
+    [S_QUICK_CHECK] = "PRAGMA quick_check",
+    [S_FK_CHECK] = "PRAGMA foreign_key_check",
+    [S_USER_VERSION] = "PRAGMA user_version",
+    [S_DB_BYTES] = "PRAGMA page_count",
+    [S_PAGE_SIZE] = "PRAGMA page_size",
 
-	[S_ROOM_UPSERT] = "INSERT INTO rooms(pub, name, max_posts) VALUES(?1, ?2, ?3)"
-			  " ON CONFLICT(pub) DO UPDATE SET name = excluded.name",
-	[S_ROOM_ID_BY_PUB] = "SELECT id FROM rooms WHERE pub = ?1",
-	[S_ROOM_GET] = "SELECT " ROOM_COLS " FROM rooms WHERE id = ?1",
-	[S_ROOM_FIND] = "SELECT " ROOM_COLS " FROM rooms WHERE pub = ?1",
-	[S_ROOM_LIST] = "SELECT " ROOM_COLS " FROM rooms ORDER BY id",
-	[S_ROOM_DELETE] = "DELETE FROM rooms WHERE id = ?1",
-	[S_ROOM_SET_RETENTION] = "UPDATE rooms SET max_posts = ?2, max_age = ?3 WHERE id = ?1",
-	[S_ROOM_DEL_POSTS] = "DELETE FROM posts WHERE room_id = ?1",
-	[S_ROOM_DEL_MEMBERS] = "DELETE FROM members WHERE room_id = ?1",
-	[S_ROOM_DEL_REPLAY] = "DELETE FROM replay WHERE room_id = ?1",
-	[S_ROOM_DEL_SETTINGS] = "DELETE FROM settings WHERE room_id = ?1",
-	[S_ROOM_DEL_BANS] = "DELETE FROM bans WHERE room_id = ?1",
-	[S_ROOM_DEL_DUPS] = "DELETE FROM dups WHERE room_id = ?1",
+    [S_ROOM_UPSERT] = "INSERT INTO rooms(pub, name, max_posts) VALUES(?1, ?2, ?3)"
+                      " ON CONFLICT(pub) DO UPDATE SET name = excluded.name",
+    [S_ROOM_ID_BY_PUB] = "SELECT id FROM rooms WHERE pub = ?1",
+    [S_ROOM_GET] = "SELECT " ROOM_COLS " FROM rooms WHERE id = ?1",
+    [S_ROOM_FIND] = "SELECT " ROOM_COLS " FROM rooms WHERE pub = ?1",
+    [S_ROOM_LIST] = "SELECT " ROOM_COLS " FROM rooms ORDER BY id",
+    [S_ROOM_DELETE] = "DELETE FROM rooms WHERE id = ?1",
+    [S_ROOM_SET_RETENTION] = "UPDATE rooms SET max_posts = ?2, max_age = ?3 WHERE id = ?1",
+    [S_ROOM_DEL_POSTS] = "DELETE FROM posts WHERE room_id = ?1",
+    [S_ROOM_DEL_MEMBERS] = "DELETE FROM members WHERE room_id = ?1",
+    [S_ROOM_DEL_REPLAY] = "DELETE FROM replay WHERE room_id = ?1",
+    [S_ROOM_DEL_SETTINGS] = "DELETE FROM settings WHERE room_id = ?1",
+    [S_ROOM_DEL_BANS] = "DELETE FROM bans WHERE room_id = ?1",
+    [S_ROOM_DEL_DUPS] = "DELETE FROM dups WHERE room_id = ?1",
 
-	/* "sender_ts <> 0" spelled as in the partial index so that it is used. */
-	[S_POST_FIND_RETRY] = "SELECT id FROM posts WHERE room_id = ?1 AND author = ?2"
-			      " AND sender_ts = ?3 AND sender_ts <> 0",
-	[S_POST_INSERT] = "INSERT INTO posts(room_id, post_ts, sender_ts, author, text)"
-			  " VALUES(?1, ?2, ?3, ?4, ?5)",
-	[S_POST_TRIM_COUNT] = "DELETE FROM posts WHERE id IN (SELECT id FROM posts"
-			      " WHERE room_id = ?1 ORDER BY post_ts LIMIT ?2)",
-	[S_POST_TRIM_AGE] = "DELETE FROM posts WHERE room_id = ?1 AND post_ts < ?2",
-	[S_POST_NEXT] = "SELECT " POST_COLS " FROM posts WHERE " POST_FILTER
-			" ORDER BY post_ts LIMIT 1",
-	[S_POST_COUNT_SINCE] = "SELECT count(*) FROM (SELECT 1 FROM posts WHERE " POST_FILTER
-			       " LIMIT ?5)",
-	[S_POST_NEWEST] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1"
-			  " ORDER BY post_ts DESC LIMIT ?2",
-	[S_POST_GET] = "SELECT " POST_COLS " FROM posts WHERE id = ?1 AND room_id = ?2",
-	[S_POST_DELETE] = "DELETE FROM posts WHERE id = ?1 AND room_id = ?2",
+    /* "sender_ts <> 0" spelled as in the partial index so that it is used. */
+    [S_POST_FIND_RETRY] = "SELECT id FROM posts WHERE room_id = ?1 AND author = ?2"
+                          " AND sender_ts = ?3 AND sender_ts <> 0",
+    [S_POST_INSERT] = "INSERT INTO posts(room_id, post_ts, sender_ts, author, text)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_POST_TRIM_COUNT] = "DELETE FROM posts WHERE id IN (SELECT id FROM posts"
+                          " WHERE room_id = ?1 ORDER BY post_ts LIMIT ?2)",
+    [S_POST_TRIM_AGE] = "DELETE FROM posts WHERE room_id = ?1 AND post_ts < ?2",
+    [S_POST_NEXT] =
+        "SELECT " POST_COLS " FROM posts WHERE " POST_FILTER " ORDER BY post_ts LIMIT 1",
+    [S_POST_COUNT_SINCE] =
+        "SELECT count(*) FROM (SELECT 1 FROM posts WHERE " POST_FILTER " LIMIT ?5)",
+    [S_POST_NEWEST] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1"
+                      " ORDER BY post_ts DESC LIMIT ?2",
+    [S_POST_GET] = "SELECT " POST_COLS " FROM posts WHERE id = ?1 AND room_id = ?2",
+    [S_POST_DELETE] = "DELETE FROM posts WHERE id = ?1 AND room_id = ?2",
 
-	[S_MEMBER_PUT] = "INSERT INTO members(room_id, " MEMBER_COLS ")"
-			 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-			 " ON CONFLICT(room_id, pub) DO UPDATE SET"
-			 " permissions = excluded.permissions, sync_since = excluded.sync_since,"
-			 " last_timestamp = excluded.last_timestamp,"
-			 " last_activity = excluded.last_activity,"
-			 " out_path_len = excluded.out_path_len, out_path = excluded.out_path,"
-			 " push_failures = excluded.push_failures, created = excluded.created",
-	[S_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 AND pub = ?2",
-	[S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND pub = ?2",
-	[S_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 ORDER BY seq",
-	[S_MEMBER_COUNT] = "SELECT count(*) FROM members WHERE room_id = ?1",
-	[S_MEMBER_SET_SYNC] = "UPDATE members SET sync_since = ?3 WHERE room_id = ?1 AND pub = ?2",
-	[S_MEMBER_SET_LAST_TS] = "UPDATE members SET last_timestamp = ?3"
-				 " WHERE room_id = ?1 AND pub = ?2",
-	[S_MEMBER_SET_PATH] = "UPDATE members SET out_path_len = ?3, out_path = ?4"
-			      " WHERE room_id = ?1 AND pub = ?2",
-	[S_MEMBER_SET_ACTIVITY] = "UPDATE members SET last_activity = ?3, push_failures = ?4"
-				  " WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_PUT] = "INSERT INTO members(room_id, " MEMBER_COLS ")"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                     " ON CONFLICT(room_id, pub) DO UPDATE SET"
+                     " permissions = excluded.permissions, sync_since = excluded.sync_since,"
+                     " last_timestamp = excluded.last_timestamp,"
+                     " last_activity = excluded.last_activity,"
+                     " out_path_len = excluded.out_path_len, out_path = excluded.out_path,"
+                     " push_failures = excluded.push_failures, created = excluded.created",
+    [S_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 ORDER BY seq",
+    [S_MEMBER_COUNT] = "SELECT count(*) FROM members WHERE room_id = ?1",
+    [S_MEMBER_SET_SYNC] = "UPDATE members SET sync_since = ?3 WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_SET_LAST_TS] = "UPDATE members SET last_timestamp = ?3"
+                             " WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_SET_PATH] = "UPDATE members SET out_path_len = ?3, out_path = ?4"
+                          " WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_SET_ACTIVITY] = "UPDATE members SET last_activity = ?3, push_failures = ?4"
+                              " WHERE room_id = ?1 AND pub = ?2",
 
-	[S_REPLAY_UPDATE] = "UPDATE replay SET last_timestamp = ?3, updated = ?4"
-			    " WHERE room_id = ?1 AND pub = ?2",
-	[S_REPLAY_INSERT] = "INSERT INTO replay(room_id, pub, last_timestamp, updated)"
-			    " VALUES(?1, ?2, ?3, ?4)",
-	[S_REPLAY_TRIM] = "DELETE FROM replay WHERE rowid IN (SELECT rowid FROM replay"
-			  " WHERE room_id = ?1 ORDER BY updated DESC, rowid DESC"
-			  " LIMIT -1 OFFSET ?2)",
-	[S_REPLAY_GET] = "SELECT last_timestamp FROM replay WHERE room_id = ?1 AND pub = ?2",
-	[S_REPLAY_DELETE] = "DELETE FROM replay WHERE room_id = ?1 AND pub = ?2",
-	[S_REPLAY_COUNT] = "SELECT count(*) FROM replay WHERE room_id = ?1",
+    [S_REPLAY_UPDATE] = "UPDATE replay SET last_timestamp = ?3, updated = ?4"
+                        " WHERE room_id = ?1 AND pub = ?2",
+    [S_REPLAY_INSERT] = "INSERT INTO replay(room_id, pub, last_timestamp, updated)"
+                        " VALUES(?1, ?2, ?3, ?4)",
+    [S_REPLAY_TRIM] = "DELETE FROM replay WHERE rowid IN (SELECT rowid FROM replay"
+                      " WHERE room_id = ?1 ORDER BY updated DESC, rowid DESC"
+                      " LIMIT -1 OFFSET ?2)",
+    [S_REPLAY_GET] = "SELECT last_timestamp FROM replay WHERE room_id = ?1 AND pub = ?2",
+    [S_REPLAY_DELETE] = "DELETE FROM replay WHERE room_id = ?1 AND pub = ?2",
+    [S_REPLAY_COUNT] = "SELECT count(*) FROM replay WHERE room_id = ?1",
 
-	[S_SETTING_GET] = "SELECT value FROM settings WHERE room_id = ?1 AND key = ?2",
-	[S_SETTING_SET] = "INSERT INTO settings(room_id, key, value) VALUES(?1, ?2, ?3)"
-			  " ON CONFLICT(room_id, key) DO UPDATE SET value = excluded.value",
-	[S_SETTING_DELETE] = "DELETE FROM settings WHERE room_id = ?1 AND key = ?2",
-	[S_SETTING_LIST] = "SELECT key, value FROM settings WHERE room_id = ?1 ORDER BY key",
+    [S_SETTING_GET] = "SELECT value FROM settings WHERE room_id = ?1 AND key = ?2",
+    [S_SETTING_SET] = "INSERT INTO settings(room_id, key, value) VALUES(?1, ?2, ?3)"
+                      " ON CONFLICT(room_id, key) DO UPDATE SET value = excluded.value",
+    [S_SETTING_DELETE] = "DELETE FROM settings WHERE room_id = ?1 AND key = ?2",
+    [S_SETTING_LIST] = "SELECT key, value FROM settings WHERE room_id = ?1 ORDER BY key",
 
-	[S_BAN_ADD] = "INSERT INTO bans(room_id, pub, banned_at, reason) VALUES(?1, ?2, ?3, ?4)"
-		      " ON CONFLICT(room_id, pub) DO UPDATE SET banned_at = excluded.banned_at,"
-		      " reason = excluded.reason",
-	[S_BAN_REMOVE] = "DELETE FROM bans WHERE room_id = ?1 AND pub = ?2",
-	[S_BAN_CHECK] = "SELECT 1 FROM bans WHERE room_id = ?1 AND pub = ?2",
-	[S_BAN_LIST] = "SELECT pub, banned_at, reason FROM bans WHERE room_id = ?1"
-		       " ORDER BY banned_at, pub",
+    [S_BAN_ADD] = "INSERT INTO bans(room_id, pub, banned_at, reason) VALUES(?1, ?2, ?3, ?4)"
+                  " ON CONFLICT(room_id, pub) DO UPDATE SET banned_at = excluded.banned_at,"
+                  " reason = excluded.reason",
+    [S_BAN_REMOVE] = "DELETE FROM bans WHERE room_id = ?1 AND pub = ?2",
+    [S_BAN_CHECK] = "SELECT 1 FROM bans WHERE room_id = ?1 AND pub = ?2",
+    [S_BAN_LIST] = "SELECT pub, banned_at, reason FROM bans WHERE room_id = ?1"
+                   " ORDER BY banned_at, pub",
 
-	[S_DUP_ADD] = "INSERT INTO dups(room_id, hash, seen) VALUES(?1, ?2, ?3)"
-		      " ON CONFLICT(room_id, hash) DO UPDATE SET seen = excluded.seen",
-	[S_DUP_TRIM] = "DELETE FROM dups WHERE rowid IN (SELECT rowid FROM dups"
-		       " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT -1 OFFSET ?2)",
-	[S_DUP_LOAD] = "SELECT hash, seen FROM (SELECT hash, seen, rowid AS r FROM dups"
-		       " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT ?2)"
-		       " ORDER BY seen, r",
+    [S_DUP_ADD] = "INSERT INTO dups(room_id, hash, seen) VALUES(?1, ?2, ?3)"
+                  " ON CONFLICT(room_id, hash) DO UPDATE SET seen = excluded.seen",
+    [S_DUP_TRIM] = "DELETE FROM dups WHERE rowid IN (SELECT rowid FROM dups"
+                   " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT -1 OFFSET ?2)",
+    [S_DUP_LOAD] = "SELECT hash, seen FROM (SELECT hash, seen, rowid AS r FROM dups"
+                   " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT ?2)"
+                   " ORDER BY seen, r",
 };
 
 struct store {
@@ -311,7 +311,7 @@ static int db_fail(struct store *st, int rc, const char *what)
 		return ERR_NOT_FOUND;
 	}
 	log_err(SUB, "%s: %s (sqlite %d)", what, st->db ? sqlite3_errmsg(st->db) : "no database",
-		rc);
+	        rc);
 	return map_rc(rc);
 }
 
@@ -413,8 +413,14 @@ static int64_t col_int(struct q *q, int i, int64_t min, int64_t max)
 	return v;
 }
 
-static uint32_t col_u32(struct q *q, int i) { return (uint32_t)col_int(q, i, 0, UINT32_MAX); }
-static uint8_t col_u8(struct q *q, int i) { return (uint8_t)col_int(q, i, 0, UINT8_MAX); }
+static uint32_t col_u32(struct q *q, int i)
+{
+	return (uint32_t)col_int(q, i, 0, UINT32_MAX);
+}
+static uint8_t col_u8(struct q *q, int i)
+{
+	return (uint8_t)col_int(q, i, 0, UINT8_MAX);
+}
 
 /* A blob of at most cap bytes; its length, or 0 with q->bad set. */
 static size_t col_blob(struct q *q, int i, void *dst, size_t cap)
@@ -514,11 +520,11 @@ static int guard(struct store *st)
 	return ERR_OK;
 }
 
-#define GUARD(st)                                                                                 \
-	do {                                                                                      \
-		int guard_err_ = guard(st);                                                       \
-		if (guard_err_ != ERR_OK)                                                         \
-			return guard_err_;                                                        \
+#define GUARD(st)                                                                                  \
+	do {                                                                                       \
+		int guard_err_ = guard(st);                                                        \
+		if (guard_err_ != ERR_OK)                                                          \
+			return guard_err_;                                                         \
 	} while (0)
 
 int store_begin(struct store *st)
@@ -637,7 +643,7 @@ static int migrate(struct store *st, int64_t from)
 		if (err == ERR_OK) {
 			/* user_version is transactional: it moves with the step or not at all. */
 			snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld",
-				 (long long)(v + 1));
+			         (long long)(v + 1));
 			err = exec_script(st, bump, "migration");
 		}
 		if (err == ERR_OK)
@@ -645,8 +651,8 @@ static int migrate(struct store *st, int64_t from)
 		if (err) {
 			if (!sqlite3_get_autocommit(st->db))
 				(void)exec_script(st, "ROLLBACK", "migration rollback");
-			log_err(SUB, "schema migration %lld -> %lld failed",
-				(long long)v, (long long)(v + 1));
+			log_err(SUB, "schema migration %lld -> %lld failed", (long long)v,
+			        (long long)(v + 1));
 			return err;
 		}
 		log_info(SUB, "schema migrated to version %lld", (long long)(v + 1));
@@ -656,11 +662,11 @@ static int migrate(struct store *st, int64_t from)
 
 /* Counters kept by triggers are recomputed in case the file was edited by hand. */
 static const char recount_sql[] =
-	"UPDATE rooms SET post_count = (SELECT count(*) FROM posts WHERE room_id = rooms.id),"
-	" last_post_ts = max(last_post_ts,"
-	"  coalesce((SELECT max(post_ts) FROM posts WHERE room_id = rooms.id), 0))"
-	" WHERE post_count <> (SELECT count(*) FROM posts WHERE room_id = rooms.id)"
-	" OR last_post_ts < coalesce((SELECT max(post_ts) FROM posts WHERE room_id = rooms.id), 0)";
+    "UPDATE rooms SET post_count = (SELECT count(*) FROM posts WHERE room_id = rooms.id),"
+    " last_post_ts = max(last_post_ts,"
+    "  coalesce((SELECT max(post_ts) FROM posts WHERE room_id = rooms.id), 0))"
+    " WHERE post_count <> (SELECT count(*) FROM posts WHERE room_id = rooms.id)"
+    " OR last_post_ts < coalesce((SELECT max(post_ts) FROM posts WHERE room_id = rooms.id), 0)";
 
 static int configure(struct store *st, bool memory)
 {
@@ -721,15 +727,17 @@ static int check_version(struct store *st, int64_t *version)
 	if (err)
 		return err;
 	if (app != APPLICATION_ID && (app != 0 || *version != 0 || tables != 0)) {
-		log_err(SUB, "not a roomd database (application_id %lld, version %lld, %lld "
-			     "schema objects); refusing to touch it",
-			(long long)app, (long long)*version, (long long)tables);
+		log_err(SUB,
+		        "not a roomd database (application_id %lld, version %lld, %lld "
+		        "schema objects); refusing to touch it",
+		        (long long)app, (long long)*version, (long long)tables);
 		return ERR_STORE;
 	}
 	if (*version > STORE_SCHEMA_VERSION) {
-		log_err(SUB, "database schema version %lld is newer than this roomd (%d): "
-			     "upgrade roomd or use another database file",
-			(long long)*version, STORE_SCHEMA_VERSION);
+		log_err(SUB,
+		        "database schema version %lld is newer than this roomd (%d): "
+		        "upgrade roomd or use another database file",
+		        (long long)*version, STORE_SCHEMA_VERSION);
 		return ERR_VERSION;
 	}
 	if (*version < 0) {
@@ -737,9 +745,10 @@ static int check_version(struct store *st, int64_t *version)
 		return ERR_STORE;
 	}
 	if (*version < STORE_SCHEMA_VERSION && st->readonly) {
-		log_err(SUB, "database schema version %lld needs migrating to %d, "
-			     "which a read-only open cannot do",
-			(long long)*version, STORE_SCHEMA_VERSION);
+		log_err(SUB,
+		        "database schema version %lld needs migrating to %d, "
+		        "which a read-only open cannot do",
+		        (long long)*version, STORE_SCHEMA_VERSION);
 		return ERR_VERSION;
 	}
 	return ERR_OK;
@@ -749,10 +758,10 @@ static int prepare_all(struct store *st)
 {
 	for (int i = 0; i < S_COUNT; i++) {
 		int rc = sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					    &st->stmt[i], NULL);
+		                            &st->stmt[i], NULL);
 		if (rc != SQLITE_OK) {
 			log_err(SUB, "prepare \"%s\": %s (sqlite %d)", sql[i],
-				sqlite3_errmsg(st->db), rc);
+			        sqlite3_errmsg(st->db), rc);
 			return map_rc(rc);
 		}
 	}
@@ -787,19 +796,19 @@ int store_open_flags(struct store **out, const char *path, unsigned flags)
 		return ERR_NOMEM;
 	st->readonly = flags & STORE_OPEN_READONLY;
 	bool memory = strcmp(path, ":memory:") == 0;
-	int oflags = st->readonly ? SQLITE_OPEN_READONLY
-				  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int oflags =
+	    st->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	int err, rc = sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_err(SUB, "cannot open %s: %s (sqlite %d)", path,
-			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), rc);
+		        st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), rc);
 		err = map_rc(rc);
 		goto out;
 	}
 	(void)sqlite3_extended_result_codes(st->db, 1);
 	if (!st->readonly && sqlite3_db_readonly(st->db, "main") == 1) {
 		log_err(SUB, "%s is not writable: fix its permissions (or those of its directory)",
-			path);
+		        path);
 		err = ERR_STORE;
 		goto out;
 	}
@@ -822,7 +831,10 @@ out:
 	return err;
 }
 
-int store_open(struct store **st, const char *path) { return store_open_flags(st, path, 0); }
+int store_open(struct store **st, const char *path)
+{
+	return store_open_flags(st, path, 0);
+}
 
 /* ---- checks and sizes ----------------------------------------------------- */
 
@@ -846,8 +858,8 @@ int store_check(struct store *st)
 		const unsigned char *t = sqlite3_column_text(q.s, 0);
 		if (problems++ < 20)
 			log_err(SUB, "integrity: row %lld of %s refers to a missing row",
-				(long long)sqlite3_column_int64(q.s, 1),
-				t ? (const char *)t : "(null)");
+			        (long long)sqlite3_column_int64(q.s, 1),
+			        t ? (const char *)t : "(null)");
 	}
 	if ((err = q_end(&q)) != ERR_OK)
 		return err;
@@ -924,7 +936,7 @@ static void read_room(struct q *q, struct store_room *r)
 }
 
 int store_room_add(struct store *st, const char *name, const uint8_t pub[STORE_PUB_LEN],
-		   uint32_t *id)
+                   uint32_t *id)
 {
 	GUARD(st);
 	if (!name || !pub || !id)
@@ -1028,8 +1040,8 @@ int store_room_delete(struct store *st, uint32_t id)
 {
 	GUARD(st);
 	static const enum stmt children[] = {
-		S_ROOM_DEL_POSTS,    S_ROOM_DEL_MEMBERS, S_ROOM_DEL_REPLAY,
-		S_ROOM_DEL_SETTINGS, S_ROOM_DEL_BANS,    S_ROOM_DEL_DUPS,
+	    S_ROOM_DEL_POSTS,    S_ROOM_DEL_MEMBERS, S_ROOM_DEL_REPLAY,
+	    S_ROOM_DEL_SETTINGS, S_ROOM_DEL_BANS,    S_ROOM_DEL_DUPS,
 	};
 	if (id == 0)
 		return ERR_INVAL;
@@ -1051,8 +1063,7 @@ int store_room_delete(struct store *st, uint32_t id)
 	return op_end(st, err);
 }
 
-int store_room_set_retention(struct store *st, uint32_t id, uint32_t max_posts,
-			     uint32_t max_age_s)
+int store_room_set_retention(struct store *st, uint32_t id, uint32_t max_posts, uint32_t max_age_s)
 {
 	GUARD(st);
 	struct q q;
@@ -1079,8 +1090,8 @@ static void read_post(struct q *q, struct store_post *p)
 }
 
 /* Deletes the oldest posts beyond max_posts and those older than min_ts. */
-static int trim_posts(struct store *st, uint32_t room, const struct store_room *r,
-		      uint32_t now, uint32_t *deleted)
+static int trim_posts(struct store *st, uint32_t room, const struct store_room *r, uint32_t now,
+                      uint32_t *deleted)
 {
 	struct q q;
 	int err;
@@ -1138,7 +1149,7 @@ int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bo
 		goto out;
 	if (p->post_ts == 0 || p->post_ts <= r.last_post_ts) {
 		log_warn(SUB, "room %u: post_ts %u not above the newest %u; refused", p->room,
-			 p->post_ts, r.last_post_ts);
+		         p->post_ts, r.last_post_ts);
 		err = ERR_INVAL;
 		goto out;
 	}
@@ -1166,7 +1177,7 @@ out:
 }
 
 int store_post_next(struct store *st, uint32_t room, const uint8_t *exclude, uint32_t since,
-		    uint32_t max_ts, struct store_post *out)
+                    uint32_t max_ts, struct store_post *out)
 {
 	GUARD(st);
 	if (!out)
@@ -1192,8 +1203,8 @@ int store_post_next(struct store *st, uint32_t room, const uint8_t *exclude, uin
 	return ERR_OK;
 }
 
-int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclude,
-			   uint32_t since, uint32_t max_ts, uint32_t cap, uint32_t *count)
+int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclude, uint32_t since,
+                           uint32_t max_ts, uint32_t cap, uint32_t *count)
 {
 	GUARD(st);
 	if (!count)
@@ -1217,7 +1228,7 @@ int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclu
 }
 
 int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_post_cb *cb,
-			   void *ctx)
+                           void *ctx)
 {
 	GUARD(st);
 	if (!cb)
@@ -1381,7 +1392,7 @@ int store_member_put(struct store *st, uint32_t room, const struct store_member 
 }
 
 int store_member_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		     struct store_member *out)
+                     struct store_member *out)
 {
 	GUARD(st);
 	if (!pub || !out)
@@ -1438,7 +1449,7 @@ int store_member_list(struct store *st, uint32_t room, store_member_cb *cb, void
 }
 
 static int count_rows(struct store *st, enum stmt id, const char *what, uint32_t room,
-		      uint32_t *count)
+                      uint32_t *count)
 {
 	if (!count)
 		return ERR_INVAL;
@@ -1464,7 +1475,7 @@ int store_member_count(struct store *st, uint32_t room, uint32_t *count)
 
 /* UPDATE ... SET <field> = ?3 WHERE room_id = ?1 AND pub = ?2 */
 static int member_set(struct store *st, enum stmt id, const char *what, uint32_t room,
-		      const uint8_t *pub, uint32_t v)
+                      const uint8_t *pub, uint32_t v)
 {
 	GUARD(st);
 	if (!pub)
@@ -1476,21 +1487,21 @@ static int member_set(struct store *st, enum stmt id, const char *what, uint32_t
 	return change_one(st, &q);
 }
 
-int store_member_set_sync_since(struct store *st, uint32_t room,
-				const uint8_t pub[STORE_PUB_LEN], uint32_t sync_since)
+int store_member_set_sync_since(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                                uint32_t sync_since)
 {
 	return member_set(st, S_MEMBER_SET_SYNC, "member sync_since", room, pub, sync_since);
 }
 
 int store_member_set_last_timestamp(struct store *st, uint32_t room,
-				    const uint8_t pub[STORE_PUB_LEN], uint32_t last_timestamp)
+                                    const uint8_t pub[STORE_PUB_LEN], uint32_t last_timestamp)
 {
 	return member_set(st, S_MEMBER_SET_LAST_TS, "member last_timestamp", room, pub,
-			  last_timestamp);
+	                  last_timestamp);
 }
 
 int store_member_set_out_path(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-			      uint8_t out_path_len, const uint8_t out_path[STORE_PATH_MAX])
+                              uint8_t out_path_len, const uint8_t out_path[STORE_PATH_MAX])
 {
 	GUARD(st);
 	size_t n;
@@ -1508,7 +1519,7 @@ int store_member_set_out_path(struct store *st, uint32_t room, const uint8_t pub
 }
 
 int store_member_set_activity(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-			      uint32_t last_activity, uint8_t push_failures)
+                              uint32_t last_activity, uint8_t push_failures)
 {
 	GUARD(st);
 	if (!pub)
@@ -1524,7 +1535,7 @@ int store_member_set_activity(struct store *st, uint32_t room, const uint8_t pub
 /* ---- replay marks --------------------------------------------------------- */
 
 int store_replay_set(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		     uint32_t last_timestamp, uint32_t now)
+                     uint32_t last_timestamp, uint32_t now)
 {
 	GUARD(st);
 	if (!pub || room == 0)
@@ -1555,7 +1566,7 @@ out:
 }
 
 int store_replay_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		     uint32_t *last_timestamp)
+                     uint32_t *last_timestamp)
 {
 	GUARD(st);
 	if (!pub || !last_timestamp)
@@ -1604,8 +1615,8 @@ static int check_key(const char *key)
 	return strlen(key) > STORE_SETTING_KEY_MAX ? ERR_TOO_BIG : ERR_OK;
 }
 
-int store_setting_get(struct store *st, uint32_t room, const char *key, const char *def,
-		      char *buf, size_t cap)
+int store_setting_get(struct store *st, uint32_t room, const char *key, const char *def, char *buf,
+                      size_t cap)
 {
 	GUARD(st);
 	if (!buf || cap == 0)
@@ -1691,8 +1702,8 @@ int store_setting_list(struct store *st, uint32_t room, store_setting_cb *cb, vo
 
 /* ---- bans ----------------------------------------------------------------- */
 
-int store_ban_add(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		  uint32_t when, const char *reason)
+int store_ban_add(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN], uint32_t when,
+                  const char *reason)
 {
 	GUARD(st);
 	if (!pub || room == 0)
@@ -1720,8 +1731,7 @@ int store_ban_remove(struct store *st, uint32_t room, const uint8_t pub[STORE_PU
 	return change_one(st, &q);
 }
 
-int store_ban_check(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
-		    bool *banned)
+int store_ban_check(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN], bool *banned)
 {
 	GUARD(st);
 	if (!pub || !banned)
@@ -1763,7 +1773,7 @@ int store_ban_list(struct store *st, uint32_t room, store_ban_cb *cb, void *ctx)
 /* ---- duplicate window ----------------------------------------------------- */
 
 int store_dup_add(struct store *st, uint32_t room, const uint8_t hash[STORE_HASH_LEN],
-		  uint32_t seen)
+                  uint32_t seen)
 {
 	GUARD(st);
 	if (!hash)

@@ -49,7 +49,7 @@ static void rm_db(const char *path)
 }
 
 static int add_post(struct store *st, uint32_t room, unsigned author, uint32_t post_ts,
-		    uint32_t sender_ts, const char *text, int64_t *id, bool *dup)
+                    uint32_t sender_ts, const char *text, int64_t *id, bool *dup)
 {
 	struct store_post p;
 	memset(&p, 0, sizeof(p));
@@ -235,7 +235,7 @@ static void test_rooms(struct store *st, uint32_t *r1, uint32_t *r2)
 	CHECK(id > r3);
 	CHECK_EQ(store_room_delete(st, id), ERR_OK);
 
-	struct rooms_seen seen = { 0 };
+	struct rooms_seen seen = {0};
 	CHECK_EQ(store_room_list(st, collect_room, &seen), ERR_OK);
 	CHECK_EQ(seen.n, 2);
 	CHECK_EQ(seen.id[0], *r1);
@@ -357,7 +357,7 @@ static void test_posts(struct store *st, uint32_t room, uint32_t other)
 	CHECK_EQ(n, 0);
 
 	/* Newest first, limited; a callback's non-zero return stops and is returned. */
-	struct posts_seen seen = { 0 };
+	struct posts_seen seen = {0};
 	CHECK_EQ(store_post_list_newest(st, room, 3, collect_post, &seen), ERR_OK);
 	CHECK_EQ(seen.n, 3);
 	CHECK_EQ(seen.ts[0], 107);
@@ -482,7 +482,7 @@ static void test_members(struct store *st, uint32_t room, uint32_t other)
 	CHECK_EQ(store_member_put(st, room, &c), ERR_OK);
 	m.sync_since = 5;
 	CHECK_EQ(store_member_put(st, room, &m), ERR_OK);
-	struct members_seen seen = { 0 };
+	struct members_seen seen = {0};
 	CHECK_EQ(store_member_list(st, room, collect_member, &seen), ERR_OK);
 	CHECK_EQ(seen.n, 3);
 	CHECK_EQ(seen.first_byte[0], m.pub[0]);
@@ -500,7 +500,7 @@ static void test_members(struct store *st, uint32_t room, uint32_t other)
 	/* Partial updates. */
 	CHECK_EQ(store_member_set_sync_since(st, room, c.pub, 4242), ERR_OK);
 	CHECK_EQ(store_member_set_last_timestamp(st, room, c.pub, 77), ERR_OK);
-	uint8_t path[STORE_PATH_MAX] = { 9, 8, 7 };
+	uint8_t path[STORE_PATH_MAX] = {9, 8, 7};
 	CHECK_EQ(store_member_set_out_path(st, room, c.pub, 3, path), ERR_OK);
 	CHECK_EQ(store_member_set_activity(st, room, c.pub, 555, 3), ERR_OK);
 	CHECK_EQ(store_member_get(st, room, c.pub, &g), ERR_OK);
@@ -620,7 +620,7 @@ static void test_settings(struct store *st, uint32_t room, uint32_t other)
 	longkey[sizeof(longkey) - 1] = 0;
 	CHECK_EQ(store_setting_set(st, room, longkey, "x"), ERR_TOO_BIG);
 
-	struct settings_seen seen = { 0 };
+	struct settings_seen seen = {0};
 	CHECK_EQ(store_setting_list(st, room, collect_setting, &seen), ERR_OK);
 	CHECK_EQ(seen.n, 3);
 	CHECK_STR(seen.buf, "empty=;guest.password=hello;name=renamed;");
@@ -643,7 +643,7 @@ static void test_bans(struct store *st, uint32_t room, uint32_t other)
 	CHECK(banned);
 	CHECK_EQ(store_ban_check(st, other, k1, &banned), ERR_OK);
 	CHECK(!banned);
-	struct bans_seen seen = { 0 };
+	struct bans_seen seen = {0};
 	CHECK_EQ(store_ban_list(st, room, collect_ban, &seen), ERR_OK);
 	CHECK_EQ(seen.n, 2);
 	CHECK_EQ(seen.first_byte[0], k2[0]);
@@ -721,7 +721,7 @@ static void test_transactions(struct store *st, uint32_t room)
 	CHECK_EQ(store_rollback(st), ERR_OK);
 	CHECK_EQ(store_post_count(st, room, &n), ERR_OK);
 	CHECK_EQ(n, n0);
-	CHECK_EQ(store_post_get(st, room, id, &(struct store_post){ 0 }), ERR_NOT_FOUND);
+	CHECK_EQ(store_post_get(st, room, id, &(struct store_post){0}), ERR_NOT_FOUND);
 
 	/* A failing call inside a batch leaves the batch open and intact. */
 	CHECK_EQ(store_begin(st), ERR_OK);
@@ -748,7 +748,7 @@ static void test_room_delete_cascade(struct store *st)
 	key(m, 501);
 	CHECK_EQ(store_room_add(st, "doomed", k, &room), ERR_OK);
 	CHECK_EQ(add_post(st, room, 1, 10, 1, "x", NULL, NULL), ERR_OK);
-	struct store_member mem = { .out_path_len = STORE_PATH_UNKNOWN };
+	struct store_member mem = {.out_path_len = STORE_PATH_UNKNOWN};
 	memcpy(mem.pub, m, 32);
 	CHECK_EQ(store_member_put(st, room, &mem), ERR_OK);
 	CHECK_EQ(store_replay_set(st, room, m, 1, 1), ERR_OK);
@@ -805,7 +805,7 @@ static void test_reopen(const char *path, uint32_t room, uint32_t other)
 	CHECK_EQ(store_open(&st, path), ERR_OK);
 	if (!st)
 		return;
-	struct rooms_seen rs = { 0 };
+	struct rooms_seen rs = {0};
 	CHECK_EQ(store_room_list(st, collect_room, &rs), ERR_OK);
 	CHECK_EQ(rs.n, 3); /* first, second, retention */
 	CHECK_STR(rs.name[0], "First Room");
@@ -827,7 +827,7 @@ static void test_reopen(const char *path, uint32_t room, uint32_t other)
 	CHECK_EQ(add_post(st, room, 2, 1, 7000, "from two", &id, &dup), ERR_OK);
 	CHECK(dup);
 	CHECK_EQ(id, p.id);
-	struct members_seen ms = { 0 };
+	struct members_seen ms = {0};
 	CHECK_EQ(store_member_list(st, room, collect_member, &ms), ERR_OK);
 	CHECK_EQ(ms.n, 2);
 	struct store_member m;
@@ -888,7 +888,7 @@ static void test_readonly(const char *path, uint32_t room)
 		int err = store_open(&st, path);
 		if (err == ERR_OK) {
 			CHECK_EQ(add_post(st, room, 9, 0xFFFFFF00, 1, "nope", NULL, NULL),
-				 ERR_STORE);
+			         ERR_STORE);
 			store_close(st);
 		} else {
 			CHECK_EQ(err, ERR_STORE);
@@ -902,7 +902,7 @@ static void test_readonly(const char *path, uint32_t room)
 
 static int patch_be32(const char *path, long off, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
 	int fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -1;
@@ -1057,20 +1057,21 @@ static void test_corrupt(void)
 		CHECK_EQ(store_open(&st, p), ERR_OK);
 		if (!st)
 			return;
-		uint8_t k[32], h[STORE_HASH_LEN] = { 0 };
+		uint8_t k[32], h[STORE_HASH_LEN] = {0};
 		uint32_t room = 0, n = 0;
 		key(k, 700);
 		CHECK_EQ(store_room_add(st, "corrupt", k, &room), ERR_OK);
 		CHECK_EQ(store_begin(st), ERR_OK);
 		uint32_t posts = scenario == 0 ? 500 : 5;
-		for (uint32_t ts = 1; ts <= posts; ts++)
-			CHECK_EQ(add_post(st, room, ts % 5, ts, ts, "some text to fill pages", NULL,
-					  NULL),
-				 ERR_OK);
-		for (uint32_t i = 0; scenario == 1 && i < 8000; i++) {
+		int err = ERR_OK;
+		for (uint32_t ts = 1; ts <= posts && err == ERR_OK; ts++)
+			err = add_post(st, room, ts % 5, ts, ts, "some text to fill pages", NULL,
+			               NULL);
+		for (uint32_t i = 0; scenario == 1 && i < 8000 && err == ERR_OK; i++) {
 			memcpy(h, &i, sizeof(i));
-			CHECK_EQ(store_dup_add(st, 1000 + i % 8, h, i), ERR_OK);
+			err = store_dup_add(st, 1000 + i % 8, h, i);
 		}
+		CHECK_EQ(err, ERR_OK);
 		CHECK_EQ(store_commit(st), ERR_OK);
 		store_close(st);
 
@@ -1083,7 +1084,7 @@ static void test_corrupt(void)
 		else
 			smash_pages(p, pages - 12, 8); /* late pages: only the dups' */
 
-		int err = store_open(&st, p);
+		err = store_open(&st, p);
 		if (scenario == 0) {
 			CHECK_EQ(err, ERR_STORE);
 			CHECK(st == NULL);
@@ -1095,7 +1096,7 @@ static void test_corrupt(void)
 				CHECK_EQ(n, 5);
 				struct store_post post;
 				CHECK_EQ(store_post_next(st, room, NULL, 0, STORE_TS_ANY, &post),
-					 ERR_OK);
+				         ERR_OK);
 				CHECK_EQ(post.post_ts, 1);
 				int bad = 0;
 				for (uint32_t scope = 1000; scope < 1008; scope++) {
