@@ -11,7 +11,8 @@ int pkt_path_append(struct pkt *p, const uint8_t *pub)
 {
 	unsigned size = pkt_path_hash_size(p), count = pkt_path_count(p);
 
-	if (!path_len_valid(p->path_len) || (count + 1) * size > PKT_MAX_PATH)
+	/* The count field has 6 bits: 63 one-byte hops fill it before the 64 bytes do. */
+	if (!path_len_valid(p->path_len) || count == 0x3F || (count + 1) * size > PKT_MAX_PATH)
 		return ERR_PATH;
 	memcpy(p->path + count * size, pub, size);
 	p->path_len = path_len_make(size, count + 1);

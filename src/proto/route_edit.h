@@ -15,7 +15,8 @@
 
 /*
  * Flood forwarding: appends the first hash-size bytes of pub (the size from
- * path_len).  ERR_PATH if path_len is invalid or (count + 1) * size > 64.
+ * path_len).  ERR_PATH if path_len is invalid, (count + 1) * size > 64 or the
+ * count is already 63.
  */
 int pkt_path_append(struct pkt *p, const uint8_t *pub);
 /*

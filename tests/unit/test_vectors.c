@@ -58,7 +58,8 @@ static size_t frame_of(unsigned route, unsigned type, uint8_t path_len, const ui
 	memset(&p, 0, sizeof(p));
 	p.header = pkt_header(route, type);
 	p.path_len = path_len;
-	memcpy(p.path, path, path_len_bytes(path_len));
+	if (path)
+		memcpy(p.path, path, path_len_bytes(path_len));
 	memcpy(p.payload, payload, n);
 	p.payload_len = n;
 	CHECK_EQ(pkt_encode(&p, out, PKT_MAX_FRAME, &len), ERR_OK);
