@@ -536,6 +536,9 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	uint8_t out[4 + 180];
 	size_t n = 4;
 
+	if (len < 9)
+		return; /* a decrypted request is at least one 16-byte block */
+
 	if (ts < m->last_ts) {
 		r->stats.replays++;
 		return;
