@@ -17,7 +17,7 @@
 #include "room/room.h"
 
 struct app_config {
-	char data_dir[4096];
+	char data_dir[1024];
 	char radio[512];
 	struct radio_cfg radio_cfg;
 	struct mesh_cfg mesh;
