@@ -1,0 +1,165 @@
+/*
+ * room.h - one MeshCore room server (PROTOCOL.md §7): login, posts, the push
+ * engine that catches members up, requests, adverts, and the admin CLI.
+ *
+ * A room is a mesh endpoint (its own identity on a shared radio) backed by
+ * the store: posts, members with role and sync point, replay high-water marks
+ * and settings are durable, and a post is acknowledged only after its commit.
+ *
+ * On the wire a room is indistinguishable from firmware v1.17.1, but:
+ *  - history is durable and deep (store retention, default 10,000 posts);
+ *  - pushes go out as soon as the previous ACK is in, to several members at
+ *    once, with no 6 s hold and no 1.2 s gap, still one post per member at a
+ *    time and each acknowledged before the next;
+ *  - a retried push always has different attempt bits, so no retry is a
+ *    byte-identical duplicate that the client would drop;
+ *  - strangers can never evict password members, and a member is not given
+ *    up while it keeps showing activity.
+ *
+ * Pure: no I/O of its own beyond the store API; time comes from the mesh
+ * (monotonic ms) and the shared struct room_clock (RTC).
+ */
+#ifndef ROOMD_ROOM_ROOM_H
+#define ROOMD_ROOM_ROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+#include "mesh/mesh.h"
+
+struct store;
+
+#define ROOM_NAME_MAX 32     /* firmware char[32]: 31 bytes + NUL */
+#define ROOM_PASS_MAX 16     /* 15 characters + NUL */
+#define ROOM_POST_MAX 150    /* bytes of text kept per post (§7.3) */
+#define ROOM_REPLY_MAX 161   /* CLI reply buffer (§8.1) */
+#define ROOM_FW_VERSION "v1.17.1"
+
+/* Roles in the permissions byte, bits 0-1 (§7.1). */
+enum { ROLE_GUEST = 0, ROLE_READ_ONLY = 1, ROLE_READ_WRITE = 2, ROLE_ADMIN = 3 };
+
+/*
+ * The wall clock shared by the rooms of a daemon: rtc = (mono_ms + offset) / 1000.
+ * Built on the monotonic clock, so a system clock stepped backwards does not
+ * move it; `time` and `clock sync` only ever move it forwards (§7.11).
+ */
+struct room_clock {
+	int64_t offset_ms;
+};
+uint32_t room_clock_rtc(const struct room_clock *c, uint64_t mono_ms);
+/* Sets the RTC to `epoch` if that is later; returns false if it would go backwards. */
+bool room_clock_set(struct room_clock *c, uint64_t mono_ms, uint32_t epoch);
+
+/* Settings of one room: every key of the config file and of `set`. */
+struct room_settings {
+	char name[ROOM_NAME_MAX];
+	char admin_password[ROOM_PASS_MAX];
+	char guest_password[ROOM_PASS_MAX];
+	bool allow_read_only;
+	double lat, lon;
+	bool advert_location;         /* "prefs" policy: lat/lon in every advert */
+	unsigned advert_interval_min; /* zero-hop advert period; 0 = off */
+	unsigned flood_advert_interval_h; /* 0 = off */
+	unsigned path_hash_mode;      /* 0..2: hash size - 1 for originated floods */
+	unsigned multi_acks;
+	char owner_info[120];
+	unsigned max_posts;           /* retention: posts kept per room */
+	unsigned max_guests;          /* read-only guest slots */
+	unsigned max_members;         /* password members */
+	unsigned push_parallel;       /* members pushed to at once */
+};
+void room_settings_defaults(struct room_settings *s);
+
+/* A member (the ACL entry of §7.1, plus push state). */
+struct room_member {
+	uint8_t pub[CRYPTO_PUB_SIZE];
+	uint8_t secret[CRYPTO_SECRET_SIZE];
+	uint8_t perms;
+	uint32_t sync_since;
+	uint32_t last_ts;       /* replay high-water mark (client clock) */
+	uint32_t last_activity; /* room RTC; 0 = none since start */
+	uint8_t out_path_len;   /* MESH_NO_PATH = unknown */
+	uint8_t out_path[PKT_MAX_PATH];
+	/* push engine */
+	bool pending;
+	uint8_t pending_ack[4];
+	uint32_t push_ts;        /* post_ts of the outstanding push */
+	uint64_t push_sent_ms;
+	uint64_t ack_timeout_ms;
+	uint8_t push_attempt;    /* attempt bits of the last push, so a retry differs */
+	uint32_t push_retry_ts;  /* the post the attempt bits belong to */
+	unsigned push_failures;
+	uint64_t next_push_ms;   /* no push before this */
+	bool caught_up;          /* the store had nothing newer at the last look */
+	bool dirty;              /* sync/replay state not yet written */
+};
+
+struct room_stats {
+	uint32_t logins_ok, logins_bad, logins_replayed, logins_banned;
+	uint32_t posts_stored, posts_retried, posts_refused;
+	uint32_t pushes, push_acks, push_timeouts, push_acks_forged;
+	uint32_t replays;
+	uint32_t cli_cmds, requests;
+	uint32_t store_errors;
+};
+
+struct room;
+
+/* Called when the room wants the program to do something it cannot (reboot). */
+struct room_hooks {
+	void (*reboot)(void *ctx, struct room *r);
+	void (*radio_changed)(void *ctx, struct room *r); /* set radio / tempradio / set tx */
+	void (*settings_changed)(void *ctx, struct room *r);
+	void *ctx;
+};
+
+struct room {
+	struct mesh_ep ep;
+	struct mesh *mesh;
+	struct store *store;
+	struct room_clock *clock;
+	struct room_hooks hooks;
+	uint32_t store_id;
+	struct room_settings set;
+	struct room_member *members;
+	size_t n_members, cap_members;
+	uint32_t last_unique; /* getCurrentTimeUnique */
+	uint64_t start_ms;
+	uint64_t next_push_ms;
+	uint64_t next_advert_ms, next_flood_advert_ms;
+	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
+	size_t rr;            /* round-robin position of the push engine */
+	struct room_stats stats;
+};
+
+/*
+ * Opens room `store_id` from the store (settings, members, clock floor) on the
+ * mesh with identity id.  The room keeps pointers to mesh, store and clock.
+ */
+int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
+	      const struct ident *id, struct room_clock *clock, uint64_t now_ms);
+void room_close(struct room *r);
+
+/* Work due at now_ms: pushes, timeouts, adverts, flushing member state. */
+void room_tick(struct room *r, uint64_t now_ms);
+uint64_t room_next_deadline(const struct room *r);
+
+/* Stores a post and schedules its pushes; the room's own key for system posts. */
+int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
+	      const char *text, size_t len, bool *duplicate);
+
+/* Sends an advert now (flood or zero-hop). */
+int room_advert(struct room *r, bool flood);
+/* Builds the advert app_data (§5.8); returns its length. */
+size_t room_app_data(const struct room *r, uint8_t out[32]);
+
+/* Member table. */
+struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE]);
+/* Persists the settings (after a change by command). */
+int room_save_settings(struct room *r);
+uint32_t room_rtc(const struct room *r);
+uint32_t room_unique_time(struct room *r);
+
+#endif
