@@ -556,8 +556,12 @@ static void direct_in_transit(struct mesh *m, struct pkt *p, const struct mesh_r
 		ours = ack_to_eps(m, rx, p->payload, p->payload_len); /* early ACK */
 	if (!self_prefix(m) || memcmp(p->path, self_prefix(m), size) != 0 || !allow_forward(m, p))
 		return;
-	if (type == PKT_MULTIPART && p->payload_len >= 5 && (p->payload[0] & 0x0F) == PKT_ACK) {
+	if (type == PKT_MULTIPART) {
+		/* only a wrapped ACK is understood; any other MULTIPART stops here
+		 * (Mesh::forwardMultipartDirect) */
 		uint8_t mh[PKT_HASH_SIZE];
+		if (p->payload_len < 5 || (p->payload[0] & 0x0F) != PKT_ACK)
+			return;
 		multipart_hash(p, mh);
 		if (seen_or_mark(m, p, mh))
 			return;
