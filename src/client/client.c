@@ -1004,9 +1004,10 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 	}
 	if (c->cfg.keepalive_s && rs->login == CLIENT_LOGIN_OK) {
 		uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
-		if (now_ms >= rs->ka_next_ms && !rs->post.active &&
-		    ct->out_path_len != MESH_NO_PATH) {
-			send_keepalive(c, rs, ct, now_ms);
+		if (now_ms >= rs->ka_next_ms) {
+			/* direct only, and never between a post and its retries */
+			if (!rs->post.active && ct->out_path_len != MESH_NO_PATH)
+				send_keepalive(c, rs, ct, now_ms);
 			rs->ka_next_ms = now_ms + iv;
 		}
 		/* the connection counts as lost after 2.5 intervals of silence */
