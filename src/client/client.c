@@ -12,6 +12,7 @@
  * sent to a room while its post is being retried; every stamp is strictly
  * greater than the one before (client_unique_time).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "client/client.h"
@@ -22,13 +23,9 @@
 /* Operation kinds besides CLIENT_REQ_* (client_op.kind). */
 enum { OP_LOGIN = 0x200, OP_POST = 0x201 };
 
-#define TXT_PLAIN 0
-#define TXT_CLI 1
-#define TXT_SIGNED 2
 #define ACK_DELAY_MS 200      /* TXT_ACK_DELAY */
 #define MULTI_ACK_GAP_MS 300
 #define RETURN_PATH_DELAY_MS 3000
-#define RESP_LOGIN_OK 0x00
 
 void client_cfg_defaults(struct client_cfg *cfg)
 {
@@ -181,7 +178,7 @@ int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
 			struct client_contact *x = &c->contacts[i];
 			if (client_room_find(c, x->pub))
 				continue;
-			if (pass == 0 && x->type == CLIENT_TYPE_ROOM)
+			if (pass == 0 && x->type == ADV_TYPE_ROOM)
 				continue;
 			if (!victim || x->last_heard < victim->last_heard)
 				victim = x;
@@ -225,37 +222,13 @@ static int send_to(struct client *c, struct client_contact *ct, struct pkt *p, u
 
 /* ---- adverts (§5.8) ---- */
 
-/* The longest prefix of s (at most max bytes) that does not cut a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	size_t n = max;
-	/* back up over continuation bytes to the start of the cut sequence */
-	while (n > 0 && ((uint8_t)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
-}
-
 size_t client_app_data(const struct client *c, uint8_t out[32])
 {
-	size_t n = 1, name_len;
-	uint8_t flags = CLIENT_TYPE_CHAT;
-
-	if (c->cfg.has_loc) {
-		flags |= 0x10;
-		le32_store(out + 1, (uint32_t)c->cfg.lat_e6);
-		le32_store(out + 5, (uint32_t)c->cfg.lon_e6);
-		n = 9;
-	}
-	name_len = utf8_cut(c->cfg.name, strnlen(c->cfg.name, CLIENT_NAME_MAX - 1), 32 - n);
-	if (name_len) {
-		flags |= 0x80;
-		memcpy(out + n, c->cfg.name, name_len);
-		n += name_len;
-	}
-	out[0] = flags;
-	return n;
+	struct advert_data d = { .type = ADV_TYPE_CHAT, .has_loc = c->cfg.has_loc,
+				 .lat_e6 = c->cfg.lat_e6, .lon_e6 = c->cfg.lon_e6 };
+	size_t n = 0;
+	snprintf(d.name, sizeof(d.name), "%s", c->cfg.name);
+	return advert_data_encode(&d, out, &n) == ERR_OK ? n : 0;
 }
 
 int client_advert(struct client *c, bool flood, uint64_t now_ms)
@@ -269,53 +242,17 @@ int client_advert(struct client *c, bool flood, uint64_t now_ms)
 	return flood ? mesh_send_flood(c->mesh, &p, 0, 1, NULL) : mesh_send_zero_hop(c->mesh, &p, 0);
 }
 
-/* AdvertDataParser: flags [lat lon] [feat1] [feat2] [name]; false if a flagged field is cut. */
-static bool parse_app_data(const uint8_t *p, size_t len, uint8_t *type, bool *has_loc,
-			   int32_t *lat, int32_t *lon, char name[CLIENT_NAME_MAX])
-{
-	size_t off = 1;
-	if (len < 1)
-		return false;
-	uint8_t flags = p[0];
-	*type = flags & 0x0F;
-	*has_loc = flags & 0x10;
-	if (*has_loc) {
-		if (len < off + 8)
-			return false;
-		*lat = (int32_t)le32_load(p + off);
-		*lon = (int32_t)le32_load(p + off + 4);
-		off += 8;
-	}
-	if (flags & 0x20)
-		off += 2;
-	if (flags & 0x40)
-		off += 2;
-	if (off > len)
-		return false;
-	name[0] = 0;
-	if (flags & 0x80) {
-		size_t n = 0;
-		while (off + n < len && n < CLIENT_NAME_MAX - 1 && p[off + n])
-			n++;
-		memcpy(name, p + off, n);
-		name[n] = 0;
-	}
-	return true;
-}
-
 static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 		      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app,
 		      size_t app_len)
 {
 	struct client *c = ep->ctx;
 	struct client_contact *ct;
-	char name[CLIENT_NAME_MAX];
-	uint8_t type;
-	bool has_loc = false, is_new;
-	int32_t lat = 0, lon = 0;
+	struct advert_data d;
+	bool is_new;
 
 	/* BaseChatMesh::onAdvertRecv: a valid parse with a name, and newer than the last */
-	if (!parse_app_data(app, app_len, &type, &has_loc, &lat, &lon, name) || !name[0])
+	if (advert_data_decode(&d, app, app_len) != ERR_OK || !d.name[0])
 		return;
 	ct = client_contact_find(c, pub);
 	if (ct && ts <= ct->advert_ts)
@@ -323,11 +260,11 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 	is_new = !ct;
 	if (!ct && client_contact_add(c, pub, &ct) != ERR_OK)
 		return;
-	memcpy(ct->name, name, sizeof(name));
-	ct->type = type;
-	ct->has_loc = has_loc;
-	ct->lat_e6 = has_loc ? lat : 0;
-	ct->lon_e6 = has_loc ? lon : 0;
+	snprintf(ct->name, sizeof(ct->name), "%s", d.name);
+	ct->type = d.type;
+	ct->has_loc = d.has_loc;
+	ct->lat_e6 = d.lat_e6;
+	ct->lon_e6 = d.lon_e6;
 	ct->hops = pkt_is_flood(rx->pkt) ? (uint8_t)pkt_path_count(rx->pkt) : 0;
 	ct->advert_ts = ts;
 	ct->last_heard = client_rtc(c, rx->now_ms);
@@ -441,24 +378,27 @@ static void login_reply(struct client *c, struct client_room *rs, struct client_
 			const uint8_t *body, size_t len, uint64_t now_ms)
 {
 	struct client_event ev = { .contact = ct };
+	struct login_resp r;
 
+	if (login_resp_decode(&r, body, len) != ERR_OK)
+		return;
 	rs->last_rx_ms = now_ms;
-	if (body[4] != RESP_LOGIN_OK) {
+	if (r.code != LOGIN_RESP_OK) {
 		rs->login = CLIENT_LOGIN_NONE;
 		ev.type = CLIENT_EV_LOGIN_FAILED;
-		ev.code = body[4];
+		ev.code = r.code;
 		emit(c, &ev);
 		return;
 	}
 	rs->login = CLIENT_LOGIN_OK;
-	rs->perms = body[7];
+	rs->perms = r.permissions;
 	rs->ka_next_ms = now_ms + (uint64_t)c->cfg.keepalive_s * 1000;
 	rs->ka_lost = false;
 	ev.type = CLIENT_EV_LOGIN;
-	ev.server_time = le32_load(body);
-	ev.perms = body[7];
-	ev.role = body[7] & 3;
-	ev.fw_level = len >= 13 ? body[12] : 0;
+	ev.server_time = r.timestamp;
+	ev.perms = r.permissions;
+	ev.role = r.permissions & ACL_ROLE_MASK;
+	ev.fw_level = r.fw_level;
 	emit(c, &ev);
 }
 
@@ -467,29 +407,42 @@ static void on_response(struct client *c, struct client_contact *ct, const uint8
 			size_t len, uint64_t now_ms)
 {
 	struct client_room *rs = client_room_find(c, ct->pub);
-	if (!rs || len < 4)
+	struct resp r;
+
+	if (!rs || resp_decode(&r, body, len) != ERR_OK)
 		return;
-	uint32_t tag = le32_load(body);
 	for (int i = 0; i < CLIENT_MAX_REQS; i++) {
-		if (!rs->reqs[i].used || rs->reqs[i].tag != tag)
+		if (!rs->reqs[i].used || rs->reqs[i].tag != r.tag)
 			continue;
 		unsigned kind = rs->reqs[i].kind;
-		/* the login reply starts with the room's clock, which could equal a tag:
-		 * a status reply is told apart by its length */
-		if (kind == CLIENT_REQ_STATUS && len < 4 + 52)
-			continue;
-		struct client_event ev = { .contact = ct, .id = rs->reqs[i].id, .data = body + 4,
-					   .data_len = kind == CLIENT_REQ_STATUS ? 52 : len - 4 };
-		ev.type = kind == CLIENT_REQ_STATUS      ? CLIENT_EV_STATUS
-			  : kind == CLIENT_REQ_TELEMETRY ? CLIENT_EV_TELEMETRY
-							 : CLIENT_EV_ACL;
+		struct client_event ev = { .contact = ct, .id = rs->reqs[i].id };
+		struct server_stats st;
+		struct acl_entry acl[ACL_LIST_MAX / ACL_ENTRY_SIZE];
+		/* the login reply starts with the room's clock, which could equal a
+		 * tag: a status reply is told apart by its length */
+		if (kind == REQ_GET_STATUS) {
+			if (stats_decode(&st, r.data, r.data_len) != ERR_OK)
+				continue;
+			ev.type = CLIENT_EV_STATUS;
+			ev.stats = &st;
+		} else if (kind == REQ_GET_TELEMETRY) {
+			ev.type = CLIENT_EV_TELEMETRY;
+			ev.data = r.data;
+			ev.data_len = r.data_len;
+		} else {
+			if (acl_list_decode(r.data, r.data_len, acl, sizeof(acl) / sizeof(acl[0]),
+					    &ev.n_acl) != ERR_OK)
+				continue;
+			ev.type = CLIENT_EV_ACL;
+			ev.acl = acl;
+		}
 		rs->reqs[i].used = false;
 		rs->last_rx_ms = now_ms;
 		emit(c, &ev);
 		return;
 	}
 	/* onContactResponse matches the pending login by the room's key alone */
-	if (rs->login == CLIENT_LOGIN_PENDING && len >= 8)
+	if (rs->login == CLIENT_LOGIN_PENDING)
 		login_reply(c, rs, ct, body, len, now_ms);
 }
 
@@ -555,45 +508,42 @@ void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uin
 	seen_add(rs, fp);
 }
 
-/* §9.5: a post pushed by the room.  pt is NUL-terminated past len. */
+/* §9.5: a post pushed by the room. */
 static void on_push(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
-		    const uint8_t *pt, size_t len)
+		    const struct txt_msg *m, const uint8_t *pt, size_t len)
 {
-	uint8_t code[4], h[CRYPTO_HASH_SIZE], fp[8];
-	const char *text = (const char *)pt + 9;
-	size_t text_len = strnlen(text, len - 9);
-	uint32_t ts = le32_load(pt);
+	uint8_t code[ACK_CODE_SIZE], fp[8];
 
 	/* the ACK covers timestamp, flags, author prefix and the text, keyed by our key */
-	hash_sha256_2(h, pt, 9 + text_len, c->ep.id.pub, CRYPTO_PUB_SIZE);
-	memcpy(code, h, 4);
+	if (ack_code_txt(pt, len, c->ep.id.pub, code) != ERR_OK)
+		return;
 	send_push_ack(c, ct, rx->pkt, code);
 
-	if (ts > ct->sync_since) {
-		ct->sync_since = ts;
-		struct client_event ev = { .type = CLIENT_EV_SYNC, .contact = ct, .sync_since = ts };
+	if (m->timestamp > ct->sync_since) {
+		ct->sync_since = m->timestamp;
+		struct client_event ev = { .type = CLIENT_EV_SYNC, .contact = ct,
+					   .sync_since = m->timestamp };
 		emit(c, &ev);
 	}
 	struct client_room *rs = room_get(c, ct->pub);
 	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
-		fingerprint(ts, pt + 5, text, text_len, fp);
+		fingerprint(m->timestamp, m->author, m->text, m->text_len, fp);
 		if (!seen_add(rs, fp))
 			return; /* a re-push after a lost ACK: acknowledged again, shown once */
 	}
-	struct client_event ev = { .type = CLIENT_EV_POST, .contact = ct, .ts = ts, .text = text,
-				   .text_len = text_len };
-	memcpy(ev.author, pt + 5, 4);
+	struct client_event ev = { .type = CLIENT_EV_POST, .contact = ct, .ts = m->timestamp,
+				   .text = m->text, .text_len = m->text_len };
+	memcpy(ev.author, m->author, 4);
 	emit(c, &ev);
 }
 
 static void on_cli_reply(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
-			 const uint8_t *pt, size_t len)
+			 const struct txt_msg *m)
 {
 	struct client_room *rs = client_room_find(c, ct->pub);
-	struct client_event ev = { .type = CLIENT_EV_CLI_REPLY, .contact = ct, .ts = le32_load(pt),
-				   .text = (const char *)pt + 5 };
-	ev.text_len = strnlen(ev.text, len - 5);
+	struct client_event ev = { .type = CLIENT_EV_CLI_REPLY, .contact = ct, .ts = m->timestamp,
+				   .text = m->text, .text_len = m->text_len };
 	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
 		for (int i = 0; i < CLIENT_MAX_REQS; i++) {
@@ -626,15 +576,15 @@ static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const str
 		return_path_retry(c, ct, rx->pkt);
 		return;
 	}
-	if (type != PKT_TXT_MSG || len <= 5)
+	struct txt_msg m;
+	if (type != PKT_TXT_MSG || txt_decode(&m, pt, len) != ERR_OK)
 		return;
-	switch (pt[4] >> 2) {
+	switch (m.type) {
 	case TXT_SIGNED:
-		if (len >= 9)
-			on_push(c, ct, rx, pt, len);
+		on_push(c, ct, rx, &m, pt, len);
 		break;
 	case TXT_CLI:
-		on_cli_reply(c, ct, rx, pt, len);
+		on_cli_reply(c, ct, rx, &m);
 		break;
 	default:
 		break; /* a room never sends plain text; direct chat is not ours */
@@ -662,16 +612,18 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const str
 static int send_login(struct client *c, struct client_room *rs, struct client_contact *ct,
 		      const char *password, uint64_t now_ms)
 {
-	uint8_t pt[8 + CLIENT_PASS_MAX];
+	uint8_t pt[8 + LOGIN_PASSWORD_MAX];
+	struct login_req l = { .sync_since = ct->sync_since };
 	struct pkt p;
-	size_t n = strnlen(password, CLIENT_PASS_MAX);
+	size_t n;
 
-	rs->login_ts = client_unique_time(c, now_ms);
-	le32_store(pt, rs->login_ts);
-	le32_store(pt + 4, ct->sync_since);
-	memcpy(pt + 8, password, n);
-	int rc = mesh_build_anon(&p, &c->ep.id, ct->pub[0], ct->secret, pt, 8 + n);
+	rs->login_ts = l.timestamp = client_unique_time(c, now_ms);
+	memcpy(l.password, password, strnlen(password, LOGIN_PASSWORD_MAX));
+	int rc = login_req_encode(&l, LOGIN_FORM_ROOM, pt, sizeof(pt), &n);
+	if (rc == ERR_OK)
+		rc = mesh_build_anon(&p, &c->ep.id, ct->pub[0], ct->secret, pt, n);
 	crypto_wipe(pt, sizeof(pt));
+	crypto_wipe(&l, sizeof(l));
 	if (rc)
 		return rc;
 	uint32_t timeout = client_timeout_ms(c, p.payload_len, ct->out_path_len);
@@ -686,20 +638,22 @@ static int send_login(struct client *c, struct client_room *rs, struct client_co
 static int send_post_attempt(struct client *c, struct client_room *rs, struct client_contact *ct,
 			     unsigned attempt, uint64_t now_ms)
 {
-	uint8_t pt[5 + CLIENT_TEXT_MAX], h[CRYPTO_HASH_SIZE];
+	uint8_t pt[PL_DGRAM_MAX_PLAIN];
+	struct txt_msg m = { .timestamp = rs->post.ts, .type = TXT_PLAIN, .attempt = (uint8_t)attempt };
 	struct pkt p;
+	size_t n;
 
 	/* the app's policy (docs/faq.md): after the failed attempts along the
 	 * route, forget it and flood the last one */
 	if (attempt > 0 && attempt + 1 >= c->cfg.max_attempts)
 		client_reset_path(c, ct);
-	le32_store(pt, rs->post.ts);
-	pt[4] = (uint8_t)((TXT_PLAIN << 2) | (attempt & 3));
-	memcpy(pt + 5, rs->post.text, rs->post.len);
-	hash_sha256_2(h, pt, 5 + rs->post.len, c->ep.id.pub, CRYPTO_PUB_SIZE);
-	memcpy(rs->post.codes[attempt], h, 4);
-	int rc = mesh_build_datagram(&p, PKT_TXT_MSG, &c->ep.id, ct->pub[0], ct->secret, pt,
-				     5 + rs->post.len);
+	memcpy(m.text, rs->post.text, rs->post.len);
+	m.text_len = rs->post.len;
+	int rc = txt_encode(&m, pt, sizeof(pt), &n);
+	if (rc == ERR_OK)
+		rc = ack_code_txt(pt, n, c->ep.id.pub, rs->post.codes[attempt]);
+	if (rc == ERR_OK)
+		rc = mesh_build_datagram(&p, PKT_TXT_MSG, &c->ep.id, ct->pub[0], ct->secret, pt, n);
 	if (rc)
 		return rc;
 	uint32_t timeout = client_timeout_ms(c, p.payload_len, ct->out_path_len);
@@ -731,8 +685,10 @@ static int send_stamped(struct client *c, struct client_contact *ct, unsigned ty
 static int send_cli(struct client *c, struct client_room *rs, struct client_contact *ct,
 		    const struct client_op *op, uint64_t now_ms)
 {
-	uint8_t pt[5 + CLIENT_TEXT_MAX];
+	uint8_t pt[PL_DGRAM_MAX_PLAIN];
+	struct txt_msg m = { .type = TXT_CLI };
 	uint32_t timeout;
+	size_t n;
 	int slot = -1;
 
 	for (int i = 0; i < CLIENT_MAX_REQS && slot < 0; i++)
@@ -741,10 +697,12 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 	if (slot < 0)
 		return ERR_FULL;
 	/* sendCommandData: a fresh stamp, CLI_DATA, attempt 0; no ACK is expected */
-	le32_store(pt, client_unique_time(c, now_ms));
-	pt[4] = TXT_CLI << 2;
-	memcpy(pt + 5, op->text, op->len);
-	int rc = send_stamped(c, ct, PKT_TXT_MSG, pt, 5 + op->len, &timeout);
+	m.timestamp = client_unique_time(c, now_ms);
+	memcpy(m.text, op->text, op->len);
+	m.text_len = op->len;
+	int rc = txt_encode(&m, pt, sizeof(pt), &n);
+	if (rc == ERR_OK)
+		rc = send_stamped(c, ct, PKT_TXT_MSG, pt, n, &timeout);
 	if (rc)
 		return rc;
 	rs->cli[slot].used = true;
@@ -757,7 +715,8 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 static int send_req(struct client *c, struct client_room *rs, struct client_contact *ct,
 		    const struct client_op *op, uint64_t now_ms)
 {
-	uint8_t pt[13];
+	uint8_t pt[16], params[8] = { 0 };
+	struct req q = { .type = (uint8_t)op->kind, .params = params };
 	size_t len;
 	uint32_t timeout;
 	int slot = -1;
@@ -767,21 +726,19 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 			slot = i;
 	if (slot < 0)
 		return ERR_FULL;
-	uint32_t tag = client_unique_time(c, now_ms);
-	le32_store(pt, tag);
-	pt[4] = (uint8_t)op->kind;
-	if (op->kind == CLIENT_REQ_ACL) {
+	uint32_t tag = q.timestamp = client_unique_time(c, now_ms);
+	if (op->kind == REQ_GET_ACCESS_LIST) {
 		/* CMD_SEND_BINARY_REQ with the app's bytes 05 00 00 */
-		pt[5] = pt[6] = 0;
-		len = 7;
+		q.params_len = 2;
 	} else {
 		/* sendRequest: 4 zero bytes (telemetry: byte 5 = 0, all permissions),
 		 * then 4 random bytes */
-		memset(pt + 5, 0, 4);
-		rng_fill(c->mesh->rng, pt + 9, 4);
-		len = 13;
+		rng_fill(c->mesh->rng, params + 4, 4);
+		q.params_len = 8;
 	}
-	int rc = send_stamped(c, ct, PKT_REQ, pt, len, &timeout);
+	int rc = req_encode(&q, pt, sizeof(pt), &len);
+	if (rc == ERR_OK)
+		rc = send_stamped(c, ct, PKT_REQ, pt, len, &timeout);
 	if (rc)
 		return rc;
 	rs->reqs[slot].used = true;
@@ -795,19 +752,20 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 static void send_keepalive(struct client *c, struct client_room *rs, struct client_contact *ct,
 			   uint64_t now_ms)
 {
-	uint8_t pt[9], h[CRYPTO_HASH_SIZE];
+	uint8_t pt[KEEPALIVE_SIZE], code[ACK_CODE_SIZE];
 	struct pkt p;
+	size_t n;
 
 	/* checkConnections: direct only, ts || 0x02 || sync_since */
-	le32_store(pt, client_unique_time(c, now_ms));
-	pt[4] = CLIENT_REQ_KEEP_ALIVE;
-	le32_store(pt + 5, ct->sync_since);
-	hash_sha256_2(h, pt, 9, c->ep.id.pub, CRYPTO_PUB_SIZE);
-	if (mesh_build_datagram(&p, PKT_REQ, &c->ep.id, ct->pub[0], ct->secret, pt, 9) != ERR_OK)
+	if (keepalive_encode(client_unique_time(c, now_ms), ct->sync_since, pt, sizeof(pt), &n) !=
+	    ERR_OK)
+		return;
+	ack_code_keepalive(pt, n, c->ep.id.pub, code);
+	if (mesh_build_datagram(&p, PKT_REQ, &c->ep.id, ct->pub[0], ct->secret, pt, n) != ERR_OK)
 		return;
 	if (mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, 0) != ERR_OK)
 		return;
-	memcpy(rs->ka_code, h, 4);
+	memcpy(rs->ka_code, code, 4);
 	rs->ka_pending = true;
 }
 
@@ -877,7 +835,7 @@ static int submit(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], struct 
 		return ERR_NOT_FOUND;
 	if (ct->secret_state < 0)
 		return ERR_CRYPTO;
-	if (ct->type != CLIENT_TYPE_ROOM && ct->type != CLIENT_TYPE_NONE)
+	if (ct->type != ADV_TYPE_ROOM && ct->type != ADV_TYPE_NONE)
 		return ERR_INVAL; /* the room form of a login means nothing to other nodes */
 	if (!(rs = room_get(c, room)))
 		return ERR_FULL;
@@ -931,7 +889,7 @@ int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const cha
 
 	if (len == 0)
 		return ERR_INVAL;
-	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & 3) == CLIENT_ROLE_GUEST)
+	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) == ACL_ROLE_GUEST)
 		return ERR_PERM;
 	if ((rc = text_op(&op, OP_POST, text, len, CLIENT_TEXT_MAX)))
 		return rc;
@@ -947,7 +905,7 @@ int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char
 
 	if (len == 0)
 		return ERR_INVAL;
-	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & 3) != CLIENT_ROLE_ADMIN)
+	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) != ACL_ROLE_ADMIN)
 		return ERR_PERM;
 	if ((rc = text_op(&op, CLIENT_REQ_CLI, cmd, len, CLIENT_TEXT_MAX)))
 		return rc;
@@ -958,7 +916,7 @@ int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsign
 		   uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
-	if (kind != CLIENT_REQ_STATUS && kind != CLIENT_REQ_TELEMETRY && kind != CLIENT_REQ_ACL)
+	if (kind != REQ_GET_STATUS && kind != REQ_GET_TELEMETRY && kind != REQ_GET_ACCESS_LIST)
 		return ERR_INVAL;
 	text_op(&op, kind, "", 0, 0);
 	return submit(c, room, &op, now_ms, id);

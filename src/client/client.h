@@ -37,6 +37,8 @@
 
 #include "crypto/crypto.h"
 #include "mesh/mesh.h"
+#include "proto/advert.h"
+#include "proto/payload.h"
 
 #define CLIENT_MAX_CONTACTS 256
 #define CLIENT_MAX_ROOMS 16
@@ -49,23 +51,15 @@
 #define CLIENT_MAX_REQS 4       /* outstanding requests per room */
 #define CLIENT_CANDIDATES 8     /* contacts tried per source hash (searchPeersByHash) */
 
-/* Contact types: the advert's node type (§5.8). */
-enum { CLIENT_TYPE_NONE = 0, CLIENT_TYPE_CHAT = 1, CLIENT_TYPE_REPEATER = 2,
-       CLIENT_TYPE_ROOM = 3, CLIENT_TYPE_SENSOR = 4 };
-
-/* Roles of the permissions byte, bits 0-1 (§5.3). */
-enum { CLIENT_ROLE_GUEST = 0, CLIENT_ROLE_READ_ONLY = 1, CLIENT_ROLE_READ_WRITE = 2,
-       CLIENT_ROLE_ADMIN = 3 };
-
-/* Requests (§5.7). */
-enum { CLIENT_REQ_STATUS = 0x01, CLIENT_REQ_KEEP_ALIVE = 0x02, CLIENT_REQ_TELEMETRY = 0x03,
-       CLIENT_REQ_ACL = 0x05, CLIENT_REQ_CLI = 0x100 /* not a REQ: a CLI command */ };
+/* Contact types are ADV_TYPE_* (proto/advert.h), roles ACL_ROLE_* and request
+ * kinds REQ_* (proto/payload.h).  A CLI command is kind CLIENT_REQ_CLI. */
+#define CLIENT_REQ_CLI 0x100
 
 struct client_contact {
 	bool used;
 	uint8_t pub[CRYPTO_PUB_SIZE];
 	char name[CLIENT_NAME_MAX];   /* NUL-terminated; may be empty for a manual contact */
-	uint8_t type;                 /* CLIENT_TYPE_* */
+	uint8_t type;                 /* ADV_TYPE_* */
 	bool has_loc;
 	int32_t lat_e6, lon_e6;       /* degrees x 1e6 */
 	uint8_t hops;                 /* path count of the last advert; 0xFF = never heard */
@@ -82,7 +76,7 @@ enum client_login_state { CLIENT_LOGIN_NONE = 0, CLIENT_LOGIN_PENDING, CLIENT_LO
 
 /* One queued stamped operation (a post, login, CLI command or request). */
 struct client_op {
-	unsigned kind; /* CLIENT_REQ_* for requests and CLI, or the OP_ values of client.c */
+	unsigned kind; /* REQ_* or CLIENT_REQ_CLI, or the OP_ values of client.c */
 	uint32_t id;
 	char text[CLIENT_TEXT_MAX + 1];
 	size_t len;
@@ -111,7 +105,7 @@ struct client_room {
 
 	struct {
 		bool used;
-		unsigned kind;   /* CLIENT_REQ_* */
+		unsigned kind;   /* REQ_* */
 		uint32_t id;
 		uint32_t tag;    /* the request's timestamp, echoed by the RESPONSE */
 		uint64_t deadline;
@@ -162,9 +156,9 @@ enum client_event_type {
 	CLIENT_EV_POST,           /* a new pushed post: ts, author, text */
 	CLIENT_EV_SYNC,           /* the room's sync point moved: sync_since */
 	CLIENT_EV_CLI_REPLY,      /* ts, text */
-	CLIENT_EV_STATUS,         /* data = the 52-byte ServerStats, id */
-	CLIENT_EV_TELEMETRY,      /* data = CayenneLPP records (with padding), id */
-	CLIENT_EV_ACL,            /* data = 7-byte entries (with padding), id */
+	CLIENT_EV_STATUS,         /* stats, id */
+	CLIENT_EV_TELEMETRY,      /* data = Cayenne LPP records (padding included; lpp_next), id */
+	CLIENT_EV_ACL,            /* acl[n_acl]: the room's admins, id */
 	CLIENT_EV_TIMEOUT,        /* a request or CLI command got no reply: kind, id */
 	CLIENT_EV_KEEPALIVE,      /* a keep-alive was ACKed: unsynced */
 	CLIENT_EV_KEEPALIVE_LOST, /* no keep-alive ACK for 2.5 intervals */
@@ -174,7 +168,7 @@ struct client_event {
 	enum client_event_type type;
 	const struct client_contact *contact; /* the room or node concerned; never NULL */
 	uint32_t id;               /* the operation's id (client_post etc.) */
-	unsigned kind;             /* TIMEOUT: CLIENT_REQ_* */
+	unsigned kind;             /* TIMEOUT: REQ_* or CLIENT_REQ_CLI */
 	unsigned attempt;
 	bool flood;
 	uint32_t timeout_ms, rtt_ms;
@@ -185,8 +179,11 @@ struct client_event {
 	const char *text;          /* POST, CLI_REPLY, DELIVERED, FAILED: NUL-terminated */
 	size_t text_len;
 	uint32_t sync_since;
-	const uint8_t *data;       /* STATUS, TELEMETRY, ACL */
+	const struct server_stats *stats; /* STATUS */
+	const uint8_t *data;       /* TELEMETRY */
 	size_t data_len;
+	const struct acl_entry *acl; /* ACL */
+	size_t n_acl;
 	int unsynced;              /* KEEPALIVE: posts waiting at the room, -1 if not said */
 	bool new_contact;          /* CONTACT */
 };
@@ -274,7 +271,7 @@ int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const cha
 /* A CLI command (§9.6): outcome CLI_REPLY or TIMEOUT.  ERR_PERM if logged in below admin. */
 int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd,
 	       size_t len, uint64_t now_ms, uint32_t *id);
-/* A request (§9.7): CLIENT_REQ_STATUS, _TELEMETRY or _ACL; outcome its event or TIMEOUT. */
+/* A request (§9.7): REQ_GET_STATUS, _TELEMETRY or _ACL; outcome its event or TIMEOUT. */
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
 		   uint64_t now_ms, uint32_t *id);
 /* Seeds the de-duplication set from history kept on disk. */
