@@ -26,7 +26,7 @@ static const struct ident *signer(void)
 	static int ready;
 
 	if (!ready) {
-		uint8_t seed[CRYPTO_SEED_SIZE] = { 0x5e, 0xed };
+		uint8_t seed[CRYPTO_SEED_SIZE] = {0x5e, 0xed};
 		must(crypto_init() == ERR_OK);
 		ident_from_seed(&id, seed);
 		ready = 1;

@@ -11,8 +11,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint8_t fixed_secret[1][CRYPTO_SECRET_SIZE] = { { 0x21, 0x8b, 0x45, 0x75, 0x9e,
-							       0xb8, 0x45, 0xdf, 0x42, 0xad } };
+static const uint8_t fixed_secret[1][CRYPTO_SECRET_SIZE] = {
+    {0x21, 0x8b, 0x45, 0x75, 0x9e, 0xb8, 0x45, 0xdf, 0x42, 0xad}};
 
 static void must(int cond)
 {
@@ -60,8 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* the input as a payload of each encrypted type */
 	if (size <= PKT_MAX_PAYLOAD) {
-		static const unsigned types[] = { PKT_REQ, PKT_RESPONSE, PKT_TXT_MSG, PKT_PATH,
-						  PKT_ANON_REQ, PKT_GRP_TXT };
+		static const unsigned types[] = {PKT_REQ,  PKT_RESPONSE, PKT_TXT_MSG,
+		                                 PKT_PATH, PKT_ANON_REQ, PKT_GRP_TXT};
 		memset(&p, 0, sizeof(p));
 		memcpy(p.payload, data, size);
 		p.payload_len = size;

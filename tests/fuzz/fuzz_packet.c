@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t self[3] = { 0xAB, 0xCD, 0xEF };
+	static const uint8_t self[3] = {0xAB, 0xCD, 0xEF};
 	uint8_t out[PKT_MAX_FRAME], h[PKT_HASH_SIZE];
 	size_t len = 0;
 	struct pkt p, q;

@@ -45,7 +45,7 @@ static void fixed_round_trips(unsigned which, const uint8_t *p, size_t n)
 	case 2:
 		if (trace_parse(&t, p, n) == ERR_OK && n <= PKT_MAX_PAYLOAD) {
 			must(trace_encode(t.tag, t.auth, t.flags, t.hashes, t.hash_count, out,
-					  sizeof(out), &len) == ERR_OK);
+			                  sizeof(out), &len) == ERR_OK);
 			must(len == n && memcmp(out, p, n) == 0);
 		}
 		break;
