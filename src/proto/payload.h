@@ -31,7 +31,6 @@
 
 /* --- envelopes (§5.1, §5.2, §5.9) --------------------------------------- */
 
-#define PL_SEALED_MIN      3  /* MAC(2) + at least one ciphertext byte */
 #define PL_DGRAM_HDR       2  /* dest hash, src hash (PATH_HASH_SIZE 1 each) */
 #define PL_DGRAM_MIN       5  /* Mesh::onRecvPacket */
 #define PL_ANON_HDR        33 /* dest hash, sender public key */
@@ -86,7 +85,7 @@ int anon_parse(struct anon *a, const uint8_t *payload, size_t len);
 /* GRP_TXT / GRP_DATA: recognised, never decrypted by the room. */
 struct grp {
 	uint8_t channel;       /* SHA-256(channel secret)[0] */
-	const uint8_t *sealed; /* ref */
+	const uint8_t *sealed; /* ref: MAC(2) || ciphertext */
 	size_t sealed_len;
 };
 
