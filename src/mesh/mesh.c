@@ -476,7 +476,10 @@ static void flood_forward(struct mesh *m, const struct pkt *in)
 	unsigned size = pkt_path_hash_size(in), count = pkt_path_count(in);
 	struct pkt p;
 
-	if ((count + 1) * size > PKT_MAX_PATH || !allow_forward(m, in))
+	/* the count field has 6 bits: with 1-byte hashes a 63rd hop still fits
+	 * the 64 path bytes but the count would wrap to 0 (the firmware sends
+	 * such a packet with a corrupted path_len; we do not forward it) */
+	if ((count + 1) * size > PKT_MAX_PATH || count + 1 > 0x3F || !allow_forward(m, in))
 		return;
 	p = *in;
 	memcpy(p.path + count * size, self_prefix(m), size);
