@@ -303,12 +303,20 @@ int mesh_send_direct(struct mesh *m, struct pkt *p, uint8_t path_len, const uint
 		     uint32_t delay_ms)
 {
 	unsigned type = pkt_type(p);
-	if (!path_len_valid(path_len))
+	if (type == PKT_TRACE) {
+		/* the hash list to visit (path_len bytes, not a path_len code)
+		 * goes after the payload; the path collects SNR bytes (§6.4) */
+		if (p->payload_len + path_len > PKT_MAX_PAYLOAD)
+			return ERR_TOO_BIG;
+	} else if (!path_len_valid(path_len)) {
 		return ERR_PATH;
+	}
 	p->header = pkt_header(PKT_ROUTE_DIRECT, type);
 	p->transport[0] = p->transport[1] = 0;
 	if (type == PKT_TRACE) {
-		/* the path collects SNR bytes; the hash list lives in the payload */
+		if (path_len)
+			memcpy(p->payload + p->payload_len, path, path_len);
+		p->payload_len += path_len;
 		p->path_len = 0;
 	} else {
 		p->path_len = path_len;

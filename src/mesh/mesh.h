@@ -180,6 +180,9 @@ void mesh_dup_mark(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
  * Sending (§6.5).  The packet's header type and payload must be set; the
  * route bits, transport codes and path are set here.  All mark the packet
  * seen.  scope_key: a 16-byte region key for TRANSPORT_FLOOD, or NULL.
+ * mesh_send_direct of a TRACE (tag, auth code and flags in the payload)
+ * appends path (path_len bytes of node hashes, not a path_len code) to the
+ * payload and starts with an empty path, as Mesh::sendDirect does (§6.4).
  */
 int mesh_send_flood(struct mesh *m, struct pkt *p, uint32_t delay_ms, unsigned hash_size,
 		    const uint8_t *scope_key);
