@@ -391,8 +391,9 @@ int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 
 	if (!path_len_valid(path_len))
 		return ERR_PATH;
-	if (!extra) {
-		/* "no extra": type 0xFF and 4 random bytes keep the packet unique */
+	if (!extra || !extra_len) {
+		/* "no extra" (Mesh::createPathReturn tests extra_len): type 0xFF
+		 * and 4 random bytes keep the packet unique */
 		extra_type = 0xFF;
 		rng_fill(rng, rnd, sizeof(rnd));
 		extra = rnd;

@@ -200,7 +200,7 @@ int mesh_build_datagram(struct pkt *p, unsigned type, const struct ident *from, 
 /* ANON_REQ carrying from's public key. */
 int mesh_build_anon(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 		    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len);
-/* PATH (§5.6); extra_type 0xFF with extra NULL means "no extra" (4 random bytes). */
+/* PATH (§5.6); extra NULL or extra_len 0 means "no extra": type 0xFF and 4 random bytes. */
 int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 		    const uint8_t secret[CRYPTO_SECRET_SIZE], uint8_t path_len, const uint8_t *path,
 		    unsigned extra_type, const uint8_t *extra, size_t extra_len, const struct rng *rng);
