@@ -173,8 +173,20 @@ static void try_send(struct mesh *m)
 			continue;
 		}
 		int rc = m->io.transmit(m->io.ctx, frame, len);
-		if (rc == ERR_AGAIN)
+		if (rc == ERR_AGAIN) {
+			/* the radio cannot take it now (channel busy, modem away):
+			 * retry after the channel-busy delay of §6.7 instead of on
+			 * every tick; 4 s of this raises the busy flag */
+			if (!m->chan_busy) {
+				m->chan_busy = true;
+				m->busy_since_ms = m->now_ms;
+			} else if (m->now_ms - m->busy_since_ms > 4000) {
+				m->stats.err_flags |= MESH_ERR_BUSY;
+			}
+			m->next_tx_ms = m->now_ms + rng_range(m->rng, 1, 4) * 120;
 			return;
+		}
+		m->chan_busy = false;
 		if (rc != ERR_OK) {
 			m->stats.tx_failed++;
 			e->used = false;

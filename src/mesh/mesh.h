@@ -104,8 +104,10 @@ struct mesh_ep {
 };
 
 struct mesh_io {
-	/* Hands one frame to the radio; ERR_AGAIN if it cannot take one now.
-	 * The mesh waits for mesh_on_tx_done before the next. */
+	/* Hands one frame to the radio; ERR_AGAIN if it cannot take one now
+	 * (busy channel, radio not ready): the mesh keeps the frame and tries
+	 * again 120, 240 or 360 ms later (§6.7).  After ERR_OK the mesh waits
+	 * for mesh_on_tx_done before the next; transmit must not call it. */
 	int (*transmit)(void *ctx, const uint8_t *frame, size_t len);
 	void *ctx;
 };
@@ -150,7 +152,9 @@ struct mesh {
 	uint32_t tx_est_ms;
 	double budget_ms;     /* airtime budget (§6.8) */
 	uint64_t budget_update_ms;
-	uint64_t next_tx_ms;  /* not before this (budget) */
+	uint64_t next_tx_ms;  /* not before this (budget, busy retry) */
+	bool chan_busy;       /* the last transmit answered ERR_AGAIN ... */
+	uint64_t busy_since_ms; /* ... since then */
 	uint64_t now_ms;
 	struct mesh_stats stats;
 };
