@@ -611,7 +611,11 @@ static void direct_in_transit(struct mesh *m, struct pkt *p, const struct mesh_r
 static void trace_direct(struct mesh *m, struct pkt *p, const struct mesh_rx *rx,
 			 const uint8_t hash[PKT_HASH_SIZE])
 {
-	if (p->payload_len < 9 || p->path_len >= PKT_MAX_PATH)
+	if (p->payload_len < 9) {
+		m->stats.bad_payload++; /* no room for tag, auth code and flags */
+		return;
+	}
+	if (p->path_len >= PKT_MAX_PATH)
 		return;
 	unsigned n = p->path_len, k = 1u << (p->payload[8] & 3);
 	size_t list = p->payload_len - 9, off = (size_t)n * k;
@@ -706,23 +710,26 @@ static bool anon_req(struct mesh *m, const struct pkt *p, const struct mesh_rx *
 {
 	uint8_t secret[CRYPTO_SECRET_SIZE], pt[PKT_MAX_PAYLOAD + 1];
 	size_t len;
-	bool done = false;
+	bool done = false, addressed = false;
 
 	for (int i = 0; i < m->n_eps && !done; i++) {
 		struct mesh_ep *ep = m->eps[i];
 		if (ep->id.pub[0] != p->payload[0] || !ep->ops->on_anon_req)
 			continue;
-		if (ident_shared_secret(&ep->id, p->payload + 1, secret) != ERR_OK)
+		addressed = true;
+		/* a sender key that is no curve point fails like a wrong MAC */
+		if (ident_shared_secret(&ep->id, p->payload + 1, secret) != ERR_OK ||
+		    cipher_decrypt(secret, p->payload + 33, p->payload_len - 33, pt, sizeof(pt) - 1,
+				   &len) != ERR_OK)
 			continue;
-		if (cipher_decrypt(secret, p->payload + 33, p->payload_len - 33, pt, sizeof(pt) - 1,
-				   &len) != ERR_OK) {
-			m->stats.bad_mac++;
-			continue;
-		}
 		pt[len] = 0;
 		ep->ops->on_anon_req(ep, rx, p->payload + 1, secret, pt, len);
 		done = true;
 	}
+	if (!done && addressed)
+		m->stats.bad_mac++;
+	else if (!done)
+		m->stats.not_for_us++;
 	crypto_wipe(secret, sizeof(secret));
 	crypto_wipe(pt, sizeof(pt));
 	return done;
@@ -835,7 +842,9 @@ void mesh_on_frame(struct mesh *m, const uint8_t *frame, size_t len, int snr_x4,
 			goto out; /* a bad signature is dropped and not forwarded */
 		break;
 	case PKT_MULTIPART:
-		if (p.payload_len >= 5 && (p.payload[0] & 0x0F) == PKT_ACK) {
+		if (p.payload_len < 3 || ((p.payload[0] & 0x0F) == PKT_ACK && p.payload_len < 5))
+			goto bad;
+		if ((p.payload[0] & 0x0F) == PKT_ACK) {
 			uint8_t mh[PKT_HASH_SIZE];
 			multipart_hash(&p, mh);
 			if (!seen_or_mark(m, &p, mh))
