@@ -677,6 +677,8 @@ static bool peer_datagram(struct mesh *m, const struct pkt *p, const struct mesh
 			continue;
 		addressed = true;
 		int n = ep->ops->peers_by_hash(ep, src, cands, MESH_MAX_CANDIDATES);
+		if (n > MESH_MAX_CANDIDATES)
+			n = MESH_MAX_CANDIDATES; /* never read past cands[] */
 		for (int c = 0; c < n; c++) {
 			if (cipher_decrypt(cands[c].secret, p->payload + 2, p->payload_len - 2, pt,
 					   sizeof(pt) - 1, &len) != ERR_OK)
