@@ -332,7 +332,8 @@ int mesh_send_direct(struct mesh *m, struct pkt *p, uint8_t path_len, const uint
 		p->path_len = 0;
 	} else {
 		p->path_len = path_len;
-		memcpy(p->path, path, path_len_bytes(path_len));
+		if (path_len_bytes(path_len))
+			memcpy(p->path, path, path_len_bytes(path_len));
 	}
 	mark_sent(m, p);
 	uint8_t pri = type == PKT_PATH ? 1 : type == PKT_TRACE ? MESH_PRI_TRACE : MESH_PRI_DIRECT;
@@ -459,12 +460,14 @@ int mesh_build_advert(struct pkt *p, const struct ident *id, uint32_t ts, const 
 	p->header = pkt_header(PKT_ROUTE_FLOOD, PKT_ADVERT);
 	memcpy(msg, id->pub, CRYPTO_PUB_SIZE);
 	le32_store(msg + CRYPTO_PUB_SIZE, ts);
-	memcpy(msg + CRYPTO_PUB_SIZE + 4, app_data, app_len);
+	if (app_len)
+		memcpy(msg + CRYPTO_PUB_SIZE + 4, app_data, app_len);
 	memcpy(p->payload, msg, CRYPTO_PUB_SIZE + 4);
 	int rc = ident_sign(id, msg, CRYPTO_PUB_SIZE + 4 + app_len, p->payload + 36);
 	if (rc)
 		return rc;
-	memcpy(p->payload + 100, app_data, app_len);
+	if (app_len)
+		memcpy(p->payload + 100, app_data, app_len);
 	p->payload_len = 100 + app_len;
 	return ERR_OK;
 }
