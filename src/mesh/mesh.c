@@ -173,8 +173,20 @@ static void try_send(struct mesh *m)
 			continue;
 		}
 		int rc = m->io.transmit(m->io.ctx, frame, len);
-		if (rc == ERR_AGAIN)
+		if (rc == ERR_AGAIN) {
+			/* the radio cannot take it now (channel busy, modem away):
+			 * retry after the channel-busy delay of §6.7 instead of on
+			 * every tick; 4 s of this raises the busy flag */
+			if (!m->chan_busy) {
+				m->chan_busy = true;
+				m->busy_since_ms = m->now_ms;
+			} else if (m->now_ms - m->busy_since_ms > 4000) {
+				m->stats.err_flags |= MESH_ERR_BUSY;
+			}
+			m->next_tx_ms = m->now_ms + rng_range(m->rng, 1, 4) * 120;
 			return;
+		}
+		m->chan_busy = false;
 		if (rc != ERR_OK) {
 			m->stats.tx_failed++;
 			e->used = false;
@@ -303,16 +315,25 @@ int mesh_send_direct(struct mesh *m, struct pkt *p, uint8_t path_len, const uint
 		     uint32_t delay_ms)
 {
 	unsigned type = pkt_type(p);
-	if (!path_len_valid(path_len))
+	if (type == PKT_TRACE) {
+		/* the hash list to visit (path_len bytes, not a path_len code)
+		 * goes after the payload; the path collects SNR bytes (§6.4) */
+		if (p->payload_len + path_len > PKT_MAX_PAYLOAD)
+			return ERR_TOO_BIG;
+	} else if (!path_len_valid(path_len)) {
 		return ERR_PATH;
+	}
 	p->header = pkt_header(PKT_ROUTE_DIRECT, type);
 	p->transport[0] = p->transport[1] = 0;
 	if (type == PKT_TRACE) {
-		/* the path collects SNR bytes; the hash list lives in the payload */
+		if (path_len)
+			memcpy(p->payload + p->payload_len, path, path_len);
+		p->payload_len += path_len;
 		p->path_len = 0;
 	} else {
 		p->path_len = path_len;
-		memcpy(p->path, path, path_len_bytes(path_len));
+		if (path_len_bytes(path_len))
+			memcpy(p->path, path, path_len_bytes(path_len));
 	}
 	mark_sent(m, p);
 	uint8_t pri = type == PKT_PATH ? 1 : type == PKT_TRACE ? MESH_PRI_TRACE : MESH_PRI_DIRECT;
@@ -383,8 +404,9 @@ int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 
 	if (!path_len_valid(path_len))
 		return ERR_PATH;
-	if (!extra) {
-		/* "no extra": type 0xFF and 4 random bytes keep the packet unique */
+	if (!extra || !extra_len) {
+		/* "no extra" (Mesh::createPathReturn tests extra_len): type 0xFF
+		 * and 4 random bytes keep the packet unique */
 		extra_type = 0xFF;
 		rng_fill(rng, rnd, sizeof(rnd));
 		extra = rnd;
@@ -438,12 +460,14 @@ int mesh_build_advert(struct pkt *p, const struct ident *id, uint32_t ts, const 
 	p->header = pkt_header(PKT_ROUTE_FLOOD, PKT_ADVERT);
 	memcpy(msg, id->pub, CRYPTO_PUB_SIZE);
 	le32_store(msg + CRYPTO_PUB_SIZE, ts);
-	memcpy(msg + CRYPTO_PUB_SIZE + 4, app_data, app_len);
+	if (app_len)
+		memcpy(msg + CRYPTO_PUB_SIZE + 4, app_data, app_len);
 	memcpy(p->payload, msg, CRYPTO_PUB_SIZE + 4);
 	int rc = ident_sign(id, msg, CRYPTO_PUB_SIZE + 4 + app_len, p->payload + 36);
 	if (rc)
 		return rc;
-	memcpy(p->payload + 100, app_data, app_len);
+	if (app_len)
+		memcpy(p->payload + 100, app_data, app_len);
 	p->payload_len = 100 + app_len;
 	return ERR_OK;
 }
@@ -476,7 +500,10 @@ static void flood_forward(struct mesh *m, const struct pkt *in)
 	unsigned size = pkt_path_hash_size(in), count = pkt_path_count(in);
 	struct pkt p;
 
-	if ((count + 1) * size > PKT_MAX_PATH || !allow_forward(m, in))
+	/* the count field has 6 bits: with 1-byte hashes a 63rd hop still fits
+	 * the 64 path bytes but the count would wrap to 0 (the firmware sends
+	 * such a packet with a corrupted path_len; we do not forward it) */
+	if ((count + 1) * size > PKT_MAX_PATH || count + 1 > 0x3F || !allow_forward(m, in))
 		return;
 	p = *in;
 	memcpy(p.path + count * size, self_prefix(m), size);
@@ -587,7 +614,11 @@ static void direct_in_transit(struct mesh *m, struct pkt *p, const struct mesh_r
 static void trace_direct(struct mesh *m, struct pkt *p, const struct mesh_rx *rx,
 			 const uint8_t hash[PKT_HASH_SIZE])
 {
-	if (p->payload_len < 9 || p->path_len >= PKT_MAX_PATH)
+	if (p->payload_len < 9) {
+		m->stats.bad_payload++; /* no room for tag, auth code and flags */
+		return;
+	}
+	if (p->path_len >= PKT_MAX_PATH)
 		return;
 	unsigned n = p->path_len, k = 1u << (p->payload[8] & 3);
 	size_t list = p->payload_len - 9, off = (size_t)n * k;
@@ -649,6 +680,8 @@ static bool peer_datagram(struct mesh *m, const struct pkt *p, const struct mesh
 			continue;
 		addressed = true;
 		int n = ep->ops->peers_by_hash(ep, src, cands, MESH_MAX_CANDIDATES);
+		if (n > MESH_MAX_CANDIDATES)
+			n = MESH_MAX_CANDIDATES; /* never read past cands[] */
 		for (int c = 0; c < n; c++) {
 			if (cipher_decrypt(cands[c].secret, p->payload + 2, p->payload_len - 2, pt,
 					   sizeof(pt) - 1, &len) != ERR_OK)
@@ -682,23 +715,26 @@ static bool anon_req(struct mesh *m, const struct pkt *p, const struct mesh_rx *
 {
 	uint8_t secret[CRYPTO_SECRET_SIZE], pt[PKT_MAX_PAYLOAD + 1];
 	size_t len;
-	bool done = false;
+	bool done = false, addressed = false;
 
 	for (int i = 0; i < m->n_eps && !done; i++) {
 		struct mesh_ep *ep = m->eps[i];
 		if (ep->id.pub[0] != p->payload[0] || !ep->ops->on_anon_req)
 			continue;
-		if (ident_shared_secret(&ep->id, p->payload + 1, secret) != ERR_OK)
+		addressed = true;
+		/* a sender key that is no curve point fails like a wrong MAC */
+		if (ident_shared_secret(&ep->id, p->payload + 1, secret) != ERR_OK ||
+		    cipher_decrypt(secret, p->payload + 33, p->payload_len - 33, pt, sizeof(pt) - 1,
+				   &len) != ERR_OK)
 			continue;
-		if (cipher_decrypt(secret, p->payload + 33, p->payload_len - 33, pt, sizeof(pt) - 1,
-				   &len) != ERR_OK) {
-			m->stats.bad_mac++;
-			continue;
-		}
 		pt[len] = 0;
 		ep->ops->on_anon_req(ep, rx, p->payload + 1, secret, pt, len);
 		done = true;
 	}
+	if (!done && addressed)
+		m->stats.bad_mac++;
+	else if (!done)
+		m->stats.not_for_us++;
 	crypto_wipe(secret, sizeof(secret));
 	crypto_wipe(pt, sizeof(pt));
 	return done;
@@ -811,7 +847,9 @@ void mesh_on_frame(struct mesh *m, const uint8_t *frame, size_t len, int snr_x4,
 			goto out; /* a bad signature is dropped and not forwarded */
 		break;
 	case PKT_MULTIPART:
-		if (p.payload_len >= 5 && (p.payload[0] & 0x0F) == PKT_ACK) {
+		if (p.payload_len < 3 || ((p.payload[0] & 0x0F) == PKT_ACK && p.payload_len < 5))
+			goto bad;
+		if ((p.payload[0] & 0x0F) == PKT_ACK) {
 			uint8_t mh[PKT_HASH_SIZE];
 			multipart_hash(&p, mh);
 			if (!seen_or_mark(m, &p, mh))

@@ -104,8 +104,10 @@ struct mesh_ep {
 };
 
 struct mesh_io {
-	/* Hands one frame to the radio; ERR_AGAIN if it cannot take one now.
-	 * The mesh waits for mesh_on_tx_done before the next. */
+	/* Hands one frame to the radio; ERR_AGAIN if it cannot take one now
+	 * (busy channel, radio not ready): the mesh keeps the frame and tries
+	 * again 120, 240 or 360 ms later (§6.7).  After ERR_OK the mesh waits
+	 * for mesh_on_tx_done before the next; transmit must not call it. */
 	int (*transmit)(void *ctx, const uint8_t *frame, size_t len);
 	void *ctx;
 };
@@ -150,7 +152,9 @@ struct mesh {
 	uint32_t tx_est_ms;
 	double budget_ms;     /* airtime budget (§6.8) */
 	uint64_t budget_update_ms;
-	uint64_t next_tx_ms;  /* not before this (budget) */
+	uint64_t next_tx_ms;  /* not before this (budget, busy retry) */
+	bool chan_busy;       /* the last transmit answered ERR_AGAIN ... */
+	uint64_t busy_since_ms; /* ... since then */
 	uint64_t now_ms;
 	struct mesh_stats stats;
 };
@@ -180,6 +184,9 @@ void mesh_dup_mark(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
  * Sending (§6.5).  The packet's header type and payload must be set; the
  * route bits, transport codes and path are set here.  All mark the packet
  * seen.  scope_key: a 16-byte region key for TRANSPORT_FLOOD, or NULL.
+ * mesh_send_direct of a TRACE (tag, auth code and flags in the payload)
+ * appends path (path_len bytes of node hashes, not a path_len code) to the
+ * payload and starts with an empty path, as Mesh::sendDirect does (§6.4).
  */
 int mesh_send_flood(struct mesh *m, struct pkt *p, uint32_t delay_ms, unsigned hash_size,
 		    const uint8_t *scope_key);
@@ -197,7 +204,7 @@ int mesh_build_datagram(struct pkt *p, unsigned type, const struct ident *from, 
 /* ANON_REQ carrying from's public key. */
 int mesh_build_anon(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 		    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len);
-/* PATH (§5.6); extra_type 0xFF with extra NULL means "no extra" (4 random bytes). */
+/* PATH (§5.6); extra NULL or extra_len 0 means "no extra": type 0xFF and 4 random bytes. */
 int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 		    const uint8_t secret[CRYPTO_SECRET_SIZE], uint8_t path_len, const uint8_t *path,
 		    unsigned extra_type, const uint8_t *extra, size_t extra_len, const struct rng *rng);
