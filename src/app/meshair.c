@@ -33,6 +33,7 @@
 #include "proto/kiss.h"
 #include "proto/packet.h"
 #include "sim/channel.h"
+#include "sim/topo.h"
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -293,23 +294,13 @@ struct conn {
 	struct app *app;
 };
 
+/* A radio of the topology file and its listening socket. */
 struct named {
-	char name[CHAN_NAME_MAX];
-	unsigned port;      /* as configured */
-	unsigned bound;     /* as bound */
-	bool down;
+	const struct topo_radio *t;
+	unsigned bound; /* the port actually bound */
 	int lfd;
-	int id;             /* channel id */
+	int id;         /* channel id */
 	struct conn *conn;
-	int line;
-};
-
-struct tlink {
-	char a[CHAN_NAME_MAX], b[CHAN_NAME_MAX];
-	bool both, down;
-	bool has_snr, has_rssi, has_loss;
-	struct chan_link p;
-	int line;
 };
 
 struct opts {
@@ -330,12 +321,9 @@ struct app {
 	int listen_fd, ctl_fd;
 	char listen_host[256];
 	unsigned listen_port, ctl_port;
-	struct named *named;
+	struct topo topo;
+	struct named *named; /* [topo.n_radios] */
 	size_t n_named;
-	struct tlink *links;
-	size_t n_links;
-	int mode; /* -1 unset, 0 full, 1 links */
-	struct chan_link def;
 	struct conn *conns[MAX_CONNS];
 	struct conn **by_radio; /* [chan cap] */
 	unsigned anon_seq;
@@ -432,207 +420,37 @@ static bool split_hostport(const char *s, char *host, size_t hcap, unsigned *por
 
 /* ---- topology file ------------------------------------------------------------ */
 
-static int tokenize(char *line, char **tok, int max)
-{
-	int n = 0;
-	char *hash = strchr(line, '#');
-	if (hash)
-		*hash = 0;
-	for (char *p = line; *p;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			*p++ = 0;
-		if (!*p)
-			break;
-		if (n == max)
-			return -1;
-		tok[n++] = p;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-			p++;
-	}
-	return n;
-}
-
-/* snr=DB rssi=DBM loss=P, and `down' where allowed.  Returns an error text or NULL. */
-static const char *parse_link_opts(char **tok, int n, struct tlink *l, bool allow_down)
-{
-	for (int i = 0; i < n; i++) {
-		double v;
-		if (strncmp(tok[i], "snr=", 4) == 0) {
-			if (!parse_double(tok[i] + 4, -32.0, 31.75, &v))
-				return "snr= wants a number of dB in -32..31.75";
-			l->p.snr_x4 = (int16_t)lround(v * 4);
-			l->has_snr = true;
-		} else if (strncmp(tok[i], "rssi=", 5) == 0) {
-			if (!parse_double(tok[i] + 5, -200, 30, &v))
-				return "rssi= wants dBm in -200..30";
-			l->p.rssi = (int16_t)lround(v);
-			l->has_rssi = true;
-		} else if (strncmp(tok[i], "loss=", 5) == 0) {
-			if (!parse_double(tok[i] + 5, 0, 1, &v))
-				return "loss= wants a probability 0..1";
-			l->p.loss = v;
-			l->has_loss = true;
-		} else if (allow_down && strcmp(tok[i], "down") == 0) {
-			l->down = true;
-		} else if (allow_down && strcmp(tok[i], "up") == 0) {
-			l->down = false;
-		} else {
-			return "unknown link parameter (snr=, rssi=, loss=, down)";
-		}
-	}
-	return NULL;
-}
-
-/*
- * The radio names of "link A B", "link A <-> B", "link A -> B", "link A <- B"
- * or "link1 A B" (tok[0] is the keyword).  Returns the index of the first
- * word after the names, or -1 with *err set.
- */
-static int parse_link_names(char **tok, int n, struct tlink *l, const char **err)
-{
-	int i = 1;
-	bool one_way = strcmp(tok[0], "link1") == 0;
-	const char *a, *b;
-
-	if (n < 3) {
-		*err = "link wants two radio names";
-		return -1;
-	}
-	a = tok[i++];
-	b = tok[i++];
-	if (!one_way && (strcmp(b, "->") == 0 || strcmp(b, "<-") == 0 || strcmp(b, "<->") == 0)) {
-		if (i >= n) {
-			*err = "link wants two radio names";
-			return -1;
-		}
-		const char *arrow = b;
-		b = tok[i++];
-		if (strcmp(arrow, "<-") == 0) {
-			const char *t = a;
-			a = b;
-			b = t;
-		}
-		one_way = strcmp(arrow, "<->") != 0;
-	}
-	if (strlen(a) >= CHAN_NAME_MAX || strlen(b) >= CHAN_NAME_MAX) {
-		*err = "radio name too long (31 at most)";
-		return -1;
-	}
-	snprintf(l->a, sizeof(l->a), "%s", a);
-	snprintf(l->b, sizeof(l->b), "%s", b);
-	l->both = !one_way;
-	return i;
-}
-
-__attribute__((format(printf, 3, 4))) static void topo_error(const char *file, int line,
-							      const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(EXIT_USAGE);
-}
-
-static void *grow(void *p, size_t n, size_t size)
-{
-	void *q = realloc(p, (n + 1) * size);
-	if (!q) {
-		log_err("main", "out of memory");
-		exit(EXIT_RUNTIME);
-	}
-	return q;
-}
+#define TOPO_FILE_MAX (1024 * 1024)
 
 static void topo_load(struct app *app, const char *file)
 {
 	FILE *f = fopen(file, "r");
-	char line[1024];
-	int ln = 0;
-	bool def_loss = false;
+	char err[160];
+	int line;
 
 	if (!f)
 		usage_error("cannot open topology file %s: %s", file, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		char *tok[16];
-		ln++;
-		if (!strchr(line, '\n') && !feof(f))
-			topo_error(file, ln, "line too long");
-		int n = tokenize(line, tok, 16);
-		if (n < 0)
-			topo_error(file, ln, "too many words");
-		if (n == 0)
-			continue;
-		if (strcmp(tok[0], "radio") == 0) {
-			unsigned long long port;
-			if (n < 3 || n > 4 || (n == 4 && strcmp(tok[3], "down") != 0))
-				topo_error(file, ln, "usage: radio NAME PORT [down]");
-			if (!parse_uint(tok[2], 65535, &port))
-				topo_error(file, ln, "bad port %s", tok[2]);
-			if (strlen(tok[1]) >= CHAN_NAME_MAX)
-				topo_error(file, ln, "radio name too long (31 at most)");
-			for (size_t i = 0; i < app->n_named; i++) {
-				if (strcmp(app->named[i].name, tok[1]) == 0)
-					topo_error(file, ln, "radio %s already declared on line %d",
-						   tok[1], app->named[i].line);
-				if (port && app->named[i].port == port)
-					topo_error(file, ln, "port %llu already used by radio %s",
-						   port, app->named[i].name);
-			}
-			if (app->n_named >= MAX_NAMED)
-				topo_error(file, ln, "too many radios (%d at most)", MAX_NAMED);
-			app->named = grow(app->named, app->n_named, sizeof(*app->named));
-			struct named *r = &app->named[app->n_named++];
-			*r = (struct named){ .port = (unsigned)port, .down = n == 4, .lfd = -1,
-					     .id = -1, .line = ln };
-			snprintf(r->name, sizeof(r->name), "%s", tok[1]);
-		} else if (strcmp(tok[0], "default") == 0) {
-			struct tlink l = { .p = app->def };
-			const char *e = parse_link_opts(tok + 1, n - 1, &l, false);
-			if (e)
-				topo_error(file, ln, "%s", e);
-			app->def = l.p;
-			def_loss = def_loss || l.has_loss;
-		} else if (strcmp(tok[0], "mode") == 0) {
-			if (n != 2 || (strcmp(tok[1], "full") && strcmp(tok[1], "links")))
-				topo_error(file, ln, "usage: mode full|links");
-			app->mode = strcmp(tok[1], "links") == 0;
-		} else if (strcmp(tok[0], "link") == 0 || strcmp(tok[0], "link1") == 0) {
-			struct tlink l = { .line = ln };
-			const char *e = NULL;
-			int i = parse_link_names(tok, n, &l, &e);
-			if (i >= 0)
-				e = parse_link_opts(tok + i, n - i, &l, true);
-			if (e)
-				topo_error(file, ln, "%s", e);
-			app->links = grow(app->links, app->n_links, sizeof(*app->links));
-			app->links[app->n_links++] = l;
-		} else {
-			topo_error(file, ln, "unknown statement %s (radio, default, mode, link, link1)",
-				   tok[0]);
-		}
+	char *text = malloc(TOPO_FILE_MAX + 1);
+	if (!text) {
+		log_err("main", "out of memory");
+		exit(EXIT_RUNTIME);
 	}
+	size_t len = fread(text, 1, TOPO_FILE_MAX + 1, f);
 	if (ferror(f))
-		usage_error("cannot read %s", file);
+		usage_error("cannot read topology file %s", file);
 	fclose(f);
-	for (size_t i = 0; i < app->n_links; i++) {
-		struct tlink *l = &app->links[i];
-		bool fa = false, fb = false;
-		for (size_t k = 0; k < app->n_named; k++) {
-			fa = fa || strcmp(app->named[k].name, l->a) == 0;
-			fb = fb || strcmp(app->named[k].name, l->b) == 0;
-		}
-		if (!fa || !fb)
-			topo_error(file, l->line, "unknown radio %s (declare it with a radio line)",
-				   fa ? l->b : l->a);
-		if (strcmp(l->a, l->b) == 0)
-			topo_error(file, l->line, "a link needs two different radios");
+	if (len > TOPO_FILE_MAX)
+		usage_error("topology file %s is over %d bytes", file, TOPO_FILE_MAX);
+	int rc = topo_parse(&app->topo, text, len, &line, err, sizeof(err));
+	free(text);
+	if (rc == ERR_NOMEM) {
+		log_err("main", "out of memory");
+		exit(EXIT_RUNTIME);
 	}
-	if (app->mode < 0)
-		app->mode = app->n_links > 0;
-	(void)def_loss;
+	if (rc) {
+		fprintf(stderr, "%s:%d: %s\n", file, line, err);
+		exit(EXIT_USAGE);
+	}
 }
 
 /* ---- sockets ------------------------------------------------------------------ */
@@ -854,7 +672,7 @@ static void accept_all(struct app *app, int lfd, enum conn_kind kind, int named)
 		peer_name(fd, peer, sizeof(peer));
 		if (named >= 0 && app->named[named].conn) {
 			log_warn("net", "radio %s already has a client; refused %s",
-				 app->named[named].name, peer);
+				 app->named[named].t->name, peer);
 			close(fd);
 			continue;
 		}
@@ -1110,17 +928,17 @@ static void ctl_radio(struct app *app, struct conn *c, int argc, char **argv, st
 static void ctl_link(struct app *app, struct conn *c, int argc, char **argv, struct jb *j)
 {
 	static const char usage[] = "usage: link A B up|down [snr=DB] [rssi=DBM] [loss=P]";
-	struct tlink l = { 0 };
+	struct topo_link l = { 0 };
 	const char *e = NULL;
 	(void)c;
 
-	int i = parse_link_names(argv, argc, &l, &e);
+	int i = topo_parse_link_names(argv, argc, &l, &e);
 	if (i < 0 || i >= argc || (strcmp(argv[i], "up") && strcmp(argv[i], "down"))) {
 		ctl_err(j, e ? e : usage);
 		return;
 	}
 	bool up = strcmp(argv[i], "up") == 0;
-	e = parse_link_opts(argv + i + 1, argc - i - 1, &l, false);
+	e = topo_parse_link_opts(argv + i + 1, argc - i - 1, &l, false);
 	if (e) {
 		ctl_err(j, e);
 		return;
@@ -1142,7 +960,7 @@ static void ctl_link(struct app *app, struct conn *c, int argc, char **argv, str
 		if (!in_range && !up)
 			continue; /* out of range is as down as it gets */
 		if (!in_range)
-			p = app->def;
+			p = app->topo.def;
 		if (l.has_snr)
 			p.snr_x4 = l.p.snr_x4;
 		if (l.has_rssi)
@@ -1234,7 +1052,7 @@ static void ctl_line(struct app *app, struct conn *c, char *line)
 {
 	char *tok[16];
 	struct jb j = { 0 };
-	int n = tokenize(line, tok, 16);
+	int n = topo_split(line, tok, 16);
 
 	if (n == 0)
 		return;
@@ -1320,6 +1138,15 @@ static int run(struct app *app)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	/* SIGINT and SIGTERM are let in only while ppoll waits, so that none is
+	 * lost between the check of got_signal and the wait */
+	sigset_t block, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
 
 	while (!app->stop && !got_signal) {
 		uint64_t now = now_us(app);
@@ -1359,13 +1186,15 @@ static int run(struct app *app)
 		}
 
 		uint64_t dl = chan_next_deadline(app->ch);
-		int timeout = -1;
+		struct timespec ts, *tsp = NULL;
 		now = now_us(app);
 		if (dl != CHAN_NEVER) {
-			uint64_t ms = dl <= now ? 0 : (dl - now + 999) / 1000;
-			timeout = ms > 60000 ? 60000 : (int)ms;
+			uint64_t us = dl <= now ? 0 : dl - now;
+			ts.tv_sec = (time_t)(us / 1000000);
+			ts.tv_nsec = (long)(us % 1000000) * 1000;
+			tsp = &ts;
 		}
-		if (poll(pfd, np, timeout) < 0) {
+		if (ppoll(pfd, np, tsp, &waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("net", "poll: %s", strerror(errno));
@@ -1516,8 +1345,6 @@ int main(int argc, char **argv)
 
 	log_set_prefix("meshair");
 	chan_config_default(&app.o.cfg);
-	app.mode = -1;
-	app.def = CHAN_LINK_DEFAULT;
 	app.listen_fd = app.ctl_fd = -1;
 	parse_args(&app.o, argc, argv);
 	log_set_level(app.o.verbose >= 2 ? LOG_TRACE : app.o.verbose ? LOG_DEBUG : LOG_INFO);
@@ -1530,11 +1357,11 @@ int main(int argc, char **argv)
 		usage_error("--control wants HOST:PORT, not %s", app.o.control);
 	if (app.o.topology)
 		topo_load(&app, app.o.topology);
-	if (app.mode < 0)
-		app.mode = 0;
+	else
+		app.topo = (struct topo){ .def = CHAN_LINK_DEFAULT, .mode = TOPO_MODE_FULL };
 	if (app.o.have_loss)
-		app.def.loss = app.o.loss;
-	app.o.cfg.default_link = app.def;
+		app.topo.def.loss = app.o.loss;
+	app.o.cfg.default_link = app.topo.def;
 	app.o.cfg.max_radios = (unsigned)app.n_named + MAX_ANON;
 	if (!app.o.have_seed)
 		app.o.seed = clock_seed();
@@ -1563,36 +1390,26 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* named radios first, then the links between them */
-	for (size_t k = 0; k < app.n_named; k++) {
-		struct named *r = &app.named[k];
-		r->id = chan_radio_add(app.ch, r->name, app.mode == 0, NULL);
-		if (r->id < 0) {
-			fprintf(stderr, "%s:%d: bad radio name %s\n", app.o.topology, r->line,
-				r->name);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		chan_radio_attach(app.ch, r->id, false);
-		if (r->down)
-			chan_radio_set_up(app.ch, r->id, false);
+	/* the topology's radios, unplugged until a client connects to their port */
+	size_t nn = app.topo.n_radios;
+	app.named = calloc(nn ? nn : 1, sizeof(*app.named));
+	int *ids = calloc(nn ? nn : 1, sizeof(*ids));
+	if (!app.named || !ids) {
+		free(ids);
+		log_err("main", "out of memory");
+		goto out;
 	}
-	for (size_t i = 0; i < app.n_links; i++) {
-		struct tlink *l = &app.links[i];
-		int a = chan_radio_find(app.ch, l->a), b = chan_radio_find(app.ch, l->b);
-		struct chan_link p = app.def;
-		if (l->has_snr)
-			p.snr_x4 = l->p.snr_x4;
-		if (l->has_rssi)
-			p.rssi = l->p.rssi;
-		if (l->has_loss)
-			p.loss = l->p.loss;
-		for (int dir = 0; dir < (l->both ? 2 : 1); dir++) {
-			int from = dir ? b : a, to = dir ? a : b;
-			chan_link_set(app.ch, from, to, &p);
-			if (l->down)
-				chan_link_set_up(app.ch, from, to, false);
-		}
+	app.n_named = nn;
+	int trc = topo_apply(&app.topo, app.ch, ids);
+	for (size_t k = 0; k < app.n_named; k++) {
+		app.named[k] = (struct named){ .t = &app.topo.radios[k], .lfd = -1, .id = ids[k] };
+		if (trc == ERR_OK)
+			chan_radio_attach(app.ch, ids[k], false);
+	}
+	free(ids);
+	if (trc) {
+		log_err("main", "topology: %s", err_str(trc));
+		goto out;
 	}
 
 	app.listen_fd = listen_on(app.listen_host, port, false, NULL);
@@ -1603,12 +1420,12 @@ int main(int argc, char **argv)
 		 app.listen_port);
 	for (size_t k = 0; k < app.n_named; k++) {
 		struct named *r = &app.named[k];
-		r->lfd = listen_on(app.listen_host, r->port, false, NULL);
+		r->lfd = listen_on(app.listen_host, r->t->port, false, NULL);
 		if (r->lfd < 0)
 			goto out;
 		r->bound = bound_port(r->lfd);
-		log_info("net", "radio %s on %s:%u%s", r->name, app.listen_host, r->bound,
-			 r->down ? " (down)" : "");
+		log_info("net", "radio %s on %s:%u%s", r->t->name, app.listen_host, r->bound,
+			 r->t->down ? " (down)" : "");
 	}
 	if (app.o.control) {
 		bool not_lo = false;
@@ -1627,7 +1444,7 @@ int main(int argc, char **argv)
 	log_info("main",
 		 "preset %.3f MHz, %.1f kHz, SF%u, CR 4/%u; %s topology; seed %llu; ready",
 		 app.o.cfg.preset.freq_hz / 1e6, app.o.cfg.preset.bw_hz / 1e3, app.o.cfg.preset.sf,
-		 app.o.cfg.preset.cr, app.mode ? "links" : "full",
+		 app.o.cfg.preset.cr, app.topo.mode == TOPO_MODE_LINKS ? "links" : "full",
 		 (unsigned long long)app.o.seed);
 
 	rc = run(&app);
@@ -1648,6 +1465,6 @@ out:
 	chan_free(app.ch);
 	free(app.by_radio);
 	free(app.named);
-	free(app.links);
+	topo_free(&app.topo);
 	return rc;
 }
