@@ -31,7 +31,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lm
 
-MODULES = util proto crypto mesh radio room store client sim
+MODULES = util proto crypto mesh radio room store client sim sys
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 LIB := $(O)/libroomd.a

@@ -91,6 +91,8 @@ struct room_member {
 	uint8_t push_attempt;    /* attempt bits of the last push, so a retry differs */
 	uint32_t push_retry_ts;  /* the post the attempt bits belong to */
 	unsigned push_failures;
+	uint64_t next_push_ms;   /* no push before this */
+	bool caught_up;          /* the store had nothing newer at the last look */
 	bool dirty;              /* sync/replay state not yet written */
 };
 
@@ -119,7 +121,7 @@ struct room {
 	struct store *store;
 	struct room_clock *clock;
 	struct room_hooks hooks;
-	int64_t store_id;
+	uint32_t store_id;
 	struct room_settings set;
 	struct room_member *members;
 	size_t n_members, cap_members;
@@ -136,7 +138,7 @@ struct room {
  * Opens room `store_id` from the store (settings, members, clock floor) on the
  * mesh with identity id.  The room keeps pointers to mesh, store and clock.
  */
-int room_open(struct room *r, struct mesh *mesh, struct store *st, int64_t store_id,
+int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
 	      const struct ident *id, struct room_clock *clock, uint64_t now_ms);
 void room_close(struct room *r);
 

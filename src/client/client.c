@@ -1,0 +1,1073 @@
+/*
+ * client.c - the room client state machine (PROTOCOL.md §9; see client.h).
+ *
+ * Everything the firmware client does on the air is reproduced byte for
+ * byte: the login plaintext (§5.2), the post plaintext and its expected ACK
+ * (§5.4, §5.5), the ACK of a push (§9.5), the CLI and request plaintexts
+ * (§9.6, §9.7), the keep-alive (§9.8) and the return-path retries
+ * (BaseChatMesh::handleReturnPathRetry).  The retry policy of posts is the
+ * app's (§9.4, §14 item 1), as the issue states it.
+ *
+ * Invariants: at most one post per room is in flight; nothing stamped is
+ * sent to a room while its post is being retried; every stamp is strictly
+ * greater than the one before (client_unique_time).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* Operation kinds besides CLIENT_REQ_* (client_op.kind). */
+enum { OP_LOGIN = 0x200, OP_POST = 0x201 };
+
+#define ACK_DELAY_MS 200      /* TXT_ACK_DELAY */
+#define MULTI_ACK_GAP_MS 300
+#define RETURN_PATH_DELAY_MS 3000
+
+void client_cfg_defaults(struct client_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	memcpy(cfg->name, "roomc", 6);
+	cfg->max_attempts = CLIENT_MAX_ATTEMPTS;
+	cfg->timeout_factor = 1.0;
+}
+
+const char *client_role_name(unsigned role)
+{
+	static const char *names[] = { "guest", "read-only", "read-write", "admin" };
+	return names[role & 3];
+}
+
+const char *client_type_name(unsigned type)
+{
+	static const char *names[] = { "none", "chat", "repeater", "room", "sensor" };
+	return type < 5 ? names[type] : "unknown";
+}
+
+/* ---- time ---- */
+
+void client_set_rtc(struct client *c, uint64_t now_ms, uint32_t epoch)
+{
+	c->rtc_offset_ms = (int64_t)epoch * 1000 - (int64_t)now_ms;
+}
+
+uint32_t client_rtc(const struct client *c, uint64_t now_ms)
+{
+	int64_t t = ((int64_t)now_ms + c->rtc_offset_ms) / 1000;
+	return t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+void client_set_stamp_floor(struct client *c, uint32_t floor)
+{
+	if (floor > c->last_unique)
+		c->last_unique = floor;
+}
+
+uint32_t client_unique_time(struct client *c, uint64_t now_ms)
+{
+	uint32_t t = client_rtc(c, now_ms);
+	if (t <= c->last_unique)
+		t = c->last_unique + 1;
+	c->last_unique = t;
+	return t;
+}
+
+uint32_t client_timeout_ms(const struct client *c, size_t payload_len, uint8_t out_path_len)
+{
+	/* calcFlood/DirectTimeoutMillisFor with t taken before the route bits are
+	 * set: the raw length counts header, 4 transport bytes and path_len */
+	uint32_t t = lora_airtime_ms(&c->mesh->cfg.lp, payload_len + 6);
+	double ms;
+	if (out_path_len == MESH_NO_PATH)
+		ms = 500.0 + 16.0 * t;
+	else
+		ms = 500.0 + (6.0 * t + 250.0) * (path_len_count(out_path_len) + 1);
+	ms *= c->cfg.timeout_factor > 0 ? c->cfg.timeout_factor : 1.0;
+	return ms > 3600000.0 ? 3600000u : (uint32_t)ms;
+}
+
+/* ---- events ---- */
+
+static void emit(struct client *c, struct client_event *ev)
+{
+	if (c->on_event)
+		c->on_event(c->ctx, c, ev);
+}
+
+static void emit_simple(struct client *c, enum client_event_type type,
+			const struct client_contact *ct)
+{
+	struct client_event ev = { .type = type, .contact = ct };
+	emit(c, &ev);
+}
+
+/* ---- contacts ---- */
+
+struct client_contact *client_contact_find(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	for (int i = 0; i < CLIENT_MAX_CONTACTS; i++)
+		if (c->contacts[i].used && memcmp(c->contacts[i].pub, pub, CRYPTO_PUB_SIZE) == 0)
+			return &c->contacts[i];
+	return NULL;
+}
+
+struct client_contact *client_contact_by_prefix(struct client *c, const uint8_t *prefix, size_t n)
+{
+	struct client_contact *found = NULL;
+	if (n == 0 || n > CRYPTO_PUB_SIZE)
+		return NULL;
+	for (int i = 0; i < CLIENT_MAX_CONTACTS; i++) {
+		if (!c->contacts[i].used || memcmp(c->contacts[i].pub, prefix, n) != 0)
+			continue;
+		if (found)
+			return NULL;
+		found = &c->contacts[i];
+	}
+	return found;
+}
+
+struct client_room *client_room_find(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+		if (c->rooms[i].used && memcmp(c->rooms[i].pub, pub, CRYPTO_PUB_SIZE) == 0)
+			return &c->rooms[i];
+	return NULL;
+}
+
+static struct client_room *room_get(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	struct client_room *rs = client_room_find(c, pub);
+	if (rs)
+		return rs;
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		rs = &c->rooms[i];
+		if (rs->used)
+			continue;
+		memset(rs, 0, sizeof(*rs));
+		rs->used = true;
+		memcpy(rs->pub, pub, CRYPTO_PUB_SIZE);
+		return rs;
+	}
+	return NULL;
+}
+
+int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
+		       struct client_contact **out)
+{
+	struct client_contact *ct = client_contact_find(c, pub), *victim = NULL;
+	uint8_t secret[CRYPTO_SECRET_SIZE];
+
+	if (ct) {
+		*out = ct;
+		return ERR_OK;
+	}
+	if (memcmp(pub, c->ep.id.pub, CRYPTO_PUB_SIZE) == 0)
+		return ERR_INVAL;
+	/* a key that gives no shared secret can never talk to us (§3.5 caveat 2) */
+	if (ident_shared_secret(&c->ep.id, pub, secret) != ERR_OK)
+		return ERR_CRYPTO;
+	for (int i = 0; i < CLIENT_MAX_CONTACTS && !victim; i++)
+		if (!c->contacts[i].used)
+			victim = &c->contacts[i];
+	/* full: the node heard longest ago, rooms we talk to last */
+	for (int pass = 0; pass < 2 && !victim; pass++) {
+		for (int i = 0; i < CLIENT_MAX_CONTACTS; i++) {
+			struct client_contact *x = &c->contacts[i];
+			if (client_room_find(c, x->pub))
+				continue;
+			if (pass == 0 && x->type == ADV_TYPE_ROOM)
+				continue;
+			if (!victim || x->last_heard < victim->last_heard)
+				victim = x;
+		}
+	}
+	if (!victim) {
+		crypto_wipe(secret, sizeof(secret));
+		return ERR_FULL;
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->used = true;
+	memcpy(victim->pub, pub, CRYPTO_PUB_SIZE);
+	victim->hops = 0xFF;
+	victim->out_path_len = MESH_NO_PATH;
+	memcpy(victim->secret, secret, sizeof(secret));
+	victim->secret_state = 1;
+	crypto_wipe(secret, sizeof(secret));
+	*out = victim;
+	return ERR_OK;
+}
+
+static void set_path(struct client *c, struct client_contact *ct, uint8_t path_len,
+		     const uint8_t *path)
+{
+	ct->out_path_len = path_len;
+	if (path_len != MESH_NO_PATH)
+		memcpy(ct->out_path, path, path_len_bytes(path_len));
+	emit_simple(c, CLIENT_EV_PATH, ct);
+}
+
+void client_reset_path(struct client *c, struct client_contact *ct)
+{
+	if (ct->out_path_len != MESH_NO_PATH)
+		set_path(c, ct, MESH_NO_PATH, NULL);
+}
+
+static int send_to(struct client *c, struct client_contact *ct, struct pkt *p, uint32_t delay)
+{
+	return mesh_send_to(c->mesh, p, ct->out_path_len, ct->out_path, delay);
+}
+
+/* ---- adverts (§5.8) ---- */
+
+size_t client_app_data(const struct client *c, uint8_t out[32])
+{
+	struct advert_data d = { .type = ADV_TYPE_CHAT, .has_loc = c->cfg.has_loc,
+				 .lat_e6 = c->cfg.lat_e6, .lon_e6 = c->cfg.lon_e6 };
+	size_t n = 0;
+	snprintf(d.name, sizeof(d.name), "%s", c->cfg.name);
+	return advert_data_encode(&d, out, &n) == ERR_OK ? n : 0;
+}
+
+int client_advert(struct client *c, bool flood, uint64_t now_ms)
+{
+	struct pkt p;
+	uint8_t app[32];
+	size_t n = client_app_data(c, app);
+	int rc = mesh_build_advert(&p, &c->ep.id, client_rtc(c, now_ms), app, n);
+	if (rc)
+		return rc;
+	return flood ? mesh_send_flood(c->mesh, &p, 0, 1, NULL) : mesh_send_zero_hop(c->mesh, &p, 0);
+}
+
+static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
+		      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app,
+		      size_t app_len)
+{
+	struct client *c = ep->ctx;
+	struct client_contact *ct;
+	struct advert_data d;
+	bool is_new;
+
+	/* BaseChatMesh::onAdvertRecv: a valid parse with a name, and newer than the last */
+	if (advert_data_decode(&d, app, app_len) != ERR_OK || !d.name[0])
+		return;
+	ct = client_contact_find(c, pub);
+	if (ct && ts <= ct->advert_ts)
+		return;
+	is_new = !ct;
+	if (!ct && client_contact_add(c, pub, &ct) != ERR_OK)
+		return;
+	snprintf(ct->name, sizeof(ct->name), "%s", d.name);
+	ct->type = d.type;
+	ct->has_loc = d.has_loc;
+	ct->lat_e6 = d.lat_e6;
+	ct->lon_e6 = d.lon_e6;
+	ct->hops = pkt_is_flood(rx->pkt) ? (uint8_t)pkt_path_count(rx->pkt) : 0;
+	ct->advert_ts = ts;
+	ct->last_heard = client_rtc(c, rx->now_ms);
+	struct client_event ev = { .type = CLIENT_EV_CONTACT, .contact = ct, .new_contact = is_new };
+	emit(c, &ev);
+}
+
+/* ---- receiving from peers ---- */
+
+static int peers_by_hash(struct mesh_ep *ep, uint8_t src_hash, struct mesh_peer *out, int max)
+{
+	struct client *c = ep->ctx;
+	int n = 0;
+	if (max > CLIENT_CANDIDATES)
+		max = CLIENT_CANDIDATES;
+	for (int i = 0; i < CLIENT_MAX_CONTACTS && n < max; i++) {
+		struct client_contact *ct = &c->contacts[i];
+		if (!ct->used || ct->pub[0] != src_hash || ct->secret_state < 0)
+			continue;
+		if (ct->secret_state == 0) {
+			ct->secret_state = ident_shared_secret(&c->ep.id, ct->pub, ct->secret) == ERR_OK
+						   ? 1
+						   : -1;
+			if (ct->secret_state < 0)
+				continue;
+		}
+		memcpy(out[n].pub, ct->pub, CRYPTO_PUB_SIZE);
+		memcpy(out[n].secret, ct->secret, CRYPTO_SECRET_SIZE);
+		out[n].ref = ct;
+		n++;
+	}
+	return n;
+}
+
+/* BaseChatMesh::handleReturnPathRetry: a reply came by flood although we have
+ * a route, so the room has none to us: tell it the path the reply took. */
+static void return_path_retry(struct client *c, struct client_contact *ct, const struct pkt *in)
+{
+	struct pkt p;
+	if (!pkt_is_flood(in) || ct->out_path_len == MESH_NO_PATH)
+		return;
+	if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, in->path_len, in->path, 0xFF,
+			    NULL, 0, c->mesh->rng) == ERR_OK)
+		mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, RETURN_PATH_DELAY_MS);
+}
+
+static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms);
+
+static void post_done(struct client *c, struct client_room *rs, struct client_contact *ct,
+		      bool ok, unsigned attempt, uint64_t now_ms)
+{
+	struct client_event ev = {
+		.type = ok ? CLIENT_EV_DELIVERED : CLIENT_EV_FAILED,
+		.contact = ct,
+		.id = rs->post.id,
+		.attempt = attempt,
+		.rtt_ms = ok ? (uint32_t)(now_ms - rs->post.sent_ms[attempt]) : 0,
+		.text = rs->post.text,
+		.text_len = rs->post.len,
+	};
+	rs->post.active = false;
+	emit(c, &ev);
+	start_next(c, rs, now_ms);
+}
+
+/* Matches an ACK code against every room's post in flight and keep-alive. */
+static struct client_room *match_ack(struct client *c, const uint8_t code[4], const uint8_t *payload,
+				     size_t len, uint64_t now_ms)
+{
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		struct client_room *rs = &c->rooms[i];
+		struct client_contact *ct;
+		if (!rs->used || !(ct = client_contact_find(c, rs->pub)))
+			continue;
+		if (rs->post.active) {
+			for (unsigned a = 0; a <= rs->post.attempt && a < CLIENT_MAX_ATTEMPTS; a++) {
+				if (memcmp(rs->post.codes[a], code, 4) != 0)
+					continue;
+				rs->last_rx_ms = now_ms;
+				post_done(c, rs, ct, true, a, now_ms);
+				return rs;
+			}
+		}
+		if (rs->ka_pending && memcmp(rs->ka_code, code, 4) == 0) {
+			struct client_event ev = { .type = CLIENT_EV_KEEPALIVE, .contact = ct,
+						   .unsynced = len >= 5 ? payload[4] : -1 };
+			rs->ka_pending = false;
+			rs->ka_lost = false;
+			rs->last_rx_ms = now_ms;
+			emit(c, &ev);
+			return rs;
+		}
+	}
+	return NULL;
+}
+
+static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
+		   const uint8_t *payload, size_t len)
+{
+	struct client *c = ep->ctx;
+	struct client_room *rs = match_ack(c, code, payload, len, rx->now_ms);
+	if (!rs)
+		return false;
+	struct client_contact *ct = client_contact_find(c, rs->pub);
+	if (ct && pkt_type(rx->pkt) == PKT_ACK)
+		return_path_retry(c, ct, rx->pkt);
+	return true;
+}
+
+static void login_reply(struct client *c, struct client_room *rs, struct client_contact *ct,
+			const uint8_t *body, size_t len, uint64_t now_ms)
+{
+	struct client_event ev = { .contact = ct };
+	struct login_resp r;
+
+	if (login_resp_decode(&r, body, len) != ERR_OK)
+		return;
+	rs->last_rx_ms = now_ms;
+	if (r.code != LOGIN_RESP_OK) {
+		rs->login = CLIENT_LOGIN_NONE;
+		ev.type = CLIENT_EV_LOGIN_FAILED;
+		ev.code = r.code;
+		emit(c, &ev);
+		return;
+	}
+	rs->login = CLIENT_LOGIN_OK;
+	rs->perms = r.permissions;
+	rs->ka_next_ms = now_ms + (uint64_t)c->cfg.keepalive_s * 1000;
+	rs->ka_lost = false;
+	ev.type = CLIENT_EV_LOGIN;
+	ev.server_time = r.timestamp;
+	ev.perms = r.permissions;
+	ev.role = r.permissions & ACL_ROLE_MASK;
+	ev.fw_level = r.fw_level;
+	emit(c, &ev);
+}
+
+/* A RESPONSE body, from a datagram or a PATH extra (padding included). */
+static void on_response(struct client *c, struct client_contact *ct, const uint8_t *body,
+			size_t len, uint64_t now_ms)
+{
+	struct client_room *rs = client_room_find(c, ct->pub);
+	struct resp r;
+
+	if (!rs || resp_decode(&r, body, len) != ERR_OK)
+		return;
+	for (int i = 0; i < CLIENT_MAX_REQS; i++) {
+		if (!rs->reqs[i].used || rs->reqs[i].tag != r.tag)
+			continue;
+		unsigned kind = rs->reqs[i].kind;
+		struct client_event ev = { .contact = ct, .id = rs->reqs[i].id };
+		struct server_stats st;
+		struct acl_entry acl[ACL_LIST_MAX / ACL_ENTRY_SIZE];
+		/* the login reply starts with the room's clock, which could equal a
+		 * tag: a status reply is told apart by its length */
+		if (kind == REQ_GET_STATUS) {
+			if (stats_decode(&st, r.data, r.data_len) != ERR_OK)
+				continue;
+			ev.type = CLIENT_EV_STATUS;
+			ev.stats = &st;
+		} else if (kind == REQ_GET_TELEMETRY) {
+			ev.type = CLIENT_EV_TELEMETRY;
+			ev.data = r.data;
+			ev.data_len = r.data_len;
+		} else {
+			if (acl_list_decode(r.data, r.data_len, acl, sizeof(acl) / sizeof(acl[0]),
+					    &ev.n_acl) != ERR_OK)
+				continue;
+			ev.type = CLIENT_EV_ACL;
+			ev.acl = acl;
+		}
+		rs->reqs[i].used = false;
+		rs->last_rx_ms = now_ms;
+		emit(c, &ev);
+		return;
+	}
+	/* onContactResponse matches the pending login by the room's key alone */
+	if (rs->login == CLIENT_LOGIN_PENDING)
+		login_reply(c, rs, ct, body, len, now_ms);
+}
+
+static void send_push_ack(struct client *c, struct client_contact *ct, const struct pkt *in,
+			  const uint8_t code[4])
+{
+	struct pkt p;
+
+	if (pkt_is_flood(in)) {
+		/* the push's flood path tells the room its route to us */
+		if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, in->path_len, in->path,
+				    PKT_ACK, code, 4, c->mesh->rng) == ERR_OK)
+			mesh_send_flood(c->mesh, &p, ACK_DELAY_MS, 1, NULL);
+		return;
+	}
+	/* BaseChatMesh::sendAckTo */
+	if (ct->out_path_len == MESH_NO_PATH) {
+		mesh_build_ack(&p, code, NULL, 0);
+		mesh_send_flood(c->mesh, &p, ACK_DELAY_MS, 1, NULL);
+		return;
+	}
+	uint32_t delay = ACK_DELAY_MS;
+	if (c->cfg.multi_acks) {
+		mesh_build_multi_ack(&p, code, 1);
+		mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, delay);
+		delay += MULTI_ACK_GAP_MS;
+	}
+	mesh_build_ack(&p, code, NULL, 0);
+	mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, delay);
+}
+
+static void fingerprint(uint32_t ts, const uint8_t author[4], const char *text, size_t len,
+			uint8_t out[8])
+{
+	uint8_t head[8], h[CRYPTO_HASH_SIZE];
+	le32_store(head, ts);
+	memcpy(head + 4, author, 4);
+	hash_sha256_2(h, head, sizeof(head), (const uint8_t *)text, len);
+	memcpy(out, h, 8);
+}
+
+/* Marks a post seen; false if it already was. */
+static bool seen_add(struct client_room *rs, const uint8_t fp[8])
+{
+	for (unsigned i = 0; i < rs->seen_len; i++)
+		if (memcmp(rs->seen[i], fp, 8) == 0)
+			return false;
+	memcpy(rs->seen[rs->seen_next], fp, 8);
+	rs->seen_next = (rs->seen_next + 1) % CLIENT_SEEN_MAX;
+	if (rs->seen_len < CLIENT_SEEN_MAX)
+		rs->seen_len++;
+	return true;
+}
+
+void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
+		      const uint8_t author[4], const char *text, size_t len)
+{
+	uint8_t fp[8];
+	struct client_room *rs = room_get(c, room);
+	if (!rs)
+		return;
+	fingerprint(ts, author, text, len, fp);
+	seen_add(rs, fp);
+}
+
+/* §9.5: a post pushed by the room. */
+static void on_push(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
+		    const struct txt_msg *m, const uint8_t *pt, size_t len)
+{
+	uint8_t code[ACK_CODE_SIZE], fp[8];
+
+	/* the ACK covers timestamp, flags, author prefix and the text, keyed by our key */
+	if (ack_code_txt(pt, len, c->ep.id.pub, code) != ERR_OK)
+		return;
+	send_push_ack(c, ct, rx->pkt, code);
+
+	if (m->timestamp > ct->sync_since) {
+		ct->sync_since = m->timestamp;
+		struct client_event ev = { .type = CLIENT_EV_SYNC, .contact = ct,
+					   .sync_since = m->timestamp };
+		emit(c, &ev);
+	}
+	struct client_room *rs = room_get(c, ct->pub);
+	if (rs) {
+		rs->last_rx_ms = rx->now_ms;
+		fingerprint(m->timestamp, m->author, m->text, m->text_len, fp);
+		if (!seen_add(rs, fp))
+			return; /* a re-push after a lost ACK: acknowledged again, shown once */
+	}
+	struct client_event ev = { .type = CLIENT_EV_POST, .contact = ct, .ts = m->timestamp,
+				   .text = m->text, .text_len = m->text_len };
+	memcpy(ev.author, m->author, 4);
+	emit(c, &ev);
+}
+
+static void on_cli_reply(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
+			 const struct txt_msg *m)
+{
+	struct client_room *rs = client_room_find(c, ct->pub);
+	struct client_event ev = { .type = CLIENT_EV_CLI_REPLY, .contact = ct, .ts = m->timestamp,
+				   .text = m->text, .text_len = m->text_len };
+	if (rs) {
+		rs->last_rx_ms = rx->now_ms;
+		for (int i = 0; i < CLIENT_MAX_REQS; i++) {
+			if (rs->cli[i].used) {
+				ev.id = rs->cli[i].id;
+				rs->cli[i].used = false;
+				break;
+			}
+		}
+	}
+	if (pkt_is_flood(rx->pkt)) {
+		/* §9.6: a flooded reply is answered with a PATH so the room learns the route */
+		struct pkt p;
+		if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, rx->pkt->path_len,
+				    rx->pkt->path, 0xFF, NULL, 0, c->mesh->rng) == ERR_OK)
+			mesh_send_flood(c->mesh, &p, 0, 1, NULL);
+	}
+	emit(c, &ev);
+}
+
+static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+			 unsigned type, const uint8_t *pt, size_t len)
+{
+	struct client *c = ep->ctx;
+	struct client_contact *ct = peer->ref;
+
+	ct->last_heard = client_rtc(c, rx->now_ms);
+	if (type == PKT_RESPONSE) {
+		on_response(c, ct, pt, len, rx->now_ms);
+		return_path_retry(c, ct, rx->pkt);
+		return;
+	}
+	struct txt_msg m;
+	if (type != PKT_TXT_MSG || txt_decode(&m, pt, len) != ERR_OK)
+		return;
+	switch (m.type) {
+	case TXT_SIGNED:
+		on_push(c, ct, rx, &m, pt, len);
+		break;
+	case TXT_CLI:
+		on_cli_reply(c, ct, rx, &m);
+		break;
+	default:
+		break; /* a room never sends plain text; direct chat is not ours */
+	}
+}
+
+static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+			 uint8_t path_len, const uint8_t *path, unsigned extra_type,
+			 const uint8_t *extra, size_t extra_len)
+{
+	struct client *c = ep->ctx;
+	struct client_contact *ct = peer->ref;
+
+	ct->last_heard = client_rtc(c, rx->now_ms);
+	set_path(c, ct, path_len, path);
+	if (extra_type == PKT_ACK && extra_len >= 4)
+		match_ack(c, extra, extra, extra_len, rx->now_ms);
+	else if (extra_type == PKT_RESPONSE)
+		on_response(c, ct, extra, extra_len, rx->now_ms);
+	return true; /* a flooded PATH gets the reciprocal path (ep.reciprocal_path) */
+}
+
+/* ---- sending to rooms ---- */
+
+static int send_login(struct client *c, struct client_room *rs, struct client_contact *ct,
+		      const char *password, uint64_t now_ms)
+{
+	uint8_t pt[8 + LOGIN_PASSWORD_MAX];
+	struct login_req l = { .sync_since = ct->sync_since };
+	struct pkt p;
+	size_t n;
+
+	rs->login_ts = l.timestamp = client_unique_time(c, now_ms);
+	memcpy(l.password, password, strnlen(password, LOGIN_PASSWORD_MAX));
+	int rc = login_req_encode(&l, LOGIN_FORM_ROOM, pt, sizeof(pt), &n);
+	if (rc == ERR_OK)
+		rc = mesh_build_anon(&p, &c->ep.id, ct->pub[0], ct->secret, pt, n);
+	crypto_wipe(pt, sizeof(pt));
+	crypto_wipe(&l, sizeof(l));
+	if (rc)
+		return rc;
+	uint32_t timeout = client_timeout_ms(c, p.payload_len, ct->out_path_len);
+	rc = send_to(c, ct, &p, 0);
+	if (rc)
+		return rc;
+	rs->login = CLIENT_LOGIN_PENDING;
+	rs->login_deadline = now_ms + timeout;
+	return ERR_OK;
+}
+
+static int send_post_attempt(struct client *c, struct client_room *rs, struct client_contact *ct,
+			     unsigned attempt, uint64_t now_ms)
+{
+	uint8_t pt[PL_DGRAM_MAX_PLAIN];
+	struct txt_msg m = { .timestamp = rs->post.ts, .type = TXT_PLAIN, .attempt = (uint8_t)attempt };
+	struct pkt p;
+	size_t n;
+
+	/* the app's policy (docs/faq.md): after the failed attempts along the
+	 * route, forget it and flood the last one */
+	if (attempt > 0 && attempt + 1 >= c->cfg.max_attempts)
+		client_reset_path(c, ct);
+	memcpy(m.text, rs->post.text, rs->post.len);
+	m.text_len = rs->post.len;
+	int rc = txt_encode(&m, pt, sizeof(pt), &n);
+	if (rc == ERR_OK)
+		rc = ack_code_txt(pt, n, c->ep.id.pub, rs->post.codes[attempt]);
+	if (rc == ERR_OK)
+		rc = mesh_build_datagram(&p, PKT_TXT_MSG, &c->ep.id, ct->pub[0], ct->secret, pt, n);
+	if (rc)
+		return rc;
+	uint32_t timeout = client_timeout_ms(c, p.payload_len, ct->out_path_len);
+	bool flood = ct->out_path_len == MESH_NO_PATH;
+	rc = send_to(c, ct, &p, 0);
+	if (rc)
+		return rc;
+	rs->post.attempt = attempt;
+	rs->post.sent_ms[attempt] = now_ms;
+	rs->post.deadline = now_ms + timeout;
+	struct client_event ev = { .type = CLIENT_EV_SEND, .contact = ct, .id = rs->post.id,
+				   .attempt = attempt, .flood = flood, .timeout_ms = timeout,
+				   .text = rs->post.text, .text_len = rs->post.len };
+	emit(c, &ev);
+	return ERR_OK;
+}
+
+static int send_stamped(struct client *c, struct client_contact *ct, unsigned type,
+			const uint8_t *pt, size_t len, uint32_t *timeout)
+{
+	struct pkt p;
+	int rc = mesh_build_datagram(&p, type, &c->ep.id, ct->pub[0], ct->secret, pt, len);
+	if (rc)
+		return rc;
+	*timeout = client_timeout_ms(c, p.payload_len, ct->out_path_len);
+	return send_to(c, ct, &p, 0);
+}
+
+static int send_cli(struct client *c, struct client_room *rs, struct client_contact *ct,
+		    const struct client_op *op, uint64_t now_ms)
+{
+	uint8_t pt[PL_DGRAM_MAX_PLAIN];
+	struct txt_msg m = { .type = TXT_CLI };
+	uint32_t timeout;
+	size_t n;
+	int slot = -1;
+
+	for (int i = 0; i < CLIENT_MAX_REQS && slot < 0; i++)
+		if (!rs->cli[i].used)
+			slot = i;
+	if (slot < 0)
+		return ERR_FULL;
+	/* sendCommandData: a fresh stamp, CLI_DATA, attempt 0; no ACK is expected */
+	m.timestamp = client_unique_time(c, now_ms);
+	memcpy(m.text, op->text, op->len);
+	m.text_len = op->len;
+	int rc = txt_encode(&m, pt, sizeof(pt), &n);
+	if (rc == ERR_OK)
+		rc = send_stamped(c, ct, PKT_TXT_MSG, pt, n, &timeout);
+	if (rc)
+		return rc;
+	rs->cli[slot].used = true;
+	rs->cli[slot].id = op->id;
+	/* the reply is a whole message back: allow twice the request's timeout */
+	rs->cli[slot].deadline = now_ms + 2 * (uint64_t)timeout;
+	return ERR_OK;
+}
+
+static int send_req(struct client *c, struct client_room *rs, struct client_contact *ct,
+		    const struct client_op *op, uint64_t now_ms)
+{
+	uint8_t pt[16], params[8] = { 0 };
+	struct req q = { .type = (uint8_t)op->kind, .params = params };
+	size_t len;
+	uint32_t timeout;
+	int slot = -1;
+
+	for (int i = 0; i < CLIENT_MAX_REQS && slot < 0; i++)
+		if (!rs->reqs[i].used)
+			slot = i;
+	if (slot < 0)
+		return ERR_FULL;
+	uint32_t tag = q.timestamp = client_unique_time(c, now_ms);
+	if (op->kind == REQ_GET_ACCESS_LIST) {
+		/* CMD_SEND_BINARY_REQ with the app's bytes 05 00 00 */
+		q.params_len = 2;
+	} else {
+		/* sendRequest: 4 zero bytes (telemetry: byte 5 = 0, all permissions),
+		 * then 4 random bytes */
+		rng_fill(c->mesh->rng, params + 4, 4);
+		q.params_len = 8;
+	}
+	int rc = req_encode(&q, pt, sizeof(pt), &len);
+	if (rc == ERR_OK)
+		rc = send_stamped(c, ct, PKT_REQ, pt, len, &timeout);
+	if (rc)
+		return rc;
+	rs->reqs[slot].used = true;
+	rs->reqs[slot].kind = op->kind;
+	rs->reqs[slot].id = op->id;
+	rs->reqs[slot].tag = tag;
+	rs->reqs[slot].deadline = now_ms + 2 * (uint64_t)timeout;
+	return ERR_OK;
+}
+
+static void send_keepalive(struct client *c, struct client_room *rs, struct client_contact *ct,
+			   uint64_t now_ms)
+{
+	uint8_t pt[KEEPALIVE_SIZE], code[ACK_CODE_SIZE];
+	struct pkt p;
+	size_t n;
+
+	/* checkConnections: direct only, ts || 0x02 || sync_since */
+	if (keepalive_encode(client_unique_time(c, now_ms), ct->sync_since, pt, sizeof(pt), &n) !=
+	    ERR_OK)
+		return;
+	ack_code_keepalive(pt, n, c->ep.id.pub, code);
+	if (mesh_build_datagram(&p, PKT_REQ, &c->ep.id, ct->pub[0], ct->secret, pt, n) != ERR_OK)
+		return;
+	if (mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, 0) != ERR_OK)
+		return;
+	memcpy(rs->ka_code, code, 4);
+	rs->ka_pending = true;
+}
+
+/* Starts one operation; an error is reported as an event since it may run late. */
+static void start_op(struct client *c, struct client_room *rs, const struct client_op *op,
+		     uint64_t now_ms)
+{
+	struct client_contact *ct = client_contact_find(c, rs->pub);
+	int rc;
+
+	if (!ct)
+		return;
+	switch (op->kind) {
+	case OP_LOGIN:
+		rc = send_login(c, rs, ct, op->text, now_ms);
+		if (rc) {
+			rs->login = CLIENT_LOGIN_NONE;
+			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
+		}
+		return;
+	case OP_POST:
+		rs->post.active = true;
+		rs->post.id = op->id;
+		rs->post.ts = client_unique_time(c, now_ms);
+		memcpy(rs->post.text, op->text, op->len + 1);
+		rs->post.len = op->len;
+		rc = send_post_attempt(c, rs, ct, 0, now_ms);
+		if (rc) {
+			rs->post.attempt = 0;
+			rs->post.sent_ms[0] = now_ms;
+			post_done(c, rs, ct, false, 0, now_ms);
+		}
+		return;
+	case CLIENT_REQ_CLI:
+		rc = send_cli(c, rs, ct, op, now_ms);
+		break;
+	default:
+		rc = send_req(c, rs, ct, op, now_ms);
+		break;
+	}
+	if (rc) {
+		struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct, .id = op->id,
+					   .kind = op->kind };
+		emit(c, &ev);
+	}
+}
+
+static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms)
+{
+	while (rs->q_len && !rs->post.active) {
+		struct client_op op = rs->queue[rs->q_head];
+		rs->q_head = (rs->q_head + 1) % CLIENT_QUEUE_MAX;
+		rs->q_len--;
+		start_op(c, rs, &op, now_ms);
+		crypto_wipe(&op, sizeof(op));
+	}
+}
+
+/* Runs op now, or queues it behind the post in flight. */
+static int submit(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], struct client_op *op,
+		  uint64_t now_ms, uint32_t *id)
+{
+	struct client_contact *ct = client_contact_find(c, room);
+	struct client_room *rs;
+
+	if (!ct)
+		return ERR_NOT_FOUND;
+	if (ct->secret_state < 0)
+		return ERR_CRYPTO;
+	if (ct->type != ADV_TYPE_ROOM && ct->type != ADV_TYPE_NONE)
+		return ERR_INVAL; /* the room form of a login means nothing to other nodes */
+	if (!(rs = room_get(c, room)))
+		return ERR_FULL;
+	c->now_ms = now_ms;
+	op->id = c->next_id++;
+	if (!c->next_id)
+		c->next_id = 1;
+	if (id)
+		*id = op->id;
+	if (!rs->post.active && !rs->q_len) {
+		start_op(c, rs, op, now_ms);
+		return ERR_OK;
+	}
+	if (rs->q_len >= CLIENT_QUEUE_MAX)
+		return ERR_FULL;
+	rs->queue[(rs->q_head + rs->q_len) % CLIENT_QUEUE_MAX] = *op;
+	rs->q_len++;
+	return ERR_OK;
+}
+
+static int text_op(struct client_op *op, unsigned kind, const char *text, size_t len, size_t max)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	if (len > max)
+		return ERR_TOO_BIG;
+	if (memchr(text, 0, len))
+		return ERR_INVAL;
+	memcpy(op->text, text, len);
+	op->len = len;
+	return ERR_OK;
+}
+
+int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *password,
+		 uint64_t now_ms)
+{
+	struct client_op op;
+	size_t n = password ? strnlen(password, CLIENT_PASS_MAX) : 0;
+	text_op(&op, OP_LOGIN, password ? password : "", n, CLIENT_PASS_MAX);
+	int rc = submit(c, room, &op, now_ms, NULL);
+	crypto_wipe(&op, sizeof(op));
+	return rc;
+}
+
+int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text,
+		size_t len, uint64_t now_ms, uint32_t *id)
+{
+	struct client_op op;
+	struct client_room *rs = client_room_find(c, room);
+	int rc;
+
+	if (len == 0)
+		return ERR_INVAL;
+	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) == ACL_ROLE_GUEST)
+		return ERR_PERM;
+	if ((rc = text_op(&op, OP_POST, text, len, CLIENT_TEXT_MAX)))
+		return rc;
+	return submit(c, room, &op, now_ms, id);
+}
+
+int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd,
+	       size_t len, uint64_t now_ms, uint32_t *id)
+{
+	struct client_op op;
+	struct client_room *rs = client_room_find(c, room);
+	int rc;
+
+	if (len == 0)
+		return ERR_INVAL;
+	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) != ACL_ROLE_ADMIN)
+		return ERR_PERM;
+	if ((rc = text_op(&op, CLIENT_REQ_CLI, cmd, len, CLIENT_TEXT_MAX)))
+		return rc;
+	return submit(c, room, &op, now_ms, id);
+}
+
+int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
+		   uint64_t now_ms, uint32_t *id)
+{
+	struct client_op op;
+	if (kind != REQ_GET_STATUS && kind != REQ_GET_TELEMETRY && kind != REQ_GET_ACCESS_LIST)
+		return ERR_INVAL;
+	text_op(&op, kind, "", 0, 0);
+	return submit(c, room, &op, now_ms, id);
+}
+
+/* ---- timers ---- */
+
+static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
+{
+	struct client_contact *ct = client_contact_find(c, rs->pub);
+	if (!ct) {
+		rs->used = false; /* its contact was dropped */
+		return;
+	}
+	if (rs->login == CLIENT_LOGIN_PENDING && now_ms >= rs->login_deadline) {
+		/* a wrong password gets no answer at all (§7.2); a stale route
+		 * gets none either, so the next login floods */
+		rs->login = CLIENT_LOGIN_NONE;
+		client_reset_path(c, ct);
+		emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
+	}
+	if (rs->post.active && now_ms >= rs->post.deadline) {
+		unsigned next = rs->post.attempt + 1;
+		unsigned max = c->cfg.max_attempts;
+		if (max < 1 || max > CLIENT_MAX_ATTEMPTS)
+			max = CLIENT_MAX_ATTEMPTS;
+		if (next >= max || send_post_attempt(c, rs, ct, next, now_ms) != ERR_OK)
+			post_done(c, rs, ct, false, rs->post.attempt, now_ms);
+	}
+	for (int i = 0; i < CLIENT_MAX_REQS; i++) {
+		if (rs->reqs[i].used && now_ms >= rs->reqs[i].deadline) {
+			struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct,
+						   .id = rs->reqs[i].id, .kind = rs->reqs[i].kind };
+			rs->reqs[i].used = false;
+			emit(c, &ev);
+		}
+		if (rs->cli[i].used && now_ms >= rs->cli[i].deadline) {
+			struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct,
+						   .id = rs->cli[i].id, .kind = CLIENT_REQ_CLI };
+			rs->cli[i].used = false;
+			emit(c, &ev);
+		}
+	}
+	if (c->cfg.keepalive_s && rs->login == CLIENT_LOGIN_OK) {
+		uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
+		if (now_ms >= rs->ka_next_ms) {
+			/* direct only, and never between a post and its retries */
+			if (!rs->post.active && ct->out_path_len != MESH_NO_PATH)
+				send_keepalive(c, rs, ct, now_ms);
+			rs->ka_next_ms = now_ms + iv;
+		}
+		/* the connection counts as lost after 2.5 intervals of silence */
+		if (!rs->ka_lost && now_ms >= rs->last_rx_ms + iv * 5 / 2) {
+			rs->ka_lost = true;
+			emit_simple(c, CLIENT_EV_KEEPALIVE_LOST, ct);
+		}
+	}
+}
+
+void client_tick(struct client *c, uint64_t now_ms)
+{
+	c->now_ms = now_ms;
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+		if (c->rooms[i].used)
+			room_tick(c, &c->rooms[i], now_ms);
+}
+
+static void earliest(uint64_t *best, uint64_t t)
+{
+	if (t < *best)
+		*best = t;
+}
+
+uint64_t client_next_deadline(const struct client *c)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		const struct client_room *rs = &c->rooms[i];
+		if (!rs->used)
+			continue;
+		if (rs->login == CLIENT_LOGIN_PENDING)
+			earliest(&best, rs->login_deadline);
+		if (rs->post.active)
+			earliest(&best, rs->post.deadline);
+		for (int j = 0; j < CLIENT_MAX_REQS; j++) {
+			if (rs->reqs[j].used)
+				earliest(&best, rs->reqs[j].deadline);
+			if (rs->cli[j].used)
+				earliest(&best, rs->cli[j].deadline);
+		}
+		if (c->cfg.keepalive_s && rs->login == CLIENT_LOGIN_OK) {
+			uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
+			earliest(&best, rs->ka_next_ms);
+			if (!rs->ka_lost)
+				earliest(&best, rs->last_rx_ms + iv * 5 / 2);
+		}
+	}
+	return best;
+}
+
+bool client_busy(const struct client *c)
+{
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		const struct client_room *rs = &c->rooms[i];
+		if (!rs->used)
+			continue;
+		if (rs->login == CLIENT_LOGIN_PENDING || rs->post.active || rs->q_len)
+			return true;
+		for (int j = 0; j < CLIENT_MAX_REQS; j++)
+			if (rs->reqs[j].used || rs->cli[j].used)
+				return true;
+	}
+	return false;
+}
+
+/* ---- life cycle ---- */
+
+static const struct mesh_ep_ops client_ops = {
+	.peers_by_hash = peers_by_hash,
+	.on_anon_req = NULL, /* a client takes no logins */
+	.on_peer_data = on_peer_data,
+	.on_peer_path = on_peer_path,
+	.on_ack = on_ack,
+	.on_advert = on_advert,
+};
+
+int client_init(struct client *c, struct mesh *m, const struct ident *id,
+		const struct client_cfg *cfg,
+		void (*fn)(void *ctx, struct client *c, const struct client_event *ev), void *ctx,
+		uint64_t now_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->mesh = m;
+	c->cfg = *cfg;
+	if (c->cfg.max_attempts < 1 || c->cfg.max_attempts > CLIENT_MAX_ATTEMPTS)
+		c->cfg.max_attempts = CLIENT_MAX_ATTEMPTS;
+	c->cfg.name[CLIENT_NAME_MAX - 1] = 0;
+	c->on_event = fn;
+	c->ctx = ctx;
+	c->next_id = 1;
+	c->now_ms = now_ms;
+	c->ep.id = *id;
+	c->ep.ops = &client_ops;
+	c->ep.ctx = c;
+	c->ep.reciprocal_path = true;
+	return mesh_add_ep(m, &c->ep);
+}
+
+void client_cleanup(struct client *c)
+{
+	if (c->mesh)
+		mesh_remove_ep(c->mesh, &c->ep);
+	crypto_wipe(c, sizeof(*c));
+}

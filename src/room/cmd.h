@@ -1,0 +1,35 @@
+/*
+ * cmd.h - the admin command line of a room (PROTOCOL.md §8).
+ *
+ * One table serves the three doors: the console on standard input (the
+ * firmware's serial console), the local control socket, and admins over the
+ * radio.  Commands the firmware keeps to the serial console (sender
+ * timestamp 0) stay local here.  Spelling and replies are the firmware's;
+ * moderation commands (post.list, post.delete, ban, unban, members) are ours.
+ */
+#ifndef ROOMD_ROOM_CMD_H
+#define ROOMD_ROOM_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct room;
+
+enum cmd_origin {
+	CMD_SERIAL, /* the console on stdin */
+	CMD_LOCAL,  /* the control socket */
+	CMD_REMOTE, /* an admin over the radio */
+};
+
+/*
+ * Runs one command line for room r; writes the reply (possibly empty) into
+ * reply.  sender_ts is the remote command's timestamp (0 for local doors).
+ * Returns ERR_OK, or ERR_NOT_FOUND for an unknown command (reply set too).
+ */
+int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_origin origin,
+	     char *reply, size_t cap);
+
+/* Writes the help text (one line per command) into out. */
+void room_cmd_help(char *out, size_t cap);
+
+#endif

@@ -1,0 +1,969 @@
+/*
+ * room.c - the room server (PROTOCOL.md §7): login (§7.2), posts (§7.3, §7.4),
+ * requests (§7.5), paths (§7.6), ACKs (§7.7), the push engine (§7.8) and
+ * adverts (§7.9).  Admin commands are in cmd.c.
+ *
+ * Durability: a post is committed before its ACK is queued; a login's replay
+ * mark and role are committed before the reply.  Sync points and activity
+ * are written when they change (they only ever cost a re-push if lost).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "room/cmd.h"
+#include "room/room.h"
+#include "room/settings.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define LOGIN_PUSH_DELAY_FLOOD_MS 2000 /* let the reply and the reciprocal PATH pass */
+#define LOGIN_PUSH_DELAY_DIRECT_MS 800
+#define REPLY_DELAY_MS 300             /* SERVER_RESPONSE_DELAY */
+#define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
+#define PUSH_TIMEOUT_FLOOD_MS 12000
+#define PUSH_FAILS_RESET_PATH 3
+#define PUSH_FAILS_GIVE_UP 6
+#define BOOT_ADVERT_MS 5000
+#define CLI_ADVERT_DELAY_MS 1500
+#define RESP_SERVER_LOGIN_OK 0
+#define FIRMWARE_VER_LEVEL 1
+
+enum { REQ_GET_STATUS = 1, REQ_KEEP_ALIVE = 2, REQ_GET_TELEMETRY = 3, REQ_GET_ACCESS_LIST = 5 };
+enum { TXT_PLAIN = 0, TXT_CLI = 1, TXT_SIGNED = 2 };
+
+/* ---- clock ---- */
+
+uint32_t room_clock_rtc(const struct room_clock *c, uint64_t mono_ms)
+{
+	return (uint32_t)(((int64_t)mono_ms + c->offset_ms) / 1000);
+}
+
+bool room_clock_set(struct room_clock *c, uint64_t mono_ms, uint32_t epoch)
+{
+	if (epoch <= room_clock_rtc(c, mono_ms))
+		return false;
+	c->offset_ms = (int64_t)epoch * 1000 - (int64_t)mono_ms;
+	return true;
+}
+
+uint32_t room_rtc(const struct room *r)
+{
+	return room_clock_rtc(r->clock, r->mesh->now_ms);
+}
+
+uint32_t room_unique_time(struct room *r)
+{
+	uint32_t t = room_rtc(r);
+	if (t <= r->last_unique)
+		t = r->last_unique + 1;
+	r->last_unique = t;
+	return t;
+}
+
+static struct room *room_of(struct mesh_ep *ep)
+{
+	return ep->ctx;
+}
+
+/* ---- members ---- */
+
+static void member_to_store(const struct room_member *m, struct store_member *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->pub, m->pub, sizeof(s->pub));
+	s->permissions = m->perms;
+	s->sync_since = m->sync_since;
+	s->last_timestamp = m->last_ts;
+	s->last_activity = m->last_activity;
+	s->out_path_len = m->out_path_len;
+	if (m->out_path_len != MESH_NO_PATH)
+		memcpy(s->out_path, m->out_path, path_len_bytes(m->out_path_len));
+	s->push_failures = (uint8_t)(m->push_failures > 255 ? 255 : m->push_failures);
+}
+
+static int member_save(struct room *r, const struct room_member *m)
+{
+	struct store_member s;
+	member_to_store(m, &s);
+	int rc = store_member_put(r->store, r->store_id, &s);
+	if (rc) {
+		r->stats.store_errors++;
+		log_err("room", "%s: cannot save member: %s", r->set.name, err_str(rc));
+	}
+	return rc;
+}
+
+struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	for (size_t i = 0; i < r->n_members; i++)
+		if (memcmp(r->members[i].pub, pub, CRYPTO_PUB_SIZE) == 0)
+			return &r->members[i];
+	return NULL;
+}
+
+static size_t count_role(const struct room *r, bool guests)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_members; i++)
+		n += ((r->members[i].perms & 3) == ROLE_GUEST) == guests;
+	return n;
+}
+
+static void member_remove_at(struct room *r, size_t i)
+{
+	store_member_delete(r->store, r->store_id, r->members[i].pub);
+	crypto_wipe(&r->members[i], sizeof(r->members[i]));
+	memmove(&r->members[i], &r->members[i + 1], (r->n_members - i - 1) * sizeof(*r->members));
+	r->n_members--;
+	if (r->rr >= r->n_members)
+		r->rr = 0;
+}
+
+/*
+ * Makes room for one more member of the given role.  Guests only ever
+ * recycle guest slots (least recently active first), so strangers cannot
+ * push out members who logged in with a password.
+ */
+static int make_room_for(struct room *r, int role)
+{
+	bool guest = role == ROLE_GUEST;
+	size_t limit = guest ? r->set.max_guests : r->set.max_members;
+	if (count_role(r, guest) < limit)
+		goto grow;
+	size_t victim = SIZE_MAX;
+	for (size_t i = 0; i < r->n_members; i++) {
+		const struct room_member *m = &r->members[i];
+		if (((m->perms & 3) == ROLE_GUEST) != guest || (m->perms & 3) == ROLE_ADMIN)
+			continue;
+		if (victim == SIZE_MAX || m->last_activity < r->members[victim].last_activity)
+			victim = i;
+	}
+	if (victim == SIZE_MAX)
+		return ERR_FULL;
+	member_remove_at(r, victim);
+grow:
+	if (r->n_members == r->cap_members) {
+		size_t cap = r->cap_members ? r->cap_members * 2 : 32;
+		struct room_member *n = realloc(r->members, cap * sizeof(*n));
+		if (!n)
+			return ERR_NOMEM;
+		r->members = n;
+		r->cap_members = cap;
+	}
+	return ERR_OK;
+}
+
+static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
+				      int role)
+{
+	struct room_member *m;
+	uint8_t secret[CRYPTO_SECRET_SIZE];
+
+	if (ident_shared_secret(&r->ep.id, pub, secret) != ERR_OK)
+		return NULL;
+	if (make_room_for(r, role) != ERR_OK) {
+		crypto_wipe(secret, sizeof(secret));
+		return NULL;
+	}
+	m = &r->members[r->n_members++];
+	memset(m, 0, sizeof(*m));
+	memcpy(m->pub, pub, CRYPTO_PUB_SIZE);
+	memcpy(m->secret, secret, CRYPTO_SECRET_SIZE);
+	m->perms = (uint8_t)role;
+	m->out_path_len = MESH_NO_PATH;
+	crypto_wipe(secret, sizeof(secret));
+	return m;
+}
+
+struct load_ctx {
+	struct room *r;
+	int rc;
+};
+
+static int load_member(void *ctx, const struct store_member *s)
+{
+	struct load_ctx *lc = ctx;
+	struct room *r = lc->r;
+	struct room_member *m;
+
+	if (r->n_members == r->cap_members && make_room_for(r, ROLE_ADMIN) == ERR_NOMEM) {
+		lc->rc = ERR_NOMEM;
+		return 1;
+	}
+	if (r->n_members == r->cap_members)
+		return 0;
+	m = &r->members[r->n_members];
+	memset(m, 0, sizeof(*m));
+	memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
+	if (ident_shared_secret(&r->ep.id, m->pub, m->secret) != ERR_OK)
+		return 0; /* a key that cannot talk to us */
+	m->perms = s->permissions;
+	m->sync_since = s->sync_since;
+	m->last_ts = s->last_timestamp;
+	/* as after a firmware reboot: no pushes until the member shows activity */
+	m->last_activity = 0;
+	m->out_path_len = s->out_path_len;
+	if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
+		memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));
+	else
+		m->out_path_len = MESH_NO_PATH;
+	r->n_members++;
+	return 0;
+}
+
+/* ---- sending helpers ---- */
+
+static int flood_hash_size(const struct room *r)
+{
+	return (int)r->set.path_hash_mode + 1;
+}
+
+/* A datagram to a member: direct along its route, or by flood if none is known. */
+static int send_datagram(struct room *r, const struct room_member *m, unsigned type,
+			 const uint8_t *body, size_t len, uint32_t delay, unsigned hash_size)
+{
+	struct pkt p;
+	int rc = mesh_build_datagram(&p, type, &r->ep.id, m->pub[0], m->secret, body, len);
+	if (rc)
+		return rc;
+	if (m->out_path_len == MESH_NO_PATH)
+		return mesh_send_flood(r->mesh, &p, delay, hash_size, NULL);
+	return mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+}
+
+/* A reply to a request: PATH-wrapped if the request came by flood. */
+static void send_reply(struct room *r, const struct room_member *m, const struct pkt *req,
+		       unsigned type, const uint8_t *body, size_t len, uint32_t delay)
+{
+	struct pkt p;
+	int rc;
+
+	if (pkt_is_flood(req)) {
+		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
+				     type, body, len, r->mesh->rng);
+		if (!rc)
+			rc = mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req), NULL);
+	} else {
+		rc = send_datagram(r, m, type, body, len, delay, pkt_path_hash_size(req));
+	}
+	if (rc)
+		log_warn("room", "%s: reply not sent: %s", r->set.name, err_str(rc));
+}
+
+static void send_ack(struct room *r, const struct room_member *m, const struct pkt *req,
+		     const uint8_t code[4], const uint8_t *extra, size_t extra_len, uint32_t delay)
+{
+	struct pkt p;
+	if (m->out_path_len == MESH_NO_PATH) {
+		mesh_build_ack(&p, code, extra, extra_len);
+		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req), NULL);
+		return;
+	}
+	if (r->set.multi_acks) {
+		mesh_build_multi_ack(&p, code, 1);
+		mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+		delay += 300;
+	}
+	mesh_build_ack(&p, code, extra, extra_len);
+	mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+}
+
+static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint8_t *pub)
+{
+	uint8_t h[CRYPTO_HASH_SIZE];
+	hash_sha256_2(h, msg, len, pub, CRYPTO_PUB_SIZE);
+	memcpy(code, h, 4);
+}
+
+/* ---- login (§7.2) ---- */
+
+static bool is_banned(struct room *r, const uint8_t *pub)
+{
+	bool banned = false;
+	if (store_ban_check(r->store, r->store_id, pub, &banned) != ERR_OK)
+		return false;
+	return banned;
+}
+
+static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
+			const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],
+			const uint8_t *pt, size_t len)
+{
+	struct room *r = room_of(ep);
+	struct room_member *m;
+	uint8_t resp[13];
+	char hex[9];
+	(void)secret;
+
+	if (len < 9)
+		return;
+	uint32_t ts = le32_load(pt), since = le32_load(pt + 4);
+	const char *pw = (const char *)pt + 8;
+	size_t pw_len = strnlen(pw, len - 8);
+	snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", pub[0], pub[1], pub[2], pub[3]);
+
+	if (is_banned(r, pub)) {
+		r->stats.logins_banned++;
+		log_info("room", "%s: login from banned key %s ignored", r->set.name, hex);
+		return;
+	}
+	m = room_member_find(r, pub);
+	if (pw_len == 0 && m) {
+		/* an ACL member with a blank password: no replay check, no
+		 * change to its state (§7.2 step 1) */
+		goto reply;
+	}
+	int role;
+	if (pw_len <= 15 && strcmp(pw, r->set.admin_password) == 0)
+		role = ROLE_ADMIN;
+	else if (pw_len <= 15 && strcmp(pw, r->set.guest_password) == 0)
+		role = ROLE_READ_WRITE;
+	else if (r->set.allow_read_only)
+		role = ROLE_GUEST;
+	else {
+		r->stats.logins_bad++;
+		log_info("room", "%s: wrong password from %s (no reply)", r->set.name, hex);
+		return;
+	}
+	if (!m) {
+		m = member_add(r, pub, role);
+		if (!m) {
+			log_warn("room", "%s: no slot for %s", r->set.name, hex);
+			return;
+		}
+	} else if (ts <= m->last_ts) {
+		r->stats.logins_replayed++;
+		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
+		return;
+	}
+	if (m->last_ts && ts <= m->last_ts) {
+		r->stats.logins_replayed++;
+		return;
+	}
+	m->last_ts = ts;
+	m->sync_since = since;
+	m->pending = false;
+	m->push_failures = 0;
+	m->last_activity = room_rtc(r);
+	m->perms = (uint8_t)((m->perms & ~3) | role);
+	if (pkt_is_flood(rx->pkt))
+		m->out_path_len = MESH_NO_PATH;
+	if (member_save(r, m) != ERR_OK)
+		return; /* no reply: the client retries, and nothing was promised */
+	r->stats.logins_ok++;
+	log_info("room", "%s: login %s as %s", r->set.name, hex,
+		 role == ROLE_ADMIN ? "admin" : role == ROLE_READ_WRITE ? "read-write" : "read-only");
+reply:
+	if (pkt_is_flood(rx->pkt))
+		m->out_path_len = MESH_NO_PATH;
+	le32_store(resp, room_unique_time(r));
+	resp[4] = RESP_SERVER_LOGIN_OK;
+	resp[5] = 0; /* legacy keep-alive interval: v1.17.1 sends 0 */
+	resp[6] = (m->perms & 3) == ROLE_ADMIN ? 1 : m->perms == 0 ? 2 : 0;
+	resp[7] = m->perms;
+	rng_fill(r->mesh->rng, resp + 8, 4);
+	resp[12] = FIRMWARE_VER_LEVEL;
+	m->caught_up = false;
+	m->next_push_ms = rx->now_ms + (pkt_is_flood(rx->pkt) ? LOGIN_PUSH_DELAY_FLOOD_MS
+							       : LOGIN_PUSH_DELAY_DIRECT_MS);
+	send_reply(r, m, rx->pkt, PKT_RESPONSE, resp, sizeof(resp), REPLY_DELAY_MS);
+}
+
+/* ---- peers ---- */
+
+static int peers_by_hash(struct mesh_ep *ep, uint8_t hash, struct mesh_peer *out, int max)
+{
+	struct room *r = room_of(ep);
+	int n = 0;
+	for (size_t i = 0; i < r->n_members && n < max; i++) {
+		if (r->members[i].pub[0] != hash)
+			continue;
+		memcpy(out[n].pub, r->members[i].pub, CRYPTO_PUB_SIZE);
+		memcpy(out[n].secret, r->members[i].secret, CRYPTO_SECRET_SIZE);
+		out[n].ref = &r->members[i];
+		n++;
+	}
+	return n;
+}
+
+/* The member behind a peer handle (the table may have moved since). */
+static struct room_member *peer_member(struct room *r, const struct mesh_peer *peer)
+{
+	return room_member_find(r, peer->pub);
+}
+
+/* ---- posts (§7.3, §7.4) ---- */
+
+int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
+	      const char *text, size_t len, bool *duplicate)
+{
+	struct store_post p;
+	int64_t id;
+	bool dup = false;
+
+	memset(&p, 0, sizeof(p));
+	if (len > ROOM_POST_MAX)
+		len = ROOM_POST_MAX; /* cut by bytes, as the firmware does */
+	p.room = r->store_id;
+	memcpy(p.author, author, CRYPTO_PUB_SIZE);
+	p.post_ts = room_unique_time(r);
+	p.sender_ts = sender_ts;
+	p.text_len = len;
+	memcpy(p.text, text, len);
+	int rc = store_post_add(r->store, &p, &id, &dup);
+	if (rc) {
+		r->stats.store_errors++;
+		r->stats.posts_refused++;
+		log_err("room", "%s: post not stored: %s", r->set.name, err_str(rc));
+		return rc;
+	}
+	if (duplicate)
+		*duplicate = dup;
+	if (dup) {
+		r->stats.posts_retried++;
+		return ERR_OK;
+	}
+	r->stats.posts_stored++;
+	for (size_t i = 0; i < r->n_members; i++)
+		r->members[i].caught_up = false;
+	if (r->next_push_ms > r->mesh->now_ms)
+		r->next_push_ms = r->mesh->now_ms;
+	return ERR_OK;
+}
+
+static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member *m,
+		   const uint8_t *pt, size_t len)
+{
+	uint32_t ts = le32_load(pt);
+	unsigned txt_type = pt[4] >> 2;
+	const char *text = (const char *)pt + 5;
+	size_t text_len = strnlen(text, len - 5);
+	uint8_t code[4];
+
+	if (txt_type != TXT_PLAIN && txt_type != TXT_CLI)
+		return;
+	if (ts < m->last_ts) {
+		r->stats.replays++;
+		return;
+	}
+	bool is_retry = ts == m->last_ts;
+	m->last_ts = ts;
+	uint32_t now = room_unique_time(r);
+	m->last_activity = now;
+	m->push_failures = 0;
+	m->dirty = true;
+	ack_code(code, pt, 5 + text_len, m->pub);
+
+	if (txt_type == TXT_CLI) {
+		char reply[ROOM_REPLY_MAX];
+		uint8_t out[5 + ROOM_REPLY_MAX];
+		if ((m->perms & 3) != ROLE_ADMIN || is_retry)
+			return;
+		r->stats.cli_cmds++;
+		char cmd[ROOM_REPLY_MAX];
+		snprintf(cmd, sizeof(cmd), "%.*s", (int)text_len, text);
+		reply[0] = 0;
+		room_cmd(r, cmd, ts, CMD_REMOTE, reply, sizeof(reply));
+		size_t rl = strlen(reply);
+		if (!rl)
+			return;
+		le32_store(out, now == ts ? now + 1 : now);
+		out[4] = TXT_CLI << 2;
+		memcpy(out + 5, reply, rl);
+		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS,
+				  pkt_path_hash_size(rx->pkt)))
+			log_warn("room", "%s: CLI reply not sent", r->set.name);
+		return;
+	}
+	if ((m->perms & 3) == ROLE_GUEST)
+		return; /* read-only: no post, no ACK */
+	if (is_banned(r, m->pub)) {
+		r->stats.posts_refused++;
+		return;
+	}
+	if (room_post(r, m->pub, ts, text, text_len, NULL) != ERR_OK)
+		return; /* not stored: no ACK, the client will retry */
+	member_save(r, m);
+	m->dirty = false;
+	send_ack(r, m, rx->pkt, code, NULL, 0, ACK_DELAY_MS);
+}
+
+/* ---- requests (§7.5) ---- */
+
+static uint8_t unsynced_count(struct room *r, const struct room_member *m)
+{
+	uint32_t n = 0;
+	if (store_post_count_since(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY, 255,
+				   &n) != ERR_OK)
+		return 0;
+	return (uint8_t)(n > 255 ? 255 : n);
+}
+
+/* The 52-byte ServerStats of §5.7, from our real counters. */
+static size_t status_body(struct room *r, uint8_t *out)
+{
+	const struct mesh_stats *s = &r->mesh->stats;
+	struct wbuf w;
+	wbuf_init(&w, out, 52);
+	wbuf_put_le16(&w, 0);                                /* battery mV: mains powered */
+	wbuf_put_le16(&w, (uint16_t)mesh_queue_len(r->mesh));
+	wbuf_put_le16(&w, 0);                                /* noise floor: unknown */
+	wbuf_put_le16(&w, (uint16_t)(int16_t)s->last_rssi);
+	wbuf_put_le32(&w, s->recv);
+	wbuf_put_le32(&w, s->sent);
+	wbuf_put_le32(&w, (uint32_t)(s->tx_air_ms / 1000));
+	wbuf_put_le32(&w, (uint32_t)((r->mesh->now_ms - r->start_ms) / 1000));
+	wbuf_put_le32(&w, s->flood_tx);
+	wbuf_put_le32(&w, s->direct_tx);
+	wbuf_put_le32(&w, s->flood_rx);
+	wbuf_put_le32(&w, s->direct_rx);
+	wbuf_put_le16(&w, s->err_flags);
+	wbuf_put_le16(&w, (uint16_t)(int16_t)s->last_snr_x4);
+	wbuf_put_le16(&w, (uint16_t)s->dup_direct);
+	wbuf_put_le16(&w, (uint16_t)s->dup_flood);
+	wbuf_put_le16(&w, (uint16_t)r->stats.posts_stored);
+	wbuf_put_le16(&w, (uint16_t)r->stats.pushes);
+	return w.len;
+}
+
+static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member *m,
+		   const uint8_t *pt, size_t len)
+{
+	uint32_t ts = le32_load(pt);
+	uint8_t out[4 + 180];
+	size_t n = 4;
+
+	if (len < 9)
+		return; /* a decrypted request is at least one 16-byte block */
+
+	if (ts < m->last_ts) {
+		r->stats.replays++;
+		return;
+	}
+	m->last_ts = ts;
+	m->last_activity = room_rtc(r);
+	m->push_failures = 0;
+	m->dirty = true;
+	r->stats.requests++;
+	unsigned type = pt[4];
+
+	if (type == REQ_KEEP_ALIVE && pkt_is_direct(rx->pkt)) {
+		/* the plaintext is at least 16 bytes, so forceSince is always there */
+		uint32_t force = le32_load(pt + 5);
+		uint8_t code[4], cnt;
+		if (force) {
+			m->sync_since = force;
+			m->caught_up = false;
+		}
+		m->pending = false; /* abandoned without counting a failure (§7.5) */
+		if (m->out_path_len == MESH_NO_PATH)
+			return;
+		ack_code(code, pt, 9, m->pub);
+		cnt = unsynced_count(r, m);
+		send_ack(r, m, rx->pkt, code, &cnt, 1, REPLY_DELAY_MS);
+		return;
+	}
+	memcpy(out, pt, 4); /* the tag echoes the request's timestamp */
+	switch (type) {
+	case REQ_GET_STATUS:
+		n += status_body(r, out + 4);
+		break;
+	case REQ_GET_TELEMETRY:
+		/* Cayenne LPP: channel 1 voltage (0.00 V: no battery) */
+		out[n++] = 1;
+		out[n++] = 0x74;
+		out[n++] = 0;
+		out[n++] = 0;
+		break;
+	case REQ_GET_ACCESS_LIST:
+		if ((m->perms & 3) != ROLE_ADMIN || pt[5] != 0 || pt[6] != 0)
+			return;
+		for (size_t i = 0; i < r->n_members && n + 7 <= 180; i++) {
+			if ((r->members[i].perms & 3) != ROLE_ADMIN)
+				continue;
+			memcpy(out + n, r->members[i].pub, 6);
+			out[n + 6] = r->members[i].perms;
+			n += 7;
+		}
+		break;
+	default:
+		return;
+	}
+	send_reply(r, m, rx->pkt, PKT_RESPONSE, out, n, REPLY_DELAY_MS);
+}
+
+static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx,
+			 const struct mesh_peer *peer, unsigned type, const uint8_t *pt, size_t len)
+{
+	struct room *r = room_of(ep);
+	struct room_member *m = peer_member(r, peer);
+	if (!m || len <= 5)
+		return;
+	if (type == PKT_TXT_MSG)
+		on_txt(r, rx, m, pt, len);
+	else if (type == PKT_REQ)
+		on_req(r, rx, m, pt, len);
+}
+
+/* ---- ACKs (§7.7) and paths (§7.6) ---- */
+
+static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
+{
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct room_member *m = &r->members[i];
+		if (!m->pending || memcmp(m->pending_ack, code, 4) != 0)
+			continue;
+		/* Any member can compute the ACK of a push it was also sent; one
+		 * that arrives before the push can have reached its recipient is
+		 * forged (issue 8): the post goes out again with new bits. */
+		uint32_t min = lora_airtime_ms(&r->mesh->cfg.lp, 40) + 200;
+		if (rx->now_ms < m->push_sent_ms + min) {
+			r->stats.push_acks_forged++;
+			m->pending = false;
+			return true;
+		}
+		m->pending = false;
+		m->push_failures = 0;
+		m->sync_since = m->push_ts;
+		m->caught_up = false;
+		m->next_push_ms = rx->now_ms;
+		r->stats.push_acks++;
+		if (store_member_set_sync_since(r->store, r->store_id, m->pub, m->sync_since))
+			r->stats.store_errors++;
+		if (r->next_push_ms > rx->now_ms)
+			r->next_push_ms = rx->now_ms;
+		return true;
+	}
+	return false;
+}
+
+static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
+		   const uint8_t *payload, size_t len)
+{
+	(void)payload;
+	(void)len;
+	return match_ack(room_of(ep), rx, code);
+}
+
+static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
+			 const struct mesh_peer *peer, uint8_t path_len, const uint8_t *path,
+			 unsigned extra_type, const uint8_t *extra, size_t extra_len)
+{
+	struct room *r = room_of(ep);
+	struct room_member *m = peer_member(r, peer);
+	if (!m)
+		return false;
+	m->out_path_len = path_len;
+	memcpy(m->out_path, path, path_len_bytes(path_len));
+	m->last_activity = room_rtc(r);
+	if (store_member_set_out_path(r->store, r->store_id, m->pub, path_len, m->out_path))
+		r->stats.store_errors++;
+	if (extra_type == PKT_ACK && extra_len >= 4)
+		match_ack(r, rx, extra);
+	return false; /* the room never sends a reciprocal path */
+}
+
+/* ---- push engine (§7.8) ---- */
+
+static unsigned pushes_in_flight(const struct room *r)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < r->n_members; i++)
+		n += r->members[i].pending;
+	return n;
+}
+
+static int push_post(struct room *r, struct room_member *m, const struct store_post *p)
+{
+	uint8_t pt[9 + STORE_TEXT_MAX];
+	struct pkt pkt;
+	uint8_t bits;
+
+	/* a retry of the same post always changes the attempt bits, so it is
+	 * never byte-identical to the copy the client may have dropped */
+	if (m->push_retry_ts == p->post_ts) {
+		bits = (uint8_t)((m->push_attempt + 1) & 3);
+	} else {
+		rng_fill(r->mesh->rng, &bits, 1);
+		bits &= 3;
+	}
+	m->push_attempt = bits;
+	m->push_retry_ts = p->post_ts;
+	le32_store(pt, p->post_ts);
+	pt[4] = (uint8_t)((TXT_SIGNED << 2) | bits);
+	memcpy(pt + 5, p->author, 4);
+	memcpy(pt + 9, p->text, p->text_len);
+	size_t len = 9 + p->text_len;
+	int rc = mesh_build_datagram(&pkt, PKT_TXT_MSG, &r->ep.id, m->pub[0], m->secret, pt, len);
+	if (rc)
+		return rc;
+	ack_code(m->pending_ack, pt, len, m->pub);
+	uint64_t now = r->mesh->now_ms;
+	if (m->out_path_len == MESH_NO_PATH) {
+		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r), NULL);
+		m->ack_timeout_ms = now + PUSH_TIMEOUT_FLOOD_MS;
+	} else {
+		rc = mesh_send_direct(r->mesh, &pkt, m->out_path_len, m->out_path, 0);
+		m->ack_timeout_ms = now + 4000 + 2000 * (path_len_count(m->out_path_len) + 1);
+	}
+	if (rc)
+		return rc;
+	m->pending = true;
+	m->push_ts = p->post_ts;
+	m->push_sent_ms = now;
+	r->stats.pushes++;
+	return ERR_OK;
+}
+
+static void push_timeouts(struct room *r, uint64_t now)
+{
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct room_member *m = &r->members[i];
+		if (!m->pending || now < m->ack_timeout_ms)
+			continue;
+		m->pending = false;
+		m->push_failures++;
+		r->stats.push_timeouts++;
+		/* the route may have changed: fall back to flood */
+		if (m->push_failures == PUSH_FAILS_RESET_PATH)
+			m->out_path_len = MESH_NO_PATH;
+	}
+}
+
+static void push_engine(struct room *r, uint64_t now)
+{
+	struct store_post p;
+
+	push_timeouts(r, now);
+	if (!r->n_members)
+		return;
+	for (size_t k = 0; k < r->n_members; k++) {
+		if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4)
+			return;
+		struct room_member *m = &r->members[r->rr];
+		r->rr = (r->rr + 1) % r->n_members;
+		if (m->pending || m->caught_up || !m->last_activity ||
+		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms)
+			continue;
+		int rc = store_post_next(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY,
+					 &p);
+		if (rc == ERR_NOT_FOUND) {
+			m->caught_up = true;
+			continue;
+		}
+		if (rc) {
+			r->stats.store_errors++;
+			return;
+		}
+		if (push_post(r, m, &p) != ERR_OK)
+			return;
+	}
+}
+
+/* ---- adverts (§7.9) ---- */
+
+size_t room_app_data(const struct room *r, uint8_t out[32])
+{
+	size_t n = 0;
+	uint8_t flags = 3; /* type: room */
+	size_t name_len = strlen(r->set.name);
+	size_t room_left = r->set.advert_location ? 23 : 31;
+
+	if (name_len > room_left) {
+		/* cut at a UTF-8 boundary */
+		name_len = room_left;
+		while (name_len > 0 && ((uint8_t)r->set.name[name_len] & 0xC0) == 0x80)
+			name_len--;
+	}
+	if (r->set.advert_location)
+		flags |= 0x10;
+	if (name_len)
+		flags |= 0x80;
+	out[n++] = flags;
+	if (r->set.advert_location) {
+		le32_store(out + n, (uint32_t)(int32_t)(r->set.lat * 1000000.0));
+		le32_store(out + n + 4, (uint32_t)(int32_t)(r->set.lon * 1000000.0));
+		n += 8;
+	}
+	memcpy(out + n, r->set.name, name_len);
+	return n + name_len;
+}
+
+int room_advert(struct room *r, bool flood)
+{
+	uint8_t app[32];
+	struct pkt p;
+	size_t n = room_app_data(r, app);
+	int rc = mesh_build_advert(&p, &r->ep.id, room_rtc(r), app, n);
+	if (rc)
+		return rc;
+	if (flood)
+		return mesh_send_flood(r->mesh, &p, 0, (unsigned)flood_hash_size(r), NULL);
+	return mesh_send_zero_hop(r->mesh, &p, 0);
+}
+
+static void schedule_adverts(struct room *r, uint64_t now)
+{
+	r->next_advert_ms = r->set.advert_interval_min
+				    ? now + (uint64_t)r->set.advert_interval_min * 60000
+				    : UINT64_MAX;
+	r->next_flood_advert_ms = r->set.flood_advert_interval_h
+					  ? now + (uint64_t)r->set.flood_advert_interval_h * 3600000
+					  : UINT64_MAX;
+}
+
+static void advert_timers(struct room *r, uint64_t now)
+{
+	if (r->pending_flood_ms && now >= r->pending_flood_ms) {
+		r->pending_flood_ms = 0;
+		room_advert(r, true);
+	}
+	if (r->pending_zero_hop_ms && now >= r->pending_zero_hop_ms) {
+		r->pending_zero_hop_ms = 0;
+		room_advert(r, false);
+	}
+	if (now >= r->next_flood_advert_ms) {
+		room_advert(r, true);
+		schedule_adverts(r, now); /* the zero-hop timer restarts too */
+	} else if (now >= r->next_advert_ms) {
+		room_advert(r, false);
+		r->next_advert_ms = now + (uint64_t)r->set.advert_interval_min * 60000;
+	}
+}
+
+/* ---- lifecycle ---- */
+
+static const struct mesh_ep_ops room_ops = {
+	.peers_by_hash = peers_by_hash,
+	.on_anon_req = on_anon_req,
+	.on_peer_data = on_peer_data,
+	.on_peer_path = on_peer_path,
+	.on_ack = on_ack,
+	.on_advert = NULL,
+};
+
+static void load_settings(struct room *r)
+{
+	char buf[STORE_SETTING_VALUE_MAX];
+	room_settings_defaults(&r->set);
+	for (size_t i = 0; i < room_setting_count; i++) {
+		const struct setting_def *d = &room_setting_defs[i];
+		if (store_setting_get(r->store, r->store_id, d->key, NULL, buf, sizeof(buf)) != ERR_OK)
+			continue;
+		if (room_setting_parse(&r->set, d, buf) != ERR_OK)
+			log_warn("room", "room %u: ignoring stored %s = '%s'", r->store_id, d->key,
+				 buf);
+	}
+}
+
+int room_save_settings(struct room *r)
+{
+	char buf[STORE_SETTING_VALUE_MAX];
+	int rc = store_begin(r->store);
+	for (size_t i = 0; !rc && i < room_setting_count; i++) {
+		const struct setting_def *d = &room_setting_defs[i];
+		rc = room_setting_format(&r->set, d, buf, sizeof(buf));
+		if (!rc)
+			rc = store_setting_set(r->store, r->store_id, d->key, buf);
+	}
+	if (rc) {
+		store_rollback(r->store);
+		r->stats.store_errors++;
+		return rc;
+	}
+	rc = store_commit(r->store);
+	if (!rc)
+		store_room_set_retention(r->store, r->store_id, r->set.max_posts, 0);
+	return rc;
+}
+
+int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
+	      const struct ident *id, struct room_clock *clock, uint64_t now_ms)
+{
+	struct load_ctx lc = { r, ERR_OK };
+	uint32_t newest = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->mesh = mesh;
+	r->store = st;
+	r->store_id = store_id;
+	r->clock = clock;
+	r->ep.id = *id;
+	r->ep.ops = &room_ops;
+	r->ep.ctx = r;
+	r->start_ms = now_ms;
+	load_settings(r);
+	int rc = store_member_list(st, store_id, load_member, &lc);
+	if (rc || lc.rc) {
+		room_close(r);
+		return rc ? rc : lc.rc;
+	}
+	/* post timestamps must keep increasing across restarts, whatever the clock did */
+	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK)
+		r->last_unique = newest;
+	schedule_adverts(r, now_ms);
+	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
+	rc = mesh_add_ep(mesh, &r->ep);
+	if (rc) {
+		room_close(r);
+		return rc;
+	}
+	return ERR_OK;
+}
+
+static void flush_members(struct room *r)
+{
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct room_member *m = &r->members[i];
+		if (!m->dirty)
+			continue;
+		if (member_save(r, m) == ERR_OK)
+			m->dirty = false;
+	}
+}
+
+void room_close(struct room *r)
+{
+	if (r->mesh)
+		mesh_remove_ep(r->mesh, &r->ep);
+	if (r->store)
+		flush_members(r);
+	if (r->members) {
+		crypto_wipe(r->members, r->cap_members * sizeof(*r->members));
+		free(r->members);
+	}
+	ident_wipe(&r->ep.id);
+	r->members = NULL;
+	r->n_members = r->cap_members = 0;
+	r->mesh = NULL;
+}
+
+void room_tick(struct room *r, uint64_t now_ms)
+{
+	advert_timers(r, now_ms);
+	if (now_ms >= r->next_push_ms) {
+		push_engine(r, now_ms);
+		r->next_push_ms = now_ms + 150;
+	}
+	flush_members(r);
+}
+
+uint64_t room_next_deadline(const struct room *r)
+{
+	uint64_t d = r->next_push_ms;
+	if (r->next_advert_ms < d)
+		d = r->next_advert_ms;
+	if (r->next_flood_advert_ms < d)
+		d = r->next_flood_advert_ms;
+	if (r->pending_flood_ms && r->pending_flood_ms < d)
+		d = r->pending_flood_ms;
+	if (r->pending_zero_hop_ms && r->pending_zero_hop_ms < d)
+		d = r->pending_zero_hop_ms;
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].pending && r->members[i].ack_timeout_ms < d)
+			d = r->members[i].ack_timeout_ms;
+	return d;
+}

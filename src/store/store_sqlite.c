@@ -1,0 +1,1820 @@
+/*
+ * store_sqlite.c - the SQLite backend of store.h (PROTOCOL.md §7.1, §7.3,
+ * §7.10); the only file of roomd that includes sqlite3.h.
+ *
+ * One connection per struct store.  Every SQL statement used at run time is
+ * declared once in the `sql` table below and prepared once at open; each use
+ * binds, steps, reads and resets it through the small `q_*` helpers, which
+ * keep the first failing return code so that none is ignored.  The schema
+ * is created and upgraded by the `migrations` table, one forward-only step
+ * per PRAGMA user_version.
+ *
+ * Invariants kept here:
+ *  - rooms.post_count and rooms.last_post_ts follow the posts table through
+ *    triggers, and are recomputed at open in case the file was edited.
+ *  - A public call that runs more than one statement runs them in one
+ *    transaction (BEGIN IMMEDIATE, or a savepoint inside store_begin()), so
+ *    it is atomic; a single statement is atomic by itself.
+ *  - The file is input like any other: every value read back is checked
+ *    (blob sizes, integer ranges, text lengths) and a bad row is ERR_STORE.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define SUB            "store"
+#define APPLICATION_ID 0x524d4431 /* "RMD1" in the file header: a roomd database */
+
+/* ---- schema ------------------------------------------------------------- */
+
+/*
+ * migrations[i] takes a database from user_version i to i + 1.  Append new
+ * steps; never edit a released one.  CREATE without IF NOT EXISTS: a
+ * foreign database that happens to have these names fails instead of being
+ * silently adopted.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: initial schema */
+    "CREATE TABLE rooms ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " pub BLOB NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " max_posts INTEGER NOT NULL,"
+    " max_age INTEGER NOT NULL DEFAULT 0,"
+    " last_post_ts INTEGER NOT NULL DEFAULT 0,"
+    " post_count INTEGER NOT NULL DEFAULT 0);"
+    /* AUTOINCREMENT: a moderator's post id never names a later post. */
+    "CREATE TABLE posts ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " post_ts INTEGER NOT NULL,"
+    " sender_ts INTEGER NOT NULL,"
+    " author BLOB NOT NULL,"
+    " text BLOB NOT NULL);"
+    "CREATE UNIQUE INDEX posts_by_ts ON posts(room_id, post_ts);"
+    "CREATE UNIQUE INDEX posts_retry ON posts(room_id, author, sender_ts)"
+    " WHERE sender_ts <> 0;"
+    "CREATE TRIGGER posts_ins AFTER INSERT ON posts BEGIN"
+    " UPDATE rooms SET post_count = post_count + 1,"
+    "  last_post_ts = max(last_post_ts, new.post_ts) WHERE id = new.room_id; END;"
+    "CREATE TRIGGER posts_del AFTER DELETE ON posts BEGIN"
+    " UPDATE rooms SET post_count = post_count - 1 WHERE id = old.room_id; END;"
+    /* seq: the insertion order of §7.1, kept when a record is replaced. */
+    "CREATE TABLE members ("
+    " seq INTEGER PRIMARY KEY,"
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " pub BLOB NOT NULL,"
+    " permissions INTEGER NOT NULL,"
+    " sync_since INTEGER NOT NULL,"
+    " last_timestamp INTEGER NOT NULL,"
+    " last_activity INTEGER NOT NULL,"
+    " out_path_len INTEGER NOT NULL,"
+    " out_path BLOB NOT NULL,"
+    " push_failures INTEGER NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " UNIQUE (room_id, pub));"
+    "CREATE TABLE replay ("
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " pub BLOB NOT NULL,"
+    " last_timestamp INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " UNIQUE (room_id, pub));"
+    "CREATE INDEX replay_by_age ON replay(room_id, updated);"
+    /* room_id 0 = global: no foreign key. */
+    "CREATE TABLE settings ("
+    " room_id INTEGER NOT NULL,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY (room_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE bans ("
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " pub BLOB NOT NULL,"
+    " banned_at INTEGER NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " PRIMARY KEY (room_id, pub)) WITHOUT ROWID;"
+    /* room_id 0 = daemon-wide: no foreign key. */
+    "CREATE TABLE dups ("
+    " room_id INTEGER NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " seen INTEGER NOT NULL,"
+    " UNIQUE (room_id, hash));"
+    "CREATE INDEX dups_by_age ON dups(room_id, seen);",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* ---- statements --------------------------------------------------------- */
+
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_QUICK_CHECK,
+	S_FK_CHECK,
+	S_USER_VERSION,
+	S_DB_BYTES,
+	S_PAGE_SIZE,
+	S_ROOM_UPSERT,
+	S_ROOM_ID_BY_PUB,
+	S_ROOM_GET,
+	S_ROOM_FIND,
+	S_ROOM_LIST,
+	S_ROOM_DELETE,
+	S_ROOM_SET_RETENTION,
+	S_ROOM_DEL_POSTS,
+	S_ROOM_DEL_MEMBERS,
+	S_ROOM_DEL_REPLAY,
+	S_ROOM_DEL_SETTINGS,
+	S_ROOM_DEL_BANS,
+	S_ROOM_DEL_DUPS,
+	S_POST_FIND_RETRY,
+	S_POST_INSERT,
+	S_POST_TRIM_COUNT,
+	S_POST_TRIM_AGE,
+	S_POST_NEXT,
+	S_POST_COUNT_SINCE,
+	S_POST_NEWEST,
+	S_POST_GET,
+	S_POST_DELETE,
+	S_MEMBER_PUT,
+	S_MEMBER_GET,
+	S_MEMBER_DELETE,
+	S_MEMBER_LIST,
+	S_MEMBER_COUNT,
+	S_MEMBER_SET_SYNC,
+	S_MEMBER_SET_LAST_TS,
+	S_MEMBER_SET_PATH,
+	S_MEMBER_SET_ACTIVITY,
+	S_REPLAY_UPDATE,
+	S_REPLAY_INSERT,
+	S_REPLAY_TRIM,
+	S_REPLAY_GET,
+	S_REPLAY_DELETE,
+	S_REPLAY_COUNT,
+	S_SETTING_GET,
+	S_SETTING_SET,
+	S_SETTING_DELETE,
+	S_SETTING_LIST,
+	S_BAN_ADD,
+	S_BAN_REMOVE,
+	S_BAN_CHECK,
+	S_BAN_LIST,
+	S_DUP_ADD,
+	S_DUP_TRIM,
+	S_DUP_LOAD,
+	S_COUNT
+};
+
+#define POST_COLS "id, room_id, author, post_ts, sender_ts, text"
+#define MEMBER_COLS                                                                                \
+	"pub, permissions, sync_since, last_timestamp, last_activity, out_path_len, out_path, "    \
+	"push_failures, created"
+#define ROOM_COLS "id, pub, name, max_posts, max_age, last_post_ts, post_count"
+/* The next-post filter; ?4 IS NULL means "exclude no author". */
+#define POST_FILTER                                                                                \
+	"room_id = ?1 AND post_ts > ?2 AND post_ts <= ?3 AND (?4 IS NULL OR author <> ?4)"
+
+static const char *const sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT store_op",
+    [S_RELEASE] = "RELEASE store_op",
+    [S_ROLLBACK_TO] = "ROLLBACK TO store_op",
+    [S_QUICK_CHECK] = "PRAGMA quick_check",
+    [S_FK_CHECK] = "PRAGMA foreign_key_check",
+    [S_USER_VERSION] = "PRAGMA user_version",
+    [S_DB_BYTES] = "PRAGMA page_count",
+    [S_PAGE_SIZE] = "PRAGMA page_size",
+
+    [S_ROOM_UPSERT] = "INSERT INTO rooms(pub, name, max_posts) VALUES(?1, ?2, ?3)"
+                      " ON CONFLICT(pub) DO UPDATE SET name = excluded.name",
+    [S_ROOM_ID_BY_PUB] = "SELECT id FROM rooms WHERE pub = ?1",
+    [S_ROOM_GET] = "SELECT " ROOM_COLS " FROM rooms WHERE id = ?1",
+    [S_ROOM_FIND] = "SELECT " ROOM_COLS " FROM rooms WHERE pub = ?1",
+    [S_ROOM_LIST] = "SELECT " ROOM_COLS " FROM rooms ORDER BY id",
+    [S_ROOM_DELETE] = "DELETE FROM rooms WHERE id = ?1",
+    [S_ROOM_SET_RETENTION] = "UPDATE rooms SET max_posts = ?2, max_age = ?3 WHERE id = ?1",
+    [S_ROOM_DEL_POSTS] = "DELETE FROM posts WHERE room_id = ?1",
+    [S_ROOM_DEL_MEMBERS] = "DELETE FROM members WHERE room_id = ?1",
+    [S_ROOM_DEL_REPLAY] = "DELETE FROM replay WHERE room_id = ?1",
+    [S_ROOM_DEL_SETTINGS] = "DELETE FROM settings WHERE room_id = ?1",
+    [S_ROOM_DEL_BANS] = "DELETE FROM bans WHERE room_id = ?1",
+    [S_ROOM_DEL_DUPS] = "DELETE FROM dups WHERE room_id = ?1",
+
+    /* "sender_ts <> 0" spelled as in the partial index so that it is used. */
+    [S_POST_FIND_RETRY] = "SELECT id FROM posts WHERE room_id = ?1 AND author = ?2"
+                          " AND sender_ts = ?3 AND sender_ts <> 0",
+    [S_POST_INSERT] = "INSERT INTO posts(room_id, post_ts, sender_ts, author, text)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_POST_TRIM_COUNT] = "DELETE FROM posts WHERE id IN (SELECT id FROM posts"
+                          " WHERE room_id = ?1 ORDER BY post_ts LIMIT ?2)",
+    [S_POST_TRIM_AGE] = "DELETE FROM posts WHERE room_id = ?1 AND post_ts < ?2",
+    [S_POST_NEXT] =
+        "SELECT " POST_COLS " FROM posts WHERE " POST_FILTER " ORDER BY post_ts LIMIT 1",
+    [S_POST_COUNT_SINCE] =
+        "SELECT count(*) FROM (SELECT 1 FROM posts WHERE " POST_FILTER " LIMIT ?5)",
+    [S_POST_NEWEST] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1"
+                      " ORDER BY post_ts DESC LIMIT ?2",
+    [S_POST_GET] = "SELECT " POST_COLS " FROM posts WHERE id = ?1 AND room_id = ?2",
+    [S_POST_DELETE] = "DELETE FROM posts WHERE id = ?1 AND room_id = ?2",
+
+    [S_MEMBER_PUT] = "INSERT INTO members(room_id, " MEMBER_COLS ")"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                     " ON CONFLICT(room_id, pub) DO UPDATE SET"
+                     " permissions = excluded.permissions, sync_since = excluded.sync_since,"
+                     " last_timestamp = excluded.last_timestamp,"
+                     " last_activity = excluded.last_activity,"
+                     " out_path_len = excluded.out_path_len, out_path = excluded.out_path,"
+                     " push_failures = excluded.push_failures, created = excluded.created",
+    [S_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 ORDER BY seq",
+    [S_MEMBER_COUNT] = "SELECT count(*) FROM members WHERE room_id = ?1",
+    [S_MEMBER_SET_SYNC] = "UPDATE members SET sync_since = ?3 WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_SET_LAST_TS] = "UPDATE members SET last_timestamp = ?3"
+                             " WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_SET_PATH] = "UPDATE members SET out_path_len = ?3, out_path = ?4"
+                          " WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_SET_ACTIVITY] = "UPDATE members SET last_activity = ?3, push_failures = ?4"
+                              " WHERE room_id = ?1 AND pub = ?2",
+
+    [S_REPLAY_UPDATE] = "UPDATE replay SET last_timestamp = ?3, updated = ?4"
+                        " WHERE room_id = ?1 AND pub = ?2",
+    [S_REPLAY_INSERT] = "INSERT INTO replay(room_id, pub, last_timestamp, updated)"
+                        " VALUES(?1, ?2, ?3, ?4)",
+    [S_REPLAY_TRIM] = "DELETE FROM replay WHERE rowid IN (SELECT rowid FROM replay"
+                      " WHERE room_id = ?1 ORDER BY updated DESC, rowid DESC"
+                      " LIMIT -1 OFFSET ?2)",
+    [S_REPLAY_GET] = "SELECT last_timestamp FROM replay WHERE room_id = ?1 AND pub = ?2",
+    [S_REPLAY_DELETE] = "DELETE FROM replay WHERE room_id = ?1 AND pub = ?2",
+    [S_REPLAY_COUNT] = "SELECT count(*) FROM replay WHERE room_id = ?1",
+
+    [S_SETTING_GET] = "SELECT value FROM settings WHERE room_id = ?1 AND key = ?2",
+    [S_SETTING_SET] = "INSERT INTO settings(room_id, key, value) VALUES(?1, ?2, ?3)"
+                      " ON CONFLICT(room_id, key) DO UPDATE SET value = excluded.value",
+    [S_SETTING_DELETE] = "DELETE FROM settings WHERE room_id = ?1 AND key = ?2",
+    [S_SETTING_LIST] = "SELECT key, value FROM settings WHERE room_id = ?1 ORDER BY key",
+
+    [S_BAN_ADD] = "INSERT INTO bans(room_id, pub, banned_at, reason) VALUES(?1, ?2, ?3, ?4)"
+                  " ON CONFLICT(room_id, pub) DO UPDATE SET banned_at = excluded.banned_at,"
+                  " reason = excluded.reason",
+    [S_BAN_REMOVE] = "DELETE FROM bans WHERE room_id = ?1 AND pub = ?2",
+    [S_BAN_CHECK] = "SELECT 1 FROM bans WHERE room_id = ?1 AND pub = ?2",
+    [S_BAN_LIST] = "SELECT pub, banned_at, reason FROM bans WHERE room_id = ?1"
+                   " ORDER BY banned_at, pub",
+
+    [S_DUP_ADD] = "INSERT INTO dups(room_id, hash, seen) VALUES(?1, ?2, ?3)"
+                  " ON CONFLICT(room_id, hash) DO UPDATE SET seen = excluded.seen",
+    [S_DUP_TRIM] = "DELETE FROM dups WHERE rowid IN (SELECT rowid FROM dups"
+                   " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT -1 OFFSET ?2)",
+    [S_DUP_LOAD] = "SELECT hash, seen FROM (SELECT hash, seen, rowid AS r FROM dups"
+                   " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT ?2)"
+                   " ORDER BY seen, r",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+	bool readonly;
+	bool user_txn; /* inside store_begin() */
+	bool in_cb;    /* inside a listing callback: refuse re-entry */
+};
+
+/* ---- error mapping and statement helpers -------------------------------- */
+
+static int map_rc(int rc)
+{
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return ERR_NOT_FOUND; /* the room a row refers to does not exist */
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return ERR_AGAIN;
+	case SQLITE_NOMEM: return ERR_NOMEM;
+	default: return ERR_STORE;
+	}
+}
+
+static int db_fail(struct store *st, int rc, const char *what)
+{
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+		log_debug(SUB, "%s: no such room", what);
+		return ERR_NOT_FOUND;
+	}
+	log_err(SUB, "%s: %s (sqlite %d)", what, st->db ? sqlite3_errmsg(st->db) : "no database",
+	        rc);
+	return map_rc(rc);
+}
+
+/*
+ * One use of a prepared statement.  Binders and column readers record the
+ * first failure (rc) or a malformed row (bad); q_end() resets the statement
+ * and turns the outcome into an error code, logging it.
+ */
+struct q {
+	struct store *st;
+	sqlite3_stmt *s;
+	const char *what;
+	int rc;
+	bool bad;
+};
+
+static void q_start(struct q *q, struct store *st, enum stmt id, const char *what)
+{
+	q->st = st;
+	q->s = st->stmt[id];
+	q->what = what;
+	q->rc = SQLITE_OK;
+	q->bad = false;
+}
+
+static void q_int(struct q *q, int idx, int64_t v)
+{
+	if (q->rc == SQLITE_OK)
+		q->rc = sqlite3_bind_int64(q->s, idx, v);
+}
+
+/* A zero-length blob must not be bound from NULL: that binds SQL NULL. */
+static void q_blob(struct q *q, int idx, const void *p, size_t n)
+{
+	static const uint8_t empty[1];
+	if (q->rc == SQLITE_OK)
+		q->rc = sqlite3_bind_blob(q->s, idx, p ? p : empty, (int)n, SQLITE_STATIC);
+}
+
+static void q_blob_or_null(struct q *q, int idx, const void *p, size_t n)
+{
+	if (p)
+		q_blob(q, idx, p, n);
+	else if (q->rc == SQLITE_OK)
+		q->rc = sqlite3_bind_null(q->s, idx);
+}
+
+static void q_text(struct q *q, int idx, const char *s)
+{
+	if (q->rc == SQLITE_OK)
+		q->rc = sqlite3_bind_text(q->s, idx, s, -1, SQLITE_STATIC);
+}
+
+/* SQLITE_ROW, SQLITE_DONE, or the error (also kept in q->rc). */
+static int q_step(struct q *q)
+{
+	if (q->rc != SQLITE_OK)
+		return q->rc;
+	int r = sqlite3_step(q->s);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		q->rc = r;
+	return r;
+}
+
+static int q_end(struct q *q)
+{
+	int err = ERR_OK;
+	if (q->rc != SQLITE_OK)
+		err = db_fail(q->st, q->rc, q->what);
+	else if (q->bad) {
+		log_err(SUB, "%s: malformed row in the database; run an integrity check", q->what);
+		err = ERR_STORE;
+	}
+	/* Both return the last step's code again at most: already handled above. */
+	(void)sqlite3_reset(q->s);
+	(void)sqlite3_clear_bindings(q->s);
+	return err;
+}
+
+/* Runs a statement that returns no row of interest to completion. */
+static int q_run(struct q *q)
+{
+	while (q_step(q) == SQLITE_ROW)
+		;
+	return q_end(q);
+}
+
+static int64_t col_int(struct q *q, int i, int64_t min, int64_t max)
+{
+	if (sqlite3_column_type(q->s, i) != SQLITE_INTEGER) {
+		q->bad = true;
+		return min;
+	}
+	int64_t v = sqlite3_column_int64(q->s, i);
+	if (v < min || v > max) {
+		q->bad = true;
+		return min;
+	}
+	return v;
+}
+
+static uint32_t col_u32(struct q *q, int i)
+{
+	return (uint32_t)col_int(q, i, 0, UINT32_MAX);
+}
+static uint8_t col_u8(struct q *q, int i)
+{
+	return (uint8_t)col_int(q, i, 0, UINT8_MAX);
+}
+
+/* A blob of at most cap bytes; its length, or 0 with q->bad set. */
+static size_t col_blob(struct q *q, int i, void *dst, size_t cap)
+{
+	if (sqlite3_column_type(q->s, i) != SQLITE_BLOB) {
+		q->bad = true;
+		return 0;
+	}
+	const void *p = sqlite3_column_blob(q->s, i);
+	int n = sqlite3_column_bytes(q->s, i);
+	if (n < 0 || (size_t)n > cap || (n > 0 && !p)) {
+		q->bad = true;
+		return 0;
+	}
+	if (n > 0)
+		memcpy(dst, p, (size_t)n);
+	return (size_t)n;
+}
+
+static void col_key(struct q *q, int i, uint8_t *dst, size_t len)
+{
+	if (col_blob(q, i, dst, len) != len)
+		q->bad = true;
+}
+
+/* Text of at most cap - 1 bytes, NUL-terminated into dst. */
+static void col_text(struct q *q, int i, char *dst, size_t cap)
+{
+	dst[0] = 0;
+	if (sqlite3_column_type(q->s, i) != SQLITE_TEXT) {
+		q->bad = true;
+		return;
+	}
+	const unsigned char *p = sqlite3_column_text(q->s, i);
+	int n = sqlite3_column_bytes(q->s, i);
+	if (!p || n < 0 || (size_t)n >= cap) {
+		q->bad = true;
+		return;
+	}
+	memcpy(dst, p, (size_t)n);
+	dst[n] = 0;
+}
+
+/* ---- transactions --------------------------------------------------------- */
+
+static int run_simple(struct store *st, enum stmt id, const char *what)
+{
+	struct q q;
+	q_start(&q, st, id, what);
+	return q_run(&q);
+}
+
+/* Makes the statements of one public call atomic. */
+static int op_begin(struct store *st)
+{
+	if (st->user_txn)
+		return run_simple(st, S_SAVEPOINT, "savepoint");
+	return run_simple(st, S_BEGIN, "begin");
+}
+
+/*
+ * Commits the call's statements if err is ERR_OK, else undoes them.  After
+ * some errors (disk full, I/O) SQLite has already rolled the transaction
+ * back: autocommit is on again and there is nothing left to undo.
+ */
+static int op_end(struct store *st, int err)
+{
+	if (err == ERR_OK) {
+		err = run_simple(st, st->user_txn ? S_RELEASE : S_COMMIT, "commit");
+		if (err == ERR_OK)
+			return ERR_OK;
+	}
+	if (sqlite3_get_autocommit(st->db))
+		return err;
+	if (st->user_txn) {
+		if (run_simple(st, S_ROLLBACK_TO, "rollback to savepoint") == ERR_OK)
+			(void)run_simple(st, S_RELEASE, "release savepoint");
+	} else {
+		(void)run_simple(st, S_ROLLBACK, "rollback");
+	}
+	return err;
+}
+
+/*
+ * Entry check of every public call but commit/rollback: no re-entry from a
+ * callback, and nothing more inside a batch that SQLite already aborted
+ * (a write now would commit on its own, outside the batch).
+ */
+static int guard(struct store *st)
+{
+	if (!st || st->in_cb)
+		return ERR_INVAL;
+	if (st->user_txn && sqlite3_get_autocommit(st->db)) {
+		log_err(SUB, "the batch was aborted by an earlier error: roll it back");
+		return ERR_STORE;
+	}
+	return ERR_OK;
+}
+
+#define GUARD(st)                                                                                  \
+	do {                                                                                       \
+		int guard_err_ = guard(st);                                                        \
+		if (guard_err_ != ERR_OK)                                                          \
+			return guard_err_;                                                         \
+	} while (0)
+
+int store_begin(struct store *st)
+{
+	GUARD(st);
+	if (st->user_txn)
+		return ERR_INVAL;
+	if (st->readonly) {
+		log_err(SUB, "begin: the database was opened read-only");
+		return ERR_STORE;
+	}
+	int err = run_simple(st, S_BEGIN, "begin");
+	if (err == ERR_OK)
+		st->user_txn = true;
+	return err;
+}
+
+int store_commit(struct store *st)
+{
+	if (!st || st->in_cb)
+		return ERR_INVAL;
+	if (!st->user_txn)
+		return ERR_INVAL;
+	st->user_txn = false;
+	if (sqlite3_get_autocommit(st->db)) {
+		log_err(SUB, "commit: the transaction was aborted by an earlier error");
+		return ERR_STORE;
+	}
+	int err = run_simple(st, S_COMMIT, "commit");
+	if (err != ERR_OK && !sqlite3_get_autocommit(st->db))
+		(void)run_simple(st, S_ROLLBACK, "rollback");
+	return err;
+}
+
+int store_rollback(struct store *st)
+{
+	if (!st || st->in_cb)
+		return ERR_INVAL;
+	if (!st->user_txn)
+		return ERR_INVAL;
+	st->user_txn = false;
+	if (sqlite3_get_autocommit(st->db))
+		return ERR_OK;
+	return run_simple(st, S_ROLLBACK, "rollback");
+}
+
+/* ---- open and close --------------------------------------------------------- */
+
+/* One integer from a one-off statement such as a PRAGMA. */
+static int exec_int(struct store *st, const char *text, int64_t *v)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, text, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_CORRUPT;
+		goto fail;
+	}
+	*v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return ERR_OK;
+fail:;
+	int err = db_fail(st, rc, text);
+	sqlite3_finalize(s);
+	return err;
+}
+
+static int exec_text(struct store *st, const char *text, char *out, size_t cap)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, text, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_CORRUPT;
+		goto fail;
+	}
+	const unsigned char *p = sqlite3_column_text(s, 0);
+	snprintf(out, cap, "%s", p ? (const char *)p : "");
+	sqlite3_finalize(s);
+	return ERR_OK;
+fail:;
+	int err = db_fail(st, rc, text);
+	sqlite3_finalize(s);
+	return err;
+}
+
+static int exec_script(struct store *st, const char *text, const char *what)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, text, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		return ERR_OK;
+	log_err(SUB, "%s: %s (sqlite %d)", what, msg ? msg : sqlite3_errstr(rc), rc);
+	sqlite3_free(msg);
+	return map_rc(rc);
+}
+
+static int migrate(struct store *st, int64_t from)
+{
+	for (int64_t v = from; v < STORE_SCHEMA_VERSION; v++) {
+		char bump[64];
+		int err = exec_script(st, "BEGIN IMMEDIATE", "migration begin");
+		if (err)
+			return err;
+		err = exec_script(st, migrations[v], "migration");
+		if (err == ERR_OK && v == 0) {
+			snprintf(bump, sizeof(bump), "PRAGMA application_id = %d", APPLICATION_ID);
+			err = exec_script(st, bump, "migration");
+		}
+		if (err == ERR_OK) {
+			/* user_version is transactional: it moves with the step or not at all. */
+			snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld",
+			         (long long)(v + 1));
+			err = exec_script(st, bump, "migration");
+		}
+		if (err == ERR_OK)
+			err = exec_script(st, "COMMIT", "migration commit");
+		if (err) {
+			if (!sqlite3_get_autocommit(st->db))
+				(void)exec_script(st, "ROLLBACK", "migration rollback");
+			log_err(SUB, "schema migration %lld -> %lld failed", (long long)v,
+			        (long long)(v + 1));
+			return err;
+		}
+		log_info(SUB, "schema migrated to version %lld", (long long)(v + 1));
+	}
+	return ERR_OK;
+}
+
+/* Counters kept by triggers are recomputed in case the file was edited by hand. */
+static const char recount_sql[] =
+    "UPDATE rooms SET post_count = (SELECT count(*) FROM posts WHERE room_id = rooms.id),"
+    " last_post_ts = max(last_post_ts,"
+    "  coalesce((SELECT max(post_ts) FROM posts WHERE room_id = rooms.id), 0))"
+    " WHERE post_count <> (SELECT count(*) FROM posts WHERE room_id = rooms.id)"
+    " OR last_post_ts < coalesce((SELECT max(post_ts) FROM posts WHERE room_id = rooms.id), 0)";
+
+static int configure(struct store *st, bool memory)
+{
+	int64_t v;
+	int err;
+	int rc = sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK)
+		return db_fail(st, rc, "busy_timeout");
+	/* The file is untrusted input: no schema tricks, no functions run from it. */
+	rc = sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(st, rc, "defensive mode");
+#ifdef SQLITE_DBCONFIG_TRUSTED_SCHEMA
+	rc = sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(st, rc, "trusted_schema");
+#endif
+	if (st->readonly)
+		return ERR_OK;
+	if (!memory) {
+		char mode[16];
+		err = exec_text(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+		if (err)
+			return err;
+		if (strcmp(mode, "wal") != 0) {
+			log_err(SUB, "cannot switch the database to WAL mode (got %s)", mode);
+			return ERR_STORE;
+		}
+	}
+	err = exec_script(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "pragmas");
+	if (err)
+		return err;
+	/* PRAGMAs ignore what they do not know: read back what matters. */
+	if ((err = exec_int(st, "PRAGMA synchronous", &v)) != ERR_OK)
+		return err;
+	if (v != 2) {
+		log_err(SUB, "synchronous=FULL not accepted (got %lld)", (long long)v);
+		return ERR_STORE;
+	}
+	if ((err = exec_int(st, "PRAGMA foreign_keys", &v)) != ERR_OK)
+		return err;
+	if (v != 1) {
+		log_err(SUB, "foreign keys not supported by this SQLite");
+		return ERR_STORE;
+	}
+	return ERR_OK;
+}
+
+/* Refuses files that are not ours or are newer than this program. */
+static int check_version(struct store *st, int64_t *version)
+{
+	int64_t app, tables;
+	int err = exec_int(st, "PRAGMA user_version", version);
+	if (err == ERR_OK)
+		err = exec_int(st, "PRAGMA application_id", &app);
+	if (err == ERR_OK)
+		err = exec_int(st, "SELECT count(*) FROM sqlite_master", &tables);
+	if (err)
+		return err;
+	if (app != APPLICATION_ID && (app != 0 || *version != 0 || tables != 0)) {
+		log_err(SUB,
+		        "not a roomd database (application_id %lld, version %lld, %lld "
+		        "schema objects); refusing to touch it",
+		        (long long)app, (long long)*version, (long long)tables);
+		return ERR_STORE;
+	}
+	if (*version > STORE_SCHEMA_VERSION) {
+		log_err(SUB,
+		        "database schema version %lld is newer than this roomd (%d): "
+		        "upgrade roomd or use another database file",
+		        (long long)*version, STORE_SCHEMA_VERSION);
+		return ERR_VERSION;
+	}
+	if (*version < 0) {
+		log_err(SUB, "database schema version %lld is invalid", (long long)*version);
+		return ERR_STORE;
+	}
+	if (*version < STORE_SCHEMA_VERSION && st->readonly) {
+		log_err(SUB,
+		        "database schema version %lld needs migrating to %d, "
+		        "which a read-only open cannot do",
+		        (long long)*version, STORE_SCHEMA_VERSION);
+		return ERR_VERSION;
+	}
+	return ERR_OK;
+}
+
+static int prepare_all(struct store *st)
+{
+	for (int i = 0; i < S_COUNT; i++) {
+		int rc = sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                            &st->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			log_err(SUB, "prepare \"%s\": %s (sqlite %d)", sql[i],
+			        sqlite3_errmsg(st->db), rc);
+			return map_rc(rc);
+		}
+	}
+	return ERR_OK;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->db && !sqlite3_get_autocommit(st->db))
+		(void)exec_script(st, "ROLLBACK", "rollback at close");
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db) {
+		int rc = sqlite3_close(st->db);
+		if (rc != SQLITE_OK)
+			log_err(SUB, "close: %s (sqlite %d)", sqlite3_errstr(rc), rc);
+	}
+	free(st);
+}
+
+int store_open_flags(struct store **out, const char *path, unsigned flags)
+{
+	if (!out)
+		return ERR_INVAL;
+	*out = NULL;
+	if (!path || !*path || (flags & ~(unsigned)STORE_OPEN_READONLY))
+		return ERR_INVAL;
+	struct store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return ERR_NOMEM;
+	st->readonly = flags & STORE_OPEN_READONLY;
+	bool memory = strcmp(path, ":memory:") == 0;
+	int oflags =
+	    st->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int err, rc = sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_err(SUB, "cannot open %s: %s (sqlite %d)", path,
+		        st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), rc);
+		err = map_rc(rc);
+		goto out;
+	}
+	(void)sqlite3_extended_result_codes(st->db, 1);
+	if (!st->readonly && sqlite3_db_readonly(st->db, "main") == 1) {
+		log_err(SUB, "%s is not writable: fix its permissions (or those of its directory)",
+		        path);
+		err = ERR_STORE;
+		goto out;
+	}
+	int64_t version;
+	if ((err = configure(st, memory)) != ERR_OK)
+		goto out;
+	if ((err = check_version(st, &version)) != ERR_OK)
+		goto out;
+	if (version < STORE_SCHEMA_VERSION && (err = migrate(st, version)) != ERR_OK)
+		goto out;
+	if (!st->readonly && (err = exec_script(st, recount_sql, "recount posts")) != ERR_OK)
+		goto out;
+	if ((err = prepare_all(st)) != ERR_OK)
+		goto out;
+	*out = st;
+	return ERR_OK;
+out:
+	log_err(SUB, "cannot use database %s: %s", path, err_str(err));
+	store_close(st);
+	return err;
+}
+
+int store_open(struct store **st, const char *path)
+{
+	return store_open_flags(st, path, 0);
+}
+
+/* ---- checks and sizes ----------------------------------------------------- */
+
+int store_check(struct store *st)
+{
+	GUARD(st);
+	struct q q;
+	char line[256];
+	int problems = 0, err;
+	q_start(&q, st, S_QUICK_CHECK, "quick_check");
+	while (q_step(&q) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(q.s, 0);
+		snprintf(line, sizeof(line), "%s", t ? (const char *)t : "(null)");
+		if (strcmp(line, "ok") != 0 && problems++ < 20)
+			log_err(SUB, "integrity: %s", line);
+	}
+	if ((err = q_end(&q)) != ERR_OK)
+		return err;
+	q_start(&q, st, S_FK_CHECK, "foreign_key_check");
+	while (q_step(&q) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(q.s, 0);
+		if (problems++ < 20)
+			log_err(SUB, "integrity: row %lld of %s refers to a missing row",
+			        (long long)sqlite3_column_int64(q.s, 1),
+			        t ? (const char *)t : "(null)");
+	}
+	if ((err = q_end(&q)) != ERR_OK)
+		return err;
+	return problems ? ERR_STORE : ERR_OK;
+}
+
+static int query_int(struct store *st, enum stmt id, const char *what, int64_t *v)
+{
+	struct q q;
+	q_start(&q, st, id, what);
+	if (q_step(&q) == SQLITE_ROW)
+		*v = col_int(&q, 0, 0, INT64_MAX);
+	else if (q.rc == SQLITE_OK)
+		q.bad = true;
+	return q_end(&q);
+}
+
+int store_schema_version(struct store *st, int *version)
+{
+	GUARD(st);
+	if (!version)
+		return ERR_INVAL;
+	int64_t v = 0;
+	int err = query_int(st, S_USER_VERSION, "user_version", &v);
+	if (err == ERR_OK)
+		*version = v > INT32_MAX ? INT32_MAX : (int)v;
+	return err;
+}
+
+int store_db_bytes(struct store *st, uint64_t *bytes)
+{
+	GUARD(st);
+	if (!bytes)
+		return ERR_INVAL;
+	int64_t pages = 0, size = 0;
+	int err = query_int(st, S_DB_BYTES, "page_count", &pages);
+	if (err == ERR_OK)
+		err = query_int(st, S_PAGE_SIZE, "page_size", &size);
+	if (err == ERR_OK)
+		*bytes = (uint64_t)pages * (uint64_t)size;
+	return err;
+}
+
+int store_set_max_bytes(struct store *st, uint64_t max_bytes)
+{
+	GUARD(st);
+	int64_t size = 0, got = 0;
+	int err = query_int(st, S_PAGE_SIZE, "page_size", &size);
+	if (err)
+		return err;
+	if (size <= 0)
+		return ERR_STORE;
+	uint64_t pages = max_bytes ? max_bytes / (uint64_t)size : 0xFFFFFFFEu;
+	if (pages < 1)
+		pages = 1;
+	if (pages > 0xFFFFFFFEu)
+		pages = 0xFFFFFFFEu;
+	char text[64];
+	snprintf(text, sizeof(text), "PRAGMA max_page_count = %llu", (unsigned long long)pages);
+	return exec_int(st, text, &got);
+}
+
+/* ---- rooms ---------------------------------------------------------------- */
+
+static void read_room(struct q *q, struct store_room *r)
+{
+	r->id = (uint32_t)col_int(q, 0, 1, UINT32_MAX);
+	col_key(q, 1, r->pub, STORE_PUB_LEN);
+	col_text(q, 2, r->name, sizeof(r->name));
+	r->max_posts = col_u32(q, 3);
+	r->max_age_s = col_u32(q, 4);
+	r->last_post_ts = col_u32(q, 5);
+	r->post_count = col_u32(q, 6);
+}
+
+int store_room_add(struct store *st, const char *name, const uint8_t pub[STORE_PUB_LEN],
+                   uint32_t *id)
+{
+	GUARD(st);
+	if (!name || !pub || !id)
+		return ERR_INVAL;
+	if (strlen(name) > STORE_ROOM_NAME_MAX)
+		return ERR_TOO_BIG;
+	struct q q;
+	int64_t v = 0;
+	int err = op_begin(st);
+	if (err)
+		return err;
+	q_start(&q, st, S_ROOM_UPSERT, "room add");
+	q_blob(&q, 1, pub, STORE_PUB_LEN);
+	q_text(&q, 2, name);
+	q_int(&q, 3, STORE_DEFAULT_MAX_POSTS);
+	if ((err = q_run(&q)) != ERR_OK)
+		goto out;
+	q_start(&q, st, S_ROOM_ID_BY_PUB, "room add");
+	q_blob(&q, 1, pub, STORE_PUB_LEN);
+	if (q_step(&q) == SQLITE_ROW)
+		v = col_int(&q, 0, 1, UINT32_MAX);
+	else if (q.rc == SQLITE_OK)
+		q.bad = true;
+	err = q_end(&q);
+out:
+	err = op_end(st, err);
+	if (err == ERR_OK)
+		*id = (uint32_t)v;
+	return err;
+}
+
+/* Finishes a query for one room row: ERR_NOT_FOUND if there was none. */
+static int room_get(struct q *q, struct store_room *out)
+{
+	struct store_room r;
+	bool found = false;
+	if (q_step(q) == SQLITE_ROW) {
+		read_room(q, &r);
+		found = true;
+	}
+	int err = q_end(q);
+	if (err)
+		return err;
+	if (!found)
+		return ERR_NOT_FOUND;
+	*out = r;
+	return ERR_OK;
+}
+
+int store_room_get(struct store *st, uint32_t id, struct store_room *out)
+{
+	GUARD(st);
+	struct q q;
+	q_start(&q, st, S_ROOM_GET, "room get");
+	q_int(&q, 1, id);
+	return room_get(&q, out);
+}
+
+int store_room_find(struct store *st, const uint8_t pub[STORE_PUB_LEN], struct store_room *out)
+{
+	GUARD(st);
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_ROOM_FIND, "room find");
+	q_blob(&q, 1, pub, STORE_PUB_LEN);
+	return room_get(&q, out);
+}
+
+int store_room_list(struct store *st, store_room_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	int stop = 0;
+	q_start(&q, st, S_ROOM_LIST, "room list");
+	while (!stop && q_step(&q) == SQLITE_ROW) {
+		struct store_room r;
+		read_room(&q, &r);
+		if (q.bad)
+			break;
+		st->in_cb = true;
+		stop = cb(ctx, &r);
+		st->in_cb = false;
+	}
+	int err = q_end(&q);
+	return err ? err : stop;
+}
+
+/* A statement keyed by (room, pub) that must change exactly one row. */
+static int change_one(struct store *st, struct q *q)
+{
+	int err = q_run(q);
+	if (err == ERR_OK && sqlite3_changes(st->db) == 0)
+		err = ERR_NOT_FOUND;
+	return err;
+}
+
+int store_room_delete(struct store *st, uint32_t id)
+{
+	GUARD(st);
+	static const enum stmt children[] = {
+	    S_ROOM_DEL_POSTS,    S_ROOM_DEL_MEMBERS, S_ROOM_DEL_REPLAY,
+	    S_ROOM_DEL_SETTINGS, S_ROOM_DEL_BANS,    S_ROOM_DEL_DUPS,
+	};
+	if (id == 0)
+		return ERR_INVAL;
+	struct q q;
+	int err = op_begin(st);
+	if (err)
+		return err;
+	/* Explicitly, not by cascade: tables without a foreign key go too. */
+	for (size_t i = 0; err == ERR_OK && i < sizeof(children) / sizeof(children[0]); i++) {
+		q_start(&q, st, children[i], "room delete");
+		q_int(&q, 1, id);
+		err = q_run(&q);
+	}
+	if (err == ERR_OK) {
+		q_start(&q, st, S_ROOM_DELETE, "room delete");
+		q_int(&q, 1, id);
+		err = change_one(st, &q);
+	}
+	return op_end(st, err);
+}
+
+int store_room_set_retention(struct store *st, uint32_t id, uint32_t max_posts, uint32_t max_age_s)
+{
+	GUARD(st);
+	struct q q;
+	q_start(&q, st, S_ROOM_SET_RETENTION, "room retention");
+	q_int(&q, 1, id);
+	q_int(&q, 2, max_posts);
+	q_int(&q, 3, max_age_s);
+	return change_one(st, &q);
+}
+
+/* ---- posts ---------------------------------------------------------------- */
+
+static void read_post(struct q *q, struct store_post *p)
+{
+	p->id = col_int(q, 0, 1, INT64_MAX);
+	p->room = (uint32_t)col_int(q, 1, 1, UINT32_MAX);
+	col_key(q, 2, p->author, STORE_PUB_LEN);
+	p->post_ts = col_u32(q, 3);
+	p->sender_ts = col_u32(q, 4);
+	p->text_len = col_blob(q, 5, p->text, STORE_TEXT_MAX);
+	p->text[p->text_len] = 0;
+	if (memchr(p->text, 0, p->text_len))
+		q->bad = true;
+}
+
+/* Deletes the oldest posts beyond max_posts and those older than min_ts. */
+static int trim_posts(struct store *st, uint32_t room, const struct store_room *r, uint32_t now,
+                      uint32_t *deleted)
+{
+	struct q q;
+	int err;
+	if (r->max_posts && r->post_count > r->max_posts) {
+		q_start(&q, st, S_POST_TRIM_COUNT, "retention");
+		q_int(&q, 1, room);
+		q_int(&q, 2, r->post_count - r->max_posts);
+		if ((err = q_run(&q)) != ERR_OK)
+			return err;
+		*deleted += (uint32_t)sqlite3_changes(st->db);
+	}
+	if (r->max_age_s && now > r->max_age_s) {
+		q_start(&q, st, S_POST_TRIM_AGE, "retention");
+		q_int(&q, 1, room);
+		q_int(&q, 2, now - r->max_age_s);
+		if ((err = q_run(&q)) != ERR_OK)
+			return err;
+		*deleted += (uint32_t)sqlite3_changes(st->db);
+	}
+	return ERR_OK;
+}
+
+int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bool *dup)
+{
+	GUARD(st);
+	if (!p || !id || p->room == 0)
+		return ERR_INVAL;
+	if (p->text_len > STORE_TEXT_MAX)
+		return ERR_TOO_BIG;
+	if (memchr(p->text, 0, p->text_len))
+		return ERR_INVAL;
+	struct q q;
+	struct store_room r;
+	int64_t found = 0;
+	bool is_dup = false;
+	uint32_t deleted = 0;
+	int err = op_begin(st);
+	if (err)
+		return err;
+	if (p->sender_ts != 0) {
+		q_start(&q, st, S_POST_FIND_RETRY, "post add");
+		q_int(&q, 1, p->room);
+		q_blob(&q, 2, p->author, STORE_PUB_LEN);
+		q_int(&q, 3, p->sender_ts);
+		if (q_step(&q) == SQLITE_ROW) {
+			found = col_int(&q, 0, 1, INT64_MAX);
+			is_dup = true;
+		}
+		if ((err = q_end(&q)) != ERR_OK || is_dup)
+			goto out;
+	}
+	q_start(&q, st, S_ROOM_GET, "post add");
+	q_int(&q, 1, p->room);
+	if ((err = room_get(&q, &r)) != ERR_OK)
+		goto out;
+	if (p->post_ts == 0 || p->post_ts <= r.last_post_ts) {
+		log_warn(SUB, "room %u: post_ts %u not above the newest %u; refused", p->room,
+		         p->post_ts, r.last_post_ts);
+		err = ERR_INVAL;
+		goto out;
+	}
+	q_start(&q, st, S_POST_INSERT, "post add");
+	q_int(&q, 1, p->room);
+	q_int(&q, 2, p->post_ts);
+	q_int(&q, 3, p->sender_ts);
+	q_blob(&q, 4, p->author, STORE_PUB_LEN);
+	q_blob(&q, 5, p->text, p->text_len);
+	if ((err = q_run(&q)) != ERR_OK)
+		goto out;
+	found = sqlite3_last_insert_rowid(st->db);
+	r.post_count++;
+	err = trim_posts(st, p->room, &r, p->post_ts, &deleted);
+	if (err == ERR_OK && deleted)
+		log_debug(SUB, "room %u: retention removed %u posts", p->room, deleted);
+out:
+	err = op_end(st, err);
+	if (err == ERR_OK) {
+		*id = found;
+		if (dup)
+			*dup = is_dup;
+	}
+	return err;
+}
+
+int store_post_next(struct store *st, uint32_t room, const uint8_t *exclude, uint32_t since,
+                    uint32_t max_ts, struct store_post *out)
+{
+	GUARD(st);
+	if (!out)
+		return ERR_INVAL;
+	struct q q;
+	struct store_post p;
+	bool found = false;
+	q_start(&q, st, S_POST_NEXT, "post next");
+	q_int(&q, 1, room);
+	q_int(&q, 2, since);
+	q_int(&q, 3, max_ts);
+	q_blob_or_null(&q, 4, exclude, STORE_PUB_LEN);
+	if (q_step(&q) == SQLITE_ROW) {
+		read_post(&q, &p);
+		found = true;
+	}
+	int err = q_end(&q);
+	if (err)
+		return err;
+	if (!found)
+		return ERR_NOT_FOUND;
+	*out = p;
+	return ERR_OK;
+}
+
+int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclude, uint32_t since,
+                           uint32_t max_ts, uint32_t cap, uint32_t *count)
+{
+	GUARD(st);
+	if (!count)
+		return ERR_INVAL;
+	struct q q;
+	uint32_t n = 0;
+	q_start(&q, st, S_POST_COUNT_SINCE, "post count");
+	q_int(&q, 1, room);
+	q_int(&q, 2, since);
+	q_int(&q, 3, max_ts);
+	q_blob_or_null(&q, 4, exclude, STORE_PUB_LEN);
+	q_int(&q, 5, cap);
+	if (q_step(&q) == SQLITE_ROW)
+		n = col_u32(&q, 0);
+	else if (q.rc == SQLITE_OK)
+		q.bad = true;
+	int err = q_end(&q);
+	if (err == ERR_OK)
+		*count = n;
+	return err;
+}
+
+int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_post_cb *cb,
+                           void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	int stop = 0;
+	q_start(&q, st, S_POST_NEWEST, "post list");
+	q_int(&q, 1, room);
+	q_int(&q, 2, n);
+	while (!stop && q_step(&q) == SQLITE_ROW) {
+		struct store_post p;
+		read_post(&q, &p);
+		if (q.bad)
+			break;
+		st->in_cb = true;
+		stop = cb(ctx, &p);
+		st->in_cb = false;
+	}
+	int err = q_end(&q);
+	return err ? err : stop;
+}
+
+int store_post_get(struct store *st, uint32_t room, int64_t id, struct store_post *out)
+{
+	GUARD(st);
+	if (!out)
+		return ERR_INVAL;
+	struct q q;
+	struct store_post p;
+	bool found = false;
+	q_start(&q, st, S_POST_GET, "post get");
+	q_int(&q, 1, id);
+	q_int(&q, 2, room);
+	if (q_step(&q) == SQLITE_ROW) {
+		read_post(&q, &p);
+		found = true;
+	}
+	int err = q_end(&q);
+	if (err)
+		return err;
+	if (!found)
+		return ERR_NOT_FOUND;
+	*out = p;
+	return ERR_OK;
+}
+
+int store_post_delete(struct store *st, uint32_t room, int64_t id)
+{
+	GUARD(st);
+	struct q q;
+	q_start(&q, st, S_POST_DELETE, "post delete");
+	q_int(&q, 1, id);
+	q_int(&q, 2, room);
+	return change_one(st, &q);
+}
+
+int store_post_count(struct store *st, uint32_t room, uint32_t *count)
+{
+	GUARD(st);
+	if (!count)
+		return ERR_INVAL;
+	struct store_room r;
+	int err = store_room_get(st, room, &r);
+	if (err == ERR_OK)
+		*count = r.post_count;
+	return err;
+}
+
+int store_post_newest_ts(struct store *st, uint32_t room, uint32_t *ts)
+{
+	GUARD(st);
+	if (!ts)
+		return ERR_INVAL;
+	struct store_room r;
+	int err = store_room_get(st, room, &r);
+	if (err == ERR_OK)
+		*ts = r.last_post_ts;
+	return err;
+}
+
+int store_retention(struct store *st, uint32_t room, uint32_t now, uint32_t *deleted)
+{
+	GUARD(st);
+	struct q q;
+	struct store_room r;
+	uint32_t n = 0;
+	int err = op_begin(st);
+	if (err)
+		return err;
+	q_start(&q, st, S_ROOM_GET, "retention");
+	q_int(&q, 1, room);
+	err = room_get(&q, &r);
+	if (err == ERR_OK)
+		err = trim_posts(st, room, &r, now, &n);
+	err = op_end(st, err);
+	if (err == ERR_OK && deleted)
+		*deleted = n;
+	return err;
+}
+
+/* ---- members -------------------------------------------------------------- */
+
+/* Bytes of out_path named by an encoded path_len byte (PROTOCOL.md §2.4). */
+static int path_bytes(uint8_t len, size_t *n)
+{
+	if (len == STORE_PATH_UNKNOWN) {
+		*n = 0;
+		return ERR_OK;
+	}
+	size_t size = (size_t)(len >> 6) + 1, bytes = (size_t)(len & 0x3F) * size;
+	if (size == 4 || bytes > STORE_PATH_MAX)
+		return ERR_PATH;
+	*n = bytes;
+	return ERR_OK;
+}
+
+static void read_member(struct q *q, struct store_member *m)
+{
+	size_t want = 0;
+	memset(m, 0, sizeof(*m));
+	col_key(q, 0, m->pub, STORE_PUB_LEN);
+	m->permissions = col_u8(q, 1);
+	m->sync_since = col_u32(q, 2);
+	m->last_timestamp = col_u32(q, 3);
+	m->last_activity = col_u32(q, 4);
+	m->out_path_len = col_u8(q, 5);
+	if (path_bytes(m->out_path_len, &want) != ERR_OK ||
+	    col_blob(q, 6, m->out_path, STORE_PATH_MAX) != want)
+		q->bad = true;
+	m->push_failures = col_u8(q, 7);
+	m->created = col_u32(q, 8);
+}
+
+static void bind_key(struct q *q, uint32_t room, const uint8_t *pub)
+{
+	q_int(q, 1, room);
+	q_blob(q, 2, pub, STORE_PUB_LEN);
+}
+
+int store_member_put(struct store *st, uint32_t room, const struct store_member *m)
+{
+	GUARD(st);
+	if (!m || room == 0)
+		return ERR_INVAL;
+	size_t n;
+	int err = path_bytes(m->out_path_len, &n);
+	if (err)
+		return err;
+	struct q q;
+	q_start(&q, st, S_MEMBER_PUT, "member put");
+	bind_key(&q, room, m->pub);
+	q_int(&q, 3, m->permissions);
+	q_int(&q, 4, m->sync_since);
+	q_int(&q, 5, m->last_timestamp);
+	q_int(&q, 6, m->last_activity);
+	q_int(&q, 7, m->out_path_len);
+	q_blob(&q, 8, m->out_path, n);
+	q_int(&q, 9, m->push_failures);
+	q_int(&q, 10, m->created);
+	return q_run(&q);
+}
+
+int store_member_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                     struct store_member *out)
+{
+	GUARD(st);
+	if (!pub || !out)
+		return ERR_INVAL;
+	struct q q;
+	struct store_member m;
+	bool found = false;
+	q_start(&q, st, S_MEMBER_GET, "member get");
+	bind_key(&q, room, pub);
+	if (q_step(&q) == SQLITE_ROW) {
+		read_member(&q, &m);
+		found = true;
+	}
+	int err = q_end(&q);
+	if (err)
+		return err;
+	if (!found)
+		return ERR_NOT_FOUND;
+	*out = m;
+	return ERR_OK;
+}
+
+int store_member_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
+{
+	GUARD(st);
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_MEMBER_DELETE, "member delete");
+	bind_key(&q, room, pub);
+	return change_one(st, &q);
+}
+
+int store_member_list(struct store *st, uint32_t room, store_member_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	int stop = 0;
+	q_start(&q, st, S_MEMBER_LIST, "member list");
+	q_int(&q, 1, room);
+	while (!stop && q_step(&q) == SQLITE_ROW) {
+		struct store_member m;
+		read_member(&q, &m);
+		if (q.bad)
+			break;
+		st->in_cb = true;
+		stop = cb(ctx, &m);
+		st->in_cb = false;
+	}
+	int err = q_end(&q);
+	return err ? err : stop;
+}
+
+static int count_rows(struct store *st, enum stmt id, const char *what, uint32_t room,
+                      uint32_t *count)
+{
+	if (!count)
+		return ERR_INVAL;
+	struct q q;
+	uint32_t n = 0;
+	q_start(&q, st, id, what);
+	q_int(&q, 1, room);
+	if (q_step(&q) == SQLITE_ROW)
+		n = col_u32(&q, 0);
+	else if (q.rc == SQLITE_OK)
+		q.bad = true;
+	int err = q_end(&q);
+	if (err == ERR_OK)
+		*count = n;
+	return err;
+}
+
+int store_member_count(struct store *st, uint32_t room, uint32_t *count)
+{
+	GUARD(st);
+	return count_rows(st, S_MEMBER_COUNT, "member count", room, count);
+}
+
+/* UPDATE ... SET <field> = ?3 WHERE room_id = ?1 AND pub = ?2 */
+static int member_set(struct store *st, enum stmt id, const char *what, uint32_t room,
+                      const uint8_t *pub, uint32_t v)
+{
+	GUARD(st);
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, id, what);
+	bind_key(&q, room, pub);
+	q_int(&q, 3, v);
+	return change_one(st, &q);
+}
+
+int store_member_set_sync_since(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                                uint32_t sync_since)
+{
+	return member_set(st, S_MEMBER_SET_SYNC, "member sync_since", room, pub, sync_since);
+}
+
+int store_member_set_last_timestamp(struct store *st, uint32_t room,
+                                    const uint8_t pub[STORE_PUB_LEN], uint32_t last_timestamp)
+{
+	return member_set(st, S_MEMBER_SET_LAST_TS, "member last_timestamp", room, pub,
+	                  last_timestamp);
+}
+
+int store_member_set_out_path(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                              uint8_t out_path_len, const uint8_t out_path[STORE_PATH_MAX])
+{
+	GUARD(st);
+	size_t n;
+	if (!pub || (!out_path && out_path_len != STORE_PATH_UNKNOWN))
+		return ERR_INVAL;
+	int err = path_bytes(out_path_len, &n);
+	if (err)
+		return err;
+	struct q q;
+	q_start(&q, st, S_MEMBER_SET_PATH, "member out_path");
+	bind_key(&q, room, pub);
+	q_int(&q, 3, out_path_len);
+	q_blob(&q, 4, n ? out_path : NULL, n);
+	return change_one(st, &q);
+}
+
+int store_member_set_activity(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                              uint32_t last_activity, uint8_t push_failures)
+{
+	GUARD(st);
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_MEMBER_SET_ACTIVITY, "member activity");
+	bind_key(&q, room, pub);
+	q_int(&q, 3, last_activity);
+	q_int(&q, 4, push_failures);
+	return change_one(st, &q);
+}
+
+/* ---- replay marks --------------------------------------------------------- */
+
+int store_replay_set(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                     uint32_t last_timestamp, uint32_t now)
+{
+	GUARD(st);
+	if (!pub || room == 0)
+		return ERR_INVAL;
+	struct q q;
+	int err = op_begin(st);
+	if (err)
+		return err;
+	q_start(&q, st, S_REPLAY_UPDATE, "replay set");
+	bind_key(&q, room, pub);
+	q_int(&q, 3, last_timestamp);
+	q_int(&q, 4, now);
+	if ((err = q_run(&q)) != ERR_OK || sqlite3_changes(st->db) > 0)
+		goto out;
+	q_start(&q, st, S_REPLAY_INSERT, "replay set");
+	bind_key(&q, room, pub);
+	q_int(&q, 3, last_timestamp);
+	q_int(&q, 4, now);
+	if ((err = q_run(&q)) != ERR_OK)
+		goto out;
+	/* Only an insert can push the room over the cap. */
+	q_start(&q, st, S_REPLAY_TRIM, "replay set");
+	q_int(&q, 1, room);
+	q_int(&q, 2, STORE_REPLAY_MAX);
+	err = q_run(&q);
+out:
+	return op_end(st, err);
+}
+
+int store_replay_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                     uint32_t *last_timestamp)
+{
+	GUARD(st);
+	if (!pub || !last_timestamp)
+		return ERR_INVAL;
+	struct q q;
+	uint32_t v = 0;
+	bool found = false;
+	q_start(&q, st, S_REPLAY_GET, "replay get");
+	bind_key(&q, room, pub);
+	if (q_step(&q) == SQLITE_ROW) {
+		v = col_u32(&q, 0);
+		found = true;
+	}
+	int err = q_end(&q);
+	if (err)
+		return err;
+	if (!found)
+		return ERR_NOT_FOUND;
+	*last_timestamp = v;
+	return ERR_OK;
+}
+
+int store_replay_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
+{
+	GUARD(st);
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_REPLAY_DELETE, "replay delete");
+	bind_key(&q, room, pub);
+	return change_one(st, &q);
+}
+
+int store_replay_count(struct store *st, uint32_t room, uint32_t *count)
+{
+	GUARD(st);
+	return count_rows(st, S_REPLAY_COUNT, "replay count", room, count);
+}
+
+/* ---- settings ------------------------------------------------------------- */
+
+static int check_key(const char *key)
+{
+	if (!key || !*key)
+		return ERR_INVAL;
+	return strlen(key) > STORE_SETTING_KEY_MAX ? ERR_TOO_BIG : ERR_OK;
+}
+
+int store_setting_get(struct store *st, uint32_t room, const char *key, const char *def, char *buf,
+                      size_t cap)
+{
+	GUARD(st);
+	if (!buf || cap == 0)
+		return ERR_INVAL;
+	buf[0] = 0;
+	int err = check_key(key);
+	if (err)
+		return err;
+	struct q q;
+	char value[STORE_SETTING_VALUE_MAX + 1];
+	bool found = false;
+	q_start(&q, st, S_SETTING_GET, "setting get");
+	q_int(&q, 1, room);
+	q_text(&q, 2, key);
+	if (q_step(&q) == SQLITE_ROW) {
+		col_text(&q, 0, value, sizeof(value));
+		found = true;
+	}
+	if ((err = q_end(&q)) != ERR_OK)
+		return err;
+	const char *v = found ? value : def;
+	if (!v)
+		return ERR_NOT_FOUND;
+	if (strlen(v) >= cap)
+		return ERR_TOO_BIG;
+	memcpy(buf, v, strlen(v) + 1);
+	return ERR_OK;
+}
+
+int store_setting_set(struct store *st, uint32_t room, const char *key, const char *value)
+{
+	GUARD(st);
+	int err = check_key(key);
+	if (err)
+		return err;
+	if (!value)
+		return ERR_INVAL;
+	if (strlen(value) > STORE_SETTING_VALUE_MAX)
+		return ERR_TOO_BIG;
+	struct q q;
+	q_start(&q, st, S_SETTING_SET, "setting set");
+	q_int(&q, 1, room);
+	q_text(&q, 2, key);
+	q_text(&q, 3, value);
+	return q_run(&q);
+}
+
+int store_setting_delete(struct store *st, uint32_t room, const char *key)
+{
+	GUARD(st);
+	int err = check_key(key);
+	if (err)
+		return err;
+	struct q q;
+	q_start(&q, st, S_SETTING_DELETE, "setting delete");
+	q_int(&q, 1, room);
+	q_text(&q, 2, key);
+	return change_one(st, &q);
+}
+
+int store_setting_list(struct store *st, uint32_t room, store_setting_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	int stop = 0;
+	q_start(&q, st, S_SETTING_LIST, "setting list");
+	q_int(&q, 1, room);
+	while (!stop && q_step(&q) == SQLITE_ROW) {
+		char key[STORE_SETTING_KEY_MAX + 1], value[STORE_SETTING_VALUE_MAX + 1];
+		col_text(&q, 0, key, sizeof(key));
+		col_text(&q, 1, value, sizeof(value));
+		if (q.bad)
+			break;
+		st->in_cb = true;
+		stop = cb(ctx, key, value);
+		st->in_cb = false;
+	}
+	int err = q_end(&q);
+	return err ? err : stop;
+}
+
+/* ---- bans ----------------------------------------------------------------- */
+
+int store_ban_add(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN], uint32_t when,
+                  const char *reason)
+{
+	GUARD(st);
+	if (!pub || room == 0)
+		return ERR_INVAL;
+	if (!reason)
+		reason = "";
+	if (strlen(reason) > STORE_BAN_REASON_MAX)
+		return ERR_TOO_BIG;
+	struct q q;
+	q_start(&q, st, S_BAN_ADD, "ban add");
+	bind_key(&q, room, pub);
+	q_int(&q, 3, when);
+	q_text(&q, 4, reason);
+	return q_run(&q);
+}
+
+int store_ban_remove(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
+{
+	GUARD(st);
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_BAN_REMOVE, "ban remove");
+	bind_key(&q, room, pub);
+	return change_one(st, &q);
+}
+
+int store_ban_check(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN], bool *banned)
+{
+	GUARD(st);
+	if (!pub || !banned)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_BAN_CHECK, "ban check");
+	bind_key(&q, room, pub);
+	bool found = q_step(&q) == SQLITE_ROW;
+	int err = q_end(&q);
+	if (err == ERR_OK)
+		*banned = found;
+	return err;
+}
+
+int store_ban_list(struct store *st, uint32_t room, store_ban_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	int stop = 0;
+	q_start(&q, st, S_BAN_LIST, "ban list");
+	q_int(&q, 1, room);
+	while (!stop && q_step(&q) == SQLITE_ROW) {
+		struct store_ban b;
+		col_key(&q, 0, b.pub, STORE_PUB_LEN);
+		b.when = col_u32(&q, 1);
+		col_text(&q, 2, b.reason, sizeof(b.reason));
+		if (q.bad)
+			break;
+		st->in_cb = true;
+		stop = cb(ctx, &b);
+		st->in_cb = false;
+	}
+	int err = q_end(&q);
+	return err ? err : stop;
+}
+
+/* ---- duplicate window ----------------------------------------------------- */
+
+int store_dup_add(struct store *st, uint32_t room, const uint8_t hash[STORE_HASH_LEN],
+                  uint32_t seen)
+{
+	GUARD(st);
+	if (!hash)
+		return ERR_INVAL;
+	struct q q;
+	int err = op_begin(st);
+	if (err)
+		return err;
+	q_start(&q, st, S_DUP_ADD, "dup add");
+	q_int(&q, 1, room);
+	q_blob(&q, 2, hash, STORE_HASH_LEN);
+	q_int(&q, 3, seen);
+	if ((err = q_run(&q)) == ERR_OK) {
+		q_start(&q, st, S_DUP_TRIM, "dup add");
+		q_int(&q, 1, room);
+		q_int(&q, 2, STORE_DUP_MAX);
+		err = q_run(&q);
+	}
+	return op_end(st, err);
+}
+
+int store_dup_load(struct store *st, uint32_t room, uint32_t n, store_dup_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	int stop = 0;
+	q_start(&q, st, S_DUP_LOAD, "dup load");
+	q_int(&q, 1, room);
+	q_int(&q, 2, n);
+	while (!stop && q_step(&q) == SQLITE_ROW) {
+		uint8_t hash[STORE_HASH_LEN];
+		col_key(&q, 0, hash, STORE_HASH_LEN);
+		uint32_t seen = col_u32(&q, 1);
+		if (q.bad)
+			break;
+		st->in_cb = true;
+		stop = cb(ctx, hash, seen);
+		st->in_cb = false;
+	}
+	int err = q_end(&q);
+	return err ? err : stop;
+}

@@ -1,0 +1,184 @@
+/* config.c - the configuration file (see config.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "room/settings.h"
+#include "sys/config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+void app_config_defaults(struct app_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->radio_cfg = RADIO_CFG_DEFAULT;
+	mesh_cfg_defaults(&c->mesh);
+	room_settings_defaults(&c->room);
+}
+
+static int parse_double(const char *v, double min, double max, double *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(v, &end);
+	if (errno || end == v || *end || d < min || d > max)
+		return ERR_INVAL;
+	*out = d;
+	return ERR_OK;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return ERR_INVAL;
+	return ERR_OK;
+}
+
+/* The daemon keys: one table for parsing, the default file and the docs. */
+static const struct {
+	const char *key, *dflt, *help;
+} daemon_keys[] = {
+	{ "radio", "", "radio: tcp:HOST:PORT (meshair, KISS over TCP) or serial:DEVICE[:BAUD]" },
+	{ "freq", "869.618", "frequency, MHz (firmware default 869.618)" },
+	{ "bw", "62.5", "bandwidth, kHz" },
+	{ "sf", "8", "spreading factor, 5..12" },
+	{ "cr", "5", "coding rate 4/x, 5..8" },
+	{ "tx", "22", "transmit power, dBm" },
+	{ "repeat", "off", "forward other nodes' packets (the room firmware default is off)" },
+	{ "af", "1.0", "airtime factor: duty cycle = 1/(1+af)" },
+	{ "txdelay", "0.5", "flood retransmit delay factor" },
+	{ "direct.txdelay", "0.2", "direct retransmit delay factor" },
+	{ "flood.max", "64", "most hops a forwarded flood may have" },
+	{ "kiss.txdelay", "0", "modem TXDELAY, units of 10 ms (MeshCore randomises itself)" },
+};
+
+int app_config_set(struct app_config *c, const char *key, const char *v)
+{
+	double d;
+	bool b;
+	int rc = ERR_OK;
+
+	if (!strcmp(key, "radio")) {
+		snprintf(c->radio, sizeof(c->radio), "%s", v);
+	} else if (!strcmp(key, "freq")) {
+		if (!(rc = parse_double(v, 150, 2500, &d)))
+			c->radio_cfg.lp.freq_hz = (uint32_t)(d * 1e6 + 0.5);
+	} else if (!strcmp(key, "bw")) {
+		if (!(rc = parse_double(v, 7.0, 500, &d)))
+			c->radio_cfg.lp.bw_hz = (uint32_t)(d * 1000 + 0.5);
+	} else if (!strcmp(key, "sf")) {
+		if (!(rc = parse_double(v, 5, 12, &d)))
+			c->radio_cfg.lp.sf = (uint8_t)d;
+	} else if (!strcmp(key, "cr")) {
+		if (!(rc = parse_double(v, 5, 8, &d)))
+			c->radio_cfg.lp.cr = (uint8_t)d;
+	} else if (!strcmp(key, "tx")) {
+		if (!(rc = parse_double(v, -9, 30, &d)))
+			c->radio_cfg.tx_power_dbm = (int)d;
+	} else if (!strcmp(key, "repeat")) {
+		if (!(rc = parse_bool(v, &b)))
+			c->mesh.repeat = b;
+	} else if (!strcmp(key, "af")) {
+		if (!(rc = parse_double(v, 0, 100, &d)))
+			c->mesh.airtime_factor = d;
+	} else if (!strcmp(key, "txdelay")) {
+		if (!(rc = parse_double(v, 0, 2, &d)))
+			c->mesh.tx_delay_factor = d;
+	} else if (!strcmp(key, "direct.txdelay")) {
+		if (!(rc = parse_double(v, 0, 2, &d)))
+			c->mesh.direct_tx_delay_factor = d;
+	} else if (!strcmp(key, "flood.max")) {
+		if (!(rc = parse_double(v, 0, 64, &d)))
+			c->mesh.flood_max = (uint8_t)d;
+	} else if (!strcmp(key, "kiss.txdelay")) {
+		if (!(rc = parse_double(v, 0, 255, &d)))
+			c->radio_cfg.txdelay_10ms = (int)d;
+	} else {
+		const struct setting_def *sd = room_setting_find(key);
+		if (!sd)
+			return ERR_NOT_FOUND;
+		rc = room_setting_parse(&c->room, sd, v);
+	}
+	return rc;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = 0;
+	return s;
+}
+
+int app_config_load(const char *path, struct app_config *c, bool must_exist)
+{
+	char line[1024];
+	int lineno = 0, rc = ERR_OK;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (!must_exist && errno == ENOENT)
+			return ERR_OK;
+		log_err("config", "%s: %s", path, strerror(errno));
+		return ERR_CONFIG;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			log_err("config", "%s:%d: line too long", path, lineno);
+			rc = ERR_CONFIG;
+			break;
+		}
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			log_err("config", "%s:%d: expected 'key = value'", path, lineno);
+			rc = ERR_CONFIG;
+			continue;
+		}
+		*eq = 0;
+		char *key = trim(s), *val = trim(eq + 1);
+		int r = app_config_set(c, key, val);
+		if (r == ERR_NOT_FOUND) {
+			log_err("config", "%s:%d: unknown key '%s'", path, lineno, key);
+			rc = ERR_CONFIG;
+		} else if (r) {
+			log_err("config", "%s:%d: bad value '%s' for %s", path, lineno, val, key);
+			rc = ERR_CONFIG;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+int app_config_write_default(const char *path)
+{
+	struct room_settings s;
+	char v[512];
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return ERR_SYS;
+	room_settings_defaults(&s);
+	fprintf(f, "# roomd configuration. Lines are 'key = value'; '#' starts a comment.\n"
+		   "# Every key is shown with its default. Command-line flags override this\n"
+		   "# file; settings changed by admin commands are kept in roomd.db and win.\n\n"
+		   "## Radio and mesh (the whole daemon)\n");
+	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
+		fprintf(f, "# %s\n#%s = %s\n", daemon_keys[i].help, daemon_keys[i].key,
+			daemon_keys[i].dflt);
+	fprintf(f, "\n## Room settings: defaults for rooms created from now on\n");
+	for (size_t i = 0; i < room_setting_count; i++) {
+		const struct setting_def *d = &room_setting_defs[i];
+		room_setting_format(&s, d, v, sizeof(v));
+		fprintf(f, "# %s\n#%s = %s\n", d->help, d->key, v);
+	}
+	return fclose(f) == 0 ? ERR_OK : ERR_SYS;
+}

@@ -1,0 +1,35 @@
+/*
+ * config.h - the daemon's configuration file (DIR/roomd.conf).
+ *
+ * `key = value` lines, `#` comments.  Daemon keys (radio, mesh) are declared
+ * in one table in config.c; every room key of room/settings.h is accepted
+ * too and gives the defaults of rooms created later.  Settings changed by
+ * command live in the database and win over the file.  Errors read
+ * "file:line: message".
+ */
+#ifndef ROOMD_SYS_CONFIG_H
+#define ROOMD_SYS_CONFIG_H
+
+#include <stdbool.h>
+
+#include "mesh/mesh.h"
+#include "radio/radio.h"
+#include "room/room.h"
+
+struct app_config {
+	char data_dir[1024];
+	char radio[512];
+	struct radio_cfg radio_cfg;
+	struct mesh_cfg mesh;
+	struct room_settings room;
+};
+
+void app_config_defaults(struct app_config *c);
+/* Loads path over c; a missing file is an error only if must_exist. */
+int app_config_load(const char *path, struct app_config *c, bool must_exist);
+/* Parses one "key value" pair; ERR_NOT_FOUND for an unknown key. */
+int app_config_set(struct app_config *c, const char *key, const char *value);
+/* Writes the commented default file. */
+int app_config_write_default(const char *path);
+
+#endif

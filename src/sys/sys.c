@@ -1,0 +1,75 @@
+/* sys.c - clocks, directories and identity files for the programs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys/sys.h"
+#include "util/err.h"
+#include "util/log.h"
+
+uint64_t app_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int64_t app_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int app_mkdir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return ERR_OK;
+	log_err("sys", "cannot create %s: %s", path, strerror(errno));
+	return ERR_SYS;
+}
+
+int app_ident_save(const char *path, const struct ident *id)
+{
+	uint8_t buf[CRYPTO_IDENT_FILE_SIZE];
+	char tmp[4200];
+	int fd, rc = ERR_SYS;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("sys", "%s: %s", tmp, strerror(errno));
+		return ERR_SYS;
+	}
+	ident_encode(id, buf);
+	if (write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf) && fsync(fd) == 0)
+		rc = ERR_OK;
+	crypto_wipe(buf, sizeof(buf));
+	if (close(fd) != 0)
+		rc = ERR_SYS;
+	if (rc == ERR_OK && rename(tmp, path) != 0)
+		rc = ERR_SYS;
+	if (rc)
+		log_err("sys", "cannot write identity %s: %s", path, strerror(errno));
+	return rc;
+}
+
+int app_ident_load(const char *path, struct ident *id)
+{
+	uint8_t buf[CRYPTO_IDENT_FILE_SIZE + 32 + 1];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? ERR_NOT_FOUND : ERR_SYS;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	/* the firmware variant with a 32-byte name appended is accepted too */
+	int rc = n == CRYPTO_IDENT_FILE_SIZE || n == CRYPTO_IDENT_FILE_SIZE + 32
+			 ? ident_decode(id, buf, (size_t)n)
+			 : ERR_FORMAT;
+	crypto_wipe(buf, sizeof(buf));
+	return rc;
+}

@@ -1,0 +1,24 @@
+/*
+ * sys.h - the thin OS layer shared by the programs: clocks, files,
+ * identity files.  The protocol core never calls these.
+ */
+#ifndef ROOMD_SYS_SYS_H
+#define ROOMD_SYS_SYS_H
+
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+
+#define APP_VERSION "0.1.0"
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC). */
+uint64_t app_now_ms(void);
+/* Wall-clock milliseconds since the epoch. */
+int64_t app_wall_ms(void);
+/* Creates a directory (mode 0700) if missing; logs and returns ERR_SYS on failure. */
+int app_mkdir(const char *path);
+/* The 96-byte firmware identity file (pub || prv), written mode 0600 atomically. */
+int app_ident_save(const char *path, const struct ident *id);
+int app_ident_load(const char *path, struct ident *id);
+
+#endif

@@ -1,0 +1,59 @@
+/* utf8.c - strict UTF-8 prefix validation (see utf8.h, RFC 3629 table 3). */
+#include <stdint.h>
+
+#include "util/utf8.h"
+
+/*
+ * Length of the valid sequence starting at p (n bytes available), or 0 if it
+ * is malformed or incomplete.  The allowed range of the second byte depends
+ * on the lead byte; that rules out overlongs, surrogates and > U+10FFFF.
+ */
+static size_t seq_len(const uint8_t *p, size_t n)
+{
+	uint8_t b = p[0], lo = 0x80, hi = 0xBF;
+	size_t need;
+
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xC2 && b <= 0xDF)
+		need = 2;
+	else if (b >= 0xE0 && b <= 0xEF)
+		need = 3;
+	else if (b >= 0xF0 && b <= 0xF4)
+		need = 4;
+	else
+		return 0;
+	if (b == 0xE0)
+		lo = 0xA0;
+	else if (b == 0xED)
+		hi = 0x9F;
+	else if (b == 0xF0)
+		lo = 0x90;
+	else if (b == 0xF4)
+		hi = 0x8F;
+	if (n < need)
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < need; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	}
+	return need;
+}
+
+size_t utf8_valid_prefix_len(const char *s, size_t len, size_t max)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t off = 0;
+
+	if (len > max)
+		len = max;
+	while (off < len && p[off] != 0) {
+		size_t n = seq_len(p + off, len - off);
+		if (n == 0)
+			break;
+		off += n;
+	}
+	return off;
+}

@@ -1,0 +1,21 @@
+/*
+ * utf8.h - UTF-8 prefix validation.
+ *
+ * Names in adverts are cut to fit their 32-byte app_data at a code-point
+ * boundary (PROTOCOL.md §5.8, the firmware's validUtf8PrefixLength).  The
+ * check is strict: overlong forms, surrogates, code points above U+10FFFF and
+ * stray continuation bytes end the valid prefix.
+ */
+#ifndef ROOMD_UTIL_UTF8_H
+#define ROOMD_UTIL_UTF8_H
+
+#include <stddef.h>
+
+/*
+ * Length of the longest prefix of s[0..len) that is valid UTF-8, contains no
+ * NUL and is at most max bytes long.  A code point that would cross max is
+ * left out whole.
+ */
+size_t utf8_valid_prefix_len(const char *s, size_t len, size_t max);
+
+#endif
