@@ -12,7 +12,10 @@
 #include "sim/topo.h"
 #include "util/err.h"
 
-static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 int topo_split(char *line, char **word, int max)
 {
@@ -89,7 +92,7 @@ const char *topo_parse_link_opts(char **word, int n, struct topo_link *l, bool a
 			l->down = false;
 		} else {
 			return allow_state ? "unknown link word (snr=, rssi=, loss=, up, down)"
-					   : "unknown link parameter (snr=, rssi=, loss=)";
+			                   : "unknown link parameter (snr=, rssi=, loss=)";
 		}
 	}
 	return NULL;
@@ -157,7 +160,7 @@ static const struct topo_radio *find(const struct topo *t, const char *name)
 
 /* One statement; NULL or an error message (into buf when it needs details). */
 static const char *statement(struct topo *t, char **w, int n, int ln, int *mode, char *buf,
-			     size_t cap)
+                             size_t cap)
 {
 	if (strcmp(w[0], "radio") == 0) {
 		unsigned port;
@@ -175,7 +178,7 @@ static const char *statement(struct topo *t, char **w, int n, int ln, int *mode,
 		for (size_t i = 0; port && i < t->n_radios; i++) {
 			if (t->radios[i].port == port) {
 				snprintf(buf, cap, "port %u already belongs to radio %s", port,
-					 t->radios[i].name);
+				         t->radios[i].name);
 				return buf;
 			}
 		}
@@ -184,12 +187,12 @@ static const char *statement(struct topo *t, char **w, int n, int ln, int *mode,
 		if (grow((void **)&t->radios, t->n_radios, sizeof(*t->radios)))
 			return "out of memory";
 		struct topo_radio *r = &t->radios[t->n_radios++];
-		*r = (struct topo_radio){ .port = port, .down = n == 4, .line = ln };
+		*r = (struct topo_radio){.port = port, .down = n == 4, .line = ln};
 		memcpy(r->name, w[1], strlen(w[1]) + 1);
 		return NULL;
 	}
 	if (strcmp(w[0], "default") == 0) {
-		struct topo_link l = { .p = t->def };
+		struct topo_link l = {.p = t->def};
 		const char *e = topo_parse_link_opts(w + 1, n - 1, &l, false);
 		if (!e)
 			t->def = l.p;
@@ -202,7 +205,7 @@ static const char *statement(struct topo *t, char **w, int n, int ln, int *mode,
 		return NULL;
 	}
 	if (strcmp(w[0], "link") == 0 || strcmp(w[0], "link1") == 0) {
-		struct topo_link l = { .line = ln };
+		struct topo_link l = {.line = ln};
 		const char *e = NULL;
 		int i = topo_parse_link_names(w, n, &l, &e);
 		if (i < 0)
@@ -221,14 +224,14 @@ static const char *statement(struct topo *t, char **w, int n, int ln, int *mode,
 }
 
 int topo_parse(struct topo *t, const char *text, size_t len, int *err_line, char *err,
-	       size_t err_cap)
+               size_t err_cap)
 {
 	char line[TOPO_LINE_MAX + 1];
 	char buf[128];
 	int ln = 0, mode = -1;
 	size_t off = 0;
 
-	*t = (struct topo){ .def = CHAN_LINK_DEFAULT };
+	*t = (struct topo){.def = CHAN_LINK_DEFAULT};
 	*err_line = 0;
 	if (err_cap)
 		err[0] = 0;
@@ -265,12 +268,11 @@ int topo_parse(struct topo *t, const char *text, size_t len, int *err_line, char
 		if (missing) {
 			*err_line = l->line;
 			snprintf(err, err_cap, "unknown radio %s (declare it with a radio line)",
-				 missing);
+			         missing);
 			return ERR_CONFIG;
 		}
 	}
-	t->mode = mode >= 0 ? (enum topo_mode)mode
-			    : t->n_links ? TOPO_MODE_LINKS : TOPO_MODE_FULL;
+	t->mode = mode >= 0 ? (enum topo_mode)mode : t->n_links ? TOPO_MODE_LINKS : TOPO_MODE_FULL;
 	return ERR_OK;
 }
 
@@ -278,7 +280,7 @@ void topo_free(struct topo *t)
 {
 	free(t->radios);
 	free(t->links);
-	*t = (struct topo){ 0 };
+	*t = (struct topo){0};
 }
 
 struct chan_link topo_link_params(const struct topo *t, const struct topo_link *l)

@@ -29,9 +29,9 @@
 #include "sim/channel.h"
 
 #define TOPO_MAX_RADIOS 256
-#define TOPO_MAX_LINKS 65536
-#define TOPO_LINE_MAX 1024
-#define TOPO_MAX_WORDS 16
+#define TOPO_MAX_LINKS  65536
+#define TOPO_LINE_MAX   1024
+#define TOPO_MAX_WORDS  16
 
 enum topo_mode { TOPO_MODE_FULL = 0, TOPO_MODE_LINKS = 1 };
 
@@ -67,7 +67,7 @@ struct topo {
  * ERR_NOMEM when out of memory.
  */
 int topo_parse(struct topo *t, const char *text, size_t len, int *err_line, char *err,
-	       size_t err_cap);
+               size_t err_cap);
 void topo_free(struct topo *t);
 
 /*

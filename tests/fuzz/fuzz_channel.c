@@ -46,7 +46,7 @@ static void on_rx(void *c, int radio, const uint8_t *f, size_t n, int snr, int r
 static void on_report(void *c, const struct chan_tx_report *r)
 {
 	struct ctx *x = c;
-	bool seen[NR] = { false };
+	bool seen[NR] = {false};
 	if (r->len == 0 || r->len > CHAN_MAX_FRAME || r->end_us < r->start_us || r->rx_count > NR)
 		abort();
 	if (r->end_us > chan_now(x->ch) || r->end_us < x->last_report_end)
@@ -71,17 +71,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	struct chan_config cfg;
 	struct rng_seeded s;
 	struct rng rng;
 	const uint8_t *p = data, *end = data + size;
-	static const char *names[NR] = { "a", "b", "c", "d", "e", "f" };
+	static const char *names[NR] = {"a", "b", "c", "d", "e", "f"};
 
 	chan_config_default(&cfg);
 	cfg.max_radios = NR;
 	rng_seeded_init(&s, &rng, 1 + (size ? data[0] : 0));
-	struct chan_ops ops = { on_host, on_rx, NULL, on_report, &x };
+	struct chan_ops ops = {on_host, on_rx, NULL, on_report, &x};
 	x.ch = chan_new(&cfg, &ops, &rng, 1000);
 	if (!x.ch)
 		abort();
@@ -122,8 +122,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				chan_radio_add(x.ch, names[r], op & 0x20, NULL);
 			break;
 		case 7: {
-			struct chan_link l = { (int16_t)(int8_t)next(&p, end),
-					       (int16_t)-(int)next(&p, end), next(&p, end) / 255.0 };
+			struct chan_link l = {(int16_t)(int8_t)next(&p, end),
+			                      (int16_t) - (int)next(&p, end),
+			                      next(&p, end) / 255.0};
 			chan_link_set(x.ch, r, r2, &l);
 			break;
 		}

@@ -31,14 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lines += data[i] == '\n';
 	int rc = topo_parse(&t, (const char *)data, size, &line, err, sizeof(err));
 	if (rc != ERR_OK) {
-		if (rc != ERR_CONFIG || line < 1 || (size_t)line > lines || !memchr(err, 0, sizeof(err)))
+		if (rc != ERR_CONFIG || line < 1 || (size_t)line > lines ||
+		    !memchr(err, 0, sizeof(err)))
 			abort();
 		topo_free(&t);
 		return 0;
 	}
 	if (t.n_radios > TOPO_MAX_RADIOS)
 		abort();
-	struct rng rng = { zero_fill, NULL };
+	struct rng rng = {zero_fill, NULL};
 	struct chan_config cfg;
 	chan_config_default(&cfg);
 	cfg.max_radios = 32;
@@ -48,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = topo_apply(&t, ch, NULL);
 	if (rc == ERR_OK) {
 		for (size_t i = 0; i < t.n_links; i++) {
-			int a = chan_radio_find(ch, t.links[i].a), b = chan_radio_find(ch, t.links[i].b);
+			int a = chan_radio_find(ch, t.links[i].a),
+			    b = chan_radio_find(ch, t.links[i].b);
 			if (a < 0 || b < 0 || chan_link_get(ch, a, b, NULL, NULL) != ERR_OK)
 				abort();
 		}

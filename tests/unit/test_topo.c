@@ -19,16 +19,16 @@ static void test_good(void)
 	int line;
 	char err[128];
 	const char *text = "# a line of three\n"
-			   "radio A 7001\n"
-			   "radio B 7002   # comment after\n"
-			   "\tradio C 0 down\r\n"
-			   "\n"
-			   "default snr=5.25 rssi=-80\n"
-			   "link A B snr=10 rssi=-60 loss=0.25\n"
-			   "link B -> C\n"
-			   "link C <- A down\n"
-			   "link1 C B loss=1\n"
-			   "link A <-> C rssi=-99";
+	                   "radio A 7001\n"
+	                   "radio B 7002   # comment after\n"
+	                   "\tradio C 0 down\r\n"
+	                   "\n"
+	                   "default snr=5.25 rssi=-80\n"
+	                   "link A B snr=10 rssi=-60 loss=0.25\n"
+	                   "link B -> C\n"
+	                   "link C <- A down\n"
+	                   "link1 C B loss=1\n"
+	                   "link A <-> C rssi=-99";
 	CHECK_EQ(parse(&t, text, &line, err, sizeof(err)), ERR_OK);
 	CHECK_EQ(t.n_radios, 3);
 	CHECK_STR(t.radios[0].name, "A");
@@ -69,7 +69,7 @@ static void test_good(void)
 	CHECK_EQ(t.mode, TOPO_MODE_FULL);
 	topo_free(&t);
 	CHECK_EQ(parse(&t, "mode full\nradio A 1\nradio B 2\nlink A B\n", &line, err, sizeof(err)),
-		 ERR_OK);
+	         ERR_OK);
 	CHECK_EQ(t.mode, TOPO_MODE_FULL);
 	topo_free(&t);
 	CHECK_EQ(parse(&t, "mode links\n", &line, err, sizeof(err)), ERR_OK);
@@ -88,29 +88,29 @@ static void test_errors(void)
 		int line;
 		const char *msg; /* start of the message */
 	} cases[] = {
-		{ "radio A\n", 1, "usage: radio" },
-		{ "radio A 1 up\n", 1, "usage: radio" },
-		{ "radio A 65536\n", 1, "PORT" },
-		{ "radio A -1\n", 1, "PORT" },
-		{ "radio A 1x\n", 1, "PORT" },
-		{ "\nradio A 1\nradio A 2\n", 3, "radio A already declared on line 2" },
-		{ "radio A 5\nradio B 5\n", 2, "port 5 already belongs to radio A" },
-		{ "radio ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 1\n", 1, "radio name too long" },
-		{ "mode\n", 1, "usage: mode" },
-		{ "mode some\n", 1, "usage: mode" },
-		{ "default snr=99\n", 1, "snr=" },
-		{ "default rssi=x\n", 1, "rssi=" },
-		{ "default loss=1.5\n", 1, "loss=" },
-		{ "default loss=nan\n", 1, "loss=" },
-		{ "default down\n", 1, "unknown link parameter" },
-		{ "radio A 1\nradio B 2\nlink A\n", 3, "a link wants two" },
-		{ "radio A 1\nradio B 2\nlink A ->\n", 3, "a link wants two" },
-		{ "radio A 1\nlink A A\n", 2, "a link needs two different" },
-		{ "radio A 1\nradio B 2\nlink A B loud\n", 3, "unknown link word" },
-		{ "radio A 1\n\nlink A Q\n", 3, "unknown radio Q" },
-		{ "link Q -> A\nradio A 1\n", 1, "unknown radio Q" },
-		{ "frobnicate\n", 1, "unknown statement" },
-		{ "a b c d e f g h i j k l m n o p q\n", 1, "too many words" },
+	    {"radio A\n", 1, "usage: radio"},
+	    {"radio A 1 up\n", 1, "usage: radio"},
+	    {"radio A 65536\n", 1, "PORT"},
+	    {"radio A -1\n", 1, "PORT"},
+	    {"radio A 1x\n", 1, "PORT"},
+	    {"\nradio A 1\nradio A 2\n", 3, "radio A already declared on line 2"},
+	    {"radio A 5\nradio B 5\n", 2, "port 5 already belongs to radio A"},
+	    {"radio ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 1\n", 1, "radio name too long"},
+	    {"mode\n", 1, "usage: mode"},
+	    {"mode some\n", 1, "usage: mode"},
+	    {"default snr=99\n", 1, "snr="},
+	    {"default rssi=x\n", 1, "rssi="},
+	    {"default loss=1.5\n", 1, "loss="},
+	    {"default loss=nan\n", 1, "loss="},
+	    {"default down\n", 1, "unknown link parameter"},
+	    {"radio A 1\nradio B 2\nlink A\n", 3, "a link wants two"},
+	    {"radio A 1\nradio B 2\nlink A ->\n", 3, "a link wants two"},
+	    {"radio A 1\nlink A A\n", 2, "a link needs two different"},
+	    {"radio A 1\nradio B 2\nlink A B loud\n", 3, "unknown link word"},
+	    {"radio A 1\n\nlink A Q\n", 3, "unknown radio Q"},
+	    {"link Q -> A\nradio A 1\n", 1, "unknown radio Q"},
+	    {"frobnicate\n", 1, "unknown statement"},
+	    {"a b c d e f g h i j k l m n o p q\n", 1, "too many words"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct topo t;
@@ -164,7 +164,7 @@ static void noop_fill(void *ctx, uint8_t *buf, size_t n)
 
 static void test_apply(void)
 {
-	struct rng rng = { noop_fill, NULL };
+	struct rng rng = {noop_fill, NULL};
 	struct chan_config cfg;
 	struct topo t;
 	int line, ids[4];
@@ -173,10 +173,11 @@ static void test_apply(void)
 	chan_config_default(&cfg);
 	struct chan *ch = chan_new(&cfg, NULL, &rng, 0);
 	CHECK(ch != NULL);
-	CHECK_EQ(parse(&t, "radio A 1\nradio B 2\nradio C 3 down\nlink A B snr=-3 loss=0.5\n"
-			   "link B -> C down\n",
-		       &line, err, sizeof(err)),
-		 ERR_OK);
+	CHECK_EQ(parse(&t,
+	               "radio A 1\nradio B 2\nradio C 3 down\nlink A B snr=-3 loss=0.5\n"
+	               "link B -> C down\n",
+	               &line, err, sizeof(err)),
+	         ERR_OK);
 	CHECK_EQ(topo_apply(&t, ch, ids), ERR_OK);
 	CHECK_STR(chan_radio_name(ch, ids[2]), "C");
 	struct chan_link l;
@@ -201,10 +202,11 @@ static void test_apply(void)
 
 	/* full mode: every pair with the file's default, links adjust */
 	ch = chan_new(&cfg, NULL, &rng, 0);
-	CHECK_EQ(parse(&t, "mode full\ndefault rssi=-90\nradio A 1\nradio B 2\nradio C 3\n"
-			   "link A C rssi=-40\n",
-		       &line, err, sizeof(err)),
-		 ERR_OK);
+	CHECK_EQ(parse(&t,
+	               "mode full\ndefault rssi=-90\nradio A 1\nradio B 2\nradio C 3\n"
+	               "link A C rssi=-40\n",
+	               &line, err, sizeof(err)),
+	         ERR_OK);
 	CHECK_EQ(topo_apply(&t, ch, ids), ERR_OK);
 	CHECK_EQ(chan_link_get(ch, ids[1], ids[2], &l, NULL), ERR_OK);
 	CHECK_EQ(l.rssi, -90);
@@ -232,7 +234,7 @@ static void test_helpers(void)
 	char *w[8];
 	int n = topo_split(line, w, 8);
 	CHECK_EQ(n, 6);
-	struct topo_link l = { 0 };
+	struct topo_link l = {0};
 	const char *e = NULL;
 	int i = topo_parse_link_names(w, n, &l, &e);
 	CHECK_EQ(i, 4);
