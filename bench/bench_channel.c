@@ -57,8 +57,8 @@ int main(void)
 	struct chan_config cfg;
 	struct rng_seeded s1, s2;
 	struct rng chan_rng, traffic;
-	struct counts c = { 0 };
-	struct chan_ops ops = { on_host, on_rx, on_done, NULL, &c };
+	struct counts c = {0};
+	struct chan_ops ops = {on_host, on_rx, on_done, NULL, &c};
 
 	chan_config_default(&cfg);
 	rng_seeded_init(&s1, &chan_rng, 1);
@@ -68,7 +68,7 @@ int main(void)
 		return 1;
 	uint64_t next_send[N];
 	for (int i = 0; i < N; i++) {
-		char name[4] = { 'n', (char)('0' + i), 0 };
+		char name[4] = {'n', (char)('0' + i), 0};
 		chan_radio_add(ch, name, true, NULL);
 		uint8_t zero = 0, p = 255;
 		chan_modem_input(ch, i, 0x01, &zero, 1); /* TXDELAY 0, as MeshCore hosts do */

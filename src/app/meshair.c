@@ -33,171 +33,173 @@
 #include "proto/kiss.h"
 #include "proto/packet.h"
 #include "sim/channel.h"
+#include "sim/topo.h"
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/rng.h"
 
 #define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE   2
 
-#define MAX_CONNS 256
-#define MAX_ANON 128
-#define MAX_NAMED 1024
-#define RADIO_OUT_CAP (64 * 1024)  /* unread output before a radio client is dropped */
-#define CTL_OUT_CAP (1024 * 1024)  /* the same for a control client */
-#define CTL_LINE_MAX 512
-#define READ_CHUNK 4096
-#define JB_MAX (4 * 1024 * 1024)
+#define MAX_CONNS     256
+#define MAX_ANON      128
+#define MAX_NAMED     1024
+#define RADIO_OUT_CAP (64 * 1024)   /* unread output before a radio client is dropped */
+#define CTL_OUT_CAP   (1024 * 1024) /* the same for a control client */
+#define CTL_LINE_MAX  512
+#define READ_CHUNK    4096
+#define JB_MAX        (4 * 1024 * 1024)
 
 static const char *help_text_head =
-	"NAME\n"
-	"    meshair - a simulated LoRa channel for MeshCore KISS modems\n"
-	"\n"
-	"SYNOPSIS\n"
-	"    meshair --listen HOST:PORT [--topology FILE] [--control HOST:PORT]\n"
-	"            [--trace FILE] [--seed N] [--freq MHZ] [--bw KHZ] [--sf N] [--cr N]\n"
-	"            [--loss P] [--capture-db DB] [--detect-symbols N] [-v]...\n"
-	"    meshair --help\n"
-	"\n"
-	"DESCRIPTION\n"
-	"    meshair accepts TCP connections and treats each one as a LoRa radio with\n"
-	"    a MeshCore kiss_modem attached (PROTOCOL.md section 10.2).  Clients speak\n"
-	"    plain KISS, exactly as over the modem's serial line: no greeting, no\n"
-	"    custom frames.  A Data frame (type 00) is transmitted like the modem\n"
-	"    does it: the modem listens before it talks (p-persistent CSMA with\n"
-	"    TXDELAY 50 = 500 ms, persistence 63 and slot time 10 = 100 ms unless\n"
-	"    the client changes them with the KISS TXDELAY, Persistence and\n"
-	"    SlotTime commands; FullDuplex skips carrier sense), then occupies the\n"
-	"    channel for its LoRa time on air at the radio's settings (SetRadio;\n"
-	"    until then the preset below).  Radios in range on the same frequency,\n"
-	"    bandwidth, spreading factor and coding rate receive the frame when the\n"
-	"    transmission ends, followed by RxMeta (SNR x 4, RSSI) unless signal\n"
-	"    reports are off; the sender then gets TxDone (06 F8 01).  A second Data\n"
-	"    frame while one is pending is refused with F1 07.\n"
-	"\n"
-	"    A radio does not hear while it transmits.  Carrier sense (CSMA and\n"
-	"    IsChannelBusy) notices a transmission after --detect-symbols preamble\n"
-	"    symbols.  Frames that overlap at a receiver are lost there, unless one\n"
-	"    is stronger (RSSI) by the capture margin: that one survives.  Each link\n"
-	"    loses frames at random with its loss probability.\n"
-	"\n"
-	"    SetHardware commands answer as the modem does: SetRadio, SetTxPower,\n"
-	"    GetRadio and GetTxPower (the last values set, zeros before),\n"
-	"    GetCurrentRssi, IsChannelBusy, GetAirtime, GetNoiseFloor (-120 dBm),\n"
-	"    GetVersion (91 01 00), GetStats (rx, tx, rx errors = collisions),\n"
-	"    GetBattery (0 mV), GetSensors (empty), GetDeviceName (\"meshair\"),\n"
-	"    Ping (97), Reboot (F0, then modem defaults), SetSignalReport and\n"
-	"    GetSignalReport (9A 00/01).  The modem has no identity: GetIdentity,\n"
-	"    GetRandom, VerifySignature, SignData, EncryptData, DecryptData,\n"
-	"    KeyExchange, Hash and GetMCUTemp answer F1 03; unknown commands F1 05.\n"
-	"\n"
-	"    Without a topology file every radio hears every other one at 8 dB SNR\n"
-	"    and -70 dBm RSSI.  meshair logs to standard error; -v adds debug lines\n"
-	"    (one per transmission), -vv hex dumps.  Times are milliseconds since\n"
-	"    meshair started.\n"
-	"\n"
-	"OPTIONS\n"
-	"    --listen HOST:PORT   Accept anonymous radios here (required).  Port 0\n"
-	"                         picks a free port; the log says which.\n"
-	"    --topology FILE      Named radios, links and defaults (see below).\n"
-	"    --control HOST:PORT  Line-based control port; HOST must be a loopback\n"
-	"                         address.  Port 0 picks a free port.\n"
-	"    --trace FILE         Append one JSON line per transmission, and a\n"
-	"                         summary on `stats' and at exit.\n"
-	"    --seed N             Seed for loss, CSMA draws and collisions (default:\n"
-	"                         from the clock; the log shows it).\n"
-	"    --freq MHZ           Preset frequency (default 869.618).\n"
-	"    --bw KHZ             Preset bandwidth (default 62.5).\n"
-	"    --sf N               Preset spreading factor 5..12 (default 8).\n"
-	"    --cr N               Preset coding rate 5..8 for 4/5..4/8 (default 5).\n"
-	"    --loss P             Default link loss probability 0..1 (default 0).\n"
-	"    --capture-db DB      Capture margin in dB (default 6).\n"
-	"    --detect-symbols N   Preamble symbols before carrier sense sees a\n"
-	"                         frame (default 4; 0 = at once).\n"
-	"    -v, --verbose        More logging; repeat for hex dumps.\n"
-	"    -h, --help           This text.\n"
-	"\n"
-	"TOPOLOGY FILE\n"
-	"    Plain text, one statement per line, `#' starts a comment:\n"
-	"\n"
-	"    radio NAME PORT [down]\n"
-	"        A named radio: a client connecting to PORT (on the --listen host)\n"
-	"        is this radio; one client at a time.  PORT 0 picks a free port\n"
-	"        (see the log or the `radios' control command).  `down' starts it\n"
-	"        administratively down.  NAME: 1..31 of A-Z a-z 0-9 _ . : -\n"
-	"    default [snr=DB] [rssi=DBM] [loss=P]\n"
-	"        Link parameters wherever none are given (default snr=8 rssi=-70\n"
-	"        loss=0; --loss overrides loss=).\n"
-	"    mode full|links\n"
-	"        full: every pair of radios hears each other with the default\n"
-	"        parameters; link lines only change parameters or state.  links:\n"
-	"        named radios hear each other only through link lines.  Without a\n"
-	"        mode line: links if the file has any link line, full otherwise.\n"
-	"    link A B [snr=DB] [rssi=DBM] [loss=P] [down]\n"
-	"    link A <-> B [...]\n"
-	"        A hears B and B hears A (symmetric), with these parameters.\n"
-	"    link A -> B [...]\n"
-	"    link1 A B [...]\n"
-	"        One way: B hears A (A is the sender).\n"
-	"\n"
-	"    Anonymous radios (connections to --listen, named anon1, anon2, ...)\n"
-	"    always hear and are heard by every radio, named or anonymous, with the\n"
-	"    default parameters, in both modes.  Radios on different frequency,\n"
-	"    bandwidth, SF or CR never hear each other.\n"
-	"\n"
-	"CONTROL COMMANDS\n"
-	"    One command per line; every answer is one line of JSON with \"ok\": true,\n"
-	"    or \"ok\": false and \"error\".  Radios are named as in the topology file\n"
-	"    or anonN.\n"
-	"\n";
+    "NAME\n"
+    "    meshair - a simulated LoRa channel for MeshCore KISS modems\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    meshair --listen HOST:PORT [--topology FILE] [--control HOST:PORT]\n"
+    "            [--trace FILE] [--seed N] [--freq MHZ] [--bw KHZ] [--sf N] [--cr N]\n"
+    "            [--loss P] [--capture-db DB] [--detect-symbols N] [-v]...\n"
+    "    meshair --help\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    meshair accepts TCP connections and treats each one as a LoRa radio with\n"
+    "    a MeshCore kiss_modem attached (PROTOCOL.md section 10.2).  Clients speak\n"
+    "    plain KISS, exactly as over the modem's serial line: no greeting, no\n"
+    "    custom frames.  A Data frame (type 00) is transmitted like the modem\n"
+    "    does it: the modem listens before it talks (p-persistent CSMA with\n"
+    "    TXDELAY 50 = 500 ms, persistence 63 and slot time 10 = 100 ms unless\n"
+    "    the client changes them with the KISS TXDELAY, Persistence and\n"
+    "    SlotTime commands; FullDuplex skips carrier sense), then occupies the\n"
+    "    channel for its LoRa time on air at the radio's settings (SetRadio;\n"
+    "    until then the preset below).  Radios in range on the same frequency,\n"
+    "    bandwidth, spreading factor and coding rate receive the frame when the\n"
+    "    transmission ends, followed by RxMeta (SNR x 4, RSSI) unless signal\n"
+    "    reports are off; the sender then gets TxDone (06 F8 01).  A second Data\n"
+    "    frame while one is pending is refused with F1 07.\n"
+    "\n"
+    "    A radio does not hear while it transmits.  Carrier sense (CSMA and\n"
+    "    IsChannelBusy) notices a transmission after --detect-symbols preamble\n"
+    "    symbols.  Frames that overlap at a receiver are lost there, unless one\n"
+    "    is stronger (RSSI) by the capture margin: that one survives.  Each link\n"
+    "    loses frames at random with its loss probability.\n"
+    "\n"
+    "    SetHardware commands answer as the modem does: SetRadio, SetTxPower,\n"
+    "    GetRadio and GetTxPower (the last values set, zeros before),\n"
+    "    GetCurrentRssi, IsChannelBusy, GetAirtime, GetNoiseFloor (-120 dBm),\n"
+    "    GetVersion (91 01 00), GetStats (rx, tx, rx errors = collisions),\n"
+    "    GetBattery (0 mV), GetSensors (empty), GetDeviceName (\"meshair\"),\n"
+    "    Ping (97), Reboot (F0, then modem defaults), SetSignalReport and\n"
+    "    GetSignalReport (9A 00/01).  The modem has no identity: GetIdentity,\n"
+    "    GetRandom, VerifySignature, SignData, EncryptData, DecryptData,\n"
+    "    KeyExchange, Hash and GetMCUTemp answer F1 03; unknown commands F1 05.\n"
+    "\n"
+    "    Without a topology file every radio hears every other one at 8 dB SNR\n"
+    "    and -70 dBm RSSI.  meshair logs to standard error; -v adds debug lines\n"
+    "    (one per transmission), -vv hex dumps.  Times are milliseconds since\n"
+    "    meshair started.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --listen HOST:PORT   Accept anonymous radios here (required).  Port 0\n"
+    "                         picks a free port; the log says which.\n"
+    "    --topology FILE      Named radios, links and defaults (see below).\n"
+    "    --control HOST:PORT  Line-based control port; HOST must be a loopback\n"
+    "                         address.  Port 0 picks a free port.\n"
+    "    --trace FILE         Append one JSON line per transmission, and a\n"
+    "                         summary on `stats' and at exit.\n"
+    "    --seed N             Seed for loss, CSMA draws and collisions (default:\n"
+    "                         from the clock; the log shows it).\n"
+    "    --freq MHZ           Preset frequency (default 869.618).\n"
+    "    --bw KHZ             Preset bandwidth (default 62.5).\n"
+    "    --sf N               Preset spreading factor 5..12 (default 8).\n"
+    "    --cr N               Preset coding rate 5..8 for 4/5..4/8 (default 5).\n"
+    "    --loss P             Default link loss probability 0..1 (default 0).\n"
+    "    --capture-db DB      Capture margin in dB (default 6).\n"
+    "    --detect-symbols N   Preamble symbols before carrier sense sees a\n"
+    "                         frame (default 4; 0 = at once).\n"
+    "    -v, --verbose        More logging; repeat for hex dumps.\n"
+    "    -h, --help           This text.\n"
+    "\n"
+    "TOPOLOGY FILE\n"
+    "    Plain text, one statement per line, `#' starts a comment:\n"
+    "\n"
+    "    radio NAME PORT [down]\n"
+    "        A named radio: a client connecting to PORT (on the --listen host)\n"
+    "        is this radio; one client at a time.  PORT 0 picks a free port\n"
+    "        (see the log or the `radios' control command).  `down' starts it\n"
+    "        administratively down.  NAME: 1..31 of A-Z a-z 0-9 _ . : -\n"
+    "    default [snr=DB] [rssi=DBM] [loss=P]\n"
+    "        Link parameters wherever none are given (default snr=8 rssi=-70\n"
+    "        loss=0; --loss overrides loss=).\n"
+    "    mode full|links\n"
+    "        full: every pair of radios hears each other with the default\n"
+    "        parameters; link lines only change parameters or state.  links:\n"
+    "        named radios hear each other only through link lines.  Without a\n"
+    "        mode line: links if the file has any link line, full otherwise.\n"
+    "    link A B [snr=DB] [rssi=DBM] [loss=P] [down]\n"
+    "    link A <-> B [...]\n"
+    "        A hears B and B hears A (symmetric), with these parameters.\n"
+    "    link A -> B [...]\n"
+    "    link1 A B [...]\n"
+    "        One way: B hears A (A is the sender).\n"
+    "\n"
+    "    Anonymous radios (connections to --listen, named anon1, anon2, ...)\n"
+    "    always hear and are heard by every radio, named or anonymous, with the\n"
+    "    default parameters, in both modes.  Radios on different frequency,\n"
+    "    bandwidth, SF or CR never hear each other.\n"
+    "\n"
+    "CONTROL COMMANDS\n"
+    "    One command per line; every answer is one line of JSON with \"ok\": true,\n"
+    "    or \"ok\": false and \"error\".  Radios are named as in the topology file\n"
+    "    or anonN.\n"
+    "\n";
 
 static const char *help_text_tail =
-	"\n"
-	"TRACE FORMAT\n"
-	"    One JSON object per line.  A transmission, written when it ends:\n"
-	"      {\"event\":\"tx\",\"start_ms\":1234.567,\"end_ms\":1538.695,\"sender\":\"A\",\n"
-	"       \"len\":22,\"type\":\"ADVERT\",\"route\":\"FLOOD\",\"freq\":869618000,\n"
-	"       \"bw\":62500,\"sf\":8,\"cr\":5,\"frame\":\"11...\",\n"
-	"       \"receivers\":[{\"radio\":\"B\",\"outcome\":\"delivered\",\"snr\":8.00,\"rssi\":-70}]}\n"
-	"    type and route come from the MeshCore header byte (bits 2-5, bits\n"
-	"    0-1).  receivers lists every radio in range on the same settings; an\n"
-	"    outcome is delivered, collided (another frame overlapped), lost (link\n"
-	"    loss, or the receiver changed settings meanwhile), deaf (the receiver\n"
-	"    was transmitting) or down (receiver, sender or link down, or a modem\n"
-	"    unplugged).  A summary, on `stats' and at exit:\n"
-	"      {\"event\":\"summary\",\"time_ms\":..,\"transmissions\":..,\"airtime_ms\":..,\n"
-	"       \"tx_collided\":..,\"delivered\":..,\"collided\":..,\"lost\":..,\"deaf\":..,\n"
-	"       \"down\":..,\"radios\":[{\"radio\":\"A\",\"tx\":..,\"airtime_ms\":..,\n"
-	"       \"delivered\":..,\"collided\":..,\"lost\":..,\"deaf\":..,\"down\":..,\n"
-	"       \"busy_rejects\":..,\"csma_slots\":..,\"busy_timeouts\":..}]}\n"
-	"    Per-radio counters are by receiver (tx and airtime_ms by sender) and\n"
-	"    cover the radios present; channel totals cover all.\n"
-	"\n"
-	"EXIT STATUS\n"
-	"    0  clean exit (SIGINT, SIGTERM or the `quit' command)\n"
-	"    1  runtime error (cannot listen, out of memory, ...)\n"
-	"    2  usage error: bad option or topology file\n"
-	"\n"
-	"EXAMPLES\n"
-	"    Two or more radios that all hear each other:\n"
-	"        meshair --listen 127.0.0.1:7000\n"
-	"\n"
-	"    A line A - B - C (A and C hear only B), with a lossy B - C link and a\n"
-	"    control port, tracing to air.jsonl:\n"
-	"        cat > line.topo <<EOF\n"
-	"        radio A 7001\n"
-	"        radio B 7002\n"
-	"        radio C 7003\n"
-	"        link A B snr=10 rssi=-60\n"
-	"        link B C loss=0.2\n"
-	"        EOF\n"
-	"        meshair --listen 127.0.0.1:7000 --topology line.topo \\\n"
-	"                --control 127.0.0.1:7100 --trace air.jsonl --seed 1\n"
-	"\n"
-	"    Take B off the air for a while and read the counters:\n"
-	"        printf 'radio B down\\n' | nc -q1 127.0.0.1 7100\n"
-	"        printf 'radio B up\\nstats\\n' | nc -q1 127.0.0.1 7100\n";
+    "\n"
+    "TRACE FORMAT\n"
+    "    One JSON object per line.  A transmission, written when it ends:\n"
+    "      {\"event\":\"tx\",\"start_ms\":1234.567,\"end_ms\":1538.695,\"sender\":\"A\",\n"
+    "       \"len\":22,\"type\":\"ADVERT\",\"route\":\"FLOOD\",\"freq\":869618000,\n"
+    "       \"bw\":62500,\"sf\":8,\"cr\":5,\"frame\":\"11...\",\n"
+    "       "
+    "\"receivers\":[{\"radio\":\"B\",\"outcome\":\"delivered\",\"snr\":8.00,\"rssi\":-70}]}\n"
+    "    type and route come from the MeshCore header byte (bits 2-5, bits\n"
+    "    0-1).  receivers lists every radio in range on the same settings; an\n"
+    "    outcome is delivered, collided (another frame overlapped), lost (link\n"
+    "    loss, or the receiver changed settings meanwhile), deaf (the receiver\n"
+    "    was transmitting) or down (receiver, sender or link down, or a modem\n"
+    "    unplugged).  A summary, on `stats' and at exit:\n"
+    "      {\"event\":\"summary\",\"time_ms\":..,\"transmissions\":..,\"airtime_ms\":..,\n"
+    "       \"tx_collided\":..,\"delivered\":..,\"collided\":..,\"lost\":..,\"deaf\":..,\n"
+    "       \"down\":..,\"radios\":[{\"radio\":\"A\",\"tx\":..,\"airtime_ms\":..,\n"
+    "       \"delivered\":..,\"collided\":..,\"lost\":..,\"deaf\":..,\"down\":..,\n"
+    "       \"busy_rejects\":..,\"csma_slots\":..,\"busy_timeouts\":..}]}\n"
+    "    Per-radio counters are by receiver (tx and airtime_ms by sender) and\n"
+    "    cover the radios present; channel totals cover all.\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0  clean exit (SIGINT, SIGTERM or the `quit' command)\n"
+    "    1  runtime error (cannot listen, out of memory, ...)\n"
+    "    2  usage error: bad option or topology file\n"
+    "\n"
+    "EXAMPLES\n"
+    "    Two or more radios that all hear each other:\n"
+    "        meshair --listen 127.0.0.1:7000\n"
+    "\n"
+    "    A line A - B - C (A and C hear only B), with a lossy B - C link and a\n"
+    "    control port, tracing to air.jsonl:\n"
+    "        cat > line.topo <<EOF\n"
+    "        radio A 7001\n"
+    "        radio B 7002\n"
+    "        radio C 7003\n"
+    "        link A B snr=10 rssi=-60\n"
+    "        link B C loss=0.2\n"
+    "        EOF\n"
+    "        meshair --listen 127.0.0.1:7000 --topology line.topo \\\n"
+    "                --control 127.0.0.1:7100 --trace air.jsonl --seed 1\n"
+    "\n"
+    "    Take B off the air for a while and read the counters:\n"
+    "        printf 'radio B down\\n' | nc -q1 127.0.0.1 7100\n"
+    "        printf 'radio B up\\nstats\\n' | nc -q1 127.0.0.1 7100\n";
 
 /* ---- a small JSON builder ------------------------------------------------- */
 
@@ -270,7 +272,7 @@ static void jb_str(struct jb *j, const char *s)
 static void jb_free(struct jb *j)
 {
 	free(j->p);
-	*j = (struct jb){ 0 };
+	*j = (struct jb){0};
 }
 
 /* ---- state ------------------------------------------------------------------ */
@@ -280,8 +282,8 @@ enum conn_kind { CONN_RADIO, CONN_CTL };
 struct conn {
 	int fd;
 	enum conn_kind kind;
-	int radio;  /* channel id (radios) */
-	int named;  /* index into app.named, -1 for anonymous */
+	int radio; /* channel id (radios) */
+	int named; /* index into app.named, -1 for anonymous */
 	bool dead;
 	char peer[64];
 	struct kiss_dec dec;
@@ -293,23 +295,13 @@ struct conn {
 	struct app *app;
 };
 
+/* A radio of the topology file and its listening socket. */
 struct named {
-	char name[CHAN_NAME_MAX];
-	unsigned port;      /* as configured */
-	unsigned bound;     /* as bound */
-	bool down;
+	const struct topo_radio *t;
+	unsigned bound; /* the port actually bound */
 	int lfd;
-	int id;             /* channel id */
+	int id; /* channel id */
 	struct conn *conn;
-	int line;
-};
-
-struct tlink {
-	char a[CHAN_NAME_MAX], b[CHAN_NAME_MAX];
-	bool both, down;
-	bool has_snr, has_rssi, has_loss;
-	struct chan_link p;
-	int line;
 };
 
 struct opts {
@@ -330,12 +322,9 @@ struct app {
 	int listen_fd, ctl_fd;
 	char listen_host[256];
 	unsigned listen_port, ctl_port;
-	struct named *named;
+	struct topo topo;
+	struct named *named; /* [topo.n_radios] */
 	size_t n_named;
-	struct tlink *links;
-	size_t n_links;
-	int mode; /* -1 unset, 0 full, 1 links */
-	struct chan_link def;
 	struct conn *conns[MAX_CONNS];
 	struct conn **by_radio; /* [chan cap] */
 	unsigned anon_seq;
@@ -345,7 +334,10 @@ struct app {
 
 static volatile sig_atomic_t got_signal;
 
-static void on_signal(int sig) { got_signal = sig; }
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
 
 static uint64_t now_us(const struct app *app)
 {
@@ -359,7 +351,7 @@ static uint64_t now_us(const struct app *app)
 static void fmt_ms(char *buf, size_t cap, uint64_t us)
 {
 	snprintf(buf, cap, "%llu.%03llu", (unsigned long long)(us / 1000),
-		 (unsigned long long)(us % 1000));
+	         (unsigned long long)(us % 1000));
 }
 
 /* ---- usage errors ------------------------------------------------------------ */
@@ -432,207 +424,37 @@ static bool split_hostport(const char *s, char *host, size_t hcap, unsigned *por
 
 /* ---- topology file ------------------------------------------------------------ */
 
-static int tokenize(char *line, char **tok, int max)
-{
-	int n = 0;
-	char *hash = strchr(line, '#');
-	if (hash)
-		*hash = 0;
-	for (char *p = line; *p;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			*p++ = 0;
-		if (!*p)
-			break;
-		if (n == max)
-			return -1;
-		tok[n++] = p;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-			p++;
-	}
-	return n;
-}
-
-/* snr=DB rssi=DBM loss=P, and `down' where allowed.  Returns an error text or NULL. */
-static const char *parse_link_opts(char **tok, int n, struct tlink *l, bool allow_down)
-{
-	for (int i = 0; i < n; i++) {
-		double v;
-		if (strncmp(tok[i], "snr=", 4) == 0) {
-			if (!parse_double(tok[i] + 4, -32.0, 31.75, &v))
-				return "snr= wants a number of dB in -32..31.75";
-			l->p.snr_x4 = (int16_t)lround(v * 4);
-			l->has_snr = true;
-		} else if (strncmp(tok[i], "rssi=", 5) == 0) {
-			if (!parse_double(tok[i] + 5, -200, 30, &v))
-				return "rssi= wants dBm in -200..30";
-			l->p.rssi = (int16_t)lround(v);
-			l->has_rssi = true;
-		} else if (strncmp(tok[i], "loss=", 5) == 0) {
-			if (!parse_double(tok[i] + 5, 0, 1, &v))
-				return "loss= wants a probability 0..1";
-			l->p.loss = v;
-			l->has_loss = true;
-		} else if (allow_down && strcmp(tok[i], "down") == 0) {
-			l->down = true;
-		} else if (allow_down && strcmp(tok[i], "up") == 0) {
-			l->down = false;
-		} else {
-			return "unknown link parameter (snr=, rssi=, loss=, down)";
-		}
-	}
-	return NULL;
-}
-
-/*
- * The radio names of "link A B", "link A <-> B", "link A -> B", "link A <- B"
- * or "link1 A B" (tok[0] is the keyword).  Returns the index of the first
- * word after the names, or -1 with *err set.
- */
-static int parse_link_names(char **tok, int n, struct tlink *l, const char **err)
-{
-	int i = 1;
-	bool one_way = strcmp(tok[0], "link1") == 0;
-	const char *a, *b;
-
-	if (n < 3) {
-		*err = "link wants two radio names";
-		return -1;
-	}
-	a = tok[i++];
-	b = tok[i++];
-	if (!one_way && (strcmp(b, "->") == 0 || strcmp(b, "<-") == 0 || strcmp(b, "<->") == 0)) {
-		if (i >= n) {
-			*err = "link wants two radio names";
-			return -1;
-		}
-		const char *arrow = b;
-		b = tok[i++];
-		if (strcmp(arrow, "<-") == 0) {
-			const char *t = a;
-			a = b;
-			b = t;
-		}
-		one_way = strcmp(arrow, "<->") != 0;
-	}
-	if (strlen(a) >= CHAN_NAME_MAX || strlen(b) >= CHAN_NAME_MAX) {
-		*err = "radio name too long (31 at most)";
-		return -1;
-	}
-	snprintf(l->a, sizeof(l->a), "%s", a);
-	snprintf(l->b, sizeof(l->b), "%s", b);
-	l->both = !one_way;
-	return i;
-}
-
-__attribute__((format(printf, 3, 4))) static void topo_error(const char *file, int line,
-							      const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(EXIT_USAGE);
-}
-
-static void *grow(void *p, size_t n, size_t size)
-{
-	void *q = realloc(p, (n + 1) * size);
-	if (!q) {
-		log_err("main", "out of memory");
-		exit(EXIT_RUNTIME);
-	}
-	return q;
-}
+#define TOPO_FILE_MAX (1024 * 1024)
 
 static void topo_load(struct app *app, const char *file)
 {
 	FILE *f = fopen(file, "r");
-	char line[1024];
-	int ln = 0;
-	bool def_loss = false;
+	char err[160];
+	int line;
 
 	if (!f)
 		usage_error("cannot open topology file %s: %s", file, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		char *tok[16];
-		ln++;
-		if (!strchr(line, '\n') && !feof(f))
-			topo_error(file, ln, "line too long");
-		int n = tokenize(line, tok, 16);
-		if (n < 0)
-			topo_error(file, ln, "too many words");
-		if (n == 0)
-			continue;
-		if (strcmp(tok[0], "radio") == 0) {
-			unsigned long long port;
-			if (n < 3 || n > 4 || (n == 4 && strcmp(tok[3], "down") != 0))
-				topo_error(file, ln, "usage: radio NAME PORT [down]");
-			if (!parse_uint(tok[2], 65535, &port))
-				topo_error(file, ln, "bad port %s", tok[2]);
-			if (strlen(tok[1]) >= CHAN_NAME_MAX)
-				topo_error(file, ln, "radio name too long (31 at most)");
-			for (size_t i = 0; i < app->n_named; i++) {
-				if (strcmp(app->named[i].name, tok[1]) == 0)
-					topo_error(file, ln, "radio %s already declared on line %d",
-						   tok[1], app->named[i].line);
-				if (port && app->named[i].port == port)
-					topo_error(file, ln, "port %llu already used by radio %s",
-						   port, app->named[i].name);
-			}
-			if (app->n_named >= MAX_NAMED)
-				topo_error(file, ln, "too many radios (%d at most)", MAX_NAMED);
-			app->named = grow(app->named, app->n_named, sizeof(*app->named));
-			struct named *r = &app->named[app->n_named++];
-			*r = (struct named){ .port = (unsigned)port, .down = n == 4, .lfd = -1,
-					     .id = -1, .line = ln };
-			snprintf(r->name, sizeof(r->name), "%s", tok[1]);
-		} else if (strcmp(tok[0], "default") == 0) {
-			struct tlink l = { .p = app->def };
-			const char *e = parse_link_opts(tok + 1, n - 1, &l, false);
-			if (e)
-				topo_error(file, ln, "%s", e);
-			app->def = l.p;
-			def_loss = def_loss || l.has_loss;
-		} else if (strcmp(tok[0], "mode") == 0) {
-			if (n != 2 || (strcmp(tok[1], "full") && strcmp(tok[1], "links")))
-				topo_error(file, ln, "usage: mode full|links");
-			app->mode = strcmp(tok[1], "links") == 0;
-		} else if (strcmp(tok[0], "link") == 0 || strcmp(tok[0], "link1") == 0) {
-			struct tlink l = { .line = ln };
-			const char *e = NULL;
-			int i = parse_link_names(tok, n, &l, &e);
-			if (i >= 0)
-				e = parse_link_opts(tok + i, n - i, &l, true);
-			if (e)
-				topo_error(file, ln, "%s", e);
-			app->links = grow(app->links, app->n_links, sizeof(*app->links));
-			app->links[app->n_links++] = l;
-		} else {
-			topo_error(file, ln, "unknown statement %s (radio, default, mode, link, link1)",
-				   tok[0]);
-		}
+	char *text = malloc(TOPO_FILE_MAX + 1);
+	if (!text) {
+		log_err("main", "out of memory");
+		exit(EXIT_RUNTIME);
 	}
+	size_t len = fread(text, 1, TOPO_FILE_MAX + 1, f);
 	if (ferror(f))
-		usage_error("cannot read %s", file);
+		usage_error("cannot read topology file %s", file);
 	fclose(f);
-	for (size_t i = 0; i < app->n_links; i++) {
-		struct tlink *l = &app->links[i];
-		bool fa = false, fb = false;
-		for (size_t k = 0; k < app->n_named; k++) {
-			fa = fa || strcmp(app->named[k].name, l->a) == 0;
-			fb = fb || strcmp(app->named[k].name, l->b) == 0;
-		}
-		if (!fa || !fb)
-			topo_error(file, l->line, "unknown radio %s (declare it with a radio line)",
-				   fa ? l->b : l->a);
-		if (strcmp(l->a, l->b) == 0)
-			topo_error(file, l->line, "a link needs two different radios");
+	if (len > TOPO_FILE_MAX)
+		usage_error("topology file %s is over %d bytes", file, TOPO_FILE_MAX);
+	int rc = topo_parse(&app->topo, text, len, &line, err, sizeof(err));
+	free(text);
+	if (rc == ERR_NOMEM) {
+		log_err("main", "out of memory");
+		exit(EXIT_RUNTIME);
 	}
-	if (app->mode < 0)
-		app->mode = app->n_links > 0;
-	(void)def_loss;
+	if (rc) {
+		fprintf(stderr, "%s:%d: %s\n", file, line, err);
+		exit(EXIT_USAGE);
+	}
 }
 
 /* ---- sockets ------------------------------------------------------------------ */
@@ -666,8 +488,9 @@ static unsigned bound_port(int fd)
 /* Returns a listening non-blocking socket, or -1 with a logged error. */
 static int listen_on(const char *host, unsigned port, bool loopback_only, bool *not_loopback)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char ps[8];
 	int fd = -1;
@@ -735,7 +558,7 @@ static void conn_flush(struct conn *c)
 			continue;
 		} else {
 			log_info("net", "%s: write failed: %s", c->peer,
-				 n < 0 ? strerror(errno) : "closed");
+			         n < 0 ? strerror(errno) : "closed");
 			c->dead = true;
 		}
 	}
@@ -752,7 +575,7 @@ static bool conn_put(struct conn *c, const void *p, size_t n)
 		return false;
 	if (c->out_cap - c->out_len < n) {
 		log_warn("net", "%s: client does not read its output (%zu bytes pending): dropped",
-			 c->peer, c->out_len);
+		         c->peer, c->out_len);
 		c->dead = true;
 		return false;
 	}
@@ -781,8 +604,8 @@ static void on_kiss_frame(void *ctx, uint8_t type, const uint8_t *data, size_t l
 		return;
 	if (log_get_level() >= LOG_TRACE) {
 		char what[64];
-		snprintf(what, sizeof(what), "%s host->modem type %02x", chan_radio_name(app->ch, c->radio),
-			 type);
+		snprintf(what, sizeof(what), "%s host->modem type %02x",
+		         chan_radio_name(app->ch, c->radio), type);
 		log_hex("kiss", what, data, len);
 	}
 	chan_modem_input(app->ch, c->radio, type, data, len);
@@ -823,7 +646,7 @@ static void conn_close(struct app *app, struct conn *c)
 {
 	if (c->kind == CONN_RADIO && c->radio >= 0) {
 		log_info("net", "radio %s disconnected (%s)", chan_radio_name(app->ch, c->radio),
-			 c->peer);
+		         c->peer);
 		app->by_radio[c->radio] = NULL;
 		if (c->named >= 0) {
 			app->named[c->named].conn = NULL;
@@ -854,7 +677,7 @@ static void accept_all(struct app *app, int lfd, enum conn_kind kind, int named)
 		peer_name(fd, peer, sizeof(peer));
 		if (named >= 0 && app->named[named].conn) {
 			log_warn("net", "radio %s already has a client; refused %s",
-				 app->named[named].name, peer);
+			         app->named[named].t->name, peer);
 			close(fd);
 			continue;
 		}
@@ -899,7 +722,7 @@ static void accept_all(struct app *app, int lfd, enum conn_kind kind, int named)
 		}
 		app->by_radio[c->radio] = c;
 		log_info("net", "radio %s connected (%s)", chan_radio_name(app->ch, c->radio),
-			 c->peer);
+		         c->peer);
 	}
 }
 
@@ -908,9 +731,8 @@ static void accept_all(struct app *app, int lfd, enum conn_kind kind, int named)
 static void on_host_frame(void *ctx, int radio, uint8_t type, const uint8_t *data, size_t len)
 {
 	struct app *app = ctx;
-	struct conn *c = radio >= 0 && (unsigned)radio < chan_radio_cap(app->ch) ?
-				 app->by_radio[radio] :
-				 NULL;
+	struct conn *c =
+	    radio >= 0 && (unsigned)radio < chan_radio_cap(app->ch) ? app->by_radio[radio] : NULL;
 	uint8_t buf[2 * (KISS_MAX_FRAME + 1) + 3];
 
 	if (!c || c->dead)
@@ -920,8 +742,8 @@ static void on_host_frame(void *ctx, int radio, uint8_t type, const uint8_t *dat
 		return;
 	if (log_get_level() >= LOG_TRACE) {
 		char what[64];
-		snprintf(what, sizeof(what), "%s modem->host type %02x", chan_radio_name(app->ch, radio),
-			 type);
+		snprintf(what, sizeof(what), "%s modem->host type %02x",
+		         chan_radio_name(app->ch, radio), type);
 		log_hex("kiss", what, data, len);
 	}
 	conn_put(c, buf, (size_t)n);
@@ -941,7 +763,7 @@ static void trace_line(struct app *app, struct jb *j)
 static void on_tx_report(void *ctx, const struct chan_tx_report *r)
 {
 	struct app *app = ctx;
-	struct jb j = { 0 };
+	struct jb j = {0};
 	char s[32], e[32];
 	uint8_t h = r->len ? r->frame[0] : 0;
 	char hex[2 * CHAN_MAX_FRAME + 1];
@@ -952,17 +774,17 @@ static void on_tx_report(void *ctx, const struct chan_tx_report *r)
 	jb_printf(&j, "{\"event\":\"tx\",\"start_ms\":%s,\"end_ms\":%s,\"sender\":", s, e);
 	jb_str(&j, r->sender_name);
 	jb_printf(&j, ",\"len\":%zu,\"type\":\"%s\",\"route\":\"%s\"", r->len,
-		  pkt_type_name((h >> 2) & 0x0F), pkt_route_name(h & 3));
+	          pkt_type_name((h >> 2) & 0x0F), pkt_route_name(h & 3));
 	if (h >> 6)
 		jb_printf(&j, ",\"version\":%u", h >> 6);
 	jb_printf(&j, ",\"freq\":%u,\"bw\":%u,\"sf\":%u,\"cr\":%u,\"frame\":\"%s\",\"receivers\":[",
-		  r->params.freq_hz, r->params.bw_hz, r->params.sf, r->params.cr, hex);
+	          r->params.freq_hz, r->params.bw_hz, r->params.sf, r->params.cr, hex);
 	for (size_t i = 0; i < r->rx_count; i++) {
 		const struct chan_rx_report *x = &r->rx[i];
 		jb_raw(&j, i ? ",{\"radio\":" : "{\"radio\":");
 		jb_str(&j, chan_radio_name(app->ch, x->radio));
 		jb_printf(&j, ",\"outcome\":\"%s\",\"snr\":%.2f,\"rssi\":%d}",
-			  chan_outcome_name(x->outcome), x->snr_x4 / 4.0, x->rssi);
+		          chan_outcome_name(x->outcome), x->snr_x4 / 4.0, x->rssi);
 	}
 	jb_raw(&j, "]}");
 	if (log_get_level() >= LOG_DEBUG) {
@@ -970,8 +792,8 @@ static void on_tx_report(void *ctx, const struct chan_tx_report *r)
 		for (size_t i = 0; i < r->rx_count; i++)
 			del += r->rx[i].outcome == CHAN_DELIVERED;
 		log_debug("air", "%s sent %zu bytes %s/%s, %s..%s ms, delivered to %u of %zu",
-			  r->sender_name, r->len, pkt_type_name((h >> 2) & 0x0F),
-			  pkt_route_name(h & 3), s, e, del, r->rx_count);
+		          r->sender_name, r->len, pkt_type_name((h >> 2) & 0x0F),
+		          pkt_route_name(h & 3), s, e, del, r->rx_count);
 	}
 	trace_line(app, &j);
 	jb_free(&j);
@@ -988,7 +810,7 @@ static void summary_json(struct app *app, struct jb *j)
 	fmt_ms(t, sizeof(t), chan_now(app->ch));
 	fmt_ms(air, sizeof(air), st.airtime_us);
 	jb_printf(j, "\"time_ms\":%s,\"transmissions\":%u,\"airtime_ms\":%s,\"tx_collided\":%u", t,
-		  st.tx, air, st.tx_collided);
+	          st.tx, air, st.tx_collided);
 	for (int o = 0; o < CHAN_OUTCOMES; o++)
 		jb_printf(j, ",\"%s\":%u", chan_outcome_name((enum chan_outcome)o), st.rx[o]);
 	jb_raw(j, ",\"radios\":[");
@@ -1003,16 +825,17 @@ static void summary_json(struct app *app, struct jb *j)
 		jb_str(j, chan_radio_name(app->ch, (int)id));
 		jb_printf(j, ",\"tx\":%u,\"airtime_ms\":%s", rs.tx, air);
 		for (int o = 0; o < CHAN_OUTCOMES; o++)
-			jb_printf(j, ",\"%s\":%u", chan_outcome_name((enum chan_outcome)o), rs.rx[o]);
+			jb_printf(j, ",\"%s\":%u", chan_outcome_name((enum chan_outcome)o),
+			          rs.rx[o]);
 		jb_printf(j, ",\"busy_rejects\":%u,\"csma_slots\":%u,\"busy_timeouts\":%u}",
-			  rs.tx_busy_rejects, rs.csma_slots, rs.busy_timeouts);
+		          rs.tx_busy_rejects, rs.csma_slots, rs.busy_timeouts);
 	}
 	jb_raw(j, "]");
 }
 
 static void trace_summary(struct app *app)
 {
-	struct jb j = { 0 };
+	struct jb j = {0};
 	jb_raw(&j, "{\"event\":\"summary\",");
 	summary_json(app, &j);
 	jb_raw(&j, "}");
@@ -1059,16 +882,18 @@ static void ctl_radios(struct app *app, struct conn *c, int argc, char **argv, s
 		jb_raw(j, first ? "{\"name\":" : ",{\"name\":");
 		first = false;
 		jb_str(j, in.name);
-		jb_printf(j, ",\"named\":%s,\"port\":%u,\"connected\":%s,\"up\":%s,\"state\":\"%s\","
-			     "\"busy\":%s,\"freq\":%u,\"bw\":%u,\"sf\":%u,\"cr\":%u,\"txdelay\":%u,"
-			     "\"persistence\":%u,\"slottime\":%u,\"fullduplex\":%u,\"tx_power\":%u,"
-			     "\"signal_report\":%s",
-			  named >= 0 ? "true" : "false",
-			  named >= 0 ? app->named[named].bound : app->listen_port,
-			  in.attached ? "true" : "false", in.up ? "true" : "false",
-			  chan_tx_state_name(in.state), in.busy ? "true" : "false", in.params.freq_hz,
-			  in.params.bw_hz, in.params.sf, in.params.cr, in.txdelay, in.persistence,
-			  in.slottime, in.fullduplex, in.tx_power, in.signal_report ? "true" : "false");
+		jb_printf(j,
+		          ",\"named\":%s,\"port\":%u,\"connected\":%s,\"up\":%s,\"state\":\"%s\","
+		          "\"busy\":%s,\"freq\":%u,\"bw\":%u,\"sf\":%u,\"cr\":%u,\"txdelay\":%u,"
+		          "\"persistence\":%u,\"slottime\":%u,\"fullduplex\":%u,\"tx_power\":%u,"
+		          "\"signal_report\":%s",
+		          named >= 0 ? "true" : "false",
+		          named >= 0 ? app->named[named].bound : app->listen_port,
+		          in.attached ? "true" : "false", in.up ? "true" : "false",
+		          chan_tx_state_name(in.state), in.busy ? "true" : "false",
+		          in.params.freq_hz, in.params.bw_hz, in.params.sf, in.params.cr,
+		          in.txdelay, in.persistence, in.slottime, in.fullduplex, in.tx_power,
+		          in.signal_report ? "true" : "false");
 		if (rc) {
 			jb_raw(j, ",\"peer\":");
 			jb_str(j, rc->peer);
@@ -1110,17 +935,17 @@ static void ctl_radio(struct app *app, struct conn *c, int argc, char **argv, st
 static void ctl_link(struct app *app, struct conn *c, int argc, char **argv, struct jb *j)
 {
 	static const char usage[] = "usage: link A B up|down [snr=DB] [rssi=DBM] [loss=P]";
-	struct tlink l = { 0 };
+	struct topo_link l = {0};
 	const char *e = NULL;
 	(void)c;
 
-	int i = parse_link_names(argv, argc, &l, &e);
+	int i = topo_parse_link_names(argv, argc, &l, &e);
 	if (i < 0 || i >= argc || (strcmp(argv[i], "up") && strcmp(argv[i], "down"))) {
 		ctl_err(j, e ? e : usage);
 		return;
 	}
 	bool up = strcmp(argv[i], "up") == 0;
-	e = parse_link_opts(argv + i + 1, argc - i - 1, &l, false);
+	e = topo_parse_link_opts(argv + i + 1, argc - i - 1, &l, false);
 	if (e) {
 		ctl_err(j, e);
 		return;
@@ -1142,7 +967,7 @@ static void ctl_link(struct app *app, struct conn *c, int argc, char **argv, str
 		if (!in_range && !up)
 			continue; /* out of range is as down as it gets */
 		if (!in_range)
-			p = app->def;
+			p = app->topo.def;
 		if (l.has_snr)
 			p.snr_x4 = l.p.snr_x4;
 		if (l.has_rssi)
@@ -1194,22 +1019,22 @@ static const struct ctl_cmd {
 	const char *help;
 	void (*fn)(struct app *app, struct conn *c, int argc, char **argv, struct jb *j);
 } ctl_cmds[] = {
-	{ "radios", "", "list the radios: name, port, connected, up, tx state, settings",
-	  ctl_radios },
-	{ "radio", "NAME up|down", "take a radio off the air (it neither hears nor is heard; "
-				   "its connection stays open) or back",
-	  ctl_radio },
-	{ "radio", "NAME disconnect", "close the radio's TCP connection (an unplugged modem)",
-	  ctl_radio },
-	{ "link", "A B up|down [snr=DB] [rssi=DBM] [loss=P]",
-	  "both directions; `up' creates a missing link with the default parameters; "
-	  "A -> B or link1 for one way",
-	  ctl_link },
-	{ "link1", "A B up|down [...]", "one way: B hears A (same as link A -> B)", ctl_link },
-	{ "stats", "", "the summary (also written to the trace)", ctl_stats },
-	{ "reset-stats", "", "zero the summary counters", ctl_reset_stats },
-	{ "quit", "", "exit meshair (status 0)", ctl_quit },
-	{ "help", "", "this list", ctl_help },
+    {"radios", "", "list the radios: name, port, connected, up, tx state, settings", ctl_radios},
+    {"radio", "NAME up|down",
+     "take a radio off the air (it neither hears nor is heard; "
+     "its connection stays open) or back",
+     ctl_radio},
+    {"radio", "NAME disconnect", "close the radio's TCP connection (an unplugged modem)",
+     ctl_radio},
+    {"link", "A B up|down [snr=DB] [rssi=DBM] [loss=P]",
+     "both directions; `up' creates a missing link with the default parameters; "
+     "A -> B or link1 for one way",
+     ctl_link},
+    {"link1", "A B up|down [...]", "one way: B hears A (same as link A -> B)", ctl_link},
+    {"stats", "", "the summary (also written to the trace)", ctl_stats},
+    {"reset-stats", "", "zero the summary counters", ctl_reset_stats},
+    {"quit", "", "exit meshair (status 0)", ctl_quit},
+    {"help", "", "this list", ctl_help},
 };
 
 static void ctl_help(struct app *app, struct conn *c, int argc, char **argv, struct jb *j)
@@ -1222,7 +1047,7 @@ static void ctl_help(struct app *app, struct conn *c, int argc, char **argv, str
 	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
 		char s[128];
 		snprintf(s, sizeof(s), "%s%s%s", ctl_cmds[i].name, *ctl_cmds[i].args ? " " : "",
-			 ctl_cmds[i].args);
+		         ctl_cmds[i].args);
 		if (i)
 			jb_raw(j, ",");
 		jb_str(j, s);
@@ -1233,8 +1058,8 @@ static void ctl_help(struct app *app, struct conn *c, int argc, char **argv, str
 static void ctl_line(struct app *app, struct conn *c, char *line)
 {
 	char *tok[16];
-	struct jb j = { 0 };
-	int n = tokenize(line, tok, 16);
+	struct jb j = {0};
+	int n = topo_split(line, tok, 16);
 
 	if (n == 0)
 		return;
@@ -1262,7 +1087,7 @@ static void ctl_feed(struct app *app, struct conn *c, const uint8_t *p, size_t n
 		char ch = (char)p[i];
 		if (ch == '\n') {
 			if (c->line_overflow) {
-				struct jb j = { 0 };
+				struct jb j = {0};
 				ctl_err(&j, "line too long");
 				conn_put_json(c, &j);
 				jb_free(&j);
@@ -1320,6 +1145,15 @@ static int run(struct app *app)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
+	/* SIGINT and SIGTERM are let in only while ppoll waits, so that none is
+	 * lost between the check of got_signal and the wait */
+	sigset_t block, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
 
 	while (!app->stop && !got_signal) {
 		uint64_t now = now_us(app);
@@ -1334,16 +1168,16 @@ static int run(struct app *app)
 		}
 
 		size_t np = 0;
-		pfd[np] = (struct pollfd){ .fd = app->listen_fd, .events = POLLIN };
+		pfd[np] = (struct pollfd){.fd = app->listen_fd, .events = POLLIN};
 		pconn[np] = NULL;
 		pnamed[np++] = -1;
 		if (app->ctl_fd >= 0) {
-			pfd[np] = (struct pollfd){ .fd = app->ctl_fd, .events = POLLIN };
+			pfd[np] = (struct pollfd){.fd = app->ctl_fd, .events = POLLIN};
 			pconn[np] = NULL;
 			pnamed[np++] = -2;
 		}
 		for (size_t k = 0; k < app->n_named && np < maxp; k++) {
-			pfd[np] = (struct pollfd){ .fd = app->named[k].lfd, .events = POLLIN };
+			pfd[np] = (struct pollfd){.fd = app->named[k].lfd, .events = POLLIN};
 			pconn[np] = NULL;
 			pnamed[np++] = (int)k;
 		}
@@ -1351,21 +1185,22 @@ static int run(struct app *app)
 			struct conn *c = app->conns[i];
 			if (!c)
 				continue;
-			pfd[np] = (struct pollfd){ .fd = c->fd,
-						   .events = (short)(POLLIN |
-								     (c->out_len ? POLLOUT : 0)) };
+			pfd[np] = (struct pollfd){
+			    .fd = c->fd, .events = (short)(POLLIN | (c->out_len ? POLLOUT : 0))};
 			pconn[np] = c;
 			pnamed[np++] = -3;
 		}
 
 		uint64_t dl = chan_next_deadline(app->ch);
-		int timeout = -1;
+		struct timespec ts, *tsp = NULL;
 		now = now_us(app);
 		if (dl != CHAN_NEVER) {
-			uint64_t ms = dl <= now ? 0 : (dl - now + 999) / 1000;
-			timeout = ms > 60000 ? 60000 : (int)ms;
+			uint64_t us = dl <= now ? 0 : dl - now;
+			ts.tv_sec = (time_t)(us / 1000000);
+			ts.tv_nsec = (long)(us % 1000000) * 1000;
+			tsp = &ts;
 		}
-		if (poll(pfd, np, timeout) < 0) {
+		if (ppoll(pfd, np, tsp, &waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("net", "poll: %s", strerror(errno));
@@ -1408,24 +1243,36 @@ out:
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
-	enum { O_LISTEN = 256, O_TOPO, O_CONTROL, O_TRACE, O_SEED, O_FREQ, O_BW, O_SF, O_CR,
-	       O_LOSS, O_CAPTURE, O_DETECT };
+	enum {
+		O_LISTEN = 256,
+		O_TOPO,
+		O_CONTROL,
+		O_TRACE,
+		O_SEED,
+		O_FREQ,
+		O_BW,
+		O_SF,
+		O_CR,
+		O_LOSS,
+		O_CAPTURE,
+		O_DETECT
+	};
 	static const struct option lo[] = {
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "topology", required_argument, NULL, O_TOPO },
-		{ "control", required_argument, NULL, O_CONTROL },
-		{ "trace", required_argument, NULL, O_TRACE },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "freq", required_argument, NULL, O_FREQ },
-		{ "bw", required_argument, NULL, O_BW },
-		{ "sf", required_argument, NULL, O_SF },
-		{ "cr", required_argument, NULL, O_CR },
-		{ "loss", required_argument, NULL, O_LOSS },
-		{ "capture-db", required_argument, NULL, O_CAPTURE },
-		{ "detect-symbols", required_argument, NULL, O_DETECT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"listen", required_argument, NULL, O_LISTEN},
+	    {"topology", required_argument, NULL, O_TOPO},
+	    {"control", required_argument, NULL, O_CONTROL},
+	    {"trace", required_argument, NULL, O_TRACE},
+	    {"seed", required_argument, NULL, O_SEED},
+	    {"freq", required_argument, NULL, O_FREQ},
+	    {"bw", required_argument, NULL, O_BW},
+	    {"sf", required_argument, NULL, O_SF},
+	    {"cr", required_argument, NULL, O_CR},
+	    {"loss", required_argument, NULL, O_LOSS},
+	    {"capture-db", required_argument, NULL, O_CAPTURE},
+	    {"detect-symbols", required_argument, NULL, O_DETECT},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	double d;
@@ -1504,7 +1351,8 @@ static uint64_t clock_seed(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t s = ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
+	uint64_t s =
+	    ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40);
 	return s ? s : 1;
 }
 
@@ -1516,8 +1364,6 @@ int main(int argc, char **argv)
 
 	log_set_prefix("meshair");
 	chan_config_default(&app.o.cfg);
-	app.mode = -1;
-	app.def = CHAN_LINK_DEFAULT;
 	app.listen_fd = app.ctl_fd = -1;
 	parse_args(&app.o, argc, argv);
 	log_set_level(app.o.verbose >= 2 ? LOG_TRACE : app.o.verbose ? LOG_DEBUG : LOG_INFO);
@@ -1530,16 +1376,16 @@ int main(int argc, char **argv)
 		usage_error("--control wants HOST:PORT, not %s", app.o.control);
 	if (app.o.topology)
 		topo_load(&app, app.o.topology);
-	if (app.mode < 0)
-		app.mode = 0;
+	else
+		app.topo = (struct topo){.def = CHAN_LINK_DEFAULT, .mode = TOPO_MODE_FULL};
 	if (app.o.have_loss)
-		app.def.loss = app.o.loss;
-	app.o.cfg.default_link = app.def;
+		app.topo.def.loss = app.o.loss;
+	app.o.cfg.default_link = app.topo.def;
 	app.o.cfg.max_radios = (unsigned)app.n_named + MAX_ANON;
 	if (!app.o.have_seed)
 		app.o.seed = clock_seed();
 
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1549,13 +1395,13 @@ int main(int argc, char **argv)
 		app.trace = fopen(app.o.trace, "a");
 		if (!app.trace) {
 			log_err("main", "cannot open trace file %s: %s", app.o.trace,
-				strerror(errno));
+			        strerror(errno));
 			goto out;
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &app.t0);
 	rng_seeded_init(&app.seeded, &app.rng, app.o.seed);
-	struct chan_ops ops = { .host_frame = on_host_frame, .tx_report = on_tx_report, .ctx = &app };
+	struct chan_ops ops = {.host_frame = on_host_frame, .tx_report = on_tx_report, .ctx = &app};
 	app.ch = chan_new(&app.o.cfg, &ops, &app.rng, 0);
 	app.by_radio = calloc(app.o.cfg.max_radios, sizeof(*app.by_radio));
 	if (!app.ch || !app.by_radio) {
@@ -1563,60 +1409,50 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	/* named radios first, then the links between them */
-	for (size_t k = 0; k < app.n_named; k++) {
-		struct named *r = &app.named[k];
-		r->id = chan_radio_add(app.ch, r->name, app.mode == 0, NULL);
-		if (r->id < 0) {
-			fprintf(stderr, "%s:%d: bad radio name %s\n", app.o.topology, r->line,
-				r->name);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		chan_radio_attach(app.ch, r->id, false);
-		if (r->down)
-			chan_radio_set_up(app.ch, r->id, false);
+	/* the topology's radios, unplugged until a client connects to their port */
+	size_t nn = app.topo.n_radios;
+	app.named = calloc(nn ? nn : 1, sizeof(*app.named));
+	int *ids = calloc(nn ? nn : 1, sizeof(*ids));
+	if (!app.named || !ids) {
+		free(ids);
+		log_err("main", "out of memory");
+		goto out;
 	}
-	for (size_t i = 0; i < app.n_links; i++) {
-		struct tlink *l = &app.links[i];
-		int a = chan_radio_find(app.ch, l->a), b = chan_radio_find(app.ch, l->b);
-		struct chan_link p = app.def;
-		if (l->has_snr)
-			p.snr_x4 = l->p.snr_x4;
-		if (l->has_rssi)
-			p.rssi = l->p.rssi;
-		if (l->has_loss)
-			p.loss = l->p.loss;
-		for (int dir = 0; dir < (l->both ? 2 : 1); dir++) {
-			int from = dir ? b : a, to = dir ? a : b;
-			chan_link_set(app.ch, from, to, &p);
-			if (l->down)
-				chan_link_set_up(app.ch, from, to, false);
-		}
+	app.n_named = nn;
+	int trc = topo_apply(&app.topo, app.ch, ids);
+	for (size_t k = 0; k < app.n_named; k++) {
+		app.named[k] = (struct named){.t = &app.topo.radios[k], .lfd = -1, .id = ids[k]};
+		if (trc == ERR_OK)
+			chan_radio_attach(app.ch, ids[k], false);
+	}
+	free(ids);
+	if (trc) {
+		log_err("main", "topology: %s", err_str(trc));
+		goto out;
 	}
 
 	app.listen_fd = listen_on(app.listen_host, port, false, NULL);
 	if (app.listen_fd < 0)
 		goto out;
 	app.listen_port = bound_port(app.listen_fd);
-	log_info("net", "listening on %s:%u (anonymous radios)", app.listen_host,
-		 app.listen_port);
+	log_info("net", "listening on %s:%u (anonymous radios)", app.listen_host, app.listen_port);
 	for (size_t k = 0; k < app.n_named; k++) {
 		struct named *r = &app.named[k];
-		r->lfd = listen_on(app.listen_host, r->port, false, NULL);
+		r->lfd = listen_on(app.listen_host, r->t->port, false, NULL);
 		if (r->lfd < 0)
 			goto out;
 		r->bound = bound_port(r->lfd);
-		log_info("net", "radio %s on %s:%u%s", r->name, app.listen_host, r->bound,
-			 r->down ? " (down)" : "");
+		log_info("net", "radio %s on %s:%u%s", r->t->name, app.listen_host, r->bound,
+		         r->t->down ? " (down)" : "");
 	}
 	if (app.o.control) {
 		bool not_lo = false;
 		app.ctl_fd = listen_on(ctl_host, ctl_port, true, &not_lo);
 		if (app.ctl_fd < 0) {
 			if (not_lo) {
-				fprintf(stderr, "meshair: --control must be a loopback address, not %s\n",
-					ctl_host);
+				fprintf(stderr,
+				        "meshair: --control must be a loopback address, not %s\n",
+				        ctl_host);
 				rc = EXIT_USAGE;
 			}
 			goto out;
@@ -1624,11 +1460,10 @@ int main(int argc, char **argv)
 		app.ctl_port = bound_port(app.ctl_fd);
 		log_info("net", "control on %s:%u", ctl_host, app.ctl_port);
 	}
-	log_info("main",
-		 "preset %.3f MHz, %.1f kHz, SF%u, CR 4/%u; %s topology; seed %llu; ready",
-		 app.o.cfg.preset.freq_hz / 1e6, app.o.cfg.preset.bw_hz / 1e3, app.o.cfg.preset.sf,
-		 app.o.cfg.preset.cr, app.mode ? "links" : "full",
-		 (unsigned long long)app.o.seed);
+	log_info("main", "preset %.3f MHz, %.1f kHz, SF%u, CR 4/%u; %s topology; seed %llu; ready",
+	         app.o.cfg.preset.freq_hz / 1e6, app.o.cfg.preset.bw_hz / 1e3, app.o.cfg.preset.sf,
+	         app.o.cfg.preset.cr, app.topo.mode == TOPO_MODE_LINKS ? "links" : "full",
+	         (unsigned long long)app.o.seed);
 
 	rc = run(&app);
 	trace_summary(&app);
@@ -1648,6 +1483,6 @@ out:
 	chan_free(app.ch);
 	free(app.by_radio);
 	free(app.named);
-	free(app.links);
+	topo_free(&app.topo);
 	return rc;
 }

@@ -71,9 +71,9 @@ struct air {
 	struct lora_params params;
 	size_t len;
 	uint8_t frame[CHAN_MAX_FRAME];
-	uint8_t *rs;    /* [cap] enum rs */
-	int16_t *rssi;  /* [cap] */
-	int16_t *snr;   /* [cap] */
+	uint8_t *rs;   /* [cap] enum rs */
+	int16_t *rssi; /* [cap] */
+	int16_t *snr;  /* [cap] */
 };
 
 struct chan {
@@ -85,7 +85,7 @@ struct chan {
 	bool in_advance;
 	struct radio *radios;
 	struct air *airs;
-	struct link *links; /* [from * cap + to] */
+	struct link *links;         /* [from * cap + to] */
 	struct chan_rx_report *rep; /* scratch for one tx report */
 	struct chan_stats st;
 	uint8_t deliver[CHAN_MAX_FRAME];
@@ -94,26 +94,25 @@ struct chan {
 void chan_config_default(struct chan_config *cfg)
 {
 	*cfg = (struct chan_config){
-		.preset = LORA_PARAMS_DEFAULT,
-		.default_link = CHAN_LINK_DEFAULT,
-		.capture_db = 6.0,
-		.detect_symbols = 4,
-		.noise_floor = -120,
-		.max_radios = 64,
-		.device_name = "meshair",
+	    .preset = LORA_PARAMS_DEFAULT,
+	    .default_link = CHAN_LINK_DEFAULT,
+	    .capture_db = 6.0,
+	    .detect_symbols = 4,
+	    .noise_floor = -120,
+	    .max_radios = 64,
+	    .device_name = "meshair",
 	};
 }
 
 const char *chan_outcome_name(enum chan_outcome o)
 {
-	static const char *names[CHAN_OUTCOMES] = { "delivered", "collided", "lost", "deaf",
-						    "down" };
+	static const char *names[CHAN_OUTCOMES] = {"delivered", "collided", "lost", "deaf", "down"};
 	return (unsigned)o < CHAN_OUTCOMES ? names[o] : "?";
 }
 
 const char *chan_tx_state_name(enum chan_tx_state s)
 {
-	static const char *names[] = { "idle", "wait_clear", "slot_wait", "txdelay", "sending" };
+	static const char *names[] = {"idle", "wait_clear", "slot_wait", "txdelay", "sending"};
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
@@ -202,12 +201,12 @@ static void emit_err(struct chan *ch, int id, uint8_t code)
 static void modem_boot(struct chan *ch, struct radio *r)
 {
 	r->m = (struct modem){
-		.txdelay = CHAN_TXDELAY_DEFAULT,
-		.persistence = CHAN_PERSISTENCE_DEFAULT,
-		.slottime = CHAN_SLOTTIME_DEFAULT,
-		.signal_report = true,
-		.state = CHAN_TX_IDLE,
-		.deadline = CHAN_NEVER,
+	    .txdelay = CHAN_TXDELAY_DEFAULT,
+	    .persistence = CHAN_PERSISTENCE_DEFAULT,
+	    .slottime = CHAN_SLOTTIME_DEFAULT,
+	    .signal_report = true,
+	    .state = CHAN_TX_IDLE,
+	    .deadline = CHAN_NEVER,
 	};
 	r->params = ch->cfg.preset;
 	r->params.preamble = 0;
@@ -218,7 +217,7 @@ static void modem_boot(struct chan *ch, struct radio *r)
 /* ---- life cycle --------------------------------------------------------- */
 
 struct chan *chan_new(const struct chan_config *cfg, const struct chan_ops *ops,
-		      const struct rng *rng, uint64_t now_us)
+                      const struct rng *rng, uint64_t now_us)
 {
 	struct chan *ch;
 	unsigned cap = cfg->max_radios;
@@ -319,12 +318,12 @@ int chan_radio_add(struct chan *ch, const char *name, bool link_all, void *user)
 	if (id < 0)
 		return ERR_FULL;
 	struct radio *r = &ch->radios[id];
-	*r = (struct radio){ .used = true, .attached = true, .up = true, .user = user, .on_air = -1 };
+	*r = (struct radio){.used = true, .attached = true, .up = true, .user = user, .on_air = -1};
 	memcpy(r->name, name, strlen(name) + 1);
 	modem_boot(ch, r);
 	for (unsigned i = 0; i < ch->cap; i++) {
-		*link_at(ch, id, (int)i) = (struct link){ 0 };
-		*link_at(ch, (int)i, id) = (struct link){ 0 };
+		*link_at(ch, id, (int)i) = (struct link){0};
+		*link_at(ch, (int)i, id) = (struct link){0};
 		/* frames already on the air were not meant for the newcomer */
 		if (ch->airs[i].active)
 			ch->airs[i].rs[id] = RS_NONE;
@@ -368,9 +367,15 @@ int chan_radio_find(const struct chan *ch, const char *name)
 	return ERR_NOT_FOUND;
 }
 
-unsigned chan_radio_cap(const struct chan *ch) { return ch->cap; }
+unsigned chan_radio_cap(const struct chan *ch)
+{
+	return ch->cap;
+}
 
-bool chan_radio_exists(const struct chan *ch, int id) { return radio_get(ch, id) != NULL; }
+bool chan_radio_exists(const struct chan *ch, int id)
+{
+	return radio_get(ch, id) != NULL;
+}
 
 const char *chan_radio_name(const struct chan *ch, int id)
 {
@@ -391,19 +396,19 @@ int chan_radio_info(const struct chan *ch, int id, struct chan_radio_info *out)
 	if (!r)
 		return ERR_NOT_FOUND;
 	*out = (struct chan_radio_info){
-		.name = r->name,
-		.attached = r->attached,
-		.up = r->up,
-		.busy = chan_radio_busy(ch, id),
-		.on_air = r->on_air >= 0,
-		.state = r->m.state,
-		.params = r->params,
-		.txdelay = r->m.txdelay,
-		.persistence = r->m.persistence,
-		.slottime = r->m.slottime,
-		.fullduplex = r->m.fullduplex,
-		.tx_power = r->m.tx_power,
-		.signal_report = r->m.signal_report,
+	    .name = r->name,
+	    .attached = r->attached,
+	    .up = r->up,
+	    .busy = chan_radio_busy(ch, id),
+	    .on_air = r->on_air >= 0,
+	    .state = r->m.state,
+	    .params = r->params,
+	    .txdelay = r->m.txdelay,
+	    .persistence = r->m.persistence,
+	    .slottime = r->m.slottime,
+	    .fullduplex = r->m.fullduplex,
+	    .tx_power = r->m.tx_power,
+	    .signal_report = r->m.signal_report,
 	};
 	return ERR_OK;
 }
@@ -446,7 +451,7 @@ int chan_link_clear(struct chan *ch, int from, int to)
 {
 	if (!radio_get(ch, from) || !radio_get(ch, to) || from == to)
 		return ERR_INVAL;
-	*link_at(ch, from, to) = (struct link){ 0 };
+	*link_at(ch, from, to) = (struct link){0};
 	wake_waiters(ch);
 	return ERR_OK;
 }
@@ -615,13 +620,12 @@ static void tx_end(struct chan *ch, int ai)
 		else if (!params_eq(&r->params, &a->params))
 			o = CHAN_LOST;
 		else if (link_at(ch, a->sender, rid)->loss_threshold &&
-			 (uint64_t)rng_u32(ch->rng) < link_at(ch, a->sender, rid)->loss_threshold)
+		         (uint64_t)rng_u32(ch->rng) < link_at(ch, a->sender, rid)->loss_threshold)
 			o = CHAN_LOST;
 		else
 			o = CHAN_DELIVERED;
 		ch->rep[n++] = (struct chan_rx_report){
-			.radio = rid, .outcome = o, .snr_x4 = a->snr[ri], .rssi = a->rssi[ri]
-		};
+		    .radio = rid, .outcome = o, .snr_x4 = a->snr[ri], .rssi = a->rssi[ri]};
 		ch->st.rx[o]++;
 		r->st.rx[o]++;
 		if (o == CHAN_COLLIDED) {
@@ -646,15 +650,15 @@ static void tx_end(struct chan *ch, int ai)
 
 	if (ch->ops.tx_report) {
 		struct chan_tx_report rep = {
-			.sender = a->sender,
-			.sender_name = a->sender_name,
-			.start_us = a->start,
-			.end_us = a->end,
-			.params = a->params,
-			.frame = ch->deliver,
-			.len = len,
-			.rx = ch->rep,
-			.rx_count = n,
+		    .sender = a->sender,
+		    .sender_name = a->sender_name,
+		    .start_us = a->start,
+		    .end_us = a->end,
+		    .params = a->params,
+		    .frame = ch->deliver,
+		    .len = len,
+		    .rx = ch->rep,
+		    .rx_count = n,
 		};
 		ch->ops.tx_report(ch->ops.ctx, &rep);
 	}
@@ -667,7 +671,7 @@ static void tx_end(struct chan *ch, int ai)
 		int8_t snr = clamp_i8(rr->snr_x4), rssi = clamp_i8(rr->rssi);
 		emit(ch, rr->radio, KISS_DATA, ch->deliver, len);
 		if (r->m.signal_report) {
-			uint8_t meta[2] = { (uint8_t)snr, (uint8_t)rssi };
+			uint8_t meta[2] = {(uint8_t)snr, (uint8_t)rssi};
 			emit_hw(ch, rr->radio, KISS_HW_RX_META, meta, 2);
 		}
 		if (ch->ops.rx)
@@ -714,8 +718,7 @@ static void modem_run(struct chan *ch, int id)
 	m->deadline = CHAN_NEVER;
 	switch (m->state) {
 	case CHAN_TX_IDLE:
-	case CHAN_TX_SENDING:
-		break;
+	case CHAN_TX_SENDING: break;
 	case CHAN_TX_WAIT_CLEAR:
 		if (!chan_radio_busy(ch, id)) {
 			uint8_t v;
@@ -728,7 +731,8 @@ static void modem_run(struct chan *ch, int id)
 				r->st.csma_slots++;
 				m->state = CHAN_TX_SLOT_WAIT;
 				/* at least 1 us, so that a zero slot time still lets time run */
-				m->deadline = ch->now + (m->slottime ? (uint64_t)m->slottime * 10000u : 1);
+				m->deadline =
+				    ch->now + (m->slottime ? (uint64_t)m->slottime * 10000u : 1);
 			}
 		} else if (ch->now - m->timer >= busy_timeout_us(r)) {
 			r->st.busy_timeouts++;
@@ -766,7 +770,7 @@ static void hw_set_radio(struct chan *ch, int id, const uint8_t *d, size_t len)
 	r->m.cfg_bw = le32_load(d + 4);
 	r->m.cfg_sf = d[8];
 	r->m.cfg_cr = d[9];
-	struct lora_params p = { r->m.cfg_freq, r->m.cfg_bw, r->m.cfg_sf, r->m.cfg_cr, 0 };
+	struct lora_params p = {r->m.cfg_freq, r->m.cfg_bw, r->m.cfg_sf, r->m.cfg_cr, 0};
 	/* A real radio refuses impossible settings and keeps the old ones. */
 	if (params_valid(&p))
 		r->params = p;
@@ -788,12 +792,8 @@ static void hw_command(struct chan *ch, int id, uint8_t sub, const uint8_t *d, s
 	case KISS_HW_DECRYPT_DATA:
 	case KISS_HW_KEY_EXCHANGE:
 	case KISS_HW_HASH:
-	case KISS_HW_GET_MCU_TEMP:
-		emit_err(ch, id, KISS_ERR_NOT_AVAILABLE);
-		break;
-	case KISS_HW_SET_RADIO:
-		hw_set_radio(ch, id, d, len);
-		break;
+	case KISS_HW_GET_MCU_TEMP: emit_err(ch, id, KISS_ERR_NOT_AVAILABLE); break;
+	case KISS_HW_SET_RADIO: hw_set_radio(ch, id, d, len); break;
 	case KISS_HW_SET_TX_POWER:
 		if (len < 1) {
 			emit_err(ch, id, KISS_ERR_INVALID_LENGTH);
@@ -863,9 +863,7 @@ static void hw_command(struct chan *ch, int id, uint8_t sub, const uint8_t *d, s
 		emit(ch, id, KISS_SETHARDWARE, nb, n + 1);
 		break;
 	}
-	case KISS_HW_PING:
-		emit_hw(ch, id, KISS_HW_PING | 0x80, NULL, 0);
-		break;
+	case KISS_HW_PING: emit_hw(ch, id, KISS_HW_PING | 0x80, NULL, 0); break;
 	case KISS_HW_REBOOT:
 		emit_hw(ch, id, KISS_HW_OK, NULL, 0);
 		modem_boot(ch, r);
@@ -885,9 +883,7 @@ static void hw_command(struct chan *ch, int id, uint8_t sub, const uint8_t *d, s
 		b[0] = r->m.signal_report ? 1 : 0;
 		emit_hw(ch, id, KISS_HW_GET_SIGNAL_REPORT | 0x80, b, 1);
 		break;
-	default:
-		emit_err(ch, id, KISS_ERR_UNKNOWN_CMD);
-		break;
+	default: emit_err(ch, id, KISS_ERR_UNKNOWN_CMD); break;
 	}
 }
 
@@ -934,8 +930,7 @@ int chan_modem_input(struct chan *ch, int id, uint8_t type, const uint8_t *data,
 		if (len >= 1)
 			hw_command(ch, id, data[0], data + 1, len - 1);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return ERR_OK;
 }
@@ -973,7 +968,10 @@ uint64_t chan_next_deadline(const struct chan *ch)
 	return t;
 }
 
-uint64_t chan_now(const struct chan *ch) { return ch->now; }
+uint64_t chan_now(const struct chan *ch)
+{
+	return ch->now;
+}
 
 void chan_advance(struct chan *ch, uint64_t now_us)
 {
@@ -1025,11 +1023,14 @@ int chan_radio_stats(const struct chan *ch, int id, struct chan_radio_stats *out
 	return ERR_OK;
 }
 
-void chan_stats(const struct chan *ch, struct chan_stats *out) { *out = ch->st; }
+void chan_stats(const struct chan *ch, struct chan_stats *out)
+{
+	*out = ch->st;
+}
 
 void chan_stats_reset(struct chan *ch)
 {
-	ch->st = (struct chan_stats){ 0 };
+	ch->st = (struct chan_stats){0};
 	for (unsigned i = 0; i < ch->cap; i++)
-		ch->radios[i].st = (struct chan_radio_stats){ 0 };
+		ch->radios[i].st = (struct chan_radio_stats){0};
 }

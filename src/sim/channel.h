@@ -49,14 +49,14 @@
 #include "proto/airtime.h"
 #include "util/rng.h"
 
-#define CHAN_NAME_MAX 32      /* names are 1..31 bytes of [A-Za-z0-9_.:-] */
-#define CHAN_MAX_FRAME 255    /* largest LoRa frame (§2.1) */
-#define CHAN_NEVER UINT64_MAX /* "no deadline" */
+#define CHAN_NAME_MAX  32         /* names are 1..31 bytes of [A-Za-z0-9_.:-] */
+#define CHAN_MAX_FRAME 255        /* largest LoRa frame (§2.1) */
+#define CHAN_NEVER     UINT64_MAX /* "no deadline" */
 
 /* kiss_modem defaults (§10.2). */
-#define CHAN_TXDELAY_DEFAULT 50     /* x 10 ms */
+#define CHAN_TXDELAY_DEFAULT     50 /* x 10 ms */
 #define CHAN_PERSISTENCE_DEFAULT 63 /* transmit when a random byte <= P */
-#define CHAN_SLOTTIME_DEFAULT 10    /* x 10 ms */
+#define CHAN_SLOTTIME_DEFAULT    10 /* x 10 ms */
 
 /* One direction of a link. */
 struct chan_link {
@@ -66,16 +66,16 @@ struct chan_link {
 };
 
 /* Every receiver hears every sender at 8 dB SNR, -70 dBm, no loss. */
-#define CHAN_LINK_DEFAULT ((struct chan_link){ 32, -70, 0.0 })
+#define CHAN_LINK_DEFAULT ((struct chan_link){32, -70, 0.0})
 
 struct chan_config {
-	struct lora_params preset;    /* radio parameters at boot (until SetRadio) */
+	struct lora_params preset;     /* radio parameters at boot (until SetRadio) */
 	struct chan_link default_link; /* used by chan_radio_add(..., link_all) */
-	double capture_db;            /* capture margin; default 6 */
-	unsigned detect_symbols;      /* symbols before carrier sense sees a frame; default 4 */
-	int16_t noise_floor;          /* dBm, GetNoiseFloor and idle GetCurrentRssi; default -120 */
-	unsigned max_radios;          /* ids 0..max_radios-1; default 64 */
-	const char *device_name;      /* GetDeviceName reply; default "meshair" (not copied) */
+	double capture_db;             /* capture margin; default 6 */
+	unsigned detect_symbols;       /* symbols before carrier sense sees a frame; default 4 */
+	int16_t noise_floor;     /* dBm, GetNoiseFloor and idle GetCurrentRssi; default -120 */
+	unsigned max_radios;     /* ids 0..max_radios-1; default 64 */
+	const char *device_name; /* GetDeviceName reply; default "meshair" (not copied) */
 };
 
 /* Fills cfg with the defaults above and LORA_PARAMS_DEFAULT. */
@@ -130,19 +130,19 @@ struct chan_ops {
 /* Counters per radio (chan_stats_reset clears them; the modem's own GetStats
  * counters are separate and cleared only by a reboot or re-attach). */
 struct chan_radio_stats {
-	uint32_t tx;                  /* transmissions finished */
+	uint32_t tx; /* transmissions finished */
 	uint64_t tx_airtime_us;
-	uint32_t rx[CHAN_OUTCOMES];   /* receptions by outcome */
-	uint32_t tx_busy_rejects;     /* Data frames refused with F1 07 */
-	uint32_t csma_slots;          /* slot-time waits after losing the persistence draw */
-	uint32_t busy_timeouts;       /* sent anyway after 1.5 x airtime(255) of busy channel */
+	uint32_t rx[CHAN_OUTCOMES]; /* receptions by outcome */
+	uint32_t tx_busy_rejects;   /* Data frames refused with F1 07 */
+	uint32_t csma_slots;        /* slot-time waits after losing the persistence draw */
+	uint32_t busy_timeouts;     /* sent anyway after 1.5 x airtime(255) of busy channel */
 };
 
 struct chan_stats {
-	uint32_t tx;                  /* transmissions finished */
+	uint32_t tx; /* transmissions finished */
 	uint64_t airtime_us;
-	uint32_t tx_collided;         /* transmissions that collided at one receiver or more */
-	uint32_t rx[CHAN_OUTCOMES];   /* receptions by outcome, all radios */
+	uint32_t tx_collided;       /* transmissions that collided at one receiver or more */
+	uint32_t rx[CHAN_OUTCOMES]; /* receptions by outcome, all radios */
 };
 
 enum chan_tx_state {
@@ -172,7 +172,7 @@ struct chan_radio_info {
  * outlive the channel; ops is copied.  now_us is the start time.
  */
 struct chan *chan_new(const struct chan_config *cfg, const struct chan_ops *ops,
-		      const struct rng *rng, uint64_t now_us);
+                      const struct rng *rng, uint64_t now_us);
 void chan_free(struct chan *ch);
 
 /*

@@ -17,7 +17,7 @@
 
 /* ---- a recorder of everything the channel reports ---------------------- */
 
-#define MAX_EV 256
+#define MAX_EV    256
 #define MAX_RADIO 16
 
 struct hostev {
@@ -126,7 +126,7 @@ static struct world *world_new(const struct chan_config *cfg, uint64_t seed)
 	else
 		chan_config_default(&c);
 	rng_seeded_init(&w->seeded, &w->rng, seed);
-	struct chan_ops ops = { on_host, on_rx, on_done, on_report, w };
+	struct chan_ops ops = {on_host, on_rx, on_done, on_report, w};
 	w->ch = chan_new(&c, &ops, &w->rng, T0);
 	if (!w->ch)
 		abort();
@@ -150,7 +150,10 @@ static void kiss_in(struct world *w, int id, uint8_t type, const uint8_t *d, siz
 	CHECK_EQ(chan_modem_input(w->ch, id, type, d, n), ERR_OK);
 }
 
-static void set_byte(struct world *w, int id, uint8_t cmd, uint8_t v) { kiss_in(w, id, cmd, &v, 1); }
+static void set_byte(struct world *w, int id, uint8_t cmd, uint8_t v)
+{
+	kiss_in(w, id, cmd, &v, 1);
+}
 
 /* TXDELAY 0 and persistence 255: a frame goes out as soon as the channel is clear. */
 static void fast(struct world *w, int id)
@@ -169,7 +172,7 @@ static void send_data(struct world *w, int id, size_t len, uint8_t fill)
 /* Sends a SetHardware command and returns the last frame the modem answered. */
 static const struct hostev *hw(struct world *w, int id, uint8_t sub, const uint8_t *d, size_t n)
 {
-	uint8_t buf[64] = { sub };
+	uint8_t buf[64] = {sub};
 	size_t before = w->nev[id];
 	if (n)
 		memcpy(buf + 1, d, n);
@@ -193,11 +196,14 @@ static void set_radio(struct world *w, int id, uint32_t freq, uint32_t bw, uint8
 	le32_store(d + 4, bw);
 	d[8] = sf;
 	d[9] = cr;
-	const uint8_t ok[] = { KISS_HW_OK };
+	const uint8_t ok[] = {KISS_HW_OK};
 	CHECK(reply_is(hw(w, id, KISS_HW_SET_RADIO, d, 10), ok, 1));
 }
 
-static void run(struct world *w, uint64_t until) { chan_advance(w->ch, until); }
+static void run(struct world *w, uint64_t until)
+{
+	chan_advance(w->ch, until);
+}
 
 /* Runs until nothing is left to do (bounded). */
 static void drain(struct world *w)
@@ -263,25 +269,25 @@ static void test_airtime_and_delivery(void)
 	CHECK_EQ(w->ev[b][0].type, KISS_DATA);
 	CHECK_EQ(w->ev[b][0].len, 22);
 	CHECK_EQ(w->ev[b][0].data[0], 0x14);
-	const uint8_t meta[] = { KISS_HW_RX_META, 32, (uint8_t)-70 };
+	const uint8_t meta[] = {KISS_HW_RX_META, 32, (uint8_t)-70};
 	CHECK(reply_is(&w->ev[b][1], meta, 3));
-	const uint8_t done[] = { KISS_HW_TX_DONE, 1 };
+	const uint8_t done[] = {KISS_HW_TX_DONE, 1};
 	CHECK_EQ(w->nev[a], 1);
 	CHECK(reply_is(&w->ev[a][0], done, 2));
 
 	/* every cell of the §6.9 table through GetAirtime after SetRadio */
-	static const size_t lens[6] = { 6, 22, 53, 119, 164, 255 };
+	static const size_t lens[6] = {6, 22, 53, 119, 164, 255};
 	static const struct {
 		uint32_t bw;
 		uint8_t sf;
 		uint32_t ms[6];
 	} rows[] = {
-		{ 62500, 8, { 222, 304, 467, 816, 1041, 1512 } },
-		{ 62500, 7, { 121, 162, 254, 449, 582, 848 } },
-		{ 62500, 9, { 313, 477, 722, 1337, 1746, 2566 } },
-		{ 250000, 10, { 156, 218, 340, 607, 791, 1180 } },
-		{ 250000, 11, { 313, 395, 641, 1132, 1460, 2156 } },
-		{ 125000, 12, { 1253, 1744, 2727, 4857, 6332, 9281 } },
+	    {62500, 8, {222, 304, 467, 816, 1041, 1512}},
+	    {62500, 7, {121, 162, 254, 449, 582, 848}},
+	    {62500, 9, {313, 477, 722, 1337, 1746, 2566}},
+	    {250000, 10, {156, 218, 340, 607, 791, 1180}},
+	    {250000, 11, {313, 395, 641, 1132, 1460, 2156}},
+	    {125000, 12, {1253, 1744, 2727, 4857, 6332, 9281}},
 	};
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		set_radio(w, a, 869618000u, rows[r].bw, rows[r].sf, 5);
@@ -311,21 +317,21 @@ static void test_modem_commands(void)
 	int b = chan_radio_add(w->ch, "B", true, NULL);
 	const struct hostev *e;
 
-	const uint8_t ver[] = { 0x91, 0x01, 0x00 };
+	const uint8_t ver[] = {0x91, 0x01, 0x00};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_VERSION, NULL, 0), ver, 3));
-	const uint8_t ping[] = { 0x97 };
+	const uint8_t ping[] = {0x97};
 	CHECK(reply_is(hw(w, a, KISS_HW_PING, NULL, 0), ping, 1));
-	const uint8_t radio0[11] = { 0x8B };
+	const uint8_t radio0[11] = {0x8B};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_RADIO, NULL, 0), radio0, 11));
-	const uint8_t pow0[] = { 0x8C, 0 };
+	const uint8_t pow0[] = {0x8C, 0};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_TX_POWER, NULL, 0), pow0, 2));
 	uint8_t p = 22;
-	const uint8_t ok[] = { 0xF0 };
+	const uint8_t ok[] = {0xF0};
 	CHECK(reply_is(hw(w, a, KISS_HW_SET_TX_POWER, &p, 1), ok, 1));
-	const uint8_t pow22[] = { 0x8C, 22 };
+	const uint8_t pow22[] = {0x8C, 22};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_TX_POWER, NULL, 0), pow22, 2));
 	set_radio(w, a, 869618000u, 62500, 8, 5);
-	const uint8_t radio1[] = { 0x8B, 0x50, 0x51, 0xD5, 0x33, 0x24, 0xF4, 0, 0, 8, 5 };
+	const uint8_t radio1[] = {0x8B, 0x50, 0x51, 0xD5, 0x33, 0x24, 0xF4, 0, 0, 8, 5};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_RADIO, NULL, 0), radio1, 11));
 	/* an impossible setting is stored for GetRadio but the radio keeps its own */
 	set_radio(w, a, 869618000u, 62500, 13, 5);
@@ -333,40 +339,40 @@ static void test_modem_commands(void)
 	e = hw(w, a, KISS_HW_GET_AIRTIME, &l22, 1);
 	CHECK(e && e->len == 5 && le32_load(e->data + 1) == 304);
 	set_radio(w, a, 869618000u, 62500, 8, 5);
-	uint8_t short_radio[4] = { 0 };
-	const uint8_t e_len[] = { 0xF1, 0x01 };
+	uint8_t short_radio[4] = {0};
+	const uint8_t e_len[] = {0xF1, 0x01};
 	CHECK(reply_is(hw(w, a, KISS_HW_SET_RADIO, short_radio, 4), e_len, 2));
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_AIRTIME, NULL, 0), e_len, 2));
 
-	const uint8_t e_na[] = { 0xF1, 0x03 };
+	const uint8_t e_na[] = {0xF1, 0x03};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_IDENTITY, NULL, 0), e_na, 2));
 	uint8_t n8 = 8;
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_RANDOM, &n8, 1), e_na, 2));
 	CHECK(reply_is(hw(w, a, KISS_HW_HASH, &n8, 1), e_na, 2));
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_MCU_TEMP, NULL, 0), e_na, 2));
-	const uint8_t e_unk[] = { 0xF1, 0x05 };
+	const uint8_t e_unk[] = {0xF1, 0x05};
 	CHECK(reply_is(hw(w, a, 0x42, NULL, 0), e_unk, 2));
 	CHECK(reply_is(hw(w, a, KISS_HW_TX_DONE, NULL, 0), e_unk, 2));
 
-	const uint8_t nf[] = { 0x90, (uint8_t)-120, 0xFF };
+	const uint8_t nf[] = {0x90, (uint8_t)-120, 0xFF};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_NOISE_FLOOR, NULL, 0), nf, 3));
-	const uint8_t rssi_idle[] = { 0x8D, (uint8_t)-120 };
+	const uint8_t rssi_idle[] = {0x8D, (uint8_t)-120};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_CURRENT_RSSI, NULL, 0), rssi_idle, 2));
-	const uint8_t idle[] = { 0x8E, 0 };
+	const uint8_t idle[] = {0x8E, 0};
 	CHECK(reply_is(hw(w, a, KISS_HW_IS_CHANNEL_BUSY, NULL, 0), idle, 2));
-	const uint8_t batt[] = { 0x93, 0, 0 };
+	const uint8_t batt[] = {0x93, 0, 0};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_BATTERY, NULL, 0), batt, 3));
 	uint8_t perm = 0xFF;
-	const uint8_t sens[] = { 0x95 };
+	const uint8_t sens[] = {0x95};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_SENSORS, &perm, 1), sens, 1));
 	e = hw(w, a, KISS_HW_GET_DEVICE_NAME, NULL, 0);
 	CHECK(e && e->len == 8 && e->data[0] == 0x96 && memcmp(e->data + 1, "meshair", 7) == 0);
-	const uint8_t sr1[] = { 0x9A, 1 }, sr0[] = { 0x9A, 0 };
+	const uint8_t sr1[] = {0x9A, 1}, sr0[] = {0x9A, 0};
 	CHECK(reply_is(hw(w, b, KISS_HW_GET_SIGNAL_REPORT, NULL, 0), sr1, 2));
 	uint8_t off = 0;
 	CHECK(reply_is(hw(w, b, KISS_HW_SET_SIGNAL_REPORT, &off, 1), sr0, 2));
 	CHECK(reply_is(hw(w, b, KISS_HW_GET_SIGNAL_REPORT, NULL, 0), sr0, 2));
-	const uint8_t stats0[13] = { 0x92 };
+	const uint8_t stats0[13] = {0x92};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_STATS, NULL, 0), stats0, 13));
 
 	/* ignored: other ports, type FF, empty SetHardware, empty or oversized Data */
@@ -384,7 +390,7 @@ static void test_modem_commands(void)
 	fast(w, a);
 	send_data(w, a, 10, 0xAA);
 	send_data(w, a, 10, 0xBB);
-	const uint8_t busy[] = { 0xF1, 0x07 };
+	const uint8_t busy[] = {0xF1, 0x07};
 	CHECK(reply_is(&w->ev[a][w->nev[a] - 1], busy, 2));
 	CHECK_EQ(chan_radio_send(w->ch, a, (const uint8_t *)"x", 1), ERR_AGAIN);
 	clear_events(w);
@@ -395,9 +401,9 @@ static void test_modem_commands(void)
 	CHECK_EQ(w->nev[b], 1);
 	CHECK_EQ(w->ev[b][0].type, KISS_DATA);
 	CHECK_EQ(w->ev[b][0].data[0], 0xAA);
-	const uint8_t stats_a[13] = { 0x92, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
+	const uint8_t stats_a[13] = {0x92, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
 	CHECK(reply_is(hw(w, a, KISS_HW_GET_STATS, NULL, 0), stats_a, 13));
-	const uint8_t stats_b[13] = { 0x92, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	const uint8_t stats_b[13] = {0x92, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 	CHECK(reply_is(hw(w, b, KISS_HW_GET_STATS, NULL, 0), stats_b, 13));
 	struct chan_radio_stats rs;
 	CHECK_EQ(chan_radio_stats(w->ch, a, &rs), ERR_OK);
@@ -520,11 +526,11 @@ static void test_csma(void)
 	send_data(w, a, 100, 1);
 	run(w, T0 + 1 * MS);
 	/* carrier sense needs 4 preamble symbols (16.4 ms at SF8/62.5) */
-	const uint8_t idle[] = { 0x8E, 0 }, busy[] = { 0x8E, 1 };
+	const uint8_t idle[] = {0x8E, 0}, busy[] = {0x8E, 1};
 	CHECK(reply_is(hw(w, b, KISS_HW_IS_CHANNEL_BUSY, NULL, 0), idle, 2));
 	run(w, T0 + 20 * MS);
 	CHECK(reply_is(hw(w, b, KISS_HW_IS_CHANNEL_BUSY, NULL, 0), busy, 2));
-	const uint8_t rssi[] = { 0x8D, (uint8_t)-70 };
+	const uint8_t rssi[] = {0x8D, (uint8_t)-70};
 	CHECK(reply_is(hw(w, b, KISS_HW_GET_CURRENT_RSSI, NULL, 0), rssi, 2));
 	/* B queues while the channel is busy: it waits for the end of A's frame */
 	send_data(w, b, 20, 2);
@@ -831,7 +837,7 @@ static uint64_t random_run(uint64_t seed, struct chan_stats *st, unsigned *sent)
 	struct rng traffic;
 	rng_seeded_init(&traffic_s, &traffic, seed * 7 + 1);
 	for (int i = 0; i < 10; i++) {
-		char name[8] = { 'n', (char)('0' + i), 0 };
+		char name[8] = {'n', (char)('0' + i), 0};
 		CHECK_EQ(chan_radio_add(w->ch, name, true, NULL), i);
 		set_byte(w, i, KISS_TXDELAY, 0);
 	}
