@@ -320,6 +320,7 @@ static void post_done(struct client *c, struct client_room *rs, struct client_co
 		.type = ok ? CLIENT_EV_DELIVERED : CLIENT_EV_FAILED,
 		.contact = ct,
 		.id = rs->post.id,
+		.ts = rs->post.ts,
 		.attempt = attempt,
 		.rtt_ms = ok ? (uint32_t)(now_ms - rs->post.sent_ms[attempt]) : 0,
 		.text = rs->post.text,
@@ -665,7 +666,7 @@ static int send_post_attempt(struct client *c, struct client_room *rs, struct cl
 	rs->post.sent_ms[attempt] = now_ms;
 	rs->post.deadline = now_ms + timeout;
 	struct client_event ev = { .type = CLIENT_EV_SEND, .contact = ct, .id = rs->post.id,
-				   .attempt = attempt, .flood = flood, .timeout_ms = timeout,
+				   .ts = rs->post.ts, .attempt = attempt, .flood = flood, .timeout_ms = timeout,
 				   .text = rs->post.text, .text_len = rs->post.len };
 	emit(c, &ev);
 	return ERR_OK;

@@ -174,7 +174,7 @@ struct client_event {
 	uint32_t timeout_ms, rtt_ms;
 	uint8_t perms, role, fw_level, code;
 	uint32_t server_time;
-	uint32_t ts;               /* POST: room clock; CLI_REPLY: room clock */
+	uint32_t ts;               /* POST, CLI_REPLY: room clock; SEND, DELIVERED, FAILED: our stamp */
 	uint8_t author[4];         /* POST: author key prefix */
 	const char *text;          /* POST, CLI_REPLY, DELIVERED, FAILED: NUL-terminated */
 	size_t text_len;
