@@ -103,9 +103,8 @@ static void on_reboot(void *ctx, struct room *r)
 	d->reboot = true;
 }
 
-static int open_rooms_cb(void *ctx, const struct store_room *sr)
+static int open_room(struct daemon *d, const struct store_room *sr)
 {
-	struct daemon *d = ctx;
 	struct ident id;
 	char path[4096];
 
@@ -171,11 +170,28 @@ out:
 	return rc;
 }
 
-static int count_rooms_cb(void *ctx, const struct store_room *sr)
+struct room_list {
+	struct store_room rooms[MAX_ROOMS];
+	int n;
+};
+
+static int list_rooms_cb(void *ctx, const struct store_room *sr)
 {
-	(void)sr;
-	(*(int *)ctx)++;
+	struct room_list *l = ctx;
+	if (l->n < MAX_ROOMS)
+		l->rooms[l->n++] = *sr;
 	return 0;
+}
+
+/* Opens every room of the store (the store cannot be used from inside its
+ * own listing callback, so the list is taken first). */
+static void open_rooms(struct daemon *d)
+{
+	static struct room_list l;
+	l.n = 0;
+	store_room_list(d->store, list_rooms_cb, &l);
+	for (int i = 0; i < l.n; i++)
+		open_room(d, &l.rooms[i]);
 }
 
 /* ---- command doors ---- */
@@ -221,7 +237,7 @@ static void run_command(struct daemon *d, const char *line, enum cmd_origin orig
 		d->n_rooms = 0;
 		for (int i = 0; i < before; i++)
 			room_close(&d->rooms[i]);
-		store_room_list(d->store, open_rooms_cb, d);
+		open_rooms(d);
 		snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
 		return;
 	}
@@ -520,9 +536,9 @@ int main(int argc, char **argv)
 		log_err("roomd", "%s: %s", db, err_str(rc));
 		return 1;
 	}
-	int n_rooms = 0;
-	store_room_list(d.store, count_rooms_cb, &n_rooms);
-	if (n_rooms == 0 && (rc = create_room(&d, name)) != ERR_OK) {
+	static struct room_list existing;
+	store_room_list(d.store, list_rooms_cb, &existing);
+	if (existing.n == 0 && (rc = create_room(&d, name)) != ERR_OK) {
 		log_err("roomd", "cannot create the first room: %s", err_str(rc));
 		store_close(d.store);
 		return 1;
@@ -532,7 +548,7 @@ int main(int argc, char **argv)
 	struct mesh_io io = { mesh_transmit, &d };
 	d.cfg.mesh.lp = d.cfg.radio_cfg.lp;
 	mesh_init(&d.mesh, &d.cfg.mesh, &io, crypto_rng_system(), app_now_ms());
-	store_room_list(d.store, open_rooms_cb, &d);
+	open_rooms(&d);
 	if (!d.n_rooms) {
 		log_err("roomd", "no room could be started");
 		store_close(d.store);

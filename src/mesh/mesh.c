@@ -492,24 +492,40 @@ static void remove_self(struct pkt *p)
 	p->path_len = path_len_make(size, count - 1);
 }
 
-/* Mesh::routeDirectRecvAcks on an already shortened packet. */
-static void reemit_acks(struct mesh *m, const struct pkt *shortened, const uint8_t code[4],
-			uint32_t delay)
+/* A new DIRECT packet along the shortened path carrying the ACK bytes as
+ * received, plain or (remaining > 0) wrapped in a MULTIPART. */
+static bool ack_copy(struct pkt *a, const struct pkt *shortened, const uint8_t *ack, size_t len,
+		     unsigned remaining)
+{
+	size_t off = remaining ? 1 : 0;
+	if (off + len > PKT_MAX_PAYLOAD)
+		return false;
+	memset(a, 0, offsetof(struct pkt, path));
+	a->header = pkt_header(PKT_ROUTE_DIRECT, remaining ? PKT_MULTIPART : PKT_ACK);
+	if (remaining)
+		a->payload[0] = (uint8_t)(((remaining & 0x0F) << 4) | PKT_ACK);
+	memcpy(a->payload + off, ack, len);
+	a->payload_len = off + len;
+	a->path_len = shortened->path_len;
+	memcpy(a->path, shortened->path, pkt_path_bytes(shortened));
+	return true;
+}
+
+/* Mesh::routeDirectRecvAcks on an already shortened packet.  The ACK is
+ * re-emitted whole, not just its 4-byte code: a keep-alive ACK keeps its
+ * unsynced-post count and a chat ACK its extra bytes (§5.5). */
+static void reemit_acks(struct mesh *m, const struct pkt *shortened, const uint8_t *ack,
+			size_t len, uint32_t delay)
 {
 	struct pkt a;
 	for (unsigned e = m->cfg.multi_acks; e >= 1; e--) {
 		delay += mesh_direct_delay(m, shortened) + 300;
-		mesh_build_multi_ack(&a, code, e);
-		a.header = pkt_header(PKT_ROUTE_DIRECT, PKT_MULTIPART);
-		a.path_len = shortened->path_len;
-		memcpy(a.path, shortened->path, pkt_path_bytes(shortened));
-		enqueue(m, &a, MESH_PRI_DIRECT, delay);
+		if (ack_copy(&a, shortened, ack, len, e))
+			enqueue(m, &a, MESH_PRI_DIRECT, delay);
 	}
-	mesh_build_ack(&a, code, NULL, 0);
-	a.header = pkt_header(PKT_ROUTE_DIRECT, PKT_ACK);
-	a.path_len = shortened->path_len;
-	memcpy(a.path, shortened->path, pkt_path_bytes(shortened));
-	enqueue(m, &a, MESH_PRI_DIRECT, delay);
+	if (ack_copy(&a, shortened, ack, len, 0))
+		enqueue(m, &a, MESH_PRI_DIRECT, delay);
+	m->stats.forwarded++;
 }
 
 static bool ack_to_eps(struct mesh *m, const struct mesh_rx *rx, const uint8_t *ack, size_t len)
@@ -540,20 +556,25 @@ static void direct_in_transit(struct mesh *m, struct pkt *p, const struct mesh_r
 		ours = ack_to_eps(m, rx, p->payload, p->payload_len); /* early ACK */
 	if (!self_prefix(m) || memcmp(p->path, self_prefix(m), size) != 0 || !allow_forward(m, p))
 		return;
-	if (type == PKT_MULTIPART && p->payload_len >= 5 && (p->payload[0] & 0x0F) == PKT_ACK) {
+	if (type == PKT_MULTIPART) {
+		/* only a wrapped ACK is understood; any other MULTIPART stops here
+		 * (Mesh::forwardMultipartDirect) */
 		uint8_t mh[PKT_HASH_SIZE];
+		if (p->payload_len < 5 || (p->payload[0] & 0x0F) != PKT_ACK)
+			return;
 		multipart_hash(p, mh);
 		if (seen_or_mark(m, p, mh))
 			return;
 		remove_self(p);
-		reemit_acks(m, p, p->payload + 1, ((p->payload[0] >> 4) + 1u) * 300);
-	} else if (type == PKT_ACK && p->payload_len >= 4) {
+		reemit_acks(m, p, p->payload + 1, p->payload_len - 1,
+			    ((p->payload[0] >> 4) + 1u) * 300);
+	} else if (type == PKT_ACK) {
 		/* the firmware would retransmit a matched ACK with a 0xFF header
 		 * (§6.3 quirk); an ACK that was ours is simply not re-emitted */
 		if (ours || seen_or_mark(m, p, hash))
 			return;
 		remove_self(p);
-		reemit_acks(m, p, p->payload, 0);
+		reemit_acks(m, p, p->payload, p->payload_len, 0);
 	} else {
 		if (seen_or_mark(m, p, hash))
 			return;

@@ -44,8 +44,7 @@ static size_t fixed_len(uint8_t flags)
 	       ((flags & ADV_FLAG_FEAT2) ? 2 : 0);
 }
 
-int advert_data_encode(const struct advert_data *d, uint8_t out[ADVERT_DATA_MAX],
-		       size_t *out_len)
+int advert_data_encode(const struct advert_data *d, uint8_t out[ADVERT_DATA_MAX], size_t *out_len)
 {
 	size_t room = ADVERT_DATA_MAX - fixed_len(data_flags(d, 0));
 	size_t name_len = utf8_valid_prefix_len(d->name, strnlen(d->name, sizeof(d->name)), room);
@@ -108,7 +107,7 @@ int advert_data_decode(struct advert_data *d, const uint8_t *p, size_t len)
 
 /* The signed message: pub || timestamp || app_data. */
 static size_t signed_msg(uint8_t msg[CRYPTO_PUB_SIZE + 4 + ADVERT_DATA_MAX], const uint8_t *pub,
-			 uint32_t timestamp, const uint8_t *app_data, size_t app_data_len)
+                         uint32_t timestamp, const uint8_t *app_data, size_t app_data_len)
 {
 	memcpy(msg, pub, CRYPTO_PUB_SIZE);
 	le32_store(msg + CRYPTO_PUB_SIZE, timestamp);
@@ -118,7 +117,7 @@ static size_t signed_msg(uint8_t msg[CRYPTO_PUB_SIZE + 4 + ADVERT_DATA_MAX], con
 }
 
 int advert_build(const struct ident *id, uint32_t timestamp, const uint8_t *app_data,
-		 size_t app_data_len, uint8_t *out, size_t cap, size_t *out_len)
+                 size_t app_data_len, uint8_t *out, size_t cap, size_t *out_len)
 {
 	uint8_t msg[CRYPTO_PUB_SIZE + 4 + ADVERT_DATA_MAX], sig[CRYPTO_SIG_SIZE];
 	size_t msg_len;

@@ -16,9 +16,9 @@
 
 #include "crypto/crypto.h"
 
-#define ADVERT_DATA_MAX 32 /* MAX_ADVERT_DATA_SIZE */
-#define ADVERT_HDR 100     /* pub + timestamp + signature; the receiver's minimum */
-#define ADVERT_MAX (ADVERT_HDR + ADVERT_DATA_MAX)
+#define ADVERT_DATA_MAX 32  /* MAX_ADVERT_DATA_SIZE */
+#define ADVERT_HDR      100 /* pub + timestamp + signature; the receiver's minimum */
+#define ADVERT_MAX      (ADVERT_HDR + ADVERT_DATA_MAX)
 #define ADVERT_NAME_MAX (ADVERT_DATA_MAX - 1)
 
 enum advert_type {
@@ -29,11 +29,11 @@ enum advert_type {
 	ADV_TYPE_SENSOR = 4,
 };
 
-#define ADV_TYPE_MASK 0x0F
-#define ADV_FLAG_LOC 0x10
+#define ADV_TYPE_MASK  0x0F
+#define ADV_FLAG_LOC   0x10
 #define ADV_FLAG_FEAT1 0x20
 #define ADV_FLAG_FEAT2 0x40
-#define ADV_FLAG_NAME 0x80
+#define ADV_FLAG_NAME  0x80
 
 struct advert_data {
 	uint8_t flags; /* decode: as received; encode: ignored, computed */
@@ -61,8 +61,7 @@ int32_t advert_coord_e6(double deg);
  * the location flag whenever has_loc (even at 0,0), the name flag only if the
  * name, cut to the room left at a UTF-8 boundary, is not empty.
  */
-int advert_data_encode(const struct advert_data *d, uint8_t out[ADVERT_DATA_MAX],
-		       size_t *out_len);
+int advert_data_encode(const struct advert_data *d, uint8_t out[ADVERT_DATA_MAX], size_t *out_len);
 /*
  * Decodes app_data; only the first ADVERT_DATA_MAX bytes are looked at.
  * ERR_TRUNCATED if empty or if a flagged fixed field does not fit.  The name
@@ -77,9 +76,9 @@ struct advert {
 	uint32_t timestamp;
 	uint8_t sig[CRYPTO_SIG_SIZE];
 	uint8_t app_data[ADVERT_DATA_MAX];
-	size_t app_data_len;   /* at most 32: extra bytes are ignored */
+	size_t app_data_len; /* at most 32: extra bytes are ignored */
 	struct advert_data data;
-	int data_err;          /* result of decoding app_data into data */
+	int data_err; /* result of decoding app_data into data */
 };
 
 /*
@@ -87,7 +86,7 @@ struct advert {
  * bytes, else ERR_TOO_BIG).
  */
 int advert_build(const struct ident *id, uint32_t timestamp, const uint8_t *app_data,
-		 size_t app_data_len, uint8_t *out, size_t cap, size_t *out_len);
+                 size_t app_data_len, uint8_t *out, size_t cap, size_t *out_len);
 /*
  * Parses and verifies an advert payload.  ERR_TRUNCATED below 100 bytes,
  * ERR_AUTH for a bad signature.  A valid signature with undecodable app_data

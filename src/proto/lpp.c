@@ -11,33 +11,33 @@ static const struct {
 	uint8_t type;
 	uint8_t size;
 } lpp_sizes[] = {
-	{ 0x00, 1 }, /* digital input */
-	{ 0x01, 1 }, /* digital output */
-	{ 0x02, 2 }, /* analog input */
-	{ 0x03, 2 }, /* analog output */
-	{ 0x64, 4 }, /* generic sensor */
-	{ 0x65, 2 }, /* illuminance */
-	{ 0x66, 1 }, /* presence */
-	{ 0x67, 2 }, /* temperature */
-	{ 0x68, 1 }, /* relative humidity */
-	{ 0x71, 6 }, /* accelerometer */
-	{ 0x73, 2 }, /* barometric pressure */
-	{ 0x74, 2 }, /* voltage */
-	{ 0x75, 2 }, /* current */
-	{ 0x76, 4 }, /* frequency */
-	{ 0x78, 1 }, /* percentage */
-	{ 0x79, 2 }, /* altitude */
-	{ 0x7A, 3 }, /* load */
-	{ 0x7D, 2 }, /* concentration */
-	{ 0x80, 2 }, /* power */
-	{ 0x82, 4 }, /* distance */
-	{ 0x83, 4 }, /* energy */
-	{ 0x84, 2 }, /* direction */
-	{ 0x85, 4 }, /* unix time */
-	{ 0x86, 6 }, /* gyrometer */
-	{ 0x87, 3 }, /* colour */
-	{ 0x88, 9 }, /* GPS location */
-	{ 0x8E, 1 }, /* switch */
+    {0x00, 1}, /* digital input */
+    {0x01, 1}, /* digital output */
+    {0x02, 2}, /* analog input */
+    {0x03, 2}, /* analog output */
+    {0x64, 4}, /* generic sensor */
+    {0x65, 2}, /* illuminance */
+    {0x66, 1}, /* presence */
+    {0x67, 2}, /* temperature */
+    {0x68, 1}, /* relative humidity */
+    {0x71, 6}, /* accelerometer */
+    {0x73, 2}, /* barometric pressure */
+    {0x74, 2}, /* voltage */
+    {0x75, 2}, /* current */
+    {0x76, 4}, /* frequency */
+    {0x78, 1}, /* percentage */
+    {0x79, 2}, /* altitude */
+    {0x7A, 3}, /* load */
+    {0x7D, 2}, /* concentration */
+    {0x80, 2}, /* power */
+    {0x82, 4}, /* distance */
+    {0x83, 4}, /* energy */
+    {0x84, 2}, /* direction */
+    {0x85, 4}, /* unix time */
+    {0x86, 6}, /* gyrometer */
+    {0x87, 3}, /* colour */
+    {0x88, 9}, /* GPS location */
+    {0x8E, 1}, /* switch */
 };
 
 size_t lpp_value_size(uint8_t type)

@@ -21,8 +21,8 @@ static int finish(const struct wbuf *w, size_t *out_len)
 }
 
 /* Encrypts pt after a clear header already written to out[0..hdr_len). */
-static int seal_after(size_t hdr_len, const uint8_t secret[CRYPTO_SECRET_SIZE],
-		      const uint8_t *pt, size_t pt_len, uint8_t *out, size_t cap, size_t *out_len)
+static int seal_after(size_t hdr_len, const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt,
+                      size_t pt_len, uint8_t *out, size_t cap, size_t *out_len)
 {
 	size_t sealed_len;
 	int rc;
@@ -37,7 +37,7 @@ static int seal_after(size_t hdr_len, const uint8_t secret[CRYPTO_SECRET_SIZE],
 /* --- envelopes ------------------------------------------------------------ */
 
 int dgram_build(uint8_t dest, uint8_t src, const uint8_t secret[CRYPTO_SECRET_SIZE],
-		const uint8_t *pt, size_t pt_len, uint8_t *out, size_t cap, size_t *out_len)
+                const uint8_t *pt, size_t pt_len, uint8_t *out, size_t cap, size_t *out_len)
 {
 	if (pt_len > PL_DGRAM_MAX_PLAIN || cap < PL_DGRAM_HDR)
 		return ERR_TOO_BIG;
@@ -57,16 +57,15 @@ int dgram_parse(struct dgram *d, const uint8_t *payload, size_t len)
 	return ERR_OK;
 }
 
-int sealed_open(const uint8_t *sealed, size_t sealed_len,
-		const uint8_t secret[CRYPTO_SECRET_SIZE], uint8_t *out, size_t cap,
-		size_t *out_len)
+int sealed_open(const uint8_t *sealed, size_t sealed_len, const uint8_t secret[CRYPTO_SECRET_SIZE],
+                uint8_t *out, size_t cap, size_t *out_len)
 {
 	return cipher_decrypt(secret, sealed, sealed_len, out, cap, out_len);
 }
 
 int anon_build(uint8_t dest, const uint8_t sender_pub[CRYPTO_PUB_SIZE],
-	       const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t pt_len,
-	       uint8_t *out, size_t cap, size_t *out_len)
+               const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t pt_len,
+               uint8_t *out, size_t cap, size_t *out_len)
 {
 	if (pt_len > PL_ANON_MAX_PLAIN || cap < PL_ANON_HDR)
 		return ERR_TOO_BIG;
@@ -98,8 +97,8 @@ int grp_parse(struct grp *g, const uint8_t *payload, size_t len)
 
 /* --- login ---------------------------------------------------------------- */
 
-int login_req_encode(const struct login_req *l, enum login_form form, uint8_t *out,
-		     size_t cap, size_t *out_len)
+int login_req_encode(const struct login_req *l, enum login_form form, uint8_t *out, size_t cap,
+                     size_t *out_len)
 {
 	struct wbuf w;
 
@@ -111,8 +110,7 @@ int login_req_encode(const struct login_req *l, enum login_form form, uint8_t *o
 	return finish(&w, out_len);
 }
 
-int login_req_decode(struct login_req *l, enum login_form form, const uint8_t *pt,
-		     size_t len)
+int login_req_decode(struct login_req *l, enum login_form form, const uint8_t *pt, size_t len)
 {
 	struct rbuf r;
 	size_t pw_len;
@@ -183,8 +181,7 @@ int txt_encode(const struct txt_msg *m, uint8_t *out, size_t cap, size_t *out_le
 {
 	struct wbuf w;
 
-	if (m->type > TXT_SIGNED || m->text_len > TXT_TEXT_MAX ||
-	    memchr(m->text, 0, m->text_len))
+	if (m->type > TXT_SIGNED || m->text_len > TXT_TEXT_MAX || memchr(m->text, 0, m->text_len))
 		return ERR_INVAL;
 	wbuf_init(&w, out, cap);
 	wbuf_put_le32(&w, m->timestamp);
@@ -238,7 +235,7 @@ int txt_decode(struct txt_msg *m, const uint8_t *pt, size_t len)
 /* --- ACKs ----------------------------------------------------------------- */
 
 void ack_code(const uint8_t *m, size_t m_len, const uint8_t pub[CRYPTO_PUB_SIZE],
-	      uint8_t code[ACK_CODE_SIZE])
+              uint8_t code[ACK_CODE_SIZE])
 {
 	uint8_t digest[CRYPTO_HASH_SIZE];
 
@@ -247,7 +244,7 @@ void ack_code(const uint8_t *m, size_t m_len, const uint8_t pub[CRYPTO_PUB_SIZE]
 }
 
 int ack_code_txt(const uint8_t *pt, size_t len, const uint8_t client_pub[CRYPTO_PUB_SIZE],
-		 uint8_t code[ACK_CODE_SIZE])
+                 uint8_t code[ACK_CODE_SIZE])
 {
 	size_t prefix;
 
@@ -260,18 +257,18 @@ int ack_code_txt(const uint8_t *pt, size_t len, const uint8_t client_pub[CRYPTO_
 	return ERR_OK;
 }
 
-void ack_code_keepalive(const uint8_t *pt, size_t len,
-			const uint8_t client_pub[CRYPTO_PUB_SIZE], uint8_t code[ACK_CODE_SIZE])
+void ack_code_keepalive(const uint8_t *pt, size_t len, const uint8_t client_pub[CRYPTO_PUB_SIZE],
+                        uint8_t code[ACK_CODE_SIZE])
 {
 	/* An absent forceSince is hashed as the zeros the padding puts there. */
-	uint8_t m[KEEPALIVE_SIZE] = { 0 };
+	uint8_t m[KEEPALIVE_SIZE] = {0};
 
 	memcpy(m, pt, len < KEEPALIVE_SIZE ? len : KEEPALIVE_SIZE);
 	ack_code(m, KEEPALIVE_SIZE, client_pub, code);
 }
 
 int ack_encode(const uint8_t code[ACK_CODE_SIZE], const uint8_t *extra, size_t extra_len,
-	       uint8_t *out, size_t cap, size_t *out_len)
+               uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct wbuf w;
 
@@ -304,8 +301,8 @@ int multipart_parse(struct multipart *m, const uint8_t *payload, size_t len)
 	return ERR_OK;
 }
 
-int multiack_encode(uint8_t remaining, const uint8_t code[ACK_CODE_SIZE], uint8_t *out,
-		    size_t cap, size_t *out_len)
+int multiack_encode(uint8_t remaining, const uint8_t code[ACK_CODE_SIZE], uint8_t *out, size_t cap,
+                    size_t *out_len)
 {
 	struct wbuf w;
 
@@ -318,7 +315,7 @@ int multiack_encode(uint8_t remaining, const uint8_t code[ACK_CODE_SIZE], uint8_
 }
 
 int multiack_decode(const uint8_t *payload, size_t len, uint8_t *remaining,
-		    uint8_t code[ACK_CODE_SIZE])
+                    uint8_t code[ACK_CODE_SIZE])
 {
 	struct multipart m;
 	int rc = multipart_parse(&m, payload, len);
@@ -337,7 +334,7 @@ int multiack_decode(const uint8_t *payload, size_t len, uint8_t *remaining,
 /* --- PATH ----------------------------------------------------------------- */
 
 int path_msg_encode(const struct path_msg *m, const struct rng *rng, uint8_t *out, size_t cap,
-		    size_t *out_len)
+                    size_t *out_len)
 {
 	bool none = m->extra_len == 0 || m->extra_type == PATH_EXTRA_NONE;
 	uint8_t nonce[PATH_NONE_RANDOM];
@@ -404,8 +401,7 @@ int trace_parse(struct trace *t, const uint8_t *payload, size_t len)
 	size_t list_len;
 
 	rbuf_init(&r, payload, len);
-	if (rbuf_get_le32(&r, &t->tag) || rbuf_get_le32(&r, &t->auth) ||
-	    rbuf_get_u8(&r, &t->flags))
+	if (rbuf_get_le32(&r, &t->tag) || rbuf_get_le32(&r, &t->auth) || rbuf_get_u8(&r, &t->flags))
 		return ERR_TRUNCATED;
 	t->hash_size = (uint8_t)(1u << (t->flags & 3));
 	list_len = rbuf_left(&r);
@@ -417,7 +413,7 @@ int trace_parse(struct trace *t, const uint8_t *payload, size_t len)
 }
 
 int trace_encode(uint32_t tag, uint32_t auth, uint8_t flags, const uint8_t *hashes,
-		 size_t hash_count, uint8_t *out, size_t cap, size_t *out_len)
+                 size_t hash_count, uint8_t *out, size_t cap, size_t *out_len)
 {
 	size_t list_len = hash_count << (flags & 3);
 	struct wbuf w;

@@ -28,7 +28,7 @@ int region_key(const char *name, size_t len, uint8_t key[REGION_KEY_SIZE])
 }
 
 uint16_t region_transport_code(const uint8_t key[REGION_KEY_SIZE], uint8_t type,
-			       const uint8_t *payload, size_t len)
+                               const uint8_t *payload, size_t len)
 {
 	uint8_t msg[1 + PKT_MAX_PAYLOAD], mac[CRYPTO_HASH_SIZE];
 	uint16_t code;

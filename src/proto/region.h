@@ -20,8 +20,11 @@
  * empty name.
  */
 int region_key(const char *name, size_t len, uint8_t key[REGION_KEY_SIZE]);
-/* transport_code_1 of a packet with this type and (final, encrypted) payload. */
+/*
+ * transport_code_1 of a packet with this type and (final, encrypted) payload;
+ * a payload is at most 184 bytes, anything beyond is not hashed.
+ */
 uint16_t region_transport_code(const uint8_t key[REGION_KEY_SIZE], uint8_t type,
-			       const uint8_t *payload, size_t len);
+                               const uint8_t *payload, size_t len);
 
 #endif

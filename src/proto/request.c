@@ -60,7 +60,7 @@ int resp_decode(struct resp *r, const uint8_t *pt, size_t len)
 }
 
 int keepalive_encode(uint32_t timestamp, uint32_t force_since, uint8_t *out, size_t cap,
-		     size_t *out_len)
+                     size_t *out_len)
 {
 	struct wbuf w;
 
@@ -71,8 +71,7 @@ int keepalive_encode(uint32_t timestamp, uint32_t force_since, uint8_t *out, siz
 	return finish(&w, out_len);
 }
 
-int keepalive_decode(const uint8_t *pt, size_t len, uint32_t *timestamp,
-		     uint32_t *force_since)
+int keepalive_decode(const uint8_t *pt, size_t len, uint32_t *timestamp, uint32_t *force_since)
 {
 	struct req q;
 	int rc = req_decode(&q, pt, len);
@@ -183,8 +182,8 @@ int stats_decode(struct server_stats *s, const uint8_t *p, size_t len)
 
 /* --- access list ---------------------------------------------------------- */
 
-int acl_list_encode(uint32_t tag, const struct acl_entry *e, size_t n, uint8_t *out,
-		    size_t cap, size_t *out_len, size_t *n_written)
+int acl_list_encode(uint32_t tag, const struct acl_entry *e, size_t n, uint8_t *out, size_t cap,
+                    size_t *out_len, size_t *n_written)
 {
 	struct wbuf w;
 	size_t i;
@@ -208,8 +207,7 @@ static bool entry_is_zero(const uint8_t *p)
 	return true;
 }
 
-int acl_list_decode(const uint8_t *data, size_t len, struct acl_entry *e, size_t max,
-		    size_t *n)
+int acl_list_decode(const uint8_t *data, size_t len, struct acl_entry *e, size_t max, size_t *n)
 {
 	size_t count = 0;
 

@@ -69,14 +69,14 @@ struct radio_cfg {
 	 * derives it from SF).  freq_hz 0 = passive: neither SetRadio nor
 	 * SetTxPower is sent, the modem keeps what it has (used by the probe). */
 	struct lora_params lp;
-	int tx_power_dbm;   /* SetTxPower, -128..127 */
-	int txdelay_10ms;   /* KISS TXDELAY, 0..255; MeshCore hosts want 0; -1 = modem default */
-	int persistence;    /* KISS Persistence P, 0..255; -1 = modem default (63) */
-	int slottime_10ms;  /* KISS SlotTime, 0..255; -1 = modem default (10) */
+	int tx_power_dbm;  /* SetTxPower, -128..127 */
+	int txdelay_10ms;  /* KISS TXDELAY, 0..255; MeshCore hosts want 0; -1 = modem default */
+	int persistence;   /* KISS Persistence P, 0..255; -1 = modem default (63) */
+	int slottime_10ms; /* KISS SlotTime, 0..255; -1 = modem default (10) */
 };
 
 /* The default: firmware LoRa parameters (§10.1), 22 dBm, TXDELAY 0, modem's P/SlotTime. */
-#define RADIO_CFG_DEFAULT ((struct radio_cfg){ LORA_PARAMS_DEFAULT, 22, 0, -1, -1 })
+#define RADIO_CFG_DEFAULT ((struct radio_cfg){LORA_PARAMS_DEFAULT, 22, 0, -1, -1})
 
 /* What the modem told us about itself; see `known` for which fields are valid. */
 enum radio_known {
@@ -96,43 +96,43 @@ enum radio_known {
 };
 
 struct radio_modem_info {
-	unsigned known;                 /* enum radio_known bits */
+	unsigned known; /* enum radio_known bits */
 	uint8_t version_major, version_minor;
-	struct lora_params radio;       /* GetRadio: what the modem runs (preamble 0) */
-	int tx_power_dbm;               /* GetTxPower */
-	int rssi_dbm;                   /* GetCurrentRssi */
-	int channel_busy;               /* IsChannelBusy: 0/1 */
-	uint32_t airtime_ms;            /* GetAirtime for airtime_len bytes */
+	struct lora_params radio; /* GetRadio: what the modem runs (preamble 0) */
+	int tx_power_dbm;         /* GetTxPower */
+	int rssi_dbm;             /* GetCurrentRssi */
+	int channel_busy;         /* IsChannelBusy: 0/1 */
+	uint32_t airtime_ms;      /* GetAirtime for airtime_len bytes */
 	uint8_t airtime_len;
-	int noise_floor_dbm;            /* GetNoiseFloor */
+	int noise_floor_dbm;                        /* GetNoiseFloor */
 	uint32_t rx_packets, tx_packets, rx_errors; /* GetStats (modem's own counters) */
-	unsigned battery_mv;            /* GetBattery */
-	int mcu_temp_x10;               /* GetMCUTemp, tenths of a degree C */
-	char name[33];                  /* GetDeviceName, NUL-terminated, cut at 32 bytes */
-	int signal_report;              /* SetSignalReport / GetSignalReport answer */
+	unsigned battery_mv;                        /* GetBattery */
+	int mcu_temp_x10;                           /* GetMCUTemp, tenths of a degree C */
+	char name[33];     /* GetDeviceName, NUL-terminated, cut at 32 bytes */
+	int signal_report; /* SetSignalReport / GetSignalReport answer */
 };
 
 struct radio_stats {
-	uint64_t rx_frames;        /* frames delivered to rx() */
-	uint64_t rx_with_meta;     /* ... of which with RxMeta */
-	uint64_t rx_dropped;       /* Data frames empty or over 255 bytes */
-	uint64_t tx_frames;        /* TxDone ok */
-	uint64_t tx_failures;      /* TxDone failed, or timed out */
-	uint64_t tx_timeouts;      /* ... of which no TxDone in time */
-	uint64_t tx_busy;          /* TxBusy (F1 07) answers, each retried */
-	uint64_t tx_resent;        /* frames re-sent after a reconnect */
-	uint64_t link_ups;         /* connections that came up */
-	uint64_t reconnects;       /* ... after an earlier one went down */
+	uint64_t rx_frames;    /* frames delivered to rx() */
+	uint64_t rx_with_meta; /* ... of which with RxMeta */
+	uint64_t rx_dropped;   /* Data frames empty or over 255 bytes */
+	uint64_t tx_frames;    /* TxDone ok */
+	uint64_t tx_failures;  /* TxDone failed, or timed out */
+	uint64_t tx_timeouts;  /* ... of which no TxDone in time */
+	uint64_t tx_busy;      /* TxBusy (F1 07) answers, each retried */
+	uint64_t tx_resent;    /* frames re-sent after a reconnect */
+	uint64_t link_ups;     /* connections that came up */
+	uint64_t reconnects;   /* ... after an earlier one went down */
 	uint64_t link_downs;
 	uint64_t connect_failures; /* open/connect attempts that failed */
 	uint64_t kiss_frames;      /* frames decoded (any type) */
 	uint64_t kiss_noise_bytes; /* bytes outside any frame */
 	uint64_t kiss_bad_escapes;
 	uint64_t kiss_oversized;
-	uint64_t unknown_frames;   /* other ports, unknown types or replies, stray TxDone/RxMeta */
-	uint64_t modem_errors;     /* F1 answers other than TxBusy */
-	uint64_t modem_resets;     /* modem lost its settings behind an open link; re-applied */
-	uint64_t queue_full;       /* output queue full: query not sent */
+	uint64_t unknown_frames; /* other ports, unknown types or replies, stray TxDone/RxMeta */
+	uint64_t modem_errors;   /* F1 answers other than TxBusy */
+	uint64_t modem_resets;   /* modem lost its settings behind an open link; re-applied */
+	uint64_t queue_full;     /* output queue full: query not sent */
 	int last_snr_x4, last_rssi_dbm; /* of the last rx() with RxMeta (RADIO_KNOWN_LAST_RX) */
 	struct radio_modem_info modem;
 };
@@ -145,7 +145,7 @@ struct radio_stats {
  * ERR_NOMEM; an absent device or server is not an error: it is retried.
  */
 int radio_open(struct radio **out, const char *spec, const struct radio_cfg *cfg,
-	       const struct radio_events *ev, uint64_t now_ms);
+               const struct radio_events *ev, uint64_t now_ms);
 /* Closes the connection and frees r (NULL is fine).  No upcalls. */
 void radio_close(struct radio *r);
 

@@ -32,33 +32,33 @@
 
 #define SUB "radio"
 
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 10000
+#define BACKOFF_MIN_MS     250
+#define BACKOFF_MAX_MS     10000
 #define CONNECT_TIMEOUT_MS 5000
 /* Settings are re-sent while the modem has not answered GetVersion: the
  * board may be rebooting because opening the port toggled DTR/RTS. */
-#define SETTINGS_RETRY_MS 1000
+#define SETTINGS_RETRY_MS     1000
 #define SETTINGS_RETRY_MAX_MS 30000
 /* Without an answer by then, go up anyway: a KISS modem without extensions. */
-#define CONFIRM_GRACE_MS 3000
-#define KEEPALIVE_MS 30000
-#define REPLY_TIMEOUT_MS 10000
-#define RX_META_WAIT_MS 50
-#define TX_BUSY_RETRY_MS 100
-#define TX_SLACK_MS 2000
+#define CONFIRM_GRACE_MS      5000
+#define KEEPALIVE_MS          30000
+#define REPLY_TIMEOUT_MS      10000
+#define RX_META_WAIT_MS       50
+#define TX_BUSY_RETRY_MS      100
+#define TX_SLACK_MS           2000
 #define TX_DEFAULT_TXDELAY_MS 500 /* the modem's default TXDELAY of 50 */
 
-#define OUTQ_CAP 4096
-#define PENDING_MAX 32
-#define READ_CHUNK 2048
+#define OUTQ_CAP         4096
+#define PENDING_MAX      32
+#define READ_CHUNK       2048
 #define READS_PER_HANDLE 16
-#define SPEC_MAX 300
+#define SPEC_MAX         300
 /* An encoded SetHardware request or Data frame: everything escaped, type, two FENDs. */
 #define ENCODED_MAX (2 * (RADIO_MAX_FRAME + 1) + 3)
 
 static const struct radio_transport_ops *const transports[] = {
-	&radio_tcp_ops,
-	&radio_serial_ops,
+    &radio_tcp_ops,
+    &radio_serial_ops,
 };
 
 enum link_state {
@@ -129,7 +129,10 @@ struct radio {
 	struct radio_stats st;
 };
 
-static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
 
 static const char *hw_name(uint8_t cmd)
 {
@@ -174,10 +177,8 @@ static uint8_t hw_expected(uint8_t cmd)
 	switch (cmd) {
 	case KISS_HW_SET_RADIO:
 	case KISS_HW_SET_TX_POWER:
-	case KISS_HW_REBOOT:
-		return KISS_HW_OK;
-	case KISS_HW_SET_SIGNAL_REPORT:
-		return 0x9A; /* shares GetSignalReport's answer */
+	case KISS_HW_REBOOT: return KISS_HW_OK;
+	case KISS_HW_SET_SIGNAL_REPORT: return 0x9A; /* shares GetSignalReport's answer */
 	}
 	return (uint8_t)(cmd | 0x80);
 }
@@ -202,8 +203,8 @@ static struct lora_params tx_params(const struct radio *r)
 static uint64_t tx_timeout_ms(const struct radio *r, size_t len)
 {
 	struct lora_params lp = tx_params(r);
-	uint64_t txdelay = r->cfg.txdelay_10ms >= 0 ? (uint64_t)r->cfg.txdelay_10ms * 10
-						    : TX_DEFAULT_TXDELAY_MS;
+	uint64_t txdelay =
+	    r->cfg.txdelay_10ms >= 0 ? (uint64_t)r->cfg.txdelay_10ms * 10 : TX_DEFAULT_TXDELAY_MS;
 	return txdelay + (uint64_t)lora_airtime_ms(&lp, RADIO_MAX_FRAME) * 3 / 2 +
 	       (uint64_t)lora_airtime_ms(&lp, len) * 3 / 2 + TX_SLACK_MS;
 }
@@ -240,7 +241,10 @@ static void outq_flush(struct radio *r)
 	}
 }
 
-static size_t outq_room(const struct radio *r) { return OUTQ_CAP - r->outq_len; }
+static size_t outq_room(const struct radio *r)
+{
+	return OUTQ_CAP - r->outq_len;
+}
 
 /* Queues one KISS frame; ERR_FULL if it does not fit (nothing queued). */
 static int outq_put(struct radio *r, uint8_t type, const uint8_t *data, size_t len)
@@ -358,18 +362,14 @@ static void tx_complete(struct radio *r, int ok, const char *why)
 static void on_tx_done(struct radio *r, int ok)
 {
 	switch (r->tx) {
-	case TX_SENT:
-		tx_complete(r, ok, "modem reported failure");
-		break;
+	case TX_SENT: tx_complete(r, ok, "modem reported failure"); break;
 	case TX_BUSY:
 		/* the modem finished an older frame (one we gave up on): it is
 		 * free now, so ours can go at once */
 		r->st.unknown_frames++;
 		tx_put(r);
 		break;
-	default:
-		r->st.unknown_frames++;
-		break;
+	default: r->st.unknown_frames++; break;
 	}
 }
 
@@ -393,7 +393,7 @@ static void on_tx_busy(struct radio *r)
 /* ---- receive ----------------------------------------------------------- */
 
 static void deliver(struct radio *r, const uint8_t *frame, size_t len, int meta, int snr_x4,
-		    int rssi)
+                    int rssi)
 {
 	r->st.rx_frames++;
 	if (meta) {
@@ -443,12 +443,12 @@ static void check_radio(struct radio *r)
 	r->st.modem_resets++;
 	if (!m->freq_hz && !m->bw_hz && !m->sf && !m->cr)
 		log_warn(SUB, "%s: the modem has lost its radio settings (rebooted?): re-applying",
-			 r->spec);
+		         r->spec);
 	else
 		log_warn(SUB,
-			 "%s: the modem runs %u Hz BW %u SF%u CR%u, not the configured radio: "
-			 "re-applying",
-			 r->spec, m->freq_hz, m->bw_hz, m->sf, m->cr);
+		         "%s: the modem runs %u Hz BW %u SF%u CR%u, not the configured radio: "
+		         "re-applying",
+		         r->spec, m->freq_hz, m->bw_hz, m->sf, m->cr);
 	send_settings(r);
 }
 
@@ -478,9 +478,10 @@ static void on_answer(struct radio *r, uint8_t code, uint8_t cmd, uint8_t arg, s
 	case 0x8B:
 		if (rbuf_get_le32(b, &a) || rbuf_get_le32(b, &c) || rbuf_left(b) < 2)
 			goto bad;
-		m->radio = (struct lora_params){ a, c, rbuf_cur(b)[0], rbuf_cur(b)[1], 0 };
+		m->radio = (struct lora_params){a, c, rbuf_cur(b)[0], rbuf_cur(b)[1], 0};
 		m->known |= RADIO_KNOWN_RADIO;
-		if (!set_radio_pending(r))
+		/* only our own question, asked after our SetRadio was answered */
+		if (cmd == KISS_HW_GET_RADIO && !set_radio_pending(r))
 			check_radio(r);
 		return;
 	case 0x8C:
@@ -525,7 +526,7 @@ static void on_answer(struct radio *r, uint8_t code, uint8_t cmd, uint8_t arg, s
 				go_up(r);
 			else
 				log_info(SUB, "%s: modem answered at last (kiss_modem v%u.%u)",
-					 r->spec, m->version_major, m->version_minor);
+				         r->spec, m->version_major, m->version_minor);
 		}
 		return;
 	case 0x92:
@@ -557,8 +558,7 @@ static void on_answer(struct radio *r, uint8_t code, uint8_t cmd, uint8_t arg, s
 		m->known |= RADIO_KNOWN_NAME;
 		return;
 	}
-	case 0x97:
-		return;
+	case 0x97: return;
 	case 0x9A:
 		if (rbuf_get_u8(b, &u8))
 			goto bad;
@@ -577,18 +577,18 @@ static void on_error(struct radio *r, uint8_t cmd, uint8_t code)
 	case KISS_HW_SET_RADIO:
 		r->radio_rejected = 1;
 		log_err(SUB,
-			"%s: the modem refused SetRadio (%s): check frequency %u Hz, bandwidth %u "
-			"Hz, SF %u, CR %u",
-			r->spec, hw_err_name(code), r->cfg.lp.freq_hz, r->cfg.lp.bw_hz,
-			r->cfg.lp.sf, r->cfg.lp.cr);
+		        "%s: the modem refused SetRadio (%s): check frequency %u Hz, bandwidth %u "
+		        "Hz, SF %u, CR %u",
+		        r->spec, hw_err_name(code), r->cfg.lp.freq_hz, r->cfg.lp.bw_hz,
+		        r->cfg.lp.sf, r->cfg.lp.cr);
 		break;
 	case KISS_HW_SET_TX_POWER:
 		log_err(SUB, "%s: the modem refused SetTxPower %d dBm (%s)", r->spec,
-			r->cfg.tx_power_dbm, hw_err_name(code));
+		        r->cfg.tx_power_dbm, hw_err_name(code));
 		break;
 	default:
 		log_debug(SUB, "%s: modem answered %s with error %u (%s)", r->spec, hw_name(cmd),
-			  code, hw_err_name(code));
+		          code, hw_err_name(code));
 		break;
 	}
 }
@@ -673,12 +673,8 @@ static void on_frame(void *ctx, uint8_t type, const uint8_t *data, size_t len)
 		return;
 	}
 	switch (type & 0x0F) {
-	case KISS_DATA:
-		on_data(r, data, len);
-		break;
-	case KISS_SETHARDWARE:
-		on_sethardware(r, data, len);
-		break;
+	case KISS_DATA: on_data(r, data, len); break;
+	case KISS_SETHARDWARE: on_sethardware(r, data, len); break;
 	default:
 		flush_held(r, 0, 0, 0);
 		r->st.unknown_frames++;
@@ -731,7 +727,6 @@ static void connect_failed(struct radio *r)
 static void on_connected(struct radio *r)
 {
 	log_info(SUB, "%s: connected, configuring the modem", r->spec);
-	r->last_fail[0] = 0;
 	r->state = LINK_CONFIRMING;
 	r->broken = 0;
 	r->confirmed = 0;
@@ -770,6 +765,7 @@ static void go_up(struct radio *r)
 
 	r->state = LINK_UP;
 	r->backoff_ms = BACKOFF_MIN_MS;
+	r->last_fail[0] = 0;
 	r->st.link_ups++;
 	if (r->ever_up)
 		r->st.reconnects++;
@@ -777,12 +773,12 @@ static void go_up(struct radio *r)
 	r->keepalive_at = r->now + KEEPALIVE_MS;
 	if (r->confirmed)
 		log_info(SUB, "%s: modem up (kiss_modem v%u.%u)", r->spec, m->version_major,
-			 m->version_minor);
+		         m->version_minor);
 	else
 		log_warn(SUB,
-			 "%s: no answer to GetVersion: not MeshCore's kiss_modem? Going on without "
-			 "modem extensions",
-			 r->spec);
+		         "%s: no answer to GetVersion: not MeshCore's kiss_modem? Going on without "
+		         "modem extensions",
+		         r->spec);
 	if (r->tx == TX_SUSPENDED) {
 		r->st.tx_resent++;
 		r->busy_until = 0;
@@ -811,7 +807,14 @@ static void link_down(struct radio *r, const char *why)
 		log_warn(SUB, "%s: link down (%s); reconnecting", r->spec, why);
 		snprintf(r->last_fail, sizeof(r->last_fail), "%s", why);
 	} else {
-		log_debug(SUB, "%s: connection lost before the modem answered (%s)", r->spec, why);
+		/* connected but never up: as good as a failed connect */
+		r->st.connect_failures++;
+		if (strcmp(r->last_fail, why) != 0) {
+			log_warn(SUB,
+			         "%s: connection lost before the modem answered (%s); retrying",
+			         r->spec, why);
+			snprintf(r->last_fail, sizeof(r->last_fail), "%s", why);
+		}
 	}
 	schedule_retry(r);
 	if (was_up) {
@@ -871,16 +874,17 @@ static int cfg_check(const struct radio_cfg *c)
 		return ERR_CONFIG;
 	}
 	if (c->lp.sf < 5 || c->lp.sf > 12 || c->lp.cr < 5 || c->lp.cr > 8 || c->lp.bw_hz == 0) {
-		log_err(SUB, "radio: need SF 5..12, CR 5..8 (4/5..4/8) and a bandwidth (got SF %u, "
-			     "CR %u, BW %u Hz)",
-			c->lp.sf, c->lp.cr, c->lp.bw_hz);
+		log_err(SUB,
+		        "radio: need SF 5..12, CR 5..8 (4/5..4/8) and a bandwidth (got SF %u, "
+		        "CR %u, BW %u Hz)",
+		        c->lp.sf, c->lp.cr, c->lp.bw_hz);
 		return ERR_CONFIG;
 	}
 	return ERR_OK;
 }
 
 int radio_open(struct radio **out, const char *spec, const struct radio_cfg *cfg,
-	       const struct radio_events *ev, uint64_t now_ms)
+               const struct radio_events *ev, uint64_t now_ms)
 {
 	const struct radio_transport_ops *ops = NULL;
 	struct radio *r = NULL;
@@ -890,7 +894,7 @@ int radio_open(struct radio **out, const char *spec, const struct radio_cfg *cfg
 	*out = NULL;
 	if (!spec || !(colon = strchr(spec, ':')) || strlen(spec) >= SPEC_MAX) {
 		log_err(SUB, "radio \"%s\": expected tcp:HOST:PORT or serial:DEVICE[:BAUD]",
-			spec ? spec : "");
+		        spec ? spec : "");
 		return ERR_CONFIG;
 	}
 	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
@@ -899,9 +903,10 @@ int radio_open(struct radio **out, const char *spec, const struct radio_cfg *cfg
 			ops = transports[i];
 	}
 	if (!ops) {
-		log_err(SUB, "radio \"%s\": unknown scheme \"%.*s\" (use tcp:HOST:PORT or "
-			     "serial:DEVICE[:BAUD])",
-			spec, (int)(colon - spec), spec);
+		log_err(SUB,
+		        "radio \"%s\": unknown scheme \"%.*s\" (use tcp:HOST:PORT or "
+		        "serial:DEVICE[:BAUD])",
+		        spec, (int)(colon - spec), spec);
 		return ERR_CONFIG;
 	}
 	if ((rc = cfg_check(cfg)) < 0)
@@ -943,12 +948,14 @@ void radio_close(struct radio *r)
 	free(r);
 }
 
-int radio_link_up(const struct radio *r) { return r->state == LINK_UP; }
+int radio_link_up(const struct radio *r)
+{
+	return r->state == LINK_UP;
+}
 
 int radio_ready(const struct radio *r)
 {
-	return r->state == LINK_UP && !r->broken && r->tx == TX_IDLE &&
-	       outq_room(r) >= ENCODED_MAX;
+	return r->state == LINK_UP && !r->broken && r->tx == TX_IDLE && outq_room(r) >= ENCODED_MAX;
 }
 
 int radio_send(struct radio *r, const uint8_t *frame, size_t len)
@@ -990,8 +997,7 @@ int radio_query(struct radio *r, uint8_t hw_cmd, const uint8_t *data, size_t len
 		if (len != 0)
 			return ERR_INVAL;
 		break;
-	default:
-		return ERR_INVAL;
+	default: return ERR_INVAL;
 	}
 	if (!connected(r) || r->broken)
 		return ERR_AGAIN;
@@ -1006,7 +1012,10 @@ int radio_query(struct radio *r, uint8_t hw_cmd, const uint8_t *data, size_t len
 	return rc;
 }
 
-int radio_queries_pending(const struct radio *r) { return (int)r->pend_n; }
+int radio_queries_pending(const struct radio *r)
+{
+	return (int)r->pend_n;
+}
 
 int radio_pollfds(struct radio *r, struct pollfd *fds, int max)
 {
@@ -1057,13 +1066,9 @@ uint64_t radio_next_deadline(const struct radio *r)
 	if (r->broken)
 		return 0;
 	switch (r->state) {
-	case LINK_DOWN:
-		return r->retry_at;
-	case LINK_CONNECTING:
-		return r->connect_deadline;
-	case LINK_CONFIRMING:
-		t = min64(t, r->grace_at);
-		break;
+	case LINK_DOWN: return r->retry_at;
+	case LINK_CONNECTING: return r->connect_deadline;
+	case LINK_CONFIRMING: t = min64(t, r->grace_at); break;
 	case LINK_UP:
 		if (r->confirmed)
 			t = min64(t, r->keepalive_at);
@@ -1111,12 +1116,11 @@ void radio_tick(struct radio *r, uint64_t now_ms)
 	case LINK_CONNECTING:
 		if (now_ms >= r->connect_deadline) {
 			snprintf(r->t.why, sizeof(r->t.why), "connect to %.150s port %s: timed out",
-				 r->t.addr, r->t.port);
+			         r->t.addr, r->t.port);
 			connect_failed(r);
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (!connected(r))
 		return;
@@ -1125,8 +1129,8 @@ void radio_tick(struct radio *r, uint64_t now_ms)
 	if (!r->confirmed && now_ms >= r->settings_at) {
 		send_settings(r);
 		r->settings_every = r->settings_every * 2 > SETTINGS_RETRY_MAX_MS
-					    ? SETTINGS_RETRY_MAX_MS
-					    : r->settings_every * 2;
+		                        ? SETTINGS_RETRY_MAX_MS
+		                        : r->settings_every * 2;
 		r->settings_at = now_ms + r->settings_every;
 	}
 	if (r->state == LINK_CONFIRMING && now_ms >= r->grace_at)
@@ -1149,11 +1153,17 @@ void radio_tick(struct radio *r, uint64_t now_ms)
 	settle(r);
 }
 
-const struct radio_stats *radio_stats(const struct radio *r) { return &r->st; }
+const struct radio_stats *radio_stats(const struct radio *r)
+{
+	return &r->st;
+}
 
 int radio_channel_busy(const struct radio *r)
 {
 	return (r->st.modem.known & RADIO_KNOWN_BUSY) ? r->st.modem.channel_busy : -1;
 }
 
-const char *radio_spec(const struct radio *r) { return r->spec; }
+const char *radio_spec(const struct radio *r)
+{
+	return r->spec;
+}

@@ -27,9 +27,9 @@ static const struct {
 	unsigned baud;
 	speed_t speed;
 } bauds[] = {
-	{ 9600, B9600 },     { 19200, B19200 },   { 38400, B38400 },     { 57600, B57600 },
-	{ 115200, B115200 }, { 230400, B230400 }, { 460800, B460800 },   { 500000, B500000 },
-	{ 576000, B576000 }, { 921600, B921600 }, { 1000000, B1000000 },
+    {9600, B9600},     {19200, B19200},   {38400, B38400},     {57600, B57600},
+    {115200, B115200}, {230400, B230400}, {460800, B460800},   {500000, B500000},
+    {576000, B576000}, {921600, B921600}, {1000000, B1000000},
 };
 
 static int speed_for(unsigned baud, speed_t *out)
@@ -49,29 +49,29 @@ static int serial_parse(struct radio_transport *t, const char *arg)
 	const char *colon = strrchr(arg, ':');
 	speed_t sp;
 
+	/* a trailing ":DIGITS" is the baud rate; other colons belong to the
+	 * path (udev's /dev/serial/by-path names contain some) */
 	t->baud = SERIAL_DEFAULT_BAUD;
-	if (colon) {
+	if (colon && colon[1] == 0) {
+		snprintf(t->why, sizeof(t->why),
+		         "expected a baud rate after the last ':' in \"serial:%s\"", arg);
+		return ERR_CONFIG;
+	}
+	if (colon && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
 		const char *b = colon + 1;
-		size_t b_len = strlen(b);
-		if (b_len == 0 || b_len > 8 || strspn(b, "0123456789") != b_len) {
-			snprintf(t->why, sizeof(t->why),
-				 "expected serial:DEVICE[:BAUD] with a numeric baud rate, got "
-				 "\"serial:%s\"",
-				 arg);
-			return ERR_CONFIG;
-		}
-		t->baud = (unsigned)strtoul(b, NULL, 10);
+		t->baud = strlen(b) > 8 ? 0 : (unsigned)strtoul(b, NULL, 10);
 		path_len = (size_t)(colon - arg);
 	}
 	if (speed_for(t->baud, &sp) != ERR_OK) {
 		snprintf(t->why, sizeof(t->why),
-			 "unsupported baud rate %u (the kiss_modem uses 115200)", t->baud);
+		         "unsupported baud rate %s (the kiss_modem uses 115200)", colon + 1);
 		return ERR_CONFIG;
 	}
 	if (path_len == 0 || path_len >= sizeof(t->addr)) {
-		snprintf(t->why, sizeof(t->why),
-			 "expected serial:DEVICE[:BAUD], e.g. serial:/dev/ttyUSB0, got \"serial:%s\"",
-			 arg);
+		snprintf(
+		    t->why, sizeof(t->why),
+		    "expected serial:DEVICE[:BAUD], e.g. serial:/dev/ttyUSB0, got \"serial:%s\"",
+		    arg);
 		return ERR_CONFIG;
 	}
 	memcpy(t->addr, arg, path_len);
@@ -90,22 +90,22 @@ static int serial_open(struct radio_transport *t, int *in_progress)
 	t->fd = open(t->addr, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
 		int e = errno;
-		const char *hint = e == EACCES ? " (add your user to the dialout group)"
-				   : e == ENOENT ? " (board not plugged in?)"
-						 : "";
+		const char *hint = e == EACCES   ? " (add your user to the dialout group)"
+		                   : e == ENOENT ? " (board not plugged in?)"
+		                                 : "";
 		snprintf(t->why, sizeof(t->why), "open %.150s: %s%s", t->addr, strerror(e), hint);
 		return ERR_SYS;
 	}
 	if (flock(t->fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		snprintf(t->why, sizeof(t->why), "%.150s: %s", t->addr,
-			 e == EWOULDBLOCK ? "in use by another program" : strerror(e));
+		         e == EWOULDBLOCK ? "in use by another program" : strerror(e));
 		goto fail;
 	}
 	if (tcgetattr(t->fd, &tio) < 0) {
 		int e = errno;
 		snprintf(t->why, sizeof(t->why), "%.150s: %s", t->addr,
-			 e == ENOTTY ? "not a serial device" : strerror(e));
+		         e == ENOTTY ? "not a serial device" : strerror(e));
 		goto fail;
 	}
 	cfmakeraw(&tio);
@@ -150,12 +150,12 @@ static int serial_write(struct radio_transport *t, const uint8_t *buf, size_t le
 }
 
 const struct radio_transport_ops radio_serial_ops = {
-	.scheme = "serial",
-	.usage = "serial:DEVICE[:BAUD]",
-	.parse = serial_parse,
-	.open = serial_open,
-	.finish = serial_finish,
-	.read = radio_fd_read,
-	.write = serial_write,
-	.close = radio_fd_close,
+    .scheme = "serial",
+    .usage = "serial:DEVICE[:BAUD]",
+    .parse = serial_parse,
+    .open = serial_open,
+    .finish = serial_finish,
+    .read = radio_fd_read,
+    .write = serial_write,
+    .close = radio_fd_close,
 };

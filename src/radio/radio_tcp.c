@@ -55,14 +55,14 @@ static int tcp_parse(struct radio_transport *t, const char *arg)
 	return ERR_OK;
 bad:
 	snprintf(t->why, sizeof(t->why), "expected tcp:HOST:PORT (port 1..65535), got \"tcp:%s\"",
-		 arg);
+	         arg);
 	return ERR_CONFIG;
 }
 
 static int tcp_open(struct radio_transport *t, int *in_progress)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	int rc = ERR_SYS;
 
@@ -71,12 +71,12 @@ static int tcp_open(struct radio_transport *t, int *in_progress)
 	int gai = getaddrinfo(t->addr, t->port, &hints, &res);
 	if (gai != 0) {
 		snprintf(t->why, sizeof(t->why), "cannot resolve %.150s: %s", t->addr,
-			 gai_strerror(gai));
+		         gai_strerror(gai));
 		return ERR_SYS;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				ai->ai_protocol);
+		                ai->ai_protocol);
 		if (fd < 0) {
 			radio_fd_why(t, "socket", errno);
 			continue;
@@ -95,7 +95,7 @@ static int tcp_open(struct radio_transport *t, int *in_progress)
 			break;
 		}
 		snprintf(t->why, sizeof(t->why), "connect to %.150s port %s: %s", t->addr, t->port,
-			 strerror(errno));
+		         strerror(errno));
 		close(fd);
 	}
 	freeaddrinfo(res);
@@ -112,7 +112,7 @@ static int tcp_finish(struct radio_transport *t)
 	if (err == 0)
 		return ERR_OK;
 	snprintf(t->why, sizeof(t->why), "connect to %.150s port %s: %s", t->addr, t->port,
-		 strerror(err));
+	         strerror(err));
 	return ERR_SYS;
 }
 
@@ -132,12 +132,12 @@ static int tcp_write(struct radio_transport *t, const uint8_t *buf, size_t len)
 }
 
 const struct radio_transport_ops radio_tcp_ops = {
-	.scheme = "tcp",
-	.usage = "tcp:HOST:PORT",
-	.parse = tcp_parse,
-	.open = tcp_open,
-	.finish = tcp_finish,
-	.read = radio_fd_read,
-	.write = tcp_write,
-	.close = radio_fd_close,
+    .scheme = "tcp",
+    .usage = "tcp:HOST:PORT",
+    .parse = tcp_parse,
+    .open = tcp_open,
+    .finish = tcp_finish,
+    .read = radio_fd_read,
+    .write = tcp_write,
+    .close = radio_fd_close,
 };

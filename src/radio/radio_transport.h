@@ -16,11 +16,11 @@
 
 struct radio_transport {
 	const struct radio_transport_ops *ops;
-	int fd;          /* -1 when closed */
-	char addr[256];  /* tcp: host; serial: device path */
-	char port[8];    /* tcp: port number */
-	unsigned baud;   /* serial */
-	char why[200];   /* reason for the last failure */
+	int fd;         /* -1 when closed */
+	char addr[256]; /* tcp: host; serial: device path */
+	char port[8];   /* tcp: port number */
+	unsigned baud;  /* serial */
+	char why[200];  /* reason for the last failure */
 };
 
 struct radio_transport_ops {

@@ -21,12 +21,12 @@
 #include "util/err.h"
 
 #ifndef DISSECT_ASSERT
-#define DISSECT_ASSERT(c)                                                                   \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                                            \
-		}                                                                           \
+#define DISSECT_ASSERT(c)                                                                          \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);  \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 #endif
 
@@ -141,7 +141,7 @@ static inline void dissect_plain(unsigned type, const uint8_t *pt, size_t len)
 
 /* Tries each secret on a sealed part; on success runs the plaintext decoders. */
 static inline int dissect_sealed(unsigned type, const uint8_t *sealed, size_t sealed_len,
-				 const uint8_t (*secrets)[CRYPTO_SECRET_SIZE], size_t n_secrets)
+                                 const uint8_t (*secrets)[CRYPTO_SECRET_SIZE], size_t n_secrets)
 {
 	uint8_t pt[PL_MAX_PLAIN];
 	size_t pt_len;
@@ -161,7 +161,7 @@ static inline int dissect_sealed(unsigned type, const uint8_t *sealed, size_t se
 
 /* Every decoder for p's payload type; returns 1 if a secret opened it. */
 static inline int dissect_pkt(const struct pkt *p, const uint8_t (*secrets)[CRYPTO_SECRET_SIZE],
-			      size_t n_secrets)
+                              size_t n_secrets)
 {
 	const uint8_t *pl = p->payload;
 	size_t len = p->payload_len;
@@ -189,9 +189,7 @@ static inline int dissect_pkt(const struct pkt *p, const uint8_t (*secrets)[CRYP
 			return 0;
 		DISSECT_ASSERT(an.sealed + an.sealed_len == pl + len);
 		return dissect_sealed(PKT_ANON_REQ, an.sealed, an.sealed_len, secrets, n_secrets);
-	case PKT_ACK:
-		dissect_rc(ack_decode(&a, pl, len));
-		break;
+	case PKT_ACK: dissect_rc(ack_decode(&a, pl, len)); break;
 	case PKT_ADVERT:
 		if (advert_parse(&adv, pl, len) == ERR_OK) {
 			DISSECT_ASSERT(adv.app_data_len <= ADVERT_DATA_MAX);
@@ -199,22 +197,17 @@ static inline int dissect_pkt(const struct pkt *p, const uint8_t (*secrets)[CRYP
 		}
 		break;
 	case PKT_GRP_TXT:
-	case PKT_GRP_DATA:
-		dissect_rc(grp_parse(&g, pl, len));
-		break;
+	case PKT_GRP_DATA: dissect_rc(grp_parse(&g, pl, len)); break;
 	case PKT_MULTIPART:
 		dissect_rc(multipart_parse(&mp, pl, len));
 		dissect_rc(multiack_decode(pl, len, &rem, code));
 		break;
-	case PKT_CONTROL:
-		dissect_rc(control_parse(&c, pl, len));
-		break;
+	case PKT_CONTROL: dissect_rc(control_parse(&c, pl, len)); break;
 	case PKT_TRACE:
 		if (trace_parse(&t, pl, len) == ERR_OK)
 			DISSECT_ASSERT(TRACE_HDR + t.hash_count * t.hash_size == len);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }

@@ -84,7 +84,7 @@ static inline size_t junhex(json_t *o, const char *dotted, uint8_t *out, size_t 
 
 /* One check: p[0..n) must equal the hex string want. */
 static inline void check_hex_at(const char *file, int line, const char *what, const uint8_t *p,
-				size_t n, const char *want)
+                                size_t n, const char *want)
 {
 	char got[2 * 512 + 1];
 
@@ -111,7 +111,7 @@ static inline void golden_rng_fill(void *ctx, uint8_t *buf, size_t n)
 }
 static inline const struct rng *golden_rng(void)
 {
-	static const struct rng r = { golden_rng_fill, NULL };
+	static const struct rng r = {golden_rng_fill, NULL};
 	return &r;
 }
 

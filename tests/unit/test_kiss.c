@@ -39,7 +39,10 @@ static void reset(void)
 	kiss_dec_init(&dec, on_frame, &rec);
 }
 
-static void feed(const void *p, size_t n) { kiss_dec_feed(&dec, p, n); }
+static void feed(const void *p, size_t n)
+{
+	kiss_dec_feed(&dec, p, n);
+}
 
 static void test_every_byte(void)
 {
@@ -110,8 +113,8 @@ static void test_split_everywhere(void)
 static void test_noise(void)
 {
 	static const uint8_t boot[] = "ESP-ROM:esp32s3-20210327\r\n";
-	static const uint8_t f1[] = { 0xC0, 0x00, 0x11, 0x22, 0xC0 };
-	static const uint8_t f2[] = { 0xC0, 0x06, 0xF8, 0x01, 0xC0 };
+	static const uint8_t f1[] = {0xC0, 0x00, 0x11, 0x22, 0xC0};
+	static const uint8_t f2[] = {0xC0, 0x06, 0xF8, 0x01, 0xC0};
 
 	reset();
 	feed(boot, sizeof(boot) - 1);
@@ -122,7 +125,7 @@ static void test_noise(void)
 	CHECK_EQ(rec.len[0], 2);
 	CHECK_EQ(rec.data[0][1], 0x22);
 	/* empty frames (FEND FEND FEND) are nothing at all */
-	static const uint8_t fends[] = { 0xC0, 0xC0, 0xC0 };
+	static const uint8_t fends[] = {0xC0, 0xC0, 0xC0};
 	feed(fends, sizeof(fends));
 	CHECK_EQ(rec.n, 1);
 	/*
@@ -131,7 +134,7 @@ static void test_noise(void)
 	 * own; the host rejects it by its type byte.  The frames around it are
 	 * intact.
 	 */
-	static const uint8_t junk[] = { 'x', 'y', 'z' };
+	static const uint8_t junk[] = {'x', 'y', 'z'};
 	feed(junk, sizeof(junk));
 	feed(f2, sizeof(f2));
 	CHECK_EQ(rec.n, 3);
@@ -168,7 +171,7 @@ static void test_oversize(void)
 	feed(enc, (size_t)n);
 	CHECK_EQ(rec.n, 0);
 	CHECK_EQ(dec.oversized, 2);
-	static const uint8_t ok[] = { 0xC0, 0x00, 0x01, 0x02, 0x03, 0xC0 };
+	static const uint8_t ok[] = {0xC0, 0x00, 0x01, 0x02, 0x03, 0xC0};
 	feed(ok, sizeof(ok));
 	CHECK_EQ(rec.n, 1);
 	CHECK_EQ(rec.len[0], 3);
@@ -178,16 +181,16 @@ static void test_oversize(void)
 static void test_bad_escape(void)
 {
 	/* FESC then 'A': the 'A' is dropped (as the modem does), the rest kept */
-	static const uint8_t in[] = { 0xC0, 0x00, 0x10, 0xDB, 0x41, 0x42, 0xDB, 0xDC, 0xC0 };
+	static const uint8_t in[] = {0xC0, 0x00, 0x10, 0xDB, 0x41, 0x42, 0xDB, 0xDC, 0xC0};
 	reset();
 	feed(in, sizeof(in));
 	CHECK_EQ(dec.bad_escapes, 1);
 	CHECK_EQ(rec.n, 1);
 	CHECK_EQ(rec.len[0], 3);
-	static const uint8_t want[] = { 0x10, 0x42, 0xC0 };
+	static const uint8_t want[] = {0x10, 0x42, 0xC0};
 	CHECK_MEM(rec.data[0], want, 3);
 	/* FESC FEND: the FEND still ends the frame */
-	static const uint8_t in2[] = { 0x00, 0x20, 0xDB, 0xC0, 0x00, 0x30, 0xC0 };
+	static const uint8_t in2[] = {0x00, 0x20, 0xDB, 0xC0, 0x00, 0x30, 0xC0};
 	feed(in2, sizeof(in2));
 	CHECK_EQ(rec.n, 3);
 	CHECK_EQ(rec.len[1], 1);
@@ -215,9 +218,9 @@ static void test_encoder_cap(void)
 	/* an empty body: C0 type C0 */
 	CHECK_EQ(kiss_encode(KISS_DATA, NULL, 0, out, 3), 3);
 	CHECK_EQ(kiss_encode(KISS_DATA, NULL, 0, out, 2), ERR_TOO_BIG);
-	static const uint8_t plain[] = { 1, 2, 3 };
+	static const uint8_t plain[] = {1, 2, 3};
 	CHECK_EQ(kiss_encode(KISS_DATA, plain, 3, out, 6), 6);
-	static const uint8_t want[] = { 0xC0, 0x00, 1, 2, 3, 0xC0 };
+	static const uint8_t want[] = {0xC0, 0x00, 1, 2, 3, 0xC0};
 	CHECK_MEM(out, want, 6);
 }
 

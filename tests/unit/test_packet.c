@@ -14,7 +14,7 @@
 #include "util/err.h"
 
 static void fill_pkt(struct pkt *p, unsigned route, unsigned type, uint8_t path_len,
-		     size_t payload_len)
+                     size_t payload_len)
 {
 	memset(p, 0, sizeof(*p));
 	p->header = pkt_header(route, type);
@@ -45,17 +45,18 @@ static void check_same(const struct pkt *a, const struct pkt *b)
 
 static void test_round_trips(void)
 {
-	static const uint8_t path_lens[] = { 0x00, 0x01, 0x3F, 0x40, 0x41, 0x60, 0x80, 0x95 };
-	static const size_t payload_lens[] = { 0, 1, 5, 100, PKT_MAX_PAYLOAD };
+	static const uint8_t path_lens[] = {0x00, 0x01, 0x3F, 0x40, 0x41, 0x60, 0x80, 0x95};
+	static const size_t payload_lens[] = {0, 1, 5, 100, PKT_MAX_PAYLOAD};
 	uint8_t frame[PKT_MAX_FRAME], again[PKT_MAX_FRAME];
 	size_t len, len2;
 	struct pkt p, q;
 
 	for (unsigned route = 0; route < 4; route++) {
 		for (size_t i = 0; i < sizeof(path_lens); i++) {
-			for (size_t j = 0; j < sizeof(payload_lens) / sizeof(payload_lens[0]); j++) {
+			for (size_t j = 0; j < sizeof(payload_lens) / sizeof(payload_lens[0]);
+			     j++) {
 				fill_pkt(&p, route, (unsigned)(i + j) & 0x0F, path_lens[i],
-					 payload_lens[j]);
+				         payload_lens[j]);
 				CHECK_EQ(pkt_encode(&p, frame, sizeof(frame), &len), ERR_OK);
 				CHECK_EQ(len, pkt_frame_len(&p));
 				CHECK_EQ(pkt_decode(&q, frame, len), ERR_OK);
@@ -82,20 +83,20 @@ struct bad_frame {
 static void test_decode_errors(void)
 {
 	static const struct bad_frame cases[] = {
-		{ "empty", "", ERR_TRUNCATED },
-		{ "header only", "09", ERR_TRUNCATED },
-		{ "version 1", "4900", ERR_VERSION },
-		{ "version 3", "c900", ERR_VERSION },
-		{ "transport cut after 0 bytes", "08", ERR_TRUNCATED },
-		{ "transport cut after 3 bytes", "08010203", ERR_TRUNCATED },
-		{ "direct transport cut", "0b0102", ERR_TRUNCATED },
-		{ "transport, no path_len", "0b01020304", ERR_TRUNCATED },
-		{ "size code 3", "09c0", ERR_PATH },
-		{ "size code 3 with a count", "09c1aa", ERR_PATH },
-		{ "2-byte hashes, 33 of them", "0961", ERR_PATH },
-		{ "3-byte hashes, 22 of them", "0996", ERR_PATH },
-		{ "path cut", "0905aabbcc", ERR_TRUNCATED },
-		{ "2-byte path cut", "0941aa", ERR_TRUNCATED },
+	    {"empty", "", ERR_TRUNCATED},
+	    {"header only", "09", ERR_TRUNCATED},
+	    {"version 1", "4900", ERR_VERSION},
+	    {"version 3", "c900", ERR_VERSION},
+	    {"transport cut after 0 bytes", "08", ERR_TRUNCATED},
+	    {"transport cut after 3 bytes", "08010203", ERR_TRUNCATED},
+	    {"direct transport cut", "0b0102", ERR_TRUNCATED},
+	    {"transport, no path_len", "0b01020304", ERR_TRUNCATED},
+	    {"size code 3", "09c0", ERR_PATH},
+	    {"size code 3 with a count", "09c1aa", ERR_PATH},
+	    {"2-byte hashes, 33 of them", "0961", ERR_PATH},
+	    {"3-byte hashes, 22 of them", "0996", ERR_PATH},
+	    {"path cut", "0905aabbcc", ERR_TRUNCATED},
+	    {"2-byte path cut", "0941aa", ERR_TRUNCATED},
 	};
 	uint8_t frame[300];
 	struct pkt p;
@@ -183,7 +184,7 @@ static void test_hash_rules(void)
 
 static void test_path_edits(void)
 {
-	static const uint8_t pub[32] = { 0xA1, 0xB2, 0xC3, 0xD4 };
+	static const uint8_t pub[32] = {0xA1, 0xB2, 0xC3, 0xD4};
 	struct pkt p;
 	unsigned n;
 

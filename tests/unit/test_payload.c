@@ -12,12 +12,12 @@
 #include "harness.h"
 
 static unsigned dissect_failures;
-#define DISSECT_ASSERT(c)                                                                   \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			dissect_failures++;                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-		}                                                                           \
+#define DISSECT_ASSERT(c)                                                                          \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			dissect_failures++;                                                        \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);  \
+		}                                                                                  \
 	} while (0)
 #include "dissect.h"
 
@@ -29,8 +29,8 @@ static unsigned dissect_failures;
 #include "util/err.h"
 #include "util/utf8.h"
 
-static const uint8_t secret[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-				    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
+static const uint8_t secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 /* --- envelopes -------------------------------------------------------------- */
 
@@ -57,22 +57,22 @@ static void test_envelopes(void)
 	CHECK_EQ(grp_parse(&g, out, PL_GRP_MIN), ERR_OK);
 
 	/* size limits of §4: largest plaintexts fit in 184, one more does not */
-	CHECK_EQ(dgram_build(0x11, 0x22, secret, pt, PL_DGRAM_MAX_PLAIN, out, PKT_MAX_PAYLOAD,
-			     &out_len),
-		 ERR_OK);
+	CHECK_EQ(
+	    dgram_build(0x11, 0x22, secret, pt, PL_DGRAM_MAX_PLAIN, out, PKT_MAX_PAYLOAD, &out_len),
+	    ERR_OK);
 	CHECK_EQ(out_len, 180);
-	CHECK_EQ(dgram_build(0x11, 0x22, secret, pt, PL_DGRAM_MAX_PLAIN + 1, out, sizeof(out),
-			     &out_len),
-		 ERR_TOO_BIG);
+	CHECK_EQ(
+	    dgram_build(0x11, 0x22, secret, pt, PL_DGRAM_MAX_PLAIN + 1, out, sizeof(out), &out_len),
+	    ERR_TOO_BIG);
 	CHECK_EQ(dgram_build(0x11, 0x22, secret, pt, 16, out, 19, &out_len), ERR_TOO_BIG);
 	CHECK_EQ(dgram_build(0x11, 0x22, secret, pt, 16, out, 1, &out_len), ERR_TOO_BIG);
-	CHECK_EQ(anon_build(0x11, pub, secret, pt, PL_ANON_MAX_PLAIN, out, PKT_MAX_PAYLOAD,
-			    &out_len),
-		 ERR_OK);
+	CHECK_EQ(
+	    anon_build(0x11, pub, secret, pt, PL_ANON_MAX_PLAIN, out, PKT_MAX_PAYLOAD, &out_len),
+	    ERR_OK);
 	CHECK_EQ(out_len, 179);
-	CHECK_EQ(anon_build(0x11, pub, secret, pt, PL_ANON_MAX_PLAIN + 1, out, sizeof(out),
-			    &out_len),
-		 ERR_TOO_BIG);
+	CHECK_EQ(
+	    anon_build(0x11, pub, secret, pt, PL_ANON_MAX_PLAIN + 1, out, sizeof(out), &out_len),
+	    ERR_TOO_BIG);
 	CHECK_EQ(anon_build(0x11, pub, secret, pt, 1, out, 20, &out_len), ERR_TOO_BIG);
 
 	/* round trips */
@@ -81,7 +81,7 @@ static void test_envelopes(void)
 	CHECK_EQ(d.dest, 0x11);
 	CHECK_EQ(d.src, 0x22);
 	CHECK_EQ(sealed_open(d.sealed, d.sealed_len, secret, back, sizeof(back), &back_len),
-		 ERR_OK);
+	         ERR_OK);
 	CHECK_EQ(back_len, 32);
 	CHECK_MEM(back, pt, 20);
 	CHECK_EQ(back[20], 0);
@@ -90,17 +90,17 @@ static void test_envelopes(void)
 	CHECK_EQ(a.dest, 0x33);
 	CHECK_MEM(a.sender_pub, pub, 32);
 	CHECK_EQ(sealed_open(a.sealed, a.sealed_len, secret, back, sizeof(back), &back_len),
-		 ERR_OK);
+	         ERR_OK);
 	CHECK_MEM(back, pt, 9);
 
 	/* sealed parts that cannot be opened */
 	CHECK_EQ(sealed_open(out, 2, secret, back, sizeof(back), &back_len), ERR_FORMAT);
 	CHECK_EQ(sealed_open(out, 3, secret, back, sizeof(back), &back_len), ERR_FORMAT);
 	CHECK_EQ(sealed_open(a.sealed, a.sealed_len - 1, secret, back, sizeof(back), &back_len),
-		 ERR_FORMAT);
+	         ERR_FORMAT);
 	out[out_len - 1] ^= 0x80;
 	CHECK_EQ(sealed_open(a.sealed, a.sealed_len, secret, back, sizeof(back), &back_len),
-		 ERR_AUTH);
+	         ERR_AUTH);
 }
 
 /* --- login ------------------------------------------------------------------ */
@@ -116,24 +116,23 @@ struct login_case {
 static void test_login(void)
 {
 	static const struct login_case cases[] = {
-		{ "", LOGIN_FORM_ROOM, ERR_TRUNCATED, 0, 0, "" },
-		{ "01020304", LOGIN_FORM_ROOM, ERR_TRUNCATED, 0, 0, "" },
-		{ "01020304050607", LOGIN_FORM_ROOM, ERR_TRUNCATED, 0, 0, "" },
-		{ "0102030405060708", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605, "" },
-		{ "010203040506070800", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605, "" },
-		{ "01020304050607086869", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605, "hi" },
-		{ "0102030405060708686900414243", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605,
-		  "hi" },
-		/* 15 password bytes fill the first block exactly... */
-		{ "0102030405060708414243444546474849505152535455", LOGIN_FORM_ROOM, ERR_OK,
-		  0x04030201, 0x08070605, "ABCDEFGHIPQRSTU" },
-		/* ...16 cannot match any stored password */
-		{ "010203040506070841424344454647484950515253545556", LOGIN_FORM_ROOM, ERR_TOO_BIG,
-		  0, 0, "" },
-		{ "010203", LOGIN_FORM_REPEATER, ERR_TRUNCATED, 0, 0, "" },
-		{ "01020304", LOGIN_FORM_REPEATER, ERR_OK, 0x04030201, 0, "" },
-		{ "0102030470617373000000000000000000", LOGIN_FORM_REPEATER, ERR_OK, 0x04030201, 0,
-		  "pass" },
+	    {"", LOGIN_FORM_ROOM, ERR_TRUNCATED, 0, 0, ""},
+	    {"01020304", LOGIN_FORM_ROOM, ERR_TRUNCATED, 0, 0, ""},
+	    {"01020304050607", LOGIN_FORM_ROOM, ERR_TRUNCATED, 0, 0, ""},
+	    {"0102030405060708", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605, ""},
+	    {"010203040506070800", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605, ""},
+	    {"01020304050607086869", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605, "hi"},
+	    {"0102030405060708686900414243", LOGIN_FORM_ROOM, ERR_OK, 0x04030201, 0x08070605, "hi"},
+	    /* 15 password bytes fill the first block exactly... */
+	    {"0102030405060708414243444546474849505152535455", LOGIN_FORM_ROOM, ERR_OK, 0x04030201,
+	     0x08070605, "ABCDEFGHIPQRSTU"},
+	    /* ...16 cannot match any stored password */
+	    {"010203040506070841424344454647484950515253545556", LOGIN_FORM_ROOM, ERR_TOO_BIG, 0, 0,
+	     ""},
+	    {"010203", LOGIN_FORM_REPEATER, ERR_TRUNCATED, 0, 0, ""},
+	    {"01020304", LOGIN_FORM_REPEATER, ERR_OK, 0x04030201, 0, ""},
+	    {"0102030470617373000000000000000000", LOGIN_FORM_REPEATER, ERR_OK, 0x04030201, 0,
+	     "pass"},
 	};
 	struct login_req l, l2;
 	uint8_t buf[64];
@@ -171,9 +170,13 @@ static void test_login(void)
 
 static void test_login_resp(void)
 {
-	struct login_resp r = { .timestamp = 0xA1B2C3D4, .code = 0, .keep_alive = 0,
-				.legacy_role = 1, .permissions = 3, .random = { 9, 8, 7, 6 },
-				.fw_level = 1 };
+	struct login_resp r = {.timestamp = 0xA1B2C3D4,
+	                       .code = 0,
+	                       .keep_alive = 0,
+	                       .legacy_role = 1,
+	                       .permissions = 3,
+	                       .random = {9, 8, 7, 6},
+	                       .fw_level = 1};
 	struct login_resp r2;
 	uint8_t buf[32];
 	size_t len;
@@ -190,7 +193,9 @@ static void test_login_resp(void)
 	CHECK_EQ(r2.permissions, 3);
 	CHECK_MEM(r2.random, r.random, 4);
 	CHECK_EQ(r2.fw_level, 1);
-	CHECK_HEX("login resp", buf, LOGIN_RESP_SIZE, "d4c3b2a100000103090807060" "1");
+	CHECK_HEX("login resp", buf, LOGIN_RESP_SIZE,
+	          "d4c3b2a100000103090807060"
+	          "1");
 
 	CHECK_EQ(login_resp_legacy_role(0x00), 2);
 	CHECK_EQ(login_resp_legacy_role(0x01), 0);
@@ -219,25 +224,25 @@ static void set_text(struct txt_msg *m, const char *s, size_t n)
 static void test_txt(void)
 {
 	static const struct txt_case cases[] = {
-		{ "", ERR_TRUNCATED, 0, 0, 0, "" },
-		{ "0102030400", ERR_TRUNCATED, 0, 0, 0, "" },
-		{ "010203040041", ERR_OK, TXT_PLAIN, 0, 0, "A" },
-		{ "01020304004100", ERR_OK, TXT_PLAIN, 0, 0, "A" },
-		{ "0102030403410000", ERR_OK, TXT_PLAIN, 3, 0, "A" },
-		/* extended attempt: flags carry 5 & 3, the tail the whole byte */
-		{ "0102030401410005", ERR_OK, TXT_PLAIN, 5, 5, "A" },
-		{ "010203040567657400", ERR_OK, TXT_CLI, 1, 0, "get" },
-		{ "0102030408deadbe", ERR_TRUNCATED, 0, 0, 0, "" },
-		{ "0102030408deadbeef", ERR_OK, TXT_SIGNED, 0, 0, "" },
-		{ "0102030408deadbeef4869", ERR_OK, TXT_SIGNED, 0, 0, "Hi" },
-		{ "010203040c41", ERR_FORMAT, 0, 0, 0, "" },
-		{ "01020304fc41", ERR_FORMAT, 0, 0, 0, "" },
+	    {"", ERR_TRUNCATED, 0, 0, 0, ""},
+	    {"0102030400", ERR_TRUNCATED, 0, 0, 0, ""},
+	    {"010203040041", ERR_OK, TXT_PLAIN, 0, 0, "A"},
+	    {"01020304004100", ERR_OK, TXT_PLAIN, 0, 0, "A"},
+	    {"0102030403410000", ERR_OK, TXT_PLAIN, 3, 0, "A"},
+	    /* extended attempt: flags carry 5 & 3, the tail the whole byte */
+	    {"0102030401410005", ERR_OK, TXT_PLAIN, 5, 5, "A"},
+	    {"010203040567657400", ERR_OK, TXT_CLI, 1, 0, "get"},
+	    {"0102030408deadbe", ERR_TRUNCATED, 0, 0, 0, ""},
+	    {"0102030408deadbeef", ERR_OK, TXT_SIGNED, 0, 0, ""},
+	    {"0102030408deadbeef4869", ERR_OK, TXT_SIGNED, 0, 0, "Hi"},
+	    {"010203040c41", ERR_FORMAT, 0, 0, 0, ""},
+	    {"01020304fc41", ERR_FORMAT, 0, 0, 0, ""},
 	};
 	uint8_t buf[256], code[4], code2[4];
 	char aaa[200];
 	struct txt_msg m, m2;
 	size_t n, len;
-	uint8_t pub[32] = { 7 };
+	uint8_t pub[32] = {7};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		n = unhex(cases[i].hex, buf, sizeof(buf));
@@ -321,8 +326,8 @@ static void test_txt(void)
 
 static void test_acks(void)
 {
-	uint8_t code[4] = { 0xde, 0xad, 0xbe, 0xef }, code2[4], buf[200], rem;
-	uint8_t pub[32] = { 1 };
+	uint8_t code[4] = {0xde, 0xad, 0xbe, 0xef}, code2[4], buf[200], rem;
+	uint8_t pub[32] = {1};
 	struct ack a;
 	struct multipart mp;
 	size_t len;
@@ -331,15 +336,13 @@ static void test_acks(void)
 	CHECK_EQ(ack_decode(&a, code, 0), ERR_TRUNCATED);
 	CHECK_EQ(ack_decode(&a, code, 4), ERR_OK);
 	CHECK_EQ(ack_unsynced(&a), -1);
-	CHECK_EQ(ack_encode(code, (const uint8_t *)"\x07\x55", 2, buf, sizeof(buf), &len),
-		 ERR_OK);
+	CHECK_EQ(ack_encode(code, (const uint8_t *)"\x07\x55", 2, buf, sizeof(buf), &len), ERR_OK);
 	CHECK_EQ(len, 6);
 	CHECK_EQ(ack_decode(&a, buf, len), ERR_OK);
 	CHECK_MEM(a.code, code, 4);
 	CHECK_EQ(a.extra_len, 2);
 	CHECK_EQ(ack_unsynced(&a), 7);
-	CHECK_EQ(ack_encode(code, buf, PKT_MAX_PAYLOAD - 3, buf, sizeof(buf), &len),
-		 ERR_TOO_BIG);
+	CHECK_EQ(ack_encode(code, buf, PKT_MAX_PAYLOAD - 3, buf, sizeof(buf), &len), ERR_TOO_BIG);
 	CHECK_EQ(ack_encode(code, NULL, 0, buf, 3, &len), ERR_TOO_BIG);
 
 	CHECK_EQ(multiack_encode(1, code, buf, sizeof(buf), &len), ERR_OK);
@@ -362,7 +365,7 @@ static void test_acks(void)
 	CHECK_EQ(mp.data_len, 2);
 
 	/* keep-alive codes: an absent forceSince hashes as zeros */
-	uint8_t ka[9] = { 1, 2, 3, 4, REQ_KEEP_ALIVE, 0, 0, 0, 0 };
+	uint8_t ka[9] = {1, 2, 3, 4, REQ_KEEP_ALIVE, 0, 0, 0, 0};
 	ack_code_keepalive(ka, 5, pub, code);
 	ack_code_keepalive(ka, 9, pub, code2);
 	CHECK_MEM(code, code2, 4);
@@ -394,21 +397,15 @@ static void seq_fill(void *ctx, uint8_t *buf, size_t n)
 static void test_path(void)
 {
 	static const struct path_case cases[] = {
-		{ "", ERR_TRUNCATED, 0, 0, 0 },
-		{ "00", ERR_TRUNCATED, 0, 0, 0 },
-		{ "0001", ERR_OK, 0, 1, 0 },
-		{ "00f3deadbeef", ERR_OK, 0, 3, 4 },
-		{ "00ff", ERR_OK, 0, 0x0F, 0 },
-		{ "c0", ERR_PATH, 0, 0, 0 },
-		{ "c00100", ERR_PATH, 0, 0, 0 },
-		{ "61", ERR_PATH, 0, 0, 0 },
-		{ "03aabb", ERR_TRUNCATED, 0, 0, 0 },
-		{ "03aabbcc", ERR_TRUNCATED, 0, 0, 0 },
-		{ "03aabbcc01", ERR_OK, 3, 1, 0 },
-		{ "41aabb0300000000", ERR_OK, 0x41, 3, 4 },
+	    {"", ERR_TRUNCATED, 0, 0, 0},       {"00", ERR_TRUNCATED, 0, 0, 0},
+	    {"0001", ERR_OK, 0, 1, 0},          {"00f3deadbeef", ERR_OK, 0, 3, 4},
+	    {"00ff", ERR_OK, 0, 0x0F, 0},       {"c0", ERR_PATH, 0, 0, 0},
+	    {"c00100", ERR_PATH, 0, 0, 0},      {"61", ERR_PATH, 0, 0, 0},
+	    {"03aabb", ERR_TRUNCATED, 0, 0, 0}, {"03aabbcc", ERR_TRUNCATED, 0, 0, 0},
+	    {"03aabbcc01", ERR_OK, 3, 1, 0},    {"41aabb0300000000", ERR_OK, 0x41, 3, 4},
 	};
 	uint8_t buf[256], extra[200], next = 0x10;
-	struct rng rng = { seq_fill, &next };
+	struct rng rng = {seq_fill, &next};
 	struct path_msg m, m2;
 	size_t n, len;
 
@@ -468,11 +465,11 @@ static void test_path(void)
 
 static void test_requests(void)
 {
-	uint8_t buf[256], params[8] = { 0, 0, 0, 0, 0xa0, 0xa1, 0xa2, 0xa3 };
-	struct req q = { .timestamp = 0x01020304, .type = REQ_GET_STATUS, .params = params,
-			 .params_len = 8 };
+	uint8_t buf[256], params[8] = {0, 0, 0, 0, 0xa0, 0xa1, 0xa2, 0xa3};
+	struct req q = {
+	    .timestamp = 0x01020304, .type = REQ_GET_STATUS, .params = params, .params_len = 8};
 	struct req q2;
-	struct resp r = { .tag = 0x01020304, .data = params, .data_len = 8 }, r2;
+	struct resp r = {.tag = 0x01020304, .data = params, .data_len = 8}, r2;
 	uint32_t ts, since;
 	size_t len;
 
@@ -514,11 +511,24 @@ static void test_requests(void)
 static void test_stats(void)
 {
 	struct server_stats s = {
-		.batt_mv = 4100, .queue_len = 3, .noise_floor = -120, .last_rssi = -87,
-		.n_recv = 100000, .n_sent = 2000, .air_secs = 300, .uptime_secs = 86400,
-		.n_sent_flood = 11, .n_sent_direct = 12, .n_recv_flood = 13, .n_recv_direct = 14,
-		.err_flags = STATS_ERR_BUSY, .last_snr_x4 = -22, .n_direct_dups = 15,
-		.n_flood_dups = 16, .n_posted = 17, .n_post_push = 18,
+	    .batt_mv = 4100,
+	    .queue_len = 3,
+	    .noise_floor = -120,
+	    .last_rssi = -87,
+	    .n_recv = 100000,
+	    .n_sent = 2000,
+	    .air_secs = 300,
+	    .uptime_secs = 86400,
+	    .n_sent_flood = 11,
+	    .n_sent_direct = 12,
+	    .n_recv_flood = 13,
+	    .n_recv_direct = 14,
+	    .err_flags = STATS_ERR_BUSY,
+	    .last_snr_x4 = -22,
+	    .n_direct_dups = 15,
+	    .n_flood_dups = 16,
+	    .n_posted = 17,
+	    .n_post_push = 18,
 	};
 	struct server_stats s2;
 	uint8_t buf[64];
@@ -580,7 +590,7 @@ static void test_acl_list(void)
 
 static void test_control_trace(void)
 {
-	uint8_t buf[64] = { 0 }, hashes[16];
+	uint8_t buf[64] = {0}, hashes[16];
 	struct control c;
 	struct trace t;
 	size_t len;
@@ -597,8 +607,8 @@ static void test_control_trace(void)
 	for (uint8_t flags = 0; flags < 4; flags++) {
 		size_t k = 1u << flags;
 		CHECK_EQ(trace_encode(0x11223344, 0x55667788, flags, hashes, 16 / k, buf,
-				      sizeof(buf), &len),
-			 ERR_OK);
+		                      sizeof(buf), &len),
+		         ERR_OK);
 		CHECK_EQ(len, TRACE_HDR + 16);
 		CHECK_EQ(trace_parse(&t, buf, len), ERR_OK);
 		CHECK_EQ(t.tag, 0x11223344);
@@ -630,23 +640,23 @@ struct appdata_case {
 static void test_advert_data(void)
 {
 	static const struct appdata_case cases[] = {
-		{ "", ERR_TRUNCATED, 0, false, "" },
-		{ "01", ERR_OK, ADV_TYPE_CHAT, false, "" },
-		{ "81", ERR_OK, ADV_TYPE_CHAT, false, "" },
-		{ "8141", ERR_OK, ADV_TYPE_CHAT, false, "A" },
-		{ "814100ff", ERR_OK, ADV_TYPE_CHAT, false, "A" },
-		{ "0141", ERR_OK, ADV_TYPE_CHAT, false, "" },
-		{ "1300000000000000", ERR_TRUNCATED, 0, false, "" },
-		{ "130000000000000000", ERR_OK, ADV_TYPE_ROOM, true, "" },
-		{ "33000000000000000001", ERR_TRUNCATED, 0, false, "" },
-		{ "3300000000000000000100", ERR_OK, ADV_TYPE_ROOM, true, "" },
-		{ "f3000000000000000001000200", ERR_OK, ADV_TYPE_ROOM, true, "" },
-		{ "f300000000000000000100020041", ERR_OK, ADV_TYPE_ROOM, true, "A" },
-		{ "c201", ERR_TRUNCATED, 0, false, "" },
-		{ "c20100", ERR_OK, ADV_TYPE_REPEATER, false, "" },
-		/* 32 bytes: a 31-byte name; byte 33 is never looked at */
-		{ "8241424344454647484950515253545556575859606162636465666768697071ff", ERR_OK,
-		  ADV_TYPE_REPEATER, false, "ABCDEFGHIPQRSTUVWXY`abcdefghipq" },
+	    {"", ERR_TRUNCATED, 0, false, ""},
+	    {"01", ERR_OK, ADV_TYPE_CHAT, false, ""},
+	    {"81", ERR_OK, ADV_TYPE_CHAT, false, ""},
+	    {"8141", ERR_OK, ADV_TYPE_CHAT, false, "A"},
+	    {"814100ff", ERR_OK, ADV_TYPE_CHAT, false, "A"},
+	    {"0141", ERR_OK, ADV_TYPE_CHAT, false, ""},
+	    {"1300000000000000", ERR_TRUNCATED, 0, false, ""},
+	    {"130000000000000000", ERR_OK, ADV_TYPE_ROOM, true, ""},
+	    {"33000000000000000001", ERR_TRUNCATED, 0, false, ""},
+	    {"3300000000000000000100", ERR_OK, ADV_TYPE_ROOM, true, ""},
+	    {"f3000000000000000001000200", ERR_OK, ADV_TYPE_ROOM, true, ""},
+	    {"f300000000000000000100020041", ERR_OK, ADV_TYPE_ROOM, true, "A"},
+	    {"c201", ERR_TRUNCATED, 0, false, ""},
+	    {"c20100", ERR_OK, ADV_TYPE_REPEATER, false, ""},
+	    /* 32 bytes: a 31-byte name; byte 33 is never looked at */
+	    {"8241424344454647484950515253545556575859606162636465666768697071ff", ERR_OK,
+	     ADV_TYPE_REPEATER, false, "ABCDEFGHIPQRSTUVWXY`abcdefghipq"},
 	};
 	struct advert_data d, d2;
 	uint8_t buf[64], out[ADVERT_DATA_MAX];
@@ -721,8 +731,8 @@ static void test_advert_data(void)
 
 static void test_advert(void)
 {
-	uint8_t seed[32] = { 42 }, app[40], pl[PKT_MAX_PAYLOAD + 8];
-	struct advert_data d = { .type = ADV_TYPE_ROOM, .name = "Room" };
+	uint8_t seed[32] = {42}, app[40], pl[PKT_MAX_PAYLOAD + 8];
+	struct advert_data d = {.type = ADV_TYPE_ROOM, .name = "Room"};
 	struct ident id;
 	struct advert a;
 	size_t app_len, pl_len;
@@ -835,7 +845,7 @@ static void test_region(void)
 
 	/* the reserved codes 0x0000 and 0xFFFF never go on the air */
 	for (uint32_t i = 0; i < (1u << 21) && !(found0 && found_ff); i++) {
-		uint8_t msg[5] = { PKT_TXT_MSG };
+		uint8_t msg[5] = {PKT_TXT_MSG};
 		uint16_t raw;
 		le32_store(pl, i);
 		memcpy(msg + 1, pl, 4);
@@ -865,17 +875,29 @@ static void test_utf8(void)
 	CHECK_EQ(utf8_valid_prefix_len(name, len, 16), 16);
 	CHECK_EQ(utf8_valid_prefix_len(name, len, 13), 12);
 	CHECK_EQ(utf8_valid_prefix_len(name, len, 0), 0);
-	CHECK_EQ(utf8_valid_prefix_len("A\xC0\xAF", 3, 10), 1);          /* overlong */
-	CHECK_EQ(utf8_valid_prefix_len("A\xE0\x80\xAF", 4, 10), 1);      /* overlong */
-	CHECK_EQ(utf8_valid_prefix_len("A\xED\xA0\x80", 4, 10), 1);      /* surrogate */
-	CHECK_EQ(utf8_valid_prefix_len("A\xF4\x90\x80\x80", 5, 10), 1);  /* > U+10FFFF */
-	CHECK_EQ(utf8_valid_prefix_len("A\xF0\x9F", 3, 10), 1);          /* cut */
-	CHECK_EQ(utf8_valid_prefix_len("A\x80" "B", 3, 10), 1);          /* stray */
-	CHECK_EQ(utf8_valid_prefix_len("A\xF5\x80\x80\x80", 5, 10), 1);  /* bad lead */
-	CHECK_EQ(utf8_valid_prefix_len("A\xE2\x82" "A", 4, 10), 1);      /* bad continuation */
-	CHECK_EQ(utf8_valid_prefix_len("AB\0CD", 5, 10), 2);             /* NUL ends it */
-	CHECK_EQ(utf8_valid_prefix_len("ab\xC3\xA9" "cd", 6, 3), 2);
-	CHECK_EQ(utf8_valid_prefix_len("ab\xC3\xA9" "cd", 6, 4), 4);
+	CHECK_EQ(utf8_valid_prefix_len("A\xC0\xAF", 3, 10), 1);         /* overlong */
+	CHECK_EQ(utf8_valid_prefix_len("A\xE0\x80\xAF", 4, 10), 1);     /* overlong */
+	CHECK_EQ(utf8_valid_prefix_len("A\xED\xA0\x80", 4, 10), 1);     /* surrogate */
+	CHECK_EQ(utf8_valid_prefix_len("A\xF4\x90\x80\x80", 5, 10), 1); /* > U+10FFFF */
+	CHECK_EQ(utf8_valid_prefix_len("A\xF0\x9F", 3, 10), 1);         /* cut */
+	CHECK_EQ(utf8_valid_prefix_len("A\x80"
+	                               "B",
+	                               3, 10),
+	         1);                                                    /* stray */
+	CHECK_EQ(utf8_valid_prefix_len("A\xF5\x80\x80\x80", 5, 10), 1); /* bad lead */
+	CHECK_EQ(utf8_valid_prefix_len("A\xE2\x82"
+	                               "A",
+	                               4, 10),
+	         1);                                         /* bad continuation */
+	CHECK_EQ(utf8_valid_prefix_len("AB\0CD", 5, 10), 2); /* NUL ends it */
+	CHECK_EQ(utf8_valid_prefix_len("ab\xC3\xA9"
+	                               "cd",
+	                               6, 3),
+	         2);
+	CHECK_EQ(utf8_valid_prefix_len("ab\xC3\xA9"
+	                               "cd",
+	                               6, 4),
+	         4);
 	CHECK_EQ(utf8_valid_prefix_len("\xEF\xBF\xBF\xF4\x8F\xBF\xBF", 7, 7), 7);
 }
 
@@ -916,8 +938,7 @@ static void golden_plaintexts(const struct pkt *p, struct mut_ctx *c)
 	const uint8_t *sealed;
 	size_t sealed_len;
 
-	if (dgram_parse(&d, p->payload, p->payload_len) == ERR_OK &&
-	    pkt_type(p) != PKT_ANON_REQ) {
+	if (dgram_parse(&d, p->payload, p->payload_len) == ERR_OK && pkt_type(p) != PKT_ANON_REQ) {
 		sealed = d.sealed;
 		sealed_len = d.sealed_len;
 	} else if (anon_parse(&a, p->payload, p->payload_len) == ERR_OK) {
@@ -941,8 +962,8 @@ static void mutate_one(const uint8_t *frame, size_t len, struct mut_ctx *c)
 
 	c->frames++;
 	if (pkt_decode(&p, frame, len) == ERR_OK)
-		c->opened += (unsigned)dissect_pkt(&p, (const uint8_t(*)[32])c->secrets,
-						   c->n_secrets);
+		c->opened +=
+		    (unsigned)dissect_pkt(&p, (const uint8_t(*)[32])c->secrets, c->n_secrets);
 }
 
 static void mutate_frame(const char *where, const uint8_t *raw, size_t len, void *ctx)
@@ -961,11 +982,8 @@ static void mutate_frame(const char *where, const uint8_t *raw, size_t len, void
 	case PKT_RESPONSE:
 	case PKT_TXT_MSG:
 	case PKT_PATH:
-	case PKT_ANON_REQ:
-		golden_plaintexts(&p, c);
-		break;
-	default:
-		break;
+	case PKT_ANON_REQ: golden_plaintexts(&p, c); break;
+	default: break;
 	}
 	for (size_t cut = 0; cut <= len; cut++)
 		mutate_one(raw, cut, c);

@@ -50,7 +50,7 @@ static void secret_of(const struct ident *a, const uint8_t *peer_pub, uint8_t s[
 
 /* Serialises a packet built from its parts. */
 static size_t frame_of(unsigned route, unsigned type, uint8_t path_len, const uint8_t *path,
-		       const uint8_t *payload, size_t n, uint8_t *out)
+                       const uint8_t *payload, size_t n, uint8_t *out)
 {
 	struct pkt p;
 	size_t len = 0;
@@ -151,7 +151,8 @@ static void test_cipher(json_t *root)
 		CHECK_HEX("etm ciphertext", out + 2, out_len - 2, jstr(c, "ciphertext"));
 		if (jint(c, "mac_then_decrypt_len") == 0) {
 			/* The empty ciphertext: the firmware rejects an input of 2 bytes. */
-			CHECK(sealed_open(out, out_len, secret, back, sizeof(back), &back_len) != 0);
+			CHECK(sealed_open(out, out_len, secret, back, sizeof(back), &back_len) !=
+			      0);
 			continue;
 		}
 		CHECK_EQ(sealed_open(out, out_len, secret, back, sizeof(back), &back_len), ERR_OK);
@@ -270,8 +271,8 @@ static void test_adverts(json_t *root)
 		msg_len = 36 + app_len;
 		CHECK_HEX("signed message", msg, msg_len, jstr(e, "signed_message"));
 		CHECK_EQ(advert_build(id, (uint32_t)jint(e, "timestamp"), app, app_len, pl,
-				      sizeof(pl), &pl_len),
-			 ERR_OK);
+		                      sizeof(pl), &pl_len),
+		         ERR_OK);
 		CHECK_HEX("advert payload", pl, pl_len, jstr(e, "packet.payload"));
 		CHECK_HEX("advert signature", pl + 36, 64, jstr(e, "signature"));
 		frame_len = frame_of(PKT_ROUTE_FLOOD, PKT_ADVERT, 0, NULL, pl, pl_len, frame);
@@ -306,7 +307,7 @@ static void test_advert_coords(json_t *root)
 
 /* Decrypts an ANON_REQ for the room and checks the login fields; returns the padded length. */
 static size_t check_anon_login(json_t *pk, const struct ident *room, const struct ident *client,
-			       const char *secret_hex, uint8_t *pt, struct login_req *l)
+                               const char *secret_hex, uint8_t *pt, struct login_req *l)
 {
 	struct pkt p;
 	struct anon an;
@@ -329,7 +330,7 @@ static size_t check_anon_login(json_t *pk, const struct ident *room, const struc
 
 /* Rebuilds an ANON_REQ login from its fields; compares plaintext and frame. */
 static void rebuild_anon_login(const struct login_req *l, const struct ident *room,
-			       const struct ident *client, unsigned route, const char *raw_hex)
+                               const struct ident *client, unsigned route, const char *raw_hex)
 {
 	uint8_t pt[64], s[32], pl[PKT_MAX_PAYLOAD], frame[PKT_MAX_FRAME];
 	size_t pt_len, pl_len, frame_len;
@@ -337,7 +338,7 @@ static void rebuild_anon_login(const struct login_req *l, const struct ident *ro
 	CHECK_EQ(login_req_encode(l, LOGIN_FORM_ROOM, pt, sizeof(pt), &pt_len), ERR_OK);
 	secret_of(client, room->pub, s);
 	CHECK_EQ(anon_build(room->pub[0], client->pub, s, pt, pt_len, pl, sizeof(pl), &pl_len),
-		 ERR_OK);
+	         ERR_OK);
 	frame_len = frame_of(route, PKT_ANON_REQ, 0, NULL, pl, pl_len, frame);
 	CHECK_HEX("anon frame", frame, frame_len, raw_hex);
 }
@@ -358,11 +359,11 @@ static void check_login_resp_fields(const struct login_resp *r, json_t *f)
 static size_t make_login_resp(uint32_t ts, uint8_t perms, uint8_t out[LOGIN_RESP_SIZE])
 {
 	struct login_resp r = {
-		.timestamp = ts,
-		.code = LOGIN_RESP_OK,
-		.legacy_role = login_resp_legacy_role(perms),
-		.permissions = perms,
-		.fw_level = LOGIN_FW_LEVEL,
+	    .timestamp = ts,
+	    .code = LOGIN_RESP_OK,
+	    .legacy_role = login_resp_legacy_role(perms),
+	    .permissions = perms,
+	    .fw_level = LOGIN_FW_LEVEL,
 	};
 	size_t len = 0;
 
@@ -373,8 +374,8 @@ static size_t make_login_resp(uint32_t ts, uint8_t perms, uint8_t out[LOGIN_RESP
 
 /* Builds a whole PATH frame (flood, no path yet) from room to client. */
 static size_t make_path_frame(const struct ident *from, const struct ident *to, unsigned route,
-			      uint8_t route_path_len, const uint8_t *route_path,
-			      const struct path_msg *m, uint8_t *frame)
+                              uint8_t route_path_len, const uint8_t *route_path,
+                              const struct path_msg *m, uint8_t *frame)
 {
 	uint8_t pt[PL_MAX_PLAIN], s[32], pl[PKT_MAX_PAYLOAD];
 	size_t pt_len = 0, pl_len = 0;
@@ -382,13 +383,13 @@ static size_t make_path_frame(const struct ident *from, const struct ident *to, 
 	CHECK_EQ(path_msg_encode(m, golden_rng(), pt, sizeof(pt), &pt_len), ERR_OK);
 	secret_of(from, to->pub, s);
 	CHECK_EQ(dgram_build(to->pub[0], from->pub[0], s, pt, pt_len, pl, sizeof(pl), &pl_len),
-		 ERR_OK);
+	         ERR_OK);
 	return frame_of(route, PKT_PATH, route_path_len, route_path, pl, pl_len, frame);
 }
 
 /* Opens a datagram frame between two vector identities; returns the padded length. */
 static size_t open_dgram_frame(json_t *o, const char *dotted, const struct ident *from,
-			       const struct ident *to, uint8_t *pt)
+                               const struct ident *to, uint8_t *pt)
 {
 	struct pkt p;
 	struct dgram d;
@@ -440,7 +441,7 @@ static void test_login_flood(json_t *root)
 	CHECK_EQ(m.extra_type, PKT_RESPONSE);
 	CHECK(m.extra_len >= LOGIN_RESP_SIZE);
 	CHECK_HEX("login response", m.extra, LOGIN_RESP_SIZE,
-		  jstr(ret, "plaintext_fields.extra_response_13_bytes"));
+	          jstr(ret, "plaintext_fields.extra_response_13_bytes"));
 	CHECK_EQ(login_resp_decode(&r, m.extra, m.extra_len), ERR_OK);
 	check_login_resp_fields(&r, jget(ret, "response_fields"));
 	/* the path it reports is the flood path the login took: the repeater */
@@ -448,7 +449,7 @@ static void test_login_flood(json_t *root)
 
 	make_login_resp(r.timestamp, r.permissions, body);
 	CHECK_HEX("rebuilt response", body, LOGIN_RESP_SIZE,
-		  jstr(ret, "plaintext_fields.extra_response_13_bytes"));
+	          jstr(ret, "plaintext_fields.extra_response_13_bytes"));
 	m.extra = body;
 	m.extra_len = LOGIN_RESP_SIZE;
 	frame_len = make_path_frame(room, a, PKT_ROUTE_FLOOD, 0, NULL, &m, frame);
@@ -526,9 +527,9 @@ static void test_login_direct(json_t *root)
 	CHECK_HEX("response body", body, LOGIN_RESP_SIZE, jstr(resp, "plaintext"));
 	secret_of(room, b->pub, s);
 	CHECK_HEX("response secret", s, 32, jstr(resp, "secret"));
-	CHECK_EQ(dgram_build(b->pub[0], room->pub[0], s, body, LOGIN_RESP_SIZE, pl, sizeof(pl),
-			     &pl_len),
-		 ERR_OK);
+	CHECK_EQ(
+	    dgram_build(b->pub[0], room->pub[0], s, body, LOGIN_RESP_SIZE, pl, sizeof(pl), &pl_len),
+	    ERR_OK);
 	frame_len = frame_of(PKT_ROUTE_DIRECT, PKT_RESPONSE, 0, NULL, pl, pl_len, frame);
 	CHECK_HEX("response frame", frame, frame_len, jstr(resp, "packet.raw"));
 }
@@ -536,8 +537,8 @@ static void test_login_direct(json_t *root)
 /* --- post and push --------------------------------------------------------- */
 
 static size_t make_txt_frame(const struct txt_msg *msg, const struct ident *from,
-			     const struct ident *to, uint8_t route_path_len,
-			     const uint8_t *route_path, uint8_t *frame, uint8_t *pt, size_t *pt_len)
+                             const struct ident *to, uint8_t route_path_len,
+                             const uint8_t *route_path, uint8_t *frame, uint8_t *pt, size_t *pt_len)
 {
 	uint8_t s[32], pl[PKT_MAX_PAYLOAD];
 	size_t pl_len = 0;
@@ -545,13 +546,12 @@ static size_t make_txt_frame(const struct txt_msg *msg, const struct ident *from
 	CHECK_EQ(txt_encode(msg, pt, PL_MAX_PLAIN, pt_len), ERR_OK);
 	secret_of(from, to->pub, s);
 	CHECK_EQ(dgram_build(to->pub[0], from->pub[0], s, pt, *pt_len, pl, sizeof(pl), &pl_len),
-		 ERR_OK);
+	         ERR_OK);
 	return frame_of(PKT_ROUTE_DIRECT, PKT_TXT_MSG, route_path_len, route_path, pl, pl_len,
-			frame);
+	                frame);
 }
 
-static void check_ack_frame(json_t *o, const uint8_t code[4], uint8_t path_len,
-			    const uint8_t *path)
+static void check_ack_frame(json_t *o, const uint8_t code[4], uint8_t path_len, const uint8_t *path)
 {
 	uint8_t pl[16], frame[PKT_MAX_FRAME];
 	size_t pl_len = 0, frame_len;
@@ -788,15 +788,9 @@ static void check_air_payload(const struct pkt *p)
 		else
 			CHECK(pt_len >= LOGIN_RESP_SIZE);
 		break;
-	case PKT_ACK:
-		CHECK_EQ(ack_decode(&ak, p->payload, p->payload_len), ERR_OK);
-		break;
-	case PKT_TRACE:
-		CHECK_EQ(trace_parse(&t, p->payload, p->payload_len), ERR_OK);
-		break;
-	default:
-		fprintf(stderr, "air log: unexpected type %u\n", pkt_type(p));
-		CHECK(0);
+	case PKT_ACK: CHECK_EQ(ack_decode(&ak, p->payload, p->payload_len), ERR_OK); break;
+	case PKT_TRACE: CHECK_EQ(trace_parse(&t, p->payload, p->payload_len), ERR_OK); break;
+	default: fprintf(stderr, "air log: unexpected type %u\n", pkt_type(p)); CHECK(0);
 	}
 }
 

@@ -1,0 +1,242 @@
+/*
+ * kissprobe.c - checks that a LoRa modem answers (PROTOCOL.md §10.2).
+ *
+ *   kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N] [--cr N]
+ *             [--power DBM] [--txdelay N]] SPEC
+ *
+ * SPEC is a radio spec as roomd takes it: serial:/dev/ttyACM0[:BAUD] or
+ * tcp:HOST:PORT.  Connects, waits for the modem's GetVersion answer, asks
+ * what it knows (radio settings, TX power, noise floor, counters, battery,
+ * name...), prints it all as one JSON object and exits 0; exits 1 if the
+ * modem did not answer as MeshCore's kiss_modem in time, 2 on bad usage.
+ * By default the probe is passive (it changes nothing but turning the
+ * modem's signal reports on, their default); --set applies radio settings
+ * (the firmware defaults unless given) as roomd would.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/kiss.h"
+#include "radio/radio.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+	        "usage: kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N] "
+	        "[--cr N] [--power DBM] [--txdelay N]] SPEC\n"
+	        "  SPEC: serial:/dev/ttyUSB0[:BAUD] or tcp:HOST:PORT\n");
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	if (!s || !*s)
+		return ERR_CONFIG;
+	long v = strtol(s, &end, 10);
+	if (*end || v < min || v > max)
+		return ERR_CONFIG;
+	*out = v;
+	return ERR_OK;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7F)
+			printf("\\u%04x", *p); /* bytes, not UTF-8: keep the JSON valid */
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+/* Runs the loop until done(r) or the deadline. */
+static void run_until(struct radio *r, int (*done)(struct radio *), uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (done(r) || now >= deadline)
+			return;
+		struct pollfd fds[4];
+		int n = radio_pollfds(r, fds, 4);
+		if (n < 0)
+			n = 0;
+		uint64_t next = radio_next_deadline(r);
+		if (next > deadline)
+			next = deadline;
+		int timeout = next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
+		poll(fds, (nfds_t)n, timeout);
+		now = mono_ms();
+		radio_handle(r, fds, n, now);
+		radio_tick(r, now);
+	}
+}
+
+static int is_up(struct radio *r)
+{
+	return radio_link_up(r);
+}
+static int answered(struct radio *r)
+{
+	return radio_queries_pending(r) == 0;
+}
+
+static void print_json(struct radio *r, int up)
+{
+	const struct radio_stats *st = radio_stats(r);
+	const struct radio_modem_info *m = &st->modem;
+
+	printf("{\n  \"spec\": ");
+	json_str(radio_spec(r));
+	printf(",\n  \"link\": %s,\n  \"kiss_modem\": %s", up ? "true" : "false",
+	       (m->known & RADIO_KNOWN_VERSION) ? "true" : "false");
+	if (m->known & RADIO_KNOWN_VERSION)
+		printf(",\n  \"version\": \"%u.%u\"", m->version_major, m->version_minor);
+	if (m->known & RADIO_KNOWN_NAME) {
+		printf(",\n  \"name\": ");
+		json_str(m->name);
+	}
+	if (m->known & RADIO_KNOWN_RADIO) {
+		printf(",\n  \"radio\": {\"freq_hz\": %u, \"bw_hz\": %u, \"sf\": %u, \"cr\": %u}",
+		       m->radio.freq_hz, m->radio.bw_hz, m->radio.sf, m->radio.cr);
+		/* GetRadio reports what SetRadio last set: zeros since boot */
+		if (!m->radio.freq_hz)
+			printf(",\n  \"radio_note\": \"not set since boot: the modem runs its "
+			       "build defaults\"");
+	}
+	if (m->known & RADIO_KNOWN_TX_POWER)
+		printf(",\n  \"tx_power_dbm\": %d", m->tx_power_dbm);
+	if (m->known & RADIO_KNOWN_NOISE_FLOOR)
+		printf(",\n  \"noise_floor_dbm\": %d", m->noise_floor_dbm);
+	if (m->known & RADIO_KNOWN_RSSI)
+		printf(",\n  \"rssi_dbm\": %d", m->rssi_dbm);
+	if (m->known & RADIO_KNOWN_BUSY)
+		printf(",\n  \"channel_busy\": %s", m->channel_busy ? "true" : "false");
+	if (m->known & RADIO_KNOWN_AIRTIME)
+		printf(",\n  \"airtime_ms\": {\"len\": %u, \"ms\": %u}", m->airtime_len,
+		       m->airtime_ms);
+	if (m->known & RADIO_KNOWN_SIGNAL_REPORT)
+		printf(",\n  \"signal_report\": %s", m->signal_report ? "true" : "false");
+	if (m->known & RADIO_KNOWN_BATTERY)
+		printf(",\n  \"battery_mv\": %u", m->battery_mv);
+	if (m->known & RADIO_KNOWN_MCU_TEMP)
+		printf(",\n  \"mcu_temp_c\": %.1f", m->mcu_temp_x10 / 10.0);
+	if (m->known & RADIO_KNOWN_STATS)
+		printf(",\n  \"modem_counters\": {\"rx\": %u, \"tx\": %u, \"rx_errors\": %u}",
+		       m->rx_packets, m->tx_packets, m->rx_errors);
+	printf(",\n  \"host\": {\"connect_failures\": %llu, \"kiss_frames\": %llu, "
+	       "\"kiss_noise_bytes\": %llu, \"kiss_bad_escapes\": %llu, "
+	       "\"unknown_frames\": %llu, \"modem_errors\": %llu, \"rx_frames\": %llu}\n}\n",
+	       (unsigned long long)st->connect_failures, (unsigned long long)st->kiss_frames,
+	       (unsigned long long)st->kiss_noise_bytes, (unsigned long long)st->kiss_bad_escapes,
+	       (unsigned long long)st->unknown_frames, (unsigned long long)st->modem_errors,
+	       (unsigned long long)st->rx_frames);
+}
+
+int main(int argc, char **argv)
+{
+	struct radio_cfg cfg = RADIO_CFG_DEFAULT;
+	struct radio *r = NULL;
+	const char *spec = NULL;
+	long timeout_ms = 5000, v;
+	int set = 0, verbose = 0;
+
+	log_set_prefix("kissprobe");
+	log_set_level(LOG_WARN);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-v")) {
+			verbose++;
+		} else if (!strcmp(a, "--set")) {
+			set = 1;
+		} else if (!strcmp(a, "--timeout") && !parse_long(val, 100, 600000, &v)) {
+			timeout_ms = v;
+			i++;
+		} else if (!strcmp(a, "--freq") && !parse_long(val, 1, 3000000000L, &v)) {
+			cfg.lp.freq_hz = (uint32_t)v;
+			i++;
+		} else if (!strcmp(a, "--bw") && !parse_long(val, 1, 1000000, &v)) {
+			cfg.lp.bw_hz = (uint32_t)v;
+			i++;
+		} else if (!strcmp(a, "--sf") && !parse_long(val, 5, 12, &v)) {
+			cfg.lp.sf = (uint8_t)v;
+			i++;
+		} else if (!strcmp(a, "--cr") && !parse_long(val, 5, 8, &v)) {
+			cfg.lp.cr = (uint8_t)v;
+			i++;
+		} else if (!strcmp(a, "--power") && !parse_long(val, -9, 30, &v)) {
+			cfg.tx_power_dbm = (int)v;
+			i++;
+		} else if (!strcmp(a, "--txdelay") && !parse_long(val, 0, 255, &v)) {
+			cfg.txdelay_10ms = (int)v;
+			i++;
+		} else if (a[0] != '-' && !spec) {
+			spec = a;
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (!spec) {
+		usage();
+		return 2;
+	}
+	if (verbose)
+		log_set_level(verbose > 1 ? LOG_TRACE : LOG_DEBUG);
+	if (!set) {
+		/* passive: neither SetRadio, SetTxPower nor the KISS timing bytes */
+		cfg.lp = (struct lora_params){0};
+		cfg.txdelay_10ms = -1;
+		cfg.persistence = -1;
+		cfg.slottime_10ms = -1;
+	}
+	uint64_t start = mono_ms(), deadline = start + (uint64_t)timeout_ms;
+	if (radio_open(&r, spec, &cfg, NULL, start) < 0)
+		return 2;
+
+	run_until(r, is_up, deadline);
+	int up = radio_link_up(r);
+	if (up) {
+		static const uint8_t queries[] = {
+		    KISS_HW_GET_DEVICE_NAME,
+		    KISS_HW_GET_RADIO,
+		    KISS_HW_GET_TX_POWER,
+		    KISS_HW_GET_NOISE_FLOOR,
+		    KISS_HW_GET_CURRENT_RSSI,
+		    KISS_HW_IS_CHANNEL_BUSY,
+		    KISS_HW_GET_STATS,
+		    KISS_HW_GET_BATTERY,
+		    KISS_HW_GET_MCU_TEMP,
+		    KISS_HW_GET_SIGNAL_REPORT,
+		    KISS_HW_PING,
+		};
+		for (size_t i = 0; i < sizeof(queries); i++)
+			(void)radio_query(r, queries[i], NULL, 0);
+		uint8_t len = RADIO_MAX_FRAME;
+		(void)radio_query(r, KISS_HW_GET_AIRTIME, &len, 1);
+		run_until(r, answered, deadline);
+	}
+	print_json(r, up);
+	int ok = up && (radio_stats(r)->modem.known & RADIO_KNOWN_VERSION);
+	if (!ok)
+		fprintf(stderr, "kissprobe: %s: %s\n", spec,
+		        !up ? "no modem answered (see the messages above)"
+		            : "the modem does not answer GetVersion: is it running MeshCore's "
+		              "kiss_modem firmware at this baud rate?");
+	radio_close(r);
+	return ok ? 0 : 1;
+}
