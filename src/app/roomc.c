@@ -308,6 +308,7 @@ static void update_prompt(struct app *a)
 		if (a->views[i].used && (!ct || memcmp(a->views[i].pub, ct->pub, 32) != 0))
 			unread += a->views[i].unread;
 	int n = snprintf(prompt, sizeof(prompt), "%s", ct ? "[" : "roomc");
+	const char *radio = !a->link_up ? (a->ever_up ? " (radio down)" : " (connecting)") : "";
 	if (ct) {
 		struct client_room *rs = client_room_find(a->c, ct->pub);
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, "%s%s]",
@@ -316,8 +317,8 @@ static void update_prompt(struct app *a)
 	}
 	if (unread && n > 0 && (size_t)n < sizeof(prompt))
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, " %u unread", unread);
-	if (!a->link_up && n > 0 && (size_t)n < sizeof(prompt))
-		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, " (radio down)");
+	if (*radio && n > 0 && (size_t)n < sizeof(prompt))
+		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, "%s", radio);
 	if (n > 0 && (size_t)n < sizeof(prompt))
 		snprintf(prompt + n, sizeof(prompt) - (size_t)n, "> ");
 	lined_set_prompt(&a->ed, prompt);
@@ -615,9 +616,17 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 		break;
 	case CLIENT_EV_LOGIN:
 		v = view_find(a, ct->pub, true);
-		if (v && v->login_pending && a->remember &&
-		    cstore_password_set(&a->store, ct->pub, v->login_pw) != ERR_OK)
-			log_warn("roomc", "password not remembered");
+		if (v && v->login_pending && a->remember) {
+			/* a blank login of a known member works without the password:
+			 * keep a real one remembered rather than forget it */
+			char old[CLIENT_PASS_MAX + 1];
+			bool found = false;
+			cstore_password_get(&a->store, ct->pub, old, &found);
+			bool change = v->login_pw[0] ? !found || strcmp(old, v->login_pw) != 0 : !found;
+			if (change && cstore_password_set(&a->store, ct->pub, v->login_pw) != ERR_OK)
+				log_warn("roomc", "password not remembered");
+			crypto_wipe(old, sizeof(old));
+		}
 		if (v) {
 			v->login_pending = false;
 			crypto_wipe(v->login_pw, sizeof(v->login_pw));
@@ -806,9 +815,23 @@ static void autologin_cb(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE], const c
 	struct client_room *rs = client_room_find(a->c, room);
 	if (rs && rs->login != CLIENT_LOGIN_NONE)
 		return;
-	if (client_login(a->c, room, pw, app_now_ms()) == ERR_OK)
-		say(a, "* logging in to %s (remembered password)…", contact_label(ct, name,
-										    sizeof(name)));
+	if (client_login(a->c, room, pw, app_now_ms()) != ERR_OK)
+		return;
+	struct view *v = view_find(a, room, true);
+	if (v) {
+		v->login_pending = true;
+		snprintf(v->login_pw, sizeof(v->login_pw), "%s", pw);
+	}
+	if (a->json) {
+		char buf[512];
+		struct jsonl_w w;
+		json_begin(a, &w, buf, sizeof(buf), "autologin");
+		json_room(&w, ct);
+		emit_json(a, &w);
+	} else {
+		say(a, "* logging in to %s (remembered password)…",
+		    contact_label(ct, name, sizeof(name)));
+	}
 }
 
 static void radio_link(void *ctx, int up)
@@ -1232,6 +1255,7 @@ static void cmd_post(struct app *a, struct client_contact *room, char *args, con
 	size_t len, off = 0;
 
 	/* control characters never go on the air */
+	args = skip_spaces(args);
 	len = jsonl_clean_utf8(text, sizeof(text), args, strlen(args), true);
 	while (len && text[len - 1] == ' ')
 		len--;
@@ -1663,12 +1687,14 @@ static void queue_line(struct app *a, const char *line)
 /* Runs queued lines while nothing holds them up. */
 static void run_pending(struct app *a)
 {
-	while (a->n_pending && !a->quit) {
+	while (!a->quit) {
 		if (a->wait == WAIT_IDLE && client_busy(a->c))
 			return;
 		if (a->wait == WAIT_SLEEP && app_now_ms() < a->wait_until)
 			return;
 		a->wait = WAIT_NONE;
+		if (!a->n_pending)
+			return;
 		if (!a->link_up && needs_radio(a, a->pending[0]))
 			return;
 		char *line = a->pending[0];
@@ -1860,7 +1886,8 @@ static void usage(FILE *f)
 "JSON EVENTS\n"
 "    One object per line, with \"event\" and \"time\" (our clock, epoch seconds);\n"
 "    events about a room carry \"room\" (its name) and \"key\" (64 hex digits).\n"
-"    ready          {key, name}: our identity, at start\n"
+"    ready          {key, name, contacts}: our identity, at start\n"
+"    autologin      {room, key}: logging in with a remembered password\n"
 "    radio          {up, spec}: the modem link came up or went down\n"
 "    contact        {key, name, type, hops, lat, lon, last_heard, path, new}: an\n"
 "                   advert was heard (path: route hops, -1 = flood)\n"

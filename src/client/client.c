@@ -825,7 +825,7 @@ static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms
 	}
 }
 
-/* Runs op now, or queues it behind the post in flight. */
+/* Queues op; it starts at the next tick unless a post to the room is in flight. */
 static int submit(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], struct client_op *op,
 		  uint64_t now_ms, uint32_t *id)
 {
@@ -846,10 +846,7 @@ static int submit(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], struct 
 		c->next_id = 1;
 	if (id)
 		*id = op->id;
-	if (!rs->post.active && !rs->q_len) {
-		start_op(c, rs, op, now_ms);
-		return ERR_OK;
-	}
+	/* started by the next client_tick, so that no event fires from inside this call */
 	if (rs->q_len >= CLIENT_QUEUE_MAX)
 		return ERR_FULL;
 	rs->queue[(rs->q_head + rs->q_len) % CLIENT_QUEUE_MAX] = *op;
@@ -969,8 +966,9 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 				send_keepalive(c, rs, ct, now_ms);
 			rs->ka_next_ms = now_ms + iv;
 		}
-		/* the connection counts as lost after 2.5 intervals of silence */
-		if (!rs->ka_lost && now_ms >= rs->last_rx_ms + iv * 5 / 2) {
+		/* the connection counts as lost after 2.5 intervals of silence
+		 * with a keep-alive unanswered */
+		if (rs->ka_pending && !rs->ka_lost && now_ms >= rs->last_rx_ms + iv * 5 / 2) {
 			rs->ka_lost = true;
 			emit_simple(c, CLIENT_EV_KEEPALIVE_LOST, ct);
 		}
@@ -980,9 +978,14 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 void client_tick(struct client *c, uint64_t now_ms)
 {
 	c->now_ms = now_ms;
-	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		if (!c->rooms[i].used)
+			continue;
+		start_next(c, &c->rooms[i], now_ms);
+		room_tick(c, &c->rooms[i], now_ms);
 		if (c->rooms[i].used)
-			room_tick(c, &c->rooms[i], now_ms);
+			start_next(c, &c->rooms[i], now_ms);
+	}
 }
 
 static void earliest(uint64_t *best, uint64_t t)
@@ -998,6 +1001,8 @@ uint64_t client_next_deadline(const struct client *c)
 		const struct client_room *rs = &c->rooms[i];
 		if (!rs->used)
 			continue;
+		if (rs->q_len && !rs->post.active)
+			return 0; /* queued work can start now */
 		if (rs->login == CLIENT_LOGIN_PENDING)
 			earliest(&best, rs->login_deadline);
 		if (rs->post.active)
@@ -1011,7 +1016,7 @@ uint64_t client_next_deadline(const struct client *c)
 		if (c->cfg.keepalive_s && rs->login == CLIENT_LOGIN_OK) {
 			uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
 			earliest(&best, rs->ka_next_ms);
-			if (!rs->ka_lost)
+			if (rs->ka_pending && !rs->ka_lost)
 				earliest(&best, rs->last_rx_ms + iv * 5 / 2);
 		}
 	}

@@ -224,7 +224,7 @@ void client_set_stamp_floor(struct client *c, uint32_t floor);
 /* The next stamp: the wall clock, or the previous stamp + 1 (strictly increasing). */
 uint32_t client_unique_time(struct client *c, uint64_t now_ms);
 
-/* Timers: post retries, timeouts, keep-alives. */
+/* Starts queued operations and runs the timers: post retries, timeouts, keep-alives. */
 void client_tick(struct client *c, uint64_t now_ms);
 uint64_t client_next_deadline(const struct client *c);
 /* True while any post, login, request or CLI command awaits its outcome. */
@@ -254,8 +254,11 @@ size_t client_app_data(const struct client *c, uint8_t out[32]);
 
 struct client_room *client_room_find(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE]);
 /*
- * Logs in to a room (§9.3).  The password is cut to 15 bytes.  Waits behind
- * a post in flight to that room.  Outcome: LOGIN, LOGIN_FAILED or
+ * Operations on a room are queued and go out from the next client_tick, in
+ * order; while a post to the room is being retried the rest wait behind it.
+ * client_next_deadline is "now" while something queued can start.
+ *
+ * Logs in to a room (§9.3).  The password is cut to 15 bytes.  Outcome: LOGIN, LOGIN_FAILED or
  * LOGIN_TIMEOUT.  ERR_NOT_FOUND for an unknown contact, ERR_INVAL if it is
  * known not to be a room, ERR_FULL if no room session or queue slot is free.
  */
