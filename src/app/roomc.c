@@ -1684,25 +1684,29 @@ static void queue_line(struct app *a, const char *line)
 		a->n_pending++;
 }
 
-/* Runs queued lines while nothing holds them up. */
-static void run_pending(struct app *a)
+/* Runs queued lines while nothing holds them up; returns how many ran. */
+static int run_pending(struct app *a)
 {
+	int ran = 0;
 	while (!a->quit) {
-		if (a->wait == WAIT_IDLE && client_busy(a->c))
-			return;
+		/* wait: also for the radio, and the logins it starts */
+		if (a->wait == WAIT_IDLE && (client_busy(a->c) || !a->ever_up))
+			return ran;
 		if (a->wait == WAIT_SLEEP && app_now_ms() < a->wait_until)
-			return;
+			return ran;
 		a->wait = WAIT_NONE;
 		if (!a->n_pending)
-			return;
+			return ran;
 		if (!a->link_up && needs_radio(a, a->pending[0]))
-			return;
+			return ran;
 		char *line = a->pending[0];
 		memmove(a->pending, a->pending + 1, sizeof(a->pending[0]) * (size_t)(a->n_pending - 1));
 		a->n_pending--;
 		run_line(a, line);
 		free(line);
+		ran++;
 	}
+	return ran;
 }
 
 static void on_line(void *ctx, char *line)
@@ -1747,20 +1751,25 @@ static int run(struct app *a)
 		radio_tick(a->radio, now);
 		mesh_tick(&a->mesh, now);
 		client_tick(a->c, now);
-		run_pending(a);
+		int ran = run_pending(a);
 		mesh_tick(&a->mesh, now);
 		if (a->dirty && now >= a->save_due)
 			save_now(a);
 
-		/* --json: the end of input ends the program once nothing is pending */
-		if (a->json && a->input_done && !a->n_pending && a->wait == WAIT_NONE) {
-			if (!a->done_deadline)
-				a->done_deadline = now + (uint64_t)a->wait_s * 1000;
-			if (!client_busy(a->c))
+		/*
+		 * --json: the end of input ends the program once nothing is
+		 * pending, or after --wait seconds without progress (a command
+		 * run, or a sleep going on).
+		 */
+		if (a->json && a->input_done) {
+			if (!a->n_pending && a->wait == WAIT_NONE && !client_busy(a->c))
 				break;
-			if (now >= a->done_deadline) {
-				error_out(a, NULL, "gave up waiting for pending operations after %u s",
-					  a->wait_s);
+			if (ran || !a->done_deadline || a->wait == WAIT_SLEEP)
+				a->done_deadline = now + (uint64_t)a->wait_s * 1000;
+			else if (now >= a->done_deadline) {
+				error_out(a, NULL, "gave up after %u s: %s", a->wait_s,
+					  !a->ever_up ? "the radio never connected"
+						      : "operations still pending");
 				break;
 			}
 		}

@@ -26,6 +26,7 @@ enum { OP_LOGIN = 0x200, OP_POST = 0x201 };
 #define ACK_DELAY_MS 200      /* TXT_ACK_DELAY */
 #define MULTI_ACK_GAP_MS 300
 #define RETURN_PATH_DELAY_MS 3000
+#define REPLY_SLACK_MS 3000
 
 void client_cfg_defaults(struct client_cfg *cfg)
 {
@@ -312,6 +313,19 @@ static void return_path_retry(struct client *c, struct client_contact *ct, const
 }
 
 static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms);
+
+/* An operation awaits its outcome: the next one waits (one at a time per room,
+ * so no retry is made stale by a newer stamp and no request goes out while
+ * the room is about to transmit its answer to the previous one). */
+static bool room_busy(const struct client_room *rs)
+{
+	if (rs->post.active || rs->login == CLIENT_LOGIN_PENDING)
+		return true;
+	for (int i = 0; i < CLIENT_MAX_REQS; i++)
+		if (rs->reqs[i].used || rs->cli[i].used)
+			return true;
+	return false;
+}
 
 static void post_done(struct client *c, struct client_room *rs, struct client_contact *ct,
 		      bool ok, unsigned attempt, uint64_t now_ms)
@@ -683,6 +697,13 @@ static int send_stamped(struct client *c, struct client_contact *ct, unsigned ty
 	return send_to(c, ct, &p, 0);
 }
 
+/* A reply is a whole message back, queued at the room behind its pushes:
+ * twice the §9.2 estimate, plus some slack. */
+static uint64_t reply_timeout(uint32_t timeout)
+{
+	return 2 * (uint64_t)timeout + REPLY_SLACK_MS;
+}
+
 static int send_cli(struct client *c, struct client_room *rs, struct client_contact *ct,
 		    const struct client_op *op, uint64_t now_ms)
 {
@@ -708,8 +729,7 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 		return rc;
 	rs->cli[slot].used = true;
 	rs->cli[slot].id = op->id;
-	/* the reply is a whole message back: allow twice the request's timeout */
-	rs->cli[slot].deadline = now_ms + 2 * (uint64_t)timeout;
+	rs->cli[slot].deadline = now_ms + reply_timeout(timeout);
 	return ERR_OK;
 }
 
@@ -746,7 +766,7 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 	rs->reqs[slot].kind = op->kind;
 	rs->reqs[slot].id = op->id;
 	rs->reqs[slot].tag = tag;
-	rs->reqs[slot].deadline = now_ms + 2 * (uint64_t)timeout;
+	rs->reqs[slot].deadline = now_ms + reply_timeout(timeout);
 	return ERR_OK;
 }
 
@@ -816,7 +836,7 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 
 static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms)
 {
-	while (rs->q_len && !rs->post.active) {
+	while (rs->q_len && !room_busy(rs)) {
 		struct client_op op = rs->queue[rs->q_head];
 		rs->q_head = (rs->q_head + 1) % CLIENT_QUEUE_MAX;
 		rs->q_len--;
@@ -962,7 +982,7 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
 		if (now_ms >= rs->ka_next_ms) {
 			/* direct only, and never between a post and its retries */
-			if (!rs->post.active && ct->out_path_len != MESH_NO_PATH)
+			if (!room_busy(rs) && !rs->q_len && ct->out_path_len != MESH_NO_PATH)
 				send_keepalive(c, rs, ct, now_ms);
 			rs->ka_next_ms = now_ms + iv;
 		}
@@ -1001,7 +1021,7 @@ uint64_t client_next_deadline(const struct client *c)
 		const struct client_room *rs = &c->rooms[i];
 		if (!rs->used)
 			continue;
-		if (rs->q_len && !rs->post.active)
+		if (rs->q_len && !room_busy(rs))
 			return 0; /* queued work can start now */
 		if (rs->login == CLIENT_LOGIN_PENDING)
 			earliest(&best, rs->login_deadline);
@@ -1029,11 +1049,8 @@ bool client_busy(const struct client *c)
 		const struct client_room *rs = &c->rooms[i];
 		if (!rs->used)
 			continue;
-		if (rs->login == CLIENT_LOGIN_PENDING || rs->post.active || rs->q_len)
+		if (room_busy(rs) || rs->q_len)
 			return true;
-		for (int j = 0; j < CLIENT_MAX_REQS; j++)
-			if (rs->reqs[j].used || rs->cli[j].used)
-				return true;
 	}
 	return false;
 }

@@ -20,8 +20,12 @@
  *
  * Ordering: the room drops anything stamped older than the newest timestamp
  * it accepted from us (§7.4), so while a post to a room is being retried,
- * every later stamped send to that room (post, login, CLI, request) waits in
- * that room's queue.  All stamps come from one strictly increasing clock.
+ * every later stamped send to that room would make the retry stale; and a
+ * room cannot hear us while it transmits its answer (half duplex).  So each
+ * room has one operation outstanding at a time (a post until its ACK or last
+ * timeout, a login, CLI command or request until its answer or timeout); the
+ * others wait in the room's queue.  All stamps come from one strictly
+ * increasing clock.
  *
  * Pure: no I/O and no clock.  Time comes in as a monotonic millisecond
  * count (now_ms, the mesh's time base) plus the wall clock the program sets
@@ -254,8 +258,8 @@ size_t client_app_data(const struct client *c, uint8_t out[32]);
 
 struct client_room *client_room_find(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE]);
 /*
- * Operations on a room are queued and go out from the next client_tick, in
- * order; while a post to the room is being retried the rest wait behind it.
+ * Operations on a room are queued and go out from client_tick, in order, one
+ * at a time (see the top of this file).
  * client_next_deadline is "now" while something queued can start.
  *
  * Logs in to a room (§9.3).  The password is cut to 15 bytes.  Outcome: LOGIN, LOGIN_FAILED or

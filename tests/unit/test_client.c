@@ -1152,6 +1152,46 @@ static void test_cli_status_keepalive(void)
 	world_free(w);
 }
 
+/* One operation at a time per room: nothing stamped goes out while the
+ * room owes us an answer. */
+static void test_one_at_a_time(void)
+{
+	struct world *w = world_new(1, 6);
+	const struct rec_event *e;
+	uint32_t id;
+
+	/* a login, a second login and a CLI command issued together */
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "secret", w->now), ERR_OK);
+	CHECK_EQ(client_cli(w->c, room_key(w, 1), "ver", 3, w->now, &id), ERR_OK);
+	world_run(w, w->now + 300);
+	CHECK_EQ(w->nodes[0].sent, 1); /* only the first login so far */
+	world_run(w, w->now + 30000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 2);
+	e = last_of(&w->rec, CLIENT_EV_LOGIN);
+	CHECK(e && e->role == ACL_ROLE_ADMIN); /* the later login's answer counts */
+	e = last_of(&w->rec, CLIENT_EV_CLI_REPLY);
+	CHECK(e && e->id == id);
+	CHECK_STR(e ? e->text : NULL, "-> ver");
+	CHECK_EQ(w->rooms[1].cli_count, 1);
+	CHECK(!client_busy(w->c));
+
+	/* a post being retried holds back a status request, which then goes */
+	w->rooms[1].drop_acks = 1;
+	uint32_t pid, sid;
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "p", 1, w->now, &pid), ERR_OK);
+	CHECK_EQ(client_request(w->c, room_key(w, 1), REQ_GET_STATUS, w->now, &sid), ERR_OK);
+	world_run(w, w->now + 30000);
+	CHECK_EQ(w->rooms[1].req_count, 1);
+	e = last_of(&w->rec, CLIENT_EV_DELIVERED);
+	CHECK(e && e->id == pid && e->attempt == 1);
+	e = last_of(&w->rec, CLIENT_EV_STATUS);
+	CHECK(e && e->id == sid);
+	/* the status request came after the post's retry: the retry was not made stale */
+	CHECK_EQ(w->rooms[1].n_retries_seen, 1);
+	world_free(w);
+}
+
 static void test_two_rooms(void)
 {
 	struct world *w = world_new(2, 5);
@@ -1264,6 +1304,7 @@ int main(void)
 	test_post_retries();
 	test_pushes();
 	test_cli_status_keepalive();
+	test_one_at_a_time();
 	test_two_rooms();
 	json_decref(vectors);
 	return harness_done("test_client");
