@@ -34,6 +34,7 @@ void client_cfg_defaults(struct client_cfg *cfg)
 	memcpy(cfg->name, "roomc", 6);
 	cfg->max_attempts = CLIENT_MAX_ATTEMPTS;
 	cfg->timeout_factor = 1.0;
+	cfg->op_gap_ms = CLIENT_OP_GAP_MS;
 }
 
 const char *client_role_name(unsigned role)
@@ -398,6 +399,7 @@ static void login_reply(struct client *c, struct client_room *rs, struct client_
 	if (login_resp_decode(&r, body, len) != ERR_OK)
 		return;
 	rs->last_rx_ms = now_ms;
+	crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
 	if (r.code != LOGIN_RESP_OK) {
 		rs->login = CLIENT_LOGIN_NONE;
 		ev.type = CLIENT_EV_LOGIN_FAILED;
@@ -634,6 +636,10 @@ static int send_login(struct client *c, struct client_room *rs, struct client_co
 
 	rs->login_ts = l.timestamp = client_unique_time(c, now_ms);
 	memcpy(l.password, password, strnlen(password, LOGIN_PASSWORD_MAX));
+	if (rs->login_pw != password) {
+		memset(rs->login_pw, 0, sizeof(rs->login_pw));
+		memcpy(rs->login_pw, l.password, strnlen(l.password, LOGIN_PASSWORD_MAX));
+	}
 	int rc = login_req_encode(&l, LOGIN_FORM_ROOM, pt, sizeof(pt), &n);
 	if (rc == ERR_OK)
 		rc = mesh_build_anon(&p, &c->ep.id, ct->pub[0], ct->secret, pt, n);
@@ -799,8 +805,10 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 
 	if (!ct)
 		return;
+	c->last_start_ms = now_ms;
 	switch (op->kind) {
 	case OP_LOGIN:
+		rs->login_attempt = 0;
 		rc = send_login(c, rs, ct, op->text, now_ms);
 		if (rc) {
 			rs->login = CLIENT_LOGIN_NONE;
@@ -836,7 +844,10 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 
 static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms)
 {
-	while (rs->q_len && !room_busy(rs)) {
+	/* a pause between operations on the one radio, so that a room's answer
+	 * is not sent while we are transmitting (half duplex) */
+	while (rs->q_len && !room_busy(rs) &&
+	       (!c->last_start_ms || now_ms >= c->last_start_ms + c->cfg.op_gap_ms)) {
 		struct client_op op = rs->queue[rs->q_head];
 		rs->q_head = (rs->q_head + 1) % CLIENT_QUEUE_MAX;
 		rs->q_len--;
@@ -950,11 +961,15 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		return;
 	}
 	if (rs->login == CLIENT_LOGIN_PENDING && now_ms >= rs->login_deadline) {
-		/* a wrong password gets no answer at all (§7.2); a stale route
-		 * gets none either, so the next login floods */
-		rs->login = CLIENT_LOGIN_NONE;
+		/* a wrong password gets no answer at all (§7.2); neither does a
+		 * login over a stale route or one lost on the air: try once more,
+		 * by flood, before giving up */
 		client_reset_path(c, ct);
-		emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
+		if (rs->login_attempt++ > 0 || send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK) {
+			rs->login = CLIENT_LOGIN_NONE;
+			crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
+			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
+		}
 	}
 	if (rs->post.active && now_ms >= rs->post.deadline) {
 		unsigned next = rs->post.attempt + 1;
@@ -1022,7 +1037,7 @@ uint64_t client_next_deadline(const struct client *c)
 		if (!rs->used)
 			continue;
 		if (rs->q_len && !room_busy(rs))
-			return 0; /* queued work can start now */
+			earliest(&best, c->last_start_ms ? c->last_start_ms + c->cfg.op_gap_ms : 0);
 		if (rs->login == CLIENT_LOGIN_PENDING)
 			earliest(&best, rs->login_deadline);
 		if (rs->post.active)

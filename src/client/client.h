@@ -6,7 +6,9 @@
  *     hops, when last heard, the route (out_path) and, for rooms, the sync
  *     point (newest post timestamp received);
  *   - login (§9.3) with the room form of ANON_REQ, answered by a RESPONSE or
- *     a PATH; the reciprocal PATH is the mesh layer's (ep.reciprocal_path);
+ *     a PATH; the reciprocal PATH is the mesh layer's (ep.reciprocal_path).
+ *     A login without an answer is sent once more, by flood, before it is
+ *     reported as timed out (a wrong password is never answered);
  *   - posts (§9.4) with the app's retry policy: the same timestamp, attempt
  *     0, 1, 2 along the current route, then the path is reset and attempt 3
  *     is flooded; "delivered" on the expected ACK (plain, multi-ACK, in
@@ -24,8 +26,9 @@
  * room cannot hear us while it transmits its answer (half duplex).  So each
  * room has one operation outstanding at a time (a post until its ACK or last
  * timeout, a login, CLI command or request until its answer or timeout); the
- * others wait in the room's queue.  All stamps come from one strictly
- * increasing clock.
+ * others wait in the room's queue.  Operations on different rooms share the
+ * radio: a new one starts at least op_gap_ms after the previous one.  All
+ * stamps come from one strictly increasing clock.
  *
  * Pure: no I/O and no clock.  Time comes in as a monotonic millisecond
  * count (now_ms, the mesh's time base) plus the wall clock the program sets
@@ -54,6 +57,7 @@
 #define CLIENT_MAX_ATTEMPTS 4   /* attempts 0..3: the flags byte holds them all */
 #define CLIENT_MAX_REQS 4       /* outstanding requests per room */
 #define CLIENT_CANDIDATES 8     /* contacts tried per source hash (searchPeersByHash) */
+#define CLIENT_OP_GAP_MS 1500   /* least time between two operations started (any rooms) */
 
 /* Contact types are ADV_TYPE_* (proto/advert.h), roles ACL_ROLE_* and request
  * kinds REQ_* (proto/payload.h).  A CLI command is kind CLIENT_REQ_CLI. */
@@ -95,6 +99,8 @@ struct client_room {
 	uint8_t perms;             /* the permissions byte of the last login */
 	uint32_t login_ts;         /* stamp of the pending login */
 	uint64_t login_deadline;
+	unsigned login_attempt;    /* 0, then 1 for the flooded second try */
+	char login_pw[CLIENT_PASS_MAX + 1]; /* kept for the second try only */
 
 	struct {
 		bool active;
@@ -144,6 +150,7 @@ struct client_cfg {
 	unsigned max_attempts;       /* 1..CLIENT_MAX_ATTEMPTS, default 4 */
 	double timeout_factor;       /* scales the §9.2 timeouts, default 1.0 */
 	unsigned multi_acks;         /* extra multi-ACK before a direct ACK (companion: 0) */
+	unsigned op_gap_ms;          /* least time between operations started, default 1500 */
 };
 
 void client_cfg_defaults(struct client_cfg *cfg);
@@ -206,6 +213,7 @@ struct client {
 	int64_t rtc_offset_ms;     /* rtc = (now_ms + offset) / 1000 */
 	uint32_t next_id;
 	uint64_t now_ms;
+	uint64_t last_start_ms;    /* when the last operation started (op_gap_ms) */
 };
 
 /*

@@ -189,6 +189,9 @@ def run(tmp):
     rc, ev = roomc(A, port, ["wait", 'post "Test BBS" while you were away',
                              'post "Second Room" second room news', "wait",
                              'post "Test BBS" ' + "x" * 200, "wait"])
+    if len(of(ev, "delivered")) != 4:
+        for e in ev:
+            print("  " + json.dumps(e)[:200], file=sys.stderr)
     check(len(of(ev, "autologin")) == 2, "remembered passwords used at start")
     check(len(of(ev, "login")) == 2, "logged in again")
     d = of(ev, "delivered")
@@ -224,11 +227,18 @@ def run(tmp):
 
     # -- remote admin -------------------------------------------------------------------------
     rc, ev = roomc(A, port, ["wait", 'cli "Second Room" get name', 'status "Second Room"',
-                             "wait", 'cli "Test BBS" get name'])
+                             'telemetry "Second Room"', 'acl "Second Room"', "wait",
+                             'cli "Test BBS" get name'])
     r = of(ev, "cli_reply", key=k2)
     check(r and "Second Room" in r[0]["text"], "admin CLI reply: %s" % (r and r[0]["text"]))
     s = of(ev, "status", key=k2)
     check(s and s[0]["uptime_secs"] > 0 and s[0]["posted"] >= 1, "status as admin")
+    t = of(ev, "telemetry", key=k2)
+    check(t and any("voltage" in r for r in t[0]["records"]), "telemetry decoded: %s" %
+          (t and t[0]["records"]))
+    a = of(ev, "acl", key=k2)
+    check(a and any(x["prefix"] == akey[:12] and x["role"] == "admin" for x in a[0]["admins"]),
+          "access list names us as admin: %s" % (a and a[0]["admins"]))
     check(of(ev, "error") and "not allowed" in of(ev, "error")[0]["message"],
           "CLI refused below admin")
 

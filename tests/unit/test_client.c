@@ -211,6 +211,7 @@ static struct bench *bench_new(const char *who, const struct rng *rng)
 	mesh_cfg_defaults(&mc);
 	mesh_init(&b->m, &mc, &io, rng, 1000);
 	client_cfg_defaults(&cc);
+	cc.op_gap_ms = 0; /* frames are checked at exact times */
 	ident_of(who, &id);
 	b->now = 1000;
 	CHECK_EQ(client_init(&b->c, &b->m, &id, &cc, record, &b->rec, b->now), ERR_OK);
@@ -543,6 +544,7 @@ struct fake_room {
 	char password[16];
 	char admin_password[16];
 	bool no_reply;           /* never answers a login */
+	int ack_mode;            /* 0 plain ACK, 1 a multi-ACK only, 2 a PATH carrying the ACK */
 	int drop_acks;           /* ACKs of posts not sent */
 	uint8_t client_pub[32], secret[32];
 	bool have_client;
@@ -615,7 +617,15 @@ static void fr_anon(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t 
 static void fr_ack(struct fake_room *r, const uint8_t *code, const uint8_t *extra, size_t n)
 {
 	struct pkt p;
-	mesh_build_ack(&p, code, extra, n);
+	if (r->ack_mode == 1) {
+		mesh_build_multi_ack(&p, code, 1);
+	} else if (r->ack_mode == 2) {
+		uint8_t none = 0;
+		mesh_build_path(&p, &r->ep.id, r->client_pub[0], r->secret, 0, &none, PKT_ACK, code,
+				4, r->m->rng);
+	} else {
+		mesh_build_ack(&p, code, extra, n);
+	}
 	mesh_send_to(r->m, &p, r->out_path_len, r->out_path, 200);
 }
 
@@ -887,10 +897,12 @@ static void test_login_tiers_and_timeout(void)
 	struct world *w = world_new(1, 1);
 	const struct rec_event *e;
 
-	/* a wrong password: the room keeps silent, the client says so once */
+	/* a wrong password: the room keeps silent; the client tries twice (the
+	 * second time by flood) and says so once */
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "wrong", w->now), ERR_OK);
 	uint64_t t0 = w->now;
 	world_run(w, w->now + 60000);
+	CHECK_EQ(w->nodes[0].sent, 2);
 	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), 1);
 	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 0);
 	e = last_of(&w->rec, CLIENT_EV_LOGIN_TIMEOUT);
@@ -900,6 +912,15 @@ static void test_login_tiers_and_timeout(void)
 	(void)t0;
 	CHECK_EQ(client_timeout_ms(w->c, 51, MESH_NO_PATH), 500 + 16 * t);
 	CHECK(!client_busy(w->c));
+
+	/* a login lost on the air is sent again and succeeds */
+	w->drop = drop_client_frames;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 1000);
+	w->drop = NULL;
+	world_run(w, w->now + 30000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), 1);
 
 	/* the guest password: read-write, and the route is learnt both ways */
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
@@ -915,11 +936,11 @@ static void test_login_tiers_and_timeout(void)
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "secret", w->now), ERR_OK);
 	/* queued: it goes out from the next tick, not from inside the call */
 	CHECK_EQ(mesh_queue_len(&w->nodes[0].m), 0);
-	CHECK_EQ(client_next_deadline(w->c), 0);
+	CHECK(client_next_deadline(w->c) <= w->now);
 	world_run(w, w->now + 20000);
 	e = last_of(&w->rec, CLIENT_EV_LOGIN);
 	CHECK(e && e->role == ACL_ROLE_ADMIN && e->perms == 3);
-	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 2);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 3);
 
 	/* a login the room never answers, sent direct: timeout, and the route is
 	 * forgotten so the next login floods */
@@ -1011,6 +1032,16 @@ static void test_post_retries(void)
 	}
 	CHECK_EQ(count(&w->rec, CLIENT_EV_DELIVERED), 6);
 	CHECK(!client_busy(w->c));
+
+	/* the ACK as a multi-ACK alone, or as the extra of a PATH */
+	for (int mode = 1; mode <= 2; mode++) {
+		w->rooms[1].ack_mode = mode;
+		CHECK_EQ(client_post(w->c, room_key(w, 1), "other ack", 9, w->now, &id), ERR_OK);
+		world_run(w, w->now + 20000);
+		e = last_of(&w->rec, CLIENT_EV_DELIVERED);
+		CHECK(e && e->id == id && e->attempt == 0);
+	}
+	w->rooms[1].ack_mode = 0;
 
 	/* bad input */
 	CHECK_EQ(client_post(w->c, room_key(w, 1), "", 0, w->now, &id), ERR_INVAL);
@@ -1119,6 +1150,16 @@ static void test_cli_status_keepalive(void)
 	e = last_of(&w->rec, CLIENT_EV_CLI_REPLY);
 	CHECK(e && e->id == id);
 	CHECK_STR(e ? e->text : NULL, "-> get name");
+	/* a reply that comes by flood (the room lost our route) is answered with
+	 * a flooded PATH, which gives the room its route back */
+	r->out_path_len = MESH_NO_PATH;
+	int paths = r->paths_in;
+	CHECK_EQ(client_cli(w->c, room_key(w, 1), "get role", 8, w->now, &id), ERR_OK);
+	world_run(w, w->now + 20000);
+	e = last_of(&w->rec, CLIENT_EV_CLI_REPLY);
+	CHECK(e && e->id == id);
+	CHECK_EQ(r->paths_in, paths + 1);
+	CHECK_EQ(r->out_path_len, 0);
 
 	/* status */
 	CHECK_EQ(client_request(w->c, room_key(w, 1), REQ_GET_STATUS, w->now, &id), ERR_OK);
@@ -1200,6 +1241,9 @@ static void test_two_rooms(void)
 
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
 	CHECK_EQ(client_login(w->c, room_key(w, 2), "secret", w->now), ERR_OK);
+	/* one radio: the second room's login waits op_gap_ms after the first */
+	world_run(w, w->now + 1499);
+	CHECK_EQ(w->nodes[0].sent, 1);
 	world_run(w, w->now + 30000);
 	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 2);
 	struct client_room *r1 = client_room_find(w->c, room_key(w, 1));
