@@ -41,13 +41,13 @@
 #include "util/hex.h"
 #include "util/log.h"
 
-#define LINE_MAX_LEN 1024
-#define MAX_PENDING 64
-#define MAX_VIEWS 32
-#define VIEW_RING 256
+#define LINE_MAX_LEN  1024
+#define MAX_PENDING   64
+#define MAX_VIEWS     32
+#define VIEW_RING     256
 #define SAVE_DELAY_MS 5000
-#define POST_CHUNK 150 /* what a room keeps of a post (§7.3) */
-#define OUT_MAX 8192
+#define POST_CHUNK    150 /* what a room keeps of a post (§7.3) */
+#define OUT_MAX       8192
 
 /* What the program shows of one room: recent history and unread count. */
 struct view {
@@ -86,7 +86,7 @@ struct app {
 	int n_pending;
 	enum wait_kind wait;
 	uint64_t wait_until;
-	bool input_done;      /* no more commands will come */
+	bool input_done; /* no more commands will come */
 	uint64_t done_deadline;
 	int failures;
 	bool quit;
@@ -169,7 +169,7 @@ static void json_room(struct jsonl_w *w, const struct client_contact *ct)
 }
 
 static void error_out(struct app *a, const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void error_out(struct app *a, const char *cmd, const char *fmt, ...)
 {
 	char msg[512];
@@ -263,7 +263,7 @@ static void view_ack(struct view *v, uint32_t ts, bool ok)
 }
 
 static const char *author_label(struct app *a, const struct client_contact *room,
-				const uint8_t author[4], bool self, char *buf, size_t cap)
+                                const uint8_t author[4], bool self, char *buf, size_t cap)
 {
 	if (self || memcmp(author, a->c->ep.id.pub, 4) == 0)
 		return "me";
@@ -312,8 +312,8 @@ static void update_prompt(struct app *a)
 	if (ct) {
 		struct client_room *rs = client_room_find(a->c, ct->pub);
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, "%s%s]",
-			      contact_label(ct, name, sizeof(name)),
-			      rs && rs->login == CLIENT_LOGIN_OK ? "" : " (not logged in)");
+		              contact_label(ct, name, sizeof(name)),
+		              rs && rs->login == CLIENT_LOGIN_OK ? "" : " (not logged in)");
 	}
 	if (unread && n > 0 && (size_t)n < sizeof(prompt))
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, " %u unread", unread);
@@ -374,7 +374,7 @@ static void load_histories(struct app *a)
 		struct view *v = view_find(a, ct->pub, true);
 		if (!v)
 			return;
-		struct load_ctx x = { a, v, ct->pub, 0 };
+		struct load_ctx x = {a, v, ct->pub, 0};
 		cstore_history_load(&a->store, ct->pub, history_cb, &x);
 		if (x.newest > ct->sync_since)
 			ct->sync_since = x.newest;
@@ -384,7 +384,7 @@ static void load_histories(struct app *a)
 }
 
 static void history_append(struct app *a, const uint8_t room[CRYPTO_PUB_SIZE],
-			   const struct cstore_post *p)
+                           const struct cstore_post *p)
 {
 	if (cstore_history_append(&a->store, room, p) != ERR_OK)
 		log_warn("roomc", "history not saved");
@@ -418,9 +418,10 @@ static void json_contact(struct jsonl_w *w, const struct client_contact *ct, uin
 		jsonl_w_num(w, "lon", ct->lon_e6 / 1e6);
 	}
 	jsonl_w_int(w, "last_heard", ct->last_heard);
-	jsonl_w_int(w, "heard_ago", ct->last_heard && now > ct->last_heard ? now - ct->last_heard : 0);
-	jsonl_w_int(w, "path", ct->out_path_len == MESH_NO_PATH ? -1
-							      : (int)path_len_count(ct->out_path_len));
+	jsonl_w_int(w, "heard_ago",
+	            ct->last_heard && now > ct->last_heard ? now - ct->last_heard : 0);
+	jsonl_w_int(w, "path",
+	            ct->out_path_len == MESH_NO_PATH ? -1 : (int)path_len_count(ct->out_path_len));
 	if (ct->type == ADV_TYPE_ROOM)
 		jsonl_w_int(w, "sync_since", ct->sync_since);
 }
@@ -492,7 +493,8 @@ static void on_telemetry(struct app *a, const struct client_event *ev)
 			say(a, "  channel %u: %.1f °C", rec.channel, t);
 		} else {
 			char h[64];
-			hex_encode(h, sizeof(h), rec.value, rec.value_len < 31 ? rec.value_len : 31);
+			hex_encode(h, sizeof(h), rec.value,
+			           rec.value_len < 31 ? rec.value_len : 31);
 			jsonl_w_cstr(&iw, "value", h);
 			say(a, "  channel %u: type 0x%02x value %s", rec.channel, rec.type, h);
 		}
@@ -530,8 +532,8 @@ static void on_acl(struct app *a, const struct client_event *ev)
 		if (jsonl_w_end(&iw) == ERR_OK)
 			jsonl_w_raw(&aw, NULL, item);
 		struct client_contact *ct = client_contact_by_prefix(a->c, ev->acl[i].prefix, 6);
-		say(a, "  %s %s%s%s", h, client_role_name(ev->acl[i].permissions),
-		    ct ? " " : "", ct ? contact_label(ct, name, sizeof(name)) : "");
+		say(a, "  %s %s%s%s", h, client_role_name(ev->acl[i].permissions), ct ? " " : "",
+		    ct ? contact_label(ct, name, sizeof(name)) : "");
 	}
 	jsonl_w_end_array(&aw);
 	if (a->json && !aw.err) {
@@ -547,7 +549,7 @@ static void on_acl(struct app *a, const struct client_event *ev)
 
 static void on_post(struct app *a, const struct client_event *ev)
 {
-	struct cstore_post p = { .ts = ev->ts, .at = client_rtc(a->c, app_now_ms()) };
+	struct cstore_post p = {.ts = ev->ts, .at = client_rtc(a->c, app_now_ms())};
 	char who[128];
 
 	memcpy(p.author, ev->author, 4);
@@ -564,7 +566,7 @@ static void on_post(struct app *a, const struct client_event *ev)
 		json_room(&w, ev->contact);
 		jsonl_w_int(&w, "ts", ev->ts);
 		jsonl_w_cstr(&w, "author",
-			     author_label(a, ev->contact, ev->author, false, who, sizeof(who)));
+		             author_label(a, ev->contact, ev->author, false, who, sizeof(who)));
 		hex8(h, ev->author);
 		jsonl_w_cstr(&w, "author_key", h);
 		jsonl_w_str(&w, "text", ev->text, ev->text_len);
@@ -608,9 +610,10 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 		if (a->json && ev->type == CLIENT_EV_PATH) {
 			json_begin(a, &w, buf, sizeof(buf), "path");
 			json_room(&w, ct);
-			jsonl_w_int(&w, "path", ct->out_path_len == MESH_NO_PATH
-							? -1
-							: (int)path_len_count(ct->out_path_len));
+			jsonl_w_int(&w, "path",
+			            ct->out_path_len == MESH_NO_PATH
+			                ? -1
+			                : (int)path_len_count(ct->out_path_len));
 			emit_json(a, &w);
 		}
 		break;
@@ -622,8 +625,10 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			char old[CLIENT_PASS_MAX + 1];
 			bool found = false;
 			cstore_password_get(&a->store, ct->pub, old, &found);
-			bool change = v->login_pw[0] ? !found || strcmp(old, v->login_pw) != 0 : !found;
-			if (change && cstore_password_set(&a->store, ct->pub, v->login_pw) != ERR_OK)
+			bool change =
+			    v->login_pw[0] ? !found || strcmp(old, v->login_pw) != 0 : !found;
+			if (change &&
+			    cstore_password_set(&a->store, ct->pub, v->login_pw) != ERR_OK)
 				log_warn("roomc", "password not remembered");
 			crypto_wipe(old, sizeof(old));
 		}
@@ -642,7 +647,7 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 		} else {
 			say(a, "✓ logged in to %s as %s%s", name, client_role_name(ev->role),
 			    ev->role == ACL_ROLE_GUEST ? " (read only: you can read but not post)"
-							: "");
+			                               : "");
 			update_prompt(a);
 		}
 		break;
@@ -655,16 +660,17 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 		}
 		if (a->json) {
 			json_begin(a, &w, buf, sizeof(buf),
-				   ev->type == CLIENT_EV_LOGIN_TIMEOUT ? "login_timeout"
-								       : "login_failed");
+			           ev->type == CLIENT_EV_LOGIN_TIMEOUT ? "login_timeout"
+			                                               : "login_failed");
 			json_room(&w, ct);
 			if (ev->type == CLIENT_EV_LOGIN_FAILED)
 				jsonl_w_int(&w, "code", ev->code);
 			emit_json(a, &w);
 			a->failures++;
 		} else if (ev->type == CLIENT_EV_LOGIN_TIMEOUT) {
-			say(a, "✗ no answer from %s to the login: the password is wrong (a room "
-			       "never answers a wrong one) or the room is out of reach",
+			say(a,
+			    "✗ no answer from %s to the login: the password is wrong (a room "
+			    "never answers a wrong one) or the room is out of reach",
 			    name);
 		} else {
 			say(a, "✗ %s refused the login (code %u)", name, ev->code);
@@ -672,7 +678,7 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 		break;
 	case CLIENT_EV_SEND:
 		if (ev->attempt == 0) {
-			struct cstore_post p = { .self = true, .ts = ev->ts, .at = now };
+			struct cstore_post p = {.self = true, .ts = ev->ts, .at = now};
 			memcpy(p.author, c->ep.id.pub, 4);
 			p.text_len = ev->text_len;
 			memcpy(p.text, ev->text, ev->text_len);
@@ -696,7 +702,7 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 	case CLIENT_EV_DELIVERED:
 	case CLIENT_EV_FAILED: {
 		bool ok = ev->type == CLIENT_EV_DELIVERED;
-		struct cstore_post p = { .is_ack = true, .ok = ok, .ts = ev->ts, .at = now };
+		struct cstore_post p = {.is_ack = true, .ok = ok, .ts = ev->ts, .at = now};
 		history_append(a, ct->pub, &p);
 		if ((v = view_find(a, ct->pub, false)))
 			view_ack(v, ev->ts, ok);
@@ -720,14 +726,13 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 				say(a, "  ✓ delivered to %s: \"%s%s\" (%.1f s)", name, text,
 				    n < ev->text_len ? "…" : "", ev->rtt_ms / 1000.0);
 			else
-				say(a, "  ✗ NOT delivered to %s: \"%s%s\" (no ACK after %u attempts)",
+				say(a,
+				    "  ✗ NOT delivered to %s: \"%s%s\" (no ACK after %u attempts)",
 				    name, text, n < ev->text_len ? "…" : "", ev->attempt + 1);
 		}
 		break;
 	}
-	case CLIENT_EV_POST:
-		on_post(a, ev);
-		break;
+	case CLIENT_EV_POST: on_post(a, ev); break;
 	case CLIENT_EV_CLI_REPLY:
 		if (a->json) {
 			json_begin(a, &w, buf, sizeof(buf), "cli_reply");
@@ -747,15 +752,9 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			}
 		}
 		break;
-	case CLIENT_EV_STATUS:
-		on_status(a, ev);
-		break;
-	case CLIENT_EV_TELEMETRY:
-		on_telemetry(a, ev);
-		break;
-	case CLIENT_EV_ACL:
-		on_acl(a, ev);
-		break;
+	case CLIENT_EV_STATUS: on_status(a, ev); break;
+	case CLIENT_EV_TELEMETRY: on_telemetry(a, ev); break;
+	case CLIENT_EV_ACL: on_acl(a, ev); break;
 	case CLIENT_EV_TIMEOUT:
 		if (a->json) {
 			json_begin(a, &w, buf, sizeof(buf), "timeout");
@@ -765,7 +764,8 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			emit_json(a, &w);
 			a->failures++;
 		} else if (ev->kind == CLIENT_REQ_CLI) {
-			say(a, "✗ no reply from %s to the command (only an admin gets replies)", name);
+			say(a, "✗ no reply from %s to the command (only an admin gets replies)",
+			    name);
 		} else {
 			say(a, "✗ no reply from %s to the %s request", name, req_name(ev->kind));
 		}
@@ -849,7 +849,8 @@ static void radio_link(void *ctx, int up)
 		jsonl_w_cstr(&w, "spec", a->radio_spec);
 		emit_json(a, &w);
 	} else {
-		say(a, up ? "* radio %s connected" : "* radio %s lost: reconnecting…", a->radio_spec);
+		say(a, up ? "* radio %s connected" : "* radio %s lost: reconnecting…",
+		    a->radio_spec);
 		update_prompt(a);
 	}
 	if (first) {
@@ -934,7 +935,8 @@ static bool is_hex(const char *s)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		      (*s >= 'A' && *s <= 'F')))
 			return false;
 	return true;
 }
@@ -965,11 +967,12 @@ static struct client_contact *room_by_token(struct app *a, const char *tok, cons
 				m = strcmp(ct->name, tok) == 0;
 			else if (pass == 1)
 				m = strcasecmp(ct->name, tok) == 0;
-			else if (pass == 2 && is_hex(tok) && strlen(tok) >= 2 && strlen(tok) <= 64) {
+			else if (pass == 2 && is_hex(tok) && strlen(tok) >= 2 &&
+			         strlen(tok) <= 64) {
 				uint8_t pre[32];
 				size_t n = strlen(tok) / 2;
-				m = (strlen(tok) % 2) == 0 && hex_decode(pre, sizeof(pre), tok, 2 * n) ==
-								     (int)n &&
+				m = (strlen(tok) % 2) == 0 &&
+				    hex_decode(pre, sizeof(pre), tok, 2 * n) == (int)n &&
 				    memcmp(ct->pub, pre, n) == 0;
 			} else if (pass == 3)
 				m = strncasecmp(ct->name, tok, strlen(tok)) == 0;
@@ -1034,14 +1037,14 @@ static void json_ok(struct app *a, const char *cmd)
 }
 
 static void report_rc(struct app *a, struct client_contact *room, int rc, const char *what,
-		      const char *line)
+                      const char *line)
 {
 	char name[128];
-	const char *why = rc == ERR_PERM	? "not allowed with the role this room gave you"
-			  : rc == ERR_FULL	? "too many operations waiting for this room"
-			  : rc == ERR_TOO_BIG	? "too long"
-			  : rc == ERR_NOT_FOUND ? "unknown contact"
-						: err_str(rc);
+	const char *why = rc == ERR_PERM        ? "not allowed with the role this room gave you"
+	                  : rc == ERR_FULL      ? "too many operations waiting for this room"
+	                  : rc == ERR_TOO_BIG   ? "too long"
+	                  : rc == ERR_NOT_FOUND ? "unknown contact"
+	                                        : err_str(rc);
 	error_out(a, line, "%s %s: %s", what, contact_label(room, name, sizeof(name)), why);
 }
 
@@ -1088,19 +1091,20 @@ static void cmd_contacts(struct app *a, struct client_contact *room, char *args,
 		snprintf(hops, sizeof(hops), ct->hops == 0xFF ? "?" : "%u", ct->hops);
 		if (ct->has_loc)
 			snprintf(where, sizeof(where), "  at %.5f,%.5f", ct->lat_e6 / 1e6,
-				 ct->lon_e6 / 1e6);
+			         ct->lon_e6 / 1e6);
 		hex8(key, ct->pub);
 		char route[24];
 		if (ct->out_path_len == MESH_NO_PATH)
 			snprintf(route, sizeof(route), "flood");
 		else
 			snprintf(route, sizeof(route), "%u hop%s", path_len_count(ct->out_path_len),
-				 path_len_count(ct->out_path_len) == 1 ? "" : "s");
+			         path_len_count(ct->out_path_len) == 1 ? "" : "s");
 		say(a, "  %-20s %-8s %-6s %-10s %-8s %s%s", contact_label(ct, name, sizeof(name)),
 		    client_type_name(ct->type), hops, when, key, route, where);
 	}
 	if (!n)
-		say(a, "no contacts yet: they appear as their adverts are heard (or /add KEY NAME)");
+		say(a,
+		    "no contacts yet: they appear as their adverts are heard (or /add KEY NAME)");
 }
 
 static void cmd_rooms(struct app *a, struct client_contact *room, char *args, const char *line)
@@ -1118,10 +1122,10 @@ static void cmd_rooms(struct app *a, struct client_contact *room, char *args, co
 			continue;
 		struct client_room *rs = client_room_find(a->c, ct->pub);
 		struct view *v = view_find(a, ct->pub, false);
-		const char *state = !rs			       ? "not logged in"
-				    : rs->login == CLIENT_LOGIN_OK      ? client_role_name(rs->perms)
-				    : rs->login == CLIENT_LOGIN_PENDING ? "logging in"
-									: "not logged in";
+		const char *state = !rs                            ? "not logged in"
+		                    : rs->login == CLIENT_LOGIN_OK ? client_role_name(rs->perms)
+		                    : rs->login == CLIENT_LOGIN_PENDING ? "logging in"
+		                                                        : "not logged in";
 		char name[128];
 		n++;
 		if (a->json) {
@@ -1208,7 +1212,8 @@ static void do_login(struct app *a, struct client_contact *room, const char *pw,
 		snprintf(v->login_pw, sizeof(v->login_pw), "%.*s", CLIENT_PASS_MAX, pw);
 	}
 	if (strlen(pw) > CLIENT_PASS_MAX)
-		say(a, "* note: passwords are cut to %d bytes, as the firmware does", CLIENT_PASS_MAX);
+		say(a, "* note: passwords are cut to %d bytes, as the firmware does",
+		    CLIENT_PASS_MAX);
 	say(a, "* logging in to %s…", contact_label(room, name, sizeof(name)));
 	json_ok(a, "login");
 }
@@ -1394,7 +1399,7 @@ static void cmd_history(struct app *a, struct client_contact *room, char *args, 
 		jsonl_w_begin(&iw, item, sizeof(item));
 		jsonl_w_int(&iw, "ts", p->ts);
 		jsonl_w_cstr(&iw, "author",
-			     author_label(a, room, p->author, p->self, who, sizeof(who)));
+		             author_label(a, room, p->author, p->self, who, sizeof(who)));
 		hex8(h, p->author);
 		jsonl_w_cstr(&iw, "author_key", h);
 		jsonl_w_bool(&iw, "self", p->self);
@@ -1468,7 +1473,8 @@ static void cmd_path(struct app *a, struct client_contact *room, char *args, con
 	(void)args;
 	(void)line;
 	if (room->out_path_len == MESH_NO_PATH) {
-		say(a, "route to %s: unknown (sent by flood)", contact_label(room, name, sizeof(name)));
+		say(a, "route to %s: unknown (sent by flood)",
+		    contact_label(room, name, sizeof(name)));
 		return;
 	}
 	hex_encode(hex, sizeof(hex), room->out_path, path_len_bytes(room->out_path_len));
@@ -1483,8 +1489,8 @@ static void cmd_reset_path(struct app *a, struct client_contact *room, char *arg
 	(void)args;
 	(void)line;
 	client_reset_path(a->c, room);
-	say(a, "* route to %s forgotten: the next messages flood", contact_label(room, name,
-										   sizeof(name)));
+	say(a, "* route to %s forgotten: the next messages flood",
+	    contact_label(room, name, sizeof(name)));
 	json_ok(a, "reset_path");
 }
 
@@ -1518,29 +1524,28 @@ static void cmd_quit(struct app *a, struct client_contact *room, char *args, con
 }
 
 static const struct cmd cmds[] = {
-	{ "help", 0, "", "", "this list", cmd_help },
-	{ "contacts", 0, "", "", "nodes heard: name, type, hops, last heard, route", cmd_contacts },
-	{ "rooms", 0, "", "", "rooms with login state and unread posts", cmd_rooms },
-	{ "room", F_UI, "", "NAME", "switch to a room (name, unique prefix or key prefix)", cmd_room },
-	{ "login", F_ROOM | F_RADIO, "ROOM [PASSWORD]", "[PASSWORD]",
-	  "log in (remembered on success; a bare /login uses the remembered one)", cmd_login },
-	{ "forget", F_ROOM, "ROOM", "", "forget the room's remembered password", cmd_forget },
-	{ "post", F_ROOM | F_RADIO | F_JSON, "ROOM TEXT", "", "post TEXT to the room", cmd_post },
-	{ "history", F_ROOM, "ROOM [N]", "[N]", "the last N posts (default 20)", cmd_history },
-	{ "cli", F_ROOM | F_RADIO, "ROOM COMMAND", "COMMAND",
-	  "run an admin command on the room (admins only)", cmd_cli },
-	{ "status", F_ROOM | F_RADIO, "ROOM", "", "the room's status", cmd_status },
-	{ "telemetry", F_ROOM | F_RADIO, "ROOM", "", "the room's telemetry", cmd_telemetry },
-	{ "acl", F_ROOM | F_RADIO, "ROOM", "", "the room's admins (admins only)", cmd_acl },
-	{ "advert", F_RADIO, "[zerohop]", "[zerohop]", "send our advert (flood by default)",
-	  cmd_advert },
-	{ "add", 0, "KEY [NAME]", "KEY [NAME]", "add a room by its public key", cmd_add },
-	{ "path", F_ROOM | F_UI, "", "", "show the route to the room", cmd_path },
-	{ "reset_path", F_ROOM, "ROOM", "", "forget the route to the room (next sends flood)",
-	  cmd_reset_path },
-	{ "wait", F_JSON, "", "", "wait until nothing is pending", cmd_wait },
-	{ "sleep", F_JSON, "SECONDS", "", "pause the command stream", cmd_sleep },
-	{ "quit", 0, "", "", "leave", cmd_quit },
+    {"help", 0, "", "", "this list", cmd_help},
+    {"contacts", 0, "", "", "nodes heard: name, type, hops, last heard, route", cmd_contacts},
+    {"rooms", 0, "", "", "rooms with login state and unread posts", cmd_rooms},
+    {"room", F_UI, "", "NAME", "switch to a room (name, unique prefix or key prefix)", cmd_room},
+    {"login", F_ROOM | F_RADIO, "ROOM [PASSWORD]", "[PASSWORD]",
+     "log in (remembered on success; a bare /login uses the remembered one)", cmd_login},
+    {"forget", F_ROOM, "ROOM", "", "forget the room's remembered password", cmd_forget},
+    {"post", F_ROOM | F_RADIO | F_JSON, "ROOM TEXT", "", "post TEXT to the room", cmd_post},
+    {"history", F_ROOM, "ROOM [N]", "[N]", "the last N posts (default 20)", cmd_history},
+    {"cli", F_ROOM | F_RADIO, "ROOM COMMAND", "COMMAND",
+     "run an admin command on the room (admins only)", cmd_cli},
+    {"status", F_ROOM | F_RADIO, "ROOM", "", "the room's status", cmd_status},
+    {"telemetry", F_ROOM | F_RADIO, "ROOM", "", "the room's telemetry", cmd_telemetry},
+    {"acl", F_ROOM | F_RADIO, "ROOM", "", "the room's admins (admins only)", cmd_acl},
+    {"advert", F_RADIO, "[zerohop]", "[zerohop]", "send our advert (flood by default)", cmd_advert},
+    {"add", 0, "KEY [NAME]", "KEY [NAME]", "add a room by its public key", cmd_add},
+    {"path", F_ROOM | F_UI, "", "", "show the route to the room", cmd_path},
+    {"reset_path", F_ROOM, "ROOM", "", "forget the route to the room (next sends flood)",
+     cmd_reset_path},
+    {"wait", F_JSON, "", "", "wait until nothing is pending", cmd_wait},
+    {"sleep", F_JSON, "SECONDS", "", "pause the command stream", cmd_sleep},
+    {"quit", 0, "", "", "leave", cmd_quit},
 };
 
 static const struct cmd *cmd_find(const char *name, bool json)
@@ -1573,8 +1578,8 @@ static void cmd_help(struct app *a, struct client_contact *room, char *args, con
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 			if (cmds[i].flags & F_UI)
 				continue;
-			snprintf(u, sizeof(u), "%s%s%s", cmds[i].name, *cmds[i].args_json ? " " : "",
-				 cmds[i].args_json);
+			snprintf(u, sizeof(u), "%s%s%s", cmds[i].name,
+			         *cmds[i].args_json ? " " : "", cmds[i].args_json);
 			jsonl_w_begin(&iw, item, sizeof(item));
 			jsonl_w_cstr(&iw, "usage", u);
 			jsonl_w_cstr(&iw, "help", cmds[i].help);
@@ -1593,7 +1598,7 @@ static void cmd_help(struct app *a, struct client_contact *room, char *args, con
 		if (cmds[i].flags & F_JSON)
 			continue;
 		snprintf(u, sizeof(u), "/%s%s%s", cmds[i].name, *cmds[i].args_ui ? " " : "",
-			 cmds[i].args_ui);
+		         cmds[i].args_ui);
 		say(a, "  %-22s %s", u, cmds[i].help);
 	}
 	say(a, "Keys: ↑/↓ history, ←/→ ^A ^E ^W ^U ^K editing, ^L clear screen, ^D or ^C to quit.");
@@ -1617,7 +1622,9 @@ static void run_line(struct app *a, char *line)
 		if (*p != '/' || p[1] == '/') {
 			room = current_room(a);
 			if (!room) {
-				error_out(a, NULL, "no current room: /rooms lists them, /room NAME picks one");
+				error_out(
+				    a, NULL,
+				    "no current room: /rooms lists them, /room NAME picks one");
 				return;
 			}
 			cmd_post(a, room, *p == '/' ? p + 1 : p, copy);
@@ -1646,7 +1653,8 @@ static void run_line(struct app *a, char *line)
 				return;
 			}
 		} else if (!(room = current_room(a))) {
-			error_out(a, NULL, "no current room: /rooms lists them, /room NAME picks one");
+			error_out(a, NULL,
+			          "no current room: /rooms lists them, /room NAME picks one");
 			return;
 		}
 	}
@@ -1700,7 +1708,8 @@ static int run_pending(struct app *a)
 		if (!a->link_up && needs_radio(a, a->pending[0]))
 			return ran;
 		char *line = a->pending[0];
-		memmove(a->pending, a->pending + 1, sizeof(a->pending[0]) * (size_t)(a->n_pending - 1));
+		memmove(a->pending, a->pending + 1,
+		        sizeof(a->pending[0]) * (size_t)(a->n_pending - 1));
 		a->n_pending--;
 		run_line(a, line);
 		free(line);
@@ -1713,8 +1722,10 @@ static void on_line(void *ctx, char *line)
 {
 	struct app *a = ctx;
 	if (!line) {
+		/* a person at a terminal who types ^D means it; a script's end of
+		 * input lets pending operations finish (--wait) */
 		a->stdin_open = false;
-		if (!a->json)
+		if (!a->json && a->ed.tty)
 			a->quit = true;
 		else
 			a->input_done = true;
@@ -1757,19 +1768,19 @@ static int run(struct app *a)
 			save_now(a);
 
 		/*
-		 * --json: the end of input ends the program once nothing is
+		 * The end of a script's input ends the program once nothing is
 		 * pending, or after --wait seconds without progress (a command
 		 * run, or a sleep going on).
 		 */
-		if (a->json && a->input_done) {
+		if (a->input_done) {
 			if (!a->n_pending && a->wait == WAIT_NONE && !client_busy(a->c))
 				break;
 			if (ran || !a->done_deadline || a->wait == WAIT_SLEEP)
 				a->done_deadline = now + (uint64_t)a->wait_s * 1000;
 			else if (now >= a->done_deadline) {
 				error_out(a, NULL, "gave up after %u s: %s", a->wait_s,
-					  !a->ever_up ? "the radio never connected"
-						      : "operations still pending");
+				          !a->ever_up ? "the radio never connected"
+				                      : "operations still pending");
 				break;
 			}
 		}
@@ -1783,12 +1794,14 @@ static int run(struct app *a)
 			next = min64(next, a->wait_until);
 		if (a->done_deadline)
 			next = min64(next, a->done_deadline);
-		int timeout = next == UINT64_MAX ? 1000 : next <= now ? 0 : (int)min64(next - now, 1000);
+		int timeout = next == UINT64_MAX ? 1000
+		              : next <= now      ? 0
+		                                 : (int)min64(next - now, 1000);
 
 		int n = 0, in_idx = -1;
 		if (a->stdin_open) {
 			in_idx = n;
-			fds[n++] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
+			fds[n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
 		}
 		int radio_base = n;
 		int rn = radio_pollfds(a->radio, fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
@@ -1812,145 +1825,148 @@ static int run(struct app *a)
 static void usage(FILE *f)
 {
 	fputs(
-"NAME\n"
-"    roomc - MeshCore room client for Linux\n"
-"\n"
-"SYNOPSIS\n"
-"    roomc --data DIR --radio SPEC [OPTIONS]\n"
-"    roomc --data DIR --radio SPEC --json [-c COMMAND]... [--wait SECONDS]\n"
-"\n"
-"DESCRIPTION\n"
-"    roomc uses MeshCore room servers (firmware v1.17.1, or roomd) the way the\n"
-"    MeshCore app does with a companion radio: rooms appear in the contacts as\n"
-"    their adverts are heard, you log in with a password, post and see each post\n"
-"    delivered, and when you come back the room pushes what you missed.\n"
-"\n"
-"    A post is sent with the firmware clients' retry policy: the same timestamp\n"
-"    every time, attempts 0, 1 and 2 along the known route, then the route is\n"
-"    forgotten and attempt 3 is flooded; it is \"delivered\" when the room's ACK\n"
-"    arrives, \"failed\" when the last attempt times out. A room never answers a\n"
-"    wrong password, so a failed login is reported after a timeout. Pushed\n"
-"    posts are acknowledged exactly as the firmware client does, kept in DIR and\n"
-"    shown once even when a room pushes one twice. Several rooms can be used at\n"
-"    once, each with its own login, sync point and history. Passwords that\n"
-"    worked are remembered (DIR/passwords.jsonl, mode 0600) and used to log in\n"
-"    again at the next start.\n"
-"\n"
-"    Interactive mode (the default) is a line-oriented terminal client: pick a\n"
-"    room with /room NAME, type text to post it, /help lists the commands. The\n"
-"    prompt shows the current room and the number of unread posts elsewhere.\n"
-"\n"
-"    With --json, roomc reads one command per line from standard input (or from\n"
-"    -c arguments) and writes one JSON object per line for each event.\n"
-"\n"
-"OPTIONS\n"
-"    -d, --data DIR        data directory (created if missing): identity, contacts,\n"
-"                          passwords, history\n"
-"    -r, --radio SPEC      tcp:HOST:PORT (meshair or any KISS-TCP server) or\n"
-"                          serial:DEVICE[:BAUD] (a board running MeshCore kiss_modem)\n"
-"        --json            scriptable mode: commands in, JSON events out\n"
-"    -c, --command CMD     a --json command to run (repeatable; stdin is then not read)\n"
-"        --wait SECONDS    --json: at the end of the commands, wait at most this long\n"
-"                          for pending posts, logins and requests (default 60)\n"
-"    -n, --name NAME       our name in adverts (remembered; default roomc-KEYPREFIX)\n"
-"        --location LAT,LON  put a position in our adverts\n"
-"        --advert          send our advert (flood) when the radio comes up\n"
-"        --keepalive SECONDS  send keep-alives to logged-in rooms this often\n"
-"                          (off by default, as in the v1.17.1 companion)\n"
-"        --no-login        do not log in again with remembered passwords at start\n"
-"        --no-remember     do not remember passwords that worked\n"
-"        --freq MHZ, --bw KHZ, --sf N, --cr N, --tx DBM\n"
-"                          radio settings sent to the modem (firmware defaults:\n"
-"                          869.618 MHz, 62.5 kHz, SF8, CR 4/5, 22 dBm)\n"
-"        --timeout-factor X  scale the firmware's suggested timeouts (default 1)\n"
-"    -v, --verbose         more logging on stderr (repeat for frame dumps)\n"
-"    -q, --quiet           errors only\n"
-"    -h, --help            this text\n"
-"        --version         print the version\n"
-"\n"
-"COMMANDS\n"
-"    Interactive mode: text is posted to the current room; commands start with /.\n"
-"    In --json mode commands have no slash, and ROOM is a room's name (quote it\n"
-"    with \"...\" if it has spaces, or write it whole), a unique name prefix, or a\n"
-"    hex prefix of its key.\n"
-"    contacts              the nodes heard: name, type, hops, last heard, route\n"
-"    rooms                 rooms with login state, role and unread count\n"
-"    /room NAME            (interactive) switch room and show what is new\n"
-"    login ROOM [PASSWORD] log in; an empty password is \"\" or nothing (in\n"
-"                          interactive mode a bare /login uses the remembered one)\n"
-"    post ROOM TEXT        post; text over 150 bytes is split into several posts\n"
-"    cli ROOM COMMAND      an admin command (the room's CLI), e.g. cli Room get name\n"
-"    status ROOM           the room's status (uptime, battery, radio counters)\n"
-"    telemetry ROOM        the room's telemetry (voltage, temperature)\n"
-"    acl ROOM              the room's admins (admins only)\n"
-"    history ROOM [N]      the last N posts kept in DIR\n"
-"    forget ROOM           forget the remembered password\n"
-"    advert [zerohop]      send our advert\n"
-"    add KEY [NAME]        add a room by its 64-hex-digit key without its advert\n"
-"    reset_path ROOM       forget the route: the next sends flood\n"
-"    wait                  (--json) hold later commands until nothing is pending\n"
-"    sleep SECONDS         (--json) hold later commands for a while\n"
-"    quit                  leave (end of input does too)\n"
-"\n"
-"JSON EVENTS\n"
-"    One object per line, with \"event\" and \"time\" (our clock, epoch seconds);\n"
-"    events about a room carry \"room\" (its name) and \"key\" (64 hex digits).\n"
-"    ready          {key, name, contacts}: our identity, at start\n"
-"    autologin      {room, key}: logging in with a remembered password\n"
-"    radio          {up, spec}: the modem link came up or went down\n"
-"    contact        {key, name, type, hops, lat, lon, last_heard, path, new}: an\n"
-"                   advert was heard (path: route hops, -1 = flood)\n"
-"    contacts       {count, contacts: [...]}: answer to 'contacts'\n"
-"    rooms          {count, rooms: [{room, key, logged_in, role, unread}]}\n"
-"    login          {room, key, role, permissions, server_time, fw_level}\n"
-"    login_timeout  {room, key}: no answer (wrong password, or out of reach)\n"
-"    login_failed   {room, key, code}: the room refused\n"
-"    queued         {room, key, id, text | cli | request}: accepted, with its id\n"
-"    sent           {room, key, id, attempt, flood, timeout_ms}: an attempt went out\n"
-"    delivered      {room, key, id, attempt, rtt_ms, text}: the room ACKed the post\n"
-"    failed         {room, key, id, attempt, text}: no ACK after the last attempt\n"
-"    post           {room, key, ts, author, author_key, text}: a post pushed by the\n"
-"                   room (ts: room clock; author: name when known, else key prefix)\n"
-"    cli_reply      {room, key, id, ts, text}\n"
-"    status         {room, key, id, batt_mv, uptime_secs, posted, pushed, recv, sent,\n"
-"                   ... every ServerStats field}\n"
-"    telemetry      {room, key, id, records: [{channel, type, voltage|temperature|value}]}\n"
-"    acl            {room, key, id, admins: [{prefix, permissions, role}]}\n"
-"    timeout        {room, key, id, request}: no reply to cli/status/telemetry/acl\n"
-"    path           {room, key, path}: the route changed (-1 = forgotten)\n"
-"    keepalive      {room, key, unsynced}; keepalive_lost {room, key}\n"
-"    history        {room, key, count, posts: [...]}; help {commands: [...]}\n"
-"    ok             {command}: a command without a later outcome was done\n"
-"    error          {message, command}: a command could not be run\n"
-"\n"
-"FILES\n"
-"    DIR/identity              our key pair, pub(32) || prv(64), mode 0600\n"
-"    DIR/contacts.jsonl        contacts, one JSON object per line\n"
-"    DIR/passwords.jsonl       remembered passwords {room, password}, mode 0600\n"
-"    DIR/history/KEY.jsonl     per room: posts {ts, author, text, at[, self]} and\n"
-"                              outcomes of ours {type: ack, ts, ok}; append-only\n"
-"    DIR/state.jsonl           newest timestamp used, advert name\n"
-"    DIR/roomc.log             interactive mode's log (unless -v)\n"
-"    DIR/lock                  held while roomc runs: one roomc per DIR\n"
-"\n"
-"EXIT STATUS\n"
-"    0  done (--json: every operation succeeded)\n"
-"    1  runtime error; --json: some operation failed (error, failed, login_timeout,\n"
-"       login_failed or timeout event) or was still pending after --wait\n"
-"    2  usage error\n"
-"\n"
-"EXAMPLES\n"
-"    scripts/demo &        # meshair on 127.0.0.1:7300 and a room server\n"
-"    roomc --data ~/.roomc --radio tcp:127.0.0.1:7300\n"
-"        /rooms\n"
-"        /room roomd\n"
-"        /login hello\n"
-"        Hello everyone!\n"
-"\n"
-"    roomc -d ~/.roomc -r tcp:127.0.0.1:7300 --json -c 'login roomd hello' \\\n"
-"          -c wait -c 'post roomd hi from a script' --wait 30\n"
-"\n"
-"    roomc -d ~/.roomc -r serial:/dev/ttyACM0 --keepalive 300\n", f);
+	    "NAME\n"
+	    "    roomc - MeshCore room client for Linux\n"
+	    "\n"
+	    "SYNOPSIS\n"
+	    "    roomc --data DIR --radio SPEC [OPTIONS]\n"
+	    "    roomc --data DIR --radio SPEC --json [-c COMMAND]... [--wait SECONDS]\n"
+	    "\n"
+	    "DESCRIPTION\n"
+	    "    roomc uses MeshCore room servers (firmware v1.17.1, or roomd) the way the\n"
+	    "    MeshCore app does with a companion radio: rooms appear in the contacts as\n"
+	    "    their adverts are heard, you log in with a password, post and see each post\n"
+	    "    delivered, and when you come back the room pushes what you missed.\n"
+	    "\n"
+	    "    A post is sent with the firmware clients' retry policy: the same timestamp\n"
+	    "    every time, attempts 0, 1 and 2 along the known route, then the route is\n"
+	    "    forgotten and attempt 3 is flooded; it is \"delivered\" when the room's ACK\n"
+	    "    arrives, \"failed\" when the last attempt times out. A room never answers a\n"
+	    "    wrong password, so a failed login is reported after a timeout. Pushed\n"
+	    "    posts are acknowledged exactly as the firmware client does, kept in DIR and\n"
+	    "    shown once even when a room pushes one twice. Several rooms can be used at\n"
+	    "    once, each with its own login, sync point and history. Passwords that\n"
+	    "    worked are remembered (DIR/passwords.jsonl, mode 0600) and used to log in\n"
+	    "    again at the next start.\n"
+	    "\n"
+	    "    Interactive mode (the default) is a line-oriented terminal client: pick a\n"
+	    "    room with /room NAME, type text to post it, /help lists the commands. The\n"
+	    "    prompt shows the current room and the number of unread posts elsewhere.\n"
+	    "\n"
+	    "    With --json, roomc reads one command per line from standard input (or from\n"
+	    "    -c arguments) and writes one JSON object per line for each event.\n"
+	    "\n"
+	    "OPTIONS\n"
+	    "    -d, --data DIR        data directory (created if missing): identity, contacts,\n"
+	    "                          passwords, history\n"
+	    "    -r, --radio SPEC      tcp:HOST:PORT (meshair or any KISS-TCP server) or\n"
+	    "                          serial:DEVICE[:BAUD] (a board running MeshCore kiss_modem)\n"
+	    "        --json            scriptable mode: commands in, JSON events out\n"
+	    "    -c, --command CMD     a --json command to run (repeatable; stdin is then not "
+	    "read)\n"
+	    "        --wait SECONDS    --json: at the end of the commands, wait at most this long\n"
+	    "                          for pending posts, logins and requests (default 60)\n"
+	    "    -n, --name NAME       our name in adverts (remembered; default roomc-KEYPREFIX)\n"
+	    "        --location LAT,LON  put a position in our adverts\n"
+	    "        --advert          send our advert (flood) when the radio comes up\n"
+	    "        --keepalive SECONDS  send keep-alives to logged-in rooms this often\n"
+	    "                          (off by default, as in the v1.17.1 companion)\n"
+	    "        --no-login        do not log in again with remembered passwords at start\n"
+	    "        --no-remember     do not remember passwords that worked\n"
+	    "        --freq MHZ, --bw KHZ, --sf N, --cr N, --tx DBM\n"
+	    "                          radio settings sent to the modem (firmware defaults:\n"
+	    "                          869.618 MHz, 62.5 kHz, SF8, CR 4/5, 22 dBm)\n"
+	    "        --timeout-factor X  scale the firmware's suggested timeouts (default 1)\n"
+	    "    -v, --verbose         more logging on stderr (repeat for frame dumps)\n"
+	    "    -q, --quiet           errors only\n"
+	    "    -h, --help            this text\n"
+	    "        --version         print the version\n"
+	    "\n"
+	    "COMMANDS\n"
+	    "    Interactive mode: text is posted to the current room; commands start with /.\n"
+	    "    In --json mode commands have no slash, and ROOM is a room's name (quote it\n"
+	    "    with \"...\" if it has spaces, or write it whole), a unique name prefix, or a\n"
+	    "    hex prefix of its key.\n"
+	    "    contacts              the nodes heard: name, type, hops, last heard, route\n"
+	    "    rooms                 rooms with login state, role and unread count\n"
+	    "    /room NAME            (interactive) switch room and show what is new\n"
+	    "    login ROOM [PASSWORD] log in; an empty password is \"\" or nothing (in\n"
+	    "                          interactive mode a bare /login uses the remembered one)\n"
+	    "    post ROOM TEXT        post; text over 150 bytes is split into several posts\n"
+	    "    cli ROOM COMMAND      an admin command (the room's CLI), e.g. cli Room get name\n"
+	    "    status ROOM           the room's status (uptime, battery, radio counters)\n"
+	    "    telemetry ROOM        the room's telemetry (voltage, temperature)\n"
+	    "    acl ROOM              the room's admins (admins only)\n"
+	    "    history ROOM [N]      the last N posts kept in DIR\n"
+	    "    forget ROOM           forget the remembered password\n"
+	    "    advert [zerohop]      send our advert\n"
+	    "    add KEY [NAME]        add a room by its 64-hex-digit key without its advert\n"
+	    "    reset_path ROOM       forget the route: the next sends flood\n"
+	    "    wait                  (--json) hold later commands until nothing is pending\n"
+	    "    sleep SECONDS         (--json) hold later commands for a while\n"
+	    "    quit                  leave (end of input does too)\n"
+	    "\n"
+	    "JSON EVENTS\n"
+	    "    One object per line, with \"event\" and \"time\" (our clock, epoch seconds);\n"
+	    "    events about a room carry \"room\" (its name) and \"key\" (64 hex digits).\n"
+	    "    ready          {key, name, contacts}: our identity, at start\n"
+	    "    autologin      {room, key}: logging in with a remembered password\n"
+	    "    radio          {up, spec}: the modem link came up or went down\n"
+	    "    contact        {key, name, type, hops, lat, lon, last_heard, path, new}: an\n"
+	    "                   advert was heard (path: route hops, -1 = flood)\n"
+	    "    contacts       {count, contacts: [...]}: answer to 'contacts'\n"
+	    "    rooms          {count, rooms: [{room, key, logged_in, role, unread}]}\n"
+	    "    login          {room, key, role, permissions, server_time, fw_level}\n"
+	    "    login_timeout  {room, key}: no answer (wrong password, or out of reach)\n"
+	    "    login_failed   {room, key, code}: the room refused\n"
+	    "    queued         {room, key, id, text | cli | request}: accepted, with its id\n"
+	    "    sent           {room, key, id, attempt, flood, timeout_ms}: an attempt went out\n"
+	    "    delivered      {room, key, id, attempt, rtt_ms, text}: the room ACKed the post\n"
+	    "    failed         {room, key, id, attempt, text}: no ACK after the last attempt\n"
+	    "    post           {room, key, ts, author, author_key, text}: a post pushed by the\n"
+	    "                   room (ts: room clock; author: name when known, else key prefix)\n"
+	    "    cli_reply      {room, key, id, ts, text}\n"
+	    "    status         {room, key, id, batt_mv, uptime_secs, posted, pushed, recv, sent,\n"
+	    "                   ... every ServerStats field}\n"
+	    "    telemetry      {room, key, id, records: [{channel, type, "
+	    "voltage|temperature|value}]}\n"
+	    "    acl            {room, key, id, admins: [{prefix, permissions, role}]}\n"
+	    "    timeout        {room, key, id, request}: no reply to cli/status/telemetry/acl\n"
+	    "    path           {room, key, path}: the route changed (-1 = forgotten)\n"
+	    "    keepalive      {room, key, unsynced}; keepalive_lost {room, key}\n"
+	    "    history        {room, key, count, posts: [...]}; help {commands: [...]}\n"
+	    "    ok             {command}: a command without a later outcome was done\n"
+	    "    error          {message, command}: a command could not be run\n"
+	    "\n"
+	    "FILES\n"
+	    "    DIR/identity              our key pair, pub(32) || prv(64), mode 0600\n"
+	    "    DIR/contacts.jsonl        contacts, one JSON object per line\n"
+	    "    DIR/passwords.jsonl       remembered passwords {room, password}, mode 0600\n"
+	    "    DIR/history/KEY.jsonl     per room: posts {ts, author, text, at[, self]} and\n"
+	    "                              outcomes of ours {type: ack, ts, ok}; append-only\n"
+	    "    DIR/state.jsonl           newest timestamp used, advert name\n"
+	    "    DIR/roomc.log             interactive mode's log (unless -v)\n"
+	    "    DIR/lock                  held while roomc runs: one roomc per DIR\n"
+	    "\n"
+	    "EXIT STATUS\n"
+	    "    0  done (--json: every operation succeeded)\n"
+	    "    1  runtime error; --json: some operation failed (error, failed, login_timeout,\n"
+	    "       login_failed or timeout event) or was still pending after --wait\n"
+	    "    2  usage error\n"
+	    "\n"
+	    "EXAMPLES\n"
+	    "    scripts/demo &        # meshair on 127.0.0.1:7300 and a room server\n"
+	    "    roomc --data ~/.roomc --radio tcp:127.0.0.1:7300\n"
+	    "        /rooms\n"
+	    "        /room roomd\n"
+	    "        /login hello\n"
+	    "        Hello everyone!\n"
+	    "\n"
+	    "    roomc -d ~/.roomc -r tcp:127.0.0.1:7300 --json -c 'login roomd hello' \\\n"
+	    "          -c wait -c 'post roomd hi from a script' --wait 30\n"
+	    "\n"
+	    "    roomc -d ~/.roomc -r serial:/dev/ttyACM0 --keepalive 300\n",
+	    f);
 }
 
 static int set_radio_opt(struct app *a, const char *key, const char *v)
@@ -1969,31 +1985,45 @@ int main(int argc, char **argv)
 	const char *data = NULL, *name = NULL;
 	struct client_cfg ccfg;
 	int verbose = 0, c, rc;
-	enum { O_JSON = 256, O_WAIT, O_LOC, O_ADVERT, O_KA, O_NOLOGIN, O_NOREM, O_FREQ, O_BW,
-	       O_SF, O_CR, O_TX, O_TF, O_VERSION };
+	enum {
+		O_JSON = 256,
+		O_WAIT,
+		O_LOC,
+		O_ADVERT,
+		O_KA,
+		O_NOLOGIN,
+		O_NOREM,
+		O_FREQ,
+		O_BW,
+		O_SF,
+		O_CR,
+		O_TX,
+		O_TF,
+		O_VERSION
+	};
 	static const struct option opts[] = {
-		{ "data", required_argument, 0, 'd' },
-		{ "radio", required_argument, 0, 'r' },
-		{ "json", no_argument, 0, O_JSON },
-		{ "command", required_argument, 0, 'c' },
-		{ "wait", required_argument, 0, O_WAIT },
-		{ "name", required_argument, 0, 'n' },
-		{ "location", required_argument, 0, O_LOC },
-		{ "advert", no_argument, 0, O_ADVERT },
-		{ "keepalive", required_argument, 0, O_KA },
-		{ "no-login", no_argument, 0, O_NOLOGIN },
-		{ "no-remember", no_argument, 0, O_NOREM },
-		{ "freq", required_argument, 0, O_FREQ },
-		{ "bw", required_argument, 0, O_BW },
-		{ "sf", required_argument, 0, O_SF },
-		{ "cr", required_argument, 0, O_CR },
-		{ "tx", required_argument, 0, O_TX },
-		{ "timeout-factor", required_argument, 0, O_TF },
-		{ "verbose", no_argument, 0, 'v' },
-		{ "quiet", no_argument, 0, 'q' },
-		{ "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, O_VERSION },
-		{ 0, 0, 0, 0 },
+	    {"data", required_argument, 0, 'd'},
+	    {"radio", required_argument, 0, 'r'},
+	    {"json", no_argument, 0, O_JSON},
+	    {"command", required_argument, 0, 'c'},
+	    {"wait", required_argument, 0, O_WAIT},
+	    {"name", required_argument, 0, 'n'},
+	    {"location", required_argument, 0, O_LOC},
+	    {"advert", no_argument, 0, O_ADVERT},
+	    {"keepalive", required_argument, 0, O_KA},
+	    {"no-login", no_argument, 0, O_NOLOGIN},
+	    {"no-remember", no_argument, 0, O_NOREM},
+	    {"freq", required_argument, 0, O_FREQ},
+	    {"bw", required_argument, 0, O_BW},
+	    {"sf", required_argument, 0, O_SF},
+	    {"cr", required_argument, 0, O_CR},
+	    {"tx", required_argument, 0, O_TX},
+	    {"timeout-factor", required_argument, 0, O_TF},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"quiet", no_argument, 0, 'q'},
+	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, O_VERSION},
+	    {0, 0, 0, 0},
 	};
 
 	setlocale(LC_CTYPE, "");
@@ -2045,11 +2075,26 @@ int main(int argc, char **argv)
 		}
 		case O_NOLOGIN: a->autologin = false; break;
 		case O_NOREM: a->remember = false; break;
-		case O_FREQ: if ((rc = set_radio_opt(a, "freq", optarg))) return rc; break;
-		case O_BW: if ((rc = set_radio_opt(a, "bw", optarg))) return rc; break;
-		case O_SF: if ((rc = set_radio_opt(a, "sf", optarg))) return rc; break;
-		case O_CR: if ((rc = set_radio_opt(a, "cr", optarg))) return rc; break;
-		case O_TX: if ((rc = set_radio_opt(a, "tx", optarg))) return rc; break;
+		case O_FREQ:
+			if ((rc = set_radio_opt(a, "freq", optarg)))
+				return rc;
+			break;
+		case O_BW:
+			if ((rc = set_radio_opt(a, "bw", optarg)))
+				return rc;
+			break;
+		case O_SF:
+			if ((rc = set_radio_opt(a, "sf", optarg)))
+				return rc;
+			break;
+		case O_CR:
+			if ((rc = set_radio_opt(a, "cr", optarg)))
+				return rc;
+			break;
+		case O_TX:
+			if ((rc = set_radio_opt(a, "tx", optarg)))
+				return rc;
+			break;
 		case O_TF: {
 			double v = strtod(optarg, &end);
 			if (*end || !(v >= 0.1 && v <= 100)) {
@@ -2062,16 +2107,20 @@ int main(int argc, char **argv)
 		case 'v': verbose++; break;
 		case 'q': verbose = -1; break;
 		case 'h': usage(stdout); return 0;
-		case O_VERSION: printf("roomc %s (MeshCore v1.17.1 compatible)\n", APP_VERSION); return 0;
+		case O_VERSION:
+			printf("roomc %s (MeshCore v1.17.1 compatible)\n", APP_VERSION);
+			return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "roomc: unexpected argument '%s' (see roomc --help)\n", argv[optind]);
+		fprintf(stderr, "roomc: unexpected argument '%s' (see roomc --help)\n",
+		        argv[optind]);
 		return 2;
 	}
 	if (!data || !a->radio_spec) {
-		fprintf(stderr, "roomc: --data DIR and --radio SPEC are required (see roomc --help)\n");
+		fprintf(stderr,
+		        "roomc: --data DIR and --radio SPEC are required (see roomc --help)\n");
 		return 2;
 	}
 	if (a->n_argv_cmds && !a->json) {
@@ -2079,8 +2128,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_prefix("roomc");
-	log_set_level(verbose < 0 ? LOG_ERR : verbose == 0 ? LOG_WARN : verbose == 1 ? LOG_INFO
-									 : LOG_TRACE);
+	log_set_level(verbose < 0    ? LOG_ERR
+	              : verbose == 0 ? LOG_WARN
+	              : verbose == 1 ? LOG_INFO
+	                             : LOG_TRACE);
 	if (crypto_init() != ERR_OK) {
 		fprintf(stderr, "roomc: libsodium failed to initialise\n");
 		return 1;
@@ -2122,7 +2173,7 @@ int main(int argc, char **argv)
 	snprintf(ccfg.name, sizeof(ccfg.name), "%.*s", CLIENT_NAME_MAX - 1, a->state.name);
 
 	a->cfg.mesh.lp = a->cfg.radio_cfg.lp;
-	struct mesh_io io = { mesh_transmit, a };
+	struct mesh_io io = {mesh_transmit, a};
 	mesh_init(&a->mesh, &a->cfg.mesh, &io, crypto_rng_system(), app_now_ms());
 	a->c = calloc(1, sizeof(*a->c));
 	if (!a->c)
@@ -2142,7 +2193,7 @@ int main(int argc, char **argv)
 		log_warn("roomc", "%u unreadable lines skipped in %s", a->store.bad_lines, data);
 	mark_dirty(a); /* the name or a new identity */
 
-	struct radio_events ev = { radio_rx, radio_tx_done, radio_link, a };
+	struct radio_events ev = {radio_rx, radio_tx_done, radio_link, a};
 	rc = radio_open(&a->radio, a->radio_spec, &a->cfg.radio_cfg, &ev, app_now_ms());
 	if (rc) {
 		fprintf(stderr, "roomc: radio %s: %s\n", a->radio_spec, err_str(rc));
@@ -2150,7 +2201,7 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -2173,8 +2224,8 @@ int main(int argc, char **argv)
 		jsonl_w_int(&w, "contacts", n_contacts);
 		emit_json(a, &w);
 	} else {
-		say(a, "roomc %s — MeshCore room client. You are \"%s\" (key %.8s…)%s.", APP_VERSION,
-		    a->state.name, key, created ? ", a new identity" : "");
+		say(a, "roomc %s — MeshCore room client. You are \"%s\" (key %.8s…)%s.",
+		    APP_VERSION, a->state.name, key, created ? ", a new identity" : "");
 		say(a, "Data in %s, %d contact%s. Connecting to the radio %s…", data, n_contacts,
 		    n_contacts == 1 ? "" : "s", a->radio_spec);
 		say(a, "Type /help for commands; /rooms lists rooms, /room NAME picks one.");

@@ -23,10 +23,10 @@
 /* Operation kinds besides CLIENT_REQ_* (client_op.kind). */
 enum { OP_LOGIN = 0x200, OP_POST = 0x201 };
 
-#define ACK_DELAY_MS 200      /* TXT_ACK_DELAY */
-#define MULTI_ACK_GAP_MS 300
+#define ACK_DELAY_MS         200 /* TXT_ACK_DELAY */
+#define MULTI_ACK_GAP_MS     300
 #define RETURN_PATH_DELAY_MS 3000
-#define REPLY_SLACK_MS 3000
+#define REPLY_SLACK_MS       3000
 
 void client_cfg_defaults(struct client_cfg *cfg)
 {
@@ -39,13 +39,13 @@ void client_cfg_defaults(struct client_cfg *cfg)
 
 const char *client_role_name(unsigned role)
 {
-	static const char *names[] = { "guest", "read-only", "read-write", "admin" };
+	static const char *names[] = {"guest", "read-only", "read-write", "admin"};
 	return names[role & 3];
 }
 
 const char *client_type_name(unsigned type)
 {
-	static const char *names[] = { "none", "chat", "repeater", "room", "sensor" };
+	static const char *names[] = {"none", "chat", "repeater", "room", "sensor"};
 	return type < 5 ? names[type] : "unknown";
 }
 
@@ -100,9 +100,9 @@ static void emit(struct client *c, struct client_event *ev)
 }
 
 static void emit_simple(struct client *c, enum client_event_type type,
-			const struct client_contact *ct)
+                        const struct client_contact *ct)
 {
-	struct client_event ev = { .type = type, .contact = ct };
+	struct client_event ev = {.type = type, .contact = ct};
 	emit(c, &ev);
 }
 
@@ -157,7 +157,7 @@ static struct client_room *room_get(struct client *c, const uint8_t pub[CRYPTO_P
 }
 
 int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
-		       struct client_contact **out)
+                       struct client_contact **out)
 {
 	struct client_contact *ct = client_contact_find(c, pub), *victim = NULL;
 	uint8_t secret[CRYPTO_SECRET_SIZE];
@@ -203,7 +203,7 @@ int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
 }
 
 static void set_path(struct client *c, struct client_contact *ct, uint8_t path_len,
-		     const uint8_t *path)
+                     const uint8_t *path)
 {
 	ct->out_path_len = path_len;
 	if (path_len != MESH_NO_PATH)
@@ -226,8 +226,10 @@ static int send_to(struct client *c, struct client_contact *ct, struct pkt *p, u
 
 size_t client_app_data(const struct client *c, uint8_t out[32])
 {
-	struct advert_data d = { .type = ADV_TYPE_CHAT, .has_loc = c->cfg.has_loc,
-				 .lat_e6 = c->cfg.lat_e6, .lon_e6 = c->cfg.lon_e6 };
+	struct advert_data d = {.type = ADV_TYPE_CHAT,
+	                        .has_loc = c->cfg.has_loc,
+	                        .lat_e6 = c->cfg.lat_e6,
+	                        .lon_e6 = c->cfg.lon_e6};
 	size_t n = 0;
 	snprintf(d.name, sizeof(d.name), "%s", c->cfg.name);
 	return advert_data_encode(&d, out, &n) == ERR_OK ? n : 0;
@@ -241,12 +243,13 @@ int client_advert(struct client *c, bool flood, uint64_t now_ms)
 	int rc = mesh_build_advert(&p, &c->ep.id, client_rtc(c, now_ms), app, n);
 	if (rc)
 		return rc;
-	return flood ? mesh_send_flood(c->mesh, &p, 0, 1, NULL) : mesh_send_zero_hop(c->mesh, &p, 0);
+	return flood ? mesh_send_flood(c->mesh, &p, 0, 1, NULL)
+	             : mesh_send_zero_hop(c->mesh, &p, 0);
 }
 
 static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
-		      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app,
-		      size_t app_len)
+                      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app,
+                      size_t app_len)
 {
 	struct client *c = ep->ctx;
 	struct client_contact *ct;
@@ -270,7 +273,7 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 	ct->hops = pkt_is_flood(rx->pkt) ? (uint8_t)pkt_path_count(rx->pkt) : 0;
 	ct->advert_ts = ts;
 	ct->last_heard = client_rtc(c, rx->now_ms);
-	struct client_event ev = { .type = CLIENT_EV_CONTACT, .contact = ct, .new_contact = is_new };
+	struct client_event ev = {.type = CLIENT_EV_CONTACT, .contact = ct, .new_contact = is_new};
 	emit(c, &ev);
 }
 
@@ -287,9 +290,8 @@ static int peers_by_hash(struct mesh_ep *ep, uint8_t src_hash, struct mesh_peer 
 		if (!ct->used || ct->pub[0] != src_hash || ct->secret_state < 0)
 			continue;
 		if (ct->secret_state == 0) {
-			ct->secret_state = ident_shared_secret(&c->ep.id, ct->pub, ct->secret) == ERR_OK
-						   ? 1
-						   : -1;
+			ct->secret_state =
+			    ident_shared_secret(&c->ep.id, ct->pub, ct->secret) == ERR_OK ? 1 : -1;
 			if (ct->secret_state < 0)
 				continue;
 		}
@@ -309,7 +311,7 @@ static void return_path_retry(struct client *c, struct client_contact *ct, const
 	if (!pkt_is_flood(in) || ct->out_path_len == MESH_NO_PATH)
 		return;
 	if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, in->path_len, in->path, 0xFF,
-			    NULL, 0, c->mesh->rng) == ERR_OK)
+	                    NULL, 0, c->mesh->rng) == ERR_OK)
 		mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, RETURN_PATH_DELAY_MS);
 }
 
@@ -328,18 +330,18 @@ static bool room_busy(const struct client_room *rs)
 	return false;
 }
 
-static void post_done(struct client *c, struct client_room *rs, struct client_contact *ct,
-		      bool ok, unsigned attempt, uint64_t now_ms)
+static void post_done(struct client *c, struct client_room *rs, struct client_contact *ct, bool ok,
+                      unsigned attempt, uint64_t now_ms)
 {
 	struct client_event ev = {
-		.type = ok ? CLIENT_EV_DELIVERED : CLIENT_EV_FAILED,
-		.contact = ct,
-		.id = rs->post.id,
-		.ts = rs->post.ts,
-		.attempt = attempt,
-		.rtt_ms = ok ? (uint32_t)(now_ms - rs->post.sent_ms[attempt]) : 0,
-		.text = rs->post.text,
-		.text_len = rs->post.len,
+	    .type = ok ? CLIENT_EV_DELIVERED : CLIENT_EV_FAILED,
+	    .contact = ct,
+	    .id = rs->post.id,
+	    .ts = rs->post.ts,
+	    .attempt = attempt,
+	    .rtt_ms = ok ? (uint32_t)(now_ms - rs->post.sent_ms[attempt]) : 0,
+	    .text = rs->post.text,
+	    .text_len = rs->post.len,
 	};
 	rs->post.active = false;
 	emit(c, &ev);
@@ -347,8 +349,8 @@ static void post_done(struct client *c, struct client_room *rs, struct client_co
 }
 
 /* Matches an ACK code against every room's post in flight and keep-alive. */
-static struct client_room *match_ack(struct client *c, const uint8_t code[4], const uint8_t *payload,
-				     size_t len, uint64_t now_ms)
+static struct client_room *match_ack(struct client *c, const uint8_t code[4],
+                                     const uint8_t *payload, size_t len, uint64_t now_ms)
 {
 	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
 		struct client_room *rs = &c->rooms[i];
@@ -356,7 +358,8 @@ static struct client_room *match_ack(struct client *c, const uint8_t code[4], co
 		if (!rs->used || !(ct = client_contact_find(c, rs->pub)))
 			continue;
 		if (rs->post.active) {
-			for (unsigned a = 0; a <= rs->post.attempt && a < CLIENT_MAX_ATTEMPTS; a++) {
+			for (unsigned a = 0; a <= rs->post.attempt && a < CLIENT_MAX_ATTEMPTS;
+			     a++) {
 				if (memcmp(rs->post.codes[a], code, 4) != 0)
 					continue;
 				rs->last_rx_ms = now_ms;
@@ -365,8 +368,9 @@ static struct client_room *match_ack(struct client *c, const uint8_t code[4], co
 			}
 		}
 		if (rs->ka_pending && memcmp(rs->ka_code, code, 4) == 0) {
-			struct client_event ev = { .type = CLIENT_EV_KEEPALIVE, .contact = ct,
-						   .unsynced = len >= 5 ? payload[4] : -1 };
+			struct client_event ev = {.type = CLIENT_EV_KEEPALIVE,
+			                          .contact = ct,
+			                          .unsynced = len >= 5 ? payload[4] : -1};
 			rs->ka_pending = false;
 			rs->ka_lost = false;
 			rs->last_rx_ms = now_ms;
@@ -378,7 +382,7 @@ static struct client_room *match_ack(struct client *c, const uint8_t code[4], co
 }
 
 static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
-		   const uint8_t *payload, size_t len)
+                   const uint8_t *payload, size_t len)
 {
 	struct client *c = ep->ctx;
 	struct client_room *rs = match_ack(c, code, payload, len, rx->now_ms);
@@ -391,9 +395,9 @@ static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t c
 }
 
 static void login_reply(struct client *c, struct client_room *rs, struct client_contact *ct,
-			const uint8_t *body, size_t len, uint64_t now_ms)
+                        const uint8_t *body, size_t len, uint64_t now_ms)
 {
-	struct client_event ev = { .contact = ct };
+	struct client_event ev = {.contact = ct};
 	struct login_resp r;
 
 	if (login_resp_decode(&r, body, len) != ERR_OK)
@@ -421,7 +425,7 @@ static void login_reply(struct client *c, struct client_room *rs, struct client_
 
 /* A RESPONSE body, from a datagram or a PATH extra (padding included). */
 static void on_response(struct client *c, struct client_contact *ct, const uint8_t *body,
-			size_t len, uint64_t now_ms)
+                        size_t len, uint64_t now_ms)
 {
 	struct client_room *rs = client_room_find(c, ct->pub);
 	struct resp r;
@@ -432,7 +436,7 @@ static void on_response(struct client *c, struct client_contact *ct, const uint8
 		if (!rs->reqs[i].used || rs->reqs[i].tag != r.tag)
 			continue;
 		unsigned kind = rs->reqs[i].kind;
-		struct client_event ev = { .contact = ct, .id = rs->reqs[i].id };
+		struct client_event ev = {.contact = ct, .id = rs->reqs[i].id};
 		struct server_stats st;
 		struct acl_entry acl[ACL_LIST_MAX / ACL_ENTRY_SIZE];
 		/* the login reply starts with the room's clock, which could equal a
@@ -448,7 +452,7 @@ static void on_response(struct client *c, struct client_contact *ct, const uint8
 			ev.data_len = r.data_len;
 		} else {
 			if (acl_list_decode(r.data, r.data_len, acl, sizeof(acl) / sizeof(acl[0]),
-					    &ev.n_acl) != ERR_OK)
+			                    &ev.n_acl) != ERR_OK)
 				continue;
 			ev.type = CLIENT_EV_ACL;
 			ev.acl = acl;
@@ -464,14 +468,14 @@ static void on_response(struct client *c, struct client_contact *ct, const uint8
 }
 
 static void send_push_ack(struct client *c, struct client_contact *ct, const struct pkt *in,
-			  const uint8_t code[4])
+                          const uint8_t code[4])
 {
 	struct pkt p;
 
 	if (pkt_is_flood(in)) {
 		/* the push's flood path tells the room its route to us */
 		if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, in->path_len, in->path,
-				    PKT_ACK, code, 4, c->mesh->rng) == ERR_OK)
+		                    PKT_ACK, code, 4, c->mesh->rng) == ERR_OK)
 			mesh_send_flood(c->mesh, &p, ACK_DELAY_MS, 1, NULL);
 		return;
 	}
@@ -492,7 +496,7 @@ static void send_push_ack(struct client *c, struct client_contact *ct, const str
 }
 
 static void fingerprint(uint32_t ts, const uint8_t author[4], const char *text, size_t len,
-			uint8_t out[8])
+                        uint8_t out[8])
 {
 	uint8_t head[8], h[CRYPTO_HASH_SIZE];
 	le32_store(head, ts);
@@ -515,7 +519,7 @@ static bool seen_add(struct client_room *rs, const uint8_t fp[8])
 }
 
 void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
-		      const uint8_t author[4], const char *text, size_t len)
+                      const uint8_t author[4], const char *text, size_t len)
 {
 	uint8_t fp[8];
 	struct client_room *rs = room_get(c, room);
@@ -527,7 +531,7 @@ void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uin
 
 /* §9.5: a post pushed by the room. */
 static void on_push(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
-		    const struct txt_msg *m, const uint8_t *pt, size_t len)
+                    const struct txt_msg *m, const uint8_t *pt, size_t len)
 {
 	uint8_t code[ACK_CODE_SIZE], fp[8];
 
@@ -538,8 +542,8 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 
 	if (m->timestamp > ct->sync_since) {
 		ct->sync_since = m->timestamp;
-		struct client_event ev = { .type = CLIENT_EV_SYNC, .contact = ct,
-					   .sync_since = m->timestamp };
+		struct client_event ev = {
+		    .type = CLIENT_EV_SYNC, .contact = ct, .sync_since = m->timestamp};
 		emit(c, &ev);
 	}
 	struct client_room *rs = room_get(c, ct->pub);
@@ -549,18 +553,24 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 		if (!seen_add(rs, fp))
 			return; /* a re-push after a lost ACK: acknowledged again, shown once */
 	}
-	struct client_event ev = { .type = CLIENT_EV_POST, .contact = ct, .ts = m->timestamp,
-				   .text = m->text, .text_len = m->text_len };
+	struct client_event ev = {.type = CLIENT_EV_POST,
+	                          .contact = ct,
+	                          .ts = m->timestamp,
+	                          .text = m->text,
+	                          .text_len = m->text_len};
 	memcpy(ev.author, m->author, 4);
 	emit(c, &ev);
 }
 
 static void on_cli_reply(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
-			 const struct txt_msg *m)
+                         const struct txt_msg *m)
 {
 	struct client_room *rs = client_room_find(c, ct->pub);
-	struct client_event ev = { .type = CLIENT_EV_CLI_REPLY, .contact = ct, .ts = m->timestamp,
-				   .text = m->text, .text_len = m->text_len };
+	struct client_event ev = {.type = CLIENT_EV_CLI_REPLY,
+	                          .contact = ct,
+	                          .ts = m->timestamp,
+	                          .text = m->text,
+	                          .text_len = m->text_len};
 	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
 		for (int i = 0; i < CLIENT_MAX_REQS; i++) {
@@ -575,14 +585,14 @@ static void on_cli_reply(struct client *c, struct client_contact *ct, const stru
 		/* §9.6: a flooded reply is answered with a PATH so the room learns the route */
 		struct pkt p;
 		if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, rx->pkt->path_len,
-				    rx->pkt->path, 0xFF, NULL, 0, c->mesh->rng) == ERR_OK)
+		                    rx->pkt->path, 0xFF, NULL, 0, c->mesh->rng) == ERR_OK)
 			mesh_send_flood(c->mesh, &p, 0, 1, NULL);
 	}
 	emit(c, &ev);
 }
 
 static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-			 unsigned type, const uint8_t *pt, size_t len)
+                         unsigned type, const uint8_t *pt, size_t len)
 {
 	struct client *c = ep->ctx;
 	struct client_contact *ct = peer->ref;
@@ -597,20 +607,15 @@ static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const str
 	if (type != PKT_TXT_MSG || txt_decode(&m, pt, len) != ERR_OK)
 		return;
 	switch (m.type) {
-	case TXT_SIGNED:
-		on_push(c, ct, rx, &m, pt, len);
-		break;
-	case TXT_CLI:
-		on_cli_reply(c, ct, rx, &m);
-		break;
-	default:
-		break; /* a room never sends plain text; direct chat is not ours */
+	case TXT_SIGNED: on_push(c, ct, rx, &m, pt, len); break;
+	case TXT_CLI: on_cli_reply(c, ct, rx, &m); break;
+	default: break; /* a room never sends plain text; direct chat is not ours */
 	}
 }
 
 static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-			 uint8_t path_len, const uint8_t *path, unsigned extra_type,
-			 const uint8_t *extra, size_t extra_len)
+                         uint8_t path_len, const uint8_t *path, unsigned extra_type,
+                         const uint8_t *extra, size_t extra_len)
 {
 	struct client *c = ep->ctx;
 	struct client_contact *ct = peer->ref;
@@ -627,10 +632,10 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const str
 /* ---- sending to rooms ---- */
 
 static int send_login(struct client *c, struct client_room *rs, struct client_contact *ct,
-		      const char *password, uint64_t now_ms)
+                      const char *password, uint64_t now_ms)
 {
 	uint8_t pt[8 + LOGIN_PASSWORD_MAX];
-	struct login_req l = { .sync_since = ct->sync_since };
+	struct login_req l = {.sync_since = ct->sync_since};
 	struct pkt p;
 	size_t n;
 
@@ -657,10 +662,11 @@ static int send_login(struct client *c, struct client_room *rs, struct client_co
 }
 
 static int send_post_attempt(struct client *c, struct client_room *rs, struct client_contact *ct,
-			     unsigned attempt, uint64_t now_ms)
+                             unsigned attempt, uint64_t now_ms)
 {
 	uint8_t pt[PL_DGRAM_MAX_PLAIN];
-	struct txt_msg m = { .timestamp = rs->post.ts, .type = TXT_PLAIN, .attempt = (uint8_t)attempt };
+	struct txt_msg m = {
+	    .timestamp = rs->post.ts, .type = TXT_PLAIN, .attempt = (uint8_t)attempt};
 	struct pkt p;
 	size_t n;
 
@@ -685,15 +691,21 @@ static int send_post_attempt(struct client *c, struct client_room *rs, struct cl
 	rs->post.attempt = attempt;
 	rs->post.sent_ms[attempt] = now_ms;
 	rs->post.deadline = now_ms + timeout;
-	struct client_event ev = { .type = CLIENT_EV_SEND, .contact = ct, .id = rs->post.id,
-				   .ts = rs->post.ts, .attempt = attempt, .flood = flood, .timeout_ms = timeout,
-				   .text = rs->post.text, .text_len = rs->post.len };
+	struct client_event ev = {.type = CLIENT_EV_SEND,
+	                          .contact = ct,
+	                          .id = rs->post.id,
+	                          .ts = rs->post.ts,
+	                          .attempt = attempt,
+	                          .flood = flood,
+	                          .timeout_ms = timeout,
+	                          .text = rs->post.text,
+	                          .text_len = rs->post.len};
 	emit(c, &ev);
 	return ERR_OK;
 }
 
 static int send_stamped(struct client *c, struct client_contact *ct, unsigned type,
-			const uint8_t *pt, size_t len, uint32_t *timeout)
+                        const uint8_t *pt, size_t len, uint32_t *timeout)
 {
 	struct pkt p;
 	int rc = mesh_build_datagram(&p, type, &c->ep.id, ct->pub[0], ct->secret, pt, len);
@@ -711,10 +723,10 @@ static uint64_t reply_timeout(uint32_t timeout)
 }
 
 static int send_cli(struct client *c, struct client_room *rs, struct client_contact *ct,
-		    const struct client_op *op, uint64_t now_ms)
+                    const struct client_op *op, uint64_t now_ms)
 {
 	uint8_t pt[PL_DGRAM_MAX_PLAIN];
-	struct txt_msg m = { .type = TXT_CLI };
+	struct txt_msg m = {.type = TXT_CLI};
 	uint32_t timeout;
 	size_t n;
 	int slot = -1;
@@ -740,10 +752,10 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 }
 
 static int send_req(struct client *c, struct client_room *rs, struct client_contact *ct,
-		    const struct client_op *op, uint64_t now_ms)
+                    const struct client_op *op, uint64_t now_ms)
 {
-	uint8_t pt[16], params[8] = { 0 };
-	struct req q = { .type = (uint8_t)op->kind, .params = params };
+	uint8_t pt[16], params[8] = {0};
+	struct req q = {.type = (uint8_t)op->kind, .params = params};
 	size_t len;
 	uint32_t timeout;
 	int slot = -1;
@@ -777,7 +789,7 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 }
 
 static void send_keepalive(struct client *c, struct client_room *rs, struct client_contact *ct,
-			   uint64_t now_ms)
+                           uint64_t now_ms)
 {
 	uint8_t pt[KEEPALIVE_SIZE], code[ACK_CODE_SIZE];
 	struct pkt p;
@@ -798,7 +810,7 @@ static void send_keepalive(struct client *c, struct client_room *rs, struct clie
 
 /* Starts one operation; an error is reported as an event since it may run late. */
 static void start_op(struct client *c, struct client_room *rs, const struct client_op *op,
-		     uint64_t now_ms)
+                     uint64_t now_ms)
 {
 	struct client_contact *ct = client_contact_find(c, rs->pub);
 	int rc;
@@ -828,16 +840,12 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 			post_done(c, rs, ct, false, 0, now_ms);
 		}
 		return;
-	case CLIENT_REQ_CLI:
-		rc = send_cli(c, rs, ct, op, now_ms);
-		break;
-	default:
-		rc = send_req(c, rs, ct, op, now_ms);
-		break;
+	case CLIENT_REQ_CLI: rc = send_cli(c, rs, ct, op, now_ms); break;
+	default: rc = send_req(c, rs, ct, op, now_ms); break;
 	}
 	if (rc) {
-		struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct, .id = op->id,
-					   .kind = op->kind };
+		struct client_event ev = {
+		    .type = CLIENT_EV_TIMEOUT, .contact = ct, .id = op->id, .kind = op->kind};
 		emit(c, &ev);
 	}
 }
@@ -858,7 +866,7 @@ static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms
 
 /* Queues op; it starts at the next tick unless a post to the room is in flight. */
 static int submit(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], struct client_op *op,
-		  uint64_t now_ms, uint32_t *id)
+                  uint64_t now_ms, uint32_t *id)
 {
 	struct client_contact *ct = client_contact_find(c, room);
 	struct client_room *rs;
@@ -899,7 +907,7 @@ static int text_op(struct client_op *op, unsigned kind, const char *text, size_t
 }
 
 int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *password,
-		 uint64_t now_ms)
+                 uint64_t now_ms)
 {
 	struct client_op op;
 	size_t n = password ? strnlen(password, CLIENT_PASS_MAX) : 0;
@@ -909,8 +917,8 @@ int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const ch
 	return rc;
 }
 
-int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text,
-		size_t len, uint64_t now_ms, uint32_t *id)
+int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text, size_t len,
+                uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	struct client_room *rs = client_room_find(c, room);
@@ -925,8 +933,8 @@ int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const cha
 	return submit(c, room, &op, now_ms, id);
 }
 
-int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd,
-	       size_t len, uint64_t now_ms, uint32_t *id)
+int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd, size_t len,
+               uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	struct client_room *rs = client_room_find(c, room);
@@ -942,7 +950,7 @@ int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char
 }
 
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
-		   uint64_t now_ms, uint32_t *id)
+                   uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	if (kind != REQ_GET_STATUS && kind != REQ_GET_TELEMETRY && kind != REQ_GET_ACCESS_LIST)
@@ -965,7 +973,8 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		 * login over a stale route or one lost on the air: try once more,
 		 * by flood, before giving up */
 		client_reset_path(c, ct);
-		if (rs->login_attempt++ > 0 || send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK) {
+		if (rs->login_attempt++ > 0 ||
+		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK) {
 			rs->login = CLIENT_LOGIN_NONE;
 			crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
 			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
@@ -981,14 +990,18 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 	}
 	for (int i = 0; i < CLIENT_MAX_REQS; i++) {
 		if (rs->reqs[i].used && now_ms >= rs->reqs[i].deadline) {
-			struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct,
-						   .id = rs->reqs[i].id, .kind = rs->reqs[i].kind };
+			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
+			                          .contact = ct,
+			                          .id = rs->reqs[i].id,
+			                          .kind = rs->reqs[i].kind};
 			rs->reqs[i].used = false;
 			emit(c, &ev);
 		}
 		if (rs->cli[i].used && now_ms >= rs->cli[i].deadline) {
-			struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct,
-						   .id = rs->cli[i].id, .kind = CLIENT_REQ_CLI };
+			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
+			                          .contact = ct,
+			                          .id = rs->cli[i].id,
+			                          .kind = CLIENT_REQ_CLI};
 			rs->cli[i].used = false;
 			emit(c, &ev);
 		}
@@ -1073,18 +1086,18 @@ bool client_busy(const struct client *c)
 /* ---- life cycle ---- */
 
 static const struct mesh_ep_ops client_ops = {
-	.peers_by_hash = peers_by_hash,
-	.on_anon_req = NULL, /* a client takes no logins */
-	.on_peer_data = on_peer_data,
-	.on_peer_path = on_peer_path,
-	.on_ack = on_ack,
-	.on_advert = on_advert,
+    .peers_by_hash = peers_by_hash,
+    .on_anon_req = NULL, /* a client takes no logins */
+    .on_peer_data = on_peer_data,
+    .on_peer_path = on_peer_path,
+    .on_ack = on_ack,
+    .on_advert = on_advert,
 };
 
 int client_init(struct client *c, struct mesh *m, const struct ident *id,
-		const struct client_cfg *cfg,
-		void (*fn)(void *ctx, struct client *c, const struct client_event *ev), void *ctx,
-		uint64_t now_ms)
+                const struct client_cfg *cfg,
+                void (*fn)(void *ctx, struct client *c, const struct client_event *ev), void *ctx,
+                uint64_t now_ms)
 {
 	memset(c, 0, sizeof(*c));
 	c->mesh = m;

@@ -127,7 +127,7 @@ static int wfile_commit(struct wfile *w)
  * Overlong and malformed lines are skipped and counted.
  */
 static int each_line(struct cstore *s, const char *path,
-		     void (*fn)(void *ctx, const struct jsonl_field *f, int n), void *ctx)
+                     void (*fn)(void *ctx, const struct jsonl_field *f, int n), void *ctx)
 {
 	char line[CSTORE_LINE_MAX];
 	struct jsonl_field f[MAX_FIELDS];
@@ -210,7 +210,7 @@ static void contact_line(void *ctx, const struct jsonl_field *f, int n)
 int cstore_contacts_load(struct cstore *s, struct client *c, int *n_loaded)
 {
 	char path[4096];
-	struct contacts_ctx x = { s, c, 0 };
+	struct contacts_ctx x = {s, c, 0};
 	path_of(s, path, sizeof(path), "contacts.jsonl");
 	int rc = each_line(s, path, contact_line, &x);
 	*n_loaded = x.n;
@@ -368,7 +368,7 @@ static int pw_save(struct cstore *s, struct pw_list *l)
 }
 
 int cstore_password_get(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
-			char out[CLIENT_PASS_MAX + 1], bool *found)
+                        char out[CLIENT_PASS_MAX + 1], bool *found)
 {
 	struct pw_list *l = calloc(1, sizeof(*l));
 	*found = false;
@@ -432,8 +432,9 @@ int cstore_password_forget(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE]
 }
 
 int cstore_passwords_each(struct cstore *s,
-			  void (*cb)(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE], const char *pw),
-			  void *ctx)
+                          void (*cb)(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE],
+                                     const char *pw),
+                          void *ctx)
 {
 	struct pw_list *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -449,7 +450,7 @@ int cstore_passwords_each(struct cstore *s,
 /* ---- history ---- */
 
 static void history_path(const struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE], char *out,
-			 size_t cap)
+                         size_t cap)
 {
 	char hex[2 * CRYPTO_PUB_SIZE + 1];
 	hex_encode(hex, sizeof(hex), room, CRYPTO_PUB_SIZE);
@@ -457,7 +458,7 @@ static void history_path(const struct cstore *s, const uint8_t room[CRYPTO_PUB_S
 }
 
 int cstore_history_append(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
-			  const struct cstore_post *p)
+                          const struct cstore_post *p)
 {
 	char path[4096], line[CSTORE_LINE_MAX];
 	struct jsonl_w j;
@@ -549,7 +550,7 @@ static bool seen_add(struct hist_ctx *x, uint64_t fp)
 static void hist_line(void *ctx, const struct jsonl_field *f, int n)
 {
 	struct hist_ctx *x = ctx;
-	struct cstore_post p = { 0 };
+	struct cstore_post p = {0};
 	const char *type, *text;
 	size_t len;
 
@@ -581,10 +582,10 @@ static void hist_line(void *ctx, const struct jsonl_field *f, int n)
 }
 
 int cstore_history_load(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
-			void (*cb)(void *ctx, const struct cstore_post *p), void *ctx)
+                        void (*cb)(void *ctx, const struct cstore_post *p), void *ctx)
 {
 	char path[4096];
-	struct hist_ctx x = { s, cb, ctx, NULL, 0, 0 };
+	struct hist_ctx x = {s, cb, ctx, NULL, 0, 0};
 	history_path(s, room, path, sizeof(path));
 	int rc = each_line(s, path, hist_line, &x);
 	free(x.seen);

@@ -24,7 +24,7 @@
 
 #include "client/client.h"
 
-#define CSTORE_DIR_MAX 3800 /* every derived path fits in 4096 */
+#define CSTORE_DIR_MAX  3800 /* every derived path fits in 4096 */
 #define CSTORE_LINE_MAX 2048
 
 struct cstore {
@@ -36,11 +36,11 @@ struct cstore {
 /* A history record: a post, or the outcome of one of ours (is_ack). */
 struct cstore_post {
 	bool is_ack;
-	bool ok;                  /* is_ack: delivered (true) or failed */
-	bool self;                /* our own post: ts is our stamp, not the room's clock */
-	uint32_t ts;              /* pushed: the room's post timestamp */
-	uint8_t author[4];        /* key prefix of the author */
-	uint32_t at;              /* our wall clock when received or sent */
+	bool ok;           /* is_ack: delivered (true) or failed */
+	bool self;         /* our own post: ts is our stamp, not the room's clock */
+	uint32_t ts;       /* pushed: the room's post timestamp */
+	uint8_t author[4]; /* key prefix of the author */
+	uint32_t at;       /* our wall clock when received or sent */
 	char text[TXT_TEXT_MAX + 1];
 	size_t text_len;
 };
@@ -70,23 +70,24 @@ int cstore_state_save(struct cstore *s, const struct cstore_state *st);
 
 /* Remembered passwords (mode 0600; a wider mode is narrowed with a warning). */
 int cstore_password_get(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
-			char out[CLIENT_PASS_MAX + 1], bool *found);
+                        char out[CLIENT_PASS_MAX + 1], bool *found);
 int cstore_password_set(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE], const char *pw);
 int cstore_password_forget(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE]);
 /* Calls cb for each remembered password, in file order. */
 int cstore_passwords_each(struct cstore *s,
-			  void (*cb)(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE], const char *pw),
-			  void *ctx);
+                          void (*cb)(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE],
+                                     const char *pw),
+                          void *ctx);
 
 /* Appends a record to the room's history. */
 int cstore_history_append(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
-			  const struct cstore_post *p);
+                          const struct cstore_post *p);
 /*
  * Reads the room's history in file order, dropping repeated posts (same
  * self flag, timestamp, author and text); cb gets posts and outcomes.
  * ERR_OK with no calls if there is no history yet.
  */
 int cstore_history_load(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
-			void (*cb)(void *ctx, const struct cstore_post *p), void *ctx);
+                        void (*cb)(void *ctx, const struct cstore_post *p), void *ctx);
 
 #endif

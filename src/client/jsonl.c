@@ -279,9 +279,9 @@ static int hex4(const char *p, uint32_t *v)
 	for (int i = 0; i < 4; i++) {
 		char c = p[i];
 		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
 		if (d < 0)
 			return ERR_FORMAT;
 		*v = (*v << 4) | (uint32_t)d;
@@ -321,8 +321,8 @@ static int parse_string(char **pp, const char **out, size_t *out_len)
 				return ERR_FORMAT;
 			p += 4;
 			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				if (p[1] != '\\' || p[2] != 'u' || hex4(p + 3, &lo) || lo < 0xDC00 ||
-				    lo > 0xDFFF)
+				if (p[1] != '\\' || p[2] != 'u' || hex4(p + 3, &lo) ||
+				    lo < 0xDC00 || lo > 0xDFFF)
 					return ERR_FORMAT;
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 				p += 6;
@@ -335,8 +335,7 @@ static int parse_string(char **pp, const char **out, size_t *out_len)
 			o += put_utf8(o, cp);
 			break;
 		}
-		default:
-			return ERR_FORMAT;
+		default: return ERR_FORMAT;
 		}
 		p++;
 	}
@@ -391,7 +390,7 @@ int jsonl_parse(char *line, struct jsonl_field *f, int max, int *n)
 	if (*p == '}')
 		goto end;
 	for (;;) {
-		struct jsonl_field fl = { 0 };
+		struct jsonl_field fl = {0};
 		size_t klen;
 		if (*p++ != '"' || parse_string(&p, &fl.key, &klen))
 			return ERR_FORMAT;
@@ -456,8 +455,7 @@ const struct jsonl_field *jsonl_get(const struct jsonl_field *f, int n, const ch
 	return NULL;
 }
 
-bool jsonl_get_str(const struct jsonl_field *f, int n, const char *k, const char **s,
-		   size_t *len)
+bool jsonl_get_str(const struct jsonl_field *f, int n, const char *k, const char **s, size_t *len)
 {
 	const struct jsonl_field *x = jsonl_get(f, n, k);
 	if (!x || x->type != JSONL_STR)

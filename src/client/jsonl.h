@@ -45,12 +45,12 @@ int jsonl_w_end_array(struct jsonl_w *w);
 enum jsonl_type { JSONL_NULL, JSONL_BOOL, JSONL_NUM, JSONL_STR, JSONL_NESTED };
 
 struct jsonl_field {
-	const char *key;  /* NUL-terminated, inside the line */
+	const char *key; /* NUL-terminated, inside the line */
 	enum jsonl_type type;
-	const char *str;  /* JSONL_STR: unescaped, NUL-terminated (may contain no NUL) */
+	const char *str; /* JSONL_STR: unescaped, NUL-terminated (may contain no NUL) */
 	size_t str_len;
-	double num;       /* JSONL_NUM */
-	bool b;           /* JSONL_BOOL */
+	double num; /* JSONL_NUM */
+	bool b;     /* JSONL_BOOL */
 };
 
 /*
@@ -63,13 +63,12 @@ int jsonl_parse(char *line, struct jsonl_field *f, int max, int *n);
 const struct jsonl_field *jsonl_get(const struct jsonl_field *f, int n, const char *key);
 /* Typed getters: false if absent or of another type (or out of range for the integer ones). */
 bool jsonl_get_str(const struct jsonl_field *f, int n, const char *key, const char **s,
-		   size_t *len);
+                   size_t *len);
 bool jsonl_get_u32(const struct jsonl_field *f, int n, const char *key, uint32_t *v);
 bool jsonl_get_i32(const struct jsonl_field *f, int n, const char *key, int32_t *v);
 bool jsonl_get_bool(const struct jsonl_field *f, int n, const char *key, bool *v);
 /* A hex string field decoded into exactly n_out bytes. */
-bool jsonl_get_hex(const struct jsonl_field *f, int n, const char *key, uint8_t *out,
-		   size_t n_out);
+bool jsonl_get_hex(const struct jsonl_field *f, int n, const char *key, uint8_t *out, size_t n_out);
 
 /*
  * Copies len bytes of src as valid UTF-8 into dst (cap includes the NUL):

@@ -143,7 +143,7 @@ void lined_set_prompt(struct lined *l, const char *prompt)
 }
 
 int lined_open(struct lined *l, int in, int outfd, void (*on_line)(void *ctx, char *line),
-	       void *ctx)
+               void *ctx)
 {
 	memset(l, 0, sizeof(*l));
 	l->in = in;
@@ -314,35 +314,19 @@ static void key(struct lined *l, unsigned char c)
 	}
 	switch (c) {
 	case '\r':
-	case '\n':
-		finish_line(l);
-		return;
+	case '\n': finish_line(l); return;
 	case 0x1B:
 		l->esc = 1;
 		l->esc_len = 0;
 		return;
 	case 0x7F:
-	case 0x08:
-		delete_range(l, prev_char(l, l->pos), l->pos);
-		break;
-	case 0x01:
-		l->pos = 0;
-		break;
-	case 0x05:
-		l->pos = l->len;
-		break;
-	case 0x02:
-		l->pos = prev_char(l, l->pos);
-		break;
-	case 0x06:
-		l->pos = next_char(l, l->pos);
-		break;
-	case 0x0B:
-		l->len = l->pos;
-		break;
-	case 0x15:
-		delete_range(l, 0, l->pos);
-		break;
+	case 0x08: delete_range(l, prev_char(l, l->pos), l->pos); break;
+	case 0x01: l->pos = 0; break;
+	case 0x05: l->pos = l->len; break;
+	case 0x02: l->pos = prev_char(l, l->pos); break;
+	case 0x06: l->pos = next_char(l, l->pos); break;
+	case 0x0B: l->len = l->pos; break;
+	case 0x15: delete_range(l, 0, l->pos); break;
 	case 0x17: {
 		size_t p = l->pos;
 		while (p > 0 && l->buf[p - 1] == ' ')
@@ -352,15 +336,9 @@ static void key(struct lined *l, unsigned char c)
 		delete_range(l, p, l->pos);
 		break;
 	}
-	case 0x0C:
-		outs(l, "\x1b[H\x1b[2J");
-		break;
-	case 0x10:
-		hist_move(l, -1);
-		break;
-	case 0x0E:
-		hist_move(l, +1);
-		break;
+	case 0x0C: outs(l, "\x1b[H\x1b[2J"); break;
+	case 0x10: hist_move(l, -1); break;
+	case 0x0E: hist_move(l, +1); break;
 	case 0x04:
 		if (l->len == 0) {
 			end_of_input(l);

@@ -22,34 +22,33 @@
 
 #include <termios.h>
 
-#define LINED_MAX 1024
-#define LINED_HISTORY 100
+#define LINED_MAX        1024
+#define LINED_HISTORY    100
 #define LINED_PROMPT_MAX 256
 
 struct lined {
 	int in, out;
 	bool tty;
-	bool raw;                 /* termios changed, to restore */
+	bool raw; /* termios changed, to restore */
 	struct termios saved;
 	char prompt[LINED_PROMPT_MAX];
 	char buf[LINED_MAX];
-	size_t len, pos;          /* bytes; pos is at a code point boundary */
-	size_t scroll;            /* first byte shown when the line is wider than the screen */
-	int esc;                  /* escape-sequence state */
+	size_t len, pos; /* bytes; pos is at a code point boundary */
+	size_t scroll;   /* first byte shown when the line is wider than the screen */
+	int esc;         /* escape-sequence state */
 	char esc_buf[16];
 	size_t esc_len;
-	bool last_cr;             /* swallow the \n of a \r\n pair */
+	bool last_cr; /* swallow the \n of a \r\n pair */
 	char *hist[LINED_HISTORY];
-	int hist_n, hist_pos;     /* hist_pos == hist_n: editing a new line */
-	char *saved_line;         /* the new line, while browsing history */
+	int hist_n, hist_pos; /* hist_pos == hist_n: editing a new line */
+	char *saved_line;     /* the new line, while browsing history */
 	bool eof;
 	void (*on_line)(void *ctx, char *line); /* line NULL: end of input */
 	void *ctx;
 };
 
 /* Sets up the editor on fds in/out; raw mode if in is a terminal. */
-int lined_open(struct lined *l, int in, int out, void (*on_line)(void *ctx, char *line),
-	       void *ctx);
+int lined_open(struct lined *l, int in, int out, void (*on_line)(void *ctx, char *line), void *ctx);
 /* Restores the terminal and frees the history. */
 void lined_close(struct lined *l);
 /* Changes the prompt (redrawn at once when shown). */

@@ -27,7 +27,7 @@ static void fill(void *ctx, uint8_t *buf, size_t n)
 	for (size_t i = 0; i < n; i++)
 		buf[i] = (uint8_t)(0xa0 + i);
 }
-static const struct rng fixed_rng = { fill, NULL };
+static const struct rng fixed_rng = {fill, NULL};
 
 static int tx(void *ctx, const uint8_t *frame, size_t len)
 {
@@ -54,7 +54,7 @@ static void setup(void)
 {
 	struct mesh_cfg mc;
 	struct client_cfg cc;
-	struct mesh_io io = { tx, NULL };
+	struct mesh_io io = {tx, NULL};
 	struct ident me;
 	uint8_t seed[32];
 	struct client_contact *ct;
@@ -103,14 +103,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (ident_shared_secret(&room, cl->ep.id.pub, secret) != ERR_OK)
 		abort();
-	static const unsigned types[] = { PKT_TXT_MSG, PKT_RESPONSE, PKT_PATH, PKT_REQ };
+	static const unsigned types[] = {PKT_TXT_MSG, PKT_RESPONSE, PKT_PATH, PKT_REQ};
 	switch (sel % 6) {
-	case 0:
-		mesh_on_frame(&mesh, data, size, 0, 0, now);
-		break;
+	case 0: mesh_on_frame(&mesh, data, size, 0, 0, now); break;
 	case 5:
 		if (mesh_build_advert(&p, &room, (uint32_t)now, data, size > 32 ? 32 : size) ==
-		    ERR_OK && pkt_encode(&p, frame, sizeof(frame), &len) == ERR_OK)
+		        ERR_OK &&
+		    pkt_encode(&p, frame, sizeof(frame), &len) == ERR_OK)
 			mesh_on_frame(&mesh, frame, len, 0, 0, now);
 		break;
 	default: {

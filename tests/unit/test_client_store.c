@@ -44,7 +44,7 @@ static struct client *new_client(struct mesh *m, const struct ident *id)
 {
 	struct mesh_cfg mc;
 	struct client_cfg cc;
-	struct mesh_io io = { NULL, NULL };
+	struct mesh_io io = {NULL, NULL};
 	struct client *c = calloc(1, sizeof(*c));
 	mesh_cfg_defaults(&mc);
 	mesh_init(m, &mc, &io, crypto_rng_system(), 0);
@@ -139,13 +139,13 @@ static void test_contacts_and_state(void)
 	hex_encode(keyhex, sizeof(keyhex), room.pub, 32);
 	char text[2048];
 	snprintf(text, sizeof(text),
-		 "garbage\n{\"key\":\"zz\"}\n{\"key\":\"%s\",\"path_len\":255,\"path\":\"\"}\n"
-		 "{\"key\":\"%s\",\"path_len\":3,\"path\":\"ab\"}\n"
-		 "{\"key\":\"%s\",\"path_len\":200,\"path\":\"\"}\n"
-		 "{\"key\":\"0000000000000000000000000000000000000000000000000000000000000000\"}\n"
-		 "{\"key\":\"%s\",\"name\":\"\\u001b[2J\\ud83d\\ude00\",\"type\":99,\"hops\":-1}\n"
-		 "{\"key\":\"%s\"",
-		 keyhex, keyhex, keyhex, keyhex, keyhex);
+	         "garbage\n{\"key\":\"zz\"}\n{\"key\":\"%s\",\"path_len\":255,\"path\":\"\"}\n"
+	         "{\"key\":\"%s\",\"path_len\":3,\"path\":\"ab\"}\n"
+	         "{\"key\":\"%s\",\"path_len\":200,\"path\":\"\"}\n"
+	         "{\"key\":\"0000000000000000000000000000000000000000000000000000000000000000\"}\n"
+	         "{\"key\":\"%s\",\"name\":\"\\u001b[2J\\ud83d\\ude00\",\"type\":99,\"hops\":-1}\n"
+	         "{\"key\":\"%s\"",
+	         keyhex, keyhex, keyhex, keyhex, keyhex);
 	write_file("contacts.jsonl", text, 0600);
 	client_cleanup(c2);
 	struct client *c3 = new_client(&m2, &me);
@@ -155,10 +155,11 @@ static void test_contacts_and_state(void)
 	CHECK(s.bad_lines >= 4);
 	ct = client_contact_find(c3, room.pub);
 	CHECK(ct && ct->out_path_len == MESH_NO_PATH && ct->type == ADV_TYPE_NONE);
-	CHECK(ct && strcmp(ct->name, "\x1b[2J\xf0\x9f\x98\x80") == 0); /* kept; cleaned on display */
+	CHECK(ct &&
+	      strcmp(ct->name, "\x1b[2J\xf0\x9f\x98\x80") == 0); /* kept; cleaned on display */
 
 	/* state */
-	struct cstore_state st = { .stamp = 1750000999 }, st2;
+	struct cstore_state st = {.stamp = 1750000999}, st2;
 	snprintf(st.name, sizeof(st.name), "Bob");
 	CHECK_EQ(cstore_state_save(&s, &st), ERR_OK);
 	CHECK_EQ(cstore_state_load(&s, &st2), ERR_OK);
@@ -192,7 +193,7 @@ static void test_passwords(void)
 	uint8_t r1[32], r2[32];
 	char pw[16];
 	bool found;
-	struct pw_seen seen = { 0 };
+	struct pw_seen seen = {0};
 
 	memset(r1, 0x11, 32);
 	memset(r2, 0x22, 32);
@@ -245,8 +246,8 @@ static void test_history(void)
 {
 	struct cstore s;
 	uint8_t room[32];
-	struct hist h = { .n = 0 };
-	struct cstore_post p = { .ts = 100, .at = 5 };
+	struct hist h = {.n = 0};
+	struct cstore_post p = {.ts = 100, .at = 5};
 
 	memset(room, 0x33, 32);
 	CHECK_EQ(cstore_open(&s, dir), ERR_OK);
@@ -261,7 +262,7 @@ static void test_history(void)
 	struct cstore_post self = p;
 	self.self = true; /* the same text and stamp, ours: not a duplicate of theirs */
 	CHECK_EQ(cstore_history_append(&s, room, &self), ERR_OK);
-	struct cstore_post ack = { .is_ack = true, .ok = true, .ts = 100, .at = 6 };
+	struct cstore_post ack = {.is_ack = true, .ok = true, .ts = 100, .at = 6};
 	CHECK_EQ(cstore_history_append(&s, room, &ack), ERR_OK);
 	p.ts = 101;
 	CHECK_EQ(cstore_history_append(&s, room, &p), ERR_OK);
@@ -277,7 +278,9 @@ static void test_history(void)
 	f = fopen(path, "a");
 	if (f) {
 		fputs("not json\n{\"ts\":1}\n{\"ts\":2,\"author\":\"00\",\"text\":\"x\"}\n", f);
-		fputs("{\"type\":\"ack\",\"ts\":3}\n{\"ts\":102,\"author\":\"deadbeef\",\"text\":\"cut", f);
+		fputs("{\"type\":\"ack\",\"ts\":3}\n{\"ts\":102,\"author\":\"deadbeef\",\"text\":"
+		      "\"cut",
+		      f);
 		fclose(f);
 	}
 	s.bad_lines = 0;

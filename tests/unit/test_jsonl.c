@@ -15,7 +15,11 @@ static void test_writer(void)
 	char buf[512];
 	struct jsonl_w w;
 	json_error_t err;
-	const char nasty[] = "a\"b\\c\nd\te\x01" "f\x7f" "g\xff" "h\xc3\xa9" "i\xe2\x80\xa8";
+	const char nasty[] = "a\"b\\c\nd\te\x01"
+	                     "f\x7f"
+	                     "g\xff"
+	                     "h\xc3\xa9"
+	                     "i\xe2\x80\xa8";
 
 	jsonl_w_begin(&w, buf, sizeof(buf));
 	jsonl_w_cstr(&w, "event", "post");
@@ -34,8 +38,11 @@ static void test_writer(void)
 	if (j) {
 		CHECK_STR(json_string_value(json_object_get(j, "event")), "post");
 		/* invalid bytes become U+FFFD, the rest survives */
-		CHECK_STR(json_string_value(json_object_get(j, "text")),
-			  "a\"b\\c\nd\te\x01" "f\x7f" "g\xef\xbf\xbd" "h\xc3\xa9" "i\xe2\x80\xa8");
+		CHECK_STR(json_string_value(json_object_get(j, "text")), "a\"b\\c\nd\te\x01"
+		                                                         "f\x7f"
+		                                                         "g\xef\xbf\xbd"
+		                                                         "h\xc3\xa9"
+		                                                         "i\xe2\x80\xa8");
 		CHECK_EQ(json_integer_value(json_object_get(j, "n")), -42);
 		CHECK(json_real_value(json_object_get(j, "x")) > 52.37021 &&
 		      json_real_value(json_object_get(j, "x")) < 52.37022);
@@ -76,9 +83,9 @@ static void test_reader(void)
 	uint8_t key[2];
 
 	snprintf(line, sizeof(line), "%s",
-		 " { \"ts\" : 1750000026, \"text\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\"\","
-		 "\"lat\":-12,\"ok\":false,\"nested\":{\"a\":[1,\"]\"]},\"none\":null,"
-		 "\"key\":\"01AB\"} ");
+	         " { \"ts\" : 1750000026, \"text\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\"\","
+	         "\"lat\":-12,\"ok\":false,\"nested\":{\"a\":[1,\"]\"]},\"none\":null,"
+	         "\"key\":\"01AB\"} ");
 	CHECK_EQ(jsonl_parse(line, f, 8, &n), ERR_OK);
 	CHECK_EQ(n, 7);
 	CHECK(jsonl_get_u32(f, n, "ts", &u) && u == 1750000026);
@@ -102,10 +109,25 @@ static void test_reader(void)
 	CHECK_EQ(n, 0);
 
 	static const char *bad[] = {
-		"", "{", "}", "[]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":1} x",
-		"{\"a\":\"unterminated}", "{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}",
-		"{\"a\":\"\\x\"}", "{\"a\":tru}", "{\"a\":1e999}", "{\"a\":--1}", "{a:1}",
-		"{\"a\":\"tab\there\"}", "{\"a\":[1,2}", "{\"a\":{\"b\":\"}\"}",
+	    "",
+	    "{",
+	    "}",
+	    "[]",
+	    "{\"a\"}",
+	    "{\"a\":}",
+	    "{\"a\":1,}",
+	    "{\"a\":1} x",
+	    "{\"a\":\"unterminated}",
+	    "{\"a\":\"\\u0000\"}",
+	    "{\"a\":\"\\ud800\"}",
+	    "{\"a\":\"\\x\"}",
+	    "{\"a\":tru}",
+	    "{\"a\":1e999}",
+	    "{\"a\":--1}",
+	    "{a:1}",
+	    "{\"a\":\"tab\there\"}",
+	    "{\"a\":[1,2}",
+	    "{\"a\":{\"b\":\"}\"}",
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		snprintf(line, sizeof(line), "%s", bad[k]);
@@ -151,13 +173,18 @@ static void test_clean(void)
 	char out[64];
 	CHECK_EQ(jsonl_clean_utf8(out, sizeof(out), "ok\x1b[2Jx", 7, true), 9);
 	CHECK_STR(out, "ok\xef\xbf\xbd[2Jx");
-	CHECK_EQ(jsonl_clean_utf8(out, sizeof(out), "\xc2\x9b" "1m", 4, true), 5);
-	CHECK_STR(out, "\xef\xbf\xbd" "1m"); /* C1 CSI */
+	CHECK_EQ(jsonl_clean_utf8(out, sizeof(out),
+	                          "\xc2\x9b"
+	                          "1m",
+	                          4, true),
+	         5);
+	CHECK_STR(out, "\xef\xbf\xbd"
+	               "1m"); /* C1 CSI */
 	CHECK_EQ(jsonl_clean_utf8(out, sizeof(out), "a\tb", 3, false), 3);
 	/* overlong, surrogate, and a cut sequence */
 	jsonl_clean_utf8(out, sizeof(out), "\xc0\xaf|\xed\xa0\x80|\xe2\x82", 9, false);
 	CHECK_STR(out, "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
-		       "\xef\xbf\xbd\xef\xbf\xbd");
+	               "\xef\xbf\xbd\xef\xbf\xbd");
 	/* never cuts a character to fit */
 	CHECK_EQ(jsonl_clean_utf8(out, 4, "a\xc3\xa9\xc3\xa9", 5, false), 3);
 	CHECK_STR(out, "a\xc3\xa9");

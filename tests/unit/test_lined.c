@@ -37,7 +37,7 @@ static void feed(struct lined *l, const char *s)
 static void test_plain(void)
 {
 	struct lined l;
-	struct got g = { .n = 0 };
+	struct got g = {.n = 0};
 	int p[2];
 
 	CHECK_EQ(pipe(p), 0);
@@ -59,7 +59,7 @@ static void test_plain(void)
 	close(p[0]);
 
 	/* an overlong line is cut, not overflowed */
-	struct got g2 = { .n = 0 };
+	struct got g2 = {.n = 0};
 	CHECK_EQ(pipe(p), 0);
 	lined_open(&l, p[0], p[1], on_line, &g2);
 	char big[3 * LINED_MAX];
@@ -96,19 +96,22 @@ static size_t drain(int fd, char *buf, size_t cap)
 static void test_keys(void)
 {
 	struct lined l;
-	struct got g = { .n = 0 };
+	struct got g = {.n = 0};
 	int out[2];
 	char screen[65536];
 
 	tty_open(&l, &g, out);
-	feed(&l, "helo\x1b[D" "l\r");             /* left arrow, insert */
-	feed(&l, "abc\x01X\x05Y\r");              /* ^A, ^E */
-	feed(&l, "one two three\x17\x17" "2\r");  /* ^W twice */
-	feed(&l, "caf\xc3\xa9\x7f" "e\r");        /* backspace removes the whole é */
-	feed(&l, "abcdef\x1b[D\x1b[D\x0b\r");     /* ^K */
-	feed(&l, "xyz\x15q\r");                   /* ^U */
-	feed(&l, "ab\x1b[H\x1b[3~\r");            /* Home, Delete */
-	feed(&l, "12\x1bOH0\x1bOF3\r");           /* ESC O H / ESC O F */
+	feed(&l, "helo\x1b[D"
+	         "l\r");             /* left arrow, insert */
+	feed(&l, "abc\x01X\x05Y\r"); /* ^A, ^E */
+	feed(&l, "one two three\x17\x17"
+	         "2\r"); /* ^W twice */
+	feed(&l, "caf\xc3\xa9\x7f"
+	         "e\r");                      /* backspace removes the whole é */
+	feed(&l, "abcdef\x1b[D\x1b[D\x0b\r"); /* ^K */
+	feed(&l, "xyz\x15q\r");               /* ^U */
+	feed(&l, "ab\x1b[H\x1b[3~\r");        /* Home, Delete */
+	feed(&l, "12\x1bOH0\x1bOF3\r");       /* ESC O H / ESC O F */
 	CHECK_EQ(g.n, 8);
 	CHECK_STR(g.lines[0], "hello");
 	CHECK_STR(g.lines[1], "XabcY");
@@ -151,7 +154,7 @@ static void test_keys(void)
 static void test_long_line(void)
 {
 	struct lined l;
-	struct got g = { .n = 0 };
+	struct got g = {.n = 0};
 	int out[2];
 	char screen[65536], big[600];
 
