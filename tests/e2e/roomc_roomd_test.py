@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tests/e2e/roomc_test.py - roomc --json against the real roomd on meshair.
+"""tests/e2e/roomc_roomd_test.py - roomc --json against the real roomd on meshair.
 
 Starts meshair (port 0, read back from its log) and roomd with two rooms,
 then runs roomc clients as a script would and checks their JSON events:
@@ -12,12 +12,15 @@ then runs roomc clients as a script would and checks their JSON events:
     keeps it across restarts without duplicates;
   - two rooms at once, each with its own history and sync point;
   - remote admin: CLI command and status as admin, refused below admin;
-  - contacts learnt from adverts, and the --help / usage contract.
-Prints "roomc: N passed, N failed" at the end.
+  - contacts learnt from adverts, and the --help / usage contract;
+  - the interactive mode on a pseudo-terminal: /room, a post, its mark.
+Prints "roomc_roomd: N passed, N failed" at the end.
 """
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -99,7 +102,7 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("roomc: %d passed, %d failed" % (passed, failed))
+    print("roomc_roomd: %d passed, %d failed" % (passed, failed))
     return 1 if failed or not passed else 0
 
 
@@ -251,6 +254,55 @@ def run(tmp):
     check(any(c["key"] == k2 and c["name"] == "Second Room" and c["hops"] == 0 for c in rooms),
           "room learnt from its advert")
     check(of(ev, "contact", key=k2), "contact event for the advert")
+
+    run_interactive(tmp, port, B, k1)
+
+
+def interactive(data, port, lines, until, timeout=40):
+    """Runs roomc on a pseudo-terminal, typing lines; returns the screen text."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["LANG"] = "C.UTF-8"
+        os.environ["TERM"] = "xterm"
+        os.execv(os.path.join(BIN, "roomc"), ["roomc", "--data", data, "--radio",
+                                              "tcp:127.0.0.1:%d" % port])
+    out = b""
+    end = time.time() + timeout
+    pending = list(lines)
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+        text = out.decode("utf-8", "replace")
+        if pending and "connected" in text:
+            os.write(fd, pending.pop(0).encode() + b"\r")
+            time.sleep(0.5)
+        if not pending and until in text:
+            break
+    os.write(fd, b"/quit\r")
+    try:
+        while True:
+            r, _, _ = select.select([fd], [], [], 2)
+            if not r:
+                break
+            out += os.read(fd, 4096)
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    return out.decode("utf-8", "replace"), os.waitstatus_to_exitcode(status)
+
+
+def run_interactive(tmp, port, B, k1):
+    screen, rc = interactive(B, port, ["/room test bbs", "typed at a terminal"], "delivered")
+    check(rc == 0, "interactive: exit 0 after /quit (got %d)" % rc)
+    check("— Test BBS —" in screen, "interactive: /room switches and shows history")
+    check("me: typed at a terminal" in screen, "interactive: the post is echoed")
+    check("✓ delivered to Test BBS" in screen, "interactive: ✓ delivered mark")
+    check("\x1b[K" in screen, "interactive: line editor active on a terminal")
+    check(os.path.exists(os.path.join(B, "roomc.log")), "interactive: log kept in DIR/roomc.log")
 
 
 if __name__ == "__main__":
