@@ -2152,7 +2152,7 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%.3800s/roomc.log", a->store.dir);
 		if (!freopen(path, "a", stderr))
 			log_warn("roomc", "cannot open %s", path);
-		log_set_level(LOG_INFO);
+		log_set_level(verbose < 0 ? LOG_ERR : LOG_INFO);
 	}
 
 	struct ident id;
