@@ -199,8 +199,6 @@ struct client_event {
 	bool new_contact; /* CONTACT */
 };
 
-struct client;
-
 struct client {
 	struct mesh_ep ep;
 	struct mesh *mesh;
@@ -267,12 +265,13 @@ size_t client_app_data(const struct client *c, uint8_t out[32]);
 struct client_room *client_room_find(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE]);
 /*
  * Operations on a room are queued and go out from client_tick, in order, one
- * at a time (see the top of this file).
- * client_next_deadline is "now" while something queued can start.
+ * at a time (see the top of this file); no event fires from inside these
+ * calls.  client_next_deadline is "now" while something queued can start.
  *
- * Logs in to a room (§9.3).  The password is cut to 15 bytes.  Outcome: LOGIN, LOGIN_FAILED or
- * LOGIN_TIMEOUT.  ERR_NOT_FOUND for an unknown contact, ERR_INVAL if it is
- * known not to be a room, ERR_FULL if no room session or queue slot is free.
+ * Logs in to a room (§9.3).  The password is cut to 15 bytes.  Outcome:
+ * LOGIN, LOGIN_FAILED or LOGIN_TIMEOUT.  ERR_NOT_FOUND for an unknown
+ * contact, ERR_INVAL if it is known not to be a room, ERR_FULL if no room
+ * session or queue slot is free.
  */
 int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *password,
                  uint64_t now_ms);
