@@ -23,9 +23,10 @@
 /* Operation kinds besides CLIENT_REQ_* (client_op.kind). */
 enum { OP_LOGIN = 0x200, OP_POST = 0x201 };
 
-#define ACK_DELAY_MS 200      /* TXT_ACK_DELAY */
-#define MULTI_ACK_GAP_MS 300
+#define ACK_DELAY_MS         200 /* TXT_ACK_DELAY */
+#define MULTI_ACK_GAP_MS     300
 #define RETURN_PATH_DELAY_MS 3000
+#define REPLY_SLACK_MS       3000
 
 void client_cfg_defaults(struct client_cfg *cfg)
 {
@@ -33,17 +34,18 @@ void client_cfg_defaults(struct client_cfg *cfg)
 	memcpy(cfg->name, "roomc", 6);
 	cfg->max_attempts = CLIENT_MAX_ATTEMPTS;
 	cfg->timeout_factor = 1.0;
+	cfg->op_gap_ms = CLIENT_OP_GAP_MS;
 }
 
 const char *client_role_name(unsigned role)
 {
-	static const char *names[] = { "guest", "read-only", "read-write", "admin" };
+	static const char *names[] = {"guest", "read-only", "read-write", "admin"};
 	return names[role & 3];
 }
 
 const char *client_type_name(unsigned type)
 {
-	static const char *names[] = { "none", "chat", "repeater", "room", "sensor" };
+	static const char *names[] = {"none", "chat", "repeater", "room", "sensor"};
 	return type < 5 ? names[type] : "unknown";
 }
 
@@ -98,9 +100,9 @@ static void emit(struct client *c, struct client_event *ev)
 }
 
 static void emit_simple(struct client *c, enum client_event_type type,
-			const struct client_contact *ct)
+                        const struct client_contact *ct)
 {
-	struct client_event ev = { .type = type, .contact = ct };
+	struct client_event ev = {.type = type, .contact = ct};
 	emit(c, &ev);
 }
 
@@ -155,7 +157,7 @@ static struct client_room *room_get(struct client *c, const uint8_t pub[CRYPTO_P
 }
 
 int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
-		       struct client_contact **out)
+                       struct client_contact **out)
 {
 	struct client_contact *ct = client_contact_find(c, pub), *victim = NULL;
 	uint8_t secret[CRYPTO_SECRET_SIZE];
@@ -201,7 +203,7 @@ int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
 }
 
 static void set_path(struct client *c, struct client_contact *ct, uint8_t path_len,
-		     const uint8_t *path)
+                     const uint8_t *path)
 {
 	ct->out_path_len = path_len;
 	if (path_len != MESH_NO_PATH)
@@ -224,8 +226,10 @@ static int send_to(struct client *c, struct client_contact *ct, struct pkt *p, u
 
 size_t client_app_data(const struct client *c, uint8_t out[32])
 {
-	struct advert_data d = { .type = ADV_TYPE_CHAT, .has_loc = c->cfg.has_loc,
-				 .lat_e6 = c->cfg.lat_e6, .lon_e6 = c->cfg.lon_e6 };
+	struct advert_data d = {.type = ADV_TYPE_CHAT,
+	                        .has_loc = c->cfg.has_loc,
+	                        .lat_e6 = c->cfg.lat_e6,
+	                        .lon_e6 = c->cfg.lon_e6};
 	size_t n = 0;
 	snprintf(d.name, sizeof(d.name), "%s", c->cfg.name);
 	return advert_data_encode(&d, out, &n) == ERR_OK ? n : 0;
@@ -239,12 +243,13 @@ int client_advert(struct client *c, bool flood, uint64_t now_ms)
 	int rc = mesh_build_advert(&p, &c->ep.id, client_rtc(c, now_ms), app, n);
 	if (rc)
 		return rc;
-	return flood ? mesh_send_flood(c->mesh, &p, 0, 1, NULL) : mesh_send_zero_hop(c->mesh, &p, 0);
+	return flood ? mesh_send_flood(c->mesh, &p, 0, 1, NULL)
+	             : mesh_send_zero_hop(c->mesh, &p, 0);
 }
 
 static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
-		      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app,
-		      size_t app_len)
+                      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app,
+                      size_t app_len)
 {
 	struct client *c = ep->ctx;
 	struct client_contact *ct;
@@ -268,7 +273,7 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 	ct->hops = pkt_is_flood(rx->pkt) ? (uint8_t)pkt_path_count(rx->pkt) : 0;
 	ct->advert_ts = ts;
 	ct->last_heard = client_rtc(c, rx->now_ms);
-	struct client_event ev = { .type = CLIENT_EV_CONTACT, .contact = ct, .new_contact = is_new };
+	struct client_event ev = {.type = CLIENT_EV_CONTACT, .contact = ct, .new_contact = is_new};
 	emit(c, &ev);
 }
 
@@ -285,9 +290,8 @@ static int peers_by_hash(struct mesh_ep *ep, uint8_t src_hash, struct mesh_peer 
 		if (!ct->used || ct->pub[0] != src_hash || ct->secret_state < 0)
 			continue;
 		if (ct->secret_state == 0) {
-			ct->secret_state = ident_shared_secret(&c->ep.id, ct->pub, ct->secret) == ERR_OK
-						   ? 1
-						   : -1;
+			ct->secret_state =
+			    ident_shared_secret(&c->ep.id, ct->pub, ct->secret) == ERR_OK ? 1 : -1;
 			if (ct->secret_state < 0)
 				continue;
 		}
@@ -307,23 +311,37 @@ static void return_path_retry(struct client *c, struct client_contact *ct, const
 	if (!pkt_is_flood(in) || ct->out_path_len == MESH_NO_PATH)
 		return;
 	if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, in->path_len, in->path, 0xFF,
-			    NULL, 0, c->mesh->rng) == ERR_OK)
+	                    NULL, 0, c->mesh->rng) == ERR_OK)
 		mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, RETURN_PATH_DELAY_MS);
 }
 
 static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms);
 
-static void post_done(struct client *c, struct client_room *rs, struct client_contact *ct,
-		      bool ok, unsigned attempt, uint64_t now_ms)
+/* An operation awaits its outcome: the next one waits (one at a time per room,
+ * so no retry is made stale by a newer stamp and no request goes out while
+ * the room is about to transmit its answer to the previous one). */
+static bool room_busy(const struct client_room *rs)
+{
+	if (rs->post.active || rs->login == CLIENT_LOGIN_PENDING)
+		return true;
+	for (int i = 0; i < CLIENT_MAX_REQS; i++)
+		if (rs->reqs[i].used || rs->cli[i].used)
+			return true;
+	return false;
+}
+
+static void post_done(struct client *c, struct client_room *rs, struct client_contact *ct, bool ok,
+                      unsigned attempt, uint64_t now_ms)
 {
 	struct client_event ev = {
-		.type = ok ? CLIENT_EV_DELIVERED : CLIENT_EV_FAILED,
-		.contact = ct,
-		.id = rs->post.id,
-		.attempt = attempt,
-		.rtt_ms = ok ? (uint32_t)(now_ms - rs->post.sent_ms[attempt]) : 0,
-		.text = rs->post.text,
-		.text_len = rs->post.len,
+	    .type = ok ? CLIENT_EV_DELIVERED : CLIENT_EV_FAILED,
+	    .contact = ct,
+	    .id = rs->post.id,
+	    .ts = rs->post.ts,
+	    .attempt = attempt,
+	    .rtt_ms = ok ? (uint32_t)(now_ms - rs->post.sent_ms[attempt]) : 0,
+	    .text = rs->post.text,
+	    .text_len = rs->post.len,
 	};
 	rs->post.active = false;
 	emit(c, &ev);
@@ -331,8 +349,8 @@ static void post_done(struct client *c, struct client_room *rs, struct client_co
 }
 
 /* Matches an ACK code against every room's post in flight and keep-alive. */
-static struct client_room *match_ack(struct client *c, const uint8_t code[4], const uint8_t *payload,
-				     size_t len, uint64_t now_ms)
+static struct client_room *match_ack(struct client *c, const uint8_t code[4],
+                                     const uint8_t *payload, size_t len, uint64_t now_ms)
 {
 	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
 		struct client_room *rs = &c->rooms[i];
@@ -340,7 +358,8 @@ static struct client_room *match_ack(struct client *c, const uint8_t code[4], co
 		if (!rs->used || !(ct = client_contact_find(c, rs->pub)))
 			continue;
 		if (rs->post.active) {
-			for (unsigned a = 0; a <= rs->post.attempt && a < CLIENT_MAX_ATTEMPTS; a++) {
+			for (unsigned a = 0; a <= rs->post.attempt && a < CLIENT_MAX_ATTEMPTS;
+			     a++) {
 				if (memcmp(rs->post.codes[a], code, 4) != 0)
 					continue;
 				rs->last_rx_ms = now_ms;
@@ -349,8 +368,9 @@ static struct client_room *match_ack(struct client *c, const uint8_t code[4], co
 			}
 		}
 		if (rs->ka_pending && memcmp(rs->ka_code, code, 4) == 0) {
-			struct client_event ev = { .type = CLIENT_EV_KEEPALIVE, .contact = ct,
-						   .unsynced = len >= 5 ? payload[4] : -1 };
+			struct client_event ev = {.type = CLIENT_EV_KEEPALIVE,
+			                          .contact = ct,
+			                          .unsynced = len >= 5 ? payload[4] : -1};
 			rs->ka_pending = false;
 			rs->ka_lost = false;
 			rs->last_rx_ms = now_ms;
@@ -362,7 +382,7 @@ static struct client_room *match_ack(struct client *c, const uint8_t code[4], co
 }
 
 static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
-		   const uint8_t *payload, size_t len)
+                   const uint8_t *payload, size_t len)
 {
 	struct client *c = ep->ctx;
 	struct client_room *rs = match_ack(c, code, payload, len, rx->now_ms);
@@ -375,14 +395,15 @@ static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t c
 }
 
 static void login_reply(struct client *c, struct client_room *rs, struct client_contact *ct,
-			const uint8_t *body, size_t len, uint64_t now_ms)
+                        const uint8_t *body, size_t len, uint64_t now_ms)
 {
-	struct client_event ev = { .contact = ct };
+	struct client_event ev = {.contact = ct};
 	struct login_resp r;
 
 	if (login_resp_decode(&r, body, len) != ERR_OK)
 		return;
 	rs->last_rx_ms = now_ms;
+	crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
 	if (r.code != LOGIN_RESP_OK) {
 		rs->login = CLIENT_LOGIN_NONE;
 		ev.type = CLIENT_EV_LOGIN_FAILED;
@@ -404,7 +425,7 @@ static void login_reply(struct client *c, struct client_room *rs, struct client_
 
 /* A RESPONSE body, from a datagram or a PATH extra (padding included). */
 static void on_response(struct client *c, struct client_contact *ct, const uint8_t *body,
-			size_t len, uint64_t now_ms)
+                        size_t len, uint64_t now_ms)
 {
 	struct client_room *rs = client_room_find(c, ct->pub);
 	struct resp r;
@@ -415,7 +436,7 @@ static void on_response(struct client *c, struct client_contact *ct, const uint8
 		if (!rs->reqs[i].used || rs->reqs[i].tag != r.tag)
 			continue;
 		unsigned kind = rs->reqs[i].kind;
-		struct client_event ev = { .contact = ct, .id = rs->reqs[i].id };
+		struct client_event ev = {.contact = ct, .id = rs->reqs[i].id};
 		struct server_stats st;
 		struct acl_entry acl[ACL_LIST_MAX / ACL_ENTRY_SIZE];
 		/* the login reply starts with the room's clock, which could equal a
@@ -431,7 +452,7 @@ static void on_response(struct client *c, struct client_contact *ct, const uint8
 			ev.data_len = r.data_len;
 		} else {
 			if (acl_list_decode(r.data, r.data_len, acl, sizeof(acl) / sizeof(acl[0]),
-					    &ev.n_acl) != ERR_OK)
+			                    &ev.n_acl) != ERR_OK)
 				continue;
 			ev.type = CLIENT_EV_ACL;
 			ev.acl = acl;
@@ -447,14 +468,14 @@ static void on_response(struct client *c, struct client_contact *ct, const uint8
 }
 
 static void send_push_ack(struct client *c, struct client_contact *ct, const struct pkt *in,
-			  const uint8_t code[4])
+                          const uint8_t code[4])
 {
 	struct pkt p;
 
 	if (pkt_is_flood(in)) {
 		/* the push's flood path tells the room its route to us */
 		if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, in->path_len, in->path,
-				    PKT_ACK, code, 4, c->mesh->rng) == ERR_OK)
+		                    PKT_ACK, code, 4, c->mesh->rng) == ERR_OK)
 			mesh_send_flood(c->mesh, &p, ACK_DELAY_MS, 1, NULL);
 		return;
 	}
@@ -475,7 +496,7 @@ static void send_push_ack(struct client *c, struct client_contact *ct, const str
 }
 
 static void fingerprint(uint32_t ts, const uint8_t author[4], const char *text, size_t len,
-			uint8_t out[8])
+                        uint8_t out[8])
 {
 	uint8_t head[8], h[CRYPTO_HASH_SIZE];
 	le32_store(head, ts);
@@ -498,7 +519,7 @@ static bool seen_add(struct client_room *rs, const uint8_t fp[8])
 }
 
 void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
-		      const uint8_t author[4], const char *text, size_t len)
+                      const uint8_t author[4], const char *text, size_t len)
 {
 	uint8_t fp[8];
 	struct client_room *rs = room_get(c, room);
@@ -510,7 +531,7 @@ void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uin
 
 /* §9.5: a post pushed by the room. */
 static void on_push(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
-		    const struct txt_msg *m, const uint8_t *pt, size_t len)
+                    const struct txt_msg *m, const uint8_t *pt, size_t len)
 {
 	uint8_t code[ACK_CODE_SIZE], fp[8];
 
@@ -521,8 +542,8 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 
 	if (m->timestamp > ct->sync_since) {
 		ct->sync_since = m->timestamp;
-		struct client_event ev = { .type = CLIENT_EV_SYNC, .contact = ct,
-					   .sync_since = m->timestamp };
+		struct client_event ev = {
+		    .type = CLIENT_EV_SYNC, .contact = ct, .sync_since = m->timestamp};
 		emit(c, &ev);
 	}
 	struct client_room *rs = room_get(c, ct->pub);
@@ -532,18 +553,24 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 		if (!seen_add(rs, fp))
 			return; /* a re-push after a lost ACK: acknowledged again, shown once */
 	}
-	struct client_event ev = { .type = CLIENT_EV_POST, .contact = ct, .ts = m->timestamp,
-				   .text = m->text, .text_len = m->text_len };
+	struct client_event ev = {.type = CLIENT_EV_POST,
+	                          .contact = ct,
+	                          .ts = m->timestamp,
+	                          .text = m->text,
+	                          .text_len = m->text_len};
 	memcpy(ev.author, m->author, 4);
 	emit(c, &ev);
 }
 
 static void on_cli_reply(struct client *c, struct client_contact *ct, const struct mesh_rx *rx,
-			 const struct txt_msg *m)
+                         const struct txt_msg *m)
 {
 	struct client_room *rs = client_room_find(c, ct->pub);
-	struct client_event ev = { .type = CLIENT_EV_CLI_REPLY, .contact = ct, .ts = m->timestamp,
-				   .text = m->text, .text_len = m->text_len };
+	struct client_event ev = {.type = CLIENT_EV_CLI_REPLY,
+	                          .contact = ct,
+	                          .ts = m->timestamp,
+	                          .text = m->text,
+	                          .text_len = m->text_len};
 	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
 		for (int i = 0; i < CLIENT_MAX_REQS; i++) {
@@ -558,14 +585,14 @@ static void on_cli_reply(struct client *c, struct client_contact *ct, const stru
 		/* §9.6: a flooded reply is answered with a PATH so the room learns the route */
 		struct pkt p;
 		if (mesh_build_path(&p, &c->ep.id, ct->pub[0], ct->secret, rx->pkt->path_len,
-				    rx->pkt->path, 0xFF, NULL, 0, c->mesh->rng) == ERR_OK)
+		                    rx->pkt->path, 0xFF, NULL, 0, c->mesh->rng) == ERR_OK)
 			mesh_send_flood(c->mesh, &p, 0, 1, NULL);
 	}
 	emit(c, &ev);
 }
 
 static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-			 unsigned type, const uint8_t *pt, size_t len)
+                         unsigned type, const uint8_t *pt, size_t len)
 {
 	struct client *c = ep->ctx;
 	struct client_contact *ct = peer->ref;
@@ -580,20 +607,15 @@ static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const str
 	if (type != PKT_TXT_MSG || txt_decode(&m, pt, len) != ERR_OK)
 		return;
 	switch (m.type) {
-	case TXT_SIGNED:
-		on_push(c, ct, rx, &m, pt, len);
-		break;
-	case TXT_CLI:
-		on_cli_reply(c, ct, rx, &m);
-		break;
-	default:
-		break; /* a room never sends plain text; direct chat is not ours */
+	case TXT_SIGNED: on_push(c, ct, rx, &m, pt, len); break;
+	case TXT_CLI: on_cli_reply(c, ct, rx, &m); break;
+	default: break; /* a room never sends plain text; direct chat is not ours */
 	}
 }
 
 static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-			 uint8_t path_len, const uint8_t *path, unsigned extra_type,
-			 const uint8_t *extra, size_t extra_len)
+                         uint8_t path_len, const uint8_t *path, unsigned extra_type,
+                         const uint8_t *extra, size_t extra_len)
 {
 	struct client *c = ep->ctx;
 	struct client_contact *ct = peer->ref;
@@ -610,15 +632,19 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const str
 /* ---- sending to rooms ---- */
 
 static int send_login(struct client *c, struct client_room *rs, struct client_contact *ct,
-		      const char *password, uint64_t now_ms)
+                      const char *password, uint64_t now_ms)
 {
 	uint8_t pt[8 + LOGIN_PASSWORD_MAX];
-	struct login_req l = { .sync_since = ct->sync_since };
+	struct login_req l = {.sync_since = ct->sync_since};
 	struct pkt p;
 	size_t n;
 
 	rs->login_ts = l.timestamp = client_unique_time(c, now_ms);
 	memcpy(l.password, password, strnlen(password, LOGIN_PASSWORD_MAX));
+	if (rs->login_pw != password) {
+		memset(rs->login_pw, 0, sizeof(rs->login_pw));
+		memcpy(rs->login_pw, l.password, strnlen(l.password, LOGIN_PASSWORD_MAX));
+	}
 	int rc = login_req_encode(&l, LOGIN_FORM_ROOM, pt, sizeof(pt), &n);
 	if (rc == ERR_OK)
 		rc = mesh_build_anon(&p, &c->ep.id, ct->pub[0], ct->secret, pt, n);
@@ -636,10 +662,11 @@ static int send_login(struct client *c, struct client_room *rs, struct client_co
 }
 
 static int send_post_attempt(struct client *c, struct client_room *rs, struct client_contact *ct,
-			     unsigned attempt, uint64_t now_ms)
+                             unsigned attempt, uint64_t now_ms)
 {
 	uint8_t pt[PL_DGRAM_MAX_PLAIN];
-	struct txt_msg m = { .timestamp = rs->post.ts, .type = TXT_PLAIN, .attempt = (uint8_t)attempt };
+	struct txt_msg m = {
+	    .timestamp = rs->post.ts, .type = TXT_PLAIN, .attempt = (uint8_t)attempt};
 	struct pkt p;
 	size_t n;
 
@@ -664,15 +691,21 @@ static int send_post_attempt(struct client *c, struct client_room *rs, struct cl
 	rs->post.attempt = attempt;
 	rs->post.sent_ms[attempt] = now_ms;
 	rs->post.deadline = now_ms + timeout;
-	struct client_event ev = { .type = CLIENT_EV_SEND, .contact = ct, .id = rs->post.id,
-				   .attempt = attempt, .flood = flood, .timeout_ms = timeout,
-				   .text = rs->post.text, .text_len = rs->post.len };
+	struct client_event ev = {.type = CLIENT_EV_SEND,
+	                          .contact = ct,
+	                          .id = rs->post.id,
+	                          .ts = rs->post.ts,
+	                          .attempt = attempt,
+	                          .flood = flood,
+	                          .timeout_ms = timeout,
+	                          .text = rs->post.text,
+	                          .text_len = rs->post.len};
 	emit(c, &ev);
 	return ERR_OK;
 }
 
 static int send_stamped(struct client *c, struct client_contact *ct, unsigned type,
-			const uint8_t *pt, size_t len, uint32_t *timeout)
+                        const uint8_t *pt, size_t len, uint32_t *timeout)
 {
 	struct pkt p;
 	int rc = mesh_build_datagram(&p, type, &c->ep.id, ct->pub[0], ct->secret, pt, len);
@@ -682,11 +715,18 @@ static int send_stamped(struct client *c, struct client_contact *ct, unsigned ty
 	return send_to(c, ct, &p, 0);
 }
 
+/* A reply is a whole message back, queued at the room behind its pushes:
+ * twice the §9.2 estimate, plus some slack. */
+static uint64_t reply_timeout(uint32_t timeout)
+{
+	return 2 * (uint64_t)timeout + REPLY_SLACK_MS;
+}
+
 static int send_cli(struct client *c, struct client_room *rs, struct client_contact *ct,
-		    const struct client_op *op, uint64_t now_ms)
+                    const struct client_op *op, uint64_t now_ms)
 {
 	uint8_t pt[PL_DGRAM_MAX_PLAIN];
-	struct txt_msg m = { .type = TXT_CLI };
+	struct txt_msg m = {.type = TXT_CLI};
 	uint32_t timeout;
 	size_t n;
 	int slot = -1;
@@ -707,16 +747,15 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 		return rc;
 	rs->cli[slot].used = true;
 	rs->cli[slot].id = op->id;
-	/* the reply is a whole message back: allow twice the request's timeout */
-	rs->cli[slot].deadline = now_ms + 2 * (uint64_t)timeout;
+	rs->cli[slot].deadline = now_ms + reply_timeout(timeout);
 	return ERR_OK;
 }
 
 static int send_req(struct client *c, struct client_room *rs, struct client_contact *ct,
-		    const struct client_op *op, uint64_t now_ms)
+                    const struct client_op *op, uint64_t now_ms)
 {
-	uint8_t pt[16], params[8] = { 0 };
-	struct req q = { .type = (uint8_t)op->kind, .params = params };
+	uint8_t pt[16], params[8] = {0};
+	struct req q = {.type = (uint8_t)op->kind, .params = params};
 	size_t len;
 	uint32_t timeout;
 	int slot = -1;
@@ -745,12 +784,12 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 	rs->reqs[slot].kind = op->kind;
 	rs->reqs[slot].id = op->id;
 	rs->reqs[slot].tag = tag;
-	rs->reqs[slot].deadline = now_ms + 2 * (uint64_t)timeout;
+	rs->reqs[slot].deadline = now_ms + reply_timeout(timeout);
 	return ERR_OK;
 }
 
 static void send_keepalive(struct client *c, struct client_room *rs, struct client_contact *ct,
-			   uint64_t now_ms)
+                           uint64_t now_ms)
 {
 	uint8_t pt[KEEPALIVE_SIZE], code[ACK_CODE_SIZE];
 	struct pkt p;
@@ -771,15 +810,17 @@ static void send_keepalive(struct client *c, struct client_room *rs, struct clie
 
 /* Starts one operation; an error is reported as an event since it may run late. */
 static void start_op(struct client *c, struct client_room *rs, const struct client_op *op,
-		     uint64_t now_ms)
+                     uint64_t now_ms)
 {
 	struct client_contact *ct = client_contact_find(c, rs->pub);
 	int rc;
 
 	if (!ct)
 		return;
+	c->last_start_ms = now_ms;
 	switch (op->kind) {
 	case OP_LOGIN:
+		rs->login_attempt = 0;
 		rc = send_login(c, rs, ct, op->text, now_ms);
 		if (rc) {
 			rs->login = CLIENT_LOGIN_NONE;
@@ -799,23 +840,22 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 			post_done(c, rs, ct, false, 0, now_ms);
 		}
 		return;
-	case CLIENT_REQ_CLI:
-		rc = send_cli(c, rs, ct, op, now_ms);
-		break;
-	default:
-		rc = send_req(c, rs, ct, op, now_ms);
-		break;
+	case CLIENT_REQ_CLI: rc = send_cli(c, rs, ct, op, now_ms); break;
+	default: rc = send_req(c, rs, ct, op, now_ms); break;
 	}
 	if (rc) {
-		struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct, .id = op->id,
-					   .kind = op->kind };
+		struct client_event ev = {
+		    .type = CLIENT_EV_TIMEOUT, .contact = ct, .id = op->id, .kind = op->kind};
 		emit(c, &ev);
 	}
 }
 
 static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms)
 {
-	while (rs->q_len && !rs->post.active) {
+	/* a pause between operations on the one radio, so that a room's answer
+	 * is not sent while we are transmitting (half duplex) */
+	while (rs->q_len && !room_busy(rs) &&
+	       (!c->last_start_ms || now_ms >= c->last_start_ms + c->cfg.op_gap_ms)) {
 		struct client_op op = rs->queue[rs->q_head];
 		rs->q_head = (rs->q_head + 1) % CLIENT_QUEUE_MAX;
 		rs->q_len--;
@@ -824,9 +864,9 @@ static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms
 	}
 }
 
-/* Runs op now, or queues it behind the post in flight. */
+/* Queues op; it starts at the next tick unless a post to the room is in flight. */
 static int submit(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], struct client_op *op,
-		  uint64_t now_ms, uint32_t *id)
+                  uint64_t now_ms, uint32_t *id)
 {
 	struct client_contact *ct = client_contact_find(c, room);
 	struct client_room *rs;
@@ -845,10 +885,7 @@ static int submit(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], struct 
 		c->next_id = 1;
 	if (id)
 		*id = op->id;
-	if (!rs->post.active && !rs->q_len) {
-		start_op(c, rs, op, now_ms);
-		return ERR_OK;
-	}
+	/* started by the next client_tick, so that no event fires from inside this call */
 	if (rs->q_len >= CLIENT_QUEUE_MAX)
 		return ERR_FULL;
 	rs->queue[(rs->q_head + rs->q_len) % CLIENT_QUEUE_MAX] = *op;
@@ -870,7 +907,7 @@ static int text_op(struct client_op *op, unsigned kind, const char *text, size_t
 }
 
 int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *password,
-		 uint64_t now_ms)
+                 uint64_t now_ms)
 {
 	struct client_op op;
 	size_t n = password ? strnlen(password, CLIENT_PASS_MAX) : 0;
@@ -880,8 +917,8 @@ int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const ch
 	return rc;
 }
 
-int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text,
-		size_t len, uint64_t now_ms, uint32_t *id)
+int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text, size_t len,
+                uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	struct client_room *rs = client_room_find(c, room);
@@ -896,8 +933,8 @@ int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const cha
 	return submit(c, room, &op, now_ms, id);
 }
 
-int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd,
-	       size_t len, uint64_t now_ms, uint32_t *id)
+int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd, size_t len,
+               uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	struct client_room *rs = client_room_find(c, room);
@@ -913,7 +950,7 @@ int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char
 }
 
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
-		   uint64_t now_ms, uint32_t *id)
+                   uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	if (kind != REQ_GET_STATUS && kind != REQ_GET_TELEMETRY && kind != REQ_GET_ACCESS_LIST)
@@ -932,11 +969,16 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		return;
 	}
 	if (rs->login == CLIENT_LOGIN_PENDING && now_ms >= rs->login_deadline) {
-		/* a wrong password gets no answer at all (§7.2); a stale route
-		 * gets none either, so the next login floods */
-		rs->login = CLIENT_LOGIN_NONE;
+		/* a wrong password gets no answer at all (§7.2); neither does a
+		 * login over a stale route or one lost on the air: try once more,
+		 * by flood, before giving up */
 		client_reset_path(c, ct);
-		emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
+		if (rs->login_attempt++ > 0 ||
+		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK) {
+			rs->login = CLIENT_LOGIN_NONE;
+			crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
+			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
+		}
 	}
 	if (rs->post.active && now_ms >= rs->post.deadline) {
 		unsigned next = rs->post.attempt + 1;
@@ -948,14 +990,18 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 	}
 	for (int i = 0; i < CLIENT_MAX_REQS; i++) {
 		if (rs->reqs[i].used && now_ms >= rs->reqs[i].deadline) {
-			struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct,
-						   .id = rs->reqs[i].id, .kind = rs->reqs[i].kind };
+			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
+			                          .contact = ct,
+			                          .id = rs->reqs[i].id,
+			                          .kind = rs->reqs[i].kind};
 			rs->reqs[i].used = false;
 			emit(c, &ev);
 		}
 		if (rs->cli[i].used && now_ms >= rs->cli[i].deadline) {
-			struct client_event ev = { .type = CLIENT_EV_TIMEOUT, .contact = ct,
-						   .id = rs->cli[i].id, .kind = CLIENT_REQ_CLI };
+			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
+			                          .contact = ct,
+			                          .id = rs->cli[i].id,
+			                          .kind = CLIENT_REQ_CLI};
 			rs->cli[i].used = false;
 			emit(c, &ev);
 		}
@@ -964,12 +1010,13 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
 		if (now_ms >= rs->ka_next_ms) {
 			/* direct only, and never between a post and its retries */
-			if (!rs->post.active && ct->out_path_len != MESH_NO_PATH)
+			if (!room_busy(rs) && !rs->q_len && ct->out_path_len != MESH_NO_PATH)
 				send_keepalive(c, rs, ct, now_ms);
 			rs->ka_next_ms = now_ms + iv;
 		}
-		/* the connection counts as lost after 2.5 intervals of silence */
-		if (!rs->ka_lost && now_ms >= rs->last_rx_ms + iv * 5 / 2) {
+		/* the connection counts as lost after 2.5 intervals of silence
+		 * with a keep-alive unanswered */
+		if (rs->ka_pending && !rs->ka_lost && now_ms >= rs->last_rx_ms + iv * 5 / 2) {
 			rs->ka_lost = true;
 			emit_simple(c, CLIENT_EV_KEEPALIVE_LOST, ct);
 		}
@@ -979,9 +1026,14 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 void client_tick(struct client *c, uint64_t now_ms)
 {
 	c->now_ms = now_ms;
-	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		if (!c->rooms[i].used)
+			continue;
+		start_next(c, &c->rooms[i], now_ms);
+		room_tick(c, &c->rooms[i], now_ms);
 		if (c->rooms[i].used)
-			room_tick(c, &c->rooms[i], now_ms);
+			start_next(c, &c->rooms[i], now_ms);
+	}
 }
 
 static void earliest(uint64_t *best, uint64_t t)
@@ -997,6 +1049,8 @@ uint64_t client_next_deadline(const struct client *c)
 		const struct client_room *rs = &c->rooms[i];
 		if (!rs->used)
 			continue;
+		if (rs->q_len && !room_busy(rs))
+			earliest(&best, c->last_start_ms ? c->last_start_ms + c->cfg.op_gap_ms : 0);
 		if (rs->login == CLIENT_LOGIN_PENDING)
 			earliest(&best, rs->login_deadline);
 		if (rs->post.active)
@@ -1010,7 +1064,7 @@ uint64_t client_next_deadline(const struct client *c)
 		if (c->cfg.keepalive_s && rs->login == CLIENT_LOGIN_OK) {
 			uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
 			earliest(&best, rs->ka_next_ms);
-			if (!rs->ka_lost)
+			if (rs->ka_pending && !rs->ka_lost)
 				earliest(&best, rs->last_rx_ms + iv * 5 / 2);
 		}
 	}
@@ -1023,11 +1077,8 @@ bool client_busy(const struct client *c)
 		const struct client_room *rs = &c->rooms[i];
 		if (!rs->used)
 			continue;
-		if (rs->login == CLIENT_LOGIN_PENDING || rs->post.active || rs->q_len)
+		if (room_busy(rs) || rs->q_len)
 			return true;
-		for (int j = 0; j < CLIENT_MAX_REQS; j++)
-			if (rs->reqs[j].used || rs->cli[j].used)
-				return true;
 	}
 	return false;
 }
@@ -1035,18 +1086,18 @@ bool client_busy(const struct client *c)
 /* ---- life cycle ---- */
 
 static const struct mesh_ep_ops client_ops = {
-	.peers_by_hash = peers_by_hash,
-	.on_anon_req = NULL, /* a client takes no logins */
-	.on_peer_data = on_peer_data,
-	.on_peer_path = on_peer_path,
-	.on_ack = on_ack,
-	.on_advert = on_advert,
+    .peers_by_hash = peers_by_hash,
+    .on_anon_req = NULL, /* a client takes no logins */
+    .on_peer_data = on_peer_data,
+    .on_peer_path = on_peer_path,
+    .on_ack = on_ack,
+    .on_advert = on_advert,
 };
 
 int client_init(struct client *c, struct mesh *m, const struct ident *id,
-		const struct client_cfg *cfg,
-		void (*fn)(void *ctx, struct client *c, const struct client_event *ev), void *ctx,
-		uint64_t now_ms)
+                const struct client_cfg *cfg,
+                void (*fn)(void *ctx, struct client *c, const struct client_event *ev), void *ctx,
+                uint64_t now_ms)
 {
 	memset(c, 0, sizeof(*c));
 	c->mesh = m;

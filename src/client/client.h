@@ -6,7 +6,9 @@
  *     hops, when last heard, the route (out_path) and, for rooms, the sync
  *     point (newest post timestamp received);
  *   - login (§9.3) with the room form of ANON_REQ, answered by a RESPONSE or
- *     a PATH; the reciprocal PATH is the mesh layer's (ep.reciprocal_path);
+ *     a PATH; the reciprocal PATH is the mesh layer's (ep.reciprocal_path).
+ *     A login without an answer is sent once more, by flood, before it is
+ *     reported as timed out (a wrong password is never answered);
  *   - posts (§9.4) with the app's retry policy: the same timestamp, attempt
  *     0, 1, 2 along the current route, then the path is reset and attempt 3
  *     is flooded; "delivered" on the expected ACK (plain, multi-ACK, in
@@ -20,8 +22,13 @@
  *
  * Ordering: the room drops anything stamped older than the newest timestamp
  * it accepted from us (§7.4), so while a post to a room is being retried,
- * every later stamped send to that room (post, login, CLI, request) waits in
- * that room's queue.  All stamps come from one strictly increasing clock.
+ * every later stamped send to that room would make the retry stale; and a
+ * room cannot hear us while it transmits its answer (half duplex).  So each
+ * room has one operation outstanding at a time (a post until its ACK or last
+ * timeout, a login, CLI command or request until its answer or timeout); the
+ * others wait in the room's queue.  Operations on different rooms share the
+ * radio: a new one starts at least op_gap_ms after the previous one.  All
+ * stamps come from one strictly increasing clock.
  *
  * Pure: no I/O and no clock.  Time comes in as a monotonic millisecond
  * count (now_ms, the mesh's time base) plus the wall clock the program sets
@@ -41,15 +48,16 @@
 #include "proto/payload.h"
 
 #define CLIENT_MAX_CONTACTS 256
-#define CLIENT_MAX_ROOMS 16
-#define CLIENT_NAME_MAX 32      /* 31 bytes + NUL: the advert name fits */
-#define CLIENT_PASS_MAX 15      /* the client truncates passwords to 15 bytes (§5.2) */
-#define CLIENT_TEXT_MAX 160     /* MAX_TEXT_LEN of a chat client */
-#define CLIENT_QUEUE_MAX 16     /* operations waiting per room */
-#define CLIENT_SEEN_MAX 256     /* remembered posts per room, for de-duplication */
-#define CLIENT_MAX_ATTEMPTS 4   /* attempts 0..3: the flags byte holds them all */
-#define CLIENT_MAX_REQS 4       /* outstanding requests per room */
-#define CLIENT_CANDIDATES 8     /* contacts tried per source hash (searchPeersByHash) */
+#define CLIENT_MAX_ROOMS    16
+#define CLIENT_NAME_MAX     32   /* 31 bytes + NUL: the advert name fits */
+#define CLIENT_PASS_MAX     15   /* the client truncates passwords to 15 bytes (§5.2) */
+#define CLIENT_TEXT_MAX     160  /* MAX_TEXT_LEN of a chat client */
+#define CLIENT_QUEUE_MAX    16   /* operations waiting per room */
+#define CLIENT_SEEN_MAX     256  /* remembered posts per room, for de-duplication */
+#define CLIENT_MAX_ATTEMPTS 4    /* attempts 0..3: the flags byte holds them all */
+#define CLIENT_MAX_REQS     4    /* outstanding requests per room */
+#define CLIENT_CANDIDATES   8    /* contacts tried per source hash (searchPeersByHash) */
+#define CLIENT_OP_GAP_MS    1500 /* least time between two operations started (any rooms) */
 
 /* Contact types are ADV_TYPE_* (proto/advert.h), roles ACL_ROLE_* and request
  * kinds REQ_* (proto/payload.h).  A CLI command is kind CLIENT_REQ_CLI. */
@@ -58,17 +66,17 @@
 struct client_contact {
 	bool used;
 	uint8_t pub[CRYPTO_PUB_SIZE];
-	char name[CLIENT_NAME_MAX];   /* NUL-terminated; may be empty for a manual contact */
-	uint8_t type;                 /* ADV_TYPE_* */
+	char name[CLIENT_NAME_MAX]; /* NUL-terminated; may be empty for a manual contact */
+	uint8_t type;               /* ADV_TYPE_* */
 	bool has_loc;
-	int32_t lat_e6, lon_e6;       /* degrees x 1e6 */
-	uint8_t hops;                 /* path count of the last advert; 0xFF = never heard */
-	uint32_t advert_ts;           /* the advertiser's clock; newer adverts only */
-	uint32_t last_heard;          /* our wall clock (epoch s); 0 = never */
-	uint8_t out_path_len;         /* MESH_NO_PATH = unknown: send by flood */
+	int32_t lat_e6, lon_e6; /* degrees x 1e6 */
+	uint8_t hops;           /* path count of the last advert; 0xFF = never heard */
+	uint32_t advert_ts;     /* the advertiser's clock; newer adverts only */
+	uint32_t last_heard;    /* our wall clock (epoch s); 0 = never */
+	uint8_t out_path_len;   /* MESH_NO_PATH = unknown: send by flood */
 	uint8_t out_path[PKT_MAX_PATH];
-	uint32_t sync_since;          /* rooms: newest post timestamp (room clock) received */
-	int8_t secret_state;          /* 0 not computed, 1 ok, -1 the key cannot be used */
+	uint32_t sync_since; /* rooms: newest post timestamp (room clock) received */
+	int8_t secret_state; /* 0 not computed, 1 ok, -1 the key cannot be used */
 	uint8_t secret[CRYPTO_SECRET_SIZE];
 };
 
@@ -88,9 +96,11 @@ struct client_room {
 	uint8_t pub[CRYPTO_PUB_SIZE];
 
 	enum client_login_state login;
-	uint8_t perms;             /* the permissions byte of the last login */
-	uint32_t login_ts;         /* stamp of the pending login */
+	uint8_t perms;     /* the permissions byte of the last login */
+	uint32_t login_ts; /* stamp of the pending login */
 	uint64_t login_deadline;
+	unsigned login_attempt;             /* 0, then 1 for the flooded second try */
+	char login_pw[CLIENT_PASS_MAX + 1]; /* kept for the second try only */
 
 	struct {
 		bool active;
@@ -98,16 +108,16 @@ struct client_room {
 		uint32_t ts;
 		char text[CLIENT_TEXT_MAX + 1];
 		size_t len;
-		unsigned attempt;              /* of the last send */
+		unsigned attempt;                      /* of the last send */
 		uint8_t codes[CLIENT_MAX_ATTEMPTS][4]; /* expected ACK of each attempt */
 		uint64_t sent_ms[CLIENT_MAX_ATTEMPTS], deadline;
 	} post;
 
 	struct {
 		bool used;
-		unsigned kind;   /* REQ_* */
+		unsigned kind; /* REQ_* */
 		uint32_t id;
-		uint32_t tag;    /* the request's timestamp, echoed by the RESPONSE */
+		uint32_t tag; /* the request's timestamp, echoed by the RESPONSE */
 		uint64_t deadline;
 	} reqs[CLIENT_MAX_REQS];
 
@@ -119,8 +129,8 @@ struct client_room {
 	} cli[CLIENT_MAX_REQS];
 
 	/* keep-alive */
-	uint64_t ka_next_ms;       /* next keep-alive due */
-	uint64_t last_rx_ms;       /* anything authenticated heard from the room */
+	uint64_t ka_next_ms; /* next keep-alive due */
+	uint64_t last_rx_ms; /* anything authenticated heard from the room */
 	bool ka_pending;
 	uint8_t ka_code[4];
 	bool ka_lost;
@@ -133,13 +143,14 @@ struct client_room {
 };
 
 struct client_cfg {
-	char name[CLIENT_NAME_MAX];  /* our advert name */
+	char name[CLIENT_NAME_MAX]; /* our advert name */
 	bool has_loc;
 	int32_t lat_e6, lon_e6;
-	unsigned keepalive_s;        /* 0 = no keep-alives */
-	unsigned max_attempts;       /* 1..CLIENT_MAX_ATTEMPTS, default 4 */
-	double timeout_factor;       /* scales the §9.2 timeouts, default 1.0 */
-	unsigned multi_acks;         /* extra multi-ACK before a direct ACK (companion: 0) */
+	unsigned keepalive_s;  /* 0 = no keep-alives */
+	unsigned max_attempts; /* 1..CLIENT_MAX_ATTEMPTS, default 4 */
+	double timeout_factor; /* scales the §9.2 timeouts, default 1.0 */
+	unsigned multi_acks;   /* extra multi-ACK before a direct ACK (companion: 0) */
+	unsigned op_gap_ms;    /* least time between operations started, default 1500 */
 };
 
 void client_cfg_defaults(struct client_cfg *cfg);
@@ -167,28 +178,26 @@ enum client_event_type {
 struct client_event {
 	enum client_event_type type;
 	const struct client_contact *contact; /* the room or node concerned; never NULL */
-	uint32_t id;               /* the operation's id (client_post etc.) */
-	unsigned kind;             /* TIMEOUT: REQ_* or CLIENT_REQ_CLI */
+	uint32_t id;                          /* the operation's id (client_post etc.) */
+	unsigned kind;                        /* TIMEOUT: REQ_* or CLIENT_REQ_CLI */
 	unsigned attempt;
 	bool flood;
 	uint32_t timeout_ms, rtt_ms;
 	uint8_t perms, role, fw_level, code;
 	uint32_t server_time;
-	uint32_t ts;               /* POST: room clock; CLI_REPLY: room clock */
-	uint8_t author[4];         /* POST: author key prefix */
-	const char *text;          /* POST, CLI_REPLY, DELIVERED, FAILED: NUL-terminated */
+	uint32_t ts;       /* POST, CLI_REPLY: room clock; SEND, DELIVERED, FAILED: our stamp */
+	uint8_t author[4]; /* POST: author key prefix */
+	const char *text;  /* POST, CLI_REPLY, DELIVERED, FAILED: NUL-terminated */
 	size_t text_len;
 	uint32_t sync_since;
 	const struct server_stats *stats; /* STATUS */
-	const uint8_t *data;       /* TELEMETRY */
+	const uint8_t *data;              /* TELEMETRY */
 	size_t data_len;
 	const struct acl_entry *acl; /* ACL */
 	size_t n_acl;
-	int unsynced;              /* KEEPALIVE: posts waiting at the room, -1 if not said */
-	bool new_contact;          /* CONTACT */
+	int unsynced;     /* KEEPALIVE: posts waiting at the room, -1 if not said */
+	bool new_contact; /* CONTACT */
 };
-
-struct client;
 
 struct client {
 	struct mesh_ep ep;
@@ -198,10 +207,11 @@ struct client {
 	void *ctx;
 	struct client_contact contacts[CLIENT_MAX_CONTACTS];
 	struct client_room rooms[CLIENT_MAX_ROOMS];
-	uint32_t last_unique;      /* getCurrentTimeUnique */
-	int64_t rtc_offset_ms;     /* rtc = (now_ms + offset) / 1000 */
+	uint32_t last_unique;  /* getCurrentTimeUnique */
+	int64_t rtc_offset_ms; /* rtc = (now_ms + offset) / 1000 */
 	uint32_t next_id;
 	uint64_t now_ms;
+	uint64_t last_start_ms; /* when the last operation started (op_gap_ms) */
 };
 
 /*
@@ -211,9 +221,9 @@ struct client {
  * call back into the client.
  */
 int client_init(struct client *c, struct mesh *m, const struct ident *id,
-		const struct client_cfg *cfg,
-		void (*fn)(void *ctx, struct client *c, const struct client_event *ev), void *ctx,
-		uint64_t now_ms);
+                const struct client_cfg *cfg,
+                void (*fn)(void *ctx, struct client *c, const struct client_event *ev), void *ctx,
+                uint64_t now_ms);
 void client_cleanup(struct client *c);
 
 /* Sets the wall clock: epoch seconds at now_ms.  Call at start and whenever it may have moved. */
@@ -224,7 +234,7 @@ void client_set_stamp_floor(struct client *c, uint32_t floor);
 /* The next stamp: the wall clock, or the previous stamp + 1 (strictly increasing). */
 uint32_t client_unique_time(struct client *c, uint64_t now_ms);
 
-/* Timers: post retries, timeouts, keep-alives. */
+/* Starts queued operations and runs the timers: post retries, timeouts, keep-alives. */
 void client_tick(struct client *c, uint64_t now_ms);
 uint64_t client_next_deadline(const struct client *c);
 /* True while any post, login, request or CLI command awaits its outcome. */
@@ -242,7 +252,7 @@ struct client_contact *client_contact_by_prefix(struct client *c, const uint8_t 
  * used (§3.5).
  */
 int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
-		       struct client_contact **out);
+                       struct client_contact **out);
 /* Forgets the route: the next sends flood (CMD_RESET_PATH). */
 void client_reset_path(struct client *c, struct client_contact *ct);
 /* Sends our advert now: flooded, or zero-hop. */
@@ -254,29 +264,33 @@ size_t client_app_data(const struct client *c, uint8_t out[32]);
 
 struct client_room *client_room_find(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE]);
 /*
- * Logs in to a room (§9.3).  The password is cut to 15 bytes.  Waits behind
- * a post in flight to that room.  Outcome: LOGIN, LOGIN_FAILED or
- * LOGIN_TIMEOUT.  ERR_NOT_FOUND for an unknown contact, ERR_INVAL if it is
- * known not to be a room, ERR_FULL if no room session or queue slot is free.
+ * Operations on a room are queued and go out from client_tick, in order, one
+ * at a time (see the top of this file); no event fires from inside these
+ * calls.  client_next_deadline is "now" while something queued can start.
+ *
+ * Logs in to a room (§9.3).  The password is cut to 15 bytes.  Outcome:
+ * LOGIN, LOGIN_FAILED or LOGIN_TIMEOUT.  ERR_NOT_FOUND for an unknown
+ * contact, ERR_INVAL if it is known not to be a room, ERR_FULL if no room
+ * session or queue slot is free.
  */
 int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *password,
-		 uint64_t now_ms);
+                 uint64_t now_ms);
 /*
  * Posts text (1..CLIENT_TEXT_MAX bytes, no NUL) to a room; *id identifies the
  * outcome event (DELIVERED or FAILED).  ERR_PERM if the room made us a guest
  * (it never stores a guest's post), ERR_TOO_BIG, ERR_INVAL, ERR_FULL.
  */
-int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text,
-		size_t len, uint64_t now_ms, uint32_t *id);
+int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text, size_t len,
+                uint64_t now_ms, uint32_t *id);
 /* A CLI command (§9.6): outcome CLI_REPLY or TIMEOUT.  ERR_PERM if logged in below admin. */
-int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd,
-	       size_t len, uint64_t now_ms, uint32_t *id);
+int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd, size_t len,
+               uint64_t now_ms, uint32_t *id);
 /* A request (§9.7): REQ_GET_STATUS, _TELEMETRY or _ACL; outcome its event or TIMEOUT. */
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
-		   uint64_t now_ms, uint32_t *id);
+                   uint64_t now_ms, uint32_t *id);
 /* Seeds the de-duplication set from history kept on disk. */
 void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
-		      const uint8_t author[4], const char *text, size_t len);
+                      const uint8_t author[4], const char *text, size_t len);
 
 /* --- helpers --- */
 

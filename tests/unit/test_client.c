@@ -97,7 +97,7 @@ static void vector_fill(void *ctx, uint8_t *buf, size_t n)
 	for (size_t i = 0; i < n; i++)
 		buf[i] = (uint8_t)(0xa0 + i);
 }
-static const struct rng vector_rng = { vector_fill, NULL };
+static const struct rng vector_rng = {vector_fill, NULL};
 
 /* ---- event recorder ---- */
 
@@ -206,11 +206,12 @@ static struct bench *bench_new(const char *who, const struct rng *rng)
 	struct mesh_cfg mc;
 	struct client_cfg cc;
 	struct ident id;
-	struct mesh_io io = { capture_tx, &b->cap };
+	struct mesh_io io = {capture_tx, &b->cap};
 
 	mesh_cfg_defaults(&mc);
 	mesh_init(&b->m, &mc, &io, rng, 1000);
 	client_cfg_defaults(&cc);
+	cc.op_gap_ms = 0; /* frames are checked at exact times */
 	ident_of(who, &id);
 	b->now = 1000;
 	CHECK_EQ(client_init(&b->c, &b->m, &id, &cc, record, &b->rec, b->now), ERR_OK);
@@ -349,8 +350,8 @@ static void test_vector_login_flood_and_post(void)
 	CHECK(client_busy(&b->c));
 
 	/* the room's PATH, through the repeater, carries the login response */
-	n = vhex("login_flood_path_response.path_return_with_response.as_received_by_client_a.raw", f,
-		 sizeof(f));
+	n = vhex("login_flood_path_response.path_return_with_response.as_received_by_client_a.raw",
+	         f, sizeof(f));
 	bench_rx(b, f, n);
 	e = last_of(&b->rec, CLIENT_EV_LOGIN);
 	CHECK(e != NULL);
@@ -473,7 +474,7 @@ static void test_vector_direct_login_and_push(void)
 	CHECK_EQ(ident_shared_secret(&rid, b->c.ep.id.pub, secret), ERR_OK);
 	pt[4] = 0x08 | 2;
 	CHECK_EQ(mesh_build_datagram(&p, PKT_TXT_MSG, &rid, b->c.ep.id.pub[0], secret, pt, ptn),
-		 ERR_OK);
+	         ERR_OK);
 	p.header = pkt_header(PKT_ROUTE_DIRECT, PKT_TXT_MSG);
 	p.path_len = 0;
 	CHECK_EQ(pkt_encode(&p, f, sizeof(f), &n), ERR_OK);
@@ -483,14 +484,14 @@ static void test_vector_direct_login_and_push(void)
 	CHECK_EQ(count(&b->rec, CLIENT_EV_POST), posts);
 	CHECK_EQ(b->cap.n, 5);
 	hash_sha256_2(h, pt, ptn, b->c.ep.id.pub, 32);
-	uint8_t ack[6] = { 0x0e, 0x00 };
+	uint8_t ack[6] = {0x0e, 0x00};
 	memcpy(ack + 2, h, 4);
 	expect_frame(b, 4, ack, 6);
 
 	/* a wrong MAC: ignored, no ACK, no event */
 	pt[4] = 0x08 | 3;
 	CHECK_EQ(mesh_build_datagram(&p, PKT_TXT_MSG, &rid, b->c.ep.id.pub[0], secret, pt, ptn),
-		 ERR_OK);
+	         ERR_OK);
 	p.payload[2] ^= 0x40; /* first MAC byte */
 	p.header = pkt_header(PKT_ROUTE_DIRECT, PKT_TXT_MSG);
 	p.path_len = 0;
@@ -507,7 +508,7 @@ static void test_vector_direct_login_and_push(void)
 	pt[4] = 0x08 | 1;
 	le32_store(pt, 1750000030); /* a new post */
 	CHECK_EQ(mesh_build_datagram(&p, PKT_TXT_MSG, &rid, b->c.ep.id.pub[0], secret, pt, ptn),
-		 ERR_OK);
+	         ERR_OK);
 	p.header = pkt_header(PKT_ROUTE_FLOOD, PKT_TXT_MSG);
 	p.path_len = 0;
 	CHECK_EQ(pkt_encode(&p, f, sizeof(f), &n), ERR_OK);
@@ -524,9 +525,9 @@ static void test_vector_direct_login_and_push(void)
 		CHECK_EQ(q.path_len, 0);
 		CHECK_EQ(q.payload[0], rid.pub[0]);
 		CHECK_EQ(q.payload[1], b->c.ep.id.pub[0]);
-		CHECK_EQ(cipher_decrypt(secret, q.payload + 2, q.payload_len - 2, dec, sizeof(dec),
-					&dn),
-			 ERR_OK);
+		CHECK_EQ(
+		    cipher_decrypt(secret, q.payload + 2, q.payload_len - 2, dec, sizeof(dec), &dn),
+		    ERR_OK);
 		hash_sha256_2(h, pt, ptn, b->c.ep.id.pub, 32);
 		CHECK_EQ(dec[0], 0x00);
 		CHECK_EQ(dec[1], PKT_ACK);
@@ -542,8 +543,9 @@ struct fake_room {
 	struct mesh *m;
 	char password[16];
 	char admin_password[16];
-	bool no_reply;           /* never answers a login */
-	int drop_acks;           /* ACKs of posts not sent */
+	bool no_reply; /* never answers a login */
+	int ack_mode;  /* 0 plain ACK, 1 a multi-ACK only, 2 a PATH carrying the ACK */
+	int drop_acks; /* ACKs of posts not sent */
 	uint8_t client_pub[32], secret[32];
 	bool have_client;
 	uint8_t perms;
@@ -573,20 +575,20 @@ static void fr_reply(struct fake_room *r, const struct mesh_rx *rx, const uint8_
 	struct pkt p;
 	if (pkt_is_flood(rx->pkt)) {
 		mesh_build_path(&p, &r->ep.id, r->client_pub[0], r->secret, rx->pkt->path_len,
-				rx->pkt->path, PKT_RESPONSE, body, len, r->m->rng);
+		                rx->pkt->path, PKT_RESPONSE, body, len, r->m->rng);
 		mesh_send_flood(r->m, &p, 300, 1, NULL);
 	} else {
 		mesh_build_datagram(&p, PKT_RESPONSE, &r->ep.id, r->client_pub[0], r->secret, body,
-				    len);
+		                    len);
 		mesh_send_to(r->m, &p, r->out_path_len, r->out_path, 300);
 	}
 }
 
 static void fr_anon(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t pub[32],
-		    const uint8_t secret[32], const uint8_t *pt, size_t len)
+                    const uint8_t secret[32], const uint8_t *pt, size_t len)
 {
 	struct fake_room *r = ep->ctx;
-	uint8_t body[13] = { 0 };
+	uint8_t body[13] = {0};
 	const char *pw = (const char *)pt + 8;
 	(void)len;
 	if (r->no_reply)
@@ -615,12 +617,20 @@ static void fr_anon(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t 
 static void fr_ack(struct fake_room *r, const uint8_t *code, const uint8_t *extra, size_t n)
 {
 	struct pkt p;
-	mesh_build_ack(&p, code, extra, n);
+	if (r->ack_mode == 1) {
+		mesh_build_multi_ack(&p, code, 1);
+	} else if (r->ack_mode == 2) {
+		uint8_t none = 0;
+		mesh_build_path(&p, &r->ep.id, r->client_pub[0], r->secret, 0, &none, PKT_ACK, code,
+		                4, r->m->rng);
+	} else {
+		mesh_build_ack(&p, code, extra, n);
+	}
 	mesh_send_to(r->m, &p, r->out_path_len, r->out_path, 200);
 }
 
 static void fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-		    unsigned type, const uint8_t *pt, size_t len)
+                    unsigned type, const uint8_t *pt, size_t len)
 {
 	struct fake_room *r = ep->ctx;
 	uint8_t h[32];
@@ -652,7 +662,7 @@ static void fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 		out[4] = 0x04;
 		memcpy(out + 5, reply, (size_t)n);
 		mesh_build_datagram(&p, PKT_TXT_MSG, &r->ep.id, r->client_pub[0], r->secret, out,
-				    5 + (size_t)n);
+		                    5 + (size_t)n);
 		mesh_send_to(r->m, &p, r->out_path_len, r->out_path, 300);
 	} else if (type == PKT_REQ && pt[4] == 0x02 && pkt_is_direct(rx->pkt)) {
 		uint8_t cnt = 3;
@@ -661,19 +671,19 @@ static void fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 		if (r->out_path_len != MESH_NO_PATH)
 			fr_ack(r, h, &cnt, 1);
 	} else if (type == PKT_REQ && pt[4] == 0x01) {
-		uint8_t body[56] = { 0 };
+		uint8_t body[56] = {0};
 		r->req_count++;
 		memcpy(body, pt, 4);
-		le16_store(body + 4, 4200);   /* battery mV */
-		le32_store(body + 24, 3600);  /* uptime */
-		le16_store(body + 52, 7);     /* posted */
+		le16_store(body + 4, 4200);  /* battery mV */
+		le32_store(body + 24, 3600); /* uptime */
+		le16_store(body + 52, 7);    /* posted */
 		fr_reply(r, rx, body, sizeof(body));
 	}
 }
 
 static bool fr_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-		    uint8_t path_len, const uint8_t *path, unsigned extra_type, const uint8_t *extra,
-		    size_t extra_len)
+                    uint8_t path_len, const uint8_t *path, unsigned extra_type,
+                    const uint8_t *extra, size_t extra_len)
 {
 	struct fake_room *r = ep->ctx;
 	(void)rx;
@@ -687,7 +697,7 @@ static bool fr_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 }
 
 static bool fr_on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
-		      const uint8_t *payload, size_t len)
+                      const uint8_t *payload, size_t len)
 {
 	struct fake_room *r = ep->ctx;
 	(void)rx;
@@ -701,16 +711,16 @@ static bool fr_on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_
 }
 
 static const struct mesh_ep_ops fake_room_ops = {
-	.peers_by_hash = fr_peers,
-	.on_anon_req = fr_anon,
-	.on_peer_data = fr_data,
-	.on_peer_path = fr_path,
-	.on_ack = fr_on_ack,
+    .peers_by_hash = fr_peers,
+    .on_anon_req = fr_anon,
+    .on_peer_data = fr_data,
+    .on_peer_path = fr_path,
+    .on_ack = fr_on_ack,
 };
 
 /* Pushes a post to the client as the room does (§7.8). */
 static void fr_push(struct fake_room *r, uint32_t ts, const uint8_t author[4], const char *text,
-		    unsigned attempt)
+                    unsigned attempt)
 {
 	uint8_t pt[200], h[32];
 	struct pkt p;
@@ -779,7 +789,7 @@ static struct world *world_new(int n_rooms, uint64_t seed)
 	w->n = 1 + n_rooms;
 	w->now = 5000;
 	for (int i = 0; i < w->n; i++) {
-		struct mesh_io io = { world_tx, &w->nodes[i] };
+		struct mesh_io io = {world_tx, &w->nodes[i]};
 		mesh_init(&w->nodes[i].m, &mc, &io, &w->rng, w->now);
 	}
 	w->c = calloc(1, sizeof(*w->c));
@@ -862,7 +872,10 @@ static void world_run(struct world *w, uint64_t until)
 	client_tick(w->c, w->now);
 }
 
-static const uint8_t *room_key(struct world *w, int i) { return w->rooms[i].ep.id.pub; }
+static const uint8_t *room_key(struct world *w, int i)
+{
+	return w->rooms[i].ep.id.pub;
+}
 
 static bool drop_all_from_room(struct world *w, int from, int to, const uint8_t *f, size_t len)
 {
@@ -887,10 +900,12 @@ static void test_login_tiers_and_timeout(void)
 	struct world *w = world_new(1, 1);
 	const struct rec_event *e;
 
-	/* a wrong password: the room keeps silent, the client says so once */
+	/* a wrong password: the room keeps silent; the client tries twice (the
+	 * second time by flood) and says so once */
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "wrong", w->now), ERR_OK);
 	uint64_t t0 = w->now;
 	world_run(w, w->now + 60000);
+	CHECK_EQ(w->nodes[0].sent, 2);
 	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), 1);
 	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 0);
 	e = last_of(&w->rec, CLIENT_EV_LOGIN_TIMEOUT);
@@ -901,23 +916,34 @@ static void test_login_tiers_and_timeout(void)
 	CHECK_EQ(client_timeout_ms(w->c, 51, MESH_NO_PATH), 500 + 16 * t);
 	CHECK(!client_busy(w->c));
 
+	/* a login lost on the air is sent again and succeeds */
+	w->drop = drop_client_frames;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 1000);
+	w->drop = NULL;
+	world_run(w, w->now + 30000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), 1);
+
 	/* the guest password: read-write, and the route is learnt both ways */
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
 	world_run(w, w->now + 20000);
 	e = last_of(&w->rec, CLIENT_EV_LOGIN);
 	CHECK(e && e->role == ACL_ROLE_READ_WRITE);
 	struct client_contact *ct = client_contact_find(w->c, room_key(w, 1));
-	CHECK(ct && ct->out_path_len == 0);          /* zero hops */
-	CHECK_EQ(w->rooms[1].paths_in, 1);            /* the reciprocal PATH */
+	CHECK(ct && ct->out_path_len == 0); /* zero hops */
+	CHECK_EQ(w->rooms[1].paths_in, 1);  /* the reciprocal PATH */
 	CHECK_EQ(w->rooms[1].out_path_len, 0);
 
 	/* the admin password, now direct */
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "secret", w->now), ERR_OK);
-	CHECK_EQ(w->nodes[0].m.txq[0].used || w->nodes[0].m.txq[1].used, 1);
+	/* queued: it goes out from the next tick, not from inside the call */
+	CHECK_EQ(mesh_queue_len(&w->nodes[0].m), 0);
+	CHECK(client_next_deadline(w->c) <= w->now);
 	world_run(w, w->now + 20000);
 	e = last_of(&w->rec, CLIENT_EV_LOGIN);
 	CHECK(e && e->role == ACL_ROLE_ADMIN && e->perms == 3);
-	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 2);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 3);
 
 	/* a login the room never answers, sent direct: timeout, and the route is
 	 * forgotten so the next login floods */
@@ -986,8 +1012,9 @@ static void test_post_retries(void)
 	/* the flooded retry reaches the room; its ACK floods back */
 	w->drop = NULL;
 	CHECK_EQ(client_post(w->c, room_key(w, 1), "fourth", 6, w->now, &id), ERR_OK);
+	world_run(w, w->now + 1);
 	e = last_of(&w->rec, CLIENT_EV_SEND);
-	CHECK(e && e->flood);
+	CHECK(e && e->id == id && e->attempt == 0 && e->flood);
 	world_run(w, w->now + 30000);
 	e = last_of(&w->rec, CLIENT_EV_DELIVERED);
 	CHECK(e && e->id == id);
@@ -1009,13 +1036,23 @@ static void test_post_retries(void)
 	CHECK_EQ(count(&w->rec, CLIENT_EV_DELIVERED), 6);
 	CHECK(!client_busy(w->c));
 
+	/* the ACK as a multi-ACK alone, or as the extra of a PATH */
+	for (int mode = 1; mode <= 2; mode++) {
+		w->rooms[1].ack_mode = mode;
+		CHECK_EQ(client_post(w->c, room_key(w, 1), "other ack", 9, w->now, &id), ERR_OK);
+		world_run(w, w->now + 20000);
+		e = last_of(&w->rec, CLIENT_EV_DELIVERED);
+		CHECK(e && e->id == id && e->attempt == 0);
+	}
+	w->rooms[1].ack_mode = 0;
+
 	/* bad input */
 	CHECK_EQ(client_post(w->c, room_key(w, 1), "", 0, w->now, &id), ERR_INVAL);
 	char big[CLIENT_TEXT_MAX + 2];
 	memset(big, 'x', sizeof(big));
 	CHECK_EQ(client_post(w->c, room_key(w, 1), big, sizeof(big), w->now, &id), ERR_TOO_BIG);
 	CHECK_EQ(client_post(w->c, room_key(w, 1), "a\0b", 3, w->now, &id), ERR_INVAL);
-	uint8_t nobody[32] = { 9 };
+	uint8_t nobody[32] = {9};
 	CHECK_EQ(client_post(w->c, nobody, "x", 1, w->now, &id), ERR_NOT_FOUND);
 	world_free(w);
 }
@@ -1025,7 +1062,7 @@ static void test_pushes(void)
 	struct world *w = world_new(1, 3);
 	struct fake_room *r = &w->rooms[1];
 	struct client_contact *ct = client_contact_find(w->c, room_key(w, 1));
-	uint8_t author[4] = { 0xde, 0xad, 0xbe, 0xef };
+	uint8_t author[4] = {0xde, 0xad, 0xbe, 0xef};
 
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
 	world_run(w, w->now + 20000);
@@ -1083,8 +1120,8 @@ static void test_pushes(void)
 		CHECK_EQ(pkt_decode(&p, w->nodes[0].frame, w->nodes[0].len), ERR_OK);
 		CHECK_EQ(pkt_type(&p), PKT_ANON_REQ);
 		CHECK_EQ(cipher_decrypt(r->secret, p.payload + 33, p.payload_len - 33, dec,
-					sizeof(dec), &dn),
-			 ERR_OK);
+		                        sizeof(dec), &dn),
+		         ERR_OK);
 		CHECK_EQ(le32_load(dec + 4), 1700000300);
 		CHECK_MEM(dec + 8, "hello", 6); /* no terminator: the zero is padding */
 	}
@@ -1116,6 +1153,16 @@ static void test_cli_status_keepalive(void)
 	e = last_of(&w->rec, CLIENT_EV_CLI_REPLY);
 	CHECK(e && e->id == id);
 	CHECK_STR(e ? e->text : NULL, "-> get name");
+	/* a reply that comes by flood (the room lost our route) is answered with
+	 * a flooded PATH, which gives the room its route back */
+	r->out_path_len = MESH_NO_PATH;
+	int paths = r->paths_in;
+	CHECK_EQ(client_cli(w->c, room_key(w, 1), "get role", 8, w->now, &id), ERR_OK);
+	world_run(w, w->now + 20000);
+	e = last_of(&w->rec, CLIENT_EV_CLI_REPLY);
+	CHECK(e && e->id == id);
+	CHECK_EQ(r->paths_in, paths + 1);
+	CHECK_EQ(r->out_path_len, 0);
 
 	/* status */
 	CHECK_EQ(client_request(w->c, room_key(w, 1), REQ_GET_STATUS, w->now, &id), ERR_OK);
@@ -1149,14 +1196,57 @@ static void test_cli_status_keepalive(void)
 	world_free(w);
 }
 
+/* One operation at a time per room: nothing stamped goes out while the
+ * room owes us an answer. */
+static void test_one_at_a_time(void)
+{
+	struct world *w = world_new(1, 6);
+	const struct rec_event *e;
+	uint32_t id;
+
+	/* a login, a second login and a CLI command issued together */
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "secret", w->now), ERR_OK);
+	CHECK_EQ(client_cli(w->c, room_key(w, 1), "ver", 3, w->now, &id), ERR_OK);
+	world_run(w, w->now + 300);
+	CHECK_EQ(w->nodes[0].sent, 1); /* only the first login so far */
+	world_run(w, w->now + 30000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 2);
+	e = last_of(&w->rec, CLIENT_EV_LOGIN);
+	CHECK(e && e->role == ACL_ROLE_ADMIN); /* the later login's answer counts */
+	e = last_of(&w->rec, CLIENT_EV_CLI_REPLY);
+	CHECK(e && e->id == id);
+	CHECK_STR(e ? e->text : NULL, "-> ver");
+	CHECK_EQ(w->rooms[1].cli_count, 1);
+	CHECK(!client_busy(w->c));
+
+	/* a post being retried holds back a status request, which then goes */
+	w->rooms[1].drop_acks = 1;
+	uint32_t pid, sid;
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "p", 1, w->now, &pid), ERR_OK);
+	CHECK_EQ(client_request(w->c, room_key(w, 1), REQ_GET_STATUS, w->now, &sid), ERR_OK);
+	world_run(w, w->now + 30000);
+	CHECK_EQ(w->rooms[1].req_count, 1);
+	e = last_of(&w->rec, CLIENT_EV_DELIVERED);
+	CHECK(e && e->id == pid && e->attempt == 1);
+	e = last_of(&w->rec, CLIENT_EV_STATUS);
+	CHECK(e && e->id == sid);
+	/* the status request came after the post's retry: the retry was not made stale */
+	CHECK_EQ(w->rooms[1].n_retries_seen, 1);
+	world_free(w);
+}
+
 static void test_two_rooms(void)
 {
 	struct world *w = world_new(2, 5);
-	uint8_t author[4] = { 1, 2, 3, 4 };
+	uint8_t author[4] = {1, 2, 3, 4};
 	uint32_t id1, id2;
 
 	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
 	CHECK_EQ(client_login(w->c, room_key(w, 2), "secret", w->now), ERR_OK);
+	/* one radio: the second room's login waits op_gap_ms after the first */
+	world_run(w, w->now + 1499);
+	CHECK_EQ(w->nodes[0].sent, 1);
 	world_run(w, w->now + 30000);
 	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 2);
 	struct client_room *r1 = client_room_find(w->c, room_key(w, 1));
@@ -1202,12 +1292,18 @@ static void test_stamps_and_contacts(void)
 	uint8_t app[32];
 	snprintf(b->c.cfg.name, sizeof(b->c.cfg.name), "Bob");
 	CHECK_EQ(client_app_data(&b->c, app), 4);
-	CHECK_MEM(app, "\x81" "Bob", 4);
+	CHECK_MEM(app,
+	          "\x81"
+	          "Bob",
+	          4);
 	b->c.cfg.has_loc = true;
 	b->c.cfg.lat_e6 = 51500729;
 	b->c.cfg.lon_e6 = -124625;
 	CHECK_EQ(client_app_data(&b->c, app), 12);
-	CHECK_MEM(app, "\x91\xb9\xd6\x11\x03\x2f\x19\xfe\xff" "Bob", 12);
+	CHECK_MEM(app,
+	          "\x91\xb9\xd6\x11\x03\x2f\x19\xfe\xff"
+	          "Bob",
+	          12);
 	/* a long UTF-8 name is cut at a character boundary */
 	snprintf(b->c.cfg.name, sizeof(b->c.cfg.name), "%s", "ééééééééééééééé"); /* 30 bytes */
 	size_t n = client_app_data(&b->c, app);
@@ -1223,7 +1319,7 @@ static void test_stamps_and_contacts(void)
 	struct client_contact *ct;
 	for (int i = 0; i < CLIENT_MAX_CONTACTS + 4; i++) {
 		struct ident x;
-		uint8_t s[32] = { 0 };
+		uint8_t s[32] = {0};
 		le32_store(s, (uint32_t)i + 7);
 		ident_from_seed(&x, s);
 		int rc = client_contact_add(&b->c, x.pub, &ct);
@@ -1261,6 +1357,7 @@ int main(void)
 	test_post_retries();
 	test_pushes();
 	test_cli_status_keepalive();
+	test_one_at_a_time();
 	test_two_rooms();
 	json_decref(vectors);
 	return harness_done("test_client");
