@@ -13,6 +13,7 @@
 #include "mesh/mesh.h"
 #include "proto/advert.h"
 #include "proto/payload.h"
+#include "proto/region.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -269,20 +270,6 @@ uint32_t mesh_direct_delay(struct mesh *m, const struct pkt *p)
 
 /* ---- sending (§6.5) ---- */
 
-static uint16_t transport_code(const uint8_t key[16], const struct pkt *p)
-{
-	uint8_t mac[CRYPTO_HASH_SIZE], msg[1 + PKT_MAX_PAYLOAD];
-	msg[0] = (uint8_t)pkt_type(p);
-	memcpy(msg + 1, p->payload, p->payload_len);
-	hmac_sha256(mac, key, 16, msg, 1 + p->payload_len);
-	uint16_t code = le16_load(mac);
-	if (code == 0x0000)
-		code = 0x0001;
-	else if (code == 0xFFFF)
-		code = 0xFFFE;
-	return code;
-}
-
 static void mark_sent(struct mesh *m, const struct pkt *p)
 {
 	uint8_t h[PKT_HASH_SIZE];
@@ -300,7 +287,8 @@ int mesh_send_flood(struct mesh *m, struct pkt *p, uint32_t delay_ms, unsigned h
 		hash_size = 1;
 	if (scope_key) {
 		p->header = pkt_header(PKT_ROUTE_TRANSPORT_FLOOD, type);
-		p->transport[0] = transport_code(scope_key, p);
+		p->transport[0] =
+		    region_transport_code(scope_key, (uint8_t)type, p->payload, p->payload_len);
 		p->transport[1] = 0;
 	} else {
 		p->header = pkt_header(PKT_ROUTE_FLOOD, type);
