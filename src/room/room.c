@@ -610,6 +610,14 @@ static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx,
 
 /* ---- ACKs (§7.7) and paths (§7.6) ---- */
 
+/* Eight LoRa symbols of our settings, in ms (rounded up). */
+static uint64_t turnaround_ms(const struct room *r)
+{
+	const struct lora_params *lp = &r->mesh->cfg.lp;
+	uint64_t sym_us = lp->bw_hz ? ((uint64_t)1000000 << lp->sf) / lp->bw_hz : 0;
+	return (8 * sym_us + 999) / 1000;
+}
+
 static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
 {
 	for (size_t i = 0; i < r->n_members; i++) {
@@ -633,8 +641,10 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 		r->stats.push_acks++;
 		if (store_member_set_sync_since(r->store, r->store_id, m->pub, m->sync_since))
 			r->stats.store_errors++;
-		if (r->next_push_ms > rx->now_ms)
-			r->next_push_ms = rx->now_ms;
+		/* the next push goes out at once, but not before a frame its sender
+		 * keys up straight after the ACK (a return PATH, §9.3) can be
+		 * heard: carrier sense needs a few symbols of it (issue 7) */
+		r->next_push_ms = rx->now_ms + turnaround_ms(r);
 		return true;
 	}
 	return false;
@@ -676,6 +686,39 @@ static unsigned pushes_in_flight(const struct room *r)
 	return n;
 }
 
+/*
+ * Pushes to different members take turns with their ACKs (issue 7).  A
+ * member answers a push 200 ms after it ends (TXT_ACK_DELAY, §9.5) from a
+ * firmware radio that merely defers while it hears a carrier (120-360 ms,
+ * §6.7).  A second push started in that gap keeps the ACK off the air; with
+ * several members the deferred ACKs then collide with each other and with
+ * our next push, and members are given up although they are in range.  So
+ * while one push's ACK is due no other push starts.  The wait covers the
+ * push and a PATH-sized ACK on the air once per hop each way, up to one
+ * direct retransmit delay per hop (§6.7: at most 5 x 0.2 x airtime), the
+ * client's 200 ms and one busy retry (360 ms); a flooded push counts one
+ * hop.  After that a silent member no longer holds the others up (up to
+ * push_parallel of them may be pending), as before.
+ */
+#define ACK_FRAME_MAX 22 /* a PATH carrying the ACK, no hops */
+#define CLIENT_ACK_DELAY_MS 200
+#define BUSY_RETRY_MAX_MS 360
+
+static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops)
+{
+	const struct lora_params *lp = &r->mesh->cfg.lp;
+	uint64_t leg = lora_airtime_ms(lp, push_len) + lora_airtime_ms(lp, ACK_FRAME_MAX + hops);
+	return (2 * (uint64_t)hops + 1) * leg + CLIENT_ACK_DELAY_MS + BUSY_RETRY_MAX_MS;
+}
+
+static bool ack_due(const struct room *r, uint64_t now)
+{
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].pending && now < r->members[i].ack_due_ms)
+			return true;
+	return false;
+}
+
 static int push_post(struct room *r, struct room_member *m, const struct store_post *p)
 {
 	uint8_t pt[9 + STORE_TEXT_MAX];
@@ -714,6 +757,10 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	m->pending = true;
 	m->push_ts = p->post_ts;
 	m->push_sent_ms = now;
+	m->ack_due_ms = now + ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
+					  m->out_path_len == MESH_NO_PATH
+						  ? 1
+						  : path_len_count(m->out_path_len));
 	r->stats.pushes++;
 	return ERR_OK;
 }
@@ -741,7 +788,8 @@ static void push_engine(struct room *r, uint64_t now)
 	if (!r->n_members)
 		return;
 	for (size_t k = 0; k < r->n_members; k++) {
-		if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4)
+		if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4 ||
+		    ack_due(r, now))
 			return;
 		struct room_member *m = &r->members[r->rr];
 		r->rr = (r->rr + 1) % r->n_members;

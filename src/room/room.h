@@ -88,6 +88,7 @@ struct room_member {
 	uint32_t push_ts;        /* post_ts of the outstanding push */
 	uint64_t push_sent_ms;
 	uint64_t ack_timeout_ms;
+	uint64_t ack_due_ms;     /* the ACK should be back by then: other pushes wait */
 	uint8_t push_attempt;    /* attempt bits of the last push, so a retry differs */
 	uint32_t push_retry_ts;  /* the post the attempt bits belong to */
 	unsigned push_failures;

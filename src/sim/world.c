@@ -66,6 +66,8 @@ struct world {
 	size_t n_ev, cap_ev;
 	void (*hook)(void *ctx, struct world *w, const struct world_event *ev);
 	void *hook_ctx;
+	void (*tx_hook)(void *ctx, struct world *w, const struct chan_tx_report *rep);
+	void *tx_hook_ctx;
 };
 
 void world_cfg_defaults(struct world_cfg *cfg)
@@ -157,6 +159,13 @@ static void on_tx_done(void *ctx, int radio, bool ok)
 	prof_stop(n, t0);
 }
 
+static void on_tx_report(void *ctx, const struct chan_tx_report *rep)
+{
+	struct world *w = ctx;
+	if (w->tx_hook)
+		w->tx_hook(w->tx_hook_ctx, w, rep);
+}
+
 static void modem_byte(struct world *w, struct node *n, uint8_t type, int v)
 {
 	uint8_t b = (uint8_t)v;
@@ -242,7 +251,8 @@ struct world *world_new(const struct world_cfg *cfg)
 	cc.default_link = cfg->link;
 	cc.max_radios = WORLD_MAX_NODES;
 	cc.device_name = "world";
-	struct chan_ops ops = {.rx = on_rx, .tx_done = on_tx_done, .ctx = w};
+	struct chan_ops ops = {
+	    .rx = on_rx, .tx_done = on_tx_done, .tx_report = on_tx_report, .ctx = w};
 	w->now_us = START_US;
 	w->ch = chan_new(&cc, &ops, &w->chan_rng, w->now_us);
 	if (!w->ch) {
@@ -821,6 +831,14 @@ void world_set_event_hook(struct world *w,
 {
 	w->hook = fn;
 	w->hook_ctx = ctx;
+}
+
+void world_set_tx_hook(struct world *w,
+                       void (*fn)(void *ctx, struct world *w, const struct chan_tx_report *rep),
+                       void *ctx)
+{
+	w->tx_hook = fn;
+	w->tx_hook_ctx = ctx;
 }
 
 int world_node_stats(const struct world *w, int node, struct world_node_stats *out)

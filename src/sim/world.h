@@ -193,6 +193,11 @@ void world_set_event_hook(struct world *w,
                           void (*fn)(void *ctx, struct world *w, const struct world_event *ev),
                           void *ctx);
 
+/* Called at the end of every transmission (traces); NULL to remove. */
+void world_set_tx_hook(struct world *w,
+                       void (*fn)(void *ctx, struct world *w, const struct chan_tx_report *rep),
+                       void *ctx);
+
 /* Counters. */
 int world_node_stats(const struct world *w, int node, struct world_node_stats *out);
 void world_chan_stats(const struct world *w, struct chan_stats *out);
