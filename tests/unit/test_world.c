@@ -352,6 +352,71 @@ static void test_catch_up_repeater(void)
 	catch_up_story(SEED + 3, true);
 }
 
+/* Login timeouts (collisions among members returning together) are retried, as a user would. */
+static void relogin(void *ctx, struct world *w, const struct world_event *ev)
+{
+	const uint8_t *room = ctx;
+	if (ev->type == CLIENT_EV_LOGIN_TIMEOUT)
+		client_login(world_client(w, ev->node), room, "hello", world_now_ms(w));
+}
+
+/*
+ * Five members come back within a few seconds of each other: each gets all
+ * ten posts in order, exactly once, and the room's pushes take turns with
+ * the members' ACKs (few timeouts, nobody given up).
+ */
+static void test_many_return(void)
+{
+	struct world *w = mk_world(SEED + 8);
+	int rd = world_add_roomd(w, "roomd", NULL);
+	CHECK_EQ(world_add_room(w, rd, "Crowd", NULL), 0);
+	int a = world_add_client(w, "author", NULL);
+	int m[5];
+	const uint8_t *rp = world_room_pub(w, rd, 0);
+	char buf[1024], want[1024];
+	size_t wl = 0;
+
+	world_set_event_hook(w, relogin, (void *)rp);
+	CHECK_EQ(world_client_add_room(w, a, rd, 0), ERR_OK);
+	CHECK_EQ(login(w, a, rp, "hello"), ROLE_READ_WRITE);
+	for (int i = 0; i < 5; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "m%d", i);
+		m[i] = world_add_client(w, name, NULL);
+		CHECK_EQ(world_client_add_room(w, m[i], rd, 0), ERR_OK);
+		CHECK_EQ(login(w, m[i], rp, "hello"), ROLE_READ_WRITE);
+		world_node_set_up(w, m[i], false);
+	}
+	want[0] = 0;
+	for (int i = 0; i < 10; i++) {
+		char t[32];
+		snprintf(t, sizeof(t), "news %d", i);
+		CHECK(post(w, a, rp, t));
+		wl += (size_t)snprintf(want + wl, sizeof(want) - wl, "%s%s", i ? "|" : "", t);
+	}
+	world_run_for(w, 180000);
+	struct room *r = world_room(w, rd, 0);
+	uint32_t timeouts0 = r->stats.push_timeouts;
+	for (int i = 0; i < 5; i++) {
+		world_node_set_up(w, m[i], true);
+		CHECK_EQ(client_login(world_client(w, m[i]), rp, "hello", world_now_ms(w)), ERR_OK);
+		world_run_for(w, 700);
+	}
+	for (int i = 0; i < 5; i++)
+		CHECK(wait_for(w, m[i], CLIENT_EV_POST, rp, 10, 300000));
+	world_run_for(w, 30000);
+	for (int i = 0; i < 5; i++) {
+		posts_of(w, m[i], rp, buf, sizeof(buf));
+		CHECK_STR(buf, want);
+		struct room_member *mm = room_member_find(r, world_node_pub(w, m[i]));
+		CHECK(mm && mm->push_failures == 0 && mm->caught_up);
+	}
+	uint32_t timeouts = r->stats.push_timeouts - timeouts0;
+	printf("test_world: 5 members x 10 posts: %u push timeouts\n", timeouts);
+	CHECK(timeouts <= 5); /* 50 pushes: a few may collide with logins */
+	world_free(w);
+}
+
 static void test_two_rooms(void)
 {
 	struct world *w = mk_world(SEED + 4);
@@ -502,6 +567,7 @@ int main(void)
 	test_logins_and_posts();
 	test_catch_up();
 	test_catch_up_repeater();
+	test_many_return();
 	test_two_rooms();
 	test_restart();
 	test_determinism();
