@@ -38,6 +38,7 @@ BIN = os.path.join(ROOT, O)
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "10"))
 CLIENTS = int(os.environ.get("CRASH_CLIENTS", "3"))
 SEED = int(os.environ.get("CRASH_SEED", "1"))
+FACTOR = os.environ.get("CRASH_TIMEOUT_FACTOR", "1")
 VERBOSE = bool(os.environ.get("CRASH_VERBOSE"))
 RADIO = ["--sf", "7", "--bw", "500"]
 passed = failed = 0
@@ -88,7 +89,7 @@ class Client:
         self.trace = open(os.path.join(tmp, "c%d.jsonl" % idx), "w")
         self.p = subprocess.Popen(
             [os.path.join(BIN, "roomc"), "--data", self.data, "--radio",
-             "tcp:127.0.0.1:%d" % port, "--json", "--no-remember", "-q"] + RADIO,
+             "tcp:127.0.0.1:%d" % port, "--json", "--no-remember", "-q", "--timeout-factor", FACTOR] + RADIO,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True,
             bufsize=1)
         procs.append(self.p)
