@@ -10,11 +10,19 @@
  *  - the wall clock is stepped back while the daemon is down: after the
  *    restart post timestamps keep increasing, sync points never go back, the
  *    RTC is not behind the newest post, and a member is pushed exactly what
- *    is new.
+ *    is new;
+ *  - the room killed between a commit and its ACK: the retry is acknowledged
+ *    and stored once; and killed for real (SIGKILL of a forked child running
+ *    a room with clients posting flat out, FAULTS_CRASH_ROUNDS times, default
+ *    20): every post a client saw acknowledged is in the database, once, and
+ *    the database is intact.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -575,6 +583,194 @@ static void test_crash_before_ack(void)
 	world_close(&w);
 }
 
+/* ---- SIGKILL at random moments (in-process variant of tests/e2e/crash.sh) ---- */
+
+#define CRASH_CLIENTS 3
+
+/* The child: the room on the database and clients posting until killed; each
+ * post a client saw acknowledged is written to fd as "text\n". */
+static void crash_child(const char *db, int round, int fd)
+{
+	static struct room room;
+	struct room_clock clock;
+	struct store *st;
+	struct ident rid;
+	uint8_t seed[32];
+	struct node *c[CRASH_CLIENTS];
+	uint32_t id = 0;
+
+	n_nodes = 0;
+	n_air = 0;
+	now = 1000;
+	clock.offset_ms = (int64_t)(T0 + (uint32_t)round * 100000) * 1000 - (int64_t)now;
+	memset(seed, 9, sizeof(seed));
+	ident_from_seed(&rid, seed);
+	if (store_open(&st, db) || store_room_add(st, "Crash", rid.pub, &id))
+		_exit(2);
+	struct node *rn = node_new();
+	if (room_open(&room, &rn->mesh, st, id, &rid, &clock, now))
+		_exit(2);
+	the_room = &room;
+	for (int i = 0; i < CRASH_CLIENTS; i++)
+		c[i] = client_new((uint8_t)(0x31 + i), rid.pub);
+	uint32_t ts = T0 + (uint32_t)round * 100000;
+	for (int i = 0; i < CRASH_CLIENTS; i++)
+		client_login(c[i], ts, 0, "hello");
+	run_for(5000);
+	for (uint32_t n = 1;; n++) {
+		char text[CRASH_CLIENTS][48];
+		int acked[CRASH_CLIENTS];
+		for (int i = 0; i < CRASH_CLIENTS; i++) {
+			snprintf(text[i], sizeof(text[i]), "r%d c%d n%u", round, i, n);
+			acked[i] = c[i]->acked;
+			client_post(c[i], ts + n, 0, text[i]);
+		}
+		for (unsigned attempt = 1; attempt < 4; attempt++) {
+			run_for(1500);
+			for (int i = 0; i < CRASH_CLIENTS; i++)
+				if (c[i]->acked == acked[i])
+					client_post(c[i], ts + n, attempt, text[i]);
+		}
+		run_for(1500);
+		for (int i = 0; i < CRASH_CLIENTS; i++) {
+			if (c[i]->acked == acked[i])
+				continue;
+			char line[64];
+			int len = snprintf(line, sizeof(line), "%s\n", text[i]);
+			if (write(fd, line, (size_t)len) != len)
+				_exit(3);
+		}
+	}
+}
+
+struct acked {
+	char (*text)[48];
+	size_t n, cap;
+};
+
+static void acked_add(struct acked *a, const char *t, size_t len)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 1024;
+		a->text = realloc(a->text, a->cap * sizeof(*a->text));
+		if (!a->text)
+			exit(2);
+	}
+	snprintf(a->text[a->n++], sizeof(a->text[0]), "%.*s", (int)len, t);
+}
+
+struct count_ctx {
+	const struct acked *a;
+	unsigned char *seen; /* per acknowledged post: times found */
+	uint32_t rows;
+};
+
+static int count_cb(void *ctx, const struct store_post *p)
+{
+	struct count_ctx *cc = ctx;
+	cc->rows++;
+	for (size_t i = 0; i < cc->a->n; i++) {
+		if (strlen(cc->a->text[i]) == p->text_len &&
+		    memcmp(cc->a->text[i], p->text, p->text_len) == 0 && cc->seen[i] < 255)
+			cc->seen[i]++;
+	}
+	return 0;
+}
+
+static void test_sigkill(void)
+{
+	const char *env = getenv("FAULTS_CRASH_ROUNDS");
+	int rounds = env ? atoi(env) : 20;
+	struct acked a = {NULL, 0, 0};
+	char db[64], p[96];
+	struct store *st;
+	uint32_t id = 0;
+	int bad_checks = 0, bad_exits = 0;
+	uint8_t seed[32];
+	struct ident rid;
+
+	snprintf(db, sizeof(db), "/tmp/test_faults_kill_XXXXXX");
+	int tfd = mkstemp(db);
+	CHECK(tfd >= 0);
+	close(tfd);
+	unlink(db);
+	/* the room, with no retention limit so that nothing acknowledged expires */
+	memset(seed, 9, sizeof(seed));
+	ident_from_seed(&rid, seed);
+	CHECK_EQ(store_open(&st, db), ERR_OK);
+	CHECK_EQ(store_room_add(st, "Crash", rid.pub, &id), ERR_OK);
+	CHECK_EQ(store_room_set_retention(st, id, 0, 0), ERR_OK);
+	store_close(st);
+	srand(12345);
+	for (int r = 0; r < rounds; r++) {
+		int pfd[2];
+		CHECK_EQ(pipe(pfd), 0);
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(pfd[0]);
+			crash_child(db, r, pfd[1]);
+			_exit(0);
+		}
+		close(pfd[1]);
+		/* 20..150 ms of real time: login, then posts */
+		struct timespec d = {0, (long)(20 + rand() % 130) * 1000000L};
+		nanosleep(&d, NULL);
+		kill(pid, SIGKILL);
+		int status = 0;
+		waitpid(pid, &status, 0);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+			bad_exits++;
+		char buf[4096], line[64];
+		size_t ll = 0;
+		ssize_t n;
+		while ((n = read(pfd[0], buf, sizeof(buf))) > 0) {
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] == '\n') {
+					acked_add(&a, line, ll);
+					ll = 0;
+				} else if (ll < sizeof(line)) {
+					line[ll++] = buf[i];
+				}
+			}
+		}
+		close(pfd[0]);
+		CHECK_EQ(store_open(&st, db), ERR_OK);
+		if (store_check(st) != ERR_OK)
+			bad_checks++;
+		store_close(st);
+	}
+	CHECK_EQ(bad_exits, 0);
+	CHECK_EQ(bad_checks, 0);
+
+	struct count_ctx cc = {&a, calloc(a.n ? a.n : 1, 1), 0};
+	CHECK_EQ(store_open(&st, db), ERR_OK);
+	CHECK_EQ(store_post_list_newest(st, id, UINT32_MAX, count_cb, &cc), ERR_OK);
+	size_t lost = 0, twice = 0;
+	for (size_t i = 0; i < a.n; i++) {
+		lost += cc.seen[i] == 0;
+		twice += cc.seen[i] > 1;
+		if (cc.seen[i] != 1)
+			fprintf(stderr, "test_faults: acknowledged post '%s' stored %u times\n",
+			        a.text[i], cc.seen[i]);
+	}
+	printf("test_faults: %d SIGKILLs: %zu posts acknowledged, %u stored, lost %zu, "
+	       "stored twice %zu, integrity %s\n",
+	       rounds, a.n, cc.rows, lost, twice, bad_checks ? "BAD" : "ok");
+	CHECK(a.n > 0);
+	CHECK(cc.rows >= a.n);
+	CHECK_EQ(lost, 0);
+	CHECK_EQ(twice, 0);
+	store_close(st);
+	free(cc.seen);
+	free(a.text);
+	unlink(db);
+	snprintf(p, sizeof(p), "%s-wal", db);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", db);
+	unlink(p);
+}
+
 int main(void)
 {
 	log_set_level(getenv("FAULTS_TEST_LOG") ? LOG_TRACE : LOG_ERR);
@@ -584,5 +780,6 @@ int main(void)
 	test_read_only();
 	test_clock_back();
 	test_crash_before_ack();
+	test_sigkill();
 	return harness_done("test_faults");
 }
