@@ -27,6 +27,7 @@
 #define PUSH_FAILS_RESET_PATH 3
 #define PUSH_FAILS_GIVE_UP 6
 #define BOOT_ADVERT_MS 5000
+#define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
 #define CLI_ADVERT_DELAY_MS 1500
 #define RESP_SERVER_LOGIN_OK 0
 #define FIRMWARE_VER_LEVEL 1
@@ -901,17 +902,18 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 		room_close(r);
 		return rc ? rc : lc.rc;
 	}
-	/* post timestamps must keep increasing across restarts, whatever the clock did;
-	 * a wall clock stepped back while we were down would also date our adverts
-	 * before the last ones (clients drop those as replays): floor the RTC too */
+	/* post timestamps must keep increasing across restarts, whatever the clock did.
+	 * A wall clock stepped back far while we were down would also date our
+	 * adverts before the last ones (clients drop those as replays): then the
+	 * RTC is floored too.  Unique times of a busy room run ahead of the RTC
+	 * (one per message, as in the firmware): that alone must not move the RTC,
+	 * or every restart would push it further ahead. */
 	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK) {
 		uint32_t rtc = room_clock_rtc(clock, now_ms);
 		r->last_unique = newest;
-		/* a busy room's unique times run a little ahead: only a real step is news */
-		if (room_clock_set(clock, now_ms, newest))
-			log_msg(newest - rtc > 60 ? LOG_WARN : LOG_DEBUG, "room",
-				"room %u: clock %u s behind the newest post, moved forwards", store_id,
-				newest - rtc);
+		if (newest > rtc + CLOCK_STEP_S && room_clock_set(clock, now_ms, newest))
+			log_warn("room", "room %u: clock %u s behind the newest post, moved forwards",
+				 store_id, newest - rtc);
 	}
 	schedule_adverts(r, now_ms);
 	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
