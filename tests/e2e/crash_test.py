@@ -196,7 +196,8 @@ def run(tmp):
     air_log = os.path.join(tmp, "air.log")
     with open(air_log, "w") as f:
         procs.append(subprocess.Popen([os.path.join(BIN, "meshair"), "--listen",
-                                       "127.0.0.1:0", "--seed", str(SEED)] + RADIO,
+                                       "127.0.0.1:0", "--seed", str(SEED)] + RADIO +
+                                      (["-v"] if VERBOSE else []),
                                       stderr=f, stdout=f))
     m = wait_for(air_log, r"listening on 127\.0\.0\.1:(\d+)")
     check(m is not None, "meshair started")
