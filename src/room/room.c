@@ -27,6 +27,7 @@
 #define PUSH_FAILS_RESET_PATH 3
 #define PUSH_FAILS_GIVE_UP 6
 #define BOOT_ADVERT_MS 5000
+#define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
 #define CLI_ADVERT_DELAY_MS 1500
 #define RESP_SERVER_LOGIN_OK 0
 #define FIRMWARE_VER_LEVEL 1
@@ -949,9 +950,19 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 		room_close(r);
 		return rc ? rc : lc.rc;
 	}
-	/* post timestamps must keep increasing across restarts, whatever the clock did */
-	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK)
+	/* post timestamps must keep increasing across restarts, whatever the clock did.
+	 * A wall clock stepped back far while we were down would also date our
+	 * adverts before the last ones (clients drop those as replays): then the
+	 * RTC is floored too.  Unique times of a busy room run ahead of the RTC
+	 * (one per message, as in the firmware): that alone must not move the RTC,
+	 * or every restart would push it further ahead. */
+	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK) {
+		uint32_t rtc = room_clock_rtc(clock, now_ms);
 		r->last_unique = newest;
+		if (newest > rtc + CLOCK_STEP_S && room_clock_set(clock, now_ms, newest))
+			log_warn("room", "room %u: clock %u s behind the newest post, moved forwards",
+				 store_id, newest - rtc);
+	}
 	schedule_adverts(r, now_ms);
 	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
 	rc = mesh_add_ep(mesh, &r->ep);
@@ -962,14 +973,21 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	return ERR_OK;
 }
 
-static void flush_members(struct room *r)
+#define FLUSH_RETRY_MS 5000
+
+/* Writes dirty member state; after a store error (full disk, read-only
+ * database) waits FLUSH_RETRY_MS instead of retrying and logging every tick. */
+static void flush_members(struct room *r, uint64_t now_ms)
 {
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct room_member *m = &r->members[i];
 		if (!m->dirty)
 			continue;
-		if (member_save(r, m) == ERR_OK)
-			m->dirty = false;
+		if (member_save(r, m) != ERR_OK) {
+			r->next_flush_ms = now_ms + FLUSH_RETRY_MS;
+			return;
+		}
+		m->dirty = false;
 	}
 }
 
@@ -978,7 +996,7 @@ void room_close(struct room *r)
 	if (r->mesh)
 		mesh_remove_ep(r->mesh, &r->ep);
 	if (r->store)
-		flush_members(r);
+		flush_members(r, 0);
 	if (r->members) {
 		crypto_wipe(r->members, r->cap_members * sizeof(*r->members));
 		free(r->members);
@@ -996,7 +1014,8 @@ void room_tick(struct room *r, uint64_t now_ms)
 		push_engine(r, now_ms);
 		r->next_push_ms = now_ms + 150;
 	}
-	flush_members(r);
+	if (now_ms >= r->next_flush_ms)
+		flush_members(r, now_ms);
 }
 
 uint64_t room_next_deadline(const struct room *r)

@@ -132,6 +132,7 @@ struct room {
 	uint64_t next_advert_ms, next_flood_advert_ms;
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
 	size_t rr;            /* round-robin position of the push engine */
+	uint64_t next_flush_ms; /* member state writes wait after a store error */
 	struct room_stats stats;
 };
 
