@@ -62,8 +62,8 @@ bool limit_bucket_take(struct limit_bucket *b, const struct limit_cfg *c, uint64
 	if (b->tokens == c->burst)
 		b->stamp_ms = now_ms; /* the refill clock starts at the first take */
 	b->tokens--;
-	if (!b->tokens && b->strikes < 31)
-		b->strikes++;
+	if (!b->tokens && limit_bucket_period(b, c) < c->max_period_ms)
+		b->strikes++; /* no further than the cap, so that it decays quickly */
 	return true;
 }
 

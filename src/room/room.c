@@ -375,9 +375,10 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		goto reply;
 	}
 	/* Guessing is slowed down before anything else is looked at; a
-	 * password member only ever meets its own key's limit. */
+	 * password member only ever meets its own key's limit, and a blank
+	 * password (no guess: read-only guests) none. */
 	bool member = m && (m->perms & 3) != ROLE_GUEST;
-	if (!guard_login_ok(&r->guard, pub, member, rx->now_ms)) {
+	if (pw_len && !guard_login_ok(&r->guard, pub, member, rx->now_ms)) {
 		r->stats.logins_limited++;
 		return;
 	}
