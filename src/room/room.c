@@ -1069,6 +1069,9 @@ void room_close(struct room *r)
 void room_tick(struct room *r, uint64_t now_ms)
 {
 	advert_timers(r, now_ms);
+	/* ack timeouts are deadlines of their own (room_next_deadline): act on
+	 * them now, not at the next push slot, or the caller's loop spins */
+	push_timeouts(r, now_ms);
 	if (now_ms >= r->next_push_ms) {
 		push_engine(r, now_ms);
 		r->next_push_ms = now_ms + 150;
