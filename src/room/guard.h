@@ -30,14 +30,14 @@
 #include "proto/packet.h"
 #include "room/limit.h"
 
-/* Failed logins of one key: 4, then one per 30 s, backing off to one per hour. */
+/* Failed logins of one key: 4, then one per 5 min, backing off to one per hour. */
 #define GUARD_LOGIN_KEY_BURST     4
-#define GUARD_LOGIN_KEY_PERIOD_MS 30000
+#define GUARD_LOGIN_KEY_PERIOD_MS 300000
 #define GUARD_LOGIN_KEY_MAX_MS    3600000
-/* Failed logins of all non-members: 16, then one per 5 s, backing off to one per 80 s. */
-#define GUARD_LOGIN_ALL_BURST     16
-#define GUARD_LOGIN_ALL_PERIOD_MS 5000
-#define GUARD_LOGIN_ALL_MAX_MS    80000
+/* Failed logins of all non-members: 10, then one a minute, backing off to one per 15 min. */
+#define GUARD_LOGIN_ALL_BURST     10
+#define GUARD_LOGIN_ALL_PERIOD_MS 60000
+#define GUARD_LOGIN_ALL_MAX_MS    900000
 /* Flood replies to one key: 4, then one per 10 s, backing off to one per 5 min. */
 #define GUARD_REPLY_KEY_BURST     4
 #define GUARD_REPLY_KEY_PERIOD_MS 10000

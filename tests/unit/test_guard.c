@@ -317,19 +317,22 @@ static void test_brute_force(void)
 	c_login(&att, ts++, "guessY", false);
 	pump(100);
 	CHECK_EQ(room.stats.logins_bad, GUARD_LOGIN_KEY_BURST + 1);
-	/* sustained guessing through one key: no more than one guess per backed-off
-	 * period, so over 6 hours a handful (1 + 2 + 4 + 8 + 16 + 32 + 60 min...) */
+	/* sustained guessing through one key, once a minute for 6 hours: the
+	 * period doubles each time the bucket runs dry (10, 20, 40, 60, 60 ...
+	 * minutes), so only a handful are read */
 	uint32_t before = room.stats.logins_bad;
 	for (int i = 0; i < 6 * 60; i++) {
 		c_login(&att, ts++, "guessZ", false);
 		now += 60000;
 		pump(10);
 	}
+	printf("test_guard: figure: %u of 360 guesses in 6 h read from one key\n",
+	       room.stats.logins_bad - before);
 	CHECK(room.stats.logins_bad - before <= 10);
 	CHECK(room.stats.logins_bad - before >= 5);
 
 	/* many keys: the global bucket of non-members runs dry after its burst */
-	now += 3600000; /* let everything refill */
+	now += 6 * 3600000; /* let everything refill */
 	pump(10);
 	before = room.stats.logins_bad;
 	uint32_t lim = room.stats.logins_limited;
@@ -352,17 +355,32 @@ static void test_brute_force(void)
 	CHECK(is_member(&mem, ROLE_ADMIN));
 	/* once a token is back, the stranger with the password gets in, and the
 	 * room's per-attacker state stayed within the fixed table */
-	now += GUARD_LOGIN_ALL_PERIOD_MS * 2 + 1;
+	now += GUARD_LOGIN_ALL_MAX_MS;
 	c_login(&late, ts++, "Gu3st-pw", false);
 	pump(500);
 	CHECK(is_member(&late, ROLE_READ_WRITE));
 	CHECK(limit_table_used(&room.guard.login_key) <= LIMIT_SLOTS);
 	CHECK_EQ(room.n_members, 3); /* mem, str, late and nobody else */
 
+	/* figure: a day of guessing, one guess every 10 s from ever new keys */
+	now += 6 * 3600000;
+	pump(10);
+	before = room.stats.logins_bad;
+	for (unsigned i = 0; i < 8640; i++) {
+		static struct client k;
+		client_init(&k, 100000 + i);
+		c_login(&k, ts++, "guess", false);
+		now += 10000;
+		pump(1);
+	}
+	printf("test_guard: figure: %u of 8640 guesses/day read from fresh keys (global limit)\n",
+	       room.stats.logins_bad - before);
+	CHECK(room.stats.logins_bad - before <= 24 * 3600000 / GUARD_LOGIN_ALL_MAX_MS + 20);
+
 	/* with allow.read.only a wrong password still gets in (read-only) but
 	 * counts as a guess: the role in the reply would tell a right one */
 	set("set allow.read.only on");
-	now += 3600000;
+	now += 6 * 3600000;
 	pump(10);
 	static struct client ro;
 	client_init(&ro, 500);
@@ -613,6 +631,9 @@ static void test_forged_ack(void)
 	pump(3000);
 	tap = NULL;
 	struct room_member *mv = room_member_find(&room, v.id.pub);
+	if (mv)
+		printf("test_guard: figure: earliest genuine ACK %u ms after a direct push\n",
+		       (unsigned)mv->push_min_ack_ms);
 	CHECK_EQ(forged_sent, 1);
 	CHECK_EQ(room.stats.push_acks_forged, 1);
 	CHECK_EQ(room.stats.push_acks, 0);
