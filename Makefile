@@ -81,13 +81,22 @@ test: all
 bench: all
 	O=$(O) bench/run
 
-# libFuzzer: clang only, always with ASan+UBSan.
+# libFuzzer: clang only, always with ASan+UBSan.  The library is compiled
+# once with coverage instrumentation (fuzzer-no-link) and every target links it.
 FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+	-fno-sanitize-recover=all -MMD -MP
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_O)/obj/%.o)
+FUZZ_LIB := $(FUZZ_O)/libroomd-fuzz.a
 fuzz: $(FUZZERS)
-$(FUZZ_O)/%: tests/fuzz/%.c $(LIB_SRC)
+$(FUZZ_O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+$(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB) $(LDLIBS) -o $@
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -96,3 +105,4 @@ clean:
 	rm -rf build build-san build-clang build-fuzz
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_O) -name '*.d' 2>/dev/null)
