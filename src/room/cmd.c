@@ -850,6 +850,22 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 	return ERR_NOT_FOUND;
 }
 
+bool room_cmd_reply_is_error(const char *reply)
+{
+	static const char *const prefixes[] = { "Err",		   "ERR",	 "(ERR",
+						"??:",		   "unknown config", "Unknown command",
+						"File system erase: Err" };
+	const char *s = reply;
+	if (strlen(s) > 3 && s[2] == '|')
+		s += 3; /* a tagged reply */
+	while (*s == ' ')
+		s++;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 void room_cmd_help(char *out, size_t cap)
 {
 	size_t off = 0;

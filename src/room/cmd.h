@@ -10,6 +10,7 @@
 #ifndef ROOMD_ROOM_CMD_H
 #define ROOMD_ROOM_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,13 @@ enum cmd_origin {
  */
 int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_origin origin,
 	     char *reply, size_t cap);
+
+/*
+ * True if a reply reports a failure (the firmware's "Err...", "ERR...",
+ * "Error...", "??: key", "unknown config: ...", "Unknown command"), for the
+ * exit status of roomctl.  The firmware has no status besides the text.
+ */
+bool room_cmd_reply_is_error(const char *reply);
 
 /* Writes the help text (one line per command) into out. */
 void room_cmd_help(char *out, size_t cap);

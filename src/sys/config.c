@@ -54,6 +54,8 @@ static const struct {
 	{ "txdelay", "0.5", "flood retransmit delay factor" },
 	{ "direct.txdelay", "0.2", "direct retransmit delay factor" },
 	{ "flood.max", "64", "most hops a forwarded flood may have" },
+	{ "flood.max.unscoped", "64", "most hops a forwarded unscoped flood may have" },
+	{ "flood.max.advert", "8", "most hops a forwarded flood advert may have" },
 	{ "kiss.txdelay", "0", "modem TXDELAY, units of 10 ms (MeshCore randomises itself)" },
 };
 
@@ -95,6 +97,12 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 	} else if (!strcmp(key, "flood.max")) {
 		if (!(rc = parse_double(v, 0, 64, &d)))
 			c->mesh.flood_max = (uint8_t)d;
+	} else if (!strcmp(key, "flood.max.unscoped")) {
+		if (!(rc = parse_double(v, 0, 64, &d)))
+			c->mesh.flood_max_unscoped = (uint8_t)d;
+	} else if (!strcmp(key, "flood.max.advert")) {
+		if (!(rc = parse_double(v, 0, 64, &d)))
+			c->mesh.flood_max_advert = (uint8_t)d;
 	} else if (!strcmp(key, "kiss.txdelay")) {
 		if (!(rc = parse_double(v, 0, 255, &d)))
 			c->radio_cfg.txdelay_10ms = (int)d;
@@ -168,8 +176,9 @@ int app_config_write_default(const char *path)
 		return ERR_SYS;
 	room_settings_defaults(&s);
 	fprintf(f, "# roomd configuration. Lines are 'key = value'; '#' starts a comment.\n"
-		   "# Every key is shown with its default. Command-line flags override this\n"
-		   "# file; settings changed by admin commands are kept in roomd.db and win.\n\n"
+		   "# Every key is shown, commented out, with its default.\n"
+		   "# Precedence: defaults < this file < changes made by admin command (kept\n"
+		   "# in roomd.db) < roomd --set KEY=VALUE.\n\n"
 		   "## Radio and mesh (the whole daemon)\n");
 	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
 		fprintf(f, "# %s\n#%s = %s\n", daemon_keys[i].help, daemon_keys[i].key,
