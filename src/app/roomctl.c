@@ -32,62 +32,62 @@ struct conn {
 
 static void usage(FILE *f)
 {
-	fputs(
-"NAME\n"
-"    roomctl - send admin commands to a running roomd\n"
-"\n"
-"SYNOPSIS\n"
-"    roomctl --data DIR [--room N] [--json] [--timeout SECS] COMMAND...\n"
-"    roomctl --data DIR [--room N] [--json] [--timeout SECS] < commands.txt\n"
-"\n"
-"DESCRIPTION\n"
-"    roomctl connects to the control socket DIR/control.sock of the roomd\n"
-"    serving data directory DIR, runs one command (the words given on the\n"
-"    command line, joined by spaces) or, with no COMMAND, every line read\n"
-"    from standard input (empty lines and lines starting with '#' are\n"
-"    skipped), and prints each reply.  The commands are those of the\n"
-"    firmware's serial console (commands kept to the console, such as\n"
-"    'get prv.key', 'stats-core' and 'log', work here) plus roomd's own;\n"
-"    'roomctl -d DIR help' lists them.\n"
-"\n"
-"OPTIONS\n"
-"    -d, --data DIR        data directory of the roomd (default $ROOMD_DATA)\n"
-"    -S, --socket PATH     control socket path (default DIR/control.sock)\n"
-"    -r, --room N          room to talk to: index or name as 'rooms' shows\n"
-"                          (default: the first room)\n"
-"    -j, --json            one JSON object per command on stdout:\n"
-"                          {\"command\":\"...\",\"ok\":true,\"reply\":\"...\"}\n"
-"    -t, --timeout SECS    wait at most SECS for each reply (default 10)\n"
-"    -k, --keep-going      with commands on stdin, run the rest after a failure\n"
-"                          (the default stops at the first failed command)\n"
-"    -h, --help            this text\n"
-"        --version         print the version\n"
-"\n"
-"COMMANDS\n"
-"    A few of them ('help' lists all):\n"
-"    rooms, use N, room.add NAME     the rooms of the daemon\n"
-"    get KEY, set KEY VALUE          settings (get name, set guest.password x)\n"
-"    password PW                     the admin password\n"
-"    members, setperm HEX PERM       members and their permissions\n"
-"    post.list [N], post.delete ID   moderation\n"
-"    ban HEX [REASON], unban HEX\n"
-"    room.post TEXT                  post as the room\n"
-"    region ..., log start|stop|erase, log, stats-core, stats-room, ver\n"
-"\n"
-"EXIT STATUS\n"
-"    0 every command succeeded; 1 a command was unknown or its reply reports\n"
-"    an error (Err..., ERROR..., ??: key, unknown config ...); 2 usage error;\n"
-"    3 the daemon could not be reached or did not answer in time.\n"
-"\n"
-"EXAMPLES\n"
-"    roomctl -d ~/.roomd get name\n"
-"    roomctl -d ~/.roomd --room 1 set guest.password s3cret\n"
-"    printf 'rooms\\nstats-room\\n' | roomctl -d /var/lib/roomd --json\n", f);
+	fputs("NAME\n"
+	      "    roomctl - send admin commands to a running roomd\n"
+	      "\n"
+	      "SYNOPSIS\n"
+	      "    roomctl --data DIR [--room N] [--json] [--timeout SECS] COMMAND...\n"
+	      "    roomctl --data DIR [--room N] [--json] [--timeout SECS] < commands.txt\n"
+	      "\n"
+	      "DESCRIPTION\n"
+	      "    roomctl connects to the control socket DIR/control.sock of the roomd\n"
+	      "    serving data directory DIR, runs one command (the words given on the\n"
+	      "    command line, joined by spaces) or, with no COMMAND, every line read\n"
+	      "    from standard input (empty lines and lines starting with '#' are\n"
+	      "    skipped), and prints each reply.  The commands are those of the\n"
+	      "    firmware's serial console (commands kept to the console, such as\n"
+	      "    'get prv.key', 'stats-core' and 'log', work here) plus roomd's own;\n"
+	      "    'roomctl -d DIR help' lists them.\n"
+	      "\n"
+	      "OPTIONS\n"
+	      "    -d, --data DIR        data directory of the roomd (default $ROOMD_DATA)\n"
+	      "    -S, --socket PATH     control socket path (default DIR/control.sock)\n"
+	      "    -r, --room N          room to talk to: index or name as 'rooms' shows\n"
+	      "                          (default: the first room)\n"
+	      "    -j, --json            one JSON object per command on stdout:\n"
+	      "                          {\"command\":\"...\",\"ok\":true,\"reply\":\"...\"}\n"
+	      "    -t, --timeout SECS    wait at most SECS for each reply (default 10)\n"
+	      "    -k, --keep-going      with commands on stdin, run the rest after a failure\n"
+	      "                          (the default stops at the first failed command)\n"
+	      "    -h, --help            this text\n"
+	      "        --version         print the version\n"
+	      "\n"
+	      "COMMANDS\n"
+	      "    A few of them ('help' lists all):\n"
+	      "    rooms, use N, room.add NAME     the rooms of the daemon\n"
+	      "    get KEY, set KEY VALUE          settings (get name, set guest.password x)\n"
+	      "    password PW                     the admin password\n"
+	      "    members, setperm HEX PERM       members and their permissions\n"
+	      "    post.list [N], post.delete ID   moderation\n"
+	      "    ban HEX [REASON], unban HEX\n"
+	      "    room.post TEXT                  post as the room\n"
+	      "    region ..., log start|stop|erase, log, stats-core, stats-room, ver\n"
+	      "\n"
+	      "EXIT STATUS\n"
+	      "    0 every command succeeded; 1 a command was unknown or its reply reports\n"
+	      "    an error (Err..., ERROR..., ??: key, unknown config ...); 2 usage error;\n"
+	      "    3 the daemon could not be reached or did not answer in time.\n"
+	      "\n"
+	      "EXAMPLES\n"
+	      "    roomctl -d ~/.roomd get name\n"
+	      "    roomctl -d ~/.roomd --room 1 set guest.password s3cret\n"
+	      "    printf 'rooms\\nstats-room\\n' | roomctl -d /var/lib/roomd --json\n",
+	      f);
 }
 
 static int conn_open(struct conn *c, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "roomctl: %s: path too long for a socket\n", path);
 		return -1;
@@ -96,7 +96,7 @@ static int conn_open(struct conn *c, const char *path)
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "roomctl: %s: %s (is roomd running on this data directory?)\n",
-			path, strerror(errno));
+		        path, strerror(errno));
 		if (c->fd >= 0)
 			close(c->fd);
 		return -1;
@@ -135,7 +135,7 @@ static int read_line(struct conn *c, char *out, size_t cap)
 		}
 		if (c->len == sizeof(c->buf))
 			return -1;
-		struct pollfd p = { c->fd, POLLIN, 0 };
+		struct pollfd p = {c->fd, POLLIN, 0};
 		int r = poll(&p, 1, c->timeout_ms);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -197,8 +197,8 @@ static int run(struct conn *c, const char *cmd, bool json, bool quiet)
 			ok = strcmp(line, "OK") == 0;
 			break;
 		}
-		int n = snprintf(reply + off, sizeof(reply) - off, "%s%s", off ? "\n" : "",
-				 line + 1);
+		int n =
+		    snprintf(reply + off, sizeof(reply) - off, "%s%s", off ? "\n" : "", line + 1);
 		if (n > 0 && (size_t)n < sizeof(reply) - off)
 			off += (size_t)n;
 	}
@@ -222,13 +222,17 @@ int main(int argc, char **argv)
 	bool json = false, keep_going = false;
 	double timeout_s = 10;
 	char path[4096], line[LINE_MAX_LEN + 2];
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 	static const struct option opts[] = {
-		{ "data", required_argument, 0, 'd' },	  { "socket", required_argument, 0, 'S' },
-		{ "room", required_argument, 0, 'r' },	  { "json", no_argument, 0, 'j' },
-		{ "timeout", required_argument, 0, 't' }, { "keep-going", no_argument, 0, 'k' },
-		{ "help", no_argument, 0, 'h' },	  { "version", no_argument, 0, 'V' },
-		{ 0, 0, 0, 0 },
+	    {"data", required_argument, 0, 'd'},
+	    {"socket", required_argument, 0, 'S'},
+	    {"room", required_argument, 0, 'r'},
+	    {"json", no_argument, 0, 'j'},
+	    {"timeout", required_argument, 0, 't'},
+	    {"keep-going", no_argument, 0, 'k'},
+	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
+	    {0, 0, 0, 0},
 	};
 	int opt, status = 0;
 
@@ -277,11 +281,11 @@ int main(int argc, char **argv)
 		char cmd[LINE_MAX_LEN + 2];
 		size_t off = 0;
 		for (int i = optind; i < argc; i++) {
-			int n = snprintf(cmd + off, sizeof(cmd) - off, "%s%s", i > optind ? " " : "",
-					 argv[i]);
+			int n = snprintf(cmd + off, sizeof(cmd) - off, "%s%s",
+			                 i > optind ? " " : "", argv[i]);
 			if (n < 0 || (size_t)n >= sizeof(cmd) - off) {
 				fprintf(stderr, "roomctl: command longer than %d bytes\n",
-					LINE_MAX_LEN);
+				        LINE_MAX_LEN);
 				status = EXIT_USAGE;
 				goto out;
 			}

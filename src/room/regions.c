@@ -76,7 +76,7 @@ int room_regions_encode(const struct room_regions *t, char *out, size_t cap)
 	size_t off = n < 0 ? cap : (size_t)n;
 	for (int i = 0; i < t->n && off < cap; i++) {
 		n = snprintf(out + off, cap - off, " %s/%d/%c", t->r[i].name, t->r[i].parent,
-			     t->r[i].flood ? 'F' : '-');
+		             t->r[i].flood ? 'F' : '-');
 		off += n < 0 ? cap : (size_t)n;
 	}
 	return off < cap ? ERR_OK : ERR_TOO_BIG;
@@ -84,7 +84,8 @@ int room_regions_encode(const struct room_regions *t, char *out, size_t cap)
 
 static bool valid_index(int i, int n, bool allow_none)
 {
-	return (i >= 0 && i < n) || i == ROOM_REGION_WILDCARD || (allow_none && i == ROOM_REGION_NONE);
+	return (i >= 0 && i < n) || i == ROOM_REGION_WILDCARD ||
+	       (allow_none && i == ROOM_REGION_NONE);
 }
 
 int room_regions_decode(struct room_regions *t, const char *value)
@@ -171,7 +172,7 @@ const uint8_t *room_reply_scope(struct room *r, const struct pkt *req, uint8_t k
 			if (!t->r[i].flood || !key_of(&t->r[i], key))
 				continue;
 			if (region_transport_code(key, (uint8_t)pkt_type(req), req->payload,
-						  req->payload_len) == req->transport[0])
+			                          req->payload_len) == req->transport[0])
 				return key;
 		}
 	} else if (pkt_route(req) == PKT_ROUTE_FLOOD && !t->wildcard_deny) {
@@ -193,13 +194,13 @@ static bool allows_flood(const struct room_regions *t, int i)
 }
 
 static void tree(const struct room_regions *t, int node, int depth, char *out, size_t cap,
-		 size_t *off)
+                 size_t *off)
 {
 	if (depth > ROOM_REGIONS_MAX)
 		return;
 	int n = snprintf(out + *off, cap - *off, "%*s%s%s%s\n", depth, "",
-			 node >= 0 ? skip_hash(t->r[node].name) : "*", node == t->home ? "^" : "",
-			 allows_flood(t, node) ? " F" : "");
+	                 node >= 0 ? skip_hash(t->r[node].name) : "*", node == t->home ? "^" : "",
+	                 allows_flood(t, node) ? " F" : "");
 	*off += n < 0 ? 0 : (size_t)n;
 	if (*off >= cap) {
 		*off = cap - 1;
@@ -349,8 +350,7 @@ void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
 		REPLY(" home is now %s", name_of(t, i));
 	} else if (strcmp(sub, "default") == 0) {
 		if (n == 2) {
-			REPLY(" default scope is %s",
-			      t->dflt >= 0 ? t->r[t->dflt].name : "<null>");
+			REPLY(" default scope is %s", t->dflt >= 0 ? t->r[t->dflt].name : "<null>");
 			return;
 		}
 		if (strcmp(parts[2], "<null>") == 0) {

@@ -16,7 +16,7 @@
 #include "room/room.h"
 
 #define ROOM_REGION_WILDCARD (-1)
-#define ROOM_REGION_NONE (-2)
+#define ROOM_REGION_NONE     (-2)
 
 /* The table of a new room: only the wildcard, which allows flood. */
 void room_regions_init(struct room_regions *t);

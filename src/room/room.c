@@ -961,6 +961,10 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	r->ep.ctx = r;
 	r->start_ms = now_ms;
 	load_settings(r);
+	/* the retention limit follows max.posts, also when it came from the config file */
+	struct store_room sr;
+	if (store_room_get(st, store_id, &sr) == ERR_OK && sr.max_posts != r->set.max_posts)
+		store_room_set_retention(st, store_id, r->set.max_posts, sr.max_age_s);
 	room_node_init(&r->own_node, &mesh->cfg.lp, 22);
 	r->node = &r->own_node;
 	int rc = store_member_list(st, store_id, load_member, &lc);
