@@ -127,7 +127,7 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 	case SET_DOUBLE: {
 		errno = 0;
 		double v = strtod(value, &end);
-		if (errno || end == value || *end)
+		if (errno || end == value || *end || !isfinite(v))
 			return ERR_FORMAT;
 		if (d->min != d->max && (v < d->min || v > d->max))
 			return ERR_INVAL;

@@ -22,7 +22,7 @@ static int parse_double(const char *v, double min, double max, double *out)
 	char *end;
 	errno = 0;
 	double d = strtod(v, &end);
-	if (errno || end == v || *end || d < min || d > max)
+	if (errno || end == v || *end || !(d >= min && d <= max)) /* NaN never passes */
 		return ERR_INVAL;
 	*out = d;
 	return ERR_OK;
@@ -127,8 +127,6 @@ static char *trim(char *s)
 
 int app_config_load(const char *path, struct app_config *c, bool must_exist)
 {
-	char line[1024];
-	int lineno = 0, rc = ERR_OK;
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		if (!must_exist && errno == ENOENT)
@@ -136,6 +134,15 @@ int app_config_load(const char *path, struct app_config *c, bool must_exist)
 		log_err("config", "%s: %s", path, strerror(errno));
 		return ERR_CONFIG;
 	}
+	int rc = app_config_read(f, path, c);
+	fclose(f);
+	return rc;
+}
+
+int app_config_read(FILE *f, const char *path, struct app_config *c)
+{
+	char line[1024];
+	int lineno = 0, rc = ERR_OK;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
@@ -163,7 +170,6 @@ int app_config_load(const char *path, struct app_config *c, bool must_exist)
 			rc = ERR_CONFIG;
 		}
 	}
-	fclose(f);
 	return rc;
 }
 
