@@ -922,6 +922,13 @@ int store_set_max_bytes(struct store *st, uint64_t max_bytes)
 	return exec_int(st, text, &got);
 }
 
+int store_set_query_only(struct store *st, bool on)
+{
+	GUARD(st);
+	return exec_script(st, on ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0",
+	                   "query_only");
+}
+
 /* ---- rooms ---------------------------------------------------------------- */
 
 static void read_room(struct q *q, struct store_room *r)
