@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "mesh/mesh.h"
+#include "proto/region.h"
 #include "room/cmd.h"
 #include "room/regions.h"
 #include "room/room.h"
@@ -303,6 +304,13 @@ static void test_regions(void)
 	CHECK_STR(run("        toodeep"), "");
 	CHECK_STR(run(""), "OK - loaded 3 regions");
 	CHECK_STR(run("region"), "* F\n asia F\n  japan F\n europe F\n");
+	/* nothing saved until `region save` (or `region default`) */
+	char stored[512];
+	CHECK_EQ(
+	    store_setting_get(room.store, room.store_id, "regions", NULL, stored, sizeof(stored)),
+	    ERR_OK);
+	CHECK(strstr(stored, " usa/") != NULL);
+	CHECK(strstr(stored, "japan") == NULL);
 
 	/* the encoded table survives a decode; garbage does not */
 	char enc[512];
@@ -315,6 +323,45 @@ static void test_regions(void)
 	CHECK_EQ(room_regions_decode(&t, "w=0 d=5 h=-2"), ERR_FORMAT);
 	CHECK_EQ(room_regions_decode(&t, "w=0 d=-2 h=-2 a/0/F"), ERR_FORMAT); /* self-parent */
 	CHECK_EQ(room_regions_decode(&t, "nonsense"), ERR_FORMAT);
+}
+
+/* Reply scopes (§6.10) from the table test_regions left: asia, japan, europe. */
+static void test_scopes(void)
+{
+	struct pkt req;
+	uint8_t key[16], want[16];
+	memset(&req, 0, sizeof(req));
+	req.header = pkt_header(PKT_ROUTE_TRANSPORT_FLOOD, PKT_TXT_MSG);
+	req.payload_len = 20;
+	memset(req.payload, 0x42, req.payload_len);
+	CHECK_EQ(region_key("europe", 6, want), ERR_OK);
+	req.transport[0] = region_transport_code(want, PKT_TXT_MSG, req.payload, req.payload_len);
+	/* a scoped request of a flood-allowing region: the reply has its scope */
+	const uint8_t *k = room_reply_scope(&room, &req, key);
+	CHECK(k != NULL);
+	if (k)
+		CHECK_MEM(k, want, 16);
+	/* a region that denies flood does not match: no default, so unscoped */
+	CHECK_STR(run("region denyf europe"), "OK");
+	CHECK(room_reply_scope(&room, &req, key) == NULL);
+	CHECK_STR(run("region allowf europe"), "OK");
+	/* an unscoped flood the wildcard accepts: unscoped, even with a default */
+	CHECK_STR(run("region default asia"), " default scope is now asia");
+	req.header = pkt_header(PKT_ROUTE_FLOOD, PKT_TXT_MSG);
+	CHECK(room_reply_scope(&room, &req, key) == NULL);
+	/* ... and the default scope when the wildcard denies flood */
+	CHECK_STR(run("region denyf *"), "OK");
+	CHECK_EQ(region_key("#asia", 5, want), ERR_OK);
+	k = room_reply_scope(&room, &req, key);
+	CHECK(k != NULL);
+	if (k)
+		CHECK_MEM(k, want, 16);
+	/* direct: the default scope (only used if the reply has to flood) */
+	req.header = pkt_header(PKT_ROUTE_DIRECT, PKT_TXT_MSG);
+	CHECK(room_reply_scope(&room, &req, key) != NULL);
+	CHECK_STR(run("region allowf *"), "OK");
+	CHECK_STR(run("region default <null>"), " default scope is now <null>");
+	CHECK(room_reply_scope(&room, &req, key) == NULL);
 }
 
 static void test_setperm(void)
@@ -456,6 +503,7 @@ int main(void)
 	test_set();
 	test_tempradio(&now);
 	test_regions();
+	test_scopes();
 	test_setperm();
 	test_doors();
 	test_prv_key();
@@ -470,8 +518,8 @@ int main(void)
 	CHECK_STR(run("get lat"), "> 52.3702163");
 	CHECK_STR(run("get loop.detect"), "> strict");
 	CHECK_STR(run("get owner.info"), "> Alice|Street 1");
-	/* a bulk load is kept only by `region save`: the table saved before it is back */
-	CHECK_STR(run("region"), "* F\n europe F\n  nl^ F\n usa F\n");
+	/* the table as `region default` saved it in test_scopes */
+	CHECK_STR(run("region"), "* F\n asia F\n  japan F\n europe F\n");
 	room_close(&room);
 	store_close(st);
 	unlink(db);
