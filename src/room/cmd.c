@@ -5,12 +5,14 @@
  * firmware (so `advertise` is `advert`, and `reboot now` is `reboot`).  The
  * optional "NN|" tag prefix of the companion app is echoed in the reply.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "room/cmd.h"
+#include "room/regions.h"
 #include "room/room.h"
 #include "room/settings.h"
 #include "store/store.h"
@@ -19,6 +21,7 @@
 
 struct cmd_ctx {
 	struct room *r;
+	const char *line; /* the whole command, tag removed */
 	const char *args; /* text after the command name, spaces skipped */
 	uint32_t sender_ts;
 	enum cmd_origin origin;
@@ -120,21 +123,17 @@ static void c_setperm(struct cmd_ctx *c)
 		REPLY(c, "Err - bad params");
 		return;
 	}
-	size_t hex_len = (size_t)(sp - c->args);
-	int n = hex_decode(key, sizeof(key), c->args, hex_len);
+	int n = hex_decode(key, sizeof(key), c->args, (size_t)(sp - c->args));
 	if (n < 0) {
 		REPLY(c, "Err - bad pubkey");
 		return;
 	}
-	unsigned long perm = strtoul(sp + 1, NULL, 10) & 0xFF;
+	uint8_t perm = (uint8_t)(strtoul(sp + 1, NULL, 10) & 0xFF);
 	if ((perm & 3) == 0) {
+		/* the first member whose key starts with the given bytes */
 		for (size_t i = 0; i < r->n_members; i++) {
 			if (memcmp(r->members[i].pub, key, (size_t)n) == 0) {
-				store_member_delete(r->store, r->store_id, r->members[i].pub);
-				memmove(&r->members[i], &r->members[i + 1],
-					(r->n_members - i - 1) * sizeof(*r->members));
-				r->n_members--;
-				r->rr = 0;
+				room_member_remove(r, &r->members[i]);
 				REPLY(c, "OK");
 				return;
 			}
@@ -142,45 +141,13 @@ static void c_setperm(struct cmd_ctx *c)
 		REPLY(c, "Err - invalid params");
 		return;
 	}
-	if (n != 32) {
+	struct room_member *m = n == 32 ? room_member_put(r, key, perm) : NULL;
+	if (!m) {
 		REPLY(c, "Err - invalid params");
 		return;
 	}
-	struct room_member *m = room_member_find(r, key);
-	if (!m) {
-		struct store_member sm = { 0 };
-		memcpy(sm.pub, key, 32);
-		sm.permissions = (uint8_t)perm;
-		sm.out_path_len = STORE_PATH_UNKNOWN;
-		if (store_member_put(r->store, r->store_id, &sm) != ERR_OK) {
-			REPLY(c, "Err - store");
-			return;
-		}
-		/* reload so the member gets its secret */
-		uint8_t secret[32];
-		if (ident_shared_secret(&r->ep.id, key, secret) != ERR_OK) {
-			REPLY(c, "Err - bad pubkey");
-			return;
-		}
-		if (r->n_members == r->cap_members) {
-			size_t cap = r->cap_members ? r->cap_members * 2 : 32;
-			struct room_member *nm = realloc(r->members, cap * sizeof(*nm));
-			if (!nm) {
-				REPLY(c, "Err - no memory");
-				return;
-			}
-			r->members = nm;
-			r->cap_members = cap;
-		}
-		m = &r->members[r->n_members++];
-		memset(m, 0, sizeof(*m));
-		memcpy(m->pub, key, 32);
-		memcpy(m->secret, secret, 32);
-		m->out_path_len = MESH_NO_PATH;
-		crypto_wipe(secret, sizeof(secret));
-	}
-	m->perms = (uint8_t)perm;
-	m->dirty = true;
+	m->perms = perm;
+	m->dirty = true; /* written by the next tick */
 	REPLY(c, "OK");
 }
 
@@ -256,73 +223,315 @@ static void c_stats_room(struct cmd_ctx *c)
 	      s->push_timeouts, s->store_errors);
 }
 
+/* ---- node-wide settings (§8.3, §8.4): the radio and the mesh ---- */
+
+static bool is_local(const struct cmd_ctx *c)
+{
+	return c->origin != CMD_REMOTE; /* the firmware's sender_timestamp == 0 */
+}
+
+/* Node-wide settings are stored as global settings (room 0) under the names
+ * of the config file, which the daemon reads over the file at start. */
+static void node_save(struct room *r, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void node_save(struct room *r, const char *key, const char *fmt, ...)
+{
+	char v[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	if (store_setting_set(r->store, 0, key, v) != ERR_OK)
+		r->stats.store_errors++;
+}
+
+static void node_save_radio(struct room *r)
+{
+	const struct lora_params *lp = &r->node->lp;
+	node_save(r, "freq", "%.6f", lp->freq_hz / 1e6);
+	node_save(r, "bw", "%.3f", lp->bw_hz / 1e3);
+	node_save(r, "sf", "%u", lp->sf);
+	node_save(r, "cr", "%u", lp->cr);
+}
+
+static void radio_changed(struct room *r)
+{
+	if (r->hooks.radio_changed)
+		r->hooks.radio_changed(r->hooks.ctx, r);
+}
+
+static const char *get_ftoa(char *buf, size_t cap, double v)
+{
+	room_ftoa((float)v, buf, cap);
+	return buf;
+}
+
+/* "f,bw,sf,cr[,mins]" as the firmware reads it (strtof/atoi: garbage is 0). */
+static int parse_radio(const char *s, struct lora_params *lp, int *mins)
+{
+	char buf[96], *parts[5] = { 0 };
+	int n = 0;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *p = buf; n < 5;) {
+		parts[n++] = p;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		*p++ = 0;
+	}
+	float f = n > 0 ? strtof(parts[0], NULL) : 0, bw = n > 1 ? strtof(parts[1], NULL) : 0;
+	long sf = n > 2 ? strtol(parts[2], NULL, 10) : 0, cr = n > 3 ? strtol(parts[3], NULL, 10) : 0;
+	long m = n > 4 ? strtol(parts[4], NULL, 10) : 0;
+	if (!(f >= 150.0f && f <= 2500.0f && bw >= 7.0f && bw <= 500.0f && sf >= 5 && sf <= 12 &&
+	      cr >= 5 && cr <= 8))
+		return ERR_INVAL;
+	lp->freq_hz = (uint32_t)((double)f * 1e6 + 0.5);
+	lp->bw_hz = (uint32_t)((double)bw * 1e3 + 0.5);
+	lp->sf = (uint8_t)sf;
+	lp->cr = (uint8_t)cr;
+	lp->preamble = 0;
+	if (mins) {
+		if (m <= 0 || m > 1000000)
+			return ERR_INVAL;
+		*mins = (int)m;
+	}
+	return ERR_OK;
+}
+
+static void c_tempradio(struct cmd_ctx *c)
+{
+	struct room_node *n = c->r->node;
+	struct lora_params lp;
+	int mins;
+	if (parse_radio(c->args, &lp, &mins) != ERR_OK) {
+		REPLY(c, "Error, invalid params");
+		return;
+	}
+	/* 2 s for the reply to leave on the old parameters */
+	n->temp_lp = lp;
+	n->temp_apply_ms = c->r->mesh->now_ms + 2000;
+	n->temp_revert_ms = n->temp_apply_ms + (uint64_t)mins * 60000;
+	REPLY(c, "OK - temp params for %d mins", mins);
+}
+
+static void dutycycle_text(char *out, size_t cap, double af)
+{
+	float dc = 100.0f / ((float)af + 1.0f);
+	int i = (int)dc;
+	snprintf(out, cap, "%d.%d%%", i, (int)((dc - (float)i) * 10.0f + 0.5f));
+}
+
 static void c_get(struct cmd_ctx *c)
 {
 	struct room *r = c->r;
-	char v[STORE_SETTING_VALUE_MAX], hex[129];
-	const char *key = c->args;
+	const struct mesh_cfg *mc = &r->mesh->cfg;
+	const struct room_node *nd = r->node;
+	char v[STORE_SETTING_VALUE_MAX], hex[129], a[24], b[24];
+	char key[64];
+	size_t kl = strlen(c->args);
 
-	if (strcmp(key, "prv.key") == 0) {
-		if (c->origin == CMD_REMOTE) {
+	while (kl && c->args[kl - 1] == ' ')
+		kl--;
+	snprintf(key, sizeof(key), "%.*s", (int)kl, c->args);
+#define IS(k) (strcmp(key, k) == 0)
+	if (IS("prv.key") && is_local(c)) {
+		hex_encode_upper(hex, sizeof(hex), r->ep.id.prv, 64);
+		REPLY(c, "> %s", hex);
+	} else if (IS("public.key")) {
+		hex_encode_upper(hex, sizeof(hex), r->ep.id.pub, 32);
+		REPLY(c, "> %s", hex);
+	} else if (IS("role")) {
+		REPLY(c, "> room_server");
+	} else if (IS("repeat")) {
+		REPLY(c, "> %s", mc->repeat ? "on" : "off");
+	} else if (IS("radio")) {
+		room_ftoa((float)(nd->lp.freq_hz / 1e6), a, sizeof(a));
+		room_ftoa3((float)(nd->lp.bw_hz / 1e3), b, sizeof(b));
+		REPLY(c, "> %s,%s,%u,%u", a, b, nd->lp.sf, nd->lp.cr);
+	} else if (IS("freq")) {
+		REPLY(c, "> %s", get_ftoa(a, sizeof(a), nd->lp.freq_hz / 1e6));
+	} else if (IS("tx")) {
+		REPLY(c, "> %d", nd->tx_dbm);
+	} else if (IS("dutycycle")) {
+		dutycycle_text(a, sizeof(a), mc->airtime_factor);
+		REPLY(c, "> %s", a);
+	} else if (IS("af")) {
+		REPLY(c, "> %s", get_ftoa(a, sizeof(a), mc->airtime_factor));
+	} else if (IS("txdelay")) {
+		REPLY(c, "> %s", get_ftoa(a, sizeof(a), mc->tx_delay_factor));
+	} else if (IS("direct.txdelay")) {
+		REPLY(c, "> %s", get_ftoa(a, sizeof(a), mc->direct_tx_delay_factor));
+	} else if (IS("flood.max")) {
+		REPLY(c, "> %u", mc->flood_max);
+	} else if (IS("flood.max.unscoped")) {
+		REPLY(c, "> %u", mc->flood_max_unscoped);
+	} else if (IS("flood.max.advert")) {
+		REPLY(c, "> %u", mc->flood_max_advert);
+	} else if (IS("owner.info")) {
+		snprintf(v, sizeof(v), "%s", r->set.owner_info);
+		for (char *p = v; *p; p++)
+			if (*p == '\n')
+				*p = '|';
+		REPLY(c, "> %s", v);
+	} else if (IS("radio.rxgain")) {
+		REPLY(c, "> off");
+	} else if (IS("radio.fem.rxgain") || IS("radio.fem.txgain") || IS("bootloader.ver") ||
+		   IS("adc.multiplier")) {
+		REPLY(c, "Error: unsupported");
+	} else if (IS("bridge.type")) {
+		REPLY(c, "> none");
+	} else if (IS("pwrmgt.support")) {
+		REPLY(c, "> unsupported");
+	} else if (IS("pwrmgt.source") || IS("pwrmgt.bootreason") || IS("pwrmgt.bootmv")) {
+		REPLY(c, "ERROR: Power management not supported");
+	} else if (IS("extra.sf")) {
+		REPLY(c, "No extra SF configured");
+	} else {
+		const struct setting_def *d = IS("prv.key") ? NULL : room_setting_find(key);
+		if (!d || room_setting_format(&r->set, d, v, sizeof(v)) != ERR_OK) {
 			REPLY(c, "??: %s", key);
 			return;
 		}
-		hex_encode_upper(hex, sizeof(hex), r->ep.id.prv, 64);
-		REPLY(c, "> %s", hex);
+		if (d->type == SET_DOUBLE) /* lat, lon, rxdelay: the firmware's float text */
+			get_ftoa(v, sizeof(v), *(const double *)((const char *)&r->set + d->offset));
+		REPLY(c, "> %s", v);
+	}
+#undef IS
+}
+
+static void set_prv_key(struct cmd_ctx *c, const char *val)
+{
+	uint8_t prv[CRYPTO_PRV_SIZE];
+	struct ident id;
+	char hex[65];
+	int rc = ERR_FORMAT;
+	if (hex_decode(prv, sizeof(prv), val, strlen(val)) == CRYPTO_PRV_SIZE)
+		rc = ident_from_prv(&id, prv);
+	crypto_wipe(prv, sizeof(prv));
+	if (rc != ERR_OK) {
+		REPLY(c, "Error, bad key");
 		return;
 	}
-	if (strcmp(key, "public.key") == 0) {
-		hex_encode_upper(hex, sizeof(hex), r->ep.id.pub, 32);
-		REPLY(c, "> %s", hex);
+	rc = c->r->hooks.save_identity ? c->r->hooks.save_identity(c->r->hooks.ctx, c->r, &id)
+				       : ERR_INVAL;
+	hex_encode_upper(hex, sizeof(hex), id.pub, 32);
+	ident_wipe(&id);
+	if (rc != ERR_OK) {
+		REPLY(c, "Error, bad key");
 		return;
 	}
-	if (strcmp(key, "role") == 0) {
-		REPLY(c, "> room_server");
-		return;
+	REPLY(c, "OK, reboot to apply! New pubkey: %s", hex);
+}
+
+/* A node-wide number: parsed as the firmware does (atof), range-checked. */
+static bool set_num(struct cmd_ctx *c, const char *val, double lo, double hi, const char *err,
+		    double *out)
+{
+	double v = strtod(val, NULL);
+	if (!(v >= lo && v <= hi)) {
+		REPLY(c, "%s", err);
+		return false;
 	}
+	*out = v;
+	return true;
+}
+
+/* Keys of the mesh and the radio; returns false if key is not one of them. */
+static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
+{
+	struct room *r = c->r;
+	struct mesh_cfg *mc = &r->mesh->cfg;
+	double v;
+	char t[24];
+
 	if (strcmp(key, "repeat") == 0) {
-		REPLY(c, "> %s", r->mesh->cfg.repeat ? "on" : "off");
-		return;
+		mc->repeat = strncmp(val, "off", 3) != 0;
+		node_save(r, "repeat", "%s", mc->repeat ? "on" : "off");
+		REPLY(c, "OK - repeat is now %s", mc->repeat ? "ON" : "OFF");
+	} else if (strcmp(key, "dutycycle") == 0) {
+		if (!set_num(c, val, 1, 100, "ERROR: dutycycle must be 1-100", &v))
+			return true;
+		mc->airtime_factor = 100.0 / v - 1.0;
+		node_save(r, "af", "%.6f", mc->airtime_factor);
+		dutycycle_text(t, sizeof(t), mc->airtime_factor);
+		REPLY(c, "OK - %s", t);
+	} else if (strcmp(key, "af") == 0) {
+		if (!set_num(c, val, 0, 100, "Error, must be 0-100", &v))
+			return true;
+		mc->airtime_factor = v;
+		node_save(r, "af", "%.6f", v);
+		REPLY(c, "OK");
+	} else if (strcmp(key, "txdelay") == 0 || strcmp(key, "direct.txdelay") == 0) {
+		if (!set_num(c, val, 0, 2, "Error, must be 0-2", &v))
+			return true;
+		*(key[0] == 't' ? &mc->tx_delay_factor : &mc->direct_tx_delay_factor) = v;
+		node_save(r, key, "%.6f", v);
+		REPLY(c, "OK");
+	} else if (strcmp(key, "flood.max") == 0 || strcmp(key, "flood.max.unscoped") == 0 ||
+		   strcmp(key, "flood.max.advert") == 0) {
+		if (!set_num(c, val, 0, 64, "Error, max 64", &v))
+			return true;
+		uint8_t *f = strcmp(key, "flood.max") == 0	    ? &mc->flood_max
+			     : strcmp(key, "flood.max.advert") == 0 ? &mc->flood_max_advert
+								    : &mc->flood_max_unscoped;
+		*f = (uint8_t)v;
+		node_save(r, key, "%u", *f);
+		REPLY(c, "OK");
+	} else if (strcmp(key, "radio") == 0) {
+		struct lora_params lp;
+		if (parse_radio(val, &lp, NULL) != ERR_OK) {
+			REPLY(c, "Error, invalid radio params");
+			return true;
+		}
+		r->node->lp = lp;
+		node_save_radio(r);
+		REPLY(c, "OK - reboot to apply");
+	} else if (strcmp(key, "freq") == 0 && is_local(c)) {
+		if (!set_num(c, val, 150, 2500, "Error, invalid radio params", &v))
+			return true;
+		r->node->lp.freq_hz = (uint32_t)((double)(float)v * 1e6 + 0.5);
+		node_save_radio(r);
+		REPLY(c, "OK - reboot to apply");
+	} else if (strcmp(key, "tx") == 0) {
+		/* the firmware takes any number; a KISS modem takes -9..30 dBm */
+		if (!set_num(c, val, -9, 30, "Error, must be -9-30", &v))
+			return true;
+		r->node->tx_dbm = (int)v;
+		node_save(r, "tx", "%d", r->node->tx_dbm);
+		radio_changed(r);
+		REPLY(c, "OK");
+	} else if (strcmp(key, "radio.rxgain") == 0 || strncmp(key, "radio.fem.", 10) == 0 ||
+		   strcmp(key, "adc.multiplier") == 0) {
+		REPLY(c, "Error: unsupported");
+	} else if (strcmp(key, "prv.key") == 0) {
+		set_prv_key(c, val);
+	} else {
+		return false;
 	}
-	if (strcmp(key, "radio") == 0) {
-		const struct lora_params *lp = &r->mesh->cfg.lp;
-		REPLY(c, "> %.7g,%g,%u,%u", lp->freq_hz / 1e6, lp->bw_hz / 1000.0, lp->sf, lp->cr);
-		return;
-	}
-	if (strcmp(key, "acl") == 0 && c->origin == CMD_REMOTE) {
-		REPLY(c, "??: acl");
-		return;
-	}
-	const struct setting_def *d = room_setting_find(key);
-	if (!d || room_setting_format(&r->set, d, v, sizeof(v)) != ERR_OK) {
-		REPLY(c, "??: %s", key);
-		return;
-	}
-	REPLY(c, "> %s", v);
+	return true;
 }
 
 static void c_set(struct cmd_ctx *c)
 {
 	struct room *r = c->r;
-	char key[64];
+	char key[64], val[STORE_SETTING_VALUE_MAX];
 	const char *sp = strchr(c->args, ' ');
 	if (!sp || (size_t)(sp - c->args) >= sizeof(key)) {
 		REPLY(c, "unknown config: %s", c->args);
 		return;
 	}
 	snprintf(key, sizeof(key), "%.*s", (int)(sp - c->args), c->args);
-	const char *val = sp + 1;
-	if (strcmp(key, "repeat") == 0) {
-		r->mesh->cfg.repeat = strncmp(val, "off", 3) != 0;
-		if (r->hooks.radio_changed)
-			r->hooks.radio_changed(r->hooks.ctx, r);
-		REPLY(c, "OK - repeat is now %s", r->mesh->cfg.repeat ? "ON" : "OFF");
+	snprintf(val, sizeof(val), "%s", sp + 1);
+	if (set_node(c, key, val))
 		return;
-	}
 	if (strcmp(key, "name") == 0 && strpbrk(val, "[]\\:,?*")) {
 		REPLY(c, "Error, bad chars");
 		return;
 	}
+	if (strcmp(key, "owner.info") == 0)
+		for (char *p = val; *p; p++)
+			if (*p == '|')
+				*p = '\n';
 	const struct setting_def *d = room_setting_find(key);
 	if (!d) {
 		REPLY(c, "unknown config: %s", c->args);
@@ -336,13 +545,109 @@ static void c_set(struct cmd_ctx *c)
 	if (rc == ERR_OK && strcmp(key, "flood.advert.interval") == 0 &&
 	    tmp.flood_advert_interval_h && tmp.flood_advert_interval_h < 3)
 		rc = ERR_INVAL;
+	if (rc == ERR_OK && strcmp(key, "loop.detect") == 0 && strcmp(val, "off") != 0 &&
+	    strcmp(val, "minimal") != 0 && strcmp(val, "moderate") != 0 &&
+	    strcmp(val, "strict") != 0)
+		rc = ERR_INVAL;
 	if (rc) {
 		REPLY(c, "%s", d->range_err ? d->range_err : "Error, bad value");
 		return;
 	}
+	if (strcmp(key, "agc.reset.interval") == 0)
+		tmp.agc_reset_interval_s -= tmp.agc_reset_interval_s % 4; /* stored as secs / 4 */
 	r->set = tmp;
 	settings_changed(r);
-	REPLY(c, "OK");
+	if (strcmp(key, "agc.reset.interval") == 0)
+		REPLY(c, "OK - interval rounded to %u", r->set.agc_reset_interval_s);
+	else
+		REPLY(c, "OK");
+}
+
+/* ---- log (§8.2): a packet log kept by the program ---- */
+
+static void c_log_op(struct cmd_ctx *c, int op, const char *ok)
+{
+	if (op == ROOM_LOG_START || op == ROOM_LOG_STOP)
+		c->r->node->log_on = op == ROOM_LOG_START;
+	if (c->r->hooks.packet_log)
+		c->r->hooks.packet_log(c->r->hooks.ctx, c->r, op, NULL, 0);
+	REPLY(c, "%s", ok);
+}
+
+static void c_log_start(struct cmd_ctx *c)
+{
+	c_log_op(c, ROOM_LOG_START, "   logging on");
+}
+
+static void c_log_stop(struct cmd_ctx *c)
+{
+	c_log_op(c, ROOM_LOG_STOP, "   logging off");
+}
+
+static void c_log_erase(struct cmd_ctx *c)
+{
+	c_log_op(c, ROOM_LOG_ERASE, "   log erased");
+}
+
+static void c_log_dump(struct cmd_ctx *c)
+{
+	size_t off = 0;
+	c->reply[0] = 0;
+	if (c->r->hooks.packet_log && c->cap > 8) {
+		c->r->hooks.packet_log(c->r->hooks.ctx, c->r, ROOM_LOG_DUMP, c->reply, c->cap - 8);
+		off = strlen(c->reply);
+	}
+	snprintf(c->reply + off, c->cap - off, "   EOF");
+}
+
+/* ---- the rest of the firmware's table ---- */
+
+static void c_region(struct cmd_ctx *c)
+{
+	room_region_cmd(c->r, c->line, c->reply, c->cap);
+}
+
+static void c_neighbor_remove(struct cmd_ctx *c)
+{
+	uint8_t key[32];
+	int n = hex_decode(key, sizeof(key), c->args, strcspn(c->args, " "));
+	REPLY(c, n > 0 ? "OK" : "ERR: bad pubkey");
+}
+
+static void c_start_ota(struct cmd_ctx *c)
+{
+	REPLY(c, "Error");
+}
+
+static void c_board(struct cmd_ctx *c)
+{
+	REPLY(c, "Linux (roomd)");
+}
+
+static void c_erase(struct cmd_ctx *c)
+{
+	/* the database is not a flash file system: never wiped by a command */
+	REPLY(c, "File system erase: Err");
+}
+
+static void c_sensor(struct cmd_ctx *c)
+{
+	if (strncmp(c->args, "get ", 4) == 0)
+		REPLY(c, "null");
+	else if (strncmp(c->args, "set ", 4) == 0)
+		REPLY(c, "can't find custom var");
+	else if (strncmp(c->args, "list", 4) == 0)
+		REPLY(c, "no custom var");
+	else
+		REPLY(c, "Unknown command");
+}
+
+static void c_powersaving(struct cmd_ctx *c)
+{
+	if (*c->args)
+		REPLY(c, "Board not supported");
+	else
+		REPLY(c, "off");
 }
 
 /* moderation (ours) */
@@ -457,6 +762,7 @@ static void c_neighbors(struct cmd_ctx *c)
 
 enum { LOCAL_ONLY = 1 };
 
+/* In the firmware's order (§8.1): the first entry whose name prefixes the line wins. */
 static const struct cmd_def {
 	const char *name; /* matched as a prefix of the line */
 	void (*fn)(struct cmd_ctx *c);
@@ -470,14 +776,27 @@ static const struct cmd_def {
 	{ "advert.zerohop", c_advert_zerohop, 0, "advert.zerohop: zero-hop advert" },
 	{ "advert", c_advert, 0, "advert: flood advert" },
 	{ "clock sync", c_clock_sync, 0, "clock sync: set the clock from the command's time" },
+	{ "start ota", c_start_ota, 0, "start ota: not on Linux" },
 	{ "clock", c_clock, 0, "clock: show the clock" },
 	{ "time ", c_time, 0, "time <epoch>: set the clock (never backwards)" },
 	{ "neighbors", c_neighbors, 0, "neighbors: not supported on a room" },
+	{ "neighbor.remove ", c_neighbor_remove, 0, "neighbor.remove <hex>: no-op on a room" },
+	{ "tempradio ", c_tempradio, 0,
+	  "tempradio <f>,<bw>,<sf>,<cr>,<mins>: other radio parameters for a while" },
 	{ "password ", c_password, 0, "password <pw>: set the admin password" },
 	{ "clear stats", c_clear_stats, 0, "clear stats: reset counters" },
 	{ "get ", c_get, 0, "get <key>: show a setting" },
 	{ "set ", c_set, 0, "set <key> <value>: change a setting" },
+	{ "erase", c_erase, LOCAL_ONLY, "erase: refused (the database is kept)" },
 	{ "ver", c_ver, 0, "ver: version" },
+	{ "board", c_board, 0, "board: the platform" },
+	{ "sensor ", c_sensor, 0, "sensor get|set|list: no sensors" },
+	{ "region", c_region, 0, "region [...]: regions and the default scope (PROTOCOL.md 8.5)" },
+	{ "powersaving", c_powersaving, 0, "powersaving: not supported" },
+	{ "log start", c_log_start, 0, "log start: start the packet log (DIR/packets.log)" },
+	{ "log stop", c_log_stop, 0, "log stop: stop the packet log" },
+	{ "log erase", c_log_erase, 0, "log erase: empty the packet log" },
+	{ "log", c_log_dump, LOCAL_ONLY, "log: show the newest lines of the packet log" },
 	{ "stats-packets", c_stats_packets, LOCAL_ONLY, "stats-packets: packet counters" },
 	{ "stats-radio", c_stats_radio, LOCAL_ONLY, "stats-radio: radio counters" },
 	{ "stats-core", c_stats_core, LOCAL_ONLY, "stats-core: uptime and queue" },
@@ -506,7 +825,12 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 	}
 	if (cap <= tl + 1)
 		return ERR_TOO_BIG;
-	struct cmd_ctx c = { r, "", sender_ts, origin, reply + tl, cap - tl };
+	struct cmd_ctx c = { r, s, "", sender_ts, origin, reply + tl, cap - tl };
+	if (r->region_loading) {
+		/* `region load` consumes every line, tag and all (§8.5) */
+		room_region_load_line(r, line, reply, cap);
+		return ERR_OK;
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		size_t n = strlen(cmds[i].name);
 		if (strncmp(s, cmds[i].name, n) != 0)
@@ -524,6 +848,22 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 	}
 	snprintf(reply, cap, "%sUnknown command", tag);
 	return ERR_NOT_FOUND;
+}
+
+bool room_cmd_reply_is_error(const char *reply)
+{
+	static const char *const prefixes[] = { "Err",		   "ERR",	 "(ERR",
+						"??:",		   "unknown config", "Unknown command",
+						"File system erase: Err" };
+	const char *s = reply;
+	if (strlen(s) > 3 && s[2] == '|')
+		s += 3; /* a tagged reply */
+	while (*s == ' ')
+		s++;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(s, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
 }
 
 void room_cmd_help(char *out, size_t cap)

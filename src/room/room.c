@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "room/cmd.h"
+#include "room/regions.h"
 #include "room/room.h"
 #include "room/settings.h"
 #include "store/store.h"
@@ -164,14 +165,14 @@ grow:
 }
 
 static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
-				      int role)
+				      uint8_t perms)
 {
 	struct room_member *m;
 	uint8_t secret[CRYPTO_SECRET_SIZE];
 
 	if (ident_shared_secret(&r->ep.id, pub, secret) != ERR_OK)
 		return NULL;
-	if (make_room_for(r, role) != ERR_OK) {
+	if (make_room_for(r, perms & 3) != ERR_OK) {
 		crypto_wipe(secret, sizeof(secret));
 		return NULL;
 	}
@@ -179,10 +180,23 @@ static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_P
 	memset(m, 0, sizeof(*m));
 	memcpy(m->pub, pub, CRYPTO_PUB_SIZE);
 	memcpy(m->secret, secret, CRYPTO_SECRET_SIZE);
-	m->perms = (uint8_t)role;
+	m->perms = perms;
 	m->out_path_len = MESH_NO_PATH;
 	crypto_wipe(secret, sizeof(secret));
 	return m;
+}
+
+struct room_member *room_member_put(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
+				    uint8_t perms)
+{
+	struct room_member *m = room_member_find(r, pub);
+	return m ? m : member_add(r, pub, perms);
+}
+
+void room_member_remove(struct room *r, struct room_member *m)
+{
+	if (m >= r->members && m < r->members + r->n_members)
+		member_remove_at(r, (size_t)(m - r->members));
 }
 
 struct load_ctx {
@@ -273,16 +287,24 @@ static int flood_hash_size(const struct room *r)
 	return (int)r->set.path_hash_mode + 1;
 }
 
-/* A datagram to a member: direct along its route, or by flood if none is known. */
+/* The scope of a flooded reply to req (§6.10). */
+static const uint8_t *reply_scope(struct room *r, const struct pkt *req, uint8_t key[16])
+{
+	return room_reply_scope(r, req, key);
+}
+
+/* A reply datagram to a member: direct along its route, or by flood if none is known. */
 static int send_datagram(struct room *r, const struct room_member *m, unsigned type,
-			 const uint8_t *body, size_t len, uint32_t delay, unsigned hash_size)
+			 const uint8_t *body, size_t len, uint32_t delay, const struct pkt *req)
 {
 	struct pkt p;
+	uint8_t key[16];
 	int rc = mesh_build_datagram(&p, type, &r->ep.id, m->pub[0], m->secret, body, len);
 	if (rc)
 		return rc;
 	if (m->out_path_len == MESH_NO_PATH)
-		return mesh_send_flood(r->mesh, &p, delay, hash_size, NULL);
+		return mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
+				       reply_scope(r, req, key));
 	return mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
 }
 
@@ -291,6 +313,7 @@ static void send_reply(struct room *r, const struct room_member *m, const struct
 		       unsigned type, const uint8_t *body, size_t len, uint32_t delay)
 {
 	struct pkt p;
+	uint8_t key[16];
 	int rc;
 
 	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
@@ -299,9 +322,10 @@ static void send_reply(struct room *r, const struct room_member *m, const struct
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
 				     type, body, len, r->mesh->rng);
 		if (!rc)
-			rc = mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req), NULL);
+			rc = mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
+					     reply_scope(r, req, key));
 	} else {
-		rc = send_datagram(r, m, type, body, len, delay, pkt_path_hash_size(req));
+		rc = send_datagram(r, m, type, body, len, delay, req);
 	}
 	if (rc)
 		log_warn("room", "%s: reply not sent: %s", r->set.name, err_str(rc));
@@ -311,9 +335,11 @@ static void send_ack(struct room *r, const struct room_member *m, const struct p
 		     const uint8_t code[4], const uint8_t *extra, size_t extra_len, uint32_t delay)
 {
 	struct pkt p;
+	uint8_t key[16];
 	if (m->out_path_len == MESH_NO_PATH) {
 		mesh_build_ack(&p, code, extra, extra_len);
-		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req), NULL);
+		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
+				reply_scope(r, req, key));
 		return;
 	}
 	if (r->set.multi_acks) {
@@ -414,7 +440,7 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 			log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
 			return;
 		}
-		m = member_add(r, pub, role);
+		m = member_add(r, pub, (uint8_t)role);
 		if (!m) {
 			log_warn("room", "%s: no slot for %s", r->set.name, hex);
 			return;
@@ -562,8 +588,7 @@ static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		memcpy(out + 5, reply, rl);
 		if (m->out_path_len == MESH_NO_PATH && !flood_ok(r, m))
 			return;
-		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS,
-				  pkt_path_hash_size(rx->pkt)))
+		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS, rx->pkt))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);
 		return;
 	}
@@ -844,7 +869,9 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	ack_code(m->pending_ack, pt, len, m->pub);
 	uint64_t now = r->mesh->now_ms;
 	if (m->out_path_len == MESH_NO_PATH) {
-		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r), NULL);
+		uint8_t key[16];
+		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r),
+				     room_default_scope(r, key));
 		m->ack_timeout_ms = now + PUSH_TIMEOUT_FLOOD_MS;
 	} else {
 		rc = mesh_send_direct(r->mesh, &pkt, m->out_path_len, m->out_path, 0);
@@ -952,8 +979,10 @@ int room_advert(struct room *r, bool flood)
 	int rc = mesh_build_advert(&p, &r->ep.id, room_rtc(r), app, n);
 	if (rc)
 		return rc;
+	uint8_t key[16];
 	if (flood)
-		return mesh_send_flood(r->mesh, &p, 0, (unsigned)flood_hash_size(r), NULL);
+		return mesh_send_flood(r->mesh, &p, 0, (unsigned)flood_hash_size(r),
+				       room_default_scope(r, key));
 	return mesh_send_zero_hop(r->mesh, &p, 0);
 }
 
@@ -997,9 +1026,45 @@ static const struct mesh_ep_ops room_ops = {
 	.on_advert = NULL,
 };
 
+void room_node_init(struct room_node *n, const struct lora_params *lp, int tx_dbm)
+{
+	memset(n, 0, sizeof(*n));
+	n->lp = *lp;
+	n->run_lp = *lp;
+	n->tx_dbm = tx_dbm;
+}
+
+/* tempradio (§8.2): applied 2 s after the command, reverted to the saved parameters. */
+static void node_timers(struct room *r, uint64_t now)
+{
+	struct room_node *n = r->node;
+	bool changed = false;
+	if (n->temp_apply_ms && now >= n->temp_apply_ms) {
+		n->temp_apply_ms = 0;
+		n->run_lp = n->temp_lp;
+		changed = true;
+	}
+	if (n->temp_revert_ms && now >= n->temp_revert_ms) {
+		n->temp_revert_ms = 0;
+		n->run_lp = n->lp;
+		changed = true;
+	}
+	if (!changed)
+		return;
+	r->mesh->cfg.lp = n->run_lp;
+	log_info("room", "radio now %u Hz, %u Hz, SF%u, CR4/%u", n->run_lp.freq_hz,
+		 n->run_lp.bw_hz, n->run_lp.sf, n->run_lp.cr);
+	if (r->hooks.radio_changed)
+		r->hooks.radio_changed(r->hooks.ctx, r);
+}
+
 static void load_settings(struct room *r)
 {
 	char buf[STORE_SETTING_VALUE_MAX];
+	room_regions_init(&r->regions);
+	if (store_setting_get(r->store, r->store_id, "regions", NULL, buf, sizeof(buf)) == ERR_OK &&
+	    room_regions_decode(&r->regions, buf) != ERR_OK)
+		log_warn("room", "room %u: ignoring stored regions '%s'", r->store_id, buf);
 	room_settings_defaults(&r->set);
 	for (size_t i = 0; i < room_setting_count; i++) {
 		const struct setting_def *d = &room_setting_defs[i];
@@ -1062,6 +1127,12 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	r->start_ms = now_ms;
 	guard_init(&r->guard, now_ms);
 	load_settings(r);
+	/* the retention limit follows max.posts, also when it came from the config file */
+	struct store_room sr;
+	if (store_room_get(st, store_id, &sr) == ERR_OK && sr.max_posts != r->set.max_posts)
+		store_room_set_retention(st, store_id, r->set.max_posts, sr.max_age_s);
+	room_node_init(&r->own_node, &mesh->cfg.lp, 22);
+	r->node = &r->own_node;
 	int rc = store_member_list(st, store_id, load_member, &lc);
 	if (rc || lc.rc) {
 		room_close(r);
@@ -1134,6 +1205,7 @@ void room_close(struct room *r)
 
 void room_tick(struct room *r, uint64_t now_ms)
 {
+	node_timers(r, now_ms);
 	advert_timers(r, now_ms);
 	/* ack timeouts are deadlines of their own (room_next_deadline): act on
 	 * them now, not at the next push slot, or the caller's loop spins */
@@ -1157,6 +1229,10 @@ uint64_t room_next_deadline(const struct room *r)
 		d = r->pending_flood_ms;
 	if (r->pending_zero_hop_ms && r->pending_zero_hop_ms < d)
 		d = r->pending_zero_hop_ms;
+	if (r->node->temp_apply_ms && r->node->temp_apply_ms < d)
+		d = r->node->temp_apply_ms;
+	if (r->node->temp_revert_ms && r->node->temp_revert_ms < d)
+		d = r->node->temp_revert_ms;
 	for (size_t i = 0; i < r->n_members; i++)
 		if (r->members[i].pending && r->members[i].ack_timeout_ms < d)
 			d = r->members[i].ack_timeout_ms;

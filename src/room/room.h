@@ -74,8 +74,47 @@ struct room_settings {
 	unsigned max_guests;          /* read-only guest slots */
 	unsigned max_members;         /* password members */
 	unsigned push_parallel;       /* members pushed to at once */
+	/* firmware radio tuning with no effect here, kept so get/set behave */
+	double rxdelay;
+	unsigned int_thresh;
+	bool cad;
+	unsigned agc_reset_interval_s;
+	char loop_detect[12];
 };
 void room_settings_defaults(struct room_settings *s);
+
+/*
+ * What the rooms of a daemon share about their one radio (§8.3, §8.4): the
+ * saved LoRa parameters (`set radio`, `set freq`: used from the next start),
+ * the ones running now (the saved ones, or tempradio's for a while), the
+ * transmit power and the packet log switch.  The program applies run_lp and
+ * tx_dbm to the radio when the radio_changed hook fires.
+ */
+struct room_node {
+	struct lora_params lp;
+	struct lora_params run_lp;
+	int tx_dbm;
+	struct lora_params temp_lp;    /* tempradio: pending parameters */
+	uint64_t temp_apply_ms;        /* 0 = nothing pending */
+	uint64_t temp_revert_ms;       /* 0 = not running temporary parameters */
+	bool log_on;
+};
+void room_node_init(struct room_node *n, const struct lora_params *lp, int tx_dbm);
+
+/* Regions (§6.10, §8.5): a small tree under the wildcard '*'. */
+#define ROOM_REGIONS_MAX 16
+#define ROOM_REGION_NAME_MAX 31
+struct room_region {
+	char name[ROOM_REGION_NAME_MAX]; /* as given, '#' included */
+	int parent;                      /* index, -1 = the wildcard */
+	bool flood;                      /* flood allowed */
+};
+struct room_regions {
+	struct room_region r[ROOM_REGIONS_MAX];
+	int n;
+	int dflt, home;                  /* index, -1 = none */
+	bool wildcard_deny;              /* the wildcard denies flood */
+};
 
 /* A member (the ACL entry of §7.1, plus push state). */
 struct room_member {
@@ -118,11 +157,18 @@ struct room_stats {
 
 struct room;
 
+enum { ROOM_LOG_STOP, ROOM_LOG_START, ROOM_LOG_ERASE, ROOM_LOG_DUMP };
+
 /* Called when the room wants the program to do something it cannot (reboot). */
 struct room_hooks {
 	void (*reboot)(void *ctx, struct room *r);
 	void (*radio_changed)(void *ctx, struct room *r); /* set radio / tempradio / set tx */
 	void (*settings_changed)(void *ctx, struct room *r);
+	/* log start/stop/erase/dump (ROOM_LOG_*); a dump writes the newest lines
+	 * of the log that fit into out; returns ERR_OK or an error */
+	int (*packet_log)(void *ctx, struct room *r, int op, char *out, size_t cap);
+	/* set prv.key: keep id as the room's identity from the next start */
+	int (*save_identity)(void *ctx, struct room *r, const struct ident *id);
 	void *ctx;
 };
 
@@ -145,6 +191,11 @@ struct room {
 	uint64_t next_flush_ms; /* member state writes wait after a store error */
 	struct room_stats stats;
 	struct guard guard;   /* rate limits and the replay window */
+	struct room_node *node; /* shared radio state; &own_node unless the program sets it */
+	struct room_node own_node;
+	struct room_regions regions;
+	bool region_loading;  /* `region load` is consuming lines */
+	struct room_regions region_load;
 };
 
 /*
@@ -170,6 +221,21 @@ size_t room_app_data(const struct room *r, uint8_t out[32]);
 
 /* Member table. */
 struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE]);
+/*
+ * The member with this key, added with permissions perms if new (making room
+ * as a login does); NULL if the key cannot talk to us or no slot is free.
+ * The permissions of an existing member are not changed.
+ */
+struct room_member *room_member_put(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
+				    uint8_t perms);
+/* Removes a member (and its stored row). */
+void room_member_remove(struct room *r, struct room_member *m);
+/* Saves the region table (§8.5) with the settings. */
+int room_save_regions(struct room *r);
+/* The region key of the scope for a flooded reply to req (§6.10), or NULL (unscoped). */
+const uint8_t *room_reply_scope(struct room *r, const struct pkt *req, uint8_t key[16]);
+/* The key of the default scope for floods the room originates, or NULL. */
+const uint8_t *room_default_scope(struct room *r, uint8_t key[16]);
 /* Persists the settings (after a change by command). */
 int room_save_settings(struct room *r);
 uint32_t room_rtc(const struct room *r);

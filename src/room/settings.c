@@ -6,6 +6,7 @@
  * stores minutes / 2.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,17 @@ const struct setting_def room_setting_defs[] = {
 	  "password members kept" },
 	{ "push.parallel", SET_UINT, F(push_parallel), 1, 32, "Error, must be 1-32",
 	  "members pushed to at the same time" },
+	/* firmware radio tuning the KISS modem does not expose: kept and shown, no effect */
+	{ "rxdelay", SET_DOUBLE, F(rxdelay), 0, 20, "Error, must be 0-20",
+	  "receive delay base (firmware; no effect here)" },
+	{ "int.thresh", SET_UINT, F(int_thresh), 0, 255, "Error, must be 0-255",
+	  "interference threshold (firmware; no effect here)" },
+	{ "cad", SET_BOOL, F(cad), 0, 0, NULL, "channel activity detection (firmware; no effect here)" },
+	{ "agc.reset.interval", SET_UINT, F(agc_reset_interval_s), 0, 1020, "Error, must be 0-1020",
+	  "AGC reset interval, seconds, multiple of 4 (firmware; no effect here)" },
+	{ "loop.detect", SET_STR, F(loop_detect), 0, 0,
+	  "Error, must be: off, minimal, moderate, or strict",
+	  "off, minimal, moderate or strict (no effect on a room server)" },
 };
 const size_t room_setting_count = sizeof(room_setting_defs) / sizeof(room_setting_defs[0]);
 
@@ -58,6 +70,7 @@ void room_settings_defaults(struct room_settings *s)
 	s->max_guests = 256;
 	s->max_members = 10000;
 	s->push_parallel = 4;
+	snprintf(s->loop_detect, sizeof(s->loop_detect), "off");
 }
 
 const struct setting_def *room_setting_find(const char *key)
@@ -114,7 +127,7 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 	case SET_DOUBLE: {
 		errno = 0;
 		double v = strtod(value, &end);
-		if (errno || end == value || *end)
+		if (errno || end == value || *end || !isfinite(v))
 			return ERR_FORMAT;
 		if (d->min != d->max && (v < d->min || v > d->max))
 			return ERR_INVAL;
@@ -123,4 +136,67 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 	}
 	}
 	return ERR_INVAL;
+}
+
+void room_ftoa(float f, char *out, size_t cap)
+{
+	char buf[48];
+	size_t n = 0;
+	uint32_t bits, mant, ip = 0, frac = 0;
+	int e;
+
+	if (!cap)
+		return;
+	if (f == 0.0f) {
+		snprintf(out, cap, "0.0");
+		return;
+	}
+	memcpy(&bits, &f, sizeof(bits));
+	e = (int)((bits >> 23) & 0xFF) - 127;
+	mant = (bits & 0x7FFFFF) | 0x800000;
+	if (e >= 31 || e < -23) {
+		snprintf(out, cap, "0"); /* the firmware's fallback */
+		return;
+	}
+	/* a 24-bit binary fraction, expanded digit by digit and truncated */
+	if (e >= 23) {
+		ip = mant << (e - 23);
+	} else if (e >= 0) {
+		ip = mant >> (23 - e);
+		frac = (mant << (e + 1)) & 0xFFFFFF;
+	} else {
+		frac = mant >> -(e + 1);
+	}
+	n = (size_t)snprintf(buf, sizeof(buf), "%s%u.", bits >> 31 ? "-" : "", ip);
+	if (!frac) {
+		buf[n++] = '0';
+	} else {
+		for (int i = 0; i < 7; i++) {
+			frac *= 10;
+			buf[n++] = (char)('0' + (frac >> 24));
+			frac &= 0xFFFFFF;
+		}
+		while (buf[n - 1] == '0' && buf[n - 2] != '.')
+			n--;
+	}
+	buf[n] = 0;
+	snprintf(out, cap, "%s", buf);
+}
+
+void room_ftoa3(float f, char *out, size_t cap)
+{
+	char buf[32];
+	if (!cap)
+		return;
+	if (!(fabsf(f) < 2e6f)) {
+		snprintf(out, cap, "0");
+		return;
+	}
+	int v = (int)(f * 1000.0f + (f >= 0 ? 0.5f : -0.5f));
+	int n = snprintf(buf, sizeof(buf), "%d.%03d", v / 1000, abs(v % 1000));
+	while (n > 1 && buf[n - 1] == '0')
+		buf[--n] = 0;
+	if (buf[n - 1] == '.')
+		buf[--n] = 0;
+	snprintf(out, cap, "%s", buf);
 }

@@ -34,4 +34,15 @@ int room_setting_format(const struct room_settings *s, const struct setting_def 
 /* Parses and stores a value; ERR_FORMAT (bad syntax) or ERR_INVAL (out of range). */
 int room_setting_parse(struct room_settings *s, const struct setting_def *d, const char *value);
 
+/*
+ * The firmware's float formats (§8.3).  room_ftoa: the float32 value with its
+ * binary fraction expanded to at most 7 truncated decimal digits, trailing
+ * zeros dropped but one kept (869.618 -> "869.6179809", 62.5 -> "62.5");
+ * "0" when out of range (|f| >= 2^31 or < 2^-23).  room_ftoa3: rounded to 3
+ * decimals, trailing zeros and point dropped (62.5 -> "62.5", 125 -> "125").
+ * Both write at most cap bytes, NUL-terminated.
+ */
+void room_ftoa(float f, char *out, size_t cap);
+void room_ftoa3(float f, char *out, size_t cap);
+
 #endif

@@ -22,7 +22,7 @@ static int parse_double(const char *v, double min, double max, double *out)
 	char *end;
 	errno = 0;
 	double d = strtod(v, &end);
-	if (errno || end == v || *end || d < min || d > max)
+	if (errno || end == v || *end || !(d >= min && d <= max)) /* NaN never passes */
 		return ERR_INVAL;
 	*out = d;
 	return ERR_OK;
@@ -54,6 +54,8 @@ static const struct {
 	{ "txdelay", "0.5", "flood retransmit delay factor" },
 	{ "direct.txdelay", "0.2", "direct retransmit delay factor" },
 	{ "flood.max", "64", "most hops a forwarded flood may have" },
+	{ "flood.max.unscoped", "64", "most hops a forwarded unscoped flood may have" },
+	{ "flood.max.advert", "8", "most hops a forwarded flood advert may have" },
 	{ "kiss.txdelay", "0", "modem TXDELAY, units of 10 ms (MeshCore randomises itself)" },
 };
 
@@ -95,6 +97,12 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 	} else if (!strcmp(key, "flood.max")) {
 		if (!(rc = parse_double(v, 0, 64, &d)))
 			c->mesh.flood_max = (uint8_t)d;
+	} else if (!strcmp(key, "flood.max.unscoped")) {
+		if (!(rc = parse_double(v, 0, 64, &d)))
+			c->mesh.flood_max_unscoped = (uint8_t)d;
+	} else if (!strcmp(key, "flood.max.advert")) {
+		if (!(rc = parse_double(v, 0, 64, &d)))
+			c->mesh.flood_max_advert = (uint8_t)d;
 	} else if (!strcmp(key, "kiss.txdelay")) {
 		if (!(rc = parse_double(v, 0, 255, &d)))
 			c->radio_cfg.txdelay_10ms = (int)d;
@@ -119,8 +127,6 @@ static char *trim(char *s)
 
 int app_config_load(const char *path, struct app_config *c, bool must_exist)
 {
-	char line[1024];
-	int lineno = 0, rc = ERR_OK;
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		if (!must_exist && errno == ENOENT)
@@ -128,6 +134,15 @@ int app_config_load(const char *path, struct app_config *c, bool must_exist)
 		log_err("config", "%s: %s", path, strerror(errno));
 		return ERR_CONFIG;
 	}
+	int rc = app_config_read(f, path, c);
+	fclose(f);
+	return rc;
+}
+
+int app_config_read(FILE *f, const char *path, struct app_config *c)
+{
+	char line[1024];
+	int lineno = 0, rc = ERR_OK;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
@@ -155,7 +170,6 @@ int app_config_load(const char *path, struct app_config *c, bool must_exist)
 			rc = ERR_CONFIG;
 		}
 	}
-	fclose(f);
 	return rc;
 }
 
@@ -168,8 +182,9 @@ int app_config_write_default(const char *path)
 		return ERR_SYS;
 	room_settings_defaults(&s);
 	fprintf(f, "# roomd configuration. Lines are 'key = value'; '#' starts a comment.\n"
-		   "# Every key is shown with its default. Command-line flags override this\n"
-		   "# file; settings changed by admin commands are kept in roomd.db and win.\n\n"
+		   "# Every key is shown, commented out, with its default.\n"
+		   "# Precedence: defaults < this file < changes made by admin command (kept\n"
+		   "# in roomd.db) < roomd --set KEY=VALUE.\n\n"
 		   "## Radio and mesh (the whole daemon)\n");
 	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
 		fprintf(f, "# %s\n#%s = %s\n", daemon_keys[i].help, daemon_keys[i].key,

@@ -11,6 +11,7 @@
 #define ROOMD_SYS_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "mesh/mesh.h"
 #include "radio/radio.h"
@@ -27,6 +28,8 @@ struct app_config {
 void app_config_defaults(struct app_config *c);
 /* Loads path over c; a missing file is an error only if must_exist. */
 int app_config_load(const char *path, struct app_config *c, bool must_exist);
+/* Reads config lines from f over c; path names it in errors.  ERR_CONFIG if any line is bad. */
+int app_config_read(FILE *f, const char *path, struct app_config *c);
 /* Parses one "key value" pair; ERR_NOT_FOUND for an unknown key. */
 int app_config_set(struct app_config *c, const char *key, const char *value);
 /* Writes the commented default file. */

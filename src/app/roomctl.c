@@ -1,0 +1,325 @@
+/*
+ * roomctl.c - sends admin commands to a running roomd over its control
+ * socket DIR/control.sock (the protocol is described at the top of roomd.c:
+ * one command per line; the reply's lines each start with a space; a status
+ * line "OK" or "ERR" ends each reply).  The commands are the firmware's
+ * admin CLI (PROTOCOL.md §8) plus roomd's own; `help` lists them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sys/sys.h"
+
+#define LINE_MAX_LEN 511 /* roomd's limit for one command line */
+
+enum { EXIT_CMD_FAILED = 1, EXIT_USAGE = 2, EXIT_NO_DAEMON = 3 };
+
+struct conn {
+	int fd;
+	char buf[16384];
+	size_t len;
+	int timeout_ms;
+};
+
+static void usage(FILE *f)
+{
+	fputs("NAME\n"
+	      "    roomctl - send admin commands to a running roomd\n"
+	      "\n"
+	      "SYNOPSIS\n"
+	      "    roomctl --data DIR [--room N] [--json] [--timeout SECS] COMMAND...\n"
+	      "    roomctl --data DIR [--room N] [--json] [--timeout SECS] < commands.txt\n"
+	      "\n"
+	      "DESCRIPTION\n"
+	      "    roomctl connects to the control socket DIR/control.sock of the roomd\n"
+	      "    serving data directory DIR, runs one command (the words given on the\n"
+	      "    command line, joined by spaces) or, with no COMMAND, every line read\n"
+	      "    from standard input (empty lines and lines starting with '#' are\n"
+	      "    skipped), and prints each reply.  The commands are those of the\n"
+	      "    firmware's serial console (commands kept to the console, such as\n"
+	      "    'get prv.key', 'stats-core' and 'log', work here) plus roomd's own;\n"
+	      "    'roomctl -d DIR help' lists them.\n"
+	      "\n"
+	      "OPTIONS\n"
+	      "    -d, --data DIR        data directory of the roomd (default $ROOMD_DATA)\n"
+	      "    -S, --socket PATH     control socket path (default DIR/control.sock)\n"
+	      "    -r, --room N          room to talk to: index or name as 'rooms' shows\n"
+	      "                          (default: the first room)\n"
+	      "    -j, --json            one JSON object per command on stdout:\n"
+	      "                          {\"command\":\"...\",\"ok\":true,\"reply\":\"...\"}\n"
+	      "    -t, --timeout SECS    wait at most SECS for each reply (default 10)\n"
+	      "    -k, --keep-going      with commands on stdin, run the rest after a failure\n"
+	      "                          (the default stops at the first failed command)\n"
+	      "    -h, --help            this text\n"
+	      "        --version         print the version\n"
+	      "\n"
+	      "COMMANDS\n"
+	      "    A few of them ('help' lists all):\n"
+	      "    rooms, use N, room.add NAME     the rooms of the daemon\n"
+	      "    get KEY, set KEY VALUE          settings (get name, set guest.password x)\n"
+	      "    password PW                     the admin password\n"
+	      "    members, setperm HEX PERM       members and their permissions\n"
+	      "    post.list [N], post.delete ID   moderation\n"
+	      "    ban HEX [REASON], unban HEX\n"
+	      "    room.post TEXT                  post as the room\n"
+	      "    region ..., log start|stop|erase, log, stats-core, stats-room, ver\n"
+	      "\n"
+	      "EXIT STATUS\n"
+	      "    0 every command succeeded; 1 a command was unknown or its reply reports\n"
+	      "    an error (Err..., ERROR..., ??: key, unknown config ...); 2 usage error;\n"
+	      "    3 the daemon could not be reached or did not answer in time.\n"
+	      "\n"
+	      "EXAMPLES\n"
+	      "    roomctl -d ~/.roomd get name\n"
+	      "    roomctl -d ~/.roomd --room 1 set guest.password s3cret\n"
+	      "    printf 'rooms\\nstats-room\\n' | roomctl -d /var/lib/roomd --json\n",
+	      f);
+}
+
+static int conn_open(struct conn *c, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "roomctl: %s: path too long for a socket\n", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "roomctl: %s: %s (is roomd running on this data directory?)\n",
+		        path, strerror(errno));
+		if (c->fd >= 0)
+			close(c->fd);
+		return -1;
+	}
+	c->len = 0;
+	return 0;
+}
+
+static int send_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, s, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one line (without its newline) into out; -1 on EOF, error or timeout. */
+static int read_line(struct conn *c, char *out, size_t cap)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf);
+			size_t k = n < cap - 1 ? n : cap - 1;
+			memcpy(out, c->buf, k);
+			out[k] = 0;
+			memmove(c->buf, nl + 1, c->len - n - 1);
+			c->len -= n + 1;
+			return 0;
+		}
+		if (c->len == sizeof(c->buf))
+			return -1;
+		struct pollfd p = {c->fd, POLLIN, 0};
+		int r = poll(&p, 1, c->timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		c->len += (size_t)n;
+	}
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch == '\t')
+			fputs("\\t", f);
+		else if (ch < 0x20 || ch == 0x7F)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * Runs one command; prints the reply (plain or JSON).  Returns 0 if it
+ * succeeded, EXIT_CMD_FAILED, or EXIT_NO_DAEMON if the connection failed.
+ */
+static int run(struct conn *c, const char *cmd, bool json, bool quiet)
+{
+	char line[4096], reply[16384];
+	size_t off = 0;
+	int ok;
+
+	if (strlen(cmd) > LINE_MAX_LEN || strchr(cmd, '\n')) {
+		fprintf(stderr, "roomctl: command too long or with a newline\n");
+		return EXIT_CMD_FAILED;
+	}
+	if (send_all(c->fd, cmd, strlen(cmd)) < 0 || send_all(c->fd, "\n", 1) < 0) {
+		fprintf(stderr, "roomctl: the daemon closed the connection\n");
+		return EXIT_NO_DAEMON;
+	}
+	reply[0] = 0;
+	for (;;) {
+		if (read_line(c, line, sizeof(line)) < 0) {
+			fprintf(stderr, "roomctl: no answer from the daemon\n");
+			return EXIT_NO_DAEMON;
+		}
+		if (line[0] != ' ') {
+			ok = strcmp(line, "OK") == 0;
+			break;
+		}
+		int n =
+		    snprintf(reply + off, sizeof(reply) - off, "%s%s", off ? "\n" : "", line + 1);
+		if (n > 0 && (size_t)n < sizeof(reply) - off)
+			off += (size_t)n;
+	}
+	if (json) {
+		fputs("{\"command\":", stdout);
+		json_string(stdout, cmd);
+		printf(",\"ok\":%s,\"reply\":", ok ? "true" : "false");
+		json_string(stdout, reply);
+		fputs("}\n", stdout);
+	} else if (!quiet || !ok) {
+		if (off)
+			printf("%s\n", reply);
+	}
+	fflush(stdout);
+	return ok ? 0 : EXIT_CMD_FAILED;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = getenv("ROOMD_DATA"), *sock = NULL, *room = NULL;
+	bool json = false, keep_going = false;
+	double timeout_s = 10;
+	char path[4096], line[LINE_MAX_LEN + 2];
+	struct conn c = {.fd = -1};
+	static const struct option opts[] = {
+	    {"data", required_argument, 0, 'd'},
+	    {"socket", required_argument, 0, 'S'},
+	    {"room", required_argument, 0, 'r'},
+	    {"json", no_argument, 0, 'j'},
+	    {"timeout", required_argument, 0, 't'},
+	    {"keep-going", no_argument, 0, 'k'},
+	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
+	    {0, 0, 0, 0},
+	};
+	int opt, status = 0;
+
+	while ((opt = getopt_long(argc, argv, "+d:S:r:jt:kh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': dir = optarg; break;
+		case 'S': sock = optarg; break;
+		case 'r': room = optarg; break;
+		case 'j': json = true; break;
+		case 'k': keep_going = true; break;
+		case 't': {
+			char *end;
+			timeout_s = strtod(optarg, &end);
+			if (*end || !(timeout_s > 0 && timeout_s <= 3600)) {
+				fprintf(stderr, "roomctl: --timeout wants 0 < SECS <= 3600\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("roomctl %s\n", APP_VERSION); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (!sock) {
+		if (!dir || !*dir) {
+			fprintf(stderr, "roomctl: --data DIR is required (see roomctl --help)\n");
+			return EXIT_USAGE;
+		}
+		snprintf(path, sizeof(path), "%s/control.sock", dir);
+		sock = path;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	c.timeout_ms = (int)(timeout_s * 1000);
+	if (conn_open(&c, sock) < 0)
+		return EXIT_NO_DAEMON;
+	if (room) {
+		char use[LINE_MAX_LEN + 1];
+		snprintf(use, sizeof(use), "use %s", room);
+		status = run(&c, use, false, true);
+		if (status)
+			goto out;
+	}
+	if (optind < argc) {
+		/* the words of the command line are one command */
+		char cmd[LINE_MAX_LEN + 2];
+		size_t off = 0;
+		for (int i = optind; i < argc; i++) {
+			int n = snprintf(cmd + off, sizeof(cmd) - off, "%s%s",
+			                 i > optind ? " " : "", argv[i]);
+			if (n < 0 || (size_t)n >= sizeof(cmd) - off) {
+				fprintf(stderr, "roomctl: command longer than %d bytes\n",
+				        LINE_MAX_LEN);
+				status = EXIT_USAGE;
+				goto out;
+			}
+			off += (size_t)n;
+		}
+		status = run(&c, cmd, json, false);
+		goto out;
+	}
+	while (fgets(line, sizeof(line), stdin)) {
+		size_t n = strlen(line);
+		if (n && line[n - 1] != '\n' && !feof(stdin)) {
+			fprintf(stderr, "roomctl: input line longer than %d bytes\n", LINE_MAX_LEN);
+			status = EXIT_USAGE;
+			break;
+		}
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		const char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		int rc = run(&c, s, json, false);
+		if (rc == EXIT_NO_DAEMON) {
+			status = rc;
+			break;
+		}
+		if (rc && !status)
+			status = rc;
+		if (rc && !keep_going)
+			break;
+	}
+out:
+	if (c.fd >= 0)
+		close(c.fd);
+	return status;
+}

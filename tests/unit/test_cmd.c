@@ -1,0 +1,527 @@
+/*
+ * test_cmd.c - the admin command table (PROTOCOL.md §8) on a room with a
+ * temporary store and a fake clock: the firmware's replies word for word,
+ * float formats, every get key, node-wide settings, tempradio timing, the
+ * region table, setperm, commands kept to the console, persistence across a
+ * reopen, and the retention rule (max.posts; oldest posts dropped).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mesh/mesh.h"
+#include "proto/region.h"
+#include "room/cmd.h"
+#include "room/regions.h"
+#include "room/room.h"
+#include "room/settings.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static int sent;
+static int radio_changes, identity_saves, log_ops[4];
+static uint8_t saved_pub[32];
+
+static int transmit(void *ctx, const uint8_t *f, size_t len)
+{
+	(void)ctx;
+	(void)f;
+	(void)len;
+	sent++;
+	return ERR_OK;
+}
+
+static void on_radio(void *ctx, struct room *r)
+{
+	(void)ctx;
+	(void)r;
+	radio_changes++;
+}
+
+static int on_identity(void *ctx, struct room *r, const struct ident *id)
+{
+	(void)ctx;
+	(void)r;
+	identity_saves++;
+	memcpy(saved_pub, id->pub, 32);
+	return ERR_OK;
+}
+
+static int on_log(void *ctx, struct room *r, int op, char *out, size_t cap)
+{
+	(void)ctx;
+	(void)r;
+	log_ops[op]++;
+	if (op == ROOM_LOG_DUMP && out)
+		snprintf(out, cap, "line1\n");
+	return ERR_OK;
+}
+
+static struct room room;
+static char reply[4096];
+
+/* Runs a command from the given door and returns the reply. */
+static const char *run_as(const char *line, enum cmd_origin o)
+{
+	room_cmd(&room, line, o == CMD_REMOTE ? 1750000000 : 0, o, reply, sizeof(reply));
+	return reply;
+}
+
+static const char *run(const char *line)
+{
+	return run_as(line, CMD_SERIAL);
+}
+
+static void test_ftoa(void)
+{
+	static const struct {
+		float f;
+		const char *s, *s3;
+	} v[] = {
+	    {869.618f, "869.6179809", "869.618"},
+	    {0.2f, "0.1999999", "0.2"},
+	    {62.5f, "62.5", "62.5"},
+	    {250.0f, "250.0", "250"},
+	    {0.0f, "0.0", "0"},
+	    {-1.5f, "-1.5", "-1.5"},
+	    {52.370216f, "52.3702163", "52.37"},
+	    {4.895168f, "4.8951678", "4.895"},
+	    {7.8f, "7.8000001", "7.8"},
+	    {1.0f, "1.0", "1"},
+	    {0.5f, "0.5", "0.5"},
+	    {3e9f, "0", "0"},
+	};
+	char out[32];
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		room_ftoa(v[i].f, out, sizeof(out));
+		CHECK_STR(out, v[i].s);
+		room_ftoa3(v[i].f, out, sizeof(out));
+		CHECK_STR(out, v[i].s3);
+	}
+	room_ftoa(1e-9f, out, sizeof(out));
+	CHECK_STR(out, "0"); /* below 2^-23: the firmware's fallback */
+	room_ftoa(869.618f, out, 4);
+	CHECK_EQ(strlen(out), 3);
+}
+
+static void test_get(void)
+{
+	/* every key of the settings table answers "> value" */
+	for (size_t i = 0; i < room_setting_count; i++) {
+		char line[80];
+		snprintf(line, sizeof(line), "get %s", room_setting_defs[i].key);
+		CHECK(strncmp(run(line), "> ", 2) == 0);
+	}
+	/* and every key of the firmware's get table answers something known */
+	static const char *const fw[] = {
+	    "dutycycle",
+	    "af",
+	    "int.thresh",
+	    "cad",
+	    "agc.reset.interval",
+	    "multi.acks",
+	    "allow.read.only",
+	    "flood.advert.interval",
+	    "advert.interval",
+	    "guest.password",
+	    "prv.key",
+	    "name",
+	    "repeat",
+	    "lat",
+	    "lon",
+	    "radio.rxgain",
+	    "radio.fem.rxgain",
+	    "radio.fem.txgain",
+	    "radio",
+	    "rxdelay",
+	    "txdelay",
+	    "direct.txdelay",
+	    "flood.max.advert",
+	    "flood.max.unscoped",
+	    "flood.max",
+	    "owner.info",
+	    "path.hash.mode",
+	    "loop.detect",
+	    "tx",
+	    "freq",
+	    "public.key",
+	    "role",
+	    "bridge.type",
+	    "bootloader.ver",
+	    "adc.multiplier",
+	    "pwrmgt.support",
+	    "pwrmgt.source",
+	    "pwrmgt.bootreason",
+	    "pwrmgt.bootmv",
+	    "extra.sf",
+	};
+	for (size_t i = 0; i < sizeof(fw) / sizeof(fw[0]); i++) {
+		char line[80];
+		snprintf(line, sizeof(line), "get %s", fw[i]);
+		CHECK(strncmp(run(line), "??:", 3) != 0);
+	}
+	CHECK_STR(run("get radio"), "> 869.6179809,62.5,8,5");
+	CHECK_STR(run("get freq"), "> 869.6179809");
+	CHECK_STR(run("get af"), "> 1.0");
+	CHECK_STR(run("get dutycycle"), "> 50.0%");
+	CHECK_STR(run("get txdelay"), "> 0.5");
+	CHECK_STR(run("get direct.txdelay"), "> 0.1999999");
+	CHECK_STR(run("get flood.max.advert"), "> 8");
+	CHECK_STR(run("get role"), "> room_server");
+	CHECK_STR(run("get repeat"), "> off");
+	CHECK_STR(run("get lat"), "> 0.0");
+	CHECK_STR(run("get tx"), "> 22");
+	CHECK_STR(run("get bogus"), "??: bogus");
+	CHECK_STR(run("get name  "), "> Cmd Room");
+	CHECK_STR(run("01|get name"), "01|> Cmd Room");
+	CHECK_EQ(strlen(run("get prv.key")), 2 + 128);
+	CHECK_EQ(strlen(run("get public.key")), 2 + 64);
+}
+
+static void test_set(void)
+{
+	CHECK_STR(run("set dutycycle 25"), "OK - 25.0%");
+	CHECK_STR(run("get af"), "> 3.0");
+	CHECK_STR(run("set dutycycle 0"), "ERROR: dutycycle must be 1-100");
+	CHECK_STR(run("set dutycycle 50"), "OK - 50.0%");
+	CHECK_STR(run("set lat 52.370216"), "OK");
+	CHECK_STR(run("get lat"), "> 52.3702163");
+	CHECK_STR(run("set lon 4.895168"), "OK");
+	CHECK_STR(run("get lon"), "> 4.8951678");
+	CHECK_STR(run("set repeat on"), "OK - repeat is now ON");
+	CHECK_STR(run("set repeat off"), "OK - repeat is now OFF");
+	CHECK_STR(run("set txdelay 3"), "Error, must be 0-2");
+	CHECK_STR(run("set flood.max 65"), "Error, max 64");
+	CHECK_STR(run("set flood.max.unscoped 20"), "OK");
+	CHECK_EQ(room.mesh->cfg.flood_max_unscoped, 20);
+	CHECK_STR(run("set rxdelay 21"), "Error, must be 0-20");
+	CHECK_STR(run("set rxdelay 1.5"), "OK");
+	CHECK_STR(run("get rxdelay"), "> 1.5");
+	CHECK_STR(run("set agc.reset.interval 30"), "OK - interval rounded to 28");
+	CHECK_STR(run("get agc.reset.interval"), "> 28");
+	CHECK_STR(run("set loop.detect sometimes"),
+	          "Error, must be: off, minimal, moderate, or strict");
+	CHECK_STR(run("set loop.detect strict"), "OK");
+	CHECK_STR(run("set owner.info Alice|Street 1"), "OK");
+	CHECK_STR(room.set.owner_info, "Alice\nStreet 1");
+	CHECK_STR(run("get owner.info"), "> Alice|Street 1");
+	CHECK_STR(run("set name Bad:Name"), "Error, bad chars");
+	CHECK_STR(run("set path.hash.mode 3"), "Error, must be 0,1, or 2");
+	CHECK_STR(run("set advert.interval 59"), "Error: interval range is 60-240 minutes");
+	CHECK_STR(run("set flood.advert.interval 2"), "Error: interval range is 3-168 hours");
+	CHECK_STR(run("set radio.fem.rxgain on"), "Error: unsupported");
+	CHECK_STR(run("set bogus 1"), "unknown config: bogus 1");
+	CHECK_STR(run("set nothing"), "unknown config: nothing");
+
+	/* radio: saved for the next start, not applied now */
+	CHECK_STR(run("set radio 869.525,250,11,5"), "OK - reboot to apply");
+	CHECK_STR(run("get radio"), "> 869.5250244,250,11,5");
+	CHECK_EQ(room.mesh->cfg.lp.sf, 8);
+	CHECK_STR(run("set radio 100,250,11,5"), "Error, invalid radio params");
+	CHECK_STR(run("set radio 869.525,250,13,5"), "Error, invalid radio params");
+	CHECK_STR(run("set radio garbage"), "Error, invalid radio params");
+	/* freq only from the console */
+	CHECK_STR(run_as("set freq 868", CMD_REMOTE), "unknown config: freq 868");
+	CHECK_STR(run("set freq 868"), "OK - reboot to apply");
+	CHECK_STR(run("get freq"), "> 868.0");
+	/* tx now */
+	int before = radio_changes;
+	CHECK_STR(run("set tx 14"), "OK");
+	CHECK_STR(run("get tx"), "> 14");
+	CHECK_EQ(radio_changes, before + 1);
+
+	/* node-wide values are stored as global settings under the config keys */
+	char v[64];
+	CHECK_EQ(store_setting_get(room.store, 0, "tx", NULL, v, sizeof(v)), ERR_OK);
+	CHECK_STR(v, "14");
+	CHECK_EQ(store_setting_get(room.store, 0, "sf", NULL, v, sizeof(v)), ERR_OK);
+	CHECK_STR(v, "11");
+	CHECK_EQ(store_setting_get(room.store, 0, "flood.max.unscoped", NULL, v, sizeof(v)),
+	         ERR_OK);
+	CHECK_STR(v, "20");
+}
+
+static void test_tempradio(uint64_t *now)
+{
+	int before = radio_changes;
+	CHECK_STR(run("tempradio 869.5,125,9,6"), "Error, invalid params");
+	CHECK_STR(run("tempradio 869.5,125,9,6,0"), "Error, invalid params");
+	CHECK_STR(run("tempradio 869.5,125,9,6,2"), "OK - temp params for 2 mins");
+	room_tick(&room, *now + 1999);
+	CHECK_EQ(radio_changes, before);
+	CHECK(room_next_deadline(&room) <= *now + 2000);
+	room_tick(&room, *now + 2000);
+	CHECK_EQ(radio_changes, before + 1);
+	CHECK_EQ(room.node->run_lp.sf, 9);
+	CHECK_EQ(room.mesh->cfg.lp.bw_hz, 125000);
+	room_tick(&room, *now + 2000 + 120000);
+	CHECK_EQ(radio_changes, before + 2);
+	/* reverted to the saved parameters (set radio / set freq above) */
+	CHECK_EQ(room.node->run_lp.sf, 11);
+	CHECK_EQ(room.node->run_lp.freq_hz, 868000000u);
+	*now += 2000 + 120000;
+}
+
+static void test_regions(void)
+{
+	CHECK_STR(run("region"), "* F\n");
+	CHECK_STR(run("region put europe"), "OK - (flood allowed)");
+	CHECK_STR(run("region put #nl europe"), "OK - (flood allowed)");
+	CHECK_STR(run("region put de eur"), "OK - (flood allowed)");
+	CHECK_STR(run("region put bad,name"), "Err - unable to put");
+	CHECK_STR(run("region put x nowhere"), "Err - unknown parent");
+	CHECK_STR(run("region"), "* F\n europe F\n  nl F\n  de F\n");
+	CHECK_STR(run("region get nl"), " #nl (europe) F");
+	CHECK_STR(run("region get e"), " europe F");
+	CHECK_STR(run("region denyf de"), "OK");
+	CHECK_STR(run("region list allowed"), "*,europe,nl");
+	CHECK_STR(run("region list denied"), "de");
+	CHECK_STR(run("region list x"), "Err - use 'allowed' or 'denied'");
+	CHECK_STR(run("region remove europe"), "Err - not empty");
+	CHECK_STR(run("region remove nothere"), "Err - not found");
+	CHECK_STR(run("region remove de"), "OK");
+	CHECK_STR(run("region home"), " home is *");
+	CHECK_STR(run("region home nl"), " home is now #nl");
+	CHECK_STR(run("region"), "* F\n europe F\n  nl^ F\n");
+	CHECK_STR(run("region default"), " default scope is <null>");
+	CHECK_STR(run("region default usa"), " default scope is now usa");
+	CHECK_STR(run("region default"), " default scope is usa");
+	uint8_t key[16];
+	CHECK(room_default_scope(&room, key) != NULL);
+	CHECK_STR(run("region default <null>"), " default scope is now <null>");
+	CHECK(room_default_scope(&room, key) == NULL);
+	CHECK_STR(run("region frob"), "Err - ??");
+	CHECK_STR(run("region save"), "OK");
+
+	/* bulk load: replaces the table, ends with a blank line */
+	CHECK_STR(run("region load"), "");
+	CHECK_STR(run("*"), "");
+	CHECK_STR(run(" asia F"), "");
+	CHECK_STR(run("  japan F"), "");
+	CHECK_STR(run(" europe"), ""); /* known: keeps its flags */
+	CHECK_STR(run("        toodeep"), "");
+	CHECK_STR(run(""), "OK - loaded 3 regions");
+	CHECK_STR(run("region"), "* F\n asia F\n  japan F\n europe F\n");
+	/* nothing saved until `region save` (or `region default`) */
+	char stored[512];
+	CHECK_EQ(
+	    store_setting_get(room.store, room.store_id, "regions", NULL, stored, sizeof(stored)),
+	    ERR_OK);
+	CHECK(strstr(stored, " usa/") != NULL);
+	CHECK(strstr(stored, "japan") == NULL);
+
+	/* the encoded table survives a decode; garbage does not */
+	char enc[512];
+	struct room_regions t;
+	CHECK_EQ(room_regions_encode(&room.regions, enc, sizeof(enc)), ERR_OK);
+	CHECK_EQ(room_regions_decode(&t, enc), ERR_OK);
+	CHECK_EQ(t.n, 3);
+	CHECK_STR(t.r[1].name, "japan");
+	CHECK_EQ(t.r[1].parent, 0);
+	CHECK_EQ(room_regions_decode(&t, "w=0 d=5 h=-2"), ERR_FORMAT);
+	CHECK_EQ(room_regions_decode(&t, "w=0 d=-2 h=-2 a/0/F"), ERR_FORMAT); /* self-parent */
+	CHECK_EQ(room_regions_decode(&t, "nonsense"), ERR_FORMAT);
+}
+
+/* Reply scopes (§6.10) from the table test_regions left: asia, japan, europe. */
+static void test_scopes(void)
+{
+	struct pkt req;
+	uint8_t key[16], want[16];
+	memset(&req, 0, sizeof(req));
+	req.header = pkt_header(PKT_ROUTE_TRANSPORT_FLOOD, PKT_TXT_MSG);
+	req.payload_len = 20;
+	memset(req.payload, 0x42, req.payload_len);
+	CHECK_EQ(region_key("europe", 6, want), ERR_OK);
+	req.transport[0] = region_transport_code(want, PKT_TXT_MSG, req.payload, req.payload_len);
+	/* a scoped request of a flood-allowing region: the reply has its scope */
+	const uint8_t *k = room_reply_scope(&room, &req, key);
+	CHECK(k != NULL);
+	if (k)
+		CHECK_MEM(k, want, 16);
+	/* a region that denies flood does not match: no default, so unscoped */
+	CHECK_STR(run("region denyf europe"), "OK");
+	CHECK(room_reply_scope(&room, &req, key) == NULL);
+	CHECK_STR(run("region allowf europe"), "OK");
+	/* an unscoped flood the wildcard accepts: unscoped, even with a default */
+	CHECK_STR(run("region default asia"), " default scope is now asia");
+	req.header = pkt_header(PKT_ROUTE_FLOOD, PKT_TXT_MSG);
+	CHECK(room_reply_scope(&room, &req, key) == NULL);
+	/* ... and the default scope when the wildcard denies flood */
+	CHECK_STR(run("region denyf *"), "OK");
+	CHECK_EQ(region_key("#asia", 5, want), ERR_OK);
+	k = room_reply_scope(&room, &req, key);
+	CHECK(k != NULL);
+	if (k)
+		CHECK_MEM(k, want, 16);
+	/* direct: the default scope (only used if the reply has to flood) */
+	req.header = pkt_header(PKT_ROUTE_DIRECT, PKT_TXT_MSG);
+	CHECK(room_reply_scope(&room, &req, key) != NULL);
+	CHECK_STR(run("region allowf *"), "OK");
+	CHECK_STR(run("region default <null>"), " default scope is now <null>");
+	CHECK(room_reply_scope(&room, &req, key) == NULL);
+}
+
+static void test_setperm(void)
+{
+	char line[200];
+	const char *key = "A75A0B7EC7E8A0800C66A59EAB29550E7F3B0486383590DB3645080F2CFC9F59";
+	size_t before = room.n_members;
+	snprintf(line, sizeof(line), "setperm %s 3", key);
+	CHECK_STR(run(line), "OK");
+	CHECK_EQ(room.n_members, before + 1);
+	CHECK_EQ(room.members[room.n_members - 1].perms, 3);
+	snprintf(line, sizeof(line), "setperm %s 2", key);
+	CHECK_STR(run(line), "OK");
+	CHECK_EQ(room.n_members, before + 1);
+	CHECK_EQ(room.members[room.n_members - 1].perms, 2);
+	CHECK_STR(run("setperm A75A 3"), "Err - invalid params");
+	CHECK_STR(run("setperm A75 0"), "Err - bad pubkey");
+	CHECK_STR(run("setperm A75A"), "Err - bad params");
+	CHECK_STR(run("setperm FFFF 0"), "Err - invalid params");
+	CHECK_STR(run("setperm A75A0B 0"), "OK");
+	CHECK_EQ(room.n_members, before);
+}
+
+static void test_doors(void)
+{
+	CHECK_STR(run_as("get prv.key", CMD_REMOTE), "??: prv.key");
+	CHECK(strncmp(run_as("get prv.key", CMD_LOCAL), "> ", 2) == 0);
+	CHECK_STR(run_as("get acl", CMD_REMOTE), "??: acl");
+	CHECK(strncmp(run_as("get acl", CMD_LOCAL), "ACL:", 4) == 0);
+	CHECK_STR(run_as("stats-core", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("erase", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("erase", CMD_SERIAL), "File system erase: Err");
+	CHECK_STR(run_as("log", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("log", CMD_LOCAL), "line1\n   EOF");
+	CHECK_STR(run_as("log start", CMD_REMOTE), "   logging on");
+	CHECK(room.node->log_on);
+	CHECK_STR(run("log stop"), "   logging off");
+	CHECK(!room.node->log_on);
+	CHECK_STR(run("log erase"), "   log erased");
+	CHECK_EQ(log_ops[ROOM_LOG_START], 1);
+	CHECK_EQ(log_ops[ROOM_LOG_ERASE], 1);
+	CHECK_STR(run("neighbors"), "not supported");
+	CHECK_STR(run("neighbor.remove A7"), "OK");
+	CHECK_STR(run("neighbor.remove zz"), "ERR: bad pubkey");
+	CHECK_STR(run("start ota"), "Error");
+	CHECK_STR(run("sensor list"), "no custom var");
+	CHECK_STR(run("powersaving"), "off");
+	CHECK_STR(run("ver"), "v1.17.1 (Build: roomd)");
+	CHECK_STR(run("advertise"), "OK - Advert sent"); /* prefix match, as the firmware */
+	CHECK_STR(run("room.post "), "ERR empty message");
+	CHECK_STR(run("clock sync"), "ERR: clock cannot go backwards");
+	CHECK_STR(run("time 1000"), "(ERR: clock cannot go backwards)");
+	CHECK_EQ(room_cmd(&room, "what", 0, CMD_SERIAL, reply, sizeof(reply)), ERR_NOT_FOUND);
+	CHECK(room_cmd_reply_is_error("Err - bad pubkey"));
+	CHECK(room_cmd_reply_is_error("ERROR: dutycycle must be 1-100"));
+	CHECK(room_cmd_reply_is_error("01|??: x"));
+	CHECK(room_cmd_reply_is_error("unknown config: a b"));
+	CHECK(!room_cmd_reply_is_error("OK - reboot to apply"));
+	CHECK(!room_cmd_reply_is_error("> Error"));
+	CHECK(!room_cmd_reply_is_error("   logging on"));
+	/* a tiny reply buffer never overflows */
+	char small[4];
+	room_cmd(&room, "get public.key", 0, CMD_SERIAL, small, sizeof(small));
+	CHECK_EQ(strlen(small), 3);
+}
+
+static void test_prv_key(void)
+{
+	/* the vector room identity (meshcore-v1.17.1.json) */
+	const char *prv = "a8a7c4f0e2f2e81684a0ea0c0964e1bc3d700163aac93d605317523ced968761"
+	                  "92e78ad845b2bf1b62c1bd7a5f78777936630f894b126f3ff0c38038e27ec513";
+	char line[200];
+	uint8_t old_pub[32];
+	memcpy(old_pub, room.ep.id.pub, 32);
+	snprintf(line, sizeof(line), "set prv.key %s", prv);
+	CHECK_STR(run(line), "OK, reboot to apply! New pubkey: "
+	                     "A80AD8880B161DC844BD5ECF39AB9C1643C848091CC6B0227DED7384060A6316");
+	CHECK_EQ(identity_saves, 1);
+	CHECK_EQ(saved_pub[0], 0xa8);
+	CHECK_MEM(room.ep.id.pub, old_pub, 32); /* effective after a restart only */
+	CHECK_STR(run("set prv.key 1234"), "Error, bad key");
+	/* a key whose scalar is not clamped fails the firmware's check */
+	snprintf(line, sizeof(line), "set prv.key ff%s", prv + 2);
+	CHECK_STR(run(line), "Error, bad key");
+	CHECK_EQ(identity_saves, 1);
+}
+
+static void test_retention(void)
+{
+	uint32_t count = 0;
+	CHECK_STR(run("set max.posts 0"), "Error, must be 1-10000000");
+	CHECK_STR(run("set max.posts 10"), "OK");
+	for (int i = 0; i < 15; i++) {
+		char text[32];
+		int n = snprintf(text, sizeof(text), "post %d", i);
+		CHECK_EQ(room_post(&room, room.ep.id.pub, 0, text, (size_t)n, NULL), ERR_OK);
+	}
+	CHECK_EQ(store_post_count(room.store, room.store_id, &count), ERR_OK);
+	CHECK_EQ(count, 10);
+	/* the oldest five went: the oldest left is "post 5" */
+	struct store_post p;
+	CHECK_EQ(store_post_next(room.store, room.store_id, NULL, 0, STORE_TS_ANY, &p), ERR_OK);
+	CHECK_STR((const char *)p.text, "post 5");
+	CHECK_STR(run("set max.posts 10000"), "OK");
+}
+
+int main(void)
+{
+	struct room_clock clock = {(int64_t)1750000000 * 1000};
+	struct mesh mesh;
+	struct mesh_cfg cfg;
+	struct rng_seeded seeded;
+	struct rng rng;
+	struct store *st;
+	struct ident rid;
+	uint8_t seed[32];
+	char db[] = "/tmp/test_cmd_XXXXXX";
+	uint32_t id;
+	uint64_t now = 1000;
+
+	log_set_level(LOG_ERR);
+	if (crypto_init() || mkstemp(db) < 0)
+		return 1;
+	memset(seed, 9, sizeof(seed));
+	ident_from_seed(&rid, seed);
+	unlink(db);
+	rng_seeded_init(&seeded, &rng, 42);
+	mesh_cfg_defaults(&cfg);
+	mesh_init(&mesh, &cfg, &(struct mesh_io){transmit, NULL}, &rng, now);
+	CHECK_EQ(store_open(&st, db), ERR_OK);
+	CHECK_EQ(store_room_add(st, "Cmd Room", rid.pub, &id), ERR_OK);
+	CHECK_EQ(store_setting_set(st, id, "name", "Cmd Room"), ERR_OK);
+	CHECK_EQ(room_open(&room, &mesh, st, id, &rid, &clock, now), ERR_OK);
+	room.hooks = (struct room_hooks){
+	    .radio_changed = on_radio, .save_identity = on_identity, .packet_log = on_log};
+
+	test_ftoa();
+	test_get();
+	test_set();
+	test_tempradio(&now);
+	test_regions();
+	test_scopes();
+	test_setperm();
+	test_doors();
+	test_prv_key();
+	test_retention();
+
+	/* persistence: what commands set is there after a reopen */
+	CHECK_STR(run("set guest.password s3cret"), "OK");
+	room_tick(&room, now);
+	room_close(&room);
+	CHECK_EQ(room_open(&room, &mesh, st, id, &rid, &clock, now), ERR_OK);
+	CHECK_STR(run("get guest.password"), "> s3cret");
+	CHECK_STR(run("get lat"), "> 52.3702163");
+	CHECK_STR(run("get loop.detect"), "> strict");
+	CHECK_STR(run("get owner.info"), "> Alice|Street 1");
+	/* the table as `region default` saved it in test_scopes */
+	CHECK_STR(run("region"), "* F\n asia F\n  japan F\n europe F\n");
+	room_close(&room);
+	store_close(st);
+	unlink(db);
+	return harness_done("test_cmd");
+}
