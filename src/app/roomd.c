@@ -816,11 +816,11 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < d.n_rooms; i++) {
 		struct room *r = &d.rooms[i];
-		bool dflt = strcmp(r->set.admin_password, "password") == 0 ||
-			    strcmp(r->set.guest_password, "hello") == 0;
-		if (!dflt)
+		/* after --set, which may have changed them */
+		if (!room_default_passwords(r))
 			continue;
-		log_warn("roomd", "room '%s' still has a factory default password: change it with "
+		log_warn("roomd", "room '%s' still has a factory default password (admin 'password' "
+				  "or guest 'hello'): anyone can log in; change them with "
 				  "'password <pw>' and 'set guest.password <pw>'", r->set.name);
 		if (refuse_defaults) {
 			log_err("roomd", "refusing to start (--refuse-default-passwords)");

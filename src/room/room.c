@@ -1142,10 +1142,6 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	 * up in the same order) */
 	if (store_dup_load(st, store_id, GUARD_DUP_MAX, load_dup, &r->guard) != ERR_OK)
 		r->stats.store_errors++;
-	if (room_default_passwords(r))
-		log_warn("room", "%s: factory default password (admin 'password' or guest 'hello'):"
-				 " anyone can log in; change them with 'password' and "
-				 "'set guest.password'", r->set.name);
 	/* post timestamps must keep increasing across restarts, whatever the clock did.
 	 * A wall clock stepped back far while we were down would also date our
 	 * adverts before the last ones (clients drop those as replays): then the
