@@ -27,6 +27,7 @@ Prints "stories: N passed, N failed".
 """
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -116,11 +117,25 @@ def main():
             r.stop()
         if w:
             w.air.stop()
-        if T.failed and os.environ.get("KEEP"):
+        sanitizer_reports(tmp)
+        if os.environ.get("KEEP"):
             print("kept " + tmp, file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     return T.done()
+
+
+def sanitizer_reports(tmp):
+    """Every log of the run is free of sanitizer reports (a SAN=1 build)."""
+    bad = []
+    for name in sorted(os.listdir(tmp)):
+        if not name.endswith((".log", ".stderr")):
+            continue
+        with open(os.path.join(tmp, name), errors="replace") as f:
+            text = f.read()
+        if "Sanitizer" in text or "runtime error:" in text:
+            bad.append(name)
+    check(not bad, "sanitizer reports in %s" % bad)
 
 
 # ---- the near world --------------------------------------------------------------------------
@@ -316,6 +331,11 @@ def near_stories(w, rd, far_thread):
     frank.do("login Story " + GUEST_PW, "login", 30, key=k1)
     got = frank.wait_count("post", len(delivered), 120, key=k1)
     check(texts(got) == delivered, "nothing acknowledged was lost: %s" % texts(got))
+    fkey = frank.of("ready")[0]["key"]
+    newest = max([p["ts"] for p in got] or [0])
+    check(wait_until(lambda: re.search(r"(?m)^%s\S* .*\bs%d\b" % (fkey[:8], newest),
+                                       rd.ctl("members")), 30),
+          "roomd: frank's sync point is the newest post (%d): %s" % (newest, rd.ctl("members")))
     frank.quit()
 
     # -- 8. the room's radio down and up; meshair restarted ---------------------------------
