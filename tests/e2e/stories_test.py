@@ -20,7 +20,8 @@ control socket, and meshair's JSON trace):
   6. remote admin: `cli ROOM set guest.password X` over the radio;
   7. roomd killed with SIGKILL and restarted: two members post, go offline,
      come back and catch up; nothing delivered is lost;
-  8. the room's radio down then up, and meshair restarted: everything resumes;
+  8. the room's radio down then up, its modem unplugged, and meshair
+     restarted: everything resumes;
   9. two hops through a repeater: login by flood, then direct routes (the
      trace shows the pushes forwarded direct), catch-up after being away.
 Prints "stories: N passed, N failed".
@@ -34,7 +35,7 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from world import Air, Checks, Roomc, Roomd, wait_until  # noqa: E402
+from world import Air, Checks, Roomc, Roomd, file_search, wait_until  # noqa: E402
 
 T = Checks("stories")
 check = T.check
@@ -356,6 +357,17 @@ def near_stories(w, rd, far_thread):
     check(bob.wait("post", 60, since=mb, text="back on the air") is not None,
           "and pushed to bob")
     check(not bob.of("post", 0, text="into the void"), "the failed post was never pushed")
+
+    # the room's modem unplugged (its TCP connection closed): roomd reconnects
+    pos = os.path.getsize(rd.log)
+    check(w.air.control("radio room disconnect").get("ok"), "meshair: room's modem unplugged")
+    check(file_search(rd.log, r"link down", 20, pos) is not None, "roomd saw the link go down")
+    check(file_search(rd.log, r"radio \S+ up", 30, pos) is not None, "roomd reconnected")
+    mb = bob.mark()
+    d = alice.do("post Story plugged in again", "delivered", 60)
+    check(d is not None, "a post after the reconnection is delivered")
+    check(bob.wait("post", 60, since=mb, text="plugged in again") is not None,
+          "and pushed to bob")
 
     ma, mb = alice.mark(), bob.mark()
     w.air.stop()
