@@ -21,6 +21,7 @@
 #include "proto/kiss.h"
 #include "radio/radio.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/log.h"
 
 static uint64_t mono_ms(void)
@@ -36,18 +37,6 @@ static void usage(void)
 	        "usage: kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N] "
 	        "[--cr N] [--power DBM] [--txdelay N]] SPEC\n"
 	        "  SPEC: serial:/dev/ttyUSB0[:BAUD] or tcp:HOST:PORT\n");
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	if (!s || !*s)
-		return ERR_CONFIG;
-	long v = strtol(s, &end, 10);
-	if (*end || v < min || v > max)
-		return ERR_CONFIG;
-	*out = v;
-	return ERR_OK;
 }
 
 static void json_str(const char *s)
@@ -163,25 +152,25 @@ int main(int argc, char **argv)
 			verbose++;
 		} else if (!strcmp(a, "--set")) {
 			set = 1;
-		} else if (!strcmp(a, "--timeout") && !parse_long(val, 100, 600000, &v)) {
+		} else if (!strcmp(a, "--timeout") && num_long(val, 100, 600000, &v)) {
 			timeout_ms = v;
 			i++;
-		} else if (!strcmp(a, "--freq") && !parse_long(val, 1, 3000000000L, &v)) {
+		} else if (!strcmp(a, "--freq") && num_long(val, 1, 3000000000L, &v)) {
 			cfg.lp.freq_hz = (uint32_t)v;
 			i++;
-		} else if (!strcmp(a, "--bw") && !parse_long(val, 1, 1000000, &v)) {
+		} else if (!strcmp(a, "--bw") && num_long(val, 1, 1000000, &v)) {
 			cfg.lp.bw_hz = (uint32_t)v;
 			i++;
-		} else if (!strcmp(a, "--sf") && !parse_long(val, 5, 12, &v)) {
+		} else if (!strcmp(a, "--sf") && num_long(val, 5, 12, &v)) {
 			cfg.lp.sf = (uint8_t)v;
 			i++;
-		} else if (!strcmp(a, "--cr") && !parse_long(val, 5, 8, &v)) {
+		} else if (!strcmp(a, "--cr") && num_long(val, 5, 8, &v)) {
 			cfg.lp.cr = (uint8_t)v;
 			i++;
-		} else if (!strcmp(a, "--power") && !parse_long(val, -9, 30, &v)) {
+		} else if (!strcmp(a, "--power") && num_long(val, -9, 30, &v)) {
 			cfg.tx_power_dbm = (int)v;
 			i++;
-		} else if (!strcmp(a, "--txdelay") && !parse_long(val, 0, 255, &v)) {
+		} else if (!strcmp(a, "--txdelay") && num_long(val, 0, 255, &v)) {
 			cfg.txdelay_10ms = (int)v;
 			i++;
 		} else if (a[0] != '-' && !spec) {

@@ -35,6 +35,7 @@
 #include "sim/channel.h"
 #include "sim/topo.h"
 #include "util/err.h"
+#include "util/num.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/rng.h"
@@ -367,30 +368,6 @@ __attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const ch
 	exit(EXIT_USAGE);
 }
 
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	if (!*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* "host:port", "[v6]:port"; host may be empty (all addresses). */
 static bool split_hostport(const char *s, char *host, size_t hcap, unsigned *port)
 {
@@ -416,7 +393,7 @@ static bool split_hostport(const char *s, char *host, size_t hcap, unsigned *por
 	memcpy(host, h, hl);
 	host[hl] = 0;
 	unsigned long long p;
-	if (!parse_uint(colon + 1, 65535, &p))
+	if (!num_ulong(colon + 1, 65535, &p))
 		return false;
 	*port = (unsigned)p;
 	return true;
@@ -1286,44 +1263,44 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case O_CONTROL: o->control = optarg; break;
 		case O_TRACE: o->trace = optarg; break;
 		case O_SEED:
-			if (!parse_uint(optarg, UINT64_MAX, &u))
+			if (!num_ulong(optarg, UINT64_MAX, &u))
 				usage_error("--seed wants a non-negative integer, not %s", optarg);
 			o->seed = u;
 			o->have_seed = true;
 			break;
 		case O_FREQ:
-			if (!parse_double(optarg, 100, 3000, &d))
+			if (!num_double(optarg, 100, 3000, &d))
 				usage_error("--freq wants MHz (100..3000), not %s", optarg);
 			o->cfg.preset.freq_hz = (uint32_t)llround(d * 1e6);
 			break;
 		case O_BW:
-			if (!parse_double(optarg, 7.8, 1625, &d))
+			if (!num_double(optarg, 7.8, 1625, &d))
 				usage_error("--bw wants kHz (7.8..1625), not %s", optarg);
 			o->cfg.preset.bw_hz = (uint32_t)llround(d * 1e3);
 			break;
 		case O_SF:
-			if (!parse_uint(optarg, 12, &u) || u < 5)
+			if (!num_ulong(optarg, 12, &u) || u < 5)
 				usage_error("--sf wants 5..12, not %s", optarg);
 			o->cfg.preset.sf = (uint8_t)u;
 			break;
 		case O_CR:
-			if (!parse_uint(optarg, 8, &u) || u < 5)
+			if (!num_ulong(optarg, 8, &u) || u < 5)
 				usage_error("--cr wants 5..8, not %s", optarg);
 			o->cfg.preset.cr = (uint8_t)u;
 			break;
 		case O_LOSS:
-			if (!parse_double(optarg, 0, 1, &d))
+			if (!num_double(optarg, 0, 1, &d))
 				usage_error("--loss wants a probability 0..1, not %s", optarg);
 			o->loss = d;
 			o->have_loss = true;
 			break;
 		case O_CAPTURE:
-			if (!parse_double(optarg, 0, 100, &d))
+			if (!num_double(optarg, 0, 100, &d))
 				usage_error("--capture-db wants dB (0..100), not %s", optarg);
 			o->cfg.capture_db = d;
 			break;
 		case O_DETECT:
-			if (!parse_uint(optarg, 64, &u))
+			if (!num_ulong(optarg, 64, &u))
 				usage_error("--detect-symbols wants 0..64, not %s", optarg);
 			o->cfg.detect_symbols = (unsigned)u;
 			break;

@@ -2034,7 +2034,8 @@ int main(int argc, char **argv)
 	a->argv_cmds = calloc((size_t)argc, sizeof(char *));
 	if (!a->argv_cmds)
 		return 1;
-	while ((c = getopt_long(argc, argv, "d:r:c:n:vqh", opts, NULL)) != -1) {
+	int oi = -1;
+	while ((c = getopt_long(argc, argv, "d:r:c:n:vqh", opts, &oi)) != -1) {
 		char *end;
 		switch (c) {
 		case 'd': data = optarg; break;
@@ -2076,23 +2077,11 @@ int main(int argc, char **argv)
 		case O_NOLOGIN: a->autologin = false; break;
 		case O_NOREM: a->remember = false; break;
 		case O_FREQ:
-			if ((rc = set_radio_opt(a, "freq", optarg)))
-				return rc;
-			break;
 		case O_BW:
-			if ((rc = set_radio_opt(a, "bw", optarg)))
-				return rc;
-			break;
 		case O_SF:
-			if ((rc = set_radio_opt(a, "sf", optarg)))
-				return rc;
-			break;
 		case O_CR:
-			if ((rc = set_radio_opt(a, "cr", optarg)))
-				return rc;
-			break;
-		case O_TX:
-			if ((rc = set_radio_opt(a, "tx", optarg)))
+		case O_TX: /* the option's name is the config key */
+			if ((rc = set_radio_opt(a, opts[oi].name, optarg)))
 				return rc;
 			break;
 		case O_TF: {

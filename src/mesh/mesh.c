@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "mesh/mesh.h"
+#include "proto/advert.h"
+#include "proto/payload.h"
+#include "proto/region.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -267,20 +270,6 @@ uint32_t mesh_direct_delay(struct mesh *m, const struct pkt *p)
 
 /* ---- sending (§6.5) ---- */
 
-static uint16_t transport_code(const uint8_t key[16], const struct pkt *p)
-{
-	uint8_t mac[CRYPTO_HASH_SIZE], msg[1 + PKT_MAX_PAYLOAD];
-	msg[0] = (uint8_t)pkt_type(p);
-	memcpy(msg + 1, p->payload, p->payload_len);
-	hmac_sha256(mac, key, 16, msg, 1 + p->payload_len);
-	uint16_t code = le16_load(mac);
-	if (code == 0x0000)
-		code = 0x0001;
-	else if (code == 0xFFFF)
-		code = 0xFFFE;
-	return code;
-}
-
 static void mark_sent(struct mesh *m, const struct pkt *p)
 {
 	uint8_t h[PKT_HASH_SIZE];
@@ -298,7 +287,8 @@ int mesh_send_flood(struct mesh *m, struct pkt *p, uint32_t delay_ms, unsigned h
 		hash_size = 1;
 	if (scope_key) {
 		p->header = pkt_header(PKT_ROUTE_TRANSPORT_FLOOD, type);
-		p->transport[0] = transport_code(scope_key, p);
+		p->transport[0] =
+		    region_transport_code(scope_key, (uint8_t)type, p->payload, p->payload_len);
 		p->transport[1] = 0;
 	} else {
 		p->header = pkt_header(PKT_ROUTE_FLOOD, type);
@@ -359,39 +349,33 @@ int mesh_send_to(struct mesh *m, struct pkt *p, uint8_t out_path_len, const uint
 
 /* ---- builders (§4, §5) ---- */
 
+/* A flood packet of `type` with an empty path, ready for a payload. */
+static void pkt_start(struct pkt *p, unsigned type)
+{
+	memset(p, 0, offsetof(struct pkt, path));
+	p->header = pkt_header(PKT_ROUTE_FLOOD, type);
+}
+
 int mesh_build_datagram(struct pkt *p, unsigned type, const struct ident *from, uint8_t dest_hash,
 			const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len)
 {
-	size_t ct_len;
-	/* Mesh::createDatagram: len + 2 + 15 must fit the payload with the 2 hashes */
-	if (len + 2 + 15 > PKT_MAX_PAYLOAD)
-		return ERR_TOO_BIG;
-	memset(p, 0, offsetof(struct pkt, path));
-	p->header = pkt_header(PKT_ROUTE_FLOOD, type);
-	p->payload[0] = dest_hash;
-	p->payload[1] = from->pub[0];
-	int rc = cipher_encrypt(secret, pt, len, p->payload + 2, PKT_MAX_PAYLOAD - 2, &ct_len);
-	if (rc)
-		return rc;
-	p->payload_len = 2 + ct_len;
-	return ERR_OK;
+	size_t n;
+	pkt_start(p, type);
+	int rc = dgram_build(dest_hash, from->pub[0], secret, pt, len, p->payload,
+			     sizeof(p->payload), &n);
+	p->payload_len = rc ? 0 : n;
+	return rc;
 }
 
 int mesh_build_anon(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 		    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len)
 {
-	size_t ct_len;
-	if (len + 1 + CRYPTO_PUB_SIZE + 15 > PKT_MAX_PAYLOAD)
-		return ERR_TOO_BIG;
-	memset(p, 0, offsetof(struct pkt, path));
-	p->header = pkt_header(PKT_ROUTE_FLOOD, PKT_ANON_REQ);
-	p->payload[0] = dest_hash;
-	memcpy(p->payload + 1, from->pub, CRYPTO_PUB_SIZE);
-	int rc = cipher_encrypt(secret, pt, len, p->payload + 33, PKT_MAX_PAYLOAD - 33, &ct_len);
-	if (rc)
-		return rc;
-	p->payload_len = 33 + ct_len;
-	return ERR_OK;
+	size_t n;
+	pkt_start(p, PKT_ANON_REQ);
+	int rc = anon_build(dest_hash, from->pub, secret, pt, len, p->payload, sizeof(p->payload),
+			    &n);
+	p->payload_len = rc ? 0 : n;
+	return rc;
 }
 
 int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
@@ -399,30 +383,22 @@ int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
 		    unsigned extra_type, const uint8_t *extra, size_t extra_len, const struct rng *rng)
 {
 	uint8_t pt[PKT_MAX_PAYLOAD];
-	uint8_t rnd[4];
-	struct wbuf w;
+	struct path_msg msg = {
+		.path_len = path_len,
+		.extra_type = (uint8_t)extra_type,
+		.extra = extra,
+		.extra_len = extra ? extra_len : 0,
+	};
+	size_t n;
 
 	if (!path_len_valid(path_len))
 		return ERR_PATH;
-	if (!extra || !extra_len) {
-		/* "no extra" (Mesh::createPathReturn tests extra_len): type 0xFF
-		 * and 4 random bytes keep the packet unique */
-		extra_type = 0xFF;
-		rng_fill(rng, rnd, sizeof(rnd));
-		extra = rnd;
-		extra_len = sizeof(rnd);
-	}
-	/* Mesh::createPathReturn: path bytes + extra + 5 <= 166 */
-	if (path_len_bytes(path_len) + extra_len + 5 > 166)
-		return ERR_TOO_BIG;
-	wbuf_init(&w, pt, sizeof(pt));
-	wbuf_put_u8(&w, path_len);
-	wbuf_put_bytes(&w, path, path_len_bytes(path_len));
-	wbuf_put_u8(&w, (uint8_t)extra_type);
-	wbuf_put_bytes(&w, extra, extra_len);
-	if (w.err)
-		return w.err;
-	int rc = mesh_build_datagram(p, PKT_PATH, from, dest_hash, secret, pt, w.len);
+	if (path_len_bytes(path_len))
+		memcpy(msg.path, path, path_len_bytes(path_len));
+	/* "no extra" becomes type 0xFF and 4 random bytes (Mesh::createPathReturn) */
+	int rc = path_msg_encode(&msg, rng, pt, sizeof(pt), &n);
+	if (rc == ERR_OK)
+		rc = mesh_build_datagram(p, PKT_PATH, from, dest_hash, secret, pt, n);
 	crypto_wipe(pt, sizeof(pt));
 	return rc;
 }
@@ -431,8 +407,7 @@ int mesh_build_ack(struct pkt *p, const uint8_t code[4], const uint8_t *extra, s
 {
 	if (4 + extra_len > PKT_MAX_PAYLOAD)
 		return ERR_TOO_BIG;
-	memset(p, 0, offsetof(struct pkt, path));
-	p->header = pkt_header(PKT_ROUTE_FLOOD, PKT_ACK);
+	pkt_start(p, PKT_ACK);
 	memcpy(p->payload, code, 4);
 	if (extra_len)
 		memcpy(p->payload + 4, extra, extra_len);
@@ -442,8 +417,7 @@ int mesh_build_ack(struct pkt *p, const uint8_t code[4], const uint8_t *extra, s
 
 int mesh_build_multi_ack(struct pkt *p, const uint8_t code[4], unsigned remaining)
 {
-	memset(p, 0, offsetof(struct pkt, path));
-	p->header = pkt_header(PKT_ROUTE_FLOOD, PKT_MULTIPART);
+	pkt_start(p, PKT_MULTIPART);
 	p->payload[0] = (uint8_t)(((remaining & 0x0F) << 4) | PKT_ACK);
 	memcpy(p->payload + 1, code, 4);
 	p->payload_len = 5;
@@ -453,23 +427,11 @@ int mesh_build_multi_ack(struct pkt *p, const uint8_t code[4], unsigned remainin
 int mesh_build_advert(struct pkt *p, const struct ident *id, uint32_t ts, const uint8_t *app_data,
 		      size_t app_len)
 {
-	uint8_t msg[CRYPTO_PUB_SIZE + 4 + 32];
-	if (app_len > 32)
-		return ERR_TOO_BIG;
-	memset(p, 0, offsetof(struct pkt, path));
-	p->header = pkt_header(PKT_ROUTE_FLOOD, PKT_ADVERT);
-	memcpy(msg, id->pub, CRYPTO_PUB_SIZE);
-	le32_store(msg + CRYPTO_PUB_SIZE, ts);
-	if (app_len)
-		memcpy(msg + CRYPTO_PUB_SIZE + 4, app_data, app_len);
-	memcpy(p->payload, msg, CRYPTO_PUB_SIZE + 4);
-	int rc = ident_sign(id, msg, CRYPTO_PUB_SIZE + 4 + app_len, p->payload + 36);
-	if (rc)
-		return rc;
-	if (app_len)
-		memcpy(p->payload + 100, app_data, app_len);
-	p->payload_len = 100 + app_len;
-	return ERR_OK;
+	size_t n;
+	pkt_start(p, PKT_ADVERT);
+	int rc = advert_build(id, ts, app_data, app_len, p->payload, sizeof(p->payload), &n);
+	p->payload_len = rc ? 0 : n;
+	return rc;
 }
 
 /* ---- routing (§6.2, §6.3, §6.4) ---- */

@@ -75,8 +75,17 @@ struct radio_cfg {
 	int slottime_10ms; /* KISS SlotTime, 0..255; -1 = modem default (10) */
 };
 
-/* The default: firmware LoRa parameters (§10.1), 22 dBm, TXDELAY 0, modem's P/SlotTime. */
-#define RADIO_CFG_DEFAULT ((struct radio_cfg){LORA_PARAMS_DEFAULT, 22, 0, -1, -1})
+/*
+ * The default: firmware LoRa parameters (§10.1), 22 dBm, TXDELAY 0,
+ * persistence 255 (§10.2: "a MeshCore host should set TXDELAY to 0 and may
+ * set persistence to 255"), the modem's SlotTime.  With persistence 255 the
+ * modem keys up as soon as it hears the channel clear, as a firmware node
+ * does; the modem's default 63 adds 300 ms on average to every
+ * transmission, which made a room's catch-up 1.7x its airtime instead of
+ * 1.3x (bench/bench_catchup, issue 7).  MeshCore randomises its own timing
+ * where it matters (flood retransmit delays, §6.7).
+ */
+#define RADIO_CFG_DEFAULT ((struct radio_cfg){LORA_PARAMS_DEFAULT, 22, 0, 255, -1})
 
 /* What the modem told us about itself; see `known` for which fields are valid. */
 enum radio_known {

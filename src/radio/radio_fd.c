@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "radio/radio_transport.h"
@@ -29,6 +30,25 @@ int radio_fd_read(struct radio_transport *t, uint8_t *buf, size_t cap)
 		/* a pty whose other side closed and a USB serial adapter pulled out
 		 * both answer EIO: the device went away */
 		return errno == EIO || errno == ECONNRESET ? ERR_CLOSED : ERR_SYS;
+	}
+}
+
+int radio_fd_write(struct radio_transport *t, const uint8_t *buf, size_t len)
+{
+	for (;;) {
+		/* send() so that a vanished TCP peer cannot raise SIGPIPE; a serial
+		 * device is not a socket and takes write() */
+		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(t->fd, buf, len);
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return ERR_AGAIN;
+		radio_fd_why(t, "write", errno);
+		return errno == EIO || errno == EPIPE || errno == ECONNRESET ? ERR_CLOSED : ERR_SYS;
 	}
 }
 

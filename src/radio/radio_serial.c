@@ -134,21 +134,6 @@ static int serial_finish(struct radio_transport *t)
 	return ERR_OK;
 }
 
-static int serial_write(struct radio_transport *t, const uint8_t *buf, size_t len)
-{
-	for (;;) {
-		ssize_t n = write(t->fd, buf, len);
-		if (n >= 0)
-			return (int)n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return ERR_AGAIN;
-		radio_fd_why(t, "write", errno);
-		return errno == EIO ? ERR_CLOSED : ERR_SYS;
-	}
-}
-
 const struct radio_transport_ops radio_serial_ops = {
     .scheme = "serial",
     .usage = "serial:DEVICE[:BAUD]",
@@ -156,6 +141,6 @@ const struct radio_transport_ops radio_serial_ops = {
     .open = serial_open,
     .finish = serial_finish,
     .read = radio_fd_read,
-    .write = serial_write,
+    .write = radio_fd_write,
     .close = radio_fd_close,
 };

@@ -116,21 +116,6 @@ static int tcp_finish(struct radio_transport *t)
 	return ERR_SYS;
 }
 
-static int tcp_write(struct radio_transport *t, const uint8_t *buf, size_t len)
-{
-	for (;;) {
-		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
-		if (n >= 0)
-			return (int)n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return ERR_AGAIN;
-		radio_fd_why(t, "send", errno);
-		return errno == EPIPE || errno == ECONNRESET ? ERR_CLOSED : ERR_SYS;
-	}
-}
-
 const struct radio_transport_ops radio_tcp_ops = {
     .scheme = "tcp",
     .usage = "tcp:HOST:PORT",
@@ -138,6 +123,6 @@ const struct radio_transport_ops radio_tcp_ops = {
     .open = tcp_open,
     .finish = tcp_finish,
     .read = radio_fd_read,
-    .write = tcp_write,
+    .write = radio_fd_write,
     .close = radio_fd_close,
 };

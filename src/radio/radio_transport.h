@@ -49,6 +49,7 @@ extern const struct radio_transport_ops radio_serial_ops;
 
 /* Shared helpers for fd-based transports (radio_kiss.c). */
 int radio_fd_read(struct radio_transport *t, uint8_t *buf, size_t cap);
+int radio_fd_write(struct radio_transport *t, const uint8_t *buf, size_t len);
 void radio_fd_close(struct radio_transport *t);
 /* Sets t->why to "what: strerror(err)". */
 void radio_fd_why(struct radio_transport *t, const char *what, int err);

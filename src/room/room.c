@@ -27,6 +27,7 @@
 #define PUSH_FAILS_RESET_PATH 3
 #define PUSH_FAILS_GIVE_UP 6
 #define BOOT_ADVERT_MS 5000
+#define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
 #define CLI_ADVERT_DELAY_MS 1500
 #define RESP_SERVER_LOGIN_OK 0
 #define FIRMWARE_VER_LEVEL 1
@@ -114,6 +115,12 @@ static size_t count_role(const struct room *r, bool guests)
 
 static void member_remove_at(struct room *r, size_t i)
 {
+	/* an evicted key keeps its replay mark, so its captured login cannot
+	 * bring it back (store_replay_* keeps the newest STORE_REPLAY_MAX) */
+	if (r->members[i].last_ts &&
+	    store_replay_set(r->store, r->store_id, r->members[i].pub, r->members[i].last_ts,
+			     room_rtc(r)) != ERR_OK)
+		r->stats.store_errors++;
 	store_member_delete(r->store, r->store_id, r->members[i].pub);
 	crypto_wipe(&r->members[i], sizeof(r->members[i]));
 	memmove(&r->members[i], &r->members[i + 1], (r->n_members - i - 1) * sizeof(*r->members));
@@ -214,6 +221,51 @@ static int load_member(void *ctx, const struct store_member *s)
 	return 0;
 }
 
+/* ---- replay defences (guard.h) ---- */
+
+/* A packet already accepted from a password member (this run or, through the
+ * store, an earlier one): count it and drop it. */
+static bool replayed(struct room *r, const struct mesh_rx *rx)
+{
+	uint8_t h[PKT_HASH_SIZE];
+	pkt_hash(rx->pkt, h);
+	if (!guard_dup_seen(&r->guard, h))
+		return false;
+	r->stats.replays++;
+	return true;
+}
+
+/* Remembers a packet accepted from m.  Guests' packets are not kept: they
+ * would let anyone flush the window and cost a disk write each. */
+static void accepted(struct room *r, const struct room_member *m, const struct mesh_rx *rx)
+{
+	uint8_t h[PKT_HASH_SIZE];
+	if ((m->perms & 3) == ROLE_GUEST)
+		return;
+	pkt_hash(rx->pkt, h);
+	guard_dup_add(&r->guard, h);
+	if (store_dup_add(r->store, r->store_id, h, room_rtc(r)) != ERR_OK)
+		r->stats.store_errors++;
+}
+
+/* The replay mark for a client timestamp: at most GUARD_TS_SKEW_S ahead. */
+static uint32_t ts_mark(struct room *r, uint32_t ts)
+{
+	uint32_t mark = guard_ts_mark(ts, room_rtc(r));
+	if (mark != ts)
+		r->stats.ts_clamped++;
+	return mark;
+}
+
+/* A reply about to go by flood (no route, or answering a flood): rate limited. */
+static bool flood_ok(struct room *r, const struct room_member *m)
+{
+	if (guard_flood_reply(&r->guard, m->pub, r->mesh->now_ms))
+		return true;
+	r->stats.replies_limited++;
+	return false;
+}
+
 /* ---- sending helpers ---- */
 
 static int flood_hash_size(const struct room *r)
@@ -241,6 +293,8 @@ static void send_reply(struct room *r, const struct room_member *m, const struct
 	struct pkt p;
 	int rc;
 
+	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
+		return;
 	if (pkt_is_flood(req)) {
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
 				     type, body, len, r->mesh->rng);
@@ -296,15 +350,20 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	struct room_member *m;
 	uint8_t resp[13];
 	char hex[9];
+	int role;
 	(void)secret;
 
-	if (len < 9)
+	if (len < 9) {
+		r->stats.malformed++; /* cannot happen: a plaintext is 16 bytes or more */
 		return;
+	}
 	uint32_t ts = le32_load(pt), since = le32_load(pt + 4);
 	const char *pw = (const char *)pt + 8;
 	size_t pw_len = strnlen(pw, len - 8);
 	snprintf(hex, sizeof(hex), "%02x%02x%02x%02x", pub[0], pub[1], pub[2], pub[3]);
 
+	if (replayed(r, rx))
+		return;
 	if (is_banned(r, pub)) {
 		r->stats.logins_banned++;
 		log_info("room", "%s: login from banned key %s ignored", r->set.name, hex);
@@ -316,34 +375,58 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		 * change to its state (§7.2 step 1) */
 		goto reply;
 	}
-	int role;
-	if (pw_len <= 15 && strcmp(pw, r->set.admin_password) == 0)
-		role = ROLE_ADMIN;
-	else if (pw_len <= 15 && strcmp(pw, r->set.guest_password) == 0)
-		role = ROLE_READ_WRITE;
-	else if (r->set.allow_read_only)
-		role = ROLE_GUEST;
-	else {
-		r->stats.logins_bad++;
-		log_info("room", "%s: wrong password from %s (no reply)", r->set.name, hex);
+	/* Guessing is slowed down before anything else is looked at; a
+	 * password member only ever meets its own key's limit, and a blank
+	 * password (no guess: read-only guests) none. */
+	bool member = m && (m->perms & 3) != ROLE_GUEST;
+	if (pw_len && !guard_login_ok(&r->guard, pub, member, rx->now_ms)) {
+		r->stats.logins_limited++;
 		return;
 	}
+	switch (guard_password(pw, pw_len, r->set.admin_password, r->set.guest_password)) {
+	case GUARD_PW_ADMIN: role = ROLE_ADMIN; break;
+	case GUARD_PW_GUEST: role = ROLE_READ_WRITE; break;
+	default: role = -1; break;
+	}
+	if (role < 0 && pw_len) {
+		/* a wrong guess (a blank password is no guess), also when it
+		 * still gets in read-only: the role in the reply tells */
+		unsigned dry = guard_login_failed(&r->guard, pub, member, rx->now_ms);
+		r->stats.logins_bad++;
+		log_info("room", "%s: wrong password from %s%s", r->set.name, hex,
+			 r->set.allow_read_only ? " (read-only)" : " (no reply)");
+		if (dry & 1)
+			log_warn("room", "%s: too many wrong passwords from %s: its logins paused",
+				 r->set.name, hex);
+		if (dry & 2)
+			log_warn("room", "%s: too many wrong passwords: logins of non-members paused",
+				 r->set.name);
+	}
+	if (role < 0 && r->set.allow_read_only)
+		role = ROLE_GUEST;
+	if (role < 0)
+		return;
 	if (!m) {
+		/* a key evicted from the table left its replay mark behind */
+		uint32_t mark = 0;
+		if (store_replay_get(r->store, r->store_id, pub, &mark) == ERR_OK && ts <= mark) {
+			r->stats.logins_replayed++;
+			log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
+			return;
+		}
 		m = member_add(r, pub, role);
 		if (!m) {
 			log_warn("room", "%s: no slot for %s", r->set.name, hex);
 			return;
 		}
+		if (mark)
+			store_replay_delete(r->store, r->store_id, pub);
 	} else if (ts <= m->last_ts) {
 		r->stats.logins_replayed++;
 		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
 		return;
 	}
-	if (m->last_ts && ts <= m->last_ts) {
-		r->stats.logins_replayed++;
-		return;
-	}
-	m->last_ts = ts;
+	m->last_ts = ts_mark(r, ts);
 	m->sync_since = since;
 	m->pending = false;
 	m->push_failures = 0;
@@ -357,6 +440,7 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	log_info("room", "%s: login %s as %s", r->set.name, hex,
 		 role == ROLE_ADMIN ? "admin" : role == ROLE_READ_WRITE ? "read-write" : "read-only");
 reply:
+	accepted(r, m, rx);
 	if (pkt_is_flood(rx->pkt))
 		m->out_path_len = MESH_NO_PATH;
 	le32_store(resp, room_unique_time(r));
@@ -443,14 +527,17 @@ static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	size_t text_len = strnlen(text, len - 5);
 	uint8_t code[4];
 
-	if (txt_type != TXT_PLAIN && txt_type != TXT_CLI)
+	if (txt_type != TXT_PLAIN && txt_type != TXT_CLI) {
+		r->stats.malformed++;
 		return;
-	if (ts < m->last_ts) {
-		r->stats.replays++;
+	}
+	if (ts < m->last_ts || replayed(r, rx)) {
+		r->stats.replays += ts < m->last_ts;
 		return;
 	}
 	bool is_retry = ts == m->last_ts;
-	m->last_ts = ts;
+	m->last_ts = ts_mark(r, ts);
+	accepted(r, m, rx);
 	uint32_t now = room_unique_time(r);
 	m->last_activity = now;
 	m->push_failures = 0;
@@ -473,6 +560,8 @@ static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		le32_store(out, now == ts ? now + 1 : now);
 		out[4] = TXT_CLI << 2;
 		memcpy(out + 5, reply, rl);
+		if (m->out_path_len == MESH_NO_PATH && !flood_ok(r, m))
+			return;
 		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS,
 				  pkt_path_hash_size(rx->pkt)))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);
@@ -536,14 +625,16 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	uint8_t out[4 + 180];
 	size_t n = 4;
 
-	if (len < 9)
-		return; /* a decrypted request is at least one 16-byte block */
-
-	if (ts < m->last_ts) {
-		r->stats.replays++;
+	if (len < 9) {
+		r->stats.malformed++; /* a decrypted request is at least one 16-byte block */
 		return;
 	}
-	m->last_ts = ts;
+	if (ts < m->last_ts || replayed(r, rx)) {
+		r->stats.replays += ts < m->last_ts;
+		return;
+	}
+	m->last_ts = ts_mark(r, ts);
+	accepted(r, m, rx);
 	m->last_activity = room_rtc(r);
 	m->push_failures = 0;
 	m->dirty = true;
@@ -579,8 +670,10 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		out[n++] = 0;
 		break;
 	case REQ_GET_ACCESS_LIST:
-		if ((m->perms & 3) != ROLE_ADMIN || pt[5] != 0 || pt[6] != 0)
+		if ((m->perms & 3) != ROLE_ADMIN || pt[5] != 0 || pt[6] != 0) {
+			r->stats.malformed += (m->perms & 3) == ROLE_ADMIN;
 			return;
+		}
 		for (size_t i = 0; i < r->n_members && n + 7 <= 180; i++) {
 			if ((r->members[i].perms & 3) != ROLE_ADMIN)
 				continue;
@@ -590,6 +683,7 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		}
 		break;
 	default:
+		r->stats.malformed++; /* unknown request type */
 		return;
 	}
 	send_reply(r, m, rx->pkt, PKT_RESPONSE, out, n, REPLY_DELAY_MS);
@@ -600,8 +694,12 @@ static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx,
 {
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
-	if (!m || len <= 5)
+	if (!m)
 		return;
+	if (len <= 5) {
+		r->stats.malformed++;
+		return;
+	}
 	if (type == PKT_TXT_MSG)
 		on_txt(r, rx, m, pt, len);
 	else if (type == PKT_REQ)
@@ -609,6 +707,14 @@ static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx,
 }
 
 /* ---- ACKs (§7.7) and paths (§7.6) ---- */
+
+/* Eight LoRa symbols of our settings, in ms (rounded up). */
+static uint64_t turnaround_ms(const struct room *r)
+{
+	const struct lora_params *lp = &r->mesh->cfg.lp;
+	uint64_t sym_us = lp->bw_hz ? ((uint64_t)1000000 << lp->sf) / lp->bw_hz : 0;
+	return (8 * sym_us + 999) / 1000;
+}
 
 static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
 {
@@ -619,8 +725,7 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 		/* Any member can compute the ACK of a push it was also sent; one
 		 * that arrives before the push can have reached its recipient is
 		 * forged (issue 8): the post goes out again with new bits. */
-		uint32_t min = lora_airtime_ms(&r->mesh->cfg.lp, 40) + 200;
-		if (rx->now_ms < m->push_sent_ms + min) {
+		if (rx->now_ms < m->push_sent_ms + m->push_min_ack_ms) {
 			r->stats.push_acks_forged++;
 			m->pending = false;
 			return true;
@@ -633,8 +738,10 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 		r->stats.push_acks++;
 		if (store_member_set_sync_since(r->store, r->store_id, m->pub, m->sync_since))
 			r->stats.store_errors++;
-		if (r->next_push_ms > rx->now_ms)
-			r->next_push_ms = rx->now_ms;
+		/* the next push goes out at once, but not before a frame its sender
+		 * keys up straight after the ACK (a return PATH, §9.3) can be
+		 * heard: carrier sense needs a few symbols of it (issue 7) */
+		r->next_push_ms = rx->now_ms + turnaround_ms(r);
 		return true;
 	}
 	return false;
@@ -654,8 +761,9 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
 {
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
-	if (!m)
-		return false;
+	if (!m || replayed(r, rx))
+		return false; /* a PATH has no timestamp: only the window stops a replay */
+	accepted(r, m, rx);
 	m->out_path_len = path_len;
 	memcpy(m->out_path, path, path_len_bytes(path_len));
 	m->last_activity = room_rtc(r);
@@ -674,6 +782,39 @@ static unsigned pushes_in_flight(const struct room *r)
 	for (size_t i = 0; i < r->n_members; i++)
 		n += r->members[i].pending;
 	return n;
+}
+
+/*
+ * Pushes to different members take turns with their ACKs (issue 7).  A
+ * member answers a push 200 ms after it ends (TXT_ACK_DELAY, §9.5) from a
+ * firmware radio that merely defers while it hears a carrier (120-360 ms,
+ * §6.7).  A second push started in that gap keeps the ACK off the air; with
+ * several members the deferred ACKs then collide with each other and with
+ * our next push, and members are given up although they are in range.  So
+ * while one push's ACK is due no other push starts.  The wait covers the
+ * push and a PATH-sized ACK on the air once per hop each way, up to one
+ * direct retransmit delay per hop (§6.7: at most 5 x 0.2 x airtime), the
+ * client's 200 ms and one busy retry (360 ms); a flooded push counts one
+ * hop.  After that a silent member no longer holds the others up (up to
+ * push_parallel of them may be pending), as before.
+ */
+#define ACK_FRAME_MAX 22 /* a PATH carrying the ACK, no hops */
+#define CLIENT_ACK_DELAY_MS 200
+#define BUSY_RETRY_MAX_MS 360
+
+static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops)
+{
+	const struct lora_params *lp = &r->mesh->cfg.lp;
+	uint64_t leg = lora_airtime_ms(lp, push_len) + lora_airtime_ms(lp, ACK_FRAME_MAX + hops);
+	return (2 * (uint64_t)hops + 1) * leg + CLIENT_ACK_DELAY_MS + BUSY_RETRY_MAX_MS;
+}
+
+static bool ack_due(const struct room *r, uint64_t now)
+{
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].pending && now < r->members[i].ack_due_ms)
+			return true;
+	return false;
 }
 
 static int push_post(struct room *r, struct room_member *m, const struct store_post *p)
@@ -711,9 +852,19 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	}
 	if (rc)
 		return rc;
+	/* The earliest a genuine ACK can come back: the push crosses every hop
+	 * of its route (each copy at least as long as the last one) and the
+	 * smallest ACK frame (header, path_len, code) crosses one more. */
+	uint32_t hops = m->out_path_len == MESH_NO_PATH ? 0 : path_len_count(m->out_path_len);
+	m->push_min_ack_ms = (hops + 1) * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
+			     lora_airtime_ms(&r->mesh->cfg.lp, 6);
 	m->pending = true;
 	m->push_ts = p->post_ts;
 	m->push_sent_ms = now;
+	m->ack_due_ms = now + ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
+					  m->out_path_len == MESH_NO_PATH
+						  ? 1
+						  : path_len_count(m->out_path_len));
 	r->stats.pushes++;
 	return ERR_OK;
 }
@@ -741,7 +892,8 @@ static void push_engine(struct room *r, uint64_t now)
 	if (!r->n_members)
 		return;
 	for (size_t k = 0; k < r->n_members; k++) {
-		if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4)
+		if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4 ||
+		    ack_due(r, now))
 			return;
 		struct room_member *m = &r->members[r->rr];
 		r->rr = (r->rr + 1) % r->n_members;
@@ -880,6 +1032,19 @@ int room_save_settings(struct room *r)
 	return rc;
 }
 
+bool room_default_passwords(const struct room *r)
+{
+	return strcmp(r->set.admin_password, "password") == 0 ||
+	       strcmp(r->set.guest_password, "hello") == 0;
+}
+
+static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen)
+{
+	(void)seen;
+	guard_dup_add(ctx, hash);
+	return 0;
+}
+
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
 	      const struct ident *id, struct room_clock *clock, uint64_t now_ms)
 {
@@ -895,15 +1060,34 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	r->ep.ops = &room_ops;
 	r->ep.ctx = r;
 	r->start_ms = now_ms;
+	guard_init(&r->guard, now_ms);
 	load_settings(r);
 	int rc = store_member_list(st, store_id, load_member, &lc);
 	if (rc || lc.rc) {
 		room_close(r);
 		return rc ? rc : lc.rc;
 	}
-	/* post timestamps must keep increasing across restarts, whatever the clock did */
-	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK)
+	/* the replay window of the previous run (oldest first, so the ring ends
+	 * up in the same order) */
+	if (store_dup_load(st, store_id, GUARD_DUP_MAX, load_dup, &r->guard) != ERR_OK)
+		r->stats.store_errors++;
+	if (room_default_passwords(r))
+		log_warn("room", "%s: factory default password (admin 'password' or guest 'hello'):"
+				 " anyone can log in; change them with 'password' and "
+				 "'set guest.password'", r->set.name);
+	/* post timestamps must keep increasing across restarts, whatever the clock did.
+	 * A wall clock stepped back far while we were down would also date our
+	 * adverts before the last ones (clients drop those as replays): then the
+	 * RTC is floored too.  Unique times of a busy room run ahead of the RTC
+	 * (one per message, as in the firmware): that alone must not move the RTC,
+	 * or every restart would push it further ahead. */
+	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK) {
+		uint32_t rtc = room_clock_rtc(clock, now_ms);
 		r->last_unique = newest;
+		if (newest > rtc + CLOCK_STEP_S && room_clock_set(clock, now_ms, newest))
+			log_warn("room", "room %u: clock %u s behind the newest post, moved forwards",
+				 store_id, newest - rtc);
+	}
 	schedule_adverts(r, now_ms);
 	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
 	rc = mesh_add_ep(mesh, &r->ep);
@@ -914,14 +1098,21 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	return ERR_OK;
 }
 
-static void flush_members(struct room *r)
+#define FLUSH_RETRY_MS 5000
+
+/* Writes dirty member state; after a store error (full disk, read-only
+ * database) waits FLUSH_RETRY_MS instead of retrying and logging every tick. */
+static void flush_members(struct room *r, uint64_t now_ms)
 {
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct room_member *m = &r->members[i];
 		if (!m->dirty)
 			continue;
-		if (member_save(r, m) == ERR_OK)
-			m->dirty = false;
+		if (member_save(r, m) != ERR_OK) {
+			r->next_flush_ms = now_ms + FLUSH_RETRY_MS;
+			return;
+		}
+		m->dirty = false;
 	}
 }
 
@@ -930,7 +1121,7 @@ void room_close(struct room *r)
 	if (r->mesh)
 		mesh_remove_ep(r->mesh, &r->ep);
 	if (r->store)
-		flush_members(r);
+		flush_members(r, 0);
 	if (r->members) {
 		crypto_wipe(r->members, r->cap_members * sizeof(*r->members));
 		free(r->members);
@@ -944,11 +1135,15 @@ void room_close(struct room *r)
 void room_tick(struct room *r, uint64_t now_ms)
 {
 	advert_timers(r, now_ms);
+	/* ack timeouts are deadlines of their own (room_next_deadline): act on
+	 * them now, not at the next push slot, or the caller's loop spins */
+	push_timeouts(r, now_ms);
 	if (now_ms >= r->next_push_ms) {
 		push_engine(r, now_ms);
 		r->next_push_ms = now_ms + 150;
 	}
-	flush_members(r);
+	if (now_ms >= r->next_flush_ms)
+		flush_members(r, now_ms);
 }
 
 uint64_t room_next_deadline(const struct room *r)

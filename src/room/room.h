@@ -14,7 +14,11 @@
  *  - a retried push always has different attempt bits, so no retry is a
  *    byte-identical duplicate that the client would drop;
  *  - strangers can never evict password members, and a member is not given
- *    up while it keeps showing activity.
+ *    up while it keeps showing activity;
+ *  - failed logins and flood replies are rate limited, passwords compared
+ *    in constant time, replays refused across restarts (a persisted window
+ *    of accepted packets and the replay marks of evicted members), and ACKs
+ *    that come back faster than radio allows are ignored (guard.h).
  *
  * Pure: no I/O of its own beyond the store API; time comes from the mesh
  * (monotonic ms) and the shared struct room_clock (RTC).
@@ -28,6 +32,7 @@
 
 #include "crypto/crypto.h"
 #include "mesh/mesh.h"
+#include "room/guard.h"
 
 struct store;
 
@@ -87,7 +92,9 @@ struct room_member {
 	uint8_t pending_ack[4];
 	uint32_t push_ts;        /* post_ts of the outstanding push */
 	uint64_t push_sent_ms;
+	uint32_t push_min_ack_ms; /* an ACK sooner than this after push_sent_ms is forged */
 	uint64_t ack_timeout_ms;
+	uint64_t ack_due_ms;     /* the ACK should be back by then: other pushes wait */
 	uint8_t push_attempt;    /* attempt bits of the last push, so a retry differs */
 	uint32_t push_retry_ts;  /* the post the attempt bits belong to */
 	unsigned push_failures;
@@ -100,9 +107,13 @@ struct room_stats {
 	uint32_t logins_ok, logins_bad, logins_replayed, logins_banned;
 	uint32_t posts_stored, posts_retried, posts_refused;
 	uint32_t pushes, push_acks, push_timeouts, push_acks_forged;
-	uint32_t replays;
+	uint32_t replays;         /* old timestamp, or a packet in the duplicate window */
 	uint32_t cli_cmds, requests;
 	uint32_t store_errors;
+	uint32_t logins_limited;  /* dropped unread: too many failed logins */
+	uint32_t replies_limited; /* flood replies not sent (rate limit) */
+	uint32_t ts_clamped;      /* replay marks clamped (client clock far ahead) */
+	uint32_t malformed;       /* decrypted but unusable: dropped */
 };
 
 struct room;
@@ -131,7 +142,9 @@ struct room {
 	uint64_t next_advert_ms, next_flood_advert_ms;
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
 	size_t rr;            /* round-robin position of the push engine */
+	uint64_t next_flush_ms; /* member state writes wait after a store error */
 	struct room_stats stats;
+	struct guard guard;   /* rate limits and the replay window */
 };
 
 /*
@@ -160,6 +173,8 @@ struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PU
 /* Persists the settings (after a change by command). */
 int room_save_settings(struct room *r);
 uint32_t room_rtc(const struct room *r);
+/* True while the admin password is "password" or the guest password "hello" (§8.6). */
+bool room_default_passwords(const struct room *r);
 uint32_t room_unique_time(struct room *r);
 
 #endif

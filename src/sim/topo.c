@@ -11,6 +11,7 @@
 
 #include "sim/topo.h"
 #include "util/err.h"
+#include "util/num.h"
 
 static bool is_blank(char c)
 {
@@ -38,51 +39,22 @@ int topo_split(char *line, char **word, int max)
 	return n;
 }
 
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_port(const char *s, unsigned *out)
-{
-	unsigned v = 0;
-
-	if (!*s || strlen(s) > 5)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (unsigned)(*s - '0');
-	}
-	if (v > 65535)
-		return false;
-	*out = v;
-	return true;
-}
-
 const char *topo_parse_link_opts(char **word, int n, struct topo_link *l, bool allow_state)
 {
 	for (int i = 0; i < n; i++) {
 		double v;
 		if (strncmp(word[i], "snr=", 4) == 0) {
-			if (!parse_double(word[i] + 4, -32.0, 31.75, &v))
+			if (!num_double(word[i] + 4, -32.0, 31.75, &v))
 				return "snr= wants dB in -32..31.75";
 			l->p.snr_x4 = (int16_t)lround(v * 4);
 			l->has_snr = true;
 		} else if (strncmp(word[i], "rssi=", 5) == 0) {
-			if (!parse_double(word[i] + 5, -200, 30, &v))
+			if (!num_double(word[i] + 5, -200, 30, &v))
 				return "rssi= wants dBm in -200..30";
 			l->p.rssi = (int16_t)lround(v);
 			l->has_rssi = true;
 		} else if (strncmp(word[i], "loss=", 5) == 0) {
-			if (!parse_double(word[i] + 5, 0, 1, &v))
+			if (!num_double(word[i] + 5, 0, 1, &v))
 				return "loss= wants a probability in 0..1";
 			l->p.loss = v;
 			l->has_loss = true;
@@ -163,13 +135,14 @@ static const char *statement(struct topo *t, char **w, int n, int ln, int *mode,
                              size_t cap)
 {
 	if (strcmp(w[0], "radio") == 0) {
-		unsigned port;
+		unsigned long long port_ull;
 		if (n < 3 || n > 4 || (n == 4 && strcmp(w[3], "down") != 0))
 			return "usage: radio NAME PORT [down]";
 		if (strlen(w[1]) >= CHAN_NAME_MAX)
 			return "radio name too long (31 at most)";
-		if (!parse_port(w[2], &port))
+		if (!num_ulong(w[2], 65535, &port_ull))
 			return "PORT wants 0..65535";
+		unsigned port = (unsigned)port_ull;
 		const struct topo_radio *old = find(t, w[1]);
 		if (old) {
 			snprintf(buf, cap, "radio %s already declared on line %d", w[1], old->line);

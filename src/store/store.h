@@ -125,6 +125,13 @@ int store_db_bytes(struct store *st, uint64_t *bytes);
  */
 int store_set_max_bytes(struct store *st, uint64_t max_bytes);
 
+/*
+ * With `on`, every write fails with ERR_STORE as on a database that became
+ * read-only under the running program (a file system remounted read-only);
+ * reads go on.  `off` allows writes again.  For fault tests; not persisted.
+ */
+int store_set_query_only(struct store *st, bool on);
+
 /* ---- rooms ---------------------------------------------------------------- */
 
 struct store_room {

@@ -922,6 +922,13 @@ int store_set_max_bytes(struct store *st, uint64_t max_bytes)
 	return exec_int(st, text, &got);
 }
 
+int store_set_query_only(struct store *st, bool on)
+{
+	GUARD(st);
+	return exec_script(st, on ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0",
+	                   "query_only");
+}
+
 /* ---- rooms ---------------------------------------------------------------- */
 
 static void read_room(struct q *q, struct store_room *r)
@@ -1368,6 +1375,18 @@ static void bind_key(struct q *q, uint32_t room, const uint8_t *pub)
 	q_blob(q, 2, pub, STORE_PUB_LEN);
 }
 
+/* Runs a one-row statement keyed by (room, pub): ERR_NOT_FOUND if no row changed. */
+static int keyed_change(struct store *st, enum stmt id, const char *what, uint32_t room,
+                        const uint8_t *pub)
+{
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, id, what);
+	bind_key(&q, room, pub);
+	return change_one(st, &q);
+}
+
 int store_member_put(struct store *st, uint32_t room, const struct store_member *m)
 {
 	GUARD(st);
@@ -1418,12 +1437,7 @@ int store_member_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PU
 int store_member_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
 {
 	GUARD(st);
-	if (!pub)
-		return ERR_INVAL;
-	struct q q;
-	q_start(&q, st, S_MEMBER_DELETE, "member delete");
-	bind_key(&q, room, pub);
-	return change_one(st, &q);
+	return keyed_change(st, S_MEMBER_DELETE, "member delete", room, pub);
 }
 
 int store_member_list(struct store *st, uint32_t room, store_member_cb *cb, void *ctx)
@@ -1592,12 +1606,7 @@ int store_replay_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PU
 int store_replay_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
 {
 	GUARD(st);
-	if (!pub)
-		return ERR_INVAL;
-	struct q q;
-	q_start(&q, st, S_REPLAY_DELETE, "replay delete");
-	bind_key(&q, room, pub);
-	return change_one(st, &q);
+	return keyed_change(st, S_REPLAY_DELETE, "replay delete", room, pub);
 }
 
 int store_replay_count(struct store *st, uint32_t room, uint32_t *count)
@@ -1723,12 +1732,7 @@ int store_ban_add(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_L
 int store_ban_remove(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
 {
 	GUARD(st);
-	if (!pub)
-		return ERR_INVAL;
-	struct q q;
-	q_start(&q, st, S_BAN_REMOVE, "ban remove");
-	bind_key(&q, room, pub);
-	return change_one(st, &q);
+	return keyed_change(st, S_BAN_REMOVE, "ban remove", room, pub);
 }
 
 int store_ban_check(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN], bool *banned)

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "mesh/mesh.h"
 #include "proto/kiss.h"
 #include "radio/radio.h"
 #include "util/err.h"
@@ -59,6 +60,7 @@ struct fake {
 	unsigned pings_at_last_data;
 	uint8_t last_data[300];
 	size_t last_data_len;
+	uint8_t data_tags[64]; /* last byte of each Data frame, in order (all connections) */
 };
 
 static uint64_t mono_ms(void)
@@ -113,6 +115,8 @@ static void fake_on_frame(void *ctx, uint8_t type, const uint8_t *d, size_t n)
 
 	f->frames++;
 	if (type == KISS_DATA) {
+		if (f->datas < sizeof(f->data_tags) && n)
+			f->data_tags[f->datas] = d[n - 1];
 		f->datas++;
 		f->pings_at_last_data = f->pings;
 		f->last_data_len = n < sizeof(f->last_data) ? n : sizeof(f->last_data);
@@ -334,7 +338,8 @@ struct t {
 	struct radio *r;
 	uint64_t skew, last_now;
 	int ups, downs, tx_ok, tx_fail;
-	int chain; /* frames still to send from tx_done */
+	int chain;         /* frames still to send from tx_done */
+	struct mesh *mesh; /* if set, tx_done goes to it */
 	unsigned nrx;
 	struct rxrec rx[64];
 };
@@ -363,6 +368,8 @@ static void ev_tx_done(void *ctx, int ok)
 		c->tx_ok++;
 	else
 		c->tx_fail++;
+	if (c->mesh)
+		mesh_on_tx_done(c->mesh, ok, c->last_now);
 	if (c->chain > 0) {
 		uint8_t fr[3] = {0x77, (uint8_t)c->chain, 0x77};
 		if (radio_send(c->r, fr, sizeof(fr)) == ERR_OK)
@@ -1001,6 +1008,114 @@ static void test_absent_device(void)
 	}
 }
 
+/* ---- the modem unplugged with a mesh above the radio ------------------------ */
+
+static int mesh_tx(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct t *c = ctx;
+	return radio_send(c->r, frame, len);
+}
+
+static void pump_mesh(struct t *c)
+{
+	pump(c);
+	mesh_tick(c->mesh, c->last_now);
+}
+
+#define WAIT_MESH(c, cond)                                                                         \
+	do {                                                                                       \
+		for (int w_ = 0; w_ < 2000 && !(cond); w_++)                                       \
+			pump_mesh(c);                                                              \
+	} while (0)
+
+/*
+ * The board is unplugged for a while (the serial device node is gone, or the
+ * TCP server is down) while the mesh keeps queueing packets: the radio retries
+ * with backoff, refuses frames meanwhile (the mesh keeps them), and once the
+ * board is back every queued packet goes out, once, in order.
+ */
+static void test_unplugged(int kind)
+{
+	struct t c;
+	struct mesh m;
+	struct mesh_cfg cfg;
+	struct rng_seeded seed;
+	struct rng rng;
+	const struct radio_stats *st;
+	enum { N = 6 };
+
+	setup(&c, kind);
+	st = radio_stats(c.r);
+	WAIT(&c, c.ups == 1);
+	CHECK_EQ(c.ups, 1);
+	mesh_cfg_defaults(&cfg);
+	rng_seeded_init(&seed, &rng, 5);
+	mesh_init(&m, &cfg, &(struct mesh_io){mesh_tx, &c}, &rng, vnow(&c));
+	c.mesh = &m;
+
+	/* unplugged: nothing comes back at once */
+	if (kind == FAKE_TCP) {
+		close(c.f.lfd);
+		c.f.lfd = -1;
+	}
+	close(c.f.fd);
+	c.f.fd = -1;
+	if (kind == FAKE_PTY) {
+		close(c.f.slave_fd);
+		c.f.slave_fd = -1;
+		unlink(c.f.link);
+	}
+	WAIT_MESH(&c, c.downs == 1);
+	CHECK_EQ(c.downs, 1);
+
+	/* the mesh queues packets the radio cannot take */
+	for (int i = 0; i < N; i++) {
+		struct pkt p;
+		uint8_t code[4] = {0xA0, 0xA1, 0xA2, (uint8_t)(0x10 + i)};
+		CHECK_EQ(mesh_build_ack(&p, code, NULL, 0), ERR_OK);
+		CHECK_EQ(mesh_send_zero_hop(&m, &p, 0), ERR_OK);
+	}
+	/* several reconnect attempts over ~8 s of backoff */
+	uint64_t fails = st->connect_failures;
+	for (int k = 0; k < 5; k++) {
+		uint64_t dl = radio_next_deadline(c.r), now = vnow(&c);
+		if (dl > now)
+			c.skew += dl - now;
+		uint64_t before = st->connect_failures;
+		WAIT_MESH(&c, st->connect_failures > before);
+	}
+	CHECK(st->connect_failures >= fails + 5);
+	CHECK_EQ(c.f.datas, 0);
+	CHECK_EQ(mesh_queue_len(&m), N);
+	CHECK_EQ(m.stats.tx_failed, 0);
+	CHECK_EQ(c.ups, 1);
+
+	/* plugged back */
+	if (kind == FAKE_TCP)
+		c.f.lfd = tcp_listen(c.f.port, &c.f.port);
+	else
+		fake_pty_new(&c.f);
+	uint64_t dl = radio_next_deadline(c.r), now = vnow(&c);
+	if (dl > now)
+		c.skew += dl - now;
+	WAIT_MESH(&c, c.ups == 2);
+	CHECK_EQ(c.ups, 2);
+	for (int w = 0; w < 200 && c.tx_ok < N; w++) {
+		c.skew += 500; /* duty-cycle and channel-busy waits of the mesh */
+		WAIT_MESH(&c, c.tx_ok == N);
+	}
+	CHECK_EQ(c.f.datas, N);
+	for (int i = 0; i < N; i++)
+		CHECK_EQ(c.f.data_tags[i], 0x10 + i);
+	CHECK_EQ(c.tx_ok, N);
+	CHECK_EQ(mesh_queue_len(&m), 0);
+	CHECK_EQ(m.stats.sent, N);
+	CHECK_EQ(m.stats.tx_failed, 0);
+	CHECK_EQ(st->reconnects, 1);
+	c.mesh = NULL;
+	teardown(&c);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1011,6 +1126,7 @@ int main(void)
 		test_session(kind);
 		test_reconnect(kind);
 		test_plain_kiss(kind);
+		test_unplugged(kind);
 	}
 	test_backoff();
 	test_partial_writes();

@@ -1,0 +1,98 @@
+/*
+ * guard.h - the abuse defences of one room (issue 8), apart from the room
+ * logic that calls them (room.c):
+ *
+ *  - password check in constant time: both passwords are always compared,
+ *    over 16 padded bytes, whichever the guess (PROTOCOL.md §7.2);
+ *  - failed logins (a non-blank password that matches neither) are rate
+ *    limited per key and, for keys that are not password members, all
+ *    together: once a bucket is dry, logins it covers are dropped before the
+ *    password is even looked at, so guessing goes no faster than the refill;
+ *    password members only ever face their own key's bucket, so strangers
+ *    cannot lock them out;
+ *  - replies that go out by flood (login responses, request responses, CLI
+ *    replies without a route) are rate limited per requester and globally:
+ *    a flooded request must not buy a flood reply at will (§6.10);
+ *  - a window of the hashes (§2.8) of packets accepted from password
+ *    members, which the room persists through the store so that a capture
+ *    replayed after a restart is still refused;
+ *  - the bounded clock skew of replay marks (guard_ts_mark).
+ *
+ * Fixed size, no allocation.  Pure: time is passed in.
+ */
+#ifndef ROOMD_ROOM_GUARD_H
+#define ROOMD_ROOM_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/packet.h"
+#include "room/limit.h"
+
+/* Failed logins of one key: 4, then one per 5 min, backing off to one per hour. */
+#define GUARD_LOGIN_KEY_BURST     4
+#define GUARD_LOGIN_KEY_PERIOD_MS 300000
+#define GUARD_LOGIN_KEY_MAX_MS    3600000
+/* Failed logins of all non-members: 10, then one a minute, backing off to one per 15 min. */
+#define GUARD_LOGIN_ALL_BURST     10
+#define GUARD_LOGIN_ALL_PERIOD_MS 60000
+#define GUARD_LOGIN_ALL_MAX_MS    900000
+/* Flood replies to one key: 4, then one per 10 s, backing off to one per 5 min. */
+#define GUARD_REPLY_KEY_BURST     4
+#define GUARD_REPLY_KEY_PERIOD_MS 10000
+#define GUARD_REPLY_KEY_MAX_MS    300000
+/* Flood replies of the room: 20, then one per 2 s (no backoff). */
+#define GUARD_REPLY_ALL_BURST     20
+#define GUARD_REPLY_ALL_PERIOD_MS 2000
+
+#define GUARD_DUP_MAX 1024 /* accepted packet hashes kept (STORE_DUP_MAX) */
+/*
+ * A client timestamp more than this ahead of the room's clock is accepted,
+ * but the replay mark recorded is the room's clock plus this: a client whose
+ * clock ran far ahead is not locked out for longer than this once it is
+ * fixed.  Replays of such messages are then refused by the duplicate window.
+ */
+#define GUARD_TS_SKEW_S 3600
+
+enum { GUARD_PW_NONE = 0, GUARD_PW_GUEST = 1, GUARD_PW_ADMIN = 2 };
+
+struct guard {
+	struct limit_table login_key;
+	struct limit_bucket login_all;
+	struct limit_table reply_key;
+	struct limit_bucket reply_all;
+	uint8_t dup[GUARD_DUP_MAX][PKT_HASH_SIZE];
+	unsigned dup_next, dup_n;
+};
+
+void guard_init(struct guard *g, uint64_t now_ms);
+
+/*
+ * Which password pw (pw_len bytes, no NUL needed) is: GUARD_PW_ADMIN,
+ * GUARD_PW_GUEST or GUARD_PW_NONE.  Compares both, in constant time for any
+ * guess; a guess over 15 bytes matches nothing.  The admin password wins
+ * when both are equal.
+ */
+int guard_password(const char *pw, size_t pw_len, const char *admin, const char *guest);
+
+/* May pub try a password now?  member: pub is a password member of the room. */
+bool guard_login_ok(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms);
+/*
+ * Charges a failed guess to pub (and to all strangers unless member).
+ * Returns a bit set: 1 if pub's bucket just ran dry, 2 if the global one did
+ * (for edge-triggered logging).
+ */
+unsigned guard_login_failed(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms);
+
+/* Takes a flood-reply token for pub: false if the reply must not be sent. */
+bool guard_flood_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms);
+
+/* The duplicate window of accepted packets. */
+bool guard_dup_seen(const struct guard *g, const uint8_t hash[PKT_HASH_SIZE]);
+void guard_dup_add(struct guard *g, const uint8_t hash[PKT_HASH_SIZE]);
+
+/* The replay mark to record for client timestamp ts at room clock rtc. */
+uint32_t guard_ts_mark(uint32_t ts, uint32_t rtc);
+
+#endif
