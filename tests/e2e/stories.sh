@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# tests/e2e/stories.sh - user stories with real processes: roomd, roomc and
+# meshair over 127.0.0.1 (see tests/e2e/stories_test.py and world.py).
+# Ends with "stories: N passed, N failed".  KEEP=1 keeps the run's directory
+# (logs, data, meshair trace).
+set -u
+cd "$(dirname "$0")/../.."
+O=${O:-build}
+for b in roomc roomd meshair; do
+	if [ ! -x "$O/$b" ]; then
+		echo "stories: $O/$b not built" >&2
+		echo "stories: 0 passed, 1 failed"
+		exit 1
+	fi
+done
+exec env O="$O" python3 tests/e2e/stories_test.py

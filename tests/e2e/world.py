@@ -1,0 +1,310 @@
+"""tests/e2e/world.py - real processes for end-to-end stories: meshair, roomd, roomc.
+
+A small driver library used by stories_test.py:
+  - Air: meshair with a topology file, its control port and its JSON trace;
+    it can be stopped and started again on the same ports;
+  - Roomd: a room server with a roomd.conf written before its first start,
+    its control socket (the console's commands), SIGKILL and restart;
+  - Roomc: roomc --json kept running with commands on its standard input;
+    every event is collected by a reader thread, and a story waits for the
+    events it expects (generous timeouts: nothing is asserted on durations).
+Timeouts only bound a wait; a story fails on what it saw, never on how long
+it took.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+O = os.environ.get("O", "build")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(ROOT, O)
+
+# the fast preset every process of a story uses (meshair, roomd.conf, roomc)
+SF, BW = 7, 500
+
+
+class Checks:
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+        self.lock = threading.Lock()
+
+    def check(self, cond, what):
+        with self.lock:
+            if cond:
+                self.passed += 1
+            else:
+                self.failed += 1
+                print("FAILED: " + what, file=sys.stderr, flush=True)
+        return bool(cond)
+
+    def done(self):
+        print("%s: %d passed, %d failed" % (self.name, self.passed, self.failed), flush=True)
+        return 1 if self.failed or not self.passed else 0
+
+
+def wait_until(fn, timeout, step=0.05):
+    """Calls fn until it returns something true, at most timeout seconds."""
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() >= end:
+            return v
+        time.sleep(step)
+
+
+def file_search(path, pattern, timeout=10.0, start=0):
+    def look():
+        try:
+            with open(path, errors="replace") as f:
+                f.seek(start)
+                return re.search(pattern, f.read())
+        except FileNotFoundError:
+            return None
+    return wait_until(look, timeout)
+
+
+class Air:
+    """meshair with a topology (radio lines with port 0 are given free ports)."""
+
+    def __init__(self, tmp, topology, name="air"):
+        self.tmp = tmp
+        self.name = name
+        self.topology = topology
+        self.topo_path = os.path.join(tmp, name + ".topo")
+        self.trace = os.path.join(tmp, name + ".trace.jsonl")
+        self.log = os.path.join(tmp, name + ".log")
+        self.port = 0
+        self.ctl_port = 0
+        self.ports = {}
+        self.proc = None
+
+    def start(self):
+        topo = self.topology
+        if self.ports:  # a restart: the same ports again
+            topo = "\n".join(self._fixed(line) for line in topo.splitlines())
+        with open(self.topo_path, "w") as f:
+            f.write(topo + "\n")
+        logpos = os.path.getsize(self.log) if os.path.exists(self.log) else 0
+        logf = open(self.log, "a")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "meshair"), "--listen", "127.0.0.1:%d" % self.port,
+             "--topology", self.topo_path, "--control", "127.0.0.1:%d" % self.ctl_port,
+             "--trace", self.trace, "--seed", "7", "--sf", str(SF), "--bw", str(BW), "-v"],
+            stdout=logf, stderr=logf)
+        logf.close()
+        m = file_search(self.log, r"listening on 127\.0\.0\.1:(\d+)", 10, logpos)
+        c = file_search(self.log, r"control on 127\.0\.0\.1:(\d+)", 10, logpos)
+        if not m or not c:
+            raise RuntimeError("meshair did not start: see " + self.log)
+        self.port, self.ctl_port = int(m.group(1)), int(c.group(1))
+        radios = self.control("radios")
+        for r in radios.get("radios", []):
+            if r.get("port"):
+                self.ports[r["name"]] = r["port"]
+
+    def _fixed(self, line):
+        w = line.split()
+        if len(w) >= 3 and w[0] == "radio" and w[1] in self.ports:
+            w[2] = str(self.ports[w[1]])
+        return " ".join(w)
+
+    def spec(self, radio):
+        return "tcp:127.0.0.1:%d" % self.ports[radio]
+
+    def control(self, cmd):
+        with socket.create_connection(("127.0.0.1", self.ctl_port), timeout=10) as s:
+            s.sendall((cmd + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                d = s.recv(65536)
+                if not d:
+                    break
+                buf += d
+        return json.loads(buf.decode().splitlines()[0])
+
+    def stop(self, kill=False):
+        if self.proc and self.proc.poll() is None:
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            self.proc.wait(10)
+
+    def tx(self):
+        """The transmissions traced so far."""
+        out = []
+        try:
+            with open(self.trace) as f:
+                for line in f:
+                    try:
+                        e = json.loads(line)
+                    except ValueError:
+                        continue
+                    if e.get("event") == "tx":
+                        out.append(e)
+        except FileNotFoundError:
+            pass
+        return out
+
+
+class Roomd:
+    """A room server; conf is written as DIR/roomd.conf before the first start."""
+
+    def __init__(self, tmp, name, radio, conf, room_name):
+        self.dir = os.path.join(tmp, name)
+        self.log = os.path.join(tmp, name + ".log")
+        self.radio = radio
+        self.room_name = room_name
+        self.proc = None
+        os.makedirs(self.dir, exist_ok=True)
+        lines = ["sf = %d" % SF, "bw = %g" % BW]
+        lines += ["%s = %s" % kv for kv in conf.items()]
+        with open(os.path.join(self.dir, "roomd.conf"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        pos = os.path.getsize(self.log) if os.path.exists(self.log) else 0
+        logf = open(self.log, "a")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "roomd"), "--data", self.dir, "--radio", self.radio,
+             "--name", self.room_name, "-v"],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        logf.close()
+        ok = file_search(self.log, r"radio \S+ up", 20, pos) is not None
+        ok = ok and wait_until(lambda: os.path.exists(self.sock()), 10)
+        return ok
+
+    def sock(self):
+        return os.path.join(self.dir, "control.sock")
+
+    def ctl(self, cmd):
+        """One command on the control socket; returns its reply."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(self.sock())
+            s.sendall((cmd + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                d = s.recv(65536)
+                if not d:
+                    break
+                buf += d
+        return buf.decode(errors="replace").rstrip("\n")
+
+    def key(self, n=1):
+        with open(os.path.join(self.dir, "room-%d.id" % n), "rb") as f:
+            return f.read(32).hex()
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+class Roomc:
+    """roomc --json kept running; commands go to its standard input."""
+
+    def __init__(self, data, radio, extra=(), log=None):
+        self.events = []
+        self.lock = threading.Condition()
+        args = [os.path.join(BIN, "roomc"), "--data", data, "--radio", radio, "--json",
+                "--sf", str(SF), "--bw", "%g" % BW] + list(extra)
+        self.errf = open(log or (data.rstrip("/") + ".stderr"), "a")
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.errf, text=True, bufsize=1)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                e = {"event": "not-json", "line": line}
+            with self.lock:
+                self.events.append(e)
+                self.lock.notify_all()
+        with self.lock:
+            self.events.append({"event": "exit"})
+            self.lock.notify_all()
+
+    def send(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+
+    def wait(self, kind, timeout=60, since=0, **kw):
+        """The first event of this kind (and fields) at index >= since, or None."""
+        end = time.time() + timeout
+        with self.lock:
+            while True:
+                for e in self.events[since:]:
+                    if e.get("event") == kind and all(e.get(k) == v for k, v in kw.items()):
+                        return e
+                left = end - time.time()
+                if left <= 0 or (self.events and self.events[-1].get("event") == "exit"):
+                    return None
+                self.lock.wait(left)
+
+    def wait_count(self, kind, n, timeout=60, since=0, **kw):
+        """Waits until n events of this kind have been seen; returns them all."""
+        end = time.time() + timeout
+        with self.lock:
+            while True:
+                got = self.of(kind, since, **kw)
+                if len(got) >= n:
+                    return got
+                left = end - time.time()
+                if left <= 0 or (self.events and self.events[-1].get("event") == "exit"):
+                    return got
+                self.lock.wait(left)
+
+    def of(self, kind, since=0, **kw):
+        return [e for e in self.events[since:] if e.get("event") == kind and
+                all(e.get(k) == v for k, v in kw.items())]
+
+    def mark(self):
+        with self.lock:
+            return len(self.events)
+
+    def do(self, cmd, kind, timeout=60, **kw):
+        """Sends a command and waits for its outcome event."""
+        m = self.mark()
+        self.send(cmd)
+        return self.wait(kind, timeout, since=m, **kw)
+
+    def quit(self, timeout=30):
+        try:
+            self.send("quit")
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait(5)
+        self.reader.join(5)
+        self.errf.close()
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.errf.close()
