@@ -30,8 +30,9 @@
 #include "proto/packet.h"
 #include "room/limit.h"
 
-/* Failed logins of one key: 4, then one per 5 min, backing off to one per hour. */
-#define GUARD_LOGIN_KEY_BURST     4
+/* Failed logins of one key: 8 (a client that re-sends an unanswered login spends 2 per
+ * typo), then one per 5 min, backing off to one per hour. */
+#define GUARD_LOGIN_KEY_BURST     8
 #define GUARD_LOGIN_KEY_PERIOD_MS 300000
 #define GUARD_LOGIN_KEY_MAX_MS    3600000
 /* Failed logins of all non-members: 10, then one a minute, backing off to one per 15 min. */
