@@ -39,9 +39,10 @@
 #define GUARD_LOGIN_ALL_BURST     10
 #define GUARD_LOGIN_ALL_PERIOD_MS 60000
 #define GUARD_LOGIN_ALL_MAX_MS    900000
-/* Flood replies to one key: 4, then one per 10 s, backing off to one per 5 min. */
-#define GUARD_REPLY_KEY_BURST     4
-#define GUARD_REPLY_KEY_PERIOD_MS 10000
+/* Flood replies to one key: 10 (an admin's login, CLI commands and requests in a
+ * row, before the room has its route), then one per 5 s, backing off to one per 5 min. */
+#define GUARD_REPLY_KEY_BURST     10
+#define GUARD_REPLY_KEY_PERIOD_MS 5000
 #define GUARD_REPLY_KEY_MAX_MS    300000
 /* Flood replies of the room: 20, then one per 2 s (no backoff). */
 #define GUARD_REPLY_ALL_BURST     20

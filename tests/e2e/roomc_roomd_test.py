@@ -240,6 +240,9 @@ def run(tmp):
     check(t and any("voltage" in r for r in t[0]["records"]), "telemetry decoded: %s" %
           (t and t[0]["records"]))
     a = of(ev, "acl", key=k2)
+    if not (a and a[0]["admins"]):
+        for e in ev:
+            print("  " + json.dumps(e)[:300], file=sys.stderr)
     check(a and any(x["prefix"] == akey[:12] and x["role"] == "admin" for x in a[0]["admins"]),
           "access list names us as admin: %s" % (a and a[0]["admins"]))
     check(of(ev, "error") and "not allowed" in of(ev, "error")[0]["message"],

@@ -666,10 +666,11 @@ static void test_flood_replies(void)
 	/* 30 flooded status requests: GUARD_REPLY_KEY_BURST answers (the login
 	 * reply took one) */
 	unsigned mark = n_out;
-	for (int i = 0; i < 30; i++) {
+	for (int i = 0; i < 30; i++) { /* within one refill period */
 		c_req(&a, ts++, 1, 0, true);
-		pump(300);
+		pump(100);
 	}
+	pump(1500);
 	CHECK_EQ(sent(mark, PKT_PATH, a.id.pub[0]), GUARD_REPLY_KEY_BURST - 1);
 	CHECK_EQ(room.stats.replies_limited, 30 - (GUARD_REPLY_KEY_BURST - 1));
 	CHECK_EQ(room.stats.requests, 30);
