@@ -29,23 +29,18 @@ def load(path):
     return series
 
 
-def nice_max(v):
-    if v <= 0:
-        return 1.0
-    e = 10 ** math.floor(math.log10(v))
-    for m in (1, 2, 2.5, 5, 10):
-        if v <= m * e:
-            return m * e
-    return 10 * e
-
-
 def esc(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plot(series):
     ks = sorted({k for pts in series.values() for k, _, _ in pts})
-    ymax = nice_max(max(max(t, b) for pts in series.values() for _, t, b in pts))
+    # both axes logarithmic: times run from a fraction of a second to many minutes
+    vals = [v for pts in series.values() for _, t, b in pts for v in (t, b) if v > 0]
+    ly0 = math.floor(math.log10(min(vals))) if vals else -1
+    ly1 = math.ceil(math.log10(max(vals))) if vals else 1
+    if ly1 <= ly0:
+        ly1 = ly0 + 1
     kmin, kmax = max(1, min(ks)), max(ks)
     lk0, lk1 = math.log10(kmin), math.log10(kmax) if kmax > kmin else math.log10(kmin) + 1
     pw, ph = W - ML - MR, H - MT - MB
@@ -54,15 +49,15 @@ def plot(series):
         return ML + (math.log10(max(k, 1)) - lk0) / (lk1 - lk0) * pw
 
     def y(v):
-        return MT + ph - v / ymax * ph
+        return MT + ph - (math.log10(max(v, 10 ** ly0)) - ly0) / (ly1 - ly0) * ph
 
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="12">' % (W, H),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="%d" y="22" font-size="15">Catch-up time of returning members '
            '(virtual time)</text>' % ML]
-    for i in range(6):
-        v = ymax * i / 5
+    for e in range(ly0, ly1 + 1):
+        v = 10 ** e
         out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>'
                    % (ML, y(v), ML + pw, y(v)))
         out.append('<text x="%d" y="%.1f" text-anchor="end">%g</text>' % (ML - 6, y(v) + 4, v))
@@ -75,7 +70,7 @@ def plot(series):
     out.append('<text x="%.1f" y="%d" text-anchor="middle">posts missed (k, log scale)</text>'
                % (ML + pw / 2, H - 15))
     out.append('<text transform="translate(18,%.1f) rotate(-90)" text-anchor="middle">'
-               'seconds until the last member has all k</text>' % (MT + ph / 2))
+               'seconds until the last member has all k (log scale)</text>' % (MT + ph / 2))
     for i, (name, pts) in enumerate(sorted(series.items())):
         c = COLOURS[i % len(COLOURS)]
         line = " ".join("%.1f,%.1f" % (x(k), y(t)) for k, t, _ in pts)
