@@ -468,6 +468,26 @@ static void on_status(struct app *a, const struct client_event *ev)
 	    s->last_rssi, s->last_snr_x4 / 4.0, s->noise_floor, s->queue_len, s->err_flags);
 }
 
+/*
+ * Ends the array aw and, in --json mode, emits it as the event name with the
+ * room, the request id and the array as field (an array that did not fit in
+ * its buffer is not emitted).
+ */
+static void emit_room_array(struct app *a, const struct client_event *ev, const char *name,
+                            const char *field, struct jsonl_w *aw)
+{
+	jsonl_w_end_array(aw);
+	if (a->json && !aw->err) {
+		char buf[OUT_MAX];
+		struct jsonl_w w;
+		json_begin(a, &w, buf, sizeof(buf), name);
+		json_room(&w, ev->contact);
+		jsonl_w_int(&w, "id", ev->id);
+		jsonl_w_raw(&w, field, aw->buf);
+		emit_json(a, &w);
+	}
+}
+
 static void on_telemetry(struct app *a, const struct client_event *ev)
 {
 	struct rbuf r;
@@ -501,16 +521,7 @@ static void on_telemetry(struct app *a, const struct client_event *ev)
 		if (jsonl_w_end(&iw) == ERR_OK)
 			jsonl_w_raw(&aw, NULL, item);
 	}
-	jsonl_w_end_array(&aw);
-	if (a->json && !aw.err) {
-		char buf[4096];
-		struct jsonl_w w;
-		json_begin(a, &w, buf, sizeof(buf), "telemetry");
-		json_room(&w, ev->contact);
-		jsonl_w_int(&w, "id", ev->id);
-		jsonl_w_raw(&w, "records", arr);
-		emit_json(a, &w);
-	}
+	emit_room_array(a, ev, "telemetry", "records", &aw);
 }
 
 static void on_acl(struct app *a, const struct client_event *ev)
@@ -535,16 +546,7 @@ static void on_acl(struct app *a, const struct client_event *ev)
 		say(a, "  %s %s%s%s", h, client_role_name(ev->acl[i].permissions), ct ? " " : "",
 		    ct ? contact_label(ct, name, sizeof(name)) : "");
 	}
-	jsonl_w_end_array(&aw);
-	if (a->json && !aw.err) {
-		char buf[OUT_MAX];
-		struct jsonl_w w;
-		json_begin(a, &w, buf, sizeof(buf), "acl");
-		json_room(&w, ev->contact);
-		jsonl_w_int(&w, "id", ev->id);
-		jsonl_w_raw(&w, "admins", arr);
-		emit_json(a, &w);
-	}
+	emit_room_array(a, ev, "acl", "admins", &aw);
 }
 
 static void on_post(struct app *a, const struct client_event *ev)

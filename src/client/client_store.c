@@ -106,6 +106,16 @@ static int wfile_open(struct cstore *s, struct wfile *w, const char *name)
 	return ERR_OK;
 }
 
+/*
+ * Ends the JSON object j (written into line) and writes it as one line; an
+ * object that did not fit is left out.
+ */
+static void wfile_line(struct wfile *w, struct jsonl_w *j, const char *line)
+{
+	if (jsonl_w_end(j) == ERR_OK)
+		fprintf(w->f, "%s\n", line);
+}
+
 static int wfile_commit(struct wfile *w)
 {
 	int rc = ERR_OK;
@@ -124,7 +134,8 @@ static int wfile_commit(struct wfile *w)
 
 /*
  * Calls fn for every complete line of DIR/name that parses as a JSON object.
- * Overlong and malformed lines are skipped and counted.
+ * Overlong and malformed lines are skipped and counted.  A missing file has
+ * no lines (ERR_OK).
  */
 static int each_line(struct cstore *s, const char *path,
                      void (*fn)(void *ctx, const struct jsonl_field *f, int n), void *ctx)
@@ -134,7 +145,7 @@ static int each_line(struct cstore *s, const char *path,
 	int n;
 	FILE *fp = fopen(path, "re");
 	if (!fp)
-		return errno == ENOENT ? ERR_NOT_FOUND : ERR_SYS;
+		return errno == ENOENT ? ERR_OK : ERR_SYS;
 	while (fgets(line, sizeof(line), fp)) {
 		size_t len = strlen(line);
 		if (len && line[len - 1] != '\n' && !feof(fp)) {
@@ -214,7 +225,7 @@ int cstore_contacts_load(struct cstore *s, struct client *c, int *n_loaded)
 	path_of(s, path, sizeof(path), "contacts.jsonl");
 	int rc = each_line(s, path, contact_line, &x);
 	*n_loaded = x.n;
-	return rc == ERR_NOT_FOUND ? ERR_OK : rc;
+	return rc;
 }
 
 int cstore_contacts_save(struct cstore *s, const struct client *c)
@@ -248,8 +259,7 @@ int cstore_contacts_save(struct cstore *s, const struct client *c)
 			jsonl_w_int(&j, "path_len", ct->out_path_len);
 			jsonl_w_hex(&j, "path", ct->out_path, path_len_bytes(ct->out_path_len));
 		}
-		if (jsonl_w_end(&j) == ERR_OK)
-			fprintf(w.f, "%s\n", line);
+		wfile_line(&w, &j, line);
 	}
 	return wfile_commit(&w);
 }
@@ -271,8 +281,7 @@ int cstore_state_load(struct cstore *s, struct cstore_state *st)
 	char path[4096];
 	memset(st, 0, sizeof(*st));
 	path_of(s, path, sizeof(path), "state.jsonl");
-	int rc = each_line(s, path, state_line, st);
-	return rc == ERR_NOT_FOUND ? ERR_OK : rc;
+	return each_line(s, path, state_line, st);
 }
 
 int cstore_state_save(struct cstore *s, const struct cstore_state *st)
@@ -286,8 +295,7 @@ int cstore_state_save(struct cstore *s, const struct cstore_state *st)
 	jsonl_w_begin(&j, line, sizeof(line));
 	jsonl_w_int(&j, "stamp", st->stamp);
 	jsonl_w_cstr(&j, "name", st->name);
-	if (jsonl_w_end(&j) == ERR_OK)
-		fprintf(w.f, "%s\n", line);
+	wfile_line(&w, &j, line);
 	return wfile_commit(&w);
 }
 
@@ -344,8 +352,7 @@ static int pw_load(struct cstore *s, struct pw_list *l)
 		if (chmod(path, 0600) != 0)
 			log_warn("store", "chmod %s: %s", path, strerror(errno));
 	}
-	int rc = each_line(s, path, pw_line, l);
-	return rc == ERR_NOT_FOUND ? ERR_OK : rc;
+	return each_line(s, path, pw_line, l);
 }
 
 static int pw_save(struct cstore *s, struct pw_list *l)
@@ -360,8 +367,7 @@ static int pw_save(struct cstore *s, struct pw_list *l)
 		jsonl_w_begin(&j, line, sizeof(line));
 		jsonl_w_hex(&j, "room", l->e[i].room, CRYPTO_PUB_SIZE);
 		jsonl_w_cstr(&j, "password", l->e[i].pw);
-		if (jsonl_w_end(&j) == ERR_OK)
-			fprintf(w.f, "%s\n", line);
+		wfile_line(&w, &j, line);
 	}
 	crypto_wipe(line, sizeof(line));
 	return wfile_commit(&w);
@@ -589,5 +595,5 @@ int cstore_history_load(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
 	history_path(s, room, path, sizeof(path));
 	int rc = each_line(s, path, hist_line, &x);
 	free(x.seen);
-	return rc == ERR_NOT_FOUND ? ERR_OK : rc;
+	return rc;
 }

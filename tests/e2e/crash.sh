@@ -6,11 +6,5 @@
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
-for b in roomc roomd meshair; do
-	if [ ! -x "$O/$b" ]; then
-		echo "crash: $O/$b not built" >&2
-		echo "crash: 0 passed, 1 failed"
-		exit 1
-	fi
-done
-exec env O="$O" python3 tests/e2e/crash_test.py
+. tests/e2e/lib.bash
+e2e_python crash

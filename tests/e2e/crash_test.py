@@ -22,121 +22,76 @@ Prints the figures and "crash: N passed, N failed".
 import json
 import os
 import random
-import re
-import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-O = os.environ.get("O", "build")
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, O)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from world import FAST, Checks, Roomc, Roomd, run_in_tmp, start_meshair  # noqa: E402
+
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "10"))
 CLIENTS = int(os.environ.get("CRASH_CLIENTS", "3"))
 SEED = int(os.environ.get("CRASH_SEED", "1"))
 FACTOR = os.environ.get("CRASH_TIMEOUT_FACTOR", "1")
 VERBOSE = bool(os.environ.get("CRASH_VERBOSE"))
-RADIO = ["--sf", "7", "--bw", "500"]
-passed = failed = 0
+T = Checks("crash")
+check = T.check
 procs = []
 
 
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAILED: " + what, file=sys.stderr)
-
-
-def wait_for(path, pattern, timeout=10.0, start=0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with open(path, errors="replace") as f:
-                f.seek(start)
-                m = re.search(pattern, f.read())
-                if m:
-                    return m
-        except FileNotFoundError:
-            pass
-        time.sleep(0.02)
-    return None
-
-
-class Client:
+class Client(Roomc):
     """One roomc --json process that posts without pause."""
 
     def __init__(self, tmp, idx, port, room_key):
         self.idx = idx
-        self.data = os.path.join(tmp, "c%d" % idx)
         self.key = None
-        self.lock = threading.Lock()
-        self.cond = threading.Condition(self.lock)
         self.delivered = []  # texts
         self.failed = []
         self.queued = {}  # id -> text
         self.outcomes = 0
         self.logged_in = False
-        self.events = 0
         self.stop = False
-        self.err = open(os.path.join(tmp, "c%d.err" % idx), "w")
         self.trace = open(os.path.join(tmp, "c%d.jsonl" % idx), "w")
-        self.p = subprocess.Popen(
-            [os.path.join(BIN, "roomc"), "--data", self.data, "--radio",
-             "tcp:127.0.0.1:%d" % port, "--json", "--no-remember", "-q", "--timeout-factor", FACTOR] + RADIO,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True,
-            bufsize=1)
-        procs.append(self.p)
-        self.reader = threading.Thread(target=self.read, daemon=True)
-        self.reader.start()
+        super().__init__(os.path.join(tmp, "c%d" % idx), "tcp:127.0.0.1:%d" % port,
+                         ["--no-remember", "-q", "--timeout-factor", FACTOR],
+                         log=os.path.join(tmp, "c%d.err" % idx))
+        procs.append(self)
         self.cmd("add %s crashroom" % room_key)
 
     def cmd(self, line):
         try:
-            self.p.stdin.write(line + "\n")
-            self.p.stdin.flush()
+            self.send(line)
         except (BrokenPipeError, ValueError):
             pass
 
-    def read(self):
-        for line in self.p.stdout:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            self.trace.write("%.3f %s" % (time.time(), line))
-            self.trace.flush()
-            with self.cond:
-                self.events += 1
-                ev = e.get("event")
-                if ev == "ready":
-                    self.key = e.get("key")
-                elif ev == "login":
-                    self.logged_in = True
-                elif ev == "queued" and "text" in e:
-                    self.queued[e["id"]] = e["text"]
-                elif ev == "delivered":
-                    self.delivered.append(e.get("text") or self.queued.get(e.get("id")))
-                    self.outcomes += 1
-                elif ev == "failed":
-                    self.failed.append(e.get("text") or self.queued.get(e.get("id")))
-                    self.outcomes += 1
-                elif ev == "login_timeout":
-                    self.outcomes += 1
-                self.cond.notify_all()
+    def on_event(self, e):
+        if e.get("event") == "not-json":
+            return
+        self.trace.write("%.3f %s\n" % (time.time(), json.dumps(e)))
+        self.trace.flush()
+        ev = e.get("event")
+        if ev == "ready":
+            self.key = e.get("key")
+        elif ev == "login":
+            self.logged_in = True
+        elif ev == "queued" and "text" in e:
+            self.queued[e["id"]] = e["text"]
+        elif ev == "delivered":
+            self.delivered.append(e.get("text") or self.queued.get(e.get("id")))
+            self.outcomes += 1
+        elif ev == "failed":
+            self.failed.append(e.get("text") or self.queued.get(e.get("id")))
+            self.outcomes += 1
+        elif ev == "login_timeout":
+            self.outcomes += 1
 
     def login(self, timeout=30):
         end = time.time() + timeout
         while time.time() < end:
             self.cmd("login crashroom hello")
-            with self.cond:
-                self.cond.wait_for(lambda: self.logged_in or self.outcomes, timeout=10)
+            with self.lock:
+                self.lock.wait_for(lambda: self.logged_in or self.outcomes, timeout=10)
                 if self.logged_in:
                     return True
                 self.outcomes = 0
@@ -145,25 +100,15 @@ class Client:
     def poster(self):
         n = 0
         while not self.stop:
-            with self.cond:
+            with self.lock:
                 before = self.outcomes
             n += 1
             self.cmd("post crashroom c%d post %d" % (self.idx, n))
-            with self.cond:
-                self.cond.wait_for(lambda: self.outcomes > before or self.p.poll() is not None,
+            with self.lock:
+                self.lock.wait_for(lambda: self.outcomes > before or self.proc.poll() is not None,
                                    timeout=60)
-            if self.p.poll() is not None:
+            if self.proc.poll() is not None:
                 return
-
-
-def start_roomd(rd, port, log):
-    f = open(log, "w")
-    p = subprocess.Popen([os.path.join(BIN, "roomd"), "--data", rd, "--radio",
-                          "tcp:127.0.0.1:%d" % port, "--name", "crashroom"] +
-                         (["-vv"] if VERBOSE else []),
-                         stdin=subprocess.DEVNULL, stdout=f, stderr=f)
-    procs.append(p)
-    return p
 
 
 def integrity(db):
@@ -175,47 +120,26 @@ def integrity(db):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="roomd-crash.")
-    try:
-        run(tmp)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if os.environ.get("CRASH_KEEP"):
-            print("kept " + tmp, file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("crash: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    return run_in_tmp(T, "roomd-crash.", run, procs, keep=bool(os.environ.get("CRASH_KEEP")))
 
 
 def run(tmp):
     rng = random.Random(SEED)
-    air_log = os.path.join(tmp, "air.log")
-    with open(air_log, "w") as f:
-        procs.append(subprocess.Popen([os.path.join(BIN, "meshair"), "--listen",
-                                       "127.0.0.1:0", "--seed", str(SEED)] + RADIO +
-                                      (["-v"] if VERBOSE else []),
-                                      stderr=f, stdout=f))
-    m = wait_for(air_log, r"listening on 127\.0\.0\.1:(\d+)")
-    check(m is not None, "meshair started")
-    if not m:
+    air, port = start_meshair(os.path.join(tmp, "air.log"), 0,
+                              ["--seed", str(SEED)] + FAST + (["-v"] if VERBOSE else []))
+    procs.append(air)
+    check(port != 0, "meshair started")
+    if not port:
         return
-    port = int(m.group(1))
-    rd = os.path.join(tmp, "rd")
-    os.mkdir(rd)
-    with open(os.path.join(rd, "roomd.conf"), "w") as f:
-        f.write("sf = 7\nbw = 500\n")
-    db = os.path.join(rd, "roomd.db")
-    roomd = start_roomd(rd, port, os.path.join(tmp, "roomd-0.log"))
-    up = wait_for(os.path.join(tmp, "roomd-0.log"), r"radio \S+ up", 15)
-    check(up is not None, "roomd up")
+    roomd = Roomd(tmp, "rd", "tcp:127.0.0.1:%d" % port, {}, "crashroom",
+                  ["-vv"] if VERBOSE else [])
+    procs.append(roomd)
+    db = os.path.join(roomd.dir, "roomd.db")
+    up = roomd.start()
+    check(up, "roomd up")
     if not up:
         return
-    with open(os.path.join(rd, "room-1.id"), "rb") as f:
-        room_key = f.read(32).hex()
+    room_key = roomd.key()
 
     clients = [Client(tmp, i, port, room_key) for i in range(CLIENTS)]
     for c in clients:
@@ -229,15 +153,12 @@ def run(tmp):
     for rnd in range(1, ROUNDS + 1):
         time.sleep(rng.uniform(0.2, 2.5))
         t_kill = time.time()
-        roomd.send_signal(signal.SIGKILL)
-        roomd.wait()
+        roomd.kill9()
         res = integrity(db)
         if res != "ok":
             bad_integrity += 1
             print("round %d: integrity_check: %s" % (rnd, res), file=sys.stderr)
-        log = os.path.join(tmp, "roomd-%d.log" % rnd)
-        roomd = start_roomd(rd, port, log)
-        if wait_for(log, r"radio \S+ up", 15) is None:
+        if not roomd.start():
             check(False, "roomd restarted in round %d" % rnd)
             return
         if VERBOSE:
@@ -251,15 +172,9 @@ def run(tmp):
     for t in threads:
         t.join(60)
     elapsed = time.time() - t0
-    roomd.send_signal(signal.SIGKILL)
-    roomd.wait()
+    roomd.kill9()
     for c in clients:
-        c.cmd("quit")
-        try:
-            c.p.stdin.close()
-        except OSError:
-            pass
-        c.p.wait(30)
+        c.quit(30)
 
     res = integrity(db)
     check(res == "ok", "integrity_check at the end: %s" % res)

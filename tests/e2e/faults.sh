@@ -5,11 +5,5 @@
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
-for b in roomc roomd meshair; do
-	if [ ! -x "$O/$b" ]; then
-		echo "faults: $O/$b not built" >&2
-		echo "faults: 0 passed, 1 failed"
-		exit 1
-	fi
-done
-exec env O="$O" python3 tests/e2e/faults_test.py
+. tests/e2e/lib.bash
+e2e_python faults

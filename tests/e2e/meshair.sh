@@ -8,24 +8,9 @@ set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
 BIN=$O/meshair
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAILED: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-
-if [ ! -x "$BIN" ]; then
-	echo "meshair: $BIN not built" >&2
-	echo "meshair: 0 passed, 1 failed"
-	exit 1
-fi
+. tests/e2e/lib.bash
+e2e_need meshair meshair
+e2e_begin
 
 # Waits for the "ready" line of a meshair log; prints nothing.
 wait_ready() {

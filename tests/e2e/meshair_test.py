@@ -10,22 +10,16 @@ virtual times in the trace, never wall-clock durations.
     meshair_test.py loss LISTEN_PORT
 """
 import json
+import os
 import socket
 import sys
 import time
 
-passed = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from world import Checks  # noqa: E402
 
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAILED: " + what, file=sys.stderr)
-    return cond
+T = Checks("meshair")
+check = T.check
 
 
 def kiss(t, data=b""):
@@ -479,7 +473,7 @@ def main():
         import traceback
         traceback.print_exc()
         check(False, "exception: %r" % e)
-    print("RESULT %d %d" % (passed, failed))
+    print("RESULT %d %d" % (T.passed, T.failed))
 
 
 if __name__ == "__main__":

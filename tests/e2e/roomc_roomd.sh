@@ -4,11 +4,5 @@
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
-for b in roomc roomd meshair; do
-	if [ ! -x "$O/$b" ]; then
-		echo "roomc_roomd: $O/$b not built" >&2
-		echo "roomc_roomd: 0 passed, 1 failed"
-		exit 1
-	fi
-done
-exec env O="$O" python3 tests/e2e/roomc_roomd_test.py
+. tests/e2e/lib.bash
+e2e_python roomc_roomd

@@ -21,40 +21,18 @@ import os
 import pty
 import re
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
-O = os.environ.get("O", "build")
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, O)
-passed = failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from world import (BIN, Checks, file_search, room_key, run_in_tmp, spawn,  # noqa: E402
+                   start_meshair)
+from world import events_of as of  # noqa: E402
+
+T = Checks("roomc_roomd")
+check = T.check
 procs = []
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAILED: " + what, file=sys.stderr)
-
-
-def wait_for(path, pattern, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with open(path, errors="replace") as f:
-                m = re.search(pattern, f.read())
-                if m:
-                    return m
-        except FileNotFoundError:
-            pass
-        time.sleep(0.05)
-    return None
 
 
 def roomc(data, port, cmds, wait=60, extra=(), timeout=240):
@@ -79,31 +57,8 @@ def roomc(data, port, cmds, wait=60, extra=(), timeout=240):
     return p.returncode, events
 
 
-def of(events, kind, **kw):
-    return [e for e in events if e.get("event") == kind and
-            all(e.get(k) == v for k, v in kw.items())]
-
-
-def key_of(path):
-    with open(path, "rb") as f:
-        return f.read(32).hex()
-
-
 def main():
-    tmp = tempfile.mkdtemp(prefix="roomc-e2e.")
-    try:
-        run(tmp)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("roomc_roomd: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    return run_in_tmp(T, "roomc-e2e.", run, procs, grace=5)
 
 
 def run(tmp):
@@ -123,23 +78,17 @@ def run(tmp):
         check(re.search("^" + s + "$", h.stdout, re.M) is not None, "help has section " + s)
 
     # -- the world: meshair and roomd with two rooms ---------------------------------
-    air_log = os.path.join(tmp, "air.log")
-    with open(air_log, "w") as f:
-        procs.append(subprocess.Popen([os.path.join(BIN, "meshair"), "--listen", "127.0.0.1:0",
-                                       "-v"], stderr=f, stdout=f))
-    m = wait_for(air_log, r"listening on 127\.0\.0\.1:(\d+)")
-    check(m is not None, "meshair started")
-    if not m:
+    air, port = start_meshair(os.path.join(tmp, "air.log"), 0, ["-v"])
+    procs.append(air)
+    check(port != 0, "meshair started")
+    if not port:
         return
-    port = int(m.group(1))
     rd = os.path.join(tmp, "rd")
     rd_log = os.path.join(tmp, "roomd.log")
-    logf = open(rd_log, "w")
-    roomd = subprocess.Popen([os.path.join(BIN, "roomd"), "--data", rd, "--radio",
-                              "tcp:127.0.0.1:%d" % port, "--name", "Test BBS"],
-                             stdin=subprocess.PIPE, stdout=logf, stderr=logf, text=True)
+    roomd, _ = spawn("roomd", ["--data", rd, "--radio", "tcp:127.0.0.1:%d" % port,
+                               "--name", "Test BBS"], rd_log, stdin=subprocess.PIPE, text=True)
     procs.append(roomd)
-    check(wait_for(rd_log, r"radio \S+ up", 15) is not None, "roomd up")
+    check(file_search(rd_log, r"radio \S+ up", 15) is not None, "roomd up")
 
     def console(line):
         roomd.stdin.write(line + "\n")
@@ -149,9 +98,9 @@ def run(tmp):
     console("room.add Second Room")
     console("use 0")
     console("set allow.read.only on")
-    check(wait_for(rd_log, r"OK - 2 rooms") is not None, "second room created")
-    k1 = key_of(os.path.join(rd, "room-1.id"))
-    k2 = key_of(os.path.join(rd, "room-2.id"))
+    check(file_search(rd_log, r"OK - 2 rooms") is not None, "second room created")
+    k1 = room_key(rd, 1)
+    k2 = room_key(rd, 2)
     check(len(k1) == 64 and len(k2) == 64 and k1 != k2, "two room keys")
 
     A = os.path.join(tmp, "alice")

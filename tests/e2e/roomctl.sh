@@ -8,26 +8,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAILED: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-
-for b in roomctl roomd meshair; do
-	if [ ! -x "$O/$b" ]; then
-		echo "roomctl: $O/$b not built" >&2
-		echo "roomctl: 0 passed, 1 failed"
-		exit 1
-	fi
-done
+. tests/e2e/lib.bash
+e2e_need roomctl roomctl roomd meshair
+e2e_begin
 CTL=$O/roomctl
 RD=$tmp/rd
 

@@ -6,11 +6,5 @@
 set -u
 cd "$(dirname "$0")/../.."
 O=${O:-build}
-for b in roomc roomd meshair; do
-	if [ ! -x "$O/$b" ]; then
-		echo "stories: $O/$b not built" >&2
-		echo "stories: 0 passed, 1 failed"
-		exit 1
-	fi
-done
-exec env O="$O" python3 tests/e2e/stories_test.py
+. tests/e2e/lib.bash
+e2e_python stories

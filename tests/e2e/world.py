@@ -1,6 +1,11 @@
 """tests/e2e/world.py - real processes for end-to-end stories: meshair, roomd, roomc.
 
-A small driver library used by stories_test.py:
+The driver library of the e2e scripts (stories, crash, faults, roomc_roomd,
+meshair):
+  - Checks: the "name: N passed, N failed" count of a script;
+  - waiting on a log file (file_search, file_count), starting a program with
+    its output in a log (spawn, start_meshair), ending what a run started
+    (stop_all) and a run in a temporary directory (run_in_tmp);
   - Air: meshair with a topology file, its control port and its JSON trace;
     it can be stopped and started again on the same ports;
   - Roomd: a room server with a roomd.conf written before its first start,
@@ -16,8 +21,10 @@ import os
 import re
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -27,6 +34,8 @@ BIN = os.path.join(ROOT, O)
 
 # the fast preset every process of a story uses (meshair, roomd.conf, roomc)
 SF, BW = 7, 500
+FAST = ["--sf", str(SF), "--bw", "%g" % BW]
+LISTENING = r"listening on 127\.0\.0\.1:(\d+)"
 
 
 class Checks:
@@ -61,6 +70,7 @@ def wait_until(fn, timeout, step=0.05):
 
 
 def file_search(path, pattern, timeout=10.0, start=0):
+    """The first match of pattern in the file (from offset start) within timeout, or None."""
     def look():
         try:
             with open(path, errors="replace") as f:
@@ -69,6 +79,88 @@ def file_search(path, pattern, timeout=10.0, start=0):
         except FileNotFoundError:
             return None
     return wait_until(look, timeout)
+
+
+def file_count(path, pattern):
+    """How many times pattern matches in the file now (0 if there is no file)."""
+    try:
+        with open(path, errors="replace") as f:
+            return len(re.findall(pattern, f.read()))
+    except FileNotFoundError:
+        return 0
+
+
+def spawn(prog, args, log, **kw):
+    """Starts BIN/prog with its output appended to log; returns (process, log offset)."""
+    pos = os.path.getsize(log) if os.path.exists(log) else 0
+    with open(log, "a") as f:
+        p = subprocess.Popen([os.path.join(BIN, prog)] + list(args), stdout=f, stderr=f, **kw)
+    return p, pos
+
+
+def start_meshair(log, port=0, args=()):
+    """meshair on 127.0.0.1:port (0: one it picks); returns (process, its port or 0)."""
+    p, pos = spawn("meshair", ["--listen", "127.0.0.1:%d" % port] + list(args), log)
+    m = file_search(log, LISTENING, 10, pos)
+    return p, int(m.group(1)) if m else 0
+
+
+def room_key(data, n=1):
+    """The public key (hex) of room n of the roomd with this data directory."""
+    with open(os.path.join(data, "room-%d.id" % n), "rb") as f:
+        return f.read(32).hex()
+
+
+def events_of(events, kind, **kw):
+    """The events of this kind (a name or a tuple of names) whose fields have these values."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return [e for e in events if e.get("event") in kinds and
+            all(e.get(k) == v for k, v in kw.items())]
+
+
+def stop_all(procs, grace=0):
+    """Ends what still runs of procs (processes, or objects with a .proc): SIGTERM and
+    grace seconds before SIGKILL, or SIGKILL at once."""
+    for x in procs:
+        p = getattr(x, "proc", x)
+        if p is None or p.poll() is not None:
+            continue
+        if grace:
+            p.terminate()
+            try:
+                p.wait(grace)
+                continue
+            except subprocess.TimeoutExpired:
+                pass
+        p.kill()
+        p.wait()
+
+
+def run_in_tmp(checks, prefix, run, procs, grace=0, keep=False):
+    """run(tmp) in a new temporary directory; then stop_all(procs, grace), the directory
+    removed (kept if keep) and the checks' line printed; returns the exit status."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        run(tmp)
+    finally:
+        stop_all(procs, grace)
+        if keep:
+            print("kept " + tmp, file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return checks.done()
+
+
+def _ask(s, cmd):
+    """Sends one command line on the socket; returns the reply up to its newline."""
+    s.sendall((cmd + "\n").encode())
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return buf
 
 
 class Air:
@@ -92,15 +184,11 @@ class Air:
             topo = "\n".join(self._fixed(line) for line in topo.splitlines())
         with open(self.topo_path, "w") as f:
             f.write(topo + "\n")
-        logpos = os.path.getsize(self.log) if os.path.exists(self.log) else 0
-        logf = open(self.log, "a")
-        self.proc = subprocess.Popen(
-            [os.path.join(BIN, "meshair"), "--listen", "127.0.0.1:%d" % self.port,
-             "--topology", self.topo_path, "--control", "127.0.0.1:%d" % self.ctl_port,
-             "--trace", self.trace, "--seed", "7", "--sf", str(SF), "--bw", str(BW), "-v"],
-            stdout=logf, stderr=logf)
-        logf.close()
-        m = file_search(self.log, r"listening on 127\.0\.0\.1:(\d+)", 10, logpos)
+        self.proc, logpos = spawn(
+            "meshair", ["--listen", "127.0.0.1:%d" % self.port, "--topology", self.topo_path,
+                        "--control", "127.0.0.1:%d" % self.ctl_port, "--trace", self.trace,
+                        "--seed", "7", "-v"] + FAST, self.log)
+        m = file_search(self.log, LISTENING, 10, logpos)
         c = file_search(self.log, r"control on 127\.0\.0\.1:(\d+)", 10, logpos)
         if not m or not c:
             raise RuntimeError("meshair did not start: see " + self.log)
@@ -121,13 +209,7 @@ class Air:
 
     def control(self, cmd):
         with socket.create_connection(("127.0.0.1", self.ctl_port), timeout=10) as s:
-            s.sendall((cmd + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                d = s.recv(65536)
-                if not d:
-                    break
-                buf += d
+            buf = _ask(s, cmd)
         return json.loads(buf.decode().splitlines()[0])
 
     def stop(self, kill=False):
@@ -156,13 +238,15 @@ class Air:
 
 
 class Roomd:
-    """A room server; conf is written as DIR/roomd.conf before the first start."""
+    """A room server; conf is written as DIR/roomd.conf before the first start (with the
+    fast preset); flags are roomd's extra options."""
 
-    def __init__(self, tmp, name, radio, conf, room_name):
+    def __init__(self, tmp, name, radio, conf, room_name, flags=("-v",)):
         self.dir = os.path.join(tmp, name)
         self.log = os.path.join(tmp, name + ".log")
         self.radio = radio
         self.room_name = room_name
+        self.flags = list(flags)
         self.proc = None
         os.makedirs(self.dir, exist_ok=True)
         lines = ["sf = %d" % SF, "bw = %g" % BW]
@@ -171,13 +255,9 @@ class Roomd:
             f.write("\n".join(lines) + "\n")
 
     def start(self):
-        pos = os.path.getsize(self.log) if os.path.exists(self.log) else 0
-        logf = open(self.log, "a")
-        self.proc = subprocess.Popen(
-            [os.path.join(BIN, "roomd"), "--data", self.dir, "--radio", self.radio,
-             "--name", self.room_name, "-v"],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        logf.close()
+        self.proc, pos = spawn("roomd", ["--data", self.dir, "--radio", self.radio,
+                                         "--name", self.room_name] + self.flags,
+                               self.log, stdin=subprocess.DEVNULL)
         ok = file_search(self.log, r"radio \S+ up", 20, pos) is not None
         ok = ok and wait_until(lambda: os.path.exists(self.sock()), 10)
         return ok
@@ -190,18 +270,11 @@ class Roomd:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(10)
             s.connect(self.sock())
-            s.sendall((cmd + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                d = s.recv(65536)
-                if not d:
-                    break
-                buf += d
+            buf = _ask(s, cmd)
         return buf.decode(errors="replace").rstrip("\n")
 
     def key(self, n=1):
-        with open(os.path.join(self.dir, "room-%d.id" % n), "rb") as f:
-            return f.read(32).hex()
+        return room_key(self.dir, n)
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -223,8 +296,8 @@ class Roomc:
     def __init__(self, data, radio, extra=(), log=None):
         self.events = []
         self.lock = threading.Condition()
-        args = [os.path.join(BIN, "roomc"), "--data", data, "--radio", radio, "--json",
-                "--sf", str(SF), "--bw", "%g" % BW] + list(extra)
+        args = [os.path.join(BIN, "roomc"), "--data", data, "--radio", radio,
+                "--json"] + FAST + list(extra)
         self.errf = open(log or (data.rstrip("/") + ".stderr"), "a")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.errf, text=True, bufsize=1)
@@ -239,23 +312,28 @@ class Roomc:
                 e = {"event": "not-json", "line": line}
             with self.lock:
                 self.events.append(e)
+                self.on_event(e)
                 self.lock.notify_all()
         with self.lock:
             self.events.append({"event": "exit"})
             self.lock.notify_all()
+
+    def on_event(self, e):
+        """Called with every event as it comes (the lock held); for subclasses."""
 
     def send(self, cmd):
         self.proc.stdin.write(cmd + "\n")
         self.proc.stdin.flush()
 
     def wait(self, kind, timeout=60, since=0, **kw):
-        """The first event of this kind (and fields) at index >= since, or None."""
+        """The first event of this kind (a name or a tuple of names) and fields at
+        index >= since, or None."""
         end = time.time() + timeout
         with self.lock:
             while True:
-                for e in self.events[since:]:
-                    if e.get("event") == kind and all(e.get(k) == v for k, v in kw.items()):
-                        return e
+                got = events_of(self.events[since:], kind, **kw)
+                if got:
+                    return got[0]
                 left = end - time.time()
                 if left <= 0 or (self.events and self.events[-1].get("event") == "exit"):
                     return None
@@ -275,8 +353,7 @@ class Roomc:
                 self.lock.wait(left)
 
     def of(self, kind, since=0, **kw):
-        return [e for e in self.events[since:] if e.get("event") == kind and
-                all(e.get(k) == v for k, v in kw.items())]
+        return events_of(self.events[since:], kind, **kw)
 
     def mark(self):
         with self.lock:

@@ -16,6 +16,7 @@
  *    a room with clients posting flat out, FAULTS_CRASH_ROUNDS times, default
  *    20): every post a client saw acknowledged is in the database, once, and
  *    the database is intact.
+ * The air, the nodes and the clients are tests/roomfix.h.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -33,222 +34,15 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define MAX_NODES 4
-#define T0        1750000000u
+#define ROOMFIX_SEED 77
+#include "roomfix.h"
 
-/* ---- the air: every frame reaches every other node --------------------- */
-
-struct frame {
-	int from;
-	uint8_t b[PKT_MAX_FRAME];
-	size_t len;
-};
-
-struct node {
-	struct mesh mesh;
-	int idx;
-	struct mesh_ep ep; /* a client endpoint (unused on the room's node) */
-	uint8_t room_pub[32], secret[32];
-	int logged_in;
-	uint8_t expect_ack[4];
-	int acked;
-	int pushes;
-	char last_push[200];
-	uint32_t last_push_ts;
-	uint8_t room_path_len;
-	uint8_t room_path[64];
-};
-
-static struct frame air[256];
-static int n_air;
-static uint64_t now;
-static struct node nodes[MAX_NODES];
-static int n_nodes;
-static struct rng_seeded seeds[MAX_NODES];
-static struct rng rngs[MAX_NODES];
-static struct room *the_room;
-
-static int transmit(void *ctx, const uint8_t *f, size_t len)
-{
-	struct node *n = ctx;
-	if (n_air >= 256)
-		return ERR_AGAIN;
-	air[n_air].from = n->idx;
-	memcpy(air[n_air].b, f, len);
-	air[n_air].len = len;
-	n_air++;
-	return ERR_OK;
-}
-
-static struct node *node_new(void)
-{
-	struct node *n = &nodes[n_nodes];
-	struct mesh_cfg cfg;
-	mesh_cfg_defaults(&cfg);
-	memset(n, 0, sizeof(*n));
-	n->idx = n_nodes;
-	rng_seeded_init(&seeds[n_nodes], &rngs[n_nodes], 77 + (uint64_t)n_nodes);
-	mesh_init(&n->mesh, &cfg, &(struct mesh_io){transmit, n}, &rngs[n_nodes], now);
-	n->room_path_len = MESH_NO_PATH;
-	n_nodes++;
-	return n;
-}
-
-static void deliver(void)
-{
-	while (n_air) {
-		struct frame f = air[0];
-		memmove(air, air + 1, (size_t)(n_air - 1) * sizeof(air[0]));
-		n_air--;
-		now += lora_airtime_ms(&nodes[f.from].mesh.cfg.lp, f.len);
-		for (int i = 0; i < n_nodes; i++)
-			if (i != f.from)
-				mesh_on_frame(&nodes[i].mesh, f.b, f.len, 40, -60, now);
-		mesh_on_tx_done(&nodes[f.from].mesh, true, now);
-	}
-}
-
-static void run_for(uint64_t ms)
-{
-	uint64_t until = now + ms;
-	while (now < until) {
-		for (int i = 0; i < n_nodes; i++)
-			mesh_tick(&nodes[i].mesh, now);
-		if (the_room)
-			room_tick(the_room, now);
-		deliver();
-		uint64_t next = until;
-		for (int i = 0; i < n_nodes; i++) {
-			uint64_t t = mesh_next_deadline(&nodes[i].mesh);
-			if (t < next)
-				next = t;
-		}
-		if (the_room && room_next_deadline(the_room) < next)
-			next = room_next_deadline(the_room);
-		now = next <= now ? now + 1 : next;
-	}
-	for (int i = 0; i < n_nodes; i++)
-		mesh_tick(&nodes[i].mesh, now);
-	deliver();
-}
-
-/* ---- a firmware-like client ---------------------------------------------- */
-
-static struct node *client_of(struct mesh_ep *ep)
-{
-	return ep->ctx;
-}
-
-static int c_peers(struct mesh_ep *ep, uint8_t h, struct mesh_peer *out, int max)
-{
-	struct node *n = client_of(ep);
-	if (max < 1 || n->room_pub[0] != h)
-		return 0;
-	memcpy(out[0].pub, n->room_pub, 32);
-	memcpy(out[0].secret, n->secret, 32);
-	return 1;
-}
-
-static void c_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-                   unsigned type, const uint8_t *pt, size_t len)
-{
-	struct node *n = client_of(ep);
-	(void)peer;
-	if (type == PKT_RESPONSE && len >= 13 && pt[4] == 0)
-		n->logged_in = 1;
-	if (type != PKT_TXT_MSG || len < 9 || (pt[4] >> 2) != 2)
-		return;
-	/* a push: remember it and ACK it */
-	n->pushes++;
-	n->last_push_ts = le32_load(pt);
-	snprintf(n->last_push, sizeof(n->last_push), "%s", (const char *)pt + 9);
-	uint8_t h[32];
-	struct pkt p;
-	hash_sha256_2(h, pt, 9 + strlen((const char *)pt + 9), n->ep.id.pub, 32);
-	if (pkt_is_flood(rx->pkt)) {
-		mesh_build_path(&p, &n->ep.id, n->room_pub[0], n->secret, rx->pkt->path_len,
-		                rx->pkt->path, PKT_ACK, h, 4, n->mesh.rng);
-		mesh_send_flood(&n->mesh, &p, 200, 1, NULL);
-	} else {
-		mesh_build_ack(&p, h, NULL, 0);
-		mesh_send_to(&n->mesh, &p, n->room_path_len, n->room_path, 200);
-	}
-}
-
-static bool c_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-                   uint8_t pl, const uint8_t *path, unsigned et, const uint8_t *extra, size_t el)
-{
-	struct node *n = client_of(ep);
-	(void)rx;
-	(void)peer;
-	n->room_path_len = pl;
-	memcpy(n->room_path, path, path_len_bytes(pl));
-	if (et == PKT_RESPONSE && el >= 13 && extra[4] == 0)
-		n->logged_in = 1;
-	if (et == PKT_ACK && el >= 4 && memcmp(extra, n->expect_ack, 4) == 0)
-		n->acked++;
-	return true;
-}
-
-static bool c_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
-                  const uint8_t *payload, size_t len)
-{
-	struct node *n = client_of(ep);
-	(void)rx;
-	(void)payload;
-	(void)len;
-	if (memcmp(code, n->expect_ack, 4) != 0)
-		return false;
-	n->acked++;
-	return true;
-}
-
-static const struct mesh_ep_ops client_ops = {c_peers, NULL, c_data, c_path, c_ack, NULL};
-
-static struct node *client_new(uint8_t seed_byte, const uint8_t room_pub[32])
-{
-	struct node *n = node_new();
-	uint8_t seed[32];
-	memset(seed, seed_byte, sizeof(seed));
-	ident_from_seed(&n->ep.id, seed);
-	n->ep.ops = &client_ops;
-	n->ep.ctx = n;
-	n->ep.reciprocal_path = true;
-	memcpy(n->room_pub, room_pub, 32);
-	CHECK_EQ(ident_shared_secret(&n->ep.id, room_pub, n->secret), ERR_OK);
-	mesh_add_ep(&n->mesh, &n->ep);
-	return n;
-}
-
-static void client_login(struct node *n, uint32_t ts, uint32_t since, const char *pw)
-{
-	uint8_t pt[8 + 15];
-	struct pkt p;
-	size_t pl = strlen(pw);
-	le32_store(pt, ts);
-	le32_store(pt + 4, since);
-	memcpy(pt + 8, pw, pl);
-	n->logged_in = 0;
-	CHECK_EQ(mesh_build_anon(&p, &n->ep.id, n->room_pub[0], n->secret, pt, 8 + pl), ERR_OK);
-	mesh_send_to(&n->mesh, &p, n->room_path_len, n->room_path, 0);
-}
+#define T0 1750000000u
 
 /* A plain post; a retry is the same ts and text with other attempt bits. */
 static void client_post(struct node *n, uint32_t ts, unsigned attempt, const char *text)
 {
-	uint8_t pt[5 + 160];
-	struct pkt p;
-	size_t tl = strlen(text);
-	uint8_t h[32];
-	le32_store(pt, ts);
-	pt[4] = (uint8_t)(attempt & 3);
-	memcpy(pt + 5, text, tl);
-	hash_sha256_2(h, pt, 5 + tl, n->ep.id.pub, 32);
-	memcpy(n->expect_ack, h, 4);
-	CHECK_EQ(
-	    mesh_build_datagram(&p, PKT_TXT_MSG, &n->ep.id, n->room_pub[0], n->secret, pt, 5 + tl),
-	    ERR_OK);
-	mesh_send_to(&n->mesh, &p, n->room_path_len, n->room_path, 0);
+	client_txt(n, ts, 0, attempt, text);
 }
 
 /* ---- helpers ----------------------------------------------------------------- */

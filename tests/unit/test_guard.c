@@ -222,7 +222,8 @@ static void room_restart(const char *db)
 	room_start();
 }
 
-static void fresh_store(char *db, size_t cap, const char *name)
+/* A fresh database (named after name, or ":memory:") with one room, started. */
+static void room_fresh(char *db, size_t cap, const char *name)
 {
 	if (!strcmp(name, ":memory:"))
 		snprintf(db, cap, "%s", name);
@@ -231,6 +232,7 @@ static void fresh_store(char *db, size_t cap, const char *name)
 	unlink(db);
 	CHECK_EQ(store_open(&st, db), ERR_OK);
 	CHECK_EQ(store_room_add(st, "Guard", rid.pub, &room_id), ERR_OK);
+	room_start();
 }
 
 static void cleanup(const char *db)
@@ -274,8 +276,7 @@ static void test_brute_force(void)
 	static struct client att, mem, str, many[40];
 	uint32_t ts = T0 + 10;
 
-	fresh_store(db, sizeof(db), "brute");
-	room_start();
+	room_fresh(db, sizeof(db), "brute");
 	set("password Adm1n-pw");
 	set("set guest.password Gu3st-pw");
 	client_init(&att, 1);
@@ -412,8 +413,7 @@ static void test_exhaustion(void)
 	static struct client pw[3], adm, g;
 	uint32_t ts = T0 + 10;
 
-	fresh_store(db, sizeof(db), ":memory:"); /* thousands of writes */
-	room_start();
+	room_fresh(db, sizeof(db), ":memory:"); /* thousands of writes */
 	set("set allow.read.only on");
 	set("set max.guests 8");
 	set("set max.members 4"); /* the admin counts */
@@ -476,8 +476,7 @@ static void test_replay(void)
 	uint8_t r1[1] = {0x71}, r2[1] = {0x72};
 	uint32_t ts = T0 + 10;
 
-	fresh_store(db, sizeof(db), "replay");
-	room_start();
+	room_fresh(db, sizeof(db), "replay");
 	set("set allow.read.only on");
 	set("set max.guests 2");
 	client_init(&a, 1);
@@ -616,8 +615,7 @@ static void test_forged_ack(void)
 	static struct client a, v;
 	uint32_t ts = T0 + 10;
 
-	fresh_store(db, sizeof(db), "forged");
-	room_start();
+	room_fresh(db, sizeof(db), "forged");
 	client_init(&a, 1);
 	client_init(&v, 2);
 	victim = &v;
@@ -657,8 +655,7 @@ static void test_flood_replies(void)
 	static struct client a, g[40];
 	uint32_t ts = T0 + 10;
 
-	fresh_store(db, sizeof(db), "flood");
-	room_start();
+	room_fresh(db, sizeof(db), "flood");
 	client_init(&a, 1);
 	c_login(&a, ts++, "hello", true);
 	pump(1000);
@@ -708,8 +705,7 @@ static void test_malformed(void)
 	static struct client a;
 	uint32_t ts = T0 + 10;
 
-	fresh_store(db, sizeof(db), "malformed");
-	room_start();
+	room_fresh(db, sizeof(db), "malformed");
 	client_init(&a, 1);
 	c_login(&a, ts++, "hello", false);
 	pump(1000);
@@ -737,8 +733,7 @@ static void test_malformed(void)
 static void test_default_passwords(void)
 {
 	char db[256];
-	fresh_store(db, sizeof(db), "defaults");
-	room_start();
+	room_fresh(db, sizeof(db), "defaults");
 	CHECK(room_default_passwords(&room));
 	set("password s3cret-admin");
 	CHECK(room_default_passwords(&room)); /* guest still "hello" */
