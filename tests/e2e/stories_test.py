@@ -223,7 +223,7 @@ def near_stories(w, rd, far_thread):
     reply = rd.ctl("room.add Annex")
     check(reply.startswith("OK - 2 rooms"), "room.add on the control socket: %s" % reply)
     k2 = rd.key(2)
-    check(rd.ctl("use Annex").startswith("OK"), "use Annex")
+    check(rd.use("Annex").startswith("OK"), "use Annex")
     check(rd.ctl("get allow.read.only").endswith("off"), "Annex: allow.read.only off")
     dave = w.roomc("dave")
     dave.send("add %s Annex" % k2)
@@ -289,7 +289,7 @@ def near_stories(w, rd, far_thread):
     carol.quit()
     lg = dave.do("login Annex n3w-guest", "login", 30, key=k2)
     check(lg and lg["role"] == "read-write", "dave logs in to Annex with it: %s" % lg)
-    check(rd.ctl("use 0").startswith("OK"), "use 0")
+    check(rd.use("0").startswith("OK"), "use 0")
 
     # -- 7. SIGKILL and restart: two members post, go offline, come back --------------------
     # bob and dave are the two members of issue 5 (dave joins Story Room first)

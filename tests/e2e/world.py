@@ -163,6 +163,28 @@ def _ask(s, cmd):
     return buf
 
 
+def _ask_roomd(s, cmd):
+    """One command on roomd's control socket: the reply's lines come back each
+    prefixed by a space, then a status line "OK" or "ERR" (see src/app/roomd.c).
+    Returns the reply, its lines without the prefix."""
+    s.sendall((cmd + "\n").encode())
+    buf = b""
+    while True:
+        lines = buf.split(b"\n")
+        if any(l in (b"OK", b"ERR") for l in lines[:-1]):
+            break
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    out = []
+    for l in buf.decode(errors="replace").split("\n"):
+        if l in ("OK", "ERR"):
+            break
+        out.append(l[1:] if l.startswith(" ") else l)
+    return "\n".join(out)
+
+
 class Air:
     """meshair with a topology (radio lines with port 0 are given free ports)."""
 
@@ -266,12 +288,22 @@ class Roomd:
         return os.path.join(self.dir, "control.sock")
 
     def ctl(self, cmd):
-        """One command on the control socket; returns its reply."""
+        """One command on the control socket, to the room chosen with use();
+        returns its reply."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(10)
             s.connect(self.sock())
-            buf = _ask(s, cmd)
-        return buf.decode(errors="replace").rstrip("\n")
+            if getattr(self, "room", None) is not None:
+                _ask_roomd(s, "use " + self.room)  # per connection (roomd.c)
+            return _ask_roomd(s, cmd)
+
+    def use(self, room):
+        """Chooses the room later ctl() commands go to; returns use's reply."""
+        self.room = None
+        reply = self.ctl("use " + room)
+        if reply.startswith("OK"):
+            self.room = room
+        return reply
 
     def key(self, n=1):
         return room_key(self.dir, n)
