@@ -42,7 +42,7 @@
 #include "util/log.h"
 
 #define LINE_MAX_LEN  1024
-#define MAX_PENDING   64
+#define PENDING_HIGH  256 /* stdin is not read while this many commands wait */
 #define MAX_VIEWS     32
 #define VIEW_RING     256
 #define SAVE_DELAY_MS 5000
@@ -81,9 +81,12 @@ struct app {
 	bool has_current;
 	bool dirty;
 	uint64_t save_due;
-	/* commands waiting to run, in order */
-	char *pending[MAX_PENDING];
-	int n_pending;
+	/* commands waiting to run, in order (grows; stdin is read again only
+	 * once fewer than PENDING_HIGH wait, and -c commands are fed as the
+	 * queue drains, so a long script is never dropped) */
+	char **pending;
+	int n_pending, cap_pending;
+	int next_argv; /* the next -c command to queue */
 	enum wait_kind wait;
 	uint64_t wait_until;
 	bool input_done; /* no more commands will come */
@@ -1685,13 +1688,31 @@ static bool needs_radio(struct app *a, const char *line)
 
 static void queue_line(struct app *a, const char *line)
 {
-	if (a->n_pending >= MAX_PENDING) {
-		error_out(a, line, "too many commands waiting; dropped");
+	if (a->n_pending == a->cap_pending) {
+		int cap = a->cap_pending ? 2 * a->cap_pending : 64;
+		char **p = realloc(a->pending, sizeof(*p) * (size_t)cap);
+		if (!p) {
+			error_out(a, line, "out of memory; dropped");
+			return;
+		}
+		a->pending = p;
+		a->cap_pending = cap;
+	}
+	char *copy = strdup(line);
+	if (!copy) {
+		error_out(a, line, "out of memory; dropped");
 		return;
 	}
-	a->pending[a->n_pending] = strdup(line);
-	if (a->pending[a->n_pending])
-		a->n_pending++;
+	a->pending[a->n_pending++] = copy;
+}
+
+/* Queues the -c commands that fit below PENDING_HIGH; input is done after the last. */
+static void feed_argv(struct app *a)
+{
+	while (a->next_argv < a->n_argv_cmds && a->n_pending < PENDING_HIGH)
+		queue_line(a, a->argv_cmds[a->next_argv++]);
+	if (a->n_argv_cmds && a->next_argv == a->n_argv_cmds)
+		a->input_done = true;
 }
 
 /* Runs queued lines while nothing holds them up; returns how many ran. */
@@ -1801,7 +1822,8 @@ static int run(struct app *a)
 		                                 : (int)min64(next - now, 1000);
 
 		int n = 0, in_idx = -1;
-		if (a->stdin_open) {
+		feed_argv(a);
+		if (a->stdin_open && a->n_pending < PENDING_HIGH) {
 			in_idx = n;
 			fds[n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
 		}
@@ -2199,10 +2221,7 @@ int main(int argc, char **argv)
 
 	a->stdin_open = !a->n_argv_cmds;
 	lined_open(&a->ed, STDIN_FILENO, STDOUT_FILENO, on_line, a);
-	for (int i = 0; i < a->n_argv_cmds; i++)
-		queue_line(a, a->argv_cmds[i]);
-	if (a->n_argv_cmds)
-		a->input_done = true;
+	feed_argv(a);
 
 	char key[2 * CRYPTO_PUB_SIZE + 1];
 	hex_encode(key, sizeof(key), a->c->ep.id.pub, CRYPTO_PUB_SIZE);
@@ -2235,6 +2254,7 @@ int main(int argc, char **argv)
 	cstore_close(&a->store);
 	for (int i = 0; i < a->n_pending; i++)
 		free(a->pending[i]);
+	free(a->pending);
 	free(a->argv_cmds);
 	if (rc)
 		return rc;

@@ -136,6 +136,10 @@ def run(tmp):
     # -- Bob joins both rooms, then goes offline ------------------------------------------
     rc, ev = roomc(B, port, add + ['login "Test BBS" hello', 'login "Second Room" hello', "wait"])
     check(rc == 0 and len(of(ev, "login")) == 2, "bob logged in to both rooms (exit %d)" % rc)
+    # a long script: every command runs, none is dropped for want of queue space
+    rc, ev = roomc(B, port, ["contacts"] * 300, wait=5, extra=["--no-login"])
+    check(len(of(ev, "contacts")) == 300 and not of(ev, "error"),
+          "300 -c commands all ran (%d)" % len(of(ev, "contacts")))
 
     # -- Alice posts to both rooms (logging in again by herself) --------------------------
     rc, ev = roomc(A, port, ["wait", 'post "Test BBS" while you were away',
