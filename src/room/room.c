@@ -26,7 +26,19 @@
 #define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
 #define PUSH_TIMEOUT_FLOOD_MS 12000
 #define PUSH_FAILS_RESET_PATH 3
-#define PUSH_FAILS_GIVE_UP 6
+/*
+ * A round of pushes of one post is the 4 attempt-bit variants, each once: a
+ * fifth copy would repeat one the member may already have (its ACK lost),
+ * which its duplicate table drops without an ACK.  After a failed round the
+ * firmware gives a member up until it shows activity; roomd pauses instead
+ * (30 s, doubling to 15 min) and starts another round, as long as the
+ * member was heard in the last 10 minutes, so a member that was briefly out
+ * of reach is caught up without having to log in again.
+ */
+#define PUSH_FAILS_GIVE_UP 4
+#define PUSH_ROUND_PAUSE_MS 30000
+#define PUSH_ROUND_PAUSE_MAX_MS 900000
+#define PUSH_ROUND_ACTIVE_S 600
 #define BOOT_ADVERT_MS 5000
 #define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
 #define CLI_ADVERT_DELAY_MS 1500
@@ -456,6 +468,7 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	m->sync_since = since;
 	m->pending = false;
 	m->push_failures = 0;
+	m->push_rounds = 0;
 	m->last_activity = room_rtc(r);
 	m->perms = (uint8_t)((m->perms & ~3) | role);
 	if (pkt_is_flood(rx->pkt))
@@ -567,6 +580,7 @@ static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	uint32_t now = room_unique_time(r);
 	m->last_activity = now;
 	m->push_failures = 0;
+	m->push_rounds = 0;
 	m->dirty = true;
 	ack_code(code, pt, 5 + text_len, m->pub);
 
@@ -662,6 +676,7 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	accepted(r, m, rx);
 	m->last_activity = room_rtc(r);
 	m->push_failures = 0;
+	m->push_rounds = 0;
 	m->dirty = true;
 	r->stats.requests++;
 	unsigned type = pt[4];
@@ -757,6 +772,8 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 		}
 		m->pending = false;
 		m->push_failures = 0;
+		m->push_rounds = 0;
+		m->last_activity = room_rtc(r);
 		m->sync_since = m->push_ts;
 		m->caught_up = false;
 		m->next_push_ms = rx->now_ms;
@@ -908,7 +925,24 @@ static void push_timeouts(struct room *r, uint64_t now)
 		/* the route may have changed: fall back to flood */
 		if (m->push_failures == PUSH_FAILS_RESET_PATH)
 			m->out_path_len = MESH_NO_PATH;
+		uint32_t rtc = room_rtc(r);
+		if (m->push_failures >= PUSH_FAILS_GIVE_UP && m->last_activity &&
+		    rtc >= m->last_activity && rtc - m->last_activity < PUSH_ROUND_ACTIVE_S) {
+			unsigned shift = m->push_rounds < 5 ? m->push_rounds : 5;
+			uint64_t pause = (uint64_t)PUSH_ROUND_PAUSE_MS << shift;
+			if (pause > PUSH_ROUND_PAUSE_MAX_MS)
+				pause = PUSH_ROUND_PAUSE_MAX_MS;
+			m->push_rounds++;
+			m->push_failures = 0;
+			m->next_push_ms = now + pause;
+			r->stats.push_rounds++;
+		}
 	}
+}
+
+bool room_member_given_up(const struct room_member *m)
+{
+	return m->push_failures >= PUSH_FAILS_GIVE_UP;
 }
 
 static void push_engine(struct room *r, uint64_t now)

@@ -136,7 +136,8 @@ struct room_member {
 	uint64_t ack_due_ms;     /* the ACK should be back by then: other pushes wait */
 	uint8_t push_attempt;    /* attempt bits of the last push, so a retry differs */
 	uint32_t push_retry_ts;  /* the post the attempt bits belong to */
-	unsigned push_failures;
+	unsigned push_failures;  /* in this round (PUSH_FAILS_GIVE_UP) */
+	unsigned push_rounds;    /* failed rounds since the last sign of life */
 	uint64_t next_push_ms;   /* no push before this */
 	bool caught_up;          /* the store had nothing newer at the last look */
 	bool dirty;              /* sync/replay state not yet written */
@@ -145,7 +146,7 @@ struct room_member {
 struct room_stats {
 	uint32_t logins_ok, logins_bad, logins_replayed, logins_banned;
 	uint32_t posts_stored, posts_retried, posts_refused;
-	uint32_t pushes, push_acks, push_timeouts, push_acks_forged;
+	uint32_t pushes, push_acks, push_timeouts, push_acks_forged, push_rounds;
 	uint32_t replays;         /* old timestamp, or a packet in the duplicate window */
 	uint32_t cli_cmds, requests;
 	uint32_t store_errors;
@@ -205,6 +206,9 @@ struct room {
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
 	      const struct ident *id, struct room_clock *clock, uint64_t now_ms);
 void room_close(struct room *r);
+
+/* True if the push engine has given m up until it shows activity. */
+bool room_member_given_up(const struct room_member *m);
 
 /* Work due at now_ms: pushes, timeouts, adverts, flushing member state. */
 void room_tick(struct room *r, uint64_t now_ms);

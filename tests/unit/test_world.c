@@ -342,6 +342,43 @@ static void catch_up_story(uint64_t seed, bool repeater)
 	world_free(w);
 }
 
+/*
+ * A member out of reach for a minute, without logging in again: the room
+ * gives up a round of pushes (the 4 attempt-bit variants), pauses and tries
+ * again while the member was heard recently, so the member gets what it
+ * missed by itself.  (The firmware, and roomd before, gave such a member up
+ * until it showed activity.)
+ */
+static void test_brief_outage(void)
+{
+	struct world *w = mk_world(SEED + 7);
+	int rd = world_add_roomd(w, "roomd", NULL);
+	CHECK_EQ(world_add_room(w, rd, "Outage", NULL), 0);
+	int a = world_add_client(w, "alice", NULL);
+	int b = world_add_client(w, "bob", NULL);
+	const uint8_t *rp = world_room_pub(w, rd, 0);
+	char buf[512];
+
+	CHECK_EQ(world_room_advert(w, rd, 0, true), ERR_OK);
+	world_run_for(w, 10000);
+	CHECK_EQ(login(w, a, rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+	CHECK(post(w, a, rp, "one"));
+	CHECK(post(w, a, rp, "two"));
+	world_run_for(w, 60000); /* a whole round of pushes to bob fails */
+	struct room *r = world_room(w, rd, 0);
+	CHECK(r->stats.push_rounds >= 1);
+	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
+	CHECK(wait_for(w, b, CLIENT_EV_POST, rp, 2, 600000));
+	world_run_for(w, 30000);
+	posts_of(w, b, rp, buf, sizeof(buf));
+	CHECK_STR(buf, "one|two");
+	struct room_member *m = room_member_find(r, world_node_pub(w, b));
+	CHECK(m && !m->pending && m->caught_up && m->push_rounds == 0);
+	world_free(w);
+}
+
 static void test_catch_up(void)
 {
 	catch_up_story(SEED + 2, false);
@@ -567,6 +604,7 @@ int main(void)
 	test_logins_and_posts();
 	test_catch_up();
 	test_catch_up_repeater();
+	test_brief_outage();
 	test_many_return();
 	test_two_rooms();
 	test_restart();
