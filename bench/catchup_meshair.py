@@ -15,8 +15,10 @@ For each preset and CSMA mode (a "world": one meshair, one roomd), and each k:
   4. the members come back together: M roomc processes start at once and
      log in with their remembered password.  The clock starts at the first
      `autologin` event and stops when the last member has its last missed
-     post (`post` events).  A member that makes no progress for --stall
-     seconds is given up.
+     post (`post` events).  A member whose login times out logs in again
+     after a random 2..10 s (a user would; roomc's own retry is not random).
+     Members that have not all they missed when nothing moved (no post, no
+     login) for --stall seconds are given up.
 
 Figures per case: time, the physical bound (M x k x (airtime of one push +
 one ACK), back to back, PROTOCOL.md section 6.9 for the real frame sizes),
@@ -44,6 +46,7 @@ import json
 import math
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -274,6 +277,7 @@ class World:
         self.proxies = {}
         self.roomd = None
         self.replies = queue.Queue()
+        self.rng = random.Random("%d/%s/%s" % (args.seed, preset, csma))
 
     def bin(self, prog):
         return os.path.join(ROOT, self.args.build, prog)
@@ -479,6 +483,8 @@ class World:
         done_at = {}
         relogins = 0
         retried = set()
+        relogin_at = {}
+        n_logins = 0
         last_progress = time.monotonic()
         start_wall = time.monotonic()
         while True:
@@ -492,12 +498,19 @@ class World:
                 if c >= k and m.name not in done_at:
                     done_at[m.name] = max(t for t, e in m.of("post")
                                           if e.get("text", "").startswith(tag))
-                # a user whose login timed out tries again
+                # a user whose login timed out tries again a few seconds later
                 lt = len(m.of("login_timeout")) + len(m.of("login_failed"))
                 if lt and (m.name, lt) not in retried:
                     retried.add((m.name, lt))
+                    relogin_at[m.name] = now + self.rng.uniform(*self.args.relogin_after)
+                if m.name in relogin_at and now >= relogin_at[m.name]:
+                    del relogin_at[m.name]
                     relogins += 1
                     m.send("login %s %s" % (self.room_key[:16], PASSWORD))
+            nl = sum(len(m.of("login")) for m in members)
+            if nl != n_logins:
+                n_logins = nl
+                progress = True
             if progress:
                 last_progress = now
             if len(done_at) == len(members):
@@ -654,10 +667,12 @@ def main():
     ap.add_argument("--k", default="1,16,32,100", help="missed posts")
     ap.add_argument("--members", default="1,10", help="members returning together")
     ap.add_argument("--k-many", default="1,16,32",
-                    help="k for the largest member group (fewer: it takes long)")
+                    help="k for groups of more than one member (fewer: they take long)")
     ap.add_argument("--text-len", type=int, default=50, help="bytes of text per post")
     ap.add_argument("--stall", type=float, default=120,
                     help="seconds without progress before the members are given up")
+    ap.add_argument("--relogin-after", default="2,10",
+                    help="a member whose login timed out logs in again after a random MIN,MAX s")
     ap.add_argument("--cap", type=float, default=3600, help="most seconds for one case")
     ap.add_argument("--jobs", type=int, default=1, help="worlds run at the same time")
     ap.add_argument("--seed", type=int, default=1, help="meshair seed")
@@ -667,6 +682,9 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     args = ap.parse_args()
     Log.verbose = args.verbose
+    args.relogin_after = parse_list(args.relogin_after, float)
+    if len(args.relogin_after) != 2:
+        ap.error("--relogin-after MIN,MAX")
 
     bad = airtime_check()
     if bad:
@@ -691,12 +709,9 @@ def main():
     for c in modes:
         if c not in CSMA:
             ap.error("unknown csma mode %s" % c)
-    big = max(Ms)
-    plan = []
+    plan = []  # one member: every k; groups: the k of --k-many
     for k in ks:
-        use = [M for M in Ms if M != big or len(Ms) == 1 or k in k_many]
-        if len(Ms) == 1 and k not in k_many and big > 1:
-            use = []
+        use = [M for M in Ms if M == 1 or k in k_many]
         if use:
             plan.append((k, use))
 
