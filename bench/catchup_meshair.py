@@ -6,7 +6,10 @@ meshair simulates the LoRa channel (PROTOCOL.md section 11), roomd hosts one roo
 roomc --json plays the poster and the members, as a user's scripts would.
 
 For each preset and CSMA mode (a "world": one meshair, one roomd), and each k:
-  1. the members log in once (passwords remembered) and leave;
+  1. the members log in once (passwords remembered) and leave at once (by
+     default: before roomc's reciprocal PATH goes out, so the room knows no
+     route to them and the first push after their return is flooded; with
+     --linger 3 they stay long enough for the route to be learnt);
   2. roomd is restarted, so that the members it knows show no activity and
      get no pushes while they are away (as after any restart; otherwise roomd
      would spend the setup pushing to absent members until it gives them up);
@@ -429,7 +432,8 @@ class World:
             rc, ev = self.roomc_run(name, self.member_port(name) if name != "poster" else
                                     self.ports["poster"],
                                     ["add %s bench" % key, "login %s %s" % (key[:16], PASSWORD),
-                                     "wait"])
+                                     "wait"] + (["sleep %g" % self.args.linger]
+                                                if self.args.linger else []))
             if any(e.get("event") == "login" for e in ev):
                 return True
             Log.say(self.label, "%s: first login failed (attempt %d)" % (name, attempt + 1))
@@ -671,6 +675,9 @@ def main():
     ap.add_argument("--text-len", type=int, default=50, help="bytes of text per post")
     ap.add_argument("--stall", type=float, default=120,
                     help="seconds without progress before the members are given up")
+    ap.add_argument("--linger", type=float, default=0,
+                    help="seconds a member stays after its first login (0: leaves at once, "
+                    "before its reciprocal PATH, so the room knows no route to it)")
     ap.add_argument("--relogin-after", default="2,10",
                     help="a member whose login timed out logs in again after a random MIN,MAX s")
     ap.add_argument("--cap", type=float, default=3600, help="most seconds for one case")
