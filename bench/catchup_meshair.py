@@ -656,6 +656,28 @@ def write_tsv(path, rows):
             f.write("\t".join(vals) + "\n")
 
 
+def read_tsv(paths):
+    """Rows of earlier runs (--out files), for --print."""
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            head = f.readline().rstrip("\n").split("\t")
+            for line in f:
+                r = dict(zip(head, line.rstrip("\n").split("\t")))
+                for c in list(r):
+                    v = r[c]
+                    if c in ("push_lens", "ack_lens"):
+                        r[c] = [int(x) for x in v.split(",") if x]
+                    elif v == "":
+                        r[c] = None
+                    elif re.fullmatch(r"-?\d+", v):
+                        r[c] = int(v)
+                    elif re.fullmatch(r"-?\d+\.\d*", v):
+                        r[c] = float(v)
+                rows.append(r)
+    return rows
+
+
 def parse_list(s, conv=int):
     return [conv(x) for x in s.split(",") if x]
 
@@ -686,6 +708,8 @@ def main():
     ap.add_argument("--out", help="write the figures as TSV here")
     ap.add_argument("--build", default=os.environ.get("O", "build"), help="build directory")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    ap.add_argument("--print", nargs="+", metavar="TSV",
+                    help="print the table of earlier --out files (merged, sorted) and exit")
     ap.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     args = ap.parse_args()
     Log.verbose = args.verbose
@@ -693,6 +717,18 @@ def main():
     if len(args.relogin_after) != 2:
         ap.error("--relogin-after MIN,MAX")
 
+    if args.print:
+        rows = read_tsv(args.print)
+        po = {p: i for i, p in enumerate(PRESETS)}
+        co = {c: i for i, c in enumerate(CSMA)}
+        rows.sort(key=lambda r: (po.get(r["preset"], 9), co.get(r["csma"], 9), r["members"],
+                                 r["k"]))
+        print_header()
+        for r in rows:
+            print_row(r)
+        if args.out:
+            write_tsv(args.out, rows)
+        return 0
     bad = airtime_check()
     if bad:
         print("catchup_meshair: airtime formula disagrees with PROTOCOL.md 6.9: %s" % bad,
