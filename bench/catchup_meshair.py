@@ -585,6 +585,8 @@ def run_world(args, preset, csma, plan):
             w.stop_roomd()
             w.start_roomd()
             stored, delivered = w.post_batch(batch, k)
+            if stored <= 0:
+                raise RuntimeError("batch %d: the room stored no post" % batch)
             time.sleep(3)  # the poster's last exchange has left the air
             off = 0
             for M in groups:
@@ -778,8 +780,8 @@ def main():
     def one(pc):
         try:
             return run_world(args, pc[0], pc[1], plan)
-        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-            errors.append("%s/%s: %s" % (pc[0], pc[1], e))
+        except Exception as e:  # one broken world must not lose the others' figures
+            errors.append("%s/%s: %s: %s" % (pc[0], pc[1], type(e).__name__, e))
             return []
 
     if args.jobs > 1:
