@@ -442,18 +442,22 @@ class World:
     def post_batch(self, batch, k):
         """The poster posts k posts of fixed length; returns how many roomd stored."""
         before = self.stats_room().get("posts", 0)
-        cmds = []
-        for i in range(k):
-            tag = "b%02dp%03d " % (batch, i)
-            text = (tag + "catch-up benchmark post " + "x" * self.args.text_len)
-            cmds.append("post %s %s" % (self.room_key[:16], text[:self.args.text_len]))
-            if i % 8 == 7:
-                cmds.append("wait")
-        cmds.append("wait")
-        rc, ev = self.roomc_run("poster", self.ports["poster"], cmds, wait=120,
-                                timeout=120 + 30 * k)
-        delivered = sum(1 for e in ev if e.get("event") == "delivered")
-        failed = sum(1 for e in ev if e.get("event") in ("failed", "error"))
+        delivered = failed = 0
+        # roomc drops -c commands beyond its queue ("too many commands
+        # waiting"), so a long batch is posted by several runs
+        for c0 in range(0, k, 32):
+            cmds = []
+            for i in range(c0, min(k, c0 + 32)):
+                tag = "b%02dp%03d " % (batch, i)
+                text = (tag + "catch-up benchmark post " + "x" * self.args.text_len)
+                cmds.append("post %s %s" % (self.room_key[:16], text[:self.args.text_len]))
+                if i % 8 == 7:
+                    cmds.append("wait")
+            cmds.append("wait")
+            rc, ev = self.roomc_run("poster", self.ports["poster"], cmds, wait=120,
+                                    timeout=120 + 30 * len(cmds))
+            delivered += sum(1 for e in ev if e.get("event") == "delivered")
+            failed += sum(1 for e in ev if e.get("event") in ("failed", "error"))
         stored = self.stats_room().get("posts", 0) - before
         Log.say(self.label, "batch %d: %d posts, %d delivered, %d failed, %d stored" %
                 (batch, k, delivered, failed, stored))
