@@ -31,10 +31,10 @@ sent (retries included) and logins repeated after a login_timeout.
 
 CSMA modes:
   tx0    roomd and roomc as shipped: both set the modem's TXDELAY to 0 (roomd:
-         roomd.conf kiss.txdelay = 0, the default; roomc always sends 0).
-         Persistence 63 and slot time 100 ms stay the modem's defaults.
+         roomd.conf kiss.txdelay = 0, the default; roomc always sends 0);
+         roomd sets persistence 255, roomc leaves the modem's 63.
   modem  the kiss_modem defaults everywhere: TXDELAY 500 ms, persistence 63,
-         slot 100 ms.  roomd gets kiss.txdelay = 50; roomc has no option for
+         slot 100 ms (a KISS proxy turns roomd's persistence 255 into 63).  roomd gets kiss.txdelay = 50; roomc has no option for
          it, so its members talk through a small KISS proxy here that turns
          roomc's TXDELAY 0 into 50 (checked with meshair's `radios`).
 
@@ -68,8 +68,10 @@ PRESETS = {
     "eu-sf8": {"freq": "869.618", "bw": "62.5", "sf": 8, "cr": 5},
     "us-sf7": {"freq": "910.525", "bw": "62.5", "sf": 7, "cr": 5},
 }
-# CSMA modes: modem TXDELAY (units of 10 ms) and persistence P (None: the modem's 63)
-CSMA = {"modem": (50, None), "tx0": (0, None), "p255": (0, 255)}
+# CSMA modes: modem TXDELAY (units of 10 ms), the room's persistence, the members'
+# (roomd sets 255 itself, roomc 63; a KISS proxy imposes anything else)
+CSMA = {"modem": (50, 63, 63), "tx0": (0, 255, 63), "p255": (0, 255, 255)}
+ROOMD_P, ROOMC_P = 255, 63
 PASSWORD = "hello"  # the room's factory read-write password
 
 # ---- LoRa time on air, PROTOCOL.md section 6.9 --------------------------------------------
@@ -200,6 +202,9 @@ class KissProxy:
                         if self.persistence is not None:
                             cur += bytes([0xC0, 0xC0, 0x02, self.persistence])
                         self.rewritten += 1
+                    elif len(cur) == 2 and cur[0] == 0x02 and self.persistence is not None:
+                        cur = bytearray([0x02, self.persistence])  # roomd sends its own
+                        self.rewritten += 1
                     out += cur
                     out.append(0xC0)
                     cur = bytearray()
@@ -312,12 +317,12 @@ class World:
         self.ports = {m.group(1): int(m.group(2))
                       for m in re.finditer(r"radio (\S+) on 127\.0\.0\.1:(\d+)", log)}
         self.ctl_port = int(re.search(r"control on 127\.0\.0\.1:(\d+)", log).group(1))
-        txdelay, persistence = CSMA[self.csma]
-        if txdelay or persistence is not None:
+        txdelay, room_p, member_p = CSMA[self.csma]
+        if txdelay or member_p != ROOMC_P:
             for i in range(self.n):
-                self.proxies["m%d" % i] = KissProxy(self.ports["m%d" % i], txdelay, persistence)
-        if persistence is not None:
-            self.proxies["room"] = KissProxy(self.ports["room"], txdelay, persistence)
+                self.proxies["m%d" % i] = KissProxy(self.ports["m%d" % i], txdelay, member_p)
+        if room_p != ROOMD_P:
+            self.proxies["room"] = KissProxy(self.ports["room"], txdelay, room_p)
 
     def control(self, cmd):
         with socket.create_connection(("127.0.0.1", self.ctl_port), timeout=10) as s:
@@ -534,11 +539,11 @@ class World:
         stats = self.control("stats")
         rs1 = self.stats_room()
         # the modems of the room and the members ran the mode's CSMA
-        txdelay, persistence = CSMA[self.csma]
+        txdelay, room_p, member_p = CSMA[self.csma]
         radios = self.control("radios")["radios"]
         csma_bad = [x["name"] for x in radios if x["name"] in ["room"] + names and
-                    x["connected"] and (x["txdelay"] != txdelay or
-                                        x["persistence"] != (persistence or 63))]
+                    x["connected"] and (x["txdelay"] != txdelay or x["persistence"] !=
+                                        (room_p if x["name"] == "room" else member_p))]
         for m in members:
             m.quit()
         if csma_bad:
@@ -774,8 +779,8 @@ def main():
                airtime_ms(push_frame_len(args.text_len), pp["sf"], float(pp["bw"]), pp["cr"]),
                airtime_ms(ACK_FRAME_LEN, pp["sf"], float(pp["bw"]), pp["cr"])))
     print("  csma: modem = kiss_modem defaults (TXDELAY 500 ms, persistence 63, slot 100 ms); "
-          "tx0 = as shipped\n  (roomd, roomc set TXDELAY 0; persistence 63); p255 = TXDELAY 0 "
-          "and persistence 255\n  (injected by a KISS proxy: neither program can set it)")
+          "tx0 = as shipped\n  (TXDELAY 0; roomd persistence 255, roomc 63); p255 = TXDELAY 0 "
+          "and persistence 255 on\n  the members too (injected by a KISS proxy)")
     print_header()
     worlds = [(p, c) for p in presets for c in modes]
     rows = []

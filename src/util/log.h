@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+enum log_level { LOG_NONE = -1, LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!st) {
 		uint8_t seed[32];
-		log_set_level(LOG_ERR);
+		log_set_level(LOG_NONE); /* every bad input logs an error */
 		if (crypto_init() != ERR_OK || store_open(&st, ":memory:") != ERR_OK)
 			abort();
 		memset(seed, 3, sizeof(seed));
