@@ -289,6 +289,56 @@ static void list_names(const struct room_regions *t, bool allowed, char *out, si
 
 #define REPLY(...) snprintf(reply, cap, __VA_ARGS__)
 
+/*
+ * `region def TOKEN...` (CommonCLI's processRegionDefSegment): the cursor starts
+ * at the wildcard; a token NAME creates (or re-parents) NAME under the cursor
+ * and moves the cursor to it; NAME|JUMP or NAME,JUMP creates NAME, then moves
+ * the cursor to the existing JUMP (found by prefix).  Regions so made allow
+ * flood.  Stops at the first bad token, keeping what the tokens before it did,
+ * as the firmware does.
+ */
+static void region_def(struct room_regions *t, char *defs, char *reply, size_t cap)
+{
+	int cursor = ROOM_REGION_WILDCARD;
+	char *save = NULL;
+
+	if (!defs[strspn(defs, " ")]) {
+		REPLY("Err - empty def");
+		return;
+	}
+	for (char *tok = strtok_r(defs, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *jump = NULL;
+		size_t cut = strcspn(tok, "|,");
+		if (tok[cut]) {
+			tok[cut] = 0;
+			jump = tok + cut + 1;
+		}
+		if (!*tok) {
+			REPLY("Err - empty name");
+			return;
+		}
+		if (jump && !*jump) {
+			REPLY("Err - empty jump");
+			return;
+		}
+		int i = put(t, tok, cursor);
+		if (i == ROOM_REGION_NONE) {
+			REPLY("Err - put failed: %s", tok);
+			return;
+		}
+		t->r[i].flood = true;
+		cursor = i;
+		if (jump) {
+			cursor = room_regions_find_prefix(t, jump);
+			if (cursor == ROOM_REGION_NONE) {
+				REPLY("Err - unknown jump: %s", jump);
+				return;
+			}
+		}
+	}
+	export_tree(t, reply, cap);
+}
+
 void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
 {
 	struct room_regions *t = &r->regions;
@@ -297,6 +347,14 @@ void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
 
 	reply[0] = 0;
 	snprintf(buf, sizeof(buf), "%s", line);
+	{
+		/* `region def` takes the rest of the line as tokens */
+		char *s = buf + strspn(buf, " ");
+		if (strncmp(s, "region def", 10) == 0 && (s[10] == ' ' || !s[10])) {
+			region_def(t, s + 10, reply, cap);
+			return;
+		}
+	}
 	for (char *s = buf; n < 4 && *s;) {
 		while (*s == ' ')
 			s++;
@@ -403,7 +461,6 @@ void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
 		else
 			REPLY("Err - use 'allowed' or 'denied'");
 	} else {
-		/* `region def` is not implemented: use `region put` or `region load` */
 		REPLY("Err - ??");
 	}
 }

@@ -5,8 +5,8 @@
  * Regions form a small tree under the wildcard '*' (index -1 here).  A name
  * is looked up ignoring a leading '#': an exact match wins, else the last
  * region whose name starts with the text.  The table is saved in the store
- * as one room setting, "regions", after every change (the firmware saves on
- * `region save` and `region default`; saving more often loses nothing).
+ * as one room setting, "regions", when the firmware saves it: on
+ * `region save` and `region default`.
  */
 #ifndef ROOMD_ROOM_REGIONS_H
 #define ROOMD_ROOM_REGIONS_H

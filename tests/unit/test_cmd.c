@@ -325,6 +325,38 @@ static void test_regions(void)
 	CHECK_EQ(room_regions_decode(&t, "nonsense"), ERR_FORMAT);
 }
 
+/* `region def` (CommonCLI's processRegionDefSegment), from an empty table. */
+static void test_region_def(void)
+{
+	CHECK_STR(run("region load"), "");
+	CHECK_STR(run(""), "OK - loaded 0 regions");
+	CHECK_STR(run("region def"), "Err - empty def");
+	CHECK_STR(run("region def   "), "Err - empty def");
+	/* each name goes below the one before */
+	CHECK_STR(run("region def asia japan tokyo"), "* F\n asia F\n  japan F\n   tokyo F\n");
+	/* NAME|JUMP: made where the cursor is, then the cursor jumps */
+	CHECK_STR(run("region def  oceania|asia korea"),
+	          "* F\n asia F\n  japan F\n   tokyo F\n  korea F\n oceania F\n");
+	/* NAME,JUMP; an existing name is re-parented under the cursor (the tree
+	 * lists children in table order, as RegionMap::printChildRegions) */
+	CHECK_STR(run("region def eu,* japan"),
+	          "* F\n asia F\n  korea F\n japan F\n  tokyo F\n oceania F\n eu F\n");
+	/* made regions allow flood even when they existed denied */
+	CHECK_STR(run("region denyf korea"), "OK");
+	CHECK_STR(run("region def asia korea"),
+	          "* F\n asia F\n  korea F\n japan F\n  tokyo F\n oceania F\n eu F\n");
+	/* errors stop at the bad token; the tokens before it stand */
+	CHECK_STR(run("region def x|"), "Err - empty jump");
+	CHECK_STR(run("region def |asia"), "Err - empty name");
+	CHECK_STR(run("region def nz|nowhere"), "Err - unknown jump: nowhere");
+	CHECK_STR(run("region get nz"), " nz F");
+	CHECK_STR(run("region def us bad*name ca"), "Err - put failed: bad*name");
+	CHECK_STR(run("region get us"), " us F");
+	CHECK_EQ(room_regions_find_prefix(&room.regions, "ca"), ROOM_REGION_NONE);
+	CHECK_STR(run("region def asia asia"), "Err - put failed: asia"); /* its own parent */
+	CHECK_STR(run("region definitely"), "Err - ??");
+}
+
 /* Reply scopes (§6.10) from the table test_regions left: asia, japan, europe. */
 static void test_scopes(void)
 {
@@ -504,6 +536,7 @@ int main(void)
 	test_tempradio(&now);
 	test_regions();
 	test_scopes();
+	test_region_def();
 	test_setperm();
 	test_doors();
 	test_prv_key();
