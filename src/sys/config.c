@@ -8,6 +8,7 @@
 #include "sys/config.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/num.h"
 
 void app_config_defaults(struct app_config *c)
 {
@@ -19,13 +20,13 @@ void app_config_defaults(struct app_config *c)
 
 static int parse_double(const char *v, double min, double max, double *out)
 {
-	char *end;
-	errno = 0;
-	double d = strtod(v, &end);
-	if (errno || end == v || *end || !(d >= min && d <= max)) /* NaN never passes */
-		return ERR_INVAL;
-	*out = d;
-	return ERR_OK;
+	return num_double(v, min, max, out) ? ERR_OK : ERR_INVAL;
+}
+
+/* Integer keys refuse fractions ("sf = 7.5" is an error, not 7). */
+static int parse_int(const char *v, long min, long max, long *out)
+{
+	return num_long(v, min, max, out) ? ERR_OK : ERR_INVAL;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -57,11 +58,16 @@ static const struct {
 	{ "flood.max.unscoped", "64", "most hops a forwarded unscoped flood may have" },
 	{ "flood.max.advert", "8", "most hops a forwarded flood advert may have" },
 	{ "kiss.txdelay", "0", "modem TXDELAY, units of 10 ms (MeshCore randomises itself)" },
+	{ "kiss.persistence", "255",
+	  "modem CSMA persistence 0..255: 255 sends as soon as the channel is clear\n"
+	  "# (fastest catch-up); the modem's own 63 is gentler on a busy channel" },
+	{ "kiss.slottime", "10", "modem CSMA slot time, units of 10 ms (sent only when set)" },
 };
 
 int app_config_set(struct app_config *c, const char *key, const char *v)
 {
 	double d;
+	long l;
 	bool b;
 	int rc = ERR_OK;
 
@@ -74,14 +80,14 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 		if (!(rc = parse_double(v, 7.0, 500, &d)))
 			c->radio_cfg.lp.bw_hz = (uint32_t)(d * 1000 + 0.5);
 	} else if (!strcmp(key, "sf")) {
-		if (!(rc = parse_double(v, 5, 12, &d)))
-			c->radio_cfg.lp.sf = (uint8_t)d;
+		if (!(rc = parse_int(v, 5, 12, &l)))
+			c->radio_cfg.lp.sf = (uint8_t)l;
 	} else if (!strcmp(key, "cr")) {
-		if (!(rc = parse_double(v, 5, 8, &d)))
-			c->radio_cfg.lp.cr = (uint8_t)d;
+		if (!(rc = parse_int(v, 5, 8, &l)))
+			c->radio_cfg.lp.cr = (uint8_t)l;
 	} else if (!strcmp(key, "tx")) {
-		if (!(rc = parse_double(v, -9, 30, &d)))
-			c->radio_cfg.tx_power_dbm = (int)d;
+		if (!(rc = parse_int(v, -9, 30, &l)))
+			c->radio_cfg.tx_power_dbm = (int)l;
 	} else if (!strcmp(key, "repeat")) {
 		if (!(rc = parse_bool(v, &b)))
 			c->mesh.repeat = b;
@@ -95,17 +101,23 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 		if (!(rc = parse_double(v, 0, 2, &d)))
 			c->mesh.direct_tx_delay_factor = d;
 	} else if (!strcmp(key, "flood.max")) {
-		if (!(rc = parse_double(v, 0, 64, &d)))
-			c->mesh.flood_max = (uint8_t)d;
+		if (!(rc = parse_int(v, 0, 64, &l)))
+			c->mesh.flood_max = (uint8_t)l;
 	} else if (!strcmp(key, "flood.max.unscoped")) {
-		if (!(rc = parse_double(v, 0, 64, &d)))
-			c->mesh.flood_max_unscoped = (uint8_t)d;
+		if (!(rc = parse_int(v, 0, 64, &l)))
+			c->mesh.flood_max_unscoped = (uint8_t)l;
 	} else if (!strcmp(key, "flood.max.advert")) {
-		if (!(rc = parse_double(v, 0, 64, &d)))
-			c->mesh.flood_max_advert = (uint8_t)d;
+		if (!(rc = parse_int(v, 0, 64, &l)))
+			c->mesh.flood_max_advert = (uint8_t)l;
 	} else if (!strcmp(key, "kiss.txdelay")) {
-		if (!(rc = parse_double(v, 0, 255, &d)))
-			c->radio_cfg.txdelay_10ms = (int)d;
+		if (!(rc = parse_int(v, 0, 255, &l)))
+			c->radio_cfg.txdelay_10ms = (int)l;
+	} else if (!strcmp(key, "kiss.persistence")) {
+		if (!(rc = parse_int(v, 0, 255, &l)))
+			c->radio_cfg.persistence = (int)l;
+	} else if (!strcmp(key, "kiss.slottime")) {
+		if (!(rc = parse_int(v, 0, 255, &l)))
+			c->radio_cfg.slottime_10ms = (int)l;
 	} else {
 		const struct setting_def *sd = room_setting_find(key);
 		if (!sd)
@@ -182,13 +194,13 @@ int app_config_write_default(const char *path)
 		return ERR_SYS;
 	room_settings_defaults(&s);
 	fprintf(f, "# roomd configuration. Lines are 'key = value'; '#' starts a comment.\n"
-		   "# Every key is shown, commented out, with its default.\n"
-		   "# Precedence: defaults < this file < changes made by admin command (kept\n"
-		   "# in roomd.db) < roomd --set KEY=VALUE.\n\n"
-		   "## Radio and mesh (the whole daemon)\n");
+	           "# Every key is shown, commented out, with its default.\n"
+	           "# Precedence: defaults < this file < changes made by admin command (kept\n"
+	           "# in roomd.db) < roomd --set KEY=VALUE.\n\n"
+	           "## Radio and mesh (the whole daemon)\n");
 	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
 		fprintf(f, "# %s\n#%s = %s\n", daemon_keys[i].help, daemon_keys[i].key,
-			daemon_keys[i].dflt);
+		        daemon_keys[i].dflt);
 	fprintf(f, "\n## Room settings: defaults for rooms created from now on\n");
 	for (size_t i = 0; i < room_setting_count; i++) {
 		const struct setting_def *d = &room_setting_defs[i];

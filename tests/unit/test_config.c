@@ -1,0 +1,226 @@
+/*
+ * test_config.c - the daemon's configuration file (src/sys/config.c): the
+ * defaults, every daemon key parsed and range-checked, room keys passed
+ * through, file syntax and its errors, and the commented default file
+ * read back to the defaults.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sys/config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* Reads text as a config file over c. */
+static int read_text(struct app_config *c, const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	if (!f)
+		return ERR_SYS;
+	int rc = app_config_read(f, "test.conf", c);
+	fclose(f);
+	return rc;
+}
+
+static void test_defaults(void)
+{
+	struct app_config c;
+	app_config_defaults(&c);
+	CHECK_EQ(c.radio_cfg.lp.freq_hz, 869618000);
+	CHECK_EQ(c.radio_cfg.lp.bw_hz, 62500);
+	CHECK_EQ(c.radio_cfg.lp.sf, 8);
+	CHECK_EQ(c.radio_cfg.lp.cr, 5);
+	CHECK_EQ(c.radio_cfg.tx_power_dbm, 22);
+	CHECK_EQ(c.radio_cfg.txdelay_10ms, 0);
+	CHECK_EQ(c.radio_cfg.persistence, 255);
+	CHECK_EQ(c.radio_cfg.slottime_10ms, -1); /* the modem's, not sent */
+	CHECK(!c.mesh.repeat);
+	CHECK_STR(c.radio, "");
+}
+
+static void test_keys(void)
+{
+	struct app_config c;
+	app_config_defaults(&c);
+
+	CHECK_EQ(app_config_set(&c, "radio", "tcp:127.0.0.1:7300"), ERR_OK);
+	CHECK_STR(c.radio, "tcp:127.0.0.1:7300");
+	CHECK_EQ(app_config_set(&c, "freq", "910.525"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.lp.freq_hz, 910525000);
+	CHECK_EQ(app_config_set(&c, "bw", "250"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.lp.bw_hz, 250000);
+	CHECK_EQ(app_config_set(&c, "sf", "7"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.lp.sf, 7);
+	CHECK_EQ(app_config_set(&c, "cr", "8"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.lp.cr, 8);
+	CHECK_EQ(app_config_set(&c, "tx", "-9"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.tx_power_dbm, -9);
+	CHECK_EQ(app_config_set(&c, "repeat", "on"), ERR_OK);
+	CHECK(c.mesh.repeat);
+	CHECK_EQ(app_config_set(&c, "repeat", "no"), ERR_OK);
+	CHECK(!c.mesh.repeat);
+	CHECK_EQ(app_config_set(&c, "af", "9"), ERR_OK);
+	CHECK(c.mesh.airtime_factor == 9.0);
+	CHECK_EQ(app_config_set(&c, "txdelay", "1.5"), ERR_OK);
+	CHECK(c.mesh.tx_delay_factor == 1.5);
+	CHECK_EQ(app_config_set(&c, "direct.txdelay", "0"), ERR_OK);
+	CHECK(c.mesh.direct_tx_delay_factor == 0.0);
+	CHECK_EQ(app_config_set(&c, "flood.max", "3"), ERR_OK);
+	CHECK_EQ(c.mesh.flood_max, 3);
+	CHECK_EQ(app_config_set(&c, "flood.max.unscoped", "2"), ERR_OK);
+	CHECK_EQ(c.mesh.flood_max_unscoped, 2);
+	CHECK_EQ(app_config_set(&c, "flood.max.advert", "1"), ERR_OK);
+	CHECK_EQ(c.mesh.flood_max_advert, 1);
+	CHECK_EQ(app_config_set(&c, "kiss.txdelay", "50"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.txdelay_10ms, 50);
+	CHECK_EQ(app_config_set(&c, "kiss.persistence", "63"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.persistence, 63);
+	CHECK_EQ(app_config_set(&c, "kiss.slottime", "20"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.slottime_10ms, 20);
+
+	/* out of range, fractions for integer keys, garbage: refused, value kept */
+	static const char *const bad[][2] = {
+	    {"freq", "149"},
+	    {"freq", "2501"},
+	    {"bw", "6.9"},
+	    {"sf", "4"},
+	    {"sf", "13"},
+	    {"sf", "7.5"},
+	    {"cr", "9"},
+	    {"tx", "31"},
+	    {"tx", "1e1"},
+	    {"repeat", "maybe"},
+	    {"af", "-1"},
+	    {"af", "nan"},
+	    {"txdelay", "2.1"},
+	    {"flood.max", "65"},
+	    {"flood.max.advert", "-1"},
+	    {"kiss.txdelay", "256"},
+	    {"kiss.persistence", "256"},
+	    {"kiss.persistence", ""},
+	    {"kiss.slottime", "x"},
+	    {"freq", "869.5MHz"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct app_config before;
+		memcpy(&before, &c, sizeof(c)); /* padding too: compared with memcmp */
+		int rc = app_config_set(&c, bad[i][0], bad[i][1]);
+		CHECK_EQ(rc, ERR_INVAL);
+		CHECK(memcmp(&before, &c, sizeof(c)) == 0);
+		if (rc != ERR_INVAL)
+			fprintf(stderr, "  accepted %s = '%s'\n", bad[i][0], bad[i][1]);
+	}
+	CHECK_EQ(app_config_set(&c, "no.such.key", "1"), ERR_NOT_FOUND);
+
+	/* room keys give the defaults of rooms created later */
+	CHECK_EQ(app_config_set(&c, "guest.password", "s3cret"), ERR_OK);
+	CHECK_STR(c.room.guest_password, "s3cret");
+	CHECK_EQ(app_config_set(&c, "max.posts", "50000"), ERR_OK);
+	CHECK_EQ(c.room.max_posts, 50000);
+	CHECK(app_config_set(&c, "max.posts", "lots") != ERR_OK);
+	CHECK_EQ(c.room.max_posts, 50000);
+}
+
+static void test_file(void)
+{
+	struct app_config c;
+	app_config_defaults(&c);
+
+	CHECK_EQ(read_text(&c, "# a comment\n"
+	                       "\n"
+	                       "   \t\n"
+	                       "  sf = 9  \n"
+	                       "freq=868.1\r\n"
+	                       "\tname = hilltop room\n"
+	                       "kiss.persistence = 63"), /* no newline at the end */
+	         ERR_OK);
+	CHECK_EQ(c.radio_cfg.lp.sf, 9);
+	CHECK_EQ(c.radio_cfg.lp.freq_hz, 868100000);
+	CHECK_STR(c.room.name, "hilltop room"); /* inner spaces kept */
+	CHECK_EQ(c.radio_cfg.persistence, 63);
+
+	/* every bad line is an error; the good lines around it still apply */
+	app_config_defaults(&c);
+	CHECK_EQ(read_text(&c, "sf = 10\nno equals sign\nbogus = 1\ncr = 99\ntx = 5\n"),
+	         ERR_CONFIG);
+	CHECK_EQ(c.radio_cfg.lp.sf, 10);
+	CHECK_EQ(c.radio_cfg.lp.cr, 5);
+	CHECK_EQ(c.radio_cfg.tx_power_dbm, 5);
+
+	/* a line longer than the reader's buffer is refused, not split */
+	char *longl = malloc(3000);
+	CHECK(longl != NULL);
+	if (longl) {
+		memset(longl, 'x', 2998);
+		memcpy(longl, "name = ", 7);
+		longl[2998] = '\n';
+		longl[2999] = 0;
+		app_config_defaults(&c);
+		CHECK_EQ(read_text(&c, longl), ERR_CONFIG);
+		free(longl);
+	}
+
+	/* a missing file: fine unless it must exist */
+	CHECK_EQ(app_config_load("/nonexistent/roomd.conf", &c, false), ERR_OK);
+	CHECK_EQ(app_config_load("/nonexistent/roomd.conf", &c, true), ERR_CONFIG);
+}
+
+/* The written default file lists every key commented out: read back as is it
+ * changes nothing, and with the comment marks removed it gives the defaults. */
+static void test_default_file(void)
+{
+	char path[] = "/tmp/test_config.XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	CHECK_EQ(app_config_write_default(path), ERR_OK);
+
+	struct app_config dflt, c;
+	app_config_defaults(&dflt);
+	app_config_defaults(&c);
+	CHECK_EQ(app_config_load(path, &c, true), ERR_OK);
+	CHECK(memcmp(&dflt, &c, sizeof(c)) == 0);
+
+	/* uncomment the "#key = value" lines (not the "# help" ones) */
+	FILE *f = fopen(path, "r");
+	char text[16384] = "", line[1024];
+	size_t off = 0;
+	int keys = 0;
+	while (f && fgets(line, sizeof(line), f) && off + strlen(line) < sizeof(text)) {
+		const char *l = line;
+		if (line[0] == '#' && line[1] != ' ' && line[1] != '#' && strchr(line, '=')) {
+			l = line + 1;
+			keys++;
+		}
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s", l);
+	}
+	if (f)
+		fclose(f);
+	unlink(path);
+	CHECK(keys > 30);
+	CHECK(strstr(text, "\nkiss.persistence = 255\n") != NULL);
+	CHECK(strstr(text, "\nkiss.slottime = 10\n") != NULL);
+	CHECK(strstr(text, "\nguest.password = hello\n") != NULL);
+	CHECK_EQ(read_text(&c, text), ERR_OK);
+	/* every value is the default; the slot time is now sent, as the modem's 10 */
+	CHECK_EQ(c.radio_cfg.slottime_10ms, 10);
+	c.radio_cfg.slottime_10ms = -1;
+	CHECK(memcmp(&dflt.radio_cfg, &c.radio_cfg, sizeof(c.radio_cfg)) == 0);
+	CHECK(memcmp(&dflt.mesh, &c.mesh, sizeof(c.mesh)) == 0);
+	CHECK(memcmp(&dflt.room, &c.room, sizeof(c.room)) == 0);
+}
+
+int main(void)
+{
+	log_set_level(LOG_NONE); /* the reader logs each bad line */
+	test_defaults();
+	test_keys();
+	test_file();
+	test_default_file();
+	return harness_done("test_config");
+}
