@@ -6,6 +6,8 @@
 #   make CC=clang   any C11 compiler; pair it with O=build-clang
 #   make fuzz       libFuzzer targets (clang) into build-fuzz
 #   make format     apply .clang-format
+#   make install    the programs into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local),
+#                   the systemd unit into $(DESTDIR)$(UNITDIR)
 #
 # Sources are found by directory: a new .c file under src/<module>/ joins the
 # library, a new src/app/<prog>.c is a program, tests/unit/test_<x>.c a test.
@@ -49,7 +51,10 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_O = build-fuzz
 FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_O)/%)
 
-.PHONY: all test fuzz format clean bench
+PREFIX ?= /usr/local
+UNITDIR ?= /etc/systemd/system
+
+.PHONY: all test fuzz format clean bench install
 all: $(LIB) $(APPS) $(TESTS) $(BENCHES)
 
 $(O)/%.o: %.c
@@ -97,6 +102,12 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+install: $(APPS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR)
+	install -m 755 $(APPS) $(DESTDIR)$(PREFIX)/bin/
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' contrib/roomd.service >$(DESTDIR)$(UNITDIR)/roomd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/roomd.service
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -31,12 +31,50 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr,
-	        "usage: kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N] "
-	        "[--cr N] [--power DBM] [--txdelay N]] SPEC\n"
-	        "  SPEC: serial:/dev/ttyUSB0[:BAUD] or tcp:HOST:PORT\n");
+	fputs("usage: kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N]\n"
+	      "                 [--cr N] [--power DBM] [--txdelay N]] SPEC\n"
+	      "       kissprobe --help\n",
+	      f);
+}
+
+static void help(void)
+{
+	usage(stdout);
+	fputs("\n"
+	      "DESCRIPTION\n"
+	      "    Checks that a LoRa modem running MeshCore's kiss_modem firmware answers\n"
+	      "    (PROTOCOL.md 10.2) before roomd or roomc is pointed at it.  Connects to\n"
+	      "    SPEC, waits for the modem's answer to GetVersion, asks what it knows\n"
+	      "    (radio settings, TX power, noise floor, RSSI, busy, counters, battery,\n"
+	      "    device name, MCU temperature) and prints it all as one JSON object on\n"
+	      "    standard output.  By default the probe changes nothing on the modem.\n"
+	      "\n"
+	      "    SPEC is the radio syntax of roomd, roomc and meshair:\n"
+	      "        serial:DEVICE[:BAUD]   a board on a serial port, 115200 8N1 by default\n"
+	      "        tcp:HOST:PORT          KISS over TCP (meshair, or a KISS-TCP bridge)\n"
+	      "\n"
+	      "OPTIONS\n"
+	      "    --timeout MS   how long to wait for the modem (100..600000, default 5000)\n"
+	      "    --set          apply radio settings as roomd does at start: the firmware\n"
+	      "                   defaults (869.618 MHz, 62.5 kHz, SF8, CR 4/5, 22 dBm,\n"
+	      "                   TXDELAY 0, persistence 255) unless given below\n"
+	      "    --freq HZ, --bw HZ, --sf N (5..12), --cr N (5..8), --power DBM (-9..30),\n"
+	      "    --txdelay N (0..255, units of 10 ms)\n"
+	      "                   with --set: the values to apply\n"
+	      "    -v             log the KISS exchange on stderr (twice: every byte)\n"
+	      "    -h, --help     this text\n"
+	      "\n"
+	      "EXIT STATUS\n"
+	      "    0 the modem answered; 1 it did not answer as kiss_modem in time;\n"
+	      "    2 bad usage or the device could not be opened.\n"
+	      "\n"
+	      "EXAMPLES\n"
+	      "    kissprobe serial:/dev/ttyACM0\n"
+	      "    kissprobe --set --freq 910525000 --sf 7 serial:/dev/ttyUSB0\n"
+	      "    kissprobe tcp:127.0.0.1:7300\n",
+	      stdout);
 }
 
 static void json_str(const char *s)
@@ -148,7 +186,10 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "-v")) {
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			help();
+			return 0;
+		} else if (!strcmp(a, "-v")) {
 			verbose++;
 		} else if (!strcmp(a, "--set")) {
 			set = 1;
@@ -176,12 +217,12 @@ int main(int argc, char **argv)
 		} else if (a[0] != '-' && !spec) {
 			spec = a;
 		} else {
-			usage();
+			usage(stderr);
 			return 2;
 		}
 	}
 	if (!spec) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	if (verbose)
