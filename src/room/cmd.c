@@ -739,6 +739,22 @@ static void c_unban(struct cmd_ctx *c)
 	REPLY(c, rc == ERR_OK ? "OK" : "Err - not found");
 }
 
+/* roomd: a consistent copy of the database while running (local doors only). */
+static void c_backup(struct cmd_ctx *c)
+{
+	if (c->args[0] != '/') {
+		REPLY(c, "Err - give an absolute path");
+		return;
+	}
+	int rc = store_backup(c->r->store, c->args);
+	if (rc == ERR_OK)
+		REPLY(c, "OK - backup written to %s", c->args);
+	else if (rc == ERR_INVAL)
+		REPLY(c, "Err - not there (the live database, or a batch is open)");
+	else
+		REPLY(c, "Err - backup failed (see the log)");
+}
+
 static void c_members(struct cmd_ctx *c)
 {
 	size_t off = 0;
@@ -806,6 +822,8 @@ static const struct cmd_def {
 	{ "ban ", c_ban, 0, "ban <hex> [reason]: ignore a key's logins and posts (roomd)" },
 	{ "unban ", c_unban, 0, "unban <hex>: lift a ban (roomd)" },
 	{ "members", c_members, 0, "members: members with role, sync point, activity (roomd)" },
+	{ "backup ", c_backup, LOCAL_ONLY,
+	  "backup <absolute path>: copy the database (every room) while running (roomd)" },
 };
 
 int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_origin origin,

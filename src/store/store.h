@@ -132,6 +132,16 @@ int store_set_max_bytes(struct store *st, uint64_t max_bytes);
  */
 int store_set_query_only(struct store *st, bool on);
 
+/*
+ * Writes a consistent copy of the whole database (every room) to `path`
+ * while the store stays in use: the copy goes to a temporary file beside
+ * path, is synced, then renamed over path, so path is either the old file
+ * or a complete backup.  `path` may not be the live database or its WAL
+ * or shared-memory file (ERR_INVAL).  ERR_SYS when the file cannot be
+ * written (logged); a copy of an in-memory store is allowed.
+ */
+int store_backup(struct store *st, const char *path);
+
 /* ---- rooms ---------------------------------------------------------------- */
 
 struct store_room {

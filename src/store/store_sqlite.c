@@ -18,10 +18,14 @@
  *  - The file is input like any other: every value read back is checked
  *    (blob sizes, integer ranges, text lengths) and a bad row is ERR_STORE.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/err.h"
@@ -1821,4 +1825,88 @@ int store_dup_load(struct store *st, uint32_t room, uint32_t n, store_dup_cb *cb
 	}
 	int err = q_end(&q);
 	return err ? err : stop;
+}
+
+/* ---- backup ----------------------------------------------------------------- */
+
+/* True if path names the same file as base + suffix (which exists). */
+static bool same_file(const char *path, const char *base, const char *suffix)
+{
+	char f[4096];
+	struct stat a, b;
+	if (snprintf(f, sizeof(f), "%s%s", base, suffix) >= (int)sizeof(f))
+		return false;
+	return stat(path, &a) == 0 && stat(f, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int store_backup(struct store *st, const char *path)
+{
+	GUARD(st);
+	if (!path || !*path || st->user_txn) /* a batch's rows are not committed yet */
+		return ERR_INVAL;
+	const char *live = sqlite3_db_filename(st->db, "main");
+	if (live && *live &&
+	    (same_file(path, live, "") || same_file(path, live, "-wal") ||
+	     same_file(path, live, "-shm"))) {
+		log_err(SUB, "backup: %s is the live database", path);
+		return ERR_INVAL;
+	}
+
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
+		return ERR_INVAL;
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		log_err(SUB, "backup: %s: %s", path, strerror(errno));
+		return ERR_SYS;
+	}
+	close(fd); /* an empty file is an empty database to SQLite */
+
+	sqlite3 *dst = NULL;
+	int err = ERR_SYS;
+	int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(dst, "main", st->db, "main");
+		if (b) {
+			rc = sqlite3_backup_step(b, -1); /* all pages, in one read transaction */
+			int fin = sqlite3_backup_finish(b);
+			if (rc == SQLITE_DONE && fin == SQLITE_OK)
+				err = ERR_OK;
+		}
+		if (err)
+			log_err(SUB, "backup: %s: %s", path, sqlite3_errmsg(dst));
+	} else {
+		log_err(SUB, "backup: %s: %s", tmp, sqlite3_errstr(rc));
+	}
+	if (sqlite3_close(dst) != SQLITE_OK && !err)
+		err = ERR_SYS;
+	if (!err && (fsync_path(tmp, O_RDONLY) != 0 || rename(tmp, path) != 0)) {
+		log_err(SUB, "backup: %s: %s", path, strerror(errno));
+		err = ERR_SYS;
+	}
+	if (err) {
+		unlink(tmp);
+		return err;
+	}
+	/* the rename itself is durable once the directory is synced */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = 0;
+	else
+		snprintf(dir, sizeof(dir), ".");
+	fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	return ERR_OK;
 }

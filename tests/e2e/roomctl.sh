@@ -3,7 +3,8 @@
 # 0 read back from meshair's log): the control socket framing, exit statuses,
 # --json, --room, commands on stdin, settings that persist across a restart,
 # --set flags over the database, set prv.key taking effect after a restart,
-# the packet log, and the commented roomd.conf listing every key.
+# a backup taken while running and restored, the packet log, and the
+# commented roomd.conf listing every key.
 # Ends with "roomctl: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
@@ -135,6 +136,23 @@ out=$(ctl region default); check '[ "$out" = " default scope is europe" ]' "regi
 out=$(ctl get public.key); check '[ "$out" = "> $vec_pub" ]' "the imported key is in use: '$out'"
 stop_roomd
 
+# -- backup while running; the copy, with the identity files, is a working data directory -----
+start_roomd; check '[ $? -eq 0 ]' "roomd restarted for the backup"
+mkdir -p "$tmp/restored"
+out=$(ctl backup "$tmp/restored/roomd.db")
+check '[ "$out" = "OK - backup written to $tmp/restored/roomd.db" ]' "backup: '$out'"
+out=$(ctl backup relative.db); check '[ "$out" = "Err - give an absolute path" ]' "backup: relative path"
+ctl backup "$RD/roomd.db" >/dev/null; check '[ $? -eq 1 ]' "backup over the live database: exit 1"
+stop_roomd
+cp "$RD"/*.id "$tmp/restored/"
+live_rd=$RD RD=$tmp/restored
+start_roomd; check '[ $? -eq 0 ]' "roomd starts on the restored backup"
+out=$(ctl get guest.password); check '[ "$out" = "> s3cret" ]' "restored: guest.password '$out'"
+out=$(ctl get public.key); check '[ "$out" = "> $vec_pub" ]' "restored: the room's identity"
+out=$(ctl rooms); check '[ $(echo "$out" | wc -l) -eq 2 ]' "restored: both rooms"
+stop_roomd
+RD=$live_rd
+
 # -- --set flags win over the database for this run ---------------------------------------------
 start_roomd --set tx=5 --set guest.password=flagpw
 out=$(ctl get tx); check '[ "$out" = "> 5" ]' "--set tx=5 over the database: '$out'"
@@ -147,7 +165,8 @@ check '[ $? -eq 2 ]' "--set of an unknown key: exit 2"
 for k in radio freq bw sf cr tx repeat af txdelay direct.txdelay flood.max flood.max.unscoped \
 	flood.max.advert name password guest.password allow.read.only lat lon advert.interval \
 	flood.advert.interval path.hash.mode multi.acks owner.info max.posts max.guests \
-	max.members push.parallel rxdelay int.thresh cad agc.reset.interval loop.detect; do
+	max.members push.parallel rxdelay int.thresh cad agc.reset.interval loop.detect \
+	kiss.txdelay kiss.persistence kiss.slottime; do
 	check 'grep -q "^#$k = " "$RD/roomd.conf"' "roomd.conf lists $k"
 done
 check 'grep -q "^#max.posts = 10000$" "$RD/roomd.conf"' "roomd.conf: max.posts default 10000"

@@ -454,6 +454,27 @@ static void test_doors(void)
 	CHECK(!room_cmd_reply_is_error("OK - reboot to apply"));
 	CHECK(!room_cmd_reply_is_error("> Error"));
 	CHECK(!room_cmd_reply_is_error("   logging on"));
+	/* backup: local doors only, an absolute path, the copy opens as a store */
+	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run("backup rooms.db"), "Err - give an absolute path");
+	CHECK_STR(run("backup /nonexistent/dir/x.db"), "Err - backup failed (see the log)");
+	char bdir[] = "/tmp/test_cmd.XXXXXX", line[96], want[128];
+	if (mkdtemp(bdir)) {
+		snprintf(line, sizeof(line), "backup %s/copy.db", bdir);
+		snprintf(want, sizeof(want), "OK - backup written to %s/copy.db", bdir);
+		CHECK_STR(run_as(line, CMD_LOCAL), want);
+		struct store *copy = NULL;
+		CHECK_EQ(store_open(&copy, line + 7), ERR_OK);
+		struct store_room sr;
+		CHECK_EQ(store_room_get(copy, room.store_id, &sr), ERR_OK);
+		store_close(copy);
+		unlink(line + 7);
+		snprintf(want, sizeof(want), "%s-wal", line + 7);
+		unlink(want);
+		snprintf(want, sizeof(want), "%s-shm", line + 7);
+		unlink(want);
+		CHECK_EQ(rmdir(bdir), 0);
+	}
 	/* a tiny reply buffer never overflows */
 	char small[4];
 	room_cmd(&room, "get public.key", 0, CMD_SERIAL, small, sizeof(small));

@@ -7,6 +7,7 @@
  * read-only, foreign, newer, corrupt or full database gives an error and no
  * crash, and that a failed call inside a batch leaves no trace.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -859,6 +860,72 @@ static void test_reopen(const char *path, uint32_t room, uint32_t other)
 	store_close(st);
 }
 
+/* store_backup: a live copy that holds everything test_reopen checks. */
+static void test_backup(const char *path, uint32_t room, uint32_t other)
+{
+	struct store *st = NULL;
+	char bpath[160], wal[160], bad[160];
+	CHECK_EQ(store_open(&st, path), ERR_OK);
+	if (!st)
+		return;
+	mkpath(bpath, sizeof(bpath), "backup.db");
+	mkpath(bad, sizeof(bad), "no/such/dir/backup.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+
+	/* never over the live file or its companions */
+	CHECK_EQ(store_backup(st, path), ERR_INVAL);
+	if (access(wal, F_OK) == 0)
+		CHECK_EQ(store_backup(st, wal), ERR_INVAL);
+	CHECK_EQ(store_backup(st, ""), ERR_INVAL);
+	CHECK_EQ(store_backup(st, NULL), ERR_INVAL);
+	CHECK_EQ(store_backup(st, bad), ERR_SYS);
+	/* not in the middle of a batch */
+	CHECK_EQ(store_begin(st), ERR_OK);
+	CHECK_EQ(store_backup(st, bpath), ERR_INVAL);
+	CHECK_EQ(store_rollback(st), ERR_OK);
+
+	/* over an older file, which is replaced whole */
+	FILE *f = fopen(bpath, "w");
+	if (f) {
+		fputs("not a database", f);
+		fclose(f);
+	}
+	CHECK_EQ(store_backup(st, bpath), ERR_OK);
+	CHECK_EQ(store_check(st), ERR_OK); /* the live store is untouched, still usable */
+	uint32_t n = 0;
+	CHECK_EQ(store_post_count(st, room, &n), ERR_OK);
+	CHECK_EQ(n, 7);
+	store_close(st);
+
+	/* no temporary file left beside it */
+	DIR *d = opendir(dir);
+	int tmps = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		tmps += strstr(e->d_name, ".tmp-") != NULL;
+	if (d)
+		closedir(d);
+	CHECK_EQ(tmps, 0);
+
+	test_reopen(bpath, room, other);
+	rm_db(bpath);
+
+	/* an in-memory store can be saved too */
+	CHECK_EQ(store_open(&st, ":memory:"), ERR_OK);
+	uint8_t pub[32];
+	key(pub, 77);
+	uint32_t id = 0;
+	CHECK_EQ(store_room_add(st, "mem", pub, &id), ERR_OK);
+	CHECK_EQ(store_backup(st, bpath), ERR_OK);
+	store_close(st);
+	st = NULL;
+	CHECK_EQ(store_open(&st, bpath), ERR_OK);
+	struct store_room r;
+	CHECK_EQ(store_room_find(st, pub, &r), ERR_OK);
+	CHECK_STR(r.name, "mem");
+	store_close(st);
+	rm_db(bpath);
+}
+
 static void test_readonly(const char *path, uint32_t room)
 {
 	struct store *st = NULL;
@@ -1156,6 +1223,7 @@ int main(void)
 	mkpath(path, sizeof(path), "rooms.db");
 	run_suite(path, &room, &other);
 	test_reopen(path, room, other);
+	test_backup(path, room, other);
 	test_readonly(path, room);
 	test_versions(path);
 	test_full();
