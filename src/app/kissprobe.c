@@ -41,8 +41,13 @@ static void usage(FILE *f)
 
 static void help(void)
 {
-	usage(stdout);
-	fputs("\n"
+	fputs("NAME\n"
+	      "    kissprobe - check that a MeshCore KISS modem answers\n"
+	      "\n"
+	      "SYNOPSIS\n"
+	      "    kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N]\n"
+	      "              [--cr N] [--power DBM] [--txdelay N]] SPEC\n"
+	      "\n"
 	      "DESCRIPTION\n"
 	      "    Checks that a LoRa modem running MeshCore's kiss_modem firmware answers\n"
 	      "    (PROTOCOL.md 10.2) before roomd or roomc is pointed at it.  Connects to\n"
