@@ -722,6 +722,15 @@ static uint64_t reply_timeout(uint32_t timeout)
 	return 2 * (uint64_t)timeout + REPLY_SLACK_MS;
 }
 
+/* A free entry of a room's reqs[] or cli[], or NULL if all are in use. */
+static struct client_wait *free_wait(struct client_wait w[CLIENT_MAX_REQS])
+{
+	for (int i = 0; i < CLIENT_MAX_REQS; i++)
+		if (!w[i].used)
+			return &w[i];
+	return NULL;
+}
+
 static int send_cli(struct client *c, struct client_room *rs, struct client_contact *ct,
                     const struct client_op *op, uint64_t now_ms)
 {
@@ -729,12 +738,9 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 	struct txt_msg m = {.type = TXT_CLI};
 	uint32_t timeout;
 	size_t n;
-	int slot = -1;
+	struct client_wait *w = free_wait(rs->cli);
 
-	for (int i = 0; i < CLIENT_MAX_REQS && slot < 0; i++)
-		if (!rs->cli[i].used)
-			slot = i;
-	if (slot < 0)
+	if (!w)
 		return ERR_FULL;
 	/* sendCommandData: a fresh stamp, CLI_DATA, attempt 0; no ACK is expected */
 	m.timestamp = client_unique_time(c, now_ms);
@@ -745,9 +751,10 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 		rc = send_stamped(c, ct, PKT_TXT_MSG, pt, n, &timeout);
 	if (rc)
 		return rc;
-	rs->cli[slot].used = true;
-	rs->cli[slot].id = op->id;
-	rs->cli[slot].deadline = now_ms + reply_timeout(timeout);
+	*w = (struct client_wait){.used = true,
+	                          .kind = CLIENT_REQ_CLI,
+	                          .id = op->id,
+	                          .deadline = now_ms + reply_timeout(timeout)};
 	return ERR_OK;
 }
 
@@ -758,12 +765,9 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 	struct req q = {.type = (uint8_t)op->kind, .params = params};
 	size_t len;
 	uint32_t timeout;
-	int slot = -1;
+	struct client_wait *w = free_wait(rs->reqs);
 
-	for (int i = 0; i < CLIENT_MAX_REQS && slot < 0; i++)
-		if (!rs->reqs[i].used)
-			slot = i;
-	if (slot < 0)
+	if (!w)
 		return ERR_FULL;
 	uint32_t tag = q.timestamp = client_unique_time(c, now_ms);
 	if (op->kind == REQ_GET_ACCESS_LIST) {
@@ -780,11 +784,11 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 		rc = send_stamped(c, ct, PKT_REQ, pt, len, &timeout);
 	if (rc)
 		return rc;
-	rs->reqs[slot].used = true;
-	rs->reqs[slot].kind = op->kind;
-	rs->reqs[slot].id = op->id;
-	rs->reqs[slot].tag = tag;
-	rs->reqs[slot].deadline = now_ms + reply_timeout(timeout);
+	*w = (struct client_wait){.used = true,
+	                          .kind = op->kind,
+	                          .id = op->id,
+	                          .tag = tag,
+	                          .deadline = now_ms + reply_timeout(timeout)};
 	return ERR_OK;
 }
 
@@ -961,6 +965,18 @@ int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsign
 
 /* ---- timers ---- */
 
+/* A request or CLI command whose reply is overdue is given up: TIMEOUT. */
+static void wait_expire(struct client *c, struct client_contact *ct, struct client_wait *w,
+                        uint64_t now_ms)
+{
+	if (!w->used || now_ms < w->deadline)
+		return;
+	struct client_event ev = {
+	    .type = CLIENT_EV_TIMEOUT, .contact = ct, .id = w->id, .kind = w->kind};
+	w->used = false;
+	emit(c, &ev);
+}
+
 static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 {
 	struct client_contact *ct = client_contact_find(c, rs->pub);
@@ -989,22 +1005,8 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 			post_done(c, rs, ct, false, rs->post.attempt, now_ms);
 	}
 	for (int i = 0; i < CLIENT_MAX_REQS; i++) {
-		if (rs->reqs[i].used && now_ms >= rs->reqs[i].deadline) {
-			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
-			                          .contact = ct,
-			                          .id = rs->reqs[i].id,
-			                          .kind = rs->reqs[i].kind};
-			rs->reqs[i].used = false;
-			emit(c, &ev);
-		}
-		if (rs->cli[i].used && now_ms >= rs->cli[i].deadline) {
-			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
-			                          .contact = ct,
-			                          .id = rs->cli[i].id,
-			                          .kind = CLIENT_REQ_CLI};
-			rs->cli[i].used = false;
-			emit(c, &ev);
-		}
+		wait_expire(c, ct, &rs->reqs[i], now_ms);
+		wait_expire(c, ct, &rs->cli[i], now_ms);
 	}
 	if (c->cfg.keepalive_s && rs->login == CLIENT_LOGIN_OK) {
 		uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;
