@@ -921,8 +921,13 @@ int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const ch
 	return rc;
 }
 
-int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text, size_t len,
-                uint64_t now_ms, uint32_t *id)
+/*
+ * Queues a post (OP_POST) or a CLI command (CLIENT_REQ_CLI), refused at once
+ * when the role of the last login cannot send it: a guest cannot post, and
+ * only an admin runs commands.  Before a login the room decides.
+ */
+static int submit_text(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
+                       const char *text, size_t len, uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	struct client_room *rs = client_room_find(c, room);
@@ -930,27 +935,26 @@ int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const cha
 
 	if (len == 0)
 		return ERR_INVAL;
-	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) == ACL_ROLE_GUEST)
-		return ERR_PERM;
-	if ((rc = text_op(&op, OP_POST, text, len, CLIENT_TEXT_MAX)))
+	if (rs && rs->login == CLIENT_LOGIN_OK) {
+		unsigned role = rs->perms & ACL_ROLE_MASK;
+		if (kind == OP_POST ? role == ACL_ROLE_GUEST : role != ACL_ROLE_ADMIN)
+			return ERR_PERM;
+	}
+	if ((rc = text_op(&op, kind, text, len, CLIENT_TEXT_MAX)))
 		return rc;
 	return submit(c, room, &op, now_ms, id);
+}
+
+int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text, size_t len,
+                uint64_t now_ms, uint32_t *id)
+{
+	return submit_text(c, room, OP_POST, text, len, now_ms, id);
 }
 
 int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd, size_t len,
                uint64_t now_ms, uint32_t *id)
 {
-	struct client_op op;
-	struct client_room *rs = client_room_find(c, room);
-	int rc;
-
-	if (len == 0)
-		return ERR_INVAL;
-	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) != ACL_ROLE_ADMIN)
-		return ERR_PERM;
-	if ((rc = text_op(&op, CLIENT_REQ_CLI, cmd, len, CLIENT_TEXT_MAX)))
-		return rc;
-	return submit(c, room, &op, now_ms, id);
+	return submit_text(c, room, CLIENT_REQ_CLI, cmd, len, now_ms, id);
 }
 
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
