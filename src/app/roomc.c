@@ -1258,6 +1258,19 @@ static void cmd_forget(struct app *a, struct client_contact *room, char *args, c
 	json_ok(a, "forget");
 }
 
+/* The JSON event of an operation handed to the client: its id and key = what was queued. */
+static void json_queued(struct app *a, const struct client_contact *room, uint32_t id,
+                        const char *key, const char *text, size_t len)
+{
+	char buf[2048];
+	struct jsonl_w w;
+	json_begin(a, &w, buf, sizeof(buf), "queued");
+	json_room(&w, room);
+	jsonl_w_int(&w, "id", id);
+	jsonl_w_str(&w, key, text, len);
+	emit_json(a, &w);
+}
+
 /* Splits text into posts a room keeps whole (<= 150 bytes), at spaces where possible. */
 static void cmd_post(struct app *a, struct client_contact *room, char *args, const char *line)
 {
@@ -1292,13 +1305,7 @@ static void cmd_post(struct app *a, struct client_contact *room, char *args, con
 			return;
 		}
 		if (a->json) {
-			char buf[2048];
-			struct jsonl_w w;
-			json_begin(a, &w, buf, sizeof(buf), "queued");
-			json_room(&w, room);
-			jsonl_w_int(&w, "id", id);
-			jsonl_w_str(&w, "text", text + off, n);
-			emit_json(a, &w);
+			json_queued(a, room, id, "text", text + off, n);
 		} else {
 			char when[32], t[LINE_MAX_LEN * 2];
 			format_time(client_rtc(a->c, app_now_ms()), when, sizeof(when));
@@ -1324,15 +1331,8 @@ static void cmd_cli(struct app *a, struct client_contact *room, char *args, cons
 		report_rc(a, room, rc, "cannot send a command to", line);
 		return;
 	}
-	if (a->json) {
-		char buf[2048];
-		struct jsonl_w w;
-		json_begin(a, &w, buf, sizeof(buf), "queued");
-		json_room(&w, room);
-		jsonl_w_int(&w, "id", id);
-		jsonl_w_cstr(&w, "cli", args);
-		emit_json(a, &w);
-	}
+	if (a->json)
+		json_queued(a, room, id, "cli", args, strlen(args));
 }
 
 static void request(struct app *a, struct client_contact *room, unsigned kind, const char *line)
@@ -1345,13 +1345,7 @@ static void request(struct app *a, struct client_contact *room, unsigned kind, c
 		return;
 	}
 	if (a->json) {
-		char buf[1024];
-		struct jsonl_w w;
-		json_begin(a, &w, buf, sizeof(buf), "queued");
-		json_room(&w, room);
-		jsonl_w_int(&w, "id", id);
-		jsonl_w_cstr(&w, "request", req_name(kind));
-		emit_json(a, &w);
+		json_queued(a, room, id, "request", req_name(kind), strlen(req_name(kind)));
 	} else {
 		say(a, "* asking %s for its %s…", contact_label(room, name, sizeof(name)),
 		    kind == REQ_GET_ACCESS_LIST ? "admin list" : req_name(kind));

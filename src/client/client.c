@@ -722,6 +722,15 @@ static uint64_t reply_timeout(uint32_t timeout)
 	return 2 * (uint64_t)timeout + REPLY_SLACK_MS;
 }
 
+/* A free entry of a room's reqs[] or cli[], or NULL if all are in use. */
+static struct client_wait *free_wait(struct client_wait w[CLIENT_MAX_REQS])
+{
+	for (int i = 0; i < CLIENT_MAX_REQS; i++)
+		if (!w[i].used)
+			return &w[i];
+	return NULL;
+}
+
 static int send_cli(struct client *c, struct client_room *rs, struct client_contact *ct,
                     const struct client_op *op, uint64_t now_ms)
 {
@@ -729,12 +738,9 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 	struct txt_msg m = {.type = TXT_CLI};
 	uint32_t timeout;
 	size_t n;
-	int slot = -1;
+	struct client_wait *w = free_wait(rs->cli);
 
-	for (int i = 0; i < CLIENT_MAX_REQS && slot < 0; i++)
-		if (!rs->cli[i].used)
-			slot = i;
-	if (slot < 0)
+	if (!w)
 		return ERR_FULL;
 	/* sendCommandData: a fresh stamp, CLI_DATA, attempt 0; no ACK is expected */
 	m.timestamp = client_unique_time(c, now_ms);
@@ -745,9 +751,10 @@ static int send_cli(struct client *c, struct client_room *rs, struct client_cont
 		rc = send_stamped(c, ct, PKT_TXT_MSG, pt, n, &timeout);
 	if (rc)
 		return rc;
-	rs->cli[slot].used = true;
-	rs->cli[slot].id = op->id;
-	rs->cli[slot].deadline = now_ms + reply_timeout(timeout);
+	*w = (struct client_wait){.used = true,
+	                          .kind = CLIENT_REQ_CLI,
+	                          .id = op->id,
+	                          .deadline = now_ms + reply_timeout(timeout)};
 	return ERR_OK;
 }
 
@@ -758,12 +765,9 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 	struct req q = {.type = (uint8_t)op->kind, .params = params};
 	size_t len;
 	uint32_t timeout;
-	int slot = -1;
+	struct client_wait *w = free_wait(rs->reqs);
 
-	for (int i = 0; i < CLIENT_MAX_REQS && slot < 0; i++)
-		if (!rs->reqs[i].used)
-			slot = i;
-	if (slot < 0)
+	if (!w)
 		return ERR_FULL;
 	uint32_t tag = q.timestamp = client_unique_time(c, now_ms);
 	if (op->kind == REQ_GET_ACCESS_LIST) {
@@ -780,11 +784,11 @@ static int send_req(struct client *c, struct client_room *rs, struct client_cont
 		rc = send_stamped(c, ct, PKT_REQ, pt, len, &timeout);
 	if (rc)
 		return rc;
-	rs->reqs[slot].used = true;
-	rs->reqs[slot].kind = op->kind;
-	rs->reqs[slot].id = op->id;
-	rs->reqs[slot].tag = tag;
-	rs->reqs[slot].deadline = now_ms + reply_timeout(timeout);
+	*w = (struct client_wait){.used = true,
+	                          .kind = op->kind,
+	                          .id = op->id,
+	                          .tag = tag,
+	                          .deadline = now_ms + reply_timeout(timeout)};
 	return ERR_OK;
 }
 
@@ -917,8 +921,13 @@ int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const ch
 	return rc;
 }
 
-int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text, size_t len,
-                uint64_t now_ms, uint32_t *id)
+/*
+ * Queues a post (OP_POST) or a CLI command (CLIENT_REQ_CLI), refused at once
+ * when the role of the last login cannot send it: a guest cannot post, and
+ * only an admin runs commands.  Before a login the room decides.
+ */
+static int submit_text(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
+                       const char *text, size_t len, uint64_t now_ms, uint32_t *id)
 {
 	struct client_op op;
 	struct client_room *rs = client_room_find(c, room);
@@ -926,27 +935,26 @@ int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const cha
 
 	if (len == 0)
 		return ERR_INVAL;
-	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) == ACL_ROLE_GUEST)
-		return ERR_PERM;
-	if ((rc = text_op(&op, OP_POST, text, len, CLIENT_TEXT_MAX)))
+	if (rs && rs->login == CLIENT_LOGIN_OK) {
+		unsigned role = rs->perms & ACL_ROLE_MASK;
+		if (kind == OP_POST ? role == ACL_ROLE_GUEST : role != ACL_ROLE_ADMIN)
+			return ERR_PERM;
+	}
+	if ((rc = text_op(&op, kind, text, len, CLIENT_TEXT_MAX)))
 		return rc;
 	return submit(c, room, &op, now_ms, id);
+}
+
+int client_post(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *text, size_t len,
+                uint64_t now_ms, uint32_t *id)
+{
+	return submit_text(c, room, OP_POST, text, len, now_ms, id);
 }
 
 int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *cmd, size_t len,
                uint64_t now_ms, uint32_t *id)
 {
-	struct client_op op;
-	struct client_room *rs = client_room_find(c, room);
-	int rc;
-
-	if (len == 0)
-		return ERR_INVAL;
-	if (rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & ACL_ROLE_MASK) != ACL_ROLE_ADMIN)
-		return ERR_PERM;
-	if ((rc = text_op(&op, CLIENT_REQ_CLI, cmd, len, CLIENT_TEXT_MAX)))
-		return rc;
-	return submit(c, room, &op, now_ms, id);
+	return submit_text(c, room, CLIENT_REQ_CLI, cmd, len, now_ms, id);
 }
 
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
@@ -960,6 +968,18 @@ int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsign
 }
 
 /* ---- timers ---- */
+
+/* A request or CLI command whose reply is overdue is given up: TIMEOUT. */
+static void wait_expire(struct client *c, struct client_contact *ct, struct client_wait *w,
+                        uint64_t now_ms)
+{
+	if (!w->used || now_ms < w->deadline)
+		return;
+	struct client_event ev = {
+	    .type = CLIENT_EV_TIMEOUT, .contact = ct, .id = w->id, .kind = w->kind};
+	w->used = false;
+	emit(c, &ev);
+}
 
 static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 {
@@ -989,22 +1009,8 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 			post_done(c, rs, ct, false, rs->post.attempt, now_ms);
 	}
 	for (int i = 0; i < CLIENT_MAX_REQS; i++) {
-		if (rs->reqs[i].used && now_ms >= rs->reqs[i].deadline) {
-			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
-			                          .contact = ct,
-			                          .id = rs->reqs[i].id,
-			                          .kind = rs->reqs[i].kind};
-			rs->reqs[i].used = false;
-			emit(c, &ev);
-		}
-		if (rs->cli[i].used && now_ms >= rs->cli[i].deadline) {
-			struct client_event ev = {.type = CLIENT_EV_TIMEOUT,
-			                          .contact = ct,
-			                          .id = rs->cli[i].id,
-			                          .kind = CLIENT_REQ_CLI};
-			rs->cli[i].used = false;
-			emit(c, &ev);
-		}
+		wait_expire(c, ct, &rs->reqs[i], now_ms);
+		wait_expire(c, ct, &rs->cli[i], now_ms);
 	}
 	if (c->cfg.keepalive_s && rs->login == CLIENT_LOGIN_OK) {
 		uint64_t iv = (uint64_t)c->cfg.keepalive_s * 1000;

@@ -90,6 +90,15 @@ struct client_op {
 	size_t len;
 };
 
+/* A request or CLI command awaiting its reply. */
+struct client_wait {
+	bool used;
+	unsigned kind; /* REQ_* or CLIENT_REQ_CLI */
+	uint32_t id;
+	uint32_t tag; /* a request's timestamp, echoed by the RESPONSE (not for CLI) */
+	uint64_t deadline;
+};
+
 /* A room we talk to: login, the post in flight, requests, keep-alive, history. */
 struct client_room {
 	bool used;
@@ -113,20 +122,10 @@ struct client_room {
 		uint64_t sent_ms[CLIENT_MAX_ATTEMPTS], deadline;
 	} post;
 
-	struct {
-		bool used;
-		unsigned kind; /* REQ_* */
-		uint32_t id;
-		uint32_t tag; /* the request's timestamp, echoed by the RESPONSE */
-		uint64_t deadline;
-	} reqs[CLIENT_MAX_REQS];
+	struct client_wait reqs[CLIENT_MAX_REQS];
 
 	/* CLI commands awaiting a reply (replies carry no tag: oldest first) */
-	struct {
-		bool used;
-		uint32_t id;
-		uint64_t deadline;
-	} cli[CLIENT_MAX_REQS];
+	struct client_wait cli[CLIENT_MAX_REQS];
 
 	/* keep-alive */
 	uint64_t ka_next_ms; /* next keep-alive due */

@@ -90,6 +90,9 @@ int cstore_identity(struct cstore *s, struct ident *id, const struct rng *rng, b
 struct wfile {
 	char path[4096], tmp[4200];
 	FILE *f;
+	/* The line being written: at most what each_line() reads back. */
+	char line[CSTORE_LINE_MAX];
+	struct jsonl_w j;
 };
 
 static int wfile_open(struct cstore *s, struct wfile *w, const char *name)
@@ -106,19 +109,25 @@ static int wfile_open(struct cstore *s, struct wfile *w, const char *name)
 	return ERR_OK;
 }
 
-/*
- * Ends the JSON object j (written into line) and writes it as one line; an
- * object that did not fit is left out.
- */
-static void wfile_line(struct wfile *w, struct jsonl_w *j, const char *line)
+/* Starts the JSON object of the next line; add its fields to the writer returned. */
+static struct jsonl_w *wfile_begin(struct wfile *w)
 {
-	if (jsonl_w_end(j) == ERR_OK)
-		fprintf(w->f, "%s\n", line);
+	jsonl_w_begin(&w->j, w->line, sizeof(w->line));
+	return &w->j;
 }
 
+/* Ends the object begun by wfile_begin() and writes it as one line; one too long is left out. */
+static void wfile_line(struct wfile *w)
+{
+	if (jsonl_w_end(&w->j) == ERR_OK)
+		fprintf(w->f, "%s\n", w->line);
+}
+
+/* Syncs the file and renames it into place; wipes the line buffer, which may have held a secret. */
 static int wfile_commit(struct wfile *w)
 {
 	int rc = ERR_OK;
+	crypto_wipe(w->line, sizeof(w->line));
 	if (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0)
 		rc = ERR_SYS;
 	if (fclose(w->f) != 0)
@@ -231,8 +240,6 @@ int cstore_contacts_load(struct cstore *s, struct client *c, int *n_loaded)
 int cstore_contacts_save(struct cstore *s, const struct client *c)
 {
 	struct wfile w;
-	char line[1024];
-	struct jsonl_w j;
 	int rc = wfile_open(s, &w, "contacts.jsonl");
 	if (rc)
 		return rc;
@@ -240,26 +247,26 @@ int cstore_contacts_save(struct cstore *s, const struct client *c)
 		const struct client_contact *ct = &c->contacts[i];
 		if (!ct->used)
 			continue;
-		jsonl_w_begin(&j, line, sizeof(line));
-		jsonl_w_hex(&j, "key", ct->pub, sizeof(ct->pub));
-		jsonl_w_cstr(&j, "name", ct->name);
-		jsonl_w_int(&j, "type", ct->type);
-		jsonl_w_cstr(&j, "type_name", client_type_name(ct->type));
+		struct jsonl_w *j = wfile_begin(&w);
+		jsonl_w_hex(j, "key", ct->pub, sizeof(ct->pub));
+		jsonl_w_cstr(j, "name", ct->name);
+		jsonl_w_int(j, "type", ct->type);
+		jsonl_w_cstr(j, "type_name", client_type_name(ct->type));
 		if (ct->hops != 0xFF)
-			jsonl_w_int(&j, "hops", ct->hops);
+			jsonl_w_int(j, "hops", ct->hops);
 		if (ct->has_loc) {
-			jsonl_w_int(&j, "lat_e6", ct->lat_e6);
-			jsonl_w_int(&j, "lon_e6", ct->lon_e6);
+			jsonl_w_int(j, "lat_e6", ct->lat_e6);
+			jsonl_w_int(j, "lon_e6", ct->lon_e6);
 		}
-		jsonl_w_int(&j, "advert_ts", ct->advert_ts);
-		jsonl_w_int(&j, "last_heard", ct->last_heard);
+		jsonl_w_int(j, "advert_ts", ct->advert_ts);
+		jsonl_w_int(j, "last_heard", ct->last_heard);
 		if (ct->sync_since)
-			jsonl_w_int(&j, "sync_since", ct->sync_since);
+			jsonl_w_int(j, "sync_since", ct->sync_since);
 		if (ct->out_path_len != MESH_NO_PATH) {
-			jsonl_w_int(&j, "path_len", ct->out_path_len);
-			jsonl_w_hex(&j, "path", ct->out_path, path_len_bytes(ct->out_path_len));
+			jsonl_w_int(j, "path_len", ct->out_path_len);
+			jsonl_w_hex(j, "path", ct->out_path, path_len_bytes(ct->out_path_len));
 		}
-		wfile_line(&w, &j, line);
+		wfile_line(&w);
 	}
 	return wfile_commit(&w);
 }
@@ -287,15 +294,13 @@ int cstore_state_load(struct cstore *s, struct cstore_state *st)
 int cstore_state_save(struct cstore *s, const struct cstore_state *st)
 {
 	struct wfile w;
-	char line[256];
-	struct jsonl_w j;
 	int rc = wfile_open(s, &w, "state.jsonl");
 	if (rc)
 		return rc;
-	jsonl_w_begin(&j, line, sizeof(line));
-	jsonl_w_int(&j, "stamp", st->stamp);
-	jsonl_w_cstr(&j, "name", st->name);
-	wfile_line(&w, &j, line);
+	struct jsonl_w *j = wfile_begin(&w);
+	jsonl_w_int(j, "stamp", st->stamp);
+	jsonl_w_cstr(j, "name", st->name);
+	wfile_line(&w);
 	return wfile_commit(&w);
 }
 
@@ -339,12 +344,18 @@ static void pw_line(void *ctx, const struct jsonl_field *f, int n)
 	l->n++;
 }
 
-static int pw_load(struct cstore *s, struct pw_list *l)
+/*
+ * Reads passwords.jsonl into a new list *lp (NULL if out of memory), which
+ * the caller wipes and frees with pw_free() whatever this returns.
+ */
+static int pw_load(struct cstore *s, struct pw_list **lp)
 {
 	char path[4096];
 	struct stat st;
+	struct pw_list *l = *lp = calloc(1, sizeof(*l));
 
-	memset(l, 0, sizeof(*l));
+	if (!l)
+		return ERR_NOMEM;
 	l->s = s;
 	path_of(s, path, sizeof(path), "passwords.jsonl");
 	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
@@ -355,51 +366,50 @@ static int pw_load(struct cstore *s, struct pw_list *l)
 	return each_line(s, path, pw_line, l);
 }
 
+static void pw_free(struct pw_list *l)
+{
+	if (!l)
+		return;
+	crypto_wipe(l, sizeof(*l));
+	free(l);
+}
+
 static int pw_save(struct cstore *s, struct pw_list *l)
 {
 	struct wfile w;
-	char line[256];
-	struct jsonl_w j;
 	int rc = wfile_open(s, &w, "passwords.jsonl");
 	if (rc)
 		return rc;
 	for (int i = 0; i < l->n; i++) {
-		jsonl_w_begin(&j, line, sizeof(line));
-		jsonl_w_hex(&j, "room", l->e[i].room, CRYPTO_PUB_SIZE);
-		jsonl_w_cstr(&j, "password", l->e[i].pw);
-		wfile_line(&w, &j, line);
+		struct jsonl_w *j = wfile_begin(&w);
+		jsonl_w_hex(j, "room", l->e[i].room, CRYPTO_PUB_SIZE);
+		jsonl_w_cstr(j, "password", l->e[i].pw);
+		wfile_line(&w);
 	}
-	crypto_wipe(line, sizeof(line));
 	return wfile_commit(&w);
 }
 
 int cstore_password_get(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE],
                         char out[CLIENT_PASS_MAX + 1], bool *found)
 {
-	struct pw_list *l = calloc(1, sizeof(*l));
+	struct pw_list *l;
 	*found = false;
 	out[0] = 0;
-	if (!l)
-		return ERR_NOMEM;
-	int rc = pw_load(s, l);
+	int rc = pw_load(s, &l);
 	for (int i = 0; rc == ERR_OK && i < l->n; i++) {
 		if (memcmp(l->e[i].room, room, CRYPTO_PUB_SIZE) == 0) {
 			memcpy(out, l->e[i].pw, sizeof(l->e[i].pw));
 			*found = true;
 		}
 	}
-	crypto_wipe(l, sizeof(*l));
-	free(l);
+	pw_free(l);
 	return rc;
 }
 
 static int pw_update(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE], const char *pw)
 {
-	struct pw_list *l = calloc(1, sizeof(*l));
-	int i, rc;
-	if (!l)
-		return ERR_NOMEM;
-	rc = pw_load(s, l);
+	struct pw_list *l;
+	int i, rc = pw_load(s, &l);
 	if (rc)
 		goto out;
 	for (i = 0; i < l->n; i++)
@@ -422,8 +432,7 @@ static int pw_update(struct cstore *s, const uint8_t room[CRYPTO_PUB_SIZE], cons
 	}
 	rc = pw_save(s, l);
 out:
-	crypto_wipe(l, sizeof(*l));
-	free(l);
+	pw_free(l);
 	return rc;
 }
 
@@ -442,14 +451,11 @@ int cstore_passwords_each(struct cstore *s,
                                      const char *pw),
                           void *ctx)
 {
-	struct pw_list *l = calloc(1, sizeof(*l));
-	if (!l)
-		return ERR_NOMEM;
-	int rc = pw_load(s, l);
+	struct pw_list *l;
+	int rc = pw_load(s, &l);
 	for (int i = 0; rc == ERR_OK && i < l->n; i++)
 		cb(ctx, l->e[i].room, l->e[i].pw);
-	crypto_wipe(l, sizeof(*l));
-	free(l);
+	pw_free(l);
 	return rc;
 }
 

@@ -468,6 +468,76 @@ static void col_text(struct q *q, int i, char *dst, size_t cap)
 	dst[n] = 0;
 }
 
+/*
+ * Steps a query that always answers one row, such as a count, and reads its
+ * first column as an integer in [min, max].  No row is a malformed answer.
+ */
+static int64_t q_scalar(struct q *q, int64_t min, int64_t max)
+{
+	if (q_step(q) == SQLITE_ROW)
+		return col_int(q, 0, min, max);
+	if (q->rc == SQLITE_OK)
+		q->bad = true;
+	return min;
+}
+
+/* Finishes a count query; *count is set only on success. */
+static int q_count(struct q *q, uint32_t *count)
+{
+	uint32_t n = (uint32_t)q_scalar(q, 0, UINT32_MAX);
+	int err = q_end(q);
+	if (err == ERR_OK)
+		*count = n;
+	return err;
+}
+
+/* Reads the current row of a query into *row. */
+typedef void row_reader(struct q *q, void *row);
+
+/*
+ * Finishes a lookup of at most one row, read into *row: ERR_NOT_FOUND if
+ * there is none.  Public calls read into a scratch copy and hand it out only
+ * on success, so that a failed call leaves their output as it was.
+ */
+static int q_get(struct q *q, row_reader *read, void *row)
+{
+	bool found = q_step(q) == SQLITE_ROW;
+	if (found)
+		read(q, row);
+	int err = q_end(q);
+	return err == ERR_OK && !found ? ERR_NOT_FOUND : err;
+}
+
+/* The caller's callback of a listing, one member per kind of row. */
+union list_cb {
+	store_room_cb *room;
+	store_post_cb *post;
+	store_member_cb *member;
+	store_setting_cb *setting;
+	store_ban_cb *ban;
+	store_dup_cb *dup;
+};
+
+/* Reads the current row and, unless it is malformed (q->bad), returns what cb says of it. */
+typedef int list_row(struct q *q, union list_cb cb, void *ctx);
+
+/*
+ * Hands every row of a query to a callback until it returns nonzero, which
+ * is then the result; a malformed row ends the listing with ERR_STORE.  The
+ * callback must not call back into the store: in_cb refuses it.
+ */
+static int q_list(struct q *q, list_row *row, union list_cb cb, void *ctx)
+{
+	int stop = 0;
+	while (!stop && !q->bad && q_step(q) == SQLITE_ROW) {
+		q->st->in_cb = true;
+		stop = row(q, cb, ctx);
+		q->st->in_cb = false;
+	}
+	int err = q_end(q);
+	return err ? err : stop;
+}
+
 /* ---- transactions --------------------------------------------------------- */
 
 static int run_simple(struct store *st, enum stmt id, const char *what)
@@ -577,46 +647,42 @@ int store_rollback(struct store *st)
 
 /* ---- open and close --------------------------------------------------------- */
 
-/* One integer from a one-off statement such as a PRAGMA. */
+/*
+ * Prepares a one-off statement such as a PRAGMA and steps it to its first
+ * row; no row at all is a corrupt answer.  The caller finalizes *s either way.
+ */
+static int exec_first_row(struct store *st, const char *text, sqlite3_stmt **s)
+{
+	*s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, text, -1, s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(*s);
+	if (rc == SQLITE_ROW)
+		return ERR_OK;
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_CORRUPT;
+	return db_fail(st, rc, text);
+}
+
+/* One integer from a one-off statement. */
 static int exec_int(struct store *st, const char *text, int64_t *v)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(st->db, text, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_CORRUPT;
-		goto fail;
-	}
-	*v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return ERR_OK;
-fail:;
-	int err = db_fail(st, rc, text);
+	sqlite3_stmt *s;
+	int err = exec_first_row(st, text, &s);
+	if (err == ERR_OK)
+		*v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return err;
 }
 
 static int exec_text(struct store *st, const char *text, char *out, size_t cap)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(st->db, text, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_CORRUPT;
-		goto fail;
+	sqlite3_stmt *s;
+	int err = exec_first_row(st, text, &s);
+	if (err == ERR_OK) {
+		const unsigned char *p = sqlite3_column_text(s, 0);
+		snprintf(out, cap, "%s", p ? (const char *)p : "");
 	}
-	const unsigned char *p = sqlite3_column_text(s, 0);
-	snprintf(out, cap, "%s", p ? (const char *)p : "");
-	sqlite3_finalize(s);
-	return ERR_OK;
-fail:;
-	int err = db_fail(st, rc, text);
 	sqlite3_finalize(s);
 	return err;
 }
@@ -874,10 +940,7 @@ static int query_int(struct store *st, enum stmt id, const char *what, int64_t *
 {
 	struct q q;
 	q_start(&q, st, id, what);
-	if (q_step(&q) == SQLITE_ROW)
-		*v = col_int(&q, 0, 0, INT64_MAX);
-	else if (q.rc == SQLITE_OK)
-		q.bad = true;
+	*v = q_scalar(&q, 0, INT64_MAX);
 	return q_end(&q);
 }
 
@@ -935,8 +998,9 @@ int store_set_query_only(struct store *st, bool on)
 
 /* ---- rooms ---------------------------------------------------------------- */
 
-static void read_room(struct q *q, struct store_room *r)
+static void read_room(struct q *q, void *row)
 {
+	struct store_room *r = row;
 	r->id = (uint32_t)col_int(q, 0, 1, UINT32_MAX);
 	col_key(q, 1, r->pub, STORE_PUB_LEN);
 	col_text(q, 2, r->name, sizeof(r->name));
@@ -967,10 +1031,7 @@ int store_room_add(struct store *st, const char *name, const uint8_t pub[STORE_P
 		goto out;
 	q_start(&q, st, S_ROOM_ID_BY_PUB, "room add");
 	q_blob(&q, 1, pub, STORE_PUB_LEN);
-	if (q_step(&q) == SQLITE_ROW)
-		v = col_int(&q, 0, 1, UINT32_MAX);
-	else if (q.rc == SQLITE_OK)
-		q.bad = true;
+	v = q_scalar(&q, 1, UINT32_MAX);
 	err = q_end(&q);
 out:
 	err = op_end(st, err);
@@ -979,31 +1040,23 @@ out:
 	return err;
 }
 
-/* Finishes a query for one room row: ERR_NOT_FOUND if there was none. */
-static int room_get(struct q *q, struct store_room *out)
+/* Reads room id into *r: ERR_NOT_FOUND if there is none. */
+static int room_get(struct store *st, uint32_t id, const char *what, struct store_room *r)
 {
-	struct store_room r;
-	bool found = false;
-	if (q_step(q) == SQLITE_ROW) {
-		read_room(q, &r);
-		found = true;
-	}
-	int err = q_end(q);
-	if (err)
-		return err;
-	if (!found)
-		return ERR_NOT_FOUND;
-	*out = r;
-	return ERR_OK;
+	struct q q;
+	q_start(&q, st, S_ROOM_GET, what);
+	q_int(&q, 1, id);
+	return q_get(&q, read_room, r);
 }
 
 int store_room_get(struct store *st, uint32_t id, struct store_room *out)
 {
 	GUARD(st);
-	struct q q;
-	q_start(&q, st, S_ROOM_GET, "room get");
-	q_int(&q, 1, id);
-	return room_get(&q, out);
+	struct store_room r;
+	int err = room_get(st, id, "room get", &r);
+	if (err == ERR_OK)
+		*out = r;
+	return err;
 }
 
 int store_room_find(struct store *st, const uint8_t pub[STORE_PUB_LEN], struct store_room *out)
@@ -1012,9 +1065,20 @@ int store_room_find(struct store *st, const uint8_t pub[STORE_PUB_LEN], struct s
 	if (!pub)
 		return ERR_INVAL;
 	struct q q;
+	struct store_room r;
 	q_start(&q, st, S_ROOM_FIND, "room find");
 	q_blob(&q, 1, pub, STORE_PUB_LEN);
-	return room_get(&q, out);
+	int err = q_get(&q, read_room, &r);
+	if (err == ERR_OK)
+		*out = r;
+	return err;
+}
+
+static int room_row(struct q *q, union list_cb cb, void *ctx)
+{
+	struct store_room r;
+	read_room(q, &r);
+	return q->bad ? 0 : cb.room(ctx, &r);
 }
 
 int store_room_list(struct store *st, store_room_cb *cb, void *ctx)
@@ -1023,19 +1087,8 @@ int store_room_list(struct store *st, store_room_cb *cb, void *ctx)
 	if (!cb)
 		return ERR_INVAL;
 	struct q q;
-	int stop = 0;
 	q_start(&q, st, S_ROOM_LIST, "room list");
-	while (!stop && q_step(&q) == SQLITE_ROW) {
-		struct store_room r;
-		read_room(&q, &r);
-		if (q.bad)
-			break;
-		st->in_cb = true;
-		stop = cb(ctx, &r);
-		st->in_cb = false;
-	}
-	int err = q_end(&q);
-	return err ? err : stop;
+	return q_list(&q, room_row, (union list_cb){.room = cb}, ctx);
 }
 
 /* A statement keyed by (room, pub) that must change exactly one row. */
@@ -1087,8 +1140,9 @@ int store_room_set_retention(struct store *st, uint32_t id, uint32_t max_posts, 
 
 /* ---- posts ---------------------------------------------------------------- */
 
-static void read_post(struct q *q, struct store_post *p)
+static void read_post(struct q *q, void *row)
 {
+	struct store_post *p = row;
 	p->id = col_int(q, 0, 1, INT64_MAX);
 	p->room = (uint32_t)col_int(q, 1, 1, UINT32_MAX);
 	col_key(q, 2, p->author, STORE_PUB_LEN);
@@ -1100,29 +1154,34 @@ static void read_post(struct q *q, struct store_post *p)
 		q->bad = true;
 }
 
-/* Deletes the oldest posts beyond max_posts and those older than min_ts. */
+/*
+ * Runs a DELETE whose parameters are (room, n): a count to keep or drop, or
+ * a cut-off time.  Adds the rows it deleted to *deleted if that is not NULL.
+ */
+static int trim(struct store *st, enum stmt id, const char *what, uint32_t room, int64_t n,
+                uint32_t *deleted)
+{
+	struct q q;
+	q_start(&q, st, id, what);
+	q_int(&q, 1, room);
+	q_int(&q, 2, n);
+	int err = q_run(&q);
+	if (err == ERR_OK && deleted)
+		*deleted += (uint32_t)sqlite3_changes(st->db);
+	return err;
+}
+
+/* Deletes the oldest posts beyond max_posts and those older than max_age_s. */
 static int trim_posts(struct store *st, uint32_t room, const struct store_room *r, uint32_t now,
                       uint32_t *deleted)
 {
-	struct q q;
-	int err;
-	if (r->max_posts && r->post_count > r->max_posts) {
-		q_start(&q, st, S_POST_TRIM_COUNT, "retention");
-		q_int(&q, 1, room);
-		q_int(&q, 2, r->post_count - r->max_posts);
-		if ((err = q_run(&q)) != ERR_OK)
-			return err;
-		*deleted += (uint32_t)sqlite3_changes(st->db);
-	}
-	if (r->max_age_s && now > r->max_age_s) {
-		q_start(&q, st, S_POST_TRIM_AGE, "retention");
-		q_int(&q, 1, room);
-		q_int(&q, 2, now - r->max_age_s);
-		if ((err = q_run(&q)) != ERR_OK)
-			return err;
-		*deleted += (uint32_t)sqlite3_changes(st->db);
-	}
-	return ERR_OK;
+	int err = ERR_OK;
+	if (r->max_posts && r->post_count > r->max_posts)
+		err = trim(st, S_POST_TRIM_COUNT, "retention", room, r->post_count - r->max_posts,
+		           deleted);
+	if (err == ERR_OK && r->max_age_s && now > r->max_age_s)
+		err = trim(st, S_POST_TRIM_AGE, "retention", room, now - r->max_age_s, deleted);
+	return err;
 }
 
 int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bool *dup)
@@ -1154,9 +1213,7 @@ int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bo
 		if ((err = q_end(&q)) != ERR_OK || is_dup)
 			goto out;
 	}
-	q_start(&q, st, S_ROOM_GET, "post add");
-	q_int(&q, 1, p->room);
-	if ((err = room_get(&q, &r)) != ERR_OK)
+	if ((err = room_get(st, p->room, "post add", &r)) != ERR_OK)
 		goto out;
 	if (p->post_ts == 0 || p->post_ts <= r.last_post_ts) {
 		log_warn(SUB, "room %u: post_ts %u not above the newest %u; refused", p->room,
@@ -1195,23 +1252,15 @@ int store_post_next(struct store *st, uint32_t room, const uint8_t *exclude, uin
 		return ERR_INVAL;
 	struct q q;
 	struct store_post p;
-	bool found = false;
 	q_start(&q, st, S_POST_NEXT, "post next");
 	q_int(&q, 1, room);
 	q_int(&q, 2, since);
 	q_int(&q, 3, max_ts);
 	q_blob_or_null(&q, 4, exclude, STORE_PUB_LEN);
-	if (q_step(&q) == SQLITE_ROW) {
-		read_post(&q, &p);
-		found = true;
-	}
-	int err = q_end(&q);
-	if (err)
-		return err;
-	if (!found)
-		return ERR_NOT_FOUND;
-	*out = p;
-	return ERR_OK;
+	int err = q_get(&q, read_post, &p);
+	if (err == ERR_OK)
+		*out = p;
+	return err;
 }
 
 int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclude, uint32_t since,
@@ -1221,21 +1270,20 @@ int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclu
 	if (!count)
 		return ERR_INVAL;
 	struct q q;
-	uint32_t n = 0;
 	q_start(&q, st, S_POST_COUNT_SINCE, "post count");
 	q_int(&q, 1, room);
 	q_int(&q, 2, since);
 	q_int(&q, 3, max_ts);
 	q_blob_or_null(&q, 4, exclude, STORE_PUB_LEN);
 	q_int(&q, 5, cap);
-	if (q_step(&q) == SQLITE_ROW)
-		n = col_u32(&q, 0);
-	else if (q.rc == SQLITE_OK)
-		q.bad = true;
-	int err = q_end(&q);
-	if (err == ERR_OK)
-		*count = n;
-	return err;
+	return q_count(&q, count);
+}
+
+static int post_row(struct q *q, union list_cb cb, void *ctx)
+{
+	struct store_post p;
+	read_post(q, &p);
+	return q->bad ? 0 : cb.post(ctx, &p);
 }
 
 int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_post_cb *cb,
@@ -1245,21 +1293,10 @@ int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_po
 	if (!cb)
 		return ERR_INVAL;
 	struct q q;
-	int stop = 0;
 	q_start(&q, st, S_POST_NEWEST, "post list");
 	q_int(&q, 1, room);
 	q_int(&q, 2, n);
-	while (!stop && q_step(&q) == SQLITE_ROW) {
-		struct store_post p;
-		read_post(&q, &p);
-		if (q.bad)
-			break;
-		st->in_cb = true;
-		stop = cb(ctx, &p);
-		st->in_cb = false;
-	}
-	int err = q_end(&q);
-	return err ? err : stop;
+	return q_list(&q, post_row, (union list_cb){.post = cb}, ctx);
 }
 
 int store_post_get(struct store *st, uint32_t room, int64_t id, struct store_post *out)
@@ -1269,21 +1306,13 @@ int store_post_get(struct store *st, uint32_t room, int64_t id, struct store_pos
 		return ERR_INVAL;
 	struct q q;
 	struct store_post p;
-	bool found = false;
 	q_start(&q, st, S_POST_GET, "post get");
 	q_int(&q, 1, id);
 	q_int(&q, 2, room);
-	if (q_step(&q) == SQLITE_ROW) {
-		read_post(&q, &p);
-		found = true;
-	}
-	int err = q_end(&q);
-	if (err)
-		return err;
-	if (!found)
-		return ERR_NOT_FOUND;
-	*out = p;
-	return ERR_OK;
+	int err = q_get(&q, read_post, &p);
+	if (err == ERR_OK)
+		*out = p;
+	return err;
 }
 
 int store_post_delete(struct store *st, uint32_t room, int64_t id)
@@ -1323,15 +1352,12 @@ int store_post_newest_ts(struct store *st, uint32_t room, uint32_t *ts)
 int store_retention(struct store *st, uint32_t room, uint32_t now, uint32_t *deleted)
 {
 	GUARD(st);
-	struct q q;
 	struct store_room r;
 	uint32_t n = 0;
 	int err = op_begin(st);
 	if (err)
 		return err;
-	q_start(&q, st, S_ROOM_GET, "retention");
-	q_int(&q, 1, room);
-	err = room_get(&q, &r);
+	err = room_get(st, room, "retention", &r);
 	if (err == ERR_OK)
 		err = trim_posts(st, room, &r, now, &n);
 	err = op_end(st, err);
@@ -1356,8 +1382,9 @@ static int path_bytes(uint8_t len, size_t *n)
 	return ERR_OK;
 }
 
-static void read_member(struct q *q, struct store_member *m)
+static void read_member(struct q *q, void *row)
 {
+	struct store_member *m = row;
 	size_t want = 0;
 	memset(m, 0, sizeof(*m));
 	col_key(q, 0, m->pub, STORE_PUB_LEN);
@@ -1422,20 +1449,12 @@ int store_member_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PU
 		return ERR_INVAL;
 	struct q q;
 	struct store_member m;
-	bool found = false;
 	q_start(&q, st, S_MEMBER_GET, "member get");
 	bind_key(&q, room, pub);
-	if (q_step(&q) == SQLITE_ROW) {
-		read_member(&q, &m);
-		found = true;
-	}
-	int err = q_end(&q);
-	if (err)
-		return err;
-	if (!found)
-		return ERR_NOT_FOUND;
-	*out = m;
-	return ERR_OK;
+	int err = q_get(&q, read_member, &m);
+	if (err == ERR_OK)
+		*out = m;
+	return err;
 }
 
 int store_member_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
@@ -1444,26 +1463,22 @@ int store_member_delete(struct store *st, uint32_t room, const uint8_t pub[STORE
 	return keyed_change(st, S_MEMBER_DELETE, "member delete", room, pub);
 }
 
+static int member_row(struct q *q, union list_cb cb, void *ctx)
+{
+	struct store_member m;
+	read_member(q, &m);
+	return q->bad ? 0 : cb.member(ctx, &m);
+}
+
 int store_member_list(struct store *st, uint32_t room, store_member_cb *cb, void *ctx)
 {
 	GUARD(st);
 	if (!cb)
 		return ERR_INVAL;
 	struct q q;
-	int stop = 0;
 	q_start(&q, st, S_MEMBER_LIST, "member list");
 	q_int(&q, 1, room);
-	while (!stop && q_step(&q) == SQLITE_ROW) {
-		struct store_member m;
-		read_member(&q, &m);
-		if (q.bad)
-			break;
-		st->in_cb = true;
-		stop = cb(ctx, &m);
-		st->in_cb = false;
-	}
-	int err = q_end(&q);
-	return err ? err : stop;
+	return q_list(&q, member_row, (union list_cb){.member = cb}, ctx);
 }
 
 static int count_rows(struct store *st, enum stmt id, const char *what, uint32_t room,
@@ -1472,17 +1487,9 @@ static int count_rows(struct store *st, enum stmt id, const char *what, uint32_t
 	if (!count)
 		return ERR_INVAL;
 	struct q q;
-	uint32_t n = 0;
 	q_start(&q, st, id, what);
 	q_int(&q, 1, room);
-	if (q_step(&q) == SQLITE_ROW)
-		n = col_u32(&q, 0);
-	else if (q.rc == SQLITE_OK)
-		q.bad = true;
-	int err = q_end(&q);
-	if (err == ERR_OK)
-		*count = n;
-	return err;
+	return q_count(&q, count);
 }
 
 int store_member_count(struct store *st, uint32_t room, uint32_t *count)
@@ -1552,35 +1559,40 @@ int store_member_set_activity(struct store *st, uint32_t room, const uint8_t pub
 
 /* ---- replay marks --------------------------------------------------------- */
 
+/* (room, pub, last_timestamp, updated): the replay mark's UPDATE or INSERT. */
+static int replay_write(struct store *st, enum stmt id, uint32_t room, const uint8_t *pub,
+                        uint32_t last_timestamp, uint32_t now)
+{
+	struct q q;
+	q_start(&q, st, id, "replay set");
+	bind_key(&q, room, pub);
+	q_int(&q, 3, last_timestamp);
+	q_int(&q, 4, now);
+	return q_run(&q);
+}
+
 int store_replay_set(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
                      uint32_t last_timestamp, uint32_t now)
 {
 	GUARD(st);
 	if (!pub || room == 0)
 		return ERR_INVAL;
-	struct q q;
 	int err = op_begin(st);
 	if (err)
 		return err;
-	q_start(&q, st, S_REPLAY_UPDATE, "replay set");
-	bind_key(&q, room, pub);
-	q_int(&q, 3, last_timestamp);
-	q_int(&q, 4, now);
-	if ((err = q_run(&q)) != ERR_OK || sqlite3_changes(st->db) > 0)
-		goto out;
-	q_start(&q, st, S_REPLAY_INSERT, "replay set");
-	bind_key(&q, room, pub);
-	q_int(&q, 3, last_timestamp);
-	q_int(&q, 4, now);
-	if ((err = q_run(&q)) != ERR_OK)
-		goto out;
-	/* Only an insert can push the room over the cap. */
-	q_start(&q, st, S_REPLAY_TRIM, "replay set");
-	q_int(&q, 1, room);
-	q_int(&q, 2, STORE_REPLAY_MAX);
-	err = q_run(&q);
-out:
+	err = replay_write(st, S_REPLAY_UPDATE, room, pub, last_timestamp, now);
+	if (err == ERR_OK && sqlite3_changes(st->db) == 0) {
+		err = replay_write(st, S_REPLAY_INSERT, room, pub, last_timestamp, now);
+		/* Only an insert can push the room over the cap. */
+		if (err == ERR_OK)
+			err = trim(st, S_REPLAY_TRIM, "replay set", room, STORE_REPLAY_MAX, NULL);
+	}
 	return op_end(st, err);
+}
+
+static void read_u32(struct q *q, void *row)
+{
+	*(uint32_t *)row = col_u32(q, 0);
 }
 
 int store_replay_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
@@ -1590,21 +1602,13 @@ int store_replay_get(struct store *st, uint32_t room, const uint8_t pub[STORE_PU
 	if (!pub || !last_timestamp)
 		return ERR_INVAL;
 	struct q q;
-	uint32_t v = 0;
-	bool found = false;
+	uint32_t v;
 	q_start(&q, st, S_REPLAY_GET, "replay get");
 	bind_key(&q, room, pub);
-	if (q_step(&q) == SQLITE_ROW) {
-		v = col_u32(&q, 0);
-		found = true;
-	}
-	int err = q_end(&q);
-	if (err)
-		return err;
-	if (!found)
-		return ERR_NOT_FOUND;
-	*last_timestamp = v;
-	return ERR_OK;
+	int err = q_get(&q, read_u32, &v);
+	if (err == ERR_OK)
+		*last_timestamp = v;
+	return err;
 }
 
 int store_replay_delete(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN])
@@ -1690,27 +1694,23 @@ int store_setting_delete(struct store *st, uint32_t room, const char *key)
 	return change_one(st, &q);
 }
 
+static int setting_row(struct q *q, union list_cb cb, void *ctx)
+{
+	char key[STORE_SETTING_KEY_MAX + 1], value[STORE_SETTING_VALUE_MAX + 1];
+	col_text(q, 0, key, sizeof(key));
+	col_text(q, 1, value, sizeof(value));
+	return q->bad ? 0 : cb.setting(ctx, key, value);
+}
+
 int store_setting_list(struct store *st, uint32_t room, store_setting_cb *cb, void *ctx)
 {
 	GUARD(st);
 	if (!cb)
 		return ERR_INVAL;
 	struct q q;
-	int stop = 0;
 	q_start(&q, st, S_SETTING_LIST, "setting list");
 	q_int(&q, 1, room);
-	while (!stop && q_step(&q) == SQLITE_ROW) {
-		char key[STORE_SETTING_KEY_MAX + 1], value[STORE_SETTING_VALUE_MAX + 1];
-		col_text(&q, 0, key, sizeof(key));
-		col_text(&q, 1, value, sizeof(value));
-		if (q.bad)
-			break;
-		st->in_cb = true;
-		stop = cb(ctx, key, value);
-		st->in_cb = false;
-	}
-	int err = q_end(&q);
-	return err ? err : stop;
+	return q_list(&q, setting_row, (union list_cb){.setting = cb}, ctx);
 }
 
 /* ---- bans ----------------------------------------------------------------- */
@@ -1754,28 +1754,24 @@ int store_ban_check(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB
 	return err;
 }
 
+static int ban_row(struct q *q, union list_cb cb, void *ctx)
+{
+	struct store_ban b;
+	col_key(q, 0, b.pub, STORE_PUB_LEN);
+	b.when = col_u32(q, 1);
+	col_text(q, 2, b.reason, sizeof(b.reason));
+	return q->bad ? 0 : cb.ban(ctx, &b);
+}
+
 int store_ban_list(struct store *st, uint32_t room, store_ban_cb *cb, void *ctx)
 {
 	GUARD(st);
 	if (!cb)
 		return ERR_INVAL;
 	struct q q;
-	int stop = 0;
 	q_start(&q, st, S_BAN_LIST, "ban list");
 	q_int(&q, 1, room);
-	while (!stop && q_step(&q) == SQLITE_ROW) {
-		struct store_ban b;
-		col_key(&q, 0, b.pub, STORE_PUB_LEN);
-		b.when = col_u32(&q, 1);
-		col_text(&q, 2, b.reason, sizeof(b.reason));
-		if (q.bad)
-			break;
-		st->in_cb = true;
-		stop = cb(ctx, &b);
-		st->in_cb = false;
-	}
-	int err = q_end(&q);
-	return err ? err : stop;
+	return q_list(&q, ban_row, (union list_cb){.ban = cb}, ctx);
 }
 
 /* ---- duplicate window ----------------------------------------------------- */
@@ -1794,13 +1790,17 @@ int store_dup_add(struct store *st, uint32_t room, const uint8_t hash[STORE_HASH
 	q_int(&q, 1, room);
 	q_blob(&q, 2, hash, STORE_HASH_LEN);
 	q_int(&q, 3, seen);
-	if ((err = q_run(&q)) == ERR_OK) {
-		q_start(&q, st, S_DUP_TRIM, "dup add");
-		q_int(&q, 1, room);
-		q_int(&q, 2, STORE_DUP_MAX);
-		err = q_run(&q);
-	}
+	if ((err = q_run(&q)) == ERR_OK)
+		err = trim(st, S_DUP_TRIM, "dup add", room, STORE_DUP_MAX, NULL);
 	return op_end(st, err);
+}
+
+static int dup_row(struct q *q, union list_cb cb, void *ctx)
+{
+	uint8_t hash[STORE_HASH_LEN];
+	col_key(q, 0, hash, STORE_HASH_LEN);
+	uint32_t seen = col_u32(q, 1);
+	return q->bad ? 0 : cb.dup(ctx, hash, seen);
 }
 
 int store_dup_load(struct store *st, uint32_t room, uint32_t n, store_dup_cb *cb, void *ctx)
@@ -1809,22 +1809,10 @@ int store_dup_load(struct store *st, uint32_t room, uint32_t n, store_dup_cb *cb
 	if (!cb)
 		return ERR_INVAL;
 	struct q q;
-	int stop = 0;
 	q_start(&q, st, S_DUP_LOAD, "dup load");
 	q_int(&q, 1, room);
 	q_int(&q, 2, n);
-	while (!stop && q_step(&q) == SQLITE_ROW) {
-		uint8_t hash[STORE_HASH_LEN];
-		col_key(&q, 0, hash, STORE_HASH_LEN);
-		uint32_t seen = col_u32(&q, 1);
-		if (q.bad)
-			break;
-		st->in_cb = true;
-		stop = cb(ctx, hash, seen);
-		st->in_cb = false;
-	}
-	int err = q_end(&q);
-	return err ? err : stop;
+	return q_list(&q, dup_row, (union list_cb){.dup = cb}, ctx);
 }
 
 /* ---- backup ----------------------------------------------------------------- */

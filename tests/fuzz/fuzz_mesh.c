@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "fuzz.h"
 #include "mesh/mesh.h"
 #include "proto/packet.h"
 #include "util/err.h"
@@ -54,12 +55,6 @@ static struct rng_seeded rs;
 static struct rng rng;
 static bool in_flight, again_mode;
 static unsigned tx_count;
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 static int peers_by_hash(struct mesh_ep *ep, uint8_t h, struct mesh_peer *out, int max)
 {
@@ -165,9 +160,7 @@ static int transmit(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct pkt p;
 	(void)ctx;
-	REQUIRE(!in_flight);
-	REQUIRE(len >= 2 && len <= PKT_MAX_FRAME);
-	REQUIRE(pkt_decode(&p, frame, len) == ERR_OK);
+	fuzz_check_tx(in_flight, frame, len, &p);
 	if (again_mode && (++tx_count % 3) == 0)
 		return ERR_AGAIN;
 	in_flight = true;
@@ -185,21 +178,11 @@ static void add_peer(struct fep *f, const struct ident *peer)
 
 static void setup_once(void)
 {
-	static bool done;
-	uint8_t seed[32];
-
-	if (done)
+	if (!fuzz_first_setup())
 		return;
-	done = true;
-	if (crypto_init() != ERR_OK)
-		__builtin_trap();
-	log_set_level(LOG_ERR);
-	memset(seed, 0x11, sizeof(seed));
-	ident_from_seed(&id_room, seed);
-	memset(seed, 0x22, sizeof(seed));
-	ident_from_seed(&id_c1, seed);
-	memset(seed, 0x33, sizeof(seed));
-	ident_from_seed(&id_c2, seed);
+	fuzz_ident(&id_room, 0x11);
+	fuzz_ident(&id_c1, 0x22);
+	fuzz_ident(&id_c2, 0x33);
 
 	room.ep.id = id_room;
 	room.ep.ops = &ops;
@@ -230,6 +213,21 @@ static void seed_frame(struct seed *s, struct pkt *p)
 	s->len += 1 + len;
 }
 
+/* Starts a seed file; its first byte is the option byte of the run. */
+static void seed_begin(struct seed *s, uint8_t options)
+{
+	s->len = 0;
+	s->b[s->len++] = options;
+}
+
+/* Adds p as heard over hops: path_len is the encoded length byte, of two path bytes. */
+static void seed_via(struct seed *s, struct pkt *p, uint8_t path_len, const uint8_t hops[2])
+{
+	p->path_len = path_len;
+	memcpy(p->path, hops, 2);
+	seed_frame(s, p);
+}
+
 static void seed_write(const char *dir, const char *name, const struct seed *s)
 {
 	char path[512];
@@ -251,15 +249,13 @@ static void write_seeds(const char *dir)
 	const uint8_t msg[] = {2, 0, 0, 0, 0, 'h', 'i', ' ', 'r', 'o', 'o', 'm'};
 	const uint8_t code[4] = {0xA5, 1, 2, 3};
 
-	if (ident_shared_secret(&id_c1, id_room.pub, sec_c1) != ERR_OK ||
-	    ident_shared_secret(&id_c2, id_room.pub, sec_c2) != ERR_OK)
-		__builtin_trap();
+	REQUIRE(ident_shared_secret(&id_c1, id_room.pub, sec_c1) == ERR_OK);
+	REQUIRE(ident_shared_secret(&id_c2, id_room.pub, sec_c2) == ERR_OK);
 
 	/* logins, flood with a hop and direct */
-	s.len = 0;
-	s.b[s.len++] = 0x03;
-	if (mesh_build_anon(&p, &id_c2, id_room.pub[0], sec_c2, login, sizeof(login)) != ERR_OK)
-		__builtin_trap();
+	seed_begin(&s, 0x03);
+	REQUIRE(mesh_build_anon(&p, &id_c2, id_room.pub[0], sec_c2, login, sizeof(login)) ==
+	        ERR_OK);
 	p.path_len = 1;
 	p.path[0] = 0x71;
 	seed_frame(&s, &p);
@@ -270,41 +266,28 @@ static void write_seeds(const char *dir)
 	seed_write(dir, "login", &s);
 
 	/* datagrams both ways */
-	s.len = 0;
-	s.b[s.len++] = 0x01;
-	if (mesh_build_datagram(&p, PKT_TXT_MSG, &id_c1, id_room.pub[0], sec_c1, msg,
-	                        sizeof(msg)) != ERR_OK)
-		__builtin_trap();
-	p.path_len = 2;
-	memcpy(p.path, hops, 2);
-	seed_frame(&s, &p);
-	if (mesh_build_datagram(&p, PKT_REQ, &id_room, id_c1.pub[0], sec_c1, msg, sizeof(msg)) !=
-	    ERR_OK)
-		__builtin_trap();
-	p.path_len = 0x41;
-	memcpy(p.path, hops, 2);
-	seed_frame(&s, &p);
+	seed_begin(&s, 0x01);
+	REQUIRE(mesh_build_datagram(&p, PKT_TXT_MSG, &id_c1, id_room.pub[0], sec_c1, msg,
+	                            sizeof(msg)) == ERR_OK);
+	seed_via(&s, &p, 2, hops);
+	REQUIRE(mesh_build_datagram(&p, PKT_REQ, &id_room, id_c1.pub[0], sec_c1, msg,
+	                            sizeof(msg)) == ERR_OK);
+	seed_via(&s, &p, 0x41, hops);
 	seed_write(dir, "datagrams", &s);
 
 	/* a flooded PATH for the client (reciprocal path), with an ACK extra */
-	s.len = 0;
-	s.b[s.len++] = 0x00;
-	if (mesh_build_path(&p, &id_room, id_c1.pub[0], sec_c1, 2, hops, PKT_ACK, code, 4, &rng) !=
-	    ERR_OK)
-		__builtin_trap();
-	p.path_len = 2;
-	memcpy(p.path, hops, 2);
-	seed_frame(&s, &p);
+	seed_begin(&s, 0x00);
+	REQUIRE(mesh_build_path(&p, &id_room, id_c1.pub[0], sec_c1, 2, hops, PKT_ACK, code, 4,
+	                        &rng) == ERR_OK);
+	seed_via(&s, &p, 2, hops);
 	seed_write(dir, "path", &s);
 
 	/* adverts, ACKs, a multi-ACK, a direct ACK with the room as next hop, a TRACE */
-	s.len = 0;
-	s.b[s.len++] = 0x05;
-	if (mesh_build_advert(&p, &id_c2, 1750000000,
-	                      (const uint8_t *)"\x81"
-	                                       "Fuzz",
-	                      5) != ERR_OK)
-		__builtin_trap();
+	seed_begin(&s, 0x05);
+	REQUIRE(mesh_build_advert(&p, &id_c2, 1750000000,
+	                          (const uint8_t *)"\x81"
+	                                           "Fuzz",
+	                          5) == ERR_OK);
 	seed_frame(&s, &p);
 	mesh_build_ack(&p, code, NULL, 0);
 	seed_frame(&s, &p);

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "fuzz.h"
 #include "mesh/mesh.h"
 #include "room/cmd.h"
 #include "room/room.h"
@@ -49,12 +50,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define REQUIRE(c)                                                                                 \
-	do {                                                                                       \
-		if (!(c))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define T0        1750000000u
 #define N_CLIENTS 3
@@ -135,9 +130,7 @@ static int transmit(void *ctx, const uint8_t *f, size_t len)
 {
 	struct pkt p;
 	(void)ctx;
-	REQUIRE(!in_flight);
-	REQUIRE(len >= 2 && len <= PKT_MAX_FRAME);
-	REQUIRE(pkt_decode(&p, f, len) == ERR_OK);
+	fuzz_check_tx(in_flight, f, len, &p);
 	note_push(&p);
 	in_flight = true;
 	in_flight_len = len;
@@ -293,24 +286,14 @@ static void room_start(void)
 
 static void setup_once(void)
 {
-	static bool done;
-	uint8_t seed[32];
-	if (done)
+	if (!fuzz_first_setup())
 		return;
-	done = true;
-	if (crypto_init() != ERR_OK)
-		__builtin_trap();
-	log_set_level(LOG_ERR);
-	memset(seed, 0x77, sizeof(seed));
-	ident_from_seed(&rid, seed);
+	fuzz_ident(&rid, 0x77);
 	for (int i = 0; i < N_CLIENTS; i++) {
-		memset(seed, 0x31 + i, sizeof(seed));
-		ident_from_seed(&clients[i].id, seed);
-		if (ident_shared_secret(&clients[i].id, rid.pub, clients[i].secret) != ERR_OK)
-			__builtin_trap();
+		fuzz_ident(&clients[i].id, (uint8_t)(0x31 + i));
+		REQUIRE(ident_shared_secret(&clients[i].id, rid.pub, clients[i].secret) == ERR_OK);
 	}
-	if (store_open(&st, ":memory:") != ERR_OK)
-		__builtin_trap();
+	REQUIRE(store_open(&st, ":memory:") == ERR_OK);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
