@@ -31,8 +31,10 @@ sent (retries included) and logins repeated after a login_timeout.
 
 CSMA modes:
   tx0    roomd and roomc as shipped: both set the modem's TXDELAY to 0 (roomd:
-         roomd.conf kiss.txdelay = 0, the default; roomc always sends 0);
-         roomd sets persistence 255, roomc leaves the modem's 63.
+         roomd.conf kiss.txdelay = 0, the default; roomc always sends 0) and
+         persistence 255 (roomd.conf kiss.persistence; roomc always).
+  p63    as tx0, but the members' modems keep the kiss_modem's persistence 63
+         (a KISS proxy rewrites roomc's 255): each ACK waits ~300 ms more.
   modem  the kiss_modem defaults everywhere: TXDELAY 500 ms, persistence 63,
          slot 100 ms (a KISS proxy turns roomd's persistence 255 into 63).  roomd gets kiss.txdelay = 50; roomc has no option for
          it, so its members talk through a small KISS proxy here that turns
@@ -69,9 +71,9 @@ PRESETS = {
     "us-sf7": {"freq": "910.525", "bw": "62.5", "sf": 7, "cr": 5},
 }
 # CSMA modes: modem TXDELAY (units of 10 ms), the room's persistence, the members'
-# (roomd sets 255 itself, roomc 63; a KISS proxy imposes anything else)
-CSMA = {"modem": (50, 63, 63), "tx0": (0, 255, 63), "p255": (0, 255, 255)}
-ROOMD_P, ROOMC_P = 255, 63
+# (roomd and roomc set 255 themselves; a KISS proxy imposes anything else)
+CSMA = {"modem": (50, 63, 63), "tx0": (0, 255, 255), "p63": (0, 255, 63)}
+ROOMD_P, ROOMC_P = 255, 255
 PASSWORD = "hello"  # the room's factory read-write password
 
 # ---- LoRa time on air, PROTOCOL.md section 6.9 --------------------------------------------
@@ -699,8 +701,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="us-sf7, TXDELAY 0, k = 1,16, one member (under 2 minutes)")
     ap.add_argument("--presets", default="eu-sf8,us-sf7", help="of: " + ",".join(PRESETS))
-    ap.add_argument("--csma", default="modem,tx0,p255",
-                    help="modem (kiss_modem defaults), tx0 (as shipped), p255 (P = 255 too)")
+    ap.add_argument("--csma", default="modem,tx0,p63",
+                    help="modem (kiss_modem defaults), tx0 (as shipped), p63 (members at P = 63)")
     ap.add_argument("--k", default="1,16,32,100", help="missed posts")
     ap.add_argument("--members", default="1,10", help="members returning together")
     ap.add_argument("--k-many", default="1,16,32",
@@ -779,8 +781,8 @@ def main():
                airtime_ms(push_frame_len(args.text_len), pp["sf"], float(pp["bw"]), pp["cr"]),
                airtime_ms(ACK_FRAME_LEN, pp["sf"], float(pp["bw"]), pp["cr"])))
     print("  csma: modem = kiss_modem defaults (TXDELAY 500 ms, persistence 63, slot 100 ms); "
-          "tx0 = as shipped\n  (TXDELAY 0; roomd persistence 255, roomc 63); p255 = TXDELAY 0 "
-          "and persistence 255 on\n  the members too (injected by a KISS proxy)")
+          "tx0 = as shipped\n  (TXDELAY 0, persistence 255 on roomd and roomc); p63 = as tx0 "
+          "but the members'\n  modems at persistence 63 (injected by a KISS proxy)")
     print_header()
     worlds = [(p, c) for p in presets for c in modes]
     rows = []

@@ -2048,10 +2048,10 @@ int main(int argc, char **argv)
 	a->remember = a->autologin = true;
 	a->wait_s = 60;
 	app_config_defaults(&a->cfg);
-	/* roomd's modem transmits as soon as the channel is free (persistence
-	 * 255); a client keeps the modem's p-persistent default (63), or members
-	 * that start together collide in lockstep at every retry */
-	a->cfg.radio_cfg.persistence = 63;
+	/* the modem transmits as soon as the channel is free (persistence 255,
+	 * RADIO_CFG_DEFAULT), so a push is ACKed after the stock client's
+	 * 200 ms; the client library jitters its retries, so members that
+	 * started together do not collide in lockstep */
 	client_cfg_defaults(&ccfg);
 	a->argv_cmds = calloc((size_t)argc, sizeof(char *));
 	if (!a->argv_cmds)

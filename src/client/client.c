@@ -222,6 +222,18 @@ static int send_to(struct client *c, struct client_contact *ct, struct pkt *p, u
 	return mesh_send_to(c->mesh, p, ct->out_path_len, ct->out_path, delay);
 }
 
+/*
+ * A retry waits a random 0..2 times its own time on air first.  The
+ * firmware's timeouts are fixed, so two clients whose first attempts
+ * collided (started together, say) would retry together and collide again
+ * at every retry; once apart, carrier sense keeps them apart.
+ */
+static uint32_t retry_jitter_ms(struct client *c, const struct pkt *p)
+{
+	uint32_t t = lora_airtime_ms(&c->mesh->cfg.lp, p->payload_len + 6);
+	return rng_range(c->mesh->rng, 0, 2 * t + 1);
+}
+
 /* ---- adverts (§5.8) ---- */
 
 size_t client_app_data(const struct client *c, uint8_t out[32])
@@ -653,11 +665,12 @@ static int send_login(struct client *c, struct client_room *rs, struct client_co
 	if (rc)
 		return rc;
 	uint32_t timeout = client_timeout_ms(c, p.payload_len, ct->out_path_len);
-	rc = send_to(c, ct, &p, 0);
+	uint32_t delay = rs->login_attempt > 0 ? retry_jitter_ms(c, &p) : 0;
+	rc = send_to(c, ct, &p, delay);
 	if (rc)
 		return rc;
 	rs->login = CLIENT_LOGIN_PENDING;
-	rs->login_deadline = now_ms + timeout;
+	rs->login_deadline = now_ms + delay + timeout;
 	return ERR_OK;
 }
 
@@ -685,12 +698,13 @@ static int send_post_attempt(struct client *c, struct client_room *rs, struct cl
 		return rc;
 	uint32_t timeout = client_timeout_ms(c, p.payload_len, ct->out_path_len);
 	bool flood = ct->out_path_len == MESH_NO_PATH;
-	rc = send_to(c, ct, &p, 0);
+	uint32_t delay = attempt > 0 ? retry_jitter_ms(c, &p) : 0;
+	rc = send_to(c, ct, &p, delay);
 	if (rc)
 		return rc;
 	rs->post.attempt = attempt;
-	rs->post.sent_ms[attempt] = now_ms;
-	rs->post.deadline = now_ms + timeout;
+	rs->post.sent_ms[attempt] = now_ms + delay;
+	rs->post.deadline = now_ms + delay + timeout;
 	struct client_event ev = {.type = CLIENT_EV_SEND,
 	                          .contact = ct,
 	                          .id = rs->post.id,

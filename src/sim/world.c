@@ -706,6 +706,10 @@ static void tick_nodes(struct world *w)
 		if (node_deadline(n) > t)
 			continue;
 		uint64_t t0 = prof_start(n);
+		/* the mesh's clock first, as roomd and roomc do: a send the room or
+		 * client makes now with a delay is due `delay` after now, not after
+		 * the mesh's last event */
+		mesh_tick(&n->mesh, t);
 		for (int r = 0; r < n->n_rooms; r++)
 			if (n->rooms[r]->mesh)
 				room_tick(n->rooms[r], t);

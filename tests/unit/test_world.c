@@ -454,6 +454,54 @@ static void test_many_return(void)
 	world_free(w);
 }
 
+/*
+ * Two members press "login" at the same instant, several times over: the
+ * first attempts collide at the room, and the retries, jittered by the
+ * client, do not (with the firmware's fixed timeouts they collided again
+ * and both members were told their login timed out).  Then both post at
+ * the same instant: both posts are delivered.
+ */
+static void test_together(void)
+{
+	unsigned logins = 0, timeouts = 0, delivered = 0;
+	for (unsigned round = 0; round < 6; round++) {
+		struct world *w = mk_world(SEED + 100 + round);
+		int rd = world_add_roomd(w, "roomd", NULL);
+		CHECK_EQ(world_add_room(w, rd, "Pair", NULL), 0);
+		const uint8_t *rp = world_room_pub(w, rd, 0);
+		int c[2];
+		c[0] = world_add_client(w, "left", NULL);
+		c[1] = world_add_client(w, "right", NULL);
+		for (int i = 0; i < 2; i++)
+			CHECK_EQ(world_client_add_room(w, c[i], rd, 0), ERR_OK);
+		world_run_for(w, 1000);
+		for (int i = 0; i < 2; i++)
+			CHECK_EQ(client_login(world_client(w, c[i]), rp, "hello", world_now_ms(w)),
+			         ERR_OK);
+		for (int i = 0; i < 2; i++) {
+			struct want x = {c[i], CLIENT_EV_LOGIN, rp, 1};
+			struct want y = {c[i], CLIENT_EV_LOGIN_TIMEOUT, rp, 1};
+			for (int t = 0; t < 1200 && !have(w, &x) && !have(w, &y); t++)
+				world_run_for(w, 100);
+			logins += have(w, &x);
+			timeouts += have(w, &y);
+		}
+		uint32_t id;
+		for (int i = 0; i < 2; i++)
+			CHECK_EQ(client_post(world_client(w, c[i]), rp, "same time", 9, world_now_ms(w),
+			                     &id),
+			         ERR_OK);
+		for (int i = 0; i < 2; i++)
+			delivered += wait_for(w, c[i], CLIENT_EV_DELIVERED, rp, 1, 120000);
+		world_free(w);
+	}
+	printf("test_world: 6 pairs together: %u logins, %u timeouts, %u posts delivered\n",
+	       logins, timeouts, delivered);
+	CHECK_EQ(logins, 12);
+	CHECK_EQ(timeouts, 0);
+	CHECK_EQ(delivered, 12);
+}
+
 static void test_two_rooms(void)
 {
 	struct world *w = mk_world(SEED + 4);
@@ -607,6 +655,7 @@ int main(void)
 	test_brief_outage();
 	test_many_return();
 	test_two_rooms();
+	test_together();
 	test_restart();
 	test_determinism();
 	return harness_done("test_world");
