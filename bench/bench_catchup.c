@@ -26,8 +26,10 @@
  * Benchmarks print figures and never pass or fail on them.
  *
  * Environment: CATCHUP_ONLY=EU-SF8:10:16 runs one row, CATCHUP_TRACE=1
- * prints every transmission of the catch-up phase on stderr, CATCHUP_P=N
- * sets the roomd modem's KISS persistence (default roomd's, 255).
+ * prints every transmission of the catch-up phase on stderr (CATCHUP_TRACE_ALL
+ * of the setup too), CATCHUP_LOG=1 logs at debug level, CATCHUP_P=N sets the
+ * roomd modem's KISS persistence (default roomd's, 255).  Exits 1 if a
+ * case's setup (logins, the k posts stored) failed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@
 #include "proto/packet.h"
 #include "room/room.h"
 #include "sim/world.h"
+#include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -78,9 +81,22 @@ static void text_for(char *out, unsigned i)
 
 struct state {
 	int members[MAX_MEMBERS];
+	int author;
 	unsigned n, k;
 	const uint8_t *room;
 };
+
+/* The author and every member have logged in once (setup). */
+static bool all_logged_in(struct world *w, void *ctx)
+{
+	struct state *s = ctx;
+	if (!world_event_count(w, s->author, CLIENT_EV_LOGIN, s->room))
+		return false;
+	for (unsigned i = 0; i < s->n; i++)
+		if (!world_event_count(w, s->members[i], CLIENT_EV_LOGIN, s->room))
+			return false;
+	return true;
+}
 
 static bool all_done(struct world *w, void *ctx)
 {
@@ -161,8 +177,11 @@ static int run_one(const struct preset *p, unsigned n_members, unsigned k, uint6
 	s.room = world_room_pub(w, rd, 0);
 	struct room *room = world_room(w, rd, 0);
 	world_set_tx_hook(w, trace_tx, NULL);
-	struct relogin rl = {.room = s.room};
+	tracing = getenv("CATCHUP_TRACE_ALL") != NULL;
+	/* a login that times out is repeated, as a user would, in the setup too */
+	struct relogin rl = {.room = s.room, .active = true};
 	world_set_event_hook(w, on_event, &rl);
+	s.author = author;
 
 	/* everyone knows the room and is a member, the room a path to each */
 	world_room_advert(w, rd, 0, true);
@@ -174,15 +193,27 @@ static int run_one(const struct preset *p, unsigned n_members, unsigned k, uint6
 		world_run_for(w, 4000);
 	}
 	world_run_for(w, 10000);
+	if (!world_run_until_pred(w, all_logged_in, &s, 300000)) {
+		world_free(w);
+		return ERR_AGAIN; /* the setup failed: no row */
+	}
 
-	/* the members leave; k posts are made */
+	/* the members leave; k posts are made (a failed one is posted again) */
 	for (unsigned i = 0; i < n_members; i++)
 		world_node_set_up(w, s.members[i], false);
 	for (unsigned i = 0; i < k; i++) {
-		uint32_t id;
+		uint32_t id, stored = 0;
 		text_for(text, i);
-		client_post(world_client(w, author), s.room, text, TEXT_LEN, world_now_ms(w), &id);
-		world_run_until_pred(w, delivered, &author, 120000);
+		for (int tries = 0; tries < 5 && stored <= i; tries++) {
+			client_post(world_client(w, author), s.room, text, TEXT_LEN,
+			            world_now_ms(w), &id);
+			world_run_until_pred(w, delivered, &author, 120000);
+			store_post_count(world_store(w, rd), room->store_id, &stored);
+		}
+		if (stored <= i) {
+			world_free(w);
+			return ERR_AGAIN;
+		}
 	}
 	/* away for 15 minutes: long enough for the room to stop its rounds of
 	 * pushes to the absent members (they were last heard 10 minutes ago) */
@@ -194,7 +225,7 @@ static int run_one(const struct preset *p, unsigned n_members, unsigned k, uint6
 	world_stats_reset(w);
 	world_chan_stats(w, &c0);
 	tracing = getenv("CATCHUP_TRACE") != NULL;
-	rl.active = true;
+	rl.count = 0;
 	uint64_t t0 = world_now_ms(w);
 	struct rng_seeded rs;
 	struct rng rng;
@@ -276,8 +307,9 @@ int main(int argc, char **argv)
 	static const unsigned ks[] = {1, 16, 32, 100};
 	static const unsigned ms[] = {1, 10};
 	FILE *tsv = NULL;
+	int failed = 0;
 
-	log_set_level(LOG_ERR);
+	log_set_level(getenv("CATCHUP_LOG") ? LOG_DEBUG : LOG_ERR);
 	if (crypto_init())
 		return 1;
 	if (tsv_path && tsv_path[0]) {
@@ -305,7 +337,15 @@ int main(int argc, char **argv)
 				if (only && strcmp(only, tag) != 0)
 					continue;
 				uint64_t seed = 1000 + p * 100 + mi * 10 + ki;
-				if (run_one(&presets[p], ms[mi], ks[ki], seed, &r) != ERR_OK)
+				int rc = run_one(&presets[p], ms[mi], ks[ki], seed, &r);
+				if (rc == ERR_AGAIN) {
+					/* not a figure: the world never got ready */
+					printf("%-7s %7u %4u setup failed (logins or posts)\n",
+					       presets[p].name, ms[mi], ks[ki]);
+					failed = 1;
+					continue;
+				}
+				if (rc != ERR_OK)
 					return 1;
 				double ratio = r.time_s / r.bound_s;
 				printf("%-7s %7u %4u %8.1f %7.1f %8.1f %6.2f %9.1f %6u %8u %8u %7u "
@@ -326,5 +366,5 @@ int main(int argc, char **argv)
 	}
 	if (tsv)
 		fclose(tsv);
-	return 0;
+	return failed;
 }
