@@ -150,10 +150,11 @@ static inline struct node *client_of(struct mesh_ep *ep)
 	return ep->ctx;
 }
 
-static inline int c_peers(struct mesh_ep *ep, uint8_t h, struct mesh_peer *out, int max)
+static inline int c_peers(struct mesh_ep *ep, uint8_t h, int skip, struct mesh_peer *out,
+                          int max)
 {
 	struct node *n = client_of(ep);
-	if (max < 1 || n->room_pub[0] != h)
+	if (max < 1 || skip > 0 || n->room_pub[0] != h)
 		return 0;
 	memcpy(out[0].pub, n->room_pub, 32);
 	memcpy(out[0].secret, n->secret, 32);

@@ -291,10 +291,13 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 
 /* ---- receiving from peers ---- */
 
-static int peers_by_hash(struct mesh_ep *ep, uint8_t src_hash, struct mesh_peer *out, int max)
+static int peers_by_hash(struct mesh_ep *ep, uint8_t src_hash, int skip, struct mesh_peer *out,
+			 int max)
 {
 	struct client *c = ep->ctx;
 	int n = 0;
+	if (skip > 0)
+		return 0; /* as the firmware: the first CLIENT_CANDIDATES only */
 	if (max > CLIENT_CANDIDATES)
 		max = CLIENT_CANDIDATES;
 	for (int i = 0; i < CLIENT_MAX_CONTACTS && n < max; i++) {

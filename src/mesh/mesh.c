@@ -641,29 +641,33 @@ static bool peer_datagram(struct mesh *m, const struct pkt *p, const struct mesh
 		if (ep->id.pub[0] != dest || !ep->ops->peers_by_hash)
 			continue;
 		addressed = true;
-		int n = ep->ops->peers_by_hash(ep, src, cands, MESH_MAX_CANDIDATES);
-		if (n > MESH_MAX_CANDIDATES)
-			n = MESH_MAX_CANDIDATES; /* never read past cands[] */
-		for (int c = 0; c < n; c++) {
-			if (cipher_decrypt(cands[c].secret, p->payload + 2, p->payload_len - 2, pt,
-					   sizeof(pt) - 1, &len) != ERR_OK)
-				continue;
-			pt[len] = 0;
-			bool done = true;
-			if (pkt_type(p) == PKT_PATH) {
-				bool stop;
-				done = handle_path(m, ep, rx, &cands[c], pt, len, &stop);
-				if (!done && stop)
-					break;
-			} else if (ep->ops->on_peer_data) {
-				ep->ops->on_peer_data(ep, rx, &cands[c], pkt_type(p), pt, len);
+		/* every candidate, a page at a time: a room of thousands has
+		 * dozens of members behind each hash */
+		bool stop = false;
+		for (int skip = 0, n = MESH_MAX_CANDIDATES; !stop && n == MESH_MAX_CANDIDATES;
+		     skip += n) {
+			n = ep->ops->peers_by_hash(ep, src, skip, cands, MESH_MAX_CANDIDATES);
+			if (n > MESH_MAX_CANDIDATES)
+				n = MESH_MAX_CANDIDATES; /* never read past cands[] */
+			for (int c = 0; c < n && !stop; c++) {
+				if (cipher_decrypt(cands[c].secret, p->payload + 2, p->payload_len - 2,
+						   pt, sizeof(pt) - 1, &len) != ERR_OK)
+					continue;
+				pt[len] = 0;
+				bool done = true;
+				if (pkt_type(p) == PKT_PATH) {
+					done = handle_path(m, ep, rx, &cands[c], pt, len, &stop);
+				} else if (ep->ops->on_peer_data) {
+					ep->ops->on_peer_data(ep, rx, &cands[c], pkt_type(p), pt, len);
+				}
+				crypto_wipe(pt, sizeof(pt));
+				if (done) {
+					crypto_wipe(cands, sizeof(cands));
+					return true;
+				}
 			}
-			crypto_wipe(pt, sizeof(pt));
 			crypto_wipe(cands, sizeof(cands));
-			if (done)
-				return true;
 		}
-		crypto_wipe(cands, sizeof(cands));
 	}
 	crypto_wipe(pt, sizeof(pt));
 	if (addressed)

@@ -72,8 +72,14 @@ struct mesh_rx {
 struct mesh_ep;
 
 struct mesh_ep_ops {
-	/* Fills out[] with up to max peers whose pub[0] == src_hash; returns how many. */
-	int (*peers_by_hash)(struct mesh_ep *ep, uint8_t src_hash, struct mesh_peer *out, int max);
+	/*
+	 * Fills out[] with up to max peers whose pub[0] == src_hash, leaving out
+	 * the first skip of them (the same order on every call); returns how
+	 * many.  The mesh asks again with skip moved on while a call fills out[]:
+	 * a room of thousands of members has more than max behind one hash.
+	 */
+	int (*peers_by_hash)(struct mesh_ep *ep, uint8_t src_hash, int skip, struct mesh_peer *out,
+			     int max);
 	/* An ANON_REQ decrypted with the sender's embedded key. */
 	void (*on_anon_req)(struct mesh_ep *ep, const struct mesh_rx *rx,
 			    const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],

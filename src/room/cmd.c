@@ -146,8 +146,7 @@ static void c_setperm(struct cmd_ctx *c)
 		REPLY(c, "Err - invalid params");
 		return;
 	}
-	m->perms = perm;
-	m->dirty = true; /* written by the next tick */
+	room_member_set_perms(r, m, perm); /* written by the next tick */
 	REPLY(c, "OK");
 }
 

@@ -39,6 +39,7 @@
 #define PUSH_ROUND_PAUSE_MS 30000
 #define PUSH_ROUND_PAUSE_MAX_MS 900000
 #define PUSH_ROUND_ACTIVE_S 600
+#define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
 #define BOOT_ADVERT_MS 5000
 #define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
 #define CLI_ADVERT_DELAY_MS 1500
@@ -110,20 +111,57 @@ static int member_save(struct room *r, const struct room_member *m)
 	return rc;
 }
 
+/* Appends member i (the last of the table) to the chain of its key's first byte. */
+static void index_link(struct room *r, size_t i)
+{
+	uint8_t h = r->members[i].pub[0];
+	r->members[i].hnext = 0;
+	if (r->htail[h])
+		r->members[r->htail[h] - 1].hnext = (uint32_t)i + 1;
+	else
+		r->hhead[h] = (uint32_t)i + 1;
+	r->htail[h] = (uint32_t)i + 1;
+}
+
+/* After members moved in the table: every chain anew, in table order. */
+static void index_rebuild(struct room *r)
+{
+	memset(r->hhead, 0, sizeof(r->hhead));
+	memset(r->htail, 0, sizeof(r->htail));
+	for (size_t i = 0; i < r->n_members; i++)
+		index_link(r, i);
+}
+
 struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
 {
-	for (size_t i = 0; i < r->n_members; i++)
-		if (memcmp(r->members[i].pub, pub, CRYPTO_PUB_SIZE) == 0)
-			return &r->members[i];
+	for (uint32_t l = r->hhead[pub[0]]; l; l = r->members[l - 1].hnext)
+		if (memcmp(r->members[l - 1].pub, pub, CRYPTO_PUB_SIZE) == 0)
+			return &r->members[l - 1];
 	return NULL;
+}
+
+static bool is_guest(uint8_t perms)
+{
+	return (perms & 3) == ROLE_GUEST;
 }
 
 static size_t count_role(const struct room *r, bool guests)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < r->n_members; i++)
-		n += ((r->members[i].perms & 3) == ROLE_GUEST) == guests;
-	return n;
+	return guests ? r->n_guests : r->n_members - r->n_guests;
+}
+
+static void set_perms(struct room *r, struct room_member *m, uint8_t perms)
+{
+	r->n_guests += is_guest(perms);
+	r->n_guests -= is_guest(m->perms);
+	m->perms = perms;
+}
+
+void room_member_set_perms(struct room *r, struct room_member *m, uint8_t perms)
+{
+	set_perms(r, m, perms);
+	m->dirty = true;
+	r->any_dirty = true;
 }
 
 static void member_remove_at(struct room *r, size_t i)
@@ -135,11 +173,21 @@ static void member_remove_at(struct room *r, size_t i)
 			     room_rtc(r)) != ERR_OK)
 		r->stats.store_errors++;
 	store_member_delete(r->store, r->store_id, r->members[i].pub);
+	r->n_guests -= is_guest(r->members[i].perms);
 	crypto_wipe(&r->members[i], sizeof(r->members[i]));
 	memmove(&r->members[i], &r->members[i + 1], (r->n_members - i - 1) * sizeof(*r->members));
 	r->n_members--;
 	if (r->rr >= r->n_members)
 		r->rr = 0;
+	/* the members after i moved down one place */
+	index_rebuild(r);
+	unsigned k = 0;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		uint32_t x = r->inflight[j];
+		if (x != i)
+			r->inflight[k++] = x > i ? x - 1 : x;
+	}
+	r->n_inflight = k;
 }
 
 /*
@@ -195,6 +243,8 @@ static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_P
 	m->perms = perms;
 	m->out_path_len = MESH_NO_PATH;
 	crypto_wipe(secret, sizeof(secret));
+	r->n_guests += is_guest(perms);
+	index_link(r, r->n_members - 1);
 	return m;
 }
 
@@ -244,6 +294,8 @@ static int load_member(void *ctx, const struct store_member *s)
 	else
 		m->out_path_len = MESH_NO_PATH;
 	r->n_members++;
+	r->n_guests += is_guest(m->perms);
+	index_link(r, r->n_members - 1);
 	return 0;
 }
 
@@ -470,7 +522,7 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	m->push_failures = 0;
 	m->push_rounds = 0;
 	m->last_activity = room_rtc(r);
-	m->perms = (uint8_t)((m->perms & ~3) | role);
+	set_perms(r, m, (uint8_t)((m->perms & ~3) | role));
 	if (pkt_is_flood(rx->pkt))
 		m->out_path_len = MESH_NO_PATH;
 	if (member_save(r, m) != ERR_OK)
@@ -489,7 +541,7 @@ reply:
 	resp[7] = m->perms;
 	rng_fill(r->mesh->rng, resp + 8, 4);
 	resp[12] = FIRMWARE_VER_LEVEL;
-	m->caught_up = false;
+	m->caught_up = 0;
 	m->next_push_ms = rx->now_ms + (pkt_is_flood(rx->pkt) ? LOGIN_PUSH_DELAY_FLOOD_MS
 							       : LOGIN_PUSH_DELAY_DIRECT_MS);
 	send_reply(r, m, rx->pkt, PKT_RESPONSE, resp, sizeof(resp), REPLY_DELAY_MS);
@@ -497,16 +549,20 @@ reply:
 
 /* ---- peers ---- */
 
-static int peers_by_hash(struct mesh_ep *ep, uint8_t hash, struct mesh_peer *out, int max)
+static int peers_by_hash(struct mesh_ep *ep, uint8_t hash, int skip, struct mesh_peer *out,
+			 int max)
 {
 	struct room *r = room_of(ep);
 	int n = 0;
-	for (size_t i = 0; i < r->n_members && n < max; i++) {
-		if (r->members[i].pub[0] != hash)
+	for (uint32_t l = r->hhead[hash]; l && n < max; l = r->members[l - 1].hnext) {
+		struct room_member *m = &r->members[l - 1];
+		if (skip > 0) {
+			skip--;
 			continue;
-		memcpy(out[n].pub, r->members[i].pub, CRYPTO_PUB_SIZE);
-		memcpy(out[n].secret, r->members[i].secret, CRYPTO_SECRET_SIZE);
-		out[n].ref = &r->members[i];
+		}
+		memcpy(out[n].pub, m->pub, CRYPTO_PUB_SIZE);
+		memcpy(out[n].secret, m->secret, CRYPTO_SECRET_SIZE);
+		out[n].ref = m;
 		n++;
 	}
 	return n;
@@ -550,8 +606,9 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 		return ERR_OK;
 	}
 	r->stats.posts_stored++;
-	for (size_t i = 0; i < r->n_members; i++)
-		r->members[i].caught_up = false;
+	/* every member is behind now */
+	if (++r->post_gen == 0)
+		r->post_gen = 1;
 	if (r->next_push_ms > r->mesh->now_ms)
 		r->next_push_ms = r->mesh->now_ms;
 	return ERR_OK;
@@ -582,6 +639,7 @@ static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	m->push_failures = 0;
 	m->push_rounds = 0;
 	m->dirty = true;
+	r->any_dirty = true;
 	ack_code(code, pt, 5 + text_len, m->pub);
 
 	if (txt_type == TXT_CLI) {
@@ -678,6 +736,7 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	m->push_failures = 0;
 	m->push_rounds = 0;
 	m->dirty = true;
+	r->any_dirty = true;
 	r->stats.requests++;
 	unsigned type = pt[4];
 
@@ -687,7 +746,7 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		uint8_t code[4], cnt;
 		if (force) {
 			m->sync_since = force;
-			m->caught_up = false;
+			m->caught_up = 0;
 		}
 		m->pending = false; /* abandoned without counting a failure (§7.5) */
 		if (m->out_path_len == MESH_NO_PATH)
@@ -758,8 +817,8 @@ static uint64_t turnaround_ms(const struct room *r)
 
 static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
 {
-	for (size_t i = 0; i < r->n_members; i++) {
-		struct room_member *m = &r->members[i];
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		struct room_member *m = &r->members[r->inflight[j]];
 		if (!m->pending || memcmp(m->pending_ack, code, 4) != 0)
 			continue;
 		/* Any member can compute the ACK of a push it was also sent; one
@@ -775,7 +834,7 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 		m->push_rounds = 0;
 		m->last_activity = room_rtc(r);
 		m->sync_since = m->push_ts;
-		m->caught_up = false;
+		m->caught_up = 0;
 		m->next_push_ms = rx->now_ms;
 		r->stats.push_acks++;
 		if (store_member_set_sync_since(r->store, r->store_id, m->pub, m->sync_since))
@@ -818,12 +877,21 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
 
 /* ---- push engine (§7.8) ---- */
 
-static unsigned pushes_in_flight(const struct room *r)
+/* Drops from the in-flight list the members no longer pending (an ACK, a
+ * timeout, a login or a keep-alive ended their push); returns how many are. */
+static unsigned pushes_in_flight(struct room *r)
 {
-	unsigned n = 0;
-	for (size_t i = 0; i < r->n_members; i++)
-		n += r->members[i].pending;
-	return n;
+	unsigned k = 0;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		uint32_t x = r->inflight[j];
+		bool seen = false;
+		for (unsigned i = 0; i < k; i++)
+			seen |= r->inflight[i] == x;
+		if (!seen && x < r->n_members && r->members[x].pending)
+			r->inflight[k++] = x;
+	}
+	r->n_inflight = k;
+	return k;
 }
 
 /*
@@ -853,9 +921,11 @@ static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops
 
 static bool ack_due(const struct room *r, uint64_t now)
 {
-	for (size_t i = 0; i < r->n_members; i++)
-		if (r->members[i].pending && now < r->members[i].ack_due_ms)
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		const struct room_member *m = &r->members[r->inflight[j]];
+		if (m->pending && now < m->ack_due_ms)
 			return true;
+	}
 	return false;
 }
 
@@ -865,6 +935,8 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	struct pkt pkt;
 	uint8_t bits;
 
+	if (pushes_in_flight(r) >= ROOM_PUSH_PARALLEL_MAX)
+		return ERR_FULL; /* cannot happen: push.parallel is at most that */
 	/* a retry of the same post always changes the attempt bits, so it is
 	 * never byte-identical to the copy the client may have dropped */
 	if (m->push_retry_ts == p->post_ts) {
@@ -903,6 +975,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	m->push_min_ack_ms = (hops + 1) * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
 			     lora_airtime_ms(&r->mesh->cfg.lp, 6);
 	m->pending = true;
+	r->inflight[r->n_inflight++] = (uint32_t)(m - r->members);
 	m->push_ts = p->post_ts;
 	m->push_sent_ms = now;
 	m->ack_due_ms = now + ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
@@ -915,8 +988,8 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 
 static void push_timeouts(struct room *r, uint64_t now)
 {
-	for (size_t i = 0; i < r->n_members; i++) {
-		struct room_member *m = &r->members[i];
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		struct room_member *m = &r->members[r->inflight[j]];
 		if (!m->pending || now < m->ack_timeout_ms)
 			continue;
 		m->pending = false;
@@ -952,27 +1025,35 @@ static void push_engine(struct room *r, uint64_t now)
 	push_timeouts(r, now);
 	if (!r->n_members)
 		return;
+	/* One push per call at most: once it is out its ACK is due (ack_due),
+	 * and nothing else in the walk changes these three. */
+	if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4 ||
+	    ack_due(r, now))
+		return;
+	unsigned queries = 0;
 	for (size_t k = 0; k < r->n_members; k++) {
-		if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4 ||
-		    ack_due(r, now))
+		/* a tick asks the store a bounded number of times: the walk
+		 * goes on from r->rr at the next one */
+		if (queries == PUSH_WALK_QUERIES)
 			return;
 		struct room_member *m = &r->members[r->rr];
 		r->rr = (r->rr + 1) % r->n_members;
-		if (m->pending || m->caught_up || !m->last_activity ||
+		if (m->pending || m->caught_up == r->post_gen || !m->last_activity ||
 		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms)
 			continue;
 		int rc = store_post_next(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY,
 					 &p);
+		queries++;
 		if (rc == ERR_NOT_FOUND) {
-			m->caught_up = true;
+			m->caught_up = r->post_gen;
 			continue;
 		}
 		if (rc) {
 			r->stats.store_errors++;
 			return;
 		}
-		if (push_post(r, m, &p) != ERR_OK)
-			return;
+		push_post(r, m, &p);
+		return;
 	}
 }
 
@@ -1159,6 +1240,7 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	r->ep.ops = &room_ops;
 	r->ep.ctx = r;
 	r->start_ms = now_ms;
+	r->post_gen = 1;
 	guard_init(&r->guard, now_ms);
 	load_settings(r);
 	/* the retention limit follows max.posts, also when it came from the config file */
@@ -1205,6 +1287,8 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
  * database) waits FLUSH_RETRY_MS instead of retrying and logging every tick. */
 static void flush_members(struct room *r, uint64_t now_ms)
 {
+	if (!r->any_dirty)
+		return;
 	for (size_t i = 0; i < r->n_members; i++) {
 		struct room_member *m = &r->members[i];
 		if (!m->dirty)
@@ -1215,6 +1299,7 @@ static void flush_members(struct room *r, uint64_t now_ms)
 		}
 		m->dirty = false;
 	}
+	r->any_dirty = false;
 }
 
 void room_close(struct room *r)
@@ -1230,6 +1315,10 @@ void room_close(struct room *r)
 	ident_wipe(&r->ep.id);
 	r->members = NULL;
 	r->n_members = r->cap_members = 0;
+	r->n_guests = 0;
+	r->n_inflight = 0;
+	memset(r->hhead, 0, sizeof(r->hhead));
+	memset(r->htail, 0, sizeof(r->htail));
 	r->mesh = NULL;
 }
 
@@ -1263,8 +1352,10 @@ uint64_t room_next_deadline(const struct room *r)
 		d = r->node->temp_apply_ms;
 	if (r->node->temp_revert_ms && r->node->temp_revert_ms < d)
 		d = r->node->temp_revert_ms;
-	for (size_t i = 0; i < r->n_members; i++)
-		if (r->members[i].pending && r->members[i].ack_timeout_ms < d)
-			d = r->members[i].ack_timeout_ms;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		const struct room_member *m = &r->members[r->inflight[j]];
+		if (m->pending && m->ack_timeout_ms < d)
+			d = m->ack_timeout_ms;
+	}
 	return d;
 }

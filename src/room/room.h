@@ -41,6 +41,7 @@ struct store;
 #define ROOM_POST_MAX 150    /* bytes of text kept per post (§7.3) */
 #define ROOM_REPLY_MAX 161   /* CLI reply buffer (§8.1) */
 #define ROOM_FW_VERSION "v1.17.1"
+#define ROOM_PUSH_PARALLEL_MAX 32 /* the most push.parallel can be set to */
 
 /* Roles in the permissions byte, bits 0-1 (§7.1). */
 enum { ROLE_GUEST = 0, ROLE_READ_ONLY = 1, ROLE_READ_WRITE = 2, ROLE_ADMIN = 3 };
@@ -139,8 +140,10 @@ struct room_member {
 	unsigned push_failures;  /* in this round (PUSH_FAILS_GIVE_UP) */
 	unsigned push_rounds;    /* failed rounds since the last sign of life */
 	uint64_t next_push_ms;   /* no push before this */
-	bool caught_up;          /* the store had nothing newer at the last look */
+	uint32_t caught_up;      /* == the room's post_gen: the store had nothing newer at
+				  * the last look, and no post came since (0 = not caught up) */
 	bool dirty;              /* sync/replay state not yet written */
+	uint32_t hnext;          /* the next member with the same pub[0], index + 1 (0 = none) */
 };
 
 struct room_stats {
@@ -197,6 +200,20 @@ struct room {
 	struct room_regions regions;
 	bool region_loading;  /* `region load` is consuming lines */
 	struct room_regions region_load;
+	/*
+	 * What keeps a room of thousands of members cheap: the members by the
+	 * first byte of their key (chains through room_member.hnext, in table
+	 * order: the candidates of a packet's source hash, and room_member_find),
+	 * the members with a push out (so timeouts, ACKs and deadlines look at
+	 * these only), the guests counted, and a post counter that marks every
+	 * member behind at once.
+	 */
+	uint32_t hhead[256], htail[256];   /* index + 1 of first and last, 0 = none */
+	uint32_t inflight[ROOM_PUSH_PARALLEL_MAX]; /* indices; every pending member is here */
+	unsigned n_inflight;
+	size_t n_guests;                   /* members whose role is ROLE_GUEST */
+	uint32_t post_gen;                 /* moves on with every stored post; never 0 */
+	bool any_dirty;                    /* some member has dirty set */
 };
 
 /*
@@ -232,6 +249,8 @@ struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PU
  */
 struct room_member *room_member_put(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
 				    uint8_t perms);
+/* Sets a member's permissions byte (its role counted); written by the next tick. */
+void room_member_set_perms(struct room *r, struct room_member *m, uint8_t perms);
 /* Removes a member (and its stored row). */
 void room_member_remove(struct room *r, struct room_member *m);
 /* Saves the region table (§8.5) with the settings. */

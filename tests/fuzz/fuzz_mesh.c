@@ -56,12 +56,12 @@ static struct rng rng;
 static bool in_flight, again_mode;
 static unsigned tx_count;
 
-static int peers_by_hash(struct mesh_ep *ep, uint8_t h, struct mesh_peer *out, int max)
+static int peers_by_hash(struct mesh_ep *ep, uint8_t h, int skip, struct mesh_peer *out, int max)
 {
 	struct fep *f = ep->ctx;
 	int n = 0;
 	for (int i = 0; i < f->n_peers && n < max; i++)
-		if (f->peers[i].pub[0] == h)
+		if (f->peers[i].pub[0] == h && skip-- <= 0)
 			out[n++] = f->peers[i];
 	return n;
 }

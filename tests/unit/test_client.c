@@ -559,10 +559,10 @@ struct fake_room {
 	uint32_t rtc;
 };
 
-static int fr_peers(struct mesh_ep *ep, uint8_t h, struct mesh_peer *out, int max)
+static int fr_peers(struct mesh_ep *ep, uint8_t h, int skip, struct mesh_peer *out, int max)
 {
 	struct fake_room *r = ep->ctx;
-	if (!r->have_client || r->client_pub[0] != h || max < 1)
+	if (!r->have_client || r->client_pub[0] != h || max < 1 || skip > 0)
 		return 0;
 	memcpy(out[0].pub, r->client_pub, 32);
 	memcpy(out[0].secret, r->secret, 32);

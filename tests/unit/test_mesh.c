@@ -174,12 +174,13 @@ static void rec_pt(struct tep *t, const uint8_t *pt, size_t len)
 	CHECK_EQ(pt[len], 0); /* NUL one byte past len */
 }
 
-static int tep_peers_by_hash(struct mesh_ep *ep, uint8_t h, struct mesh_peer *out, int max)
+static int tep_peers_by_hash(struct mesh_ep *ep, uint8_t h, int skip, struct mesh_peer *out,
+                             int max)
 {
 	struct tep *t = ep->ctx;
 	int n = 0;
 	for (int i = 0; i < t->n_peers && n < max; i++)
-		if (t->peers[i].pub[0] == h)
+		if (t->peers[i].pub[0] == h && skip-- <= 0)
 			out[n++] = t->peers[i];
 	return n;
 }
