@@ -39,7 +39,7 @@
 #include "util/log.h"
 #include "util/rng.h"
 
-#define SAMPLES 300
+#define SAMPLES  300
 #define BASE_RTC 1750000000u
 
 struct who {
@@ -314,7 +314,8 @@ static int run(size_t n)
 	printf("  login, new key                %10.1f us\n", median(v, SAMPLES) * 1e6);
 	uint32_t stored = room.stats.posts_stored;
 	for (size_t k = 0; k < SAMPLES; k++) {
-		v[k] = post(&who[(k * 104729 + 13) % n], "a post of a typical length, some forty bytes");
+		v[k] = post(&who[(k * 104729 + 13) % n],
+		            "a post of a typical length, some forty bytes");
 		drain();
 	}
 	printf("  post                          %10.1f us (%u of %d lost)\n",

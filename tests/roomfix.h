@@ -150,8 +150,7 @@ static inline struct node *client_of(struct mesh_ep *ep)
 	return ep->ctx;
 }
 
-static inline int c_peers(struct mesh_ep *ep, uint8_t h, int skip, struct mesh_peer *out,
-                          int max)
+static inline int c_peers(struct mesh_ep *ep, uint8_t h, int skip, struct mesh_peer *out, int max)
 {
 	struct node *n = client_of(ep);
 	if (max < 1 || skip > 0 || n->room_pub[0] != h)
