@@ -13,8 +13,8 @@
  *  - tick, none active: one room_tick() after a restart (no member has
  *    shown activity, so none is pushed to);
  *  - bulk logins: all N log in with the guest password (wall time);
- *  - first tick: the tick that finds every member caught up (one store
- *    query each);
+ *  - ticks to find all caught up: the push engine asks the store once for
+ *    each newly active member, at most 64 a tick (the longest such tick);
  *  - tick, idle: all N active and caught up, nothing to push;
  *  - next deadline: room_next_deadline() in that state (the event loop
  *    asks before every sleep);
@@ -226,6 +226,14 @@ static int seed_store(struct store *st, uint32_t id, size_t n)
 	return rc ? rc : store_commit(st);
 }
 
+static size_t caught_up(const struct room *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_members; i++)
+		k += r->members[i].caught_up == r->post_gen;
+	return k;
+}
+
 static size_t table_bytes(const struct room *r)
 {
 	return r->cap_members * sizeof(*r->members);
@@ -287,8 +295,18 @@ static int run(size_t n)
 	       (double)n / t_bulk, room.stats.logins_ok);
 	now += 3000; /* past the push delay after a login */
 	mesh_tick(&mesh, now);
-	printf("  first tick (all caught up)    %10.1f ms\n", tick_once() * 1e3);
-	drain();
+	/* the push engine asks the store about every active member once, 64 a
+	 * tick: run until a full walk found nobody behind */
+	double worst = 0;
+	size_t nt = 0;
+	for (; nt < n && caught_up(&room) < room.n_members; nt++) {
+		double t = tick_once();
+		worst = t > worst ? t : worst;
+		drain();
+		now += 150;
+		mesh_tick(&mesh, now);
+	}
+	printf("  ticks to find all caught up   %10zu (the longest %.2f ms)\n", nt, worst * 1e3);
 	printf("  tick, idle (all caught up)    %10.1f us\n", ticks(20, 150, 5.0) * 1e6);
 	t0 = cpu_s();
 	for (int i = 0; i < 100; i++)

@@ -224,13 +224,16 @@ grow:
 	return ERR_OK;
 }
 
+/* known: the shared secret with pub if the caller has it already, else NULL */
 static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
-				      uint8_t perms)
+				      uint8_t perms, const uint8_t *known)
 {
 	struct room_member *m;
 	uint8_t secret[CRYPTO_SECRET_SIZE];
 
-	if (ident_shared_secret(&r->ep.id, pub, secret) != ERR_OK)
+	if (known)
+		memcpy(secret, known, sizeof(secret));
+	else if (ident_shared_secret(&r->ep.id, pub, secret) != ERR_OK)
 		return NULL;
 	if (make_room_for(r, perms & 3) != ERR_OK) {
 		crypto_wipe(secret, sizeof(secret));
@@ -240,6 +243,7 @@ static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_P
 	memset(m, 0, sizeof(*m));
 	memcpy(m->pub, pub, CRYPTO_PUB_SIZE);
 	memcpy(m->secret, secret, CRYPTO_SECRET_SIZE);
+	m->secret_state = 1;
 	m->perms = perms;
 	m->out_path_len = MESH_NO_PATH;
 	crypto_wipe(secret, sizeof(secret));
@@ -252,7 +256,7 @@ struct room_member *room_member_put(struct room *r, const uint8_t pub[CRYPTO_PUB
 				    uint8_t perms)
 {
 	struct room_member *m = room_member_find(r, pub);
-	return m ? m : member_add(r, pub, perms);
+	return m ? m : member_add(r, pub, perms, NULL);
 }
 
 void room_member_remove(struct room *r, struct room_member *m)
@@ -265,6 +269,15 @@ struct load_ctx {
 	struct room *r;
 	int rc;
 };
+
+/* Derives m's shared secret if not done yet; false if m's key cannot talk to us. */
+static bool member_secret(struct room *r, struct room_member *m)
+{
+	if (m->secret_state == 0)
+		m->secret_state =
+			ident_shared_secret(&r->ep.id, m->pub, m->secret) == ERR_OK ? 1 : -1;
+	return m->secret_state > 0;
+}
 
 static int load_member(void *ctx, const struct store_member *s)
 {
@@ -281,8 +294,7 @@ static int load_member(void *ctx, const struct store_member *s)
 	m = &r->members[r->n_members];
 	memset(m, 0, sizeof(*m));
 	memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
-	if (ident_shared_secret(&r->ep.id, m->pub, m->secret) != ERR_OK)
-		return 0; /* a key that cannot talk to us */
+	m->secret_state = 0; /* an X25519 per member would make a big room slow to open */
 	m->perms = s->permissions;
 	m->sync_since = s->sync_since;
 	m->last_ts = s->last_timestamp;
@@ -358,11 +370,13 @@ static const uint8_t *reply_scope(struct room *r, const struct pkt *req, uint8_t
 }
 
 /* A reply datagram to a member: direct along its route, or by flood if none is known. */
-static int send_datagram(struct room *r, const struct room_member *m, unsigned type,
+static int send_datagram(struct room *r, struct room_member *m, unsigned type,
 			 const uint8_t *body, size_t len, uint32_t delay, const struct pkt *req)
 {
 	struct pkt p;
 	uint8_t key[16];
+	if (!member_secret(r, m))
+		return ERR_CRYPTO;
 	int rc = mesh_build_datagram(&p, type, &r->ep.id, m->pub[0], m->secret, body, len);
 	if (rc)
 		return rc;
@@ -373,12 +387,15 @@ static int send_datagram(struct room *r, const struct room_member *m, unsigned t
 }
 
 /* A reply to a request: PATH-wrapped if the request came by flood. */
-static void send_reply(struct room *r, const struct room_member *m, const struct pkt *req,
+static void send_reply(struct room *r, struct room_member *m, const struct pkt *req,
 		       unsigned type, const uint8_t *body, size_t len, uint32_t delay)
 {
 	struct pkt p;
 	uint8_t key[16];
 	int rc;
+
+	if (!member_secret(r, m))
+		return;
 
 	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
 		return;
@@ -441,7 +458,6 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	uint8_t resp[13];
 	char hex[9];
 	int role;
-	(void)secret;
 
 	if (len < 9) {
 		r->stats.malformed++; /* cannot happen: a plaintext is 16 bytes or more */
@@ -460,6 +476,11 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		return;
 	}
 	m = room_member_find(r, pub);
+	if (m && m->secret_state == 0) {
+		/* loaded from the store: the mesh just derived what it needs */
+		memcpy(m->secret, secret, CRYPTO_SECRET_SIZE);
+		m->secret_state = 1;
+	}
 	if (pw_len == 0 && m) {
 		/* an ACL member with a blank password: no replay check, no
 		 * change to its state (§7.2 step 1) */
@@ -504,7 +525,7 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 			log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
 			return;
 		}
-		m = member_add(r, pub, (uint8_t)role);
+		m = member_add(r, pub, (uint8_t)role, secret);
 		if (!m) {
 			log_warn("room", "%s: no slot for %s", r->set.name, hex);
 			return;
@@ -556,6 +577,8 @@ static int peers_by_hash(struct mesh_ep *ep, uint8_t hash, int skip, struct mesh
 	int n = 0;
 	for (uint32_t l = r->hhead[hash]; l && n < max; l = r->members[l - 1].hnext) {
 		struct room_member *m = &r->members[l - 1];
+		if (!member_secret(r, m))
+			continue;
 		if (skip > 0) {
 			skip--;
 			continue;
@@ -937,6 +960,8 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 
 	if (pushes_in_flight(r) >= ROOM_PUSH_PARALLEL_MAX)
 		return ERR_FULL; /* cannot happen: push.parallel is at most that */
+	if (!member_secret(r, m))
+		return ERR_CRYPTO;
 	/* a retry of the same post always changes the attempt bits, so it is
 	 * never byte-identical to the copy the client may have dropped */
 	if (m->push_retry_ts == p->post_ts) {

@@ -143,6 +143,8 @@ struct room_member {
 	uint32_t caught_up;      /* == the room's post_gen: the store had nothing newer at
 				  * the last look, and no post came since (0 = not caught up) */
 	bool dirty;              /* sync/replay state not yet written */
+	int8_t secret_state;     /* 1: secret derived, 0: not yet (loaded: derived when
+				  * first needed), -1: a key that cannot talk to us */
 	uint32_t hnext;          /* the next member with the same pub[0], index + 1 (0 = none) */
 };
 
