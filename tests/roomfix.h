@@ -182,7 +182,7 @@ static inline void send_ack_to_room(struct node *n, const uint8_t code[4], bool 
 	}
 }
 
-static inline void c_data(struct mesh_ep *ep, const struct mesh_rx *rx,
+static inline bool c_data(struct mesh_ep *ep, const struct mesh_rx *rx,
                           const struct mesh_peer *peer, unsigned type, const uint8_t *pt,
                           size_t len)
 {
@@ -190,25 +190,26 @@ static inline void c_data(struct mesh_ep *ep, const struct mesh_rx *rx,
 	(void)peer;
 	if (type == PKT_RESPONSE) {
 		c_response(n, pt, len);
-		return;
+		return true;
 	}
 	if (type != PKT_TXT_MSG || len < 5)
-		return;
+		return true;
 	unsigned tt = pt[4] >> 2;
 	if (tt == 1) {
 		snprintf(n->cli_reply, sizeof(n->cli_reply), "%s", (const char *)pt + 5);
-		return;
+		return true;
 	}
 	if (tt != 2 || len < 9)
-		return;
+		return true;
 	n->pushes++;
 	n->last_push_ts = le32_load(pt);
 	snprintf(n->last_push, sizeof(n->last_push), "%s", (const char *)pt + 9);
 	if (!n->ack_pushes)
-		return;
+		return true;
 	uint8_t h[32];
 	hash_sha256_2(h, pt, 9 + strlen((const char *)pt + 9), n->ep.id.pub, 32);
 	send_ack_to_room(n, h, pkt_is_flood(rx->pkt), rx->pkt);
+	return true;
 }
 
 static inline bool c_path(struct mesh_ep *ep, const struct mesh_rx *rx,

@@ -606,7 +606,7 @@ static void on_cli_reply(struct client *c, struct client_contact *ct, const stru
 	emit(c, &ev);
 }
 
-static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+static bool on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
                          unsigned type, const uint8_t *pt, size_t len)
 {
 	struct client *c = ep->ctx;
@@ -616,16 +616,17 @@ static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const str
 	if (type == PKT_RESPONSE) {
 		on_response(c, ct, pt, len, rx->now_ms);
 		return_path_retry(c, ct, rx->pkt);
-		return;
+		return true;
 	}
 	struct txt_msg m;
 	if (type != PKT_TXT_MSG || txt_decode(&m, pt, len) != ERR_OK)
-		return;
+		return true;
 	switch (m.type) {
 	case TXT_SIGNED: on_push(c, ct, rx, &m, pt, len); break;
 	case TXT_CLI: on_cli_reply(c, ct, rx, &m); break;
 	default: break; /* a room never sends plain text; direct chat is not ours */
 	}
+	return true;
 }
 
 static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,

@@ -658,7 +658,8 @@ static bool peer_datagram(struct mesh *m, const struct pkt *p, const struct mesh
 				if (pkt_type(p) == PKT_PATH) {
 					done = handle_path(m, ep, rx, &cands[c], pt, len, &stop);
 				} else if (ep->ops->on_peer_data) {
-					ep->ops->on_peer_data(ep, rx, &cands[c], pkt_type(p), pt, len);
+					done = ep->ops->on_peer_data(ep, rx, &cands[c], pkt_type(p),
+								     pt, len);
 				}
 				crypto_wipe(pt, sizeof(pt));
 				if (done) {

@@ -85,8 +85,11 @@ struct mesh_ep_ops {
 			    const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],
 			    const uint8_t *pt, size_t len);
 	/* A decrypted REQ, RESPONSE or TXT_MSG (type) from a known peer. pt is
-	 * NUL-terminated one byte past len (room for a C string). */
-	void (*on_peer_data)(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+	 * NUL-terminated one byte past len (room for a C string).  Returns
+	 * false if the plaintext cannot be this peer's (it does not parse):
+	 * with a 2-byte MAC, one wrong candidate in 65536 passes it, and the
+	 * mesh then goes on with the other candidates of the source hash. */
+	bool (*on_peer_data)(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
 			     unsigned type, const uint8_t *pt, size_t len);
 	/* A decrypted PATH; return true to accept it (a flooded PATH that is
 	 * accepted gets the reciprocal path when ep->reciprocal_path is set). */

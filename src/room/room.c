@@ -19,6 +19,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define LOGIN_PUSH_DELAY_FLOOD_MS 2000 /* let the reply and the reciprocal PATH pass */
 #define LOGIN_PUSH_DELAY_DIRECT_MS 800
@@ -637,7 +638,7 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 	return ERR_OK;
 }
 
-static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member *m,
+static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member *m,
 		   const uint8_t *pt, size_t len)
 {
 	uint32_t ts = le32_load(pt);
@@ -648,11 +649,18 @@ static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 
 	if (txt_type != TXT_PLAIN && txt_type != TXT_CLI) {
 		r->stats.malformed++;
-		return;
+		return false;
+	}
+	/* text is UTF-8; a code point cut short at the very end (a client
+	 * that cut the text to a byte limit) is left out of what is stored */
+	size_t text_ok = utf8_valid_prefix_len(text, text_len, text_len);
+	if (text_ok < text_len && !utf8_cut_tail(text + text_ok, text_len - text_ok)) {
+		r->stats.malformed++;
+		return false; /* a wrong key's garbage, or not text at all */
 	}
 	if (ts < m->last_ts || replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts;
-		return;
+		return true;
 	}
 	bool is_retry = ts == m->last_ts;
 	m->last_ts = ts_mark(r, ts);
@@ -669,35 +677,36 @@ static void on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		char reply[ROOM_REPLY_MAX];
 		uint8_t out[5 + ROOM_REPLY_MAX];
 		if ((m->perms & 3) != ROLE_ADMIN || is_retry)
-			return;
+			return true;
 		r->stats.cli_cmds++;
 		char cmd[ROOM_REPLY_MAX];
-		snprintf(cmd, sizeof(cmd), "%.*s", (int)text_len, text);
+		snprintf(cmd, sizeof(cmd), "%.*s", (int)text_ok, text);
 		reply[0] = 0;
 		room_cmd(r, cmd, ts, CMD_REMOTE, reply, sizeof(reply));
 		size_t rl = strlen(reply);
 		if (!rl)
-			return;
+			return true;
 		le32_store(out, now == ts ? now + 1 : now);
 		out[4] = TXT_CLI << 2;
 		memcpy(out + 5, reply, rl);
 		if (m->out_path_len == MESH_NO_PATH && !flood_ok(r, m))
-			return;
+			return true;
 		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS, rx->pkt))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);
-		return;
+		return true;
 	}
 	if ((m->perms & 3) == ROLE_GUEST)
-		return; /* read-only: no post, no ACK */
+		return true; /* read-only: no post, no ACK */
 	if (is_banned(r, m->pub)) {
 		r->stats.posts_refused++;
-		return;
+		return true;
 	}
-	if (room_post(r, m->pub, ts, text, text_len, NULL) != ERR_OK)
-		return; /* not stored: no ACK, the client will retry */
+	if (room_post(r, m->pub, ts, text, text_ok, NULL) != ERR_OK)
+		return true; /* not stored: no ACK, the client will retry */
 	member_save(r, m);
 	m->dirty = false;
 	send_ack(r, m, rx->pkt, code, NULL, 0, ACK_DELAY_MS);
+	return true;
 }
 
 /* ---- requests (§7.5) ---- */
@@ -738,7 +747,7 @@ static size_t status_body(struct room *r, uint8_t *out)
 	return w.len;
 }
 
-static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member *m,
+static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member *m,
 		   const uint8_t *pt, size_t len)
 {
 	uint32_t ts = le32_load(pt);
@@ -747,11 +756,22 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 
 	if (len < 9) {
 		r->stats.malformed++; /* a decrypted request is at least one 16-byte block */
-		return;
+		return false;
+	}
+	switch (pt[4]) {
+	case REQ_KEEP_ALIVE:
+	case REQ_GET_STATUS:
+	case REQ_GET_TELEMETRY:
+	case REQ_GET_ACCESS_LIST: break;
+	default:
+		/* checked before the replay mark moves: a wrong key's garbage
+		 * must not move the member's mark to a random time */
+		r->stats.malformed++;
+		return false;
 	}
 	if (ts < m->last_ts || replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts;
-		return;
+		return true;
 	}
 	m->last_ts = ts_mark(r, ts);
 	accepted(r, m, rx);
@@ -773,11 +793,11 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		}
 		m->pending = false; /* abandoned without counting a failure (§7.5) */
 		if (m->out_path_len == MESH_NO_PATH)
-			return;
+			return true;
 		ack_code(code, pt, 9, m->pub);
 		cnt = unsynced_count(r, m);
 		send_ack(r, m, rx->pkt, code, &cnt, 1, REPLY_DELAY_MS);
-		return;
+		return true;
 	}
 	memcpy(out, pt, 4); /* the tag echoes the request's timestamp */
 	switch (type) {
@@ -794,7 +814,7 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	case REQ_GET_ACCESS_LIST:
 		if ((m->perms & 3) != ROLE_ADMIN || pt[5] != 0 || pt[6] != 0) {
 			r->stats.malformed += (m->perms & 3) == ROLE_ADMIN;
-			return;
+			return true;
 		}
 		for (size_t i = 0; i < r->n_members && n + 7 <= 180; i++) {
 			if ((r->members[i].perms & 3) != ROLE_ADMIN)
@@ -806,26 +826,31 @@ static void on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		break;
 	default:
 		r->stats.malformed++; /* unknown request type */
-		return;
+		return true;
 	}
 	send_reply(r, m, rx->pkt, PKT_RESPONSE, out, n, REPLY_DELAY_MS);
+	return true;
 }
 
-static void on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx,
+/* False when the plaintext cannot be this member's: the mesh then tries the
+ * other members behind the same key hash (a 2-byte MAC lets one wrong key in
+ * 65536 through, which in a room of thousands is not rare). */
+static bool on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx,
 			 const struct mesh_peer *peer, unsigned type, const uint8_t *pt, size_t len)
 {
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
 	if (!m)
-		return;
+		return true;
 	if (len <= 5) {
 		r->stats.malformed++;
-		return;
+		return false;
 	}
 	if (type == PKT_TXT_MSG)
-		on_txt(r, rx, m, pt, len);
-	else if (type == PKT_REQ)
-		on_req(r, rx, m, pt, len);
+		return on_txt(r, rx, m, pt, len);
+	if (type == PKT_REQ)
+		return on_req(r, rx, m, pt, len);
+	return true;
 }
 
 /* ---- ACKs (§7.7) and paths (§7.6) ---- */

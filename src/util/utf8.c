@@ -57,3 +57,25 @@ size_t utf8_valid_prefix_len(const char *s, size_t len, size_t max)
 	}
 	return off;
 }
+
+bool utf8_cut_tail(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t need;
+	if (len == 0 || len > 3)
+		return false;
+	if (u[0] >= 0xC2 && u[0] <= 0xDF)
+		need = 2;
+	else if (u[0] >= 0xE0 && u[0] <= 0xEF)
+		need = 3;
+	else if (u[0] >= 0xF0 && u[0] <= 0xF4)
+		need = 4;
+	else
+		return false;
+	if (len >= need)
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if ((u[i] & 0xC0) != 0x80)
+			return false;
+	return true;
+}

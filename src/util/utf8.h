@@ -9,6 +9,7 @@
 #ifndef ROOMD_UTIL_UTF8_H
 #define ROOMD_UTIL_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -17,5 +18,12 @@
  * left out whole.
  */
 size_t utf8_valid_prefix_len(const char *s, size_t len, size_t max);
+
+/*
+ * True if s[0..len) is the start of one code point cut short: a lead byte
+ * (C2..F4) and fewer continuation bytes than it announces.  What a sender
+ * leaves at the end when it cuts a text to a byte limit mid-character.
+ */
+bool utf8_cut_tail(const char *s, size_t len);
 
 #endif

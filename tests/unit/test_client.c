@@ -629,7 +629,7 @@ static void fr_ack(struct fake_room *r, const uint8_t *code, const uint8_t *extr
 	mesh_send_to(r->m, &p, r->out_path_len, r->out_path, 200);
 }
 
-static void fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+static bool fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
                     unsigned type, const uint8_t *pt, size_t len)
 {
 	struct fake_room *r = ep->ctx;
@@ -637,7 +637,7 @@ static void fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 	(void)peer;
 	uint32_t ts = le32_load(pt);
 	if (ts < r->last_ts)
-		return;
+		return true;
 	bool retry = ts == r->last_ts;
 	r->last_ts = ts;
 	if (type == PKT_TXT_MSG && (pt[4] >> 2) == 0) {
@@ -649,7 +649,7 @@ static void fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 		hash_sha256_2(h, pt, 5 + tl, r->client_pub, 32);
 		if (r->drop_acks > 0) {
 			r->drop_acks--;
-			return;
+			return true;
 		}
 		fr_ack(r, h, NULL, 0);
 	} else if (type == PKT_TXT_MSG && (pt[4] >> 2) == 1) {
@@ -679,6 +679,7 @@ static void fr_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 		le16_store(body + 52, 7);    /* posted */
 		fr_reply(r, rx, body, sizeof(body));
 	}
+	return true;
 }
 
 static bool fr_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,

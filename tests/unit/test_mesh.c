@@ -196,7 +196,7 @@ static void tep_on_anon(struct mesh_ep *ep, const struct mesh_rx *rx, const uint
 	rec_rx(t, rx);
 }
 
-static void tep_on_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+static bool tep_on_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
                         unsigned type, const uint8_t *pt, size_t len)
 {
 	struct tep *t = ep->ctx;
@@ -205,6 +205,7 @@ static void tep_on_data(struct mesh_ep *ep, const struct mesh_rx *rx, const stru
 	t->peer_ref = peer->ref;
 	rec_pt(t, pt, len);
 	rec_rx(t, rx);
+	return true;
 }
 
 static bool tep_on_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,

@@ -875,6 +875,17 @@ static void test_utf8(void)
 	CHECK_EQ(utf8_valid_prefix_len(name, len, 16), 16);
 	CHECK_EQ(utf8_valid_prefix_len(name, len, 13), 12);
 	CHECK_EQ(utf8_valid_prefix_len(name, len, 0), 0);
+	/* a code point cut short at the end, and what is not one */
+	CHECK(utf8_cut_tail("\xC3", 1));
+	CHECK(utf8_cut_tail("\xE2\x82", 2));
+	CHECK(utf8_cut_tail("\xF0\x9F\x98", 3));
+	CHECK(!utf8_cut_tail("\xE2\x82\xAC", 3)); /* complete */
+	CHECK(!utf8_cut_tail("\xC3\x28", 2));      /* not a continuation */
+	CHECK(!utf8_cut_tail("\xA9", 1));          /* stray continuation */
+	CHECK(!utf8_cut_tail("\xC0", 1));          /* never a lead byte */
+	CHECK(!utf8_cut_tail("\xF5\x80", 2));      /* above U+10FFFF */
+	CHECK(!utf8_cut_tail("", 0));
+	CHECK(!utf8_cut_tail("\xF0\x9F\x98\x80", 4));
 	CHECK_EQ(utf8_valid_prefix_len("A\xC0\xAF", 3, 10), 1);         /* overlong */
 	CHECK_EQ(utf8_valid_prefix_len("A\xE0\x80\xAF", 4, 10), 1);     /* overlong */
 	CHECK_EQ(utf8_valid_prefix_len("A\xED\xA0\x80", 4, 10), 1);     /* surrogate */

@@ -18,6 +18,12 @@
 #include "util/err.h"
 #include "util/log.h"
 
+static int newest_post(void *ctx, const struct store_post *p)
+{
+	*(struct store_post *)ctx = *p;
+	return 0;
+}
+
 int main(void)
 {
 	static struct room room;
@@ -73,6 +79,26 @@ int main(void)
 	client_txt(a, 1750000150, 0, 0, "old");
 	run_until(now + 3000);
 	CHECK_EQ(a->acked, 2);
+
+	/* text that is not UTF-8: dropped and counted, no ACK, the replay mark
+	 * unmoved; a code point cut short at the end (a client cutting to a byte
+	 * limit) is left out of the stored text, the ACK covers what was sent */
+	uint32_t bad0 = room.stats.malformed;
+	client_txt(a, 1750000160 + 50, 0, 0, "caf\xc3(\xa9 broken");
+	run_until(now + 3000);
+	CHECK_EQ(a->acked, 2);
+	CHECK_EQ(room.stats.malformed, bad0 + 1);
+	CHECK(ma && ma->last_ts == 1750000200);
+	client_txt(a, 1750000220, 0, 0, "caf\xc3\xa9 \xe2\x82");
+	run_until(now + 3000);
+	CHECK_EQ(a->acked, 3);
+	store_post_count(st, id, &count);
+	CHECK_EQ(count, 2);
+	struct store_post sp;
+	memset(&sp, 0, sizeof(sp));
+	CHECK_EQ(store_post_list_newest(st, id, 1, newest_post, &sp), ERR_OK);
+	CHECK(sp.text_len == 6 && memcmp(sp.text, "caf\xc3\xa9 ", 6) == 0);
+	CHECK_EQ(store_post_delete(st, id, sp.id), ERR_OK); /* the story below has one post */
 
 	/* B logs in and is caught up: the post pushed, acknowledged, sync advanced */
 	client_login(b, 1750000300, 0, "hello");
