@@ -243,6 +243,14 @@ static int on_save_identity(void *ctx, struct room *r, const struct ident *id)
 	return rc;
 }
 
+/* backup PATH: the whole database (every room) while running */
+static int on_backup(void *ctx, struct room *r, const char *path)
+{
+	struct daemon *d = ctx;
+	(void)r;
+	return store_backup(d->store, path);
+}
+
 static int open_room(struct daemon *d, const struct store_room *sr)
 {
 	struct ident id;
@@ -272,6 +280,7 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 					.radio_changed = on_radio_changed,
 					.packet_log = on_packet_log,
 					.save_identity = on_save_identity,
+					.backup = on_backup,
 					.ctx = d };
 	r->node = &d->node;
 	d->n_rooms++;

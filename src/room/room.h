@@ -175,6 +175,9 @@ struct room_hooks {
 	int (*packet_log)(void *ctx, struct room *r, int op, char *out, size_t cap);
 	/* set prv.key: keep id as the room's identity from the next start */
 	int (*save_identity)(void *ctx, struct room *r, const struct ident *id);
+	/* backup PATH: copy the database to path (an absolute path); ERR_INVAL
+	 * if path is the live database.  NULL: the program offers no backup. */
+	int (*backup)(void *ctx, struct room *r, const char *path);
 	void *ctx;
 };
 

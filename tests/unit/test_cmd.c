@@ -454,8 +454,13 @@ static void test_doors(void)
 	CHECK(!room_cmd_reply_is_error("OK - reboot to apply"));
 	CHECK(!room_cmd_reply_is_error("> Error"));
 	CHECK(!room_cmd_reply_is_error("   logging on"));
-	/* backup: local doors only, an absolute path, the copy opens as a store */
+	/* backup: local doors only, an absolute path, the copy opens as a store;
+	 * a program that offers none (hooks.backup NULL) says so */
 	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE), "Unknown command");
+	int (*bk)(void *, struct room *, const char *) = room.hooks.backup;
+	room.hooks.backup = NULL;
+	CHECK_STR(run("backup /tmp/x.db"), "Err - no backup here");
+	room.hooks.backup = bk;
 	CHECK_STR(run("backup rooms.db"), "Err - give an absolute path");
 	CHECK_STR(run("backup /nonexistent/dir/x.db"), "Err - backup failed (see the log)");
 	char bdir[] = "/tmp/test_cmd.XXXXXX", line[96], want[128];
@@ -521,6 +526,12 @@ static void test_retention(void)
 	CHECK_STR(run("set max.posts 10000"), "OK");
 }
 
+static int on_backup(void *ctx, struct room *r, const char *path)
+{
+	(void)ctx;
+	return store_backup(r->store, path);
+}
+
 int main(void)
 {
 	struct room_clock clock = {(int64_t)1750000000 * 1000};
@@ -548,8 +559,10 @@ int main(void)
 	CHECK_EQ(store_room_add(st, "Cmd Room", rid.pub, &id), ERR_OK);
 	CHECK_EQ(store_setting_set(st, id, "name", "Cmd Room"), ERR_OK);
 	CHECK_EQ(room_open(&room, &mesh, st, id, &rid, &clock, now), ERR_OK);
-	room.hooks = (struct room_hooks){
-	    .radio_changed = on_radio, .save_identity = on_identity, .packet_log = on_log};
+	room.hooks = (struct room_hooks){.radio_changed = on_radio,
+	                                 .save_identity = on_identity,
+	                                 .packet_log = on_log,
+	                                 .backup = on_backup};
 
 	test_ftoa();
 	test_get();
