@@ -42,6 +42,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/rng.h"
+#include "tmpdb.h"
 
 #define SAMPLES  300
 #define BASE_RTC 1750000000u
@@ -191,16 +192,6 @@ static void make_who(size_t n)
 	n_who = n;
 }
 
-static void rm_db(const char *db)
-{
-	char p[600];
-	unlink(db);
-	snprintf(p, sizeof(p), "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db);
-	unlink(p);
-}
-
 static const char *db_dir(void)
 {
 	const char *d = getenv("BENCH_DIR");
@@ -255,12 +246,12 @@ static int run(size_t n)
 	int rc;
 
 	snprintf(db, sizeof(db), "%s/bench_members_%d.db", db_dir(), (int)getpid());
-	rm_db(db);
+	tmpdb_remove(db);
 	if ((rc = store_open(&st, db)) || (rc = store_room_add(st, "Big Room", room_id.pub, &id)) ||
 	    (rc = seed_store(st, id, n))) {
 		fprintf(stderr, "bench_members: store: %s\n", err_str(rc));
 		store_close(st);
-		rm_db(db);
+		tmpdb_remove(db);
 		return 1;
 	}
 	for (size_t i = 0; i < n_who; i++)
@@ -277,7 +268,7 @@ static int run(size_t n)
 	if (rc) {
 		fprintf(stderr, "bench_members: room_open: %s\n", err_str(rc));
 		store_close(st);
-		rm_db(db);
+		tmpdb_remove(db);
 		return 1;
 	}
 	printf("N = %zu members (%zu loaded)\n", n, room.n_members);
@@ -350,7 +341,7 @@ static int run(size_t n)
 	       garbage);
 	room_close(&room);
 	store_close(st);
-	rm_db(db);
+	tmpdb_remove(db);
 	return 0;
 }
 

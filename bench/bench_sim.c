@@ -28,6 +28,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "tmpdb.h"
 
 static double wall_s(void)
 {
@@ -41,16 +42,6 @@ static uint64_t cpu_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void rm_db(const char *db)
-{
-	char p[512];
-	unlink(db);
-	snprintf(p, sizeof(p), "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db);
-	unlink(p);
 }
 
 struct run_result {
@@ -161,7 +152,7 @@ static int memory_figures(const char *dir)
 	uint32_t room;
 	uint64_t b0, b1, b2;
 	snprintf(db, sizeof(db), "%s/bench_sim_mem.db", dir);
-	rm_db(db);
+	tmpdb_remove(db);
 	int rc = store_open(&st, db);
 	if (rc)
 		return rc;
@@ -209,7 +200,7 @@ static int memory_figures(const char *dir)
 	if (!rc)
 		rc = store_db_bytes(st, &b2);
 	store_close(st);
-	rm_db(db);
+	tmpdb_remove(db);
 	if (rc)
 		return rc;
 	printf("memory: %.0f database bytes per stored post (100-byte text), %.0f per member; "
@@ -241,14 +232,14 @@ int main(int argc, char **argv)
 	printf("%-6s %-7s %9s %8s %10s %6s %8s %9s %8s %10s\n", "nodes", "store", "sim_s", "wall_s",
 	       "sim/wall", "posts", "pushACK", "frames", "colls", "room_us/rx");
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-		rm_db(db);
+		tmpdb_remove(db);
 		if (run_mesh(runs[i].nodes, runs[i].reps, runs[i].file ? db : NULL,
 		             runs[i].post_every_s, runs[i].sim_s, &r) != ERR_OK) {
 			fprintf(stderr, "bench_sim: run failed\n");
-			rm_db(db);
+			tmpdb_remove(db);
 			return 1;
 		}
-		rm_db(db);
+		tmpdb_remove(db);
 		printf("%-6u %-7s %9.0f %8.2f %10.0f %6u %8u %9u %8u %10.1f\n", runs[i].nodes,
 		       runs[i].file ? "file" : "memory", r.sim_s, r.wall_s, r.sim_s / r.wall_s,
 		       r.delivered, r.pushed_rx, r.cs.tx, r.cs.tx_collided,

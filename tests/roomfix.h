@@ -259,16 +259,25 @@ static inline struct node *client_new(uint8_t seed_byte, const uint8_t room_pub[
 	return n;
 }
 
+/* A room login's plaintext (§5.2): timestamp, sync-since, password (at most
+ * 15 bytes); returns its length. */
+static inline size_t login_plaintext(uint8_t pt[8 + 15], uint32_t ts, uint32_t since,
+                                     const char *pw)
+{
+	size_t pl = strnlen(pw, 15);
+	le32_store(pt, ts);
+	le32_store(pt + 4, since);
+	memcpy(pt + 8, pw, pl);
+	return 8 + pl;
+}
+
 static inline void client_login(struct node *n, uint32_t ts, uint32_t since, const char *pw)
 {
 	uint8_t pt[8 + 15];
 	struct pkt p;
-	size_t pl = strlen(pw);
-	le32_store(pt, ts);
-	le32_store(pt + 4, since);
-	memcpy(pt + 8, pw, pl);
+	size_t len = login_plaintext(pt, ts, since, pw);
 	n->logged_in = 0;
-	CHECK_EQ(mesh_build_anon(&p, &n->ep.id, n->room_pub[0], n->secret, pt, 8 + pl), ERR_OK);
+	CHECK_EQ(mesh_build_anon(&p, &n->ep.id, n->room_pub[0], n->secret, pt, len), ERR_OK);
 	mesh_send_to(&n->mesh, &p, n->room_path_len, n->room_path, 0);
 }
 

@@ -926,16 +926,14 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
 /* ---- push engine (§7.8) ---- */
 
 /* Drops from the in-flight list the members no longer pending (an ACK, a
- * timeout, a login or a keep-alive ended their push); returns how many are. */
+ * timeout, a login or a keep-alive ended their push); returns how many are.
+ * push_post() calls it before it appends, so no member is listed twice. */
 static unsigned pushes_in_flight(struct room *r)
 {
 	unsigned k = 0;
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		uint32_t x = r->inflight[j];
-		bool seen = false;
-		for (unsigned i = 0; i < k; i++)
-			seen |= r->inflight[i] == x;
-		if (!seen && x < r->n_members && r->members[x].pending)
+		if (r->members[x].pending)
 			r->inflight[k++] = x;
 	}
 	r->n_inflight = k;

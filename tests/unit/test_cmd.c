@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "tmpdb.h"
 
 static int sent;
 static int radio_changes, identity_saves, log_ops[4];
@@ -473,11 +474,7 @@ static void test_doors(void)
 		struct store_room sr;
 		CHECK_EQ(store_room_get(copy, room.store_id, &sr), ERR_OK);
 		store_close(copy);
-		unlink(line + 7);
-		snprintf(want, sizeof(want), "%s-wal", line + 7);
-		unlink(want);
-		snprintf(want, sizeof(want), "%s-shm", line + 7);
-		unlink(want);
+		tmpdb_remove(line + 7);
 		CHECK_EQ(rmdir(bdir), 0);
 	}
 	/* a tiny reply buffer never overflows */

@@ -23,6 +23,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "tmpdb.h"
 
 #define N_MEMBERS      3000
 #define N_GUESTS_EXTRA 200
@@ -61,11 +62,8 @@ static void crowd_login(const struct who *w, uint32_t ts, uint32_t since, const 
 {
 	uint8_t pt[8 + 15];
 	struct pkt p;
-	size_t pl = strlen(pw);
-	le32_store(pt, ts);
-	le32_store(pt + 4, since);
-	memcpy(pt + 8, pw, pl);
-	CHECK_EQ(mesh_build_anon(&p, &w->id, rid.pub[0], w->secret, pt, 8 + pl), ERR_OK);
+	size_t len = login_plaintext(pt, ts, since, pw);
+	CHECK_EQ(mesh_build_anon(&p, &w->id, rid.pub[0], w->secret, pt, len), ERR_OK);
 	inject(&p);
 }
 
@@ -107,16 +105,6 @@ static struct node *client_as(const struct who *w)
 	return n;
 }
 
-static void rm_db(const char *db)
-{
-	char p[80];
-	unlink(db);
-	snprintf(p, sizeof(p), "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db);
-	unlink(p);
-}
-
 static int newest_post(void *ctx, const struct store_post *p)
 {
 	*(struct store_post *)ctx = *p;
@@ -138,7 +126,7 @@ int main(void)
 		return 1;
 	snprintf(db, sizeof(db), "%s/test_members_%d.db",
 	         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
-	rm_db(db);
+	tmpdb_remove(db);
 	memset(seed, 7, sizeof(seed));
 	ident_from_seed(&rid, seed);
 	CHECK_EQ(store_open(&st, db), ERR_OK);
@@ -323,7 +311,7 @@ int main(void)
 	the_room = NULL;
 	room_close(&room);
 	store_close(st);
-	rm_db(db);
+	tmpdb_remove(db);
 	free(crowd);
 	return harness_done("test_members");
 }

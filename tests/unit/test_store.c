@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "tmpdb.h"
 
 static char dir[64];
 
@@ -37,16 +38,6 @@ static void key(uint8_t k[STORE_PUB_LEN], unsigned n)
 static void mkpath(char *out, size_t cap, const char *name)
 {
 	snprintf(out, cap, "%s/%s", dir, name);
-}
-
-static void rm_db(const char *path)
-{
-	char p[256];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
 }
 
 static int add_post(struct store *st, uint32_t room, unsigned author, uint32_t post_ts,
@@ -907,7 +898,7 @@ static void test_backup(const char *path, uint32_t room, uint32_t other)
 	CHECK_EQ(tmps, 0);
 
 	test_reopen(bpath, room, other);
-	rm_db(bpath);
+	tmpdb_remove(bpath);
 
 	/* an in-memory store can be saved too */
 	CHECK_EQ(store_open(&st, ":memory:"), ERR_OK);
@@ -923,7 +914,7 @@ static void test_backup(const char *path, uint32_t room, uint32_t other)
 	CHECK_EQ(store_room_find(st, pub, &r), ERR_OK);
 	CHECK_STR(r.name, "mem");
 	store_close(st);
-	rm_db(bpath);
+	tmpdb_remove(bpath);
 }
 
 static void test_readonly(const char *path, uint32_t room)
@@ -1013,7 +1004,7 @@ static void test_versions(const char *path)
 	CHECK_EQ(store_schema_version(st, &v), ERR_OK);
 	CHECK_EQ(v, STORE_SCHEMA_VERSION);
 	store_close(st);
-	rm_db(p);
+	tmpdb_remove(p);
 	mkpath(p, sizeof(p), "garbage.db");
 	char junk[4096];
 	for (size_t i = 0; i < sizeof(junk); i++)
@@ -1022,7 +1013,7 @@ static void test_versions(const char *path)
 	st = (struct store *)1;
 	CHECK_EQ(store_open(&st, p), ERR_STORE);
 	CHECK(st == NULL);
-	rm_db(p);
+	tmpdb_remove(p);
 	CHECK_EQ(store_open(&st, dir), ERR_STORE);
 	mkpath(p, sizeof(p), "no/such/dir.db");
 	CHECK_EQ(store_open(&st, p), ERR_STORE);
@@ -1084,7 +1075,7 @@ static void test_full(void)
 	CHECK_EQ(add_post(st, room, 3, 20000, 20000, text, NULL, NULL), ERR_OK);
 	CHECK_EQ(store_check(st), ERR_OK);
 	store_close(st);
-	rm_db(p);
+	tmpdb_remove(p);
 }
 
 static void smash_pages(const char *path, long first, long count)
@@ -1176,7 +1167,7 @@ static void test_corrupt(void)
 				store_close(st);
 			}
 		}
-		rm_db(p);
+		tmpdb_remove(p);
 	}
 }
 
@@ -1205,7 +1196,7 @@ static void test_batch_durable(void)
 	CHECK_EQ(store_post_count(st, room, &n), ERR_OK);
 	CHECK_EQ(n, 50);
 	store_close(st);
-	rm_db(p);
+	tmpdb_remove(p);
 }
 
 int main(void)
@@ -1230,7 +1221,7 @@ int main(void)
 	test_corrupt();
 	test_batch_durable();
 
-	rm_db(path);
+	tmpdb_remove(path);
 	if (rmdir(dir) != 0)
 		fprintf(stderr, "rmdir %s: %s\n", dir, strerror(errno));
 	return harness_done("test_store");
