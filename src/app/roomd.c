@@ -42,6 +42,14 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* Exit statuses (see usage() and contrib/roomd.service). */
+enum {
+	EXIT_RUNTIME = 1, /* a runtime error: a restart may help */
+	EXIT_CONFIG = 2,  /* usage or configuration */
+	EXIT_LOCKED = 3,  /* another roomd runs on the data directory */
+	EXIT_STORE = 4,   /* the database is corrupt, not roomd's or too new: a restart cannot help */
+};
+
 #define MAX_ROOMS 16
 #define MAX_CTL_CLIENTS 8
 #define LINE_MAX_LEN 512
@@ -66,6 +74,9 @@ struct daemon {
 	size_t console_len;
 	bool console_open;
 	int ctl_fd;
+	dev_t ctl_dev; /* the socket file we bound: removed at exit only if still ours */
+	ino_t ctl_ino;
+	int lock_fd;   /* DIR/roomd.lock, held while we run */
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_client ctl[MAX_CTL_CLIENTS];
 	struct room_node node; /* the radio, shared by the rooms */
@@ -456,15 +467,26 @@ static int ctl_open(struct daemon *d)
 	memcpy(sa.sun_path, d->ctl_path, (size_t)n + 1);
 	unlink(d->ctl_path);
 	d->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct stat st;
 	if (d->ctl_fd < 0 || bind(d->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 4) < 0) {
+	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 4) < 0 || stat(d->ctl_path, &st) < 0) {
 		log_warn("roomd", "control socket %s: %s", d->ctl_path, strerror(errno));
 		if (d->ctl_fd >= 0)
 			close(d->ctl_fd);
 		d->ctl_fd = -1;
 		return ERR_SYS;
 	}
+	d->ctl_dev = st.st_dev;
+	d->ctl_ino = st.st_ino;
 	return ERR_OK;
+}
+
+/* Removes the socket file if it is still the one we bound (never another's). */
+static void ctl_unlink(struct daemon *d)
+{
+	struct stat st;
+	if (stat(d->ctl_path, &st) == 0 && st.st_dev == d->ctl_dev && st.st_ino == d->ctl_ino)
+		unlink(d->ctl_path);
 }
 
 static void ctl_accept(struct daemon *d)
@@ -702,10 +724,13 @@ static void usage(FILE *f)
 "    DIR/roomd.db          SQLite database: rooms, posts, members, settings, bans\n"
 "    DIR/room-N.id         identity of room N: pub(32) || prv(64), mode 0600\n"
 "    DIR/control.sock      control socket; send command lines with roomctl\n"
+"    DIR/roomd.lock        held while roomd runs (one roomd per DIR); has its pid\n"
 "\n"
 "EXIT STATUS\n"
 "    0 clean stop (SIGINT, SIGTERM, 'reboot' re-executes), 1 runtime error,\n"
-"    2 usage or configuration error.\n"
+"    2 usage or configuration error, 3 another roomd runs on DIR (its pid is\n"
+"    logged), 4 the database is corrupt, not roomd's or from a newer roomd\n"
+"    (restore a backup; restarting cannot help).\n"
 "\n"
 "EXAMPLES\n"
 "    meshair --listen 127.0.0.1:7300 &\n"
@@ -728,7 +753,7 @@ int main(int argc, char **argv)
 		{ "set", required_argument, 0, 's' },
 		{ 0, 0, 0, 0 },
 	};
-	int c;
+	int c, rc;
 
 	log_set_prefix("roomd");
 	app_config_defaults(&d.cfg);
@@ -757,7 +782,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (app_mkdir(d.cfg.data_dir) != ERR_OK)
-		return 1;
+		return EXIT_RUNTIME;
+	/* one roomd per data directory: two would transmit as one identity */
+	long holder;
+	rc = app_dir_lock(d.cfg.data_dir, "roomd.lock", &d.lock_fd, &holder);
+	if (rc == ERR_AGAIN) {
+		if (holder > 0)
+			log_err("roomd", "%s is in use by another roomd (pid %ld); stop it first",
+				d.cfg.data_dir, holder);
+		else
+			log_err("roomd", "%s is in use by another roomd; stop it first",
+				d.cfg.data_dir);
+		return EXIT_LOCKED;
+	}
+	if (rc)
+		return EXIT_RUNTIME;
 	char path[4096];
 	if (!config) {
 		snprintf(path, sizeof(path), "%s/roomd.conf", d.cfg.data_dir);
@@ -769,10 +808,15 @@ int main(int argc, char **argv)
 		return 2;
 	char db[4096];
 	snprintf(db, sizeof(db), "%s/roomd.db", d.cfg.data_dir);
-	int rc = store_open(&d.store, db);
+	rc = store_open(&d.store, db);
 	if (rc) {
 		log_err("roomd", "%s: %s", db, err_str(rc));
-		return 1;
+		if (rc == ERR_STORE || rc == ERR_VERSION) {
+			log_err("roomd", "restore %s from a backup (roomctl backup) or move it "
+					 "away; roomd will not retry", db);
+			return EXIT_STORE;
+		}
+		return EXIT_RUNTIME;
 	}
 	/* settings changed by command win over the file ... */
 	struct global_ctx g = { &d.cfg };
@@ -865,7 +909,7 @@ int main(int argc, char **argv)
 	store_close(d.store);
 	if (d.ctl_fd >= 0) {
 		close(d.ctl_fd);
-		unlink(d.ctl_path);
+		ctl_unlink(&d);
 	}
 	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
 		if (d.ctl[i].fd >= 0)
@@ -874,6 +918,7 @@ int main(int argc, char **argv)
 		fclose(d.log_f);
 	if (d.reboot && !stop_signal) {
 		log_info("roomd", "reboot");
+		close(d.lock_fd); /* the new image takes it again */
 		execv("/proc/self/exe", argv);
 		log_err("roomd", "re-exec failed: %s", strerror(errno));
 		return 1;
