@@ -17,6 +17,7 @@
  * roomd.db) < --set KEY=VALUE flags.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -300,35 +301,130 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 	return 0;
 }
 
-/* Creates a room with a fresh identity and the configured defaults. */
-static int create_room(struct daemon *d, const char *name)
+/* Registers a room with identity id in the store and gives it the config
+ * file's room settings; *rid is its id. */
+static int register_room(struct daemon *d, const char *name, const struct ident *id,
+			 uint32_t *rid)
 {
-	struct ident id;
-	char path[4096];
-	uint32_t rid;
 	struct room_settings s;
-
-	int rc = ident_generate(&id, crypto_rng_system());
+	int rc = store_room_add(d->store, name, id->pub, rid);
 	if (rc)
 		return rc;
-	rc = store_room_add(d->store, name, id.pub, &rid);
-	if (rc)
-		goto out;
-	snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, rid);
-	rc = app_ident_save(path, &id);
-	if (rc)
-		goto out;
 	/* the config file's room settings are the defaults of a new room */
 	s = d->cfg.room;
 	snprintf(s.name, sizeof(s.name), "%s", name);
 	for (size_t i = 0; i < room_setting_count; i++) {
 		char v[512];
 		if (room_setting_format(&s, &room_setting_defs[i], v, sizeof(v)) == ERR_OK)
-			store_setting_set(d->store, rid, room_setting_defs[i].key, v);
+			store_setting_set(d->store, *rid, room_setting_defs[i].key, v);
+	}
+	return ERR_OK;
+}
+
+/* Creates a room with a fresh identity and the configured defaults; an
+ * identity file is never overwritten (it may be the only copy of a key
+ * that members know). */
+static int create_room(struct daemon *d, const char *name, char *why, size_t why_cap)
+{
+	struct ident id;
+	char path[4096];
+	uint32_t rid;
+
+	why[0] = 0;
+	int rc = ident_generate(&id, crypto_rng_system());
+	if (rc)
+		return rc;
+	rc = store_begin(d->store);
+	if (rc)
+		goto out;
+	rc = register_room(d, name, &id, &rid);
+	if (rc == ERR_OK) {
+		snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, rid);
+		if (access(path, F_OK) == 0 || errno != ENOENT) {
+			snprintf(why, why_cap, "room-%u.id exists and belongs to no room: move it "
+					       "away, or restart roomd to adopt it", rid);
+			rc = ERR_INVAL;
+		}
+	}
+	if (rc == ERR_OK)
+		rc = app_ident_save(path, &id);
+	if (rc) {
+		store_rollback(d->store);
+		goto out;
+	}
+	rc = store_commit(d->store);
+	if (rc) {
+		unlink(path);
+		goto out;
 	}
 	log_info("roomd", "created room %u '%s' (identity %s)", rid, name, path);
 out:
 	ident_wipe(&id);
+	return rc;
+}
+
+/* Identity files room-N.id that no room of the database has (a deleted or
+ * emptied roomd.db) are adopted: the room is registered again with the same
+ * key, so members' contacts keep working.  Its posts and members are gone. */
+static int adopt_identities(struct daemon *d, const char *first_name)
+{
+	DIR *dir = opendir(d->cfg.data_dir);
+	struct dirent *e;
+	uint32_t ids[64];
+	size_t n = 0;
+	int rc = ERR_OK;
+
+	if (!dir)
+		return ERR_SYS;
+	while ((e = readdir(dir)) && n < sizeof(ids) / sizeof(ids[0])) {
+		unsigned id;
+		char canon[64];
+		if (sscanf(e->d_name, "room-%u.id", &id) != 1 || id == 0)
+			continue;
+		snprintf(canon, sizeof(canon), "room-%u.id", id);
+		if (strcmp(canon, e->d_name) == 0) /* not room-1.id.tmp, room-01.id */
+			ids[n++] = id;
+	}
+	closedir(dir);
+	for (size_t i = 1; i < n; i++) /* oldest room first */
+		for (size_t k = i; k > 0 && ids[k - 1] > ids[k]; k--) {
+			uint32_t t = ids[k];
+			ids[k] = ids[k - 1];
+			ids[k - 1] = t;
+		}
+	for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+		char path[4096], to[4096];
+		struct store_room sr;
+		struct ident id;
+		uint32_t rid;
+		if (store_room_get(d->store, ids[i], &sr) == ERR_OK)
+			continue; /* the file of an existing room */
+		snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, ids[i]);
+		rc = app_ident_load(path, &id);
+		if (rc) {
+			log_err("roomd", "%s: cannot read it (%s); move it away to start", path,
+				err_str(rc));
+			return rc;
+		}
+		if (store_room_find(d->store, id.pub, &sr) == ERR_OK) {
+			ident_wipe(&id);
+			continue;
+		}
+		rc = register_room(d, i == 0 ? first_name : "roomd", &id, &rid);
+		ident_wipe(&id);
+		if (rc)
+			break;
+		snprintf(to, sizeof(to), "%s/room-%u.id", d->cfg.data_dir, rid);
+		/* link, never rename: an existing file is never replaced */
+		if (rid != ids[i] && (link(path, to) != 0 || unlink(path) != 0)) {
+			log_err("roomd", "cannot move %s to %s: %s", path, to, strerror(errno));
+			rc = ERR_SYS;
+			break;
+		}
+		log_warn("roomd", "%s has no room in the database: adopted as room %u with its "
+				  "key (its posts and members are not there; settings are the "
+				  "config file's)", path, rid);
+	}
 	return rc;
 }
 
@@ -391,9 +487,10 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		return ERR_NOT_FOUND;
 	}
 	if (strncmp(line, "room.add ", 9) == 0) {
-		int rc = create_room(d, line + 9);
+		char why[1024];
+		int rc = create_room(d, line + 9, why, sizeof(why));
 		if (rc) {
-			snprintf(reply, cap, "Err - %s", err_str(rc));
+			snprintf(reply, cap, "Err - %.900s", why[0] ? why : err_str(rc));
 			return rc;
 		}
 		int before = d->n_rooms;
@@ -837,9 +934,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	static struct room_list existing;
+	if (adopt_identities(&d, name) != ERR_OK) {
+		store_close(d.store);
+		return EXIT_RUNTIME;
+	}
 	store_room_list(d.store, list_rooms_cb, &existing);
-	if (existing.n == 0 && (rc = create_room(&d, name)) != ERR_OK) {
-		log_err("roomd", "cannot create the first room: %s", err_str(rc));
+	char why[1024];
+	if (existing.n == 0 && (rc = create_room(&d, name, why, sizeof(why))) != ERR_OK) {
+		log_err("roomd", "cannot create the first room: %s", why[0] ? why : err_str(rc));
 		store_close(d.store);
 		return 1;
 	}

@@ -51,6 +51,19 @@ check 'grep -q "in use by another roomd (pid $roomd_pid)" "$tmp/second.log"' \
 check '[ -S "$RD/control.sock" ]' "the first one's control.sock is still there"
 out=$(ctl get name); check '[ "$out" = "> Admin Room" ]' "the first roomd still answers: '$out'"
 
+# -- 2. a room key is never replaced: a key file without a database row is adopted ----------
+key1=$(ctl get public.key)
+stop_roomd
+rm -f "$RD"/roomd.db "$RD"/roomd.db-wal "$RD"/roomd.db-shm
+start_roomd; check '[ $? -eq 0 ]' "roomd starts without its database"
+out=$(ctl get public.key); check '[ "$out" = "$key1" ]' "the room kept its key: '$out'"
+check 'grep -q "room-1.id has no room in the database: adopted as room 1" "$tmp/roomd.log"' \
+	"the adoption is logged"
+stop_roomd
+: >"$RD/roomd.db"; rm -f "$RD"/roomd.db-wal "$RD"/roomd.db-shm
+start_roomd; check '[ $? -eq 0 ]' "roomd starts on an emptied database"
+out=$(ctl get public.key); check '[ "$out" = "$key1" ]' "emptied database: the same key"
+
 # -- a corrupt database: a distinct exit status that the unit does not restart on ----------
 mkdir -p "$tmp/bad" && head -c 8192 /dev/urandom >"$tmp/bad/roomd.db"
 timeout 10 "$O/roomd" --data "$tmp/bad" --radio "tcp:127.0.0.1:$port" </dev/null >"$tmp/bad.log" 2>&1
