@@ -68,7 +68,7 @@ struct daemon {
 	struct radio *radio;
 	struct mesh mesh;
 	struct room_clock clock;
-	struct room rooms[MAX_ROOMS];
+	struct room *rooms[MAX_ROOMS]; /* allocated: the mesh keeps pointers to them */
 	int n_rooms;
 	int console_room;
 	char console[LINE_MAX_LEN];
@@ -281,13 +281,15 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 	if (memcmp(id.pub, sr->pub, 32) != 0)
 		log_warn("roomd", "%s: identity differs from the one room %u was created with "
 				  "(set prv.key); using the file", path, sr->id);
-	struct room *r = &d->rooms[d->n_rooms];
-	rc = room_open(r, &d->mesh, d->store, sr->id, &id, &d->clock, app_now_ms());
+	struct room *r = calloc(1, sizeof(*r));
+	rc = r ? room_open(r, &d->mesh, d->store, sr->id, &id, &d->clock, app_now_ms()) : ERR_NOMEM;
 	ident_wipe(&id);
 	if (rc) {
 		log_err("roomd", "room %u: %s", sr->id, err_str(rc));
+		free(r);
 		return 0;
 	}
+	d->rooms[d->n_rooms] = r;
 	r->hooks = (struct room_hooks){ .reboot = on_reboot,
 					.radio_changed = on_radio_changed,
 					.packet_log = on_packet_log,
@@ -324,11 +326,12 @@ static int register_room(struct daemon *d, const char *name, const struct ident 
 /* Creates a room with a fresh identity and the configured defaults; an
  * identity file is never overwritten (it may be the only copy of a key
  * that members know). */
-static int create_room(struct daemon *d, const char *name, char *why, size_t why_cap)
+static int create_room(struct daemon *d, const char *name, char *why, size_t why_cap,
+		       uint32_t *out_id)
 {
 	struct ident id;
 	char path[4096];
-	uint32_t rid;
+	uint32_t rid = 0;
 
 	why[0] = 0;
 	int rc = ident_generate(&id, crypto_rng_system());
@@ -358,6 +361,8 @@ static int create_room(struct daemon *d, const char *name, char *why, size_t why
 		goto out;
 	}
 	log_info("roomd", "created room %u '%s' (identity %s)", rid, name, path);
+	if (out_id)
+		*out_id = rid;
 out:
 	ident_wipe(&id);
 	return rc;
@@ -454,6 +459,96 @@ static void open_rooms(struct daemon *d)
 
 /* ---- command doors ---- */
 
+/* The room named by an index or a name as `rooms` shows them; -1 if none. */
+static int find_room(struct daemon *d, const char *arg)
+{
+	for (int i = 0; i < d->n_rooms; i++) {
+		char idx[12];
+		snprintf(idx, sizeof(idx), "%d", i);
+		if (strcmp(arg, d->rooms[i]->set.name) == 0 || strcmp(arg, idx) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* room.add NAME: the new room is opened beside the others, which go on untouched. */
+static int room_add(struct daemon *d, const char *name, char *reply, size_t cap)
+{
+	char why[1024];
+	uint32_t rid;
+	struct store_room sr;
+	if (d->n_rooms >= MAX_ROOMS) {
+		snprintf(reply, cap, "Err - at most %d rooms", MAX_ROOMS);
+		return ERR_FULL;
+	}
+	if (!*name || strlen(name) >= ROOM_NAME_MAX) {
+		snprintf(reply, cap, "Err - a room name has 1 to %d bytes", ROOM_NAME_MAX - 1);
+		return ERR_INVAL;
+	}
+	int rc = create_room(d, name, why, sizeof(why), &rid);
+	if (rc) {
+		snprintf(reply, cap, "Err - %.900s", why[0] ? why : err_str(rc));
+		return rc;
+	}
+	int before = d->n_rooms;
+	if (store_room_get(d->store, rid, &sr) == ERR_OK)
+		open_room(d, &sr);
+	if (d->n_rooms == before) {
+		snprintf(reply, cap, "Err - room %u created but not started (see the log)", rid);
+		return ERR_SYS;
+	}
+	snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
+	return ERR_OK;
+}
+
+/* room.remove N: the room's data goes; its key file is kept under another
+ * name (so it is not adopted again), in case the key is wanted back. */
+static int room_remove(struct daemon *d, const char *arg, char *reply, size_t cap)
+{
+	char path[4096], kept[4200];
+	int i = find_room(d, arg);
+	if (i < 0) {
+		snprintf(reply, cap, "Err - no such room (see 'rooms')");
+		return ERR_NOT_FOUND;
+	}
+	if (d->n_rooms == 1) {
+		snprintf(reply, cap, "Err - the last room cannot be removed");
+		return ERR_INVAL;
+	}
+	struct room *r = d->rooms[i];
+	uint32_t id = r->store_id;
+	char name[ROOM_NAME_MAX];
+	snprintf(name, sizeof(name), "%s", r->set.name);
+	snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, id);
+	snprintf(kept, sizeof(kept), "%s.removed", path);
+	if (link(path, kept) != 0 && errno != ENOENT) {
+		snprintf(reply, cap, "Err - cannot keep room-%u.id: %s", id, strerror(errno));
+		return ERR_SYS;
+	}
+	int rc = store_room_delete(d->store, id);
+	if (rc) {
+		unlink(kept);
+		snprintf(reply, cap, "Err - store: %s", err_str(rc));
+		return rc;
+	}
+	unlink(path);
+	room_close(r);
+	free(r);
+	memmove(&d->rooms[i], &d->rooms[i + 1], (size_t)(d->n_rooms - i - 1) * sizeof(d->rooms[0]));
+	d->n_rooms--;
+	/* the doors that had a later room selected follow it; those on it go to room 0 */
+	int *sel[MAX_CTL_CLIENTS + 1];
+	sel[0] = &d->console_room;
+	for (int k = 0; k < MAX_CTL_CLIENTS; k++)
+		sel[k + 1] = &d->ctl[k].room;
+	for (int k = 0; k <= MAX_CTL_CLIENTS; k++)
+		*sel[k] = *sel[k] == i ? 0 : *sel[k] > i ? *sel[k] - 1 : *sel[k];
+	log_info("roomd", "room %u '%s' removed; its key is kept in %s", id, name, kept);
+	snprintf(reply, cap, "OK - room '%s' removed with its posts, members and settings; "
+			     "its key is kept in room-%u.id.removed", name, id);
+	return ERR_OK;
+}
+
 /* Runs one command line for the room *cur; returns ERR_OK or an error for the status. */
 static int run_command(struct daemon *d, const char *line, enum cmd_origin origin, int *cur,
 		       char *reply, size_t cap)
@@ -463,7 +558,7 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		size_t off = 0;
 		reply[0] = 0;
 		for (int i = 0; i < d->n_rooms && off < cap; i++) {
-			struct room *r = &d->rooms[i];
+			struct room *r = d->rooms[i];
 			int n = snprintf(reply + off, cap - off, "%s%c%d %s %02X%02X%02X%02X %zu members",
 					 i ? "\n" : "", i == *cur ? '*' : ' ', i,
 					 r->set.name, r->ep.id.pub[0], r->ep.id.pub[1],
@@ -474,38 +569,26 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		return ERR_OK;
 	}
 	if (strncmp(line, "use ", 4) == 0) {
-		for (int i = 0; i < d->n_rooms; i++) {
-			char idx[12];
-			snprintf(idx, sizeof(idx), "%d", i);
-			if (strcmp(line + 4, d->rooms[i].set.name) == 0 || strcmp(line + 4, idx) == 0) {
-				*cur = i;
-				snprintf(reply, cap, "OK - using %s", d->rooms[i].set.name);
-				return ERR_OK;
-			}
+		int i = find_room(d, line + 4);
+		if (i < 0) {
+			snprintf(reply, cap, "Err - no such room (see 'rooms')");
+			return ERR_NOT_FOUND;
 		}
-		snprintf(reply, cap, "Err - no such room");
-		return ERR_NOT_FOUND;
-	}
-	if (strncmp(line, "room.add ", 9) == 0) {
-		char why[1024];
-		int rc = create_room(d, line + 9, why, sizeof(why));
-		if (rc) {
-			snprintf(reply, cap, "Err - %.900s", why[0] ? why : err_str(rc));
-			return rc;
-		}
-		int before = d->n_rooms;
-		d->n_rooms = 0;
-		for (int i = 0; i < before; i++)
-			room_close(&d->rooms[i]);
-		open_rooms(d);
-		snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
+		*cur = i;
+		snprintf(reply, cap, "OK - using %s", d->rooms[i]->set.name);
 		return ERR_OK;
 	}
+	if (strncmp(line, "room.add ", 9) == 0)
+		return room_add(d, line + 9, reply, cap);
+	if (strncmp(line, "room.remove ", 12) == 0)
+		return room_remove(d, line + 12, reply, cap);
 	if (strcmp(line, "help") == 0) {
 		snprintf(reply, cap,
 			 "  rooms: list the rooms (* = selected)\n"
 			 "  use <index|name>: select a room\n"
-			 "  room.add <name>: create a room with a fresh identity\n");
+			 "  room.add <name>: create a room with a fresh identity\n"
+			 "  room.remove <index|name>: delete a room's posts, members and settings "
+			 "(its key is kept as room-N.id.removed; never the last room)\n");
 		size_t off = strlen(reply);
 		room_cmd_help(reply + off, cap - off);
 		return ERR_OK;
@@ -514,7 +597,7 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		snprintf(reply, cap, "Err - no rooms");
 		return ERR_NOT_FOUND;
 	}
-	int rc = room_cmd(&d->rooms[*cur], line, 0, origin, reply, cap);
+	int rc = room_cmd(d->rooms[*cur], line, 0, origin, reply, cap);
 	if (rc == ERR_OK && room_cmd_reply_is_error(reply))
 		rc = ERR_INVAL;
 	return rc;
@@ -727,13 +810,13 @@ static int run(struct daemon *d)
 		uint64_t now = app_now_ms();
 		mesh_tick(&d->mesh, now);
 		for (int i = 0; i < d->n_rooms; i++)
-			room_tick(&d->rooms[i], now);
+			room_tick(d->rooms[i], now);
 		radio_tick(d->radio, now);
 		mesh_tick(&d->mesh, now);
 
 		uint64_t next = mesh_next_deadline(&d->mesh);
 		for (int i = 0; i < d->n_rooms; i++) {
-			uint64_t t = room_next_deadline(&d->rooms[i]);
+			uint64_t t = room_next_deadline(d->rooms[i]);
 			if (t < next)
 				next = t;
 		}
@@ -940,7 +1023,7 @@ int main(int argc, char **argv)
 	}
 	store_room_list(d.store, list_rooms_cb, &existing);
 	char why[1024];
-	if (existing.n == 0 && (rc = create_room(&d, name, why, sizeof(why))) != ERR_OK) {
+	if (existing.n == 0 && (rc = create_room(&d, name, why, sizeof(why), NULL)) != ERR_OK) {
 		log_err("roomd", "cannot create the first room: %s", why[0] ? why : err_str(rc));
 		store_close(d.store);
 		return 1;
@@ -962,7 +1045,7 @@ int main(int argc, char **argv)
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
 		const struct setting_def *sd = room_setting_find(key);
 		for (int i = 0; sd && i < d.n_rooms; i++)
-			room_setting_parse(&d.rooms[i].set, sd, eq + 1);
+			room_setting_parse(&d.rooms[i]->set, sd, eq + 1);
 	}
 	if (!d.n_rooms) {
 		log_err("roomd", "no room could be started");
@@ -970,7 +1053,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < d.n_rooms; i++) {
-		struct room *r = &d.rooms[i];
+		struct room *r = d.rooms[i];
 		/* after --set, which may have changed them */
 		if (!room_default_passwords(r))
 			continue;
@@ -1005,8 +1088,10 @@ int main(int argc, char **argv)
 
 	rc = run(&d);
 
-	for (int i = 0; i < d.n_rooms; i++)
-		room_close(&d.rooms[i]);
+	for (int i = 0; i < d.n_rooms; i++) {
+		room_close(d.rooms[i]);
+		free(d.rooms[i]);
+	}
 	radio_close(d.radio);
 	store_close(d.store);
 	if (d.ctl_fd >= 0) {

@@ -64,6 +64,26 @@ stop_roomd
 start_roomd; check '[ $? -eq 0 ]' "roomd starts on an emptied database"
 out=$(ctl get public.key); check '[ "$out" = "$key1" ]' "emptied database: the same key"
 
+# -- 3. room.add touches nothing else; room.remove ------------------------------------------
+ctl room.post "before the second room" >/dev/null
+out=$(ctl stats-room); check '[[ "$out" == *\"posts\":1,* ]]' "a post counted: '$out'"
+out=$(ctl room.add Second); check '[ "$out" = "OK - 2 rooms" ]' "room.add: '$out'"
+out=$(ctl stats-room); check '[[ "$out" == *\"posts\":1,* ]]' "room.add left room 0's counters: '$out'"
+opened=$(grep -c "room 1 'Admin Room' key" "$tmp/roomd.log")
+check '[ "$opened" -eq 1 ]' "room.add did not reopen room 0 (opened $opened times)"
+key2=$(ctl --room Second get public.key)
+out=$(ctl room.remove Second)
+check '[ "$out" = "OK - room '\''Second'\'' removed with its posts, members and settings; its key is kept in room-2.id.removed" ]' \
+	"room.remove: '$out'"
+check '[ -f "$RD/room-2.id.removed" ] && [ ! -e "$RD/room-2.id" ]' "room.remove keeps the key file aside"
+out=$(ctl room.remove 0); rc=$?
+check '[ $rc -eq 1 ] && [ "$out" = "Err - the last room cannot be removed" ]' "the last room stays: '$out'"
+out=$(ctl room.remove Nope); rc=$?
+check '[ $rc -eq 1 ] && [[ "$out" == "Err - no such room"* ]]' "room.remove of no room: '$out'"
+stop_roomd
+start_roomd
+out=$(ctl rooms); check '[ $(echo "$out" | wc -l) -eq 1 ]' "a removed room stays removed after a restart"
+
 # -- a corrupt database: a distinct exit status that the unit does not restart on ----------
 mkdir -p "$tmp/bad" && head -c 8192 /dev/urandom >"$tmp/bad/roomd.db"
 timeout 10 "$O/roomd" --data "$tmp/bad" --radio "tcp:127.0.0.1:$port" </dev/null >"$tmp/bad.log" 2>&1
