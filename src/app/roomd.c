@@ -179,8 +179,9 @@ static void on_radio_changed(void *ctx, struct room *r)
 	/* a frame that was with the old radio never gets its TxDone */
 	if (d->mesh.tx_busy)
 		mesh_on_tx_done(&d->mesh, false, app_now_ms());
-	log_info("roomd", "radio reopened: %.3f MHz, %.1f kHz, SF%u, CR4/%u, %d dBm",
-		 rc.lp.freq_hz / 1e6, rc.lp.bw_hz / 1e3, rc.lp.sf, rc.lp.cr, rc.tx_power_dbm);
+	char lp[64];
+	room_radio_format(&rc.lp, lp, sizeof(lp));
+	log_info("roomd", "radio reopened: %s (MHz,kHz,SF,CR), %d dBm", lp, rc.tx_power_dbm);
 }
 
 /* The newest lines of the packet log that fit in cap bytes. */
@@ -769,6 +770,26 @@ static void radio_events_init(struct daemon *d, struct radio_events *ev)
 	*ev = (struct radio_events){ radio_rx, radio_tx_done, radio_link, d };
 }
 
+/* The radio of the last run (global settings), to say when it changed. */
+#define LAST_RADIO_KEY "run.radio"
+
+/* Logs the radio settings in use, and warns when they differ from the last
+ * run's: members stay on the old channel unless they move too. */
+static void log_radio(struct daemon *d)
+{
+	const struct radio_cfg *rc = &d->cfg.radio_cfg;
+	char now[64], last[STORE_SETTING_VALUE_MAX];
+	room_radio_format(&rc->lp, now, sizeof(now));
+	log_info("roomd", "radio %s: %s (MHz,kHz,SF,CR), %d dBm", d->cfg.radio, now,
+		 rc->tx_power_dbm);
+	if (store_setting_get(d->store, 0, LAST_RADIO_KEY, "", last, sizeof(last)) == ERR_OK &&
+	    last[0] && strcmp(last, now) != 0)
+		log_warn("roomd", "the radio settings changed since the last run (were %s, now %s): "
+				  "members still on %s will not hear the room", last, now, last);
+	if (strcmp(last, now) != 0)
+		store_setting_set(d->store, 0, LAST_RADIO_KEY, now);
+}
+
 struct global_ctx {
 	struct app_config *cfg;
 };
@@ -777,6 +798,8 @@ struct global_ctx {
 static int global_setting_cb(void *ctx, const char *key, const char *value)
 {
 	struct global_ctx *g = ctx;
+	if (strcmp(key, LAST_RADIO_KEY) == 0)
+		return 0; /* ours, not a setting */
 	if (app_config_set(g->cfg, key, value) != ERR_OK)
 		log_warn("roomd", "roomd.db: ignoring setting %s = '%s'", key, value);
 	return 0;
@@ -1075,6 +1098,7 @@ int main(int argc, char **argv)
 		store_close(d.store);
 		return 2;
 	}
+	log_radio(&d);
 	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
 		d.ctl[i].fd = -1;
 	ctl_open(&d);

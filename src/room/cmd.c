@@ -247,8 +247,11 @@ static void node_save(struct room *r, const char *key, const char *fmt, ...)
 static void node_save_radio(struct room *r)
 {
 	const struct lora_params *lp = &r->node->lp;
-	node_save(r, "freq", "%.6f", lp->freq_hz / 1e6);
-	node_save(r, "bw", "%.3f", lp->bw_hz / 1e3);
+	char f[24], bw[24];
+	room_decimal_format(lp->freq_hz, 6, f, sizeof(f));
+	room_decimal_format(lp->bw_hz, 3, bw, sizeof(bw));
+	node_save(r, "freq", "%s", f); /* exact: integer Hz, as typed */
+	node_save(r, "bw", "%s", bw);
 	node_save(r, "sf", "%u", lp->sf);
 	node_save(r, "cr", "%u", lp->cr);
 }
@@ -265,11 +268,13 @@ static const char *get_ftoa(char *buf, size_t cap, double v)
 	return buf;
 }
 
-/* "f,bw,sf,cr[,mins]" as the firmware reads it (strtof/atoi: garbage is 0). */
+/* "f,bw,sf,cr[,mins]" in the firmware's ranges; frequency and bandwidth are
+ * exact decimals (integer Hz: a float made 869.618 MHz 869617981 Hz). */
 static int parse_radio(const char *s, struct lora_params *lp, int *mins)
 {
 	char buf[96], *parts[5] = { 0 };
 	int n = 0;
+	uint32_t f = 0, bw = 0;
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (char *p = buf; n < 5;) {
 		parts[n++] = p;
@@ -278,14 +283,16 @@ static int parse_radio(const char *s, struct lora_params *lp, int *mins)
 			break;
 		*p++ = 0;
 	}
-	float f = n > 0 ? strtof(parts[0], NULL) : 0, bw = n > 1 ? strtof(parts[1], NULL) : 0;
 	long sf = n > 2 ? strtol(parts[2], NULL, 10) : 0, cr = n > 3 ? strtol(parts[3], NULL, 10) : 0;
 	long m = n > 4 ? strtol(parts[4], NULL, 10) : 0;
-	if (!(f >= 150.0f && f <= 2500.0f && bw >= 7.0f && bw <= 500.0f && sf >= 5 && sf <= 12 &&
-	      cr >= 5 && cr <= 8))
+	if (n < 4 || room_decimal_parse(parts[0], 6, &f) != ERR_OK ||
+	    room_decimal_parse(parts[1], 3, &bw) != ERR_OK)
 		return ERR_INVAL;
-	lp->freq_hz = (uint32_t)((double)f * 1e6 + 0.5);
-	lp->bw_hz = (uint32_t)((double)bw * 1e3 + 0.5);
+	if (!(f >= 150000000u && f <= 2500000000u && bw >= 7000 && bw <= 500000 && sf >= 5 &&
+	      sf <= 12 && cr >= 5 && cr <= 8))
+		return ERR_INVAL;
+	lp->freq_hz = f;
+	lp->bw_hz = bw;
 	lp->sf = (uint8_t)sf;
 	lp->cr = (uint8_t)cr;
 	lp->preamble = 0;
@@ -295,6 +302,21 @@ static int parse_radio(const char *s, struct lora_params *lp, int *mins)
 		*mins = (int)m;
 	}
 	return ERR_OK;
+}
+
+/* The reply to a change of the saved radio: says when the room will leave
+ * the channel it is on now (its members stay there unless they move too). */
+static void reply_radio_saved(struct cmd_ctx *c)
+{
+	const struct room_node *n = c->r->node;
+	char now[64], next[64];
+	room_radio_format(&n->lp, next, sizeof(next));
+	room_radio_format(&n->run_lp, now, sizeof(now));
+	if (strcmp(now, next) == 0)
+		REPLY(c, "OK - reboot to apply");
+	else
+		REPLY(c, "OK - reboot to apply: %s; the room is on %s now, members there will "
+			 "not hear it", next, now);
 }
 
 static void c_tempradio(struct cmd_ctx *c)
@@ -325,7 +347,7 @@ static void c_get(struct cmd_ctx *c)
 	struct room *r = c->r;
 	const struct mesh_cfg *mc = &r->mesh->cfg;
 	const struct room_node *nd = r->node;
-	char v[STORE_SETTING_VALUE_MAX], hex[129], a[24], b[24];
+	char v[STORE_SETTING_VALUE_MAX], hex[129], a[24];
 	char key[64];
 	size_t kl = strlen(c->args);
 
@@ -344,11 +366,12 @@ static void c_get(struct cmd_ctx *c)
 	} else if (IS("repeat")) {
 		REPLY(c, "> %s", mc->repeat ? "on" : "off");
 	} else if (IS("radio")) {
-		room_ftoa((float)(nd->lp.freq_hz / 1e6), a, sizeof(a));
-		room_ftoa3((float)(nd->lp.bw_hz / 1e3), b, sizeof(b));
-		REPLY(c, "> %s,%s,%u,%u", a, b, nd->lp.sf, nd->lp.cr);
+		/* as typed, not the firmware's float text (869.618, not 869.6179809) */
+		room_radio_format(&nd->lp, v, sizeof(v));
+		REPLY(c, "> %s", v);
 	} else if (IS("freq")) {
-		REPLY(c, "> %s", get_ftoa(a, sizeof(a), nd->lp.freq_hz / 1e6));
+		room_decimal_format(nd->lp.freq_hz, 6, a, sizeof(a));
+		REPLY(c, "> %s", a);
 	} else if (IS("tx")) {
 		REPLY(c, "> %d", nd->tx_dbm);
 	} else if (IS("dutycycle")) {
@@ -484,13 +507,17 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		}
 		r->node->lp = lp;
 		node_save_radio(r);
-		REPLY(c, "OK - reboot to apply");
+		reply_radio_saved(c);
 	} else if (strcmp(key, "freq") == 0 && is_local(c)) {
-		if (!set_num(c, val, 150, 2500, "Error, invalid radio params", &v))
+		uint32_t hz;
+		if (room_decimal_parse(val, 6, &hz) != ERR_OK || hz < 150000000u ||
+		    hz > 2500000000u) {
+			REPLY(c, "Error, invalid radio params (freq is 150-2500 MHz)");
 			return true;
-		r->node->lp.freq_hz = (uint32_t)((double)(float)v * 1e6 + 0.5);
+		}
+		r->node->lp.freq_hz = hz;
 		node_save_radio(r);
-		REPLY(c, "OK - reboot to apply");
+		reply_radio_saved(c);
 	} else if (strcmp(key, "tx") == 0) {
 		/* the firmware takes any number; a KISS modem takes -9..30 dBm */
 		if (!set_num(c, val, -9, 30, "Error, must be -9-30", &v))

@@ -200,3 +200,62 @@ void room_ftoa3(float f, char *out, size_t cap)
 		buf[--n] = 0;
 	snprintf(out, cap, "%s", buf);
 }
+
+int room_decimal_parse(const char *s, unsigned decimals, uint32_t *out)
+{
+	uint64_t v = 0;
+	unsigned frac = 0;
+	int next = -1; /* the first digit past the precision: rounds */
+	bool digits = false, point = false;
+
+	for (; *s; s++) {
+		if (*s == '.' && !point) {
+			point = true;
+		} else if (*s >= '0' && *s <= '9') {
+			digits = true;
+			if (point && frac == decimals) {
+				if (next < 0)
+					next = *s - '0';
+				continue;
+			}
+			v = v * 10 + (uint64_t)(*s - '0');
+			frac += point;
+			if (v > UINT32_MAX)
+				return ERR_INVAL;
+		} else {
+			return ERR_FORMAT;
+		}
+	}
+	if (!digits)
+		return ERR_FORMAT;
+	for (; frac < decimals; frac++)
+		if ((v *= 10) > UINT32_MAX)
+			return ERR_INVAL;
+	v += next >= 5;
+	if (v > UINT32_MAX)
+		return ERR_INVAL;
+	*out = (uint32_t)v;
+	return ERR_OK;
+}
+
+void room_decimal_format(uint32_t v, unsigned decimals, char *out, size_t cap)
+{
+	uint32_t div = 1;
+	for (unsigned i = 0; i < decimals; i++)
+		div *= 10;
+	int n = snprintf(out, cap, "%u.%0*u", v / div, (int)decimals, v % div);
+	if (n <= 0 || (size_t)n >= cap)
+		return;
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = 0;
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = 0;
+}
+
+void room_radio_format(const struct lora_params *lp, char *out, size_t cap)
+{
+	char f[24], bw[24];
+	room_decimal_format(lp->freq_hz, 6, f, sizeof(f));
+	room_decimal_format(lp->bw_hz, 3, bw, sizeof(bw));
+	snprintf(out, cap, "%s,%s,%u,%u", f, bw, lp->sf, lp->cr);
+}

@@ -43,6 +43,18 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
  * Both write at most cap bytes, NUL-terminated.
  */
 void room_ftoa(float f, char *out, size_t cap);
+/*
+ * Exact decimals for the radio (frequencies are integer Hz, never a float):
+ * room_decimal_parse("869.618", 6, &hz) gives 869618000.  Digits past
+ * `decimals` round half up; a sign, spaces, an exponent or garbage are
+ * ERR_FORMAT; a value over UINT32_MAX is ERR_INVAL.  room_decimal_format
+ * prints it back as typed: trailing zeros and a bare point dropped
+ * (869618000, 6 -> "869.618"; 62500, 3 -> "62.5"; 250000, 3 -> "250").
+ */
+int room_decimal_parse(const char *s, unsigned decimals, uint32_t *out);
+void room_decimal_format(uint32_t v, unsigned decimals, char *out, size_t cap);
+/* "869.618,62.5,8,5": the radio as `get radio` shows it. */
+void room_radio_format(const struct lora_params *lp, char *out, size_t cap);
 void room_ftoa3(float f, char *out, size_t cap);
 
 #endif

@@ -74,11 +74,16 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 	if (!strcmp(key, "radio")) {
 		snprintf(c->radio, sizeof(c->radio), "%s", v);
 	} else if (!strcmp(key, "freq")) {
-		if (!(rc = parse_double(v, 150, 2500, &d)))
-			c->radio_cfg.lp.freq_hz = (uint32_t)(d * 1e6 + 0.5);
+		/* integer Hz, exactly as written */
+		uint32_t hz;
+		if (room_decimal_parse(v, 6, &hz) || hz < 150000000u || hz > 2500000000u)
+			return ERR_INVAL;
+		c->radio_cfg.lp.freq_hz = hz;
 	} else if (!strcmp(key, "bw")) {
-		if (!(rc = parse_double(v, 7.0, 500, &d)))
-			c->radio_cfg.lp.bw_hz = (uint32_t)(d * 1000 + 0.5);
+		uint32_t hz;
+		if (room_decimal_parse(v, 3, &hz) || hz < 7000 || hz > 500000)
+			return ERR_INVAL;
+		c->radio_cfg.lp.bw_hz = hz;
 	} else if (!strcmp(key, "sf")) {
 		if (!(rc = parse_int(v, 5, 12, &l)))
 			c->radio_cfg.lp.sf = (uint8_t)l;

@@ -84,6 +84,27 @@ stop_roomd
 start_roomd
 out=$(ctl rooms); check '[ $(echo "$out" | wc -l) -eq 1 ]' "a removed room stays removed after a restart"
 
+# -- 4. frequencies in Hz, as typed; the radio logged at start, a change of channel said -------
+check 'grep -q "radio tcp:127.0.0.1:$port: 869.618,62.5,8,5 (MHz,kHz,SF,CR), 22 dBm" "$tmp/roomd.log"' \
+	"the radio settings are logged at start"
+out=$(ctl set freq 869.525)
+check '[ "$out" = "OK - reboot to apply: 869.525,62.5,8,5; the room is on 869.618,62.5,8,5 now, members there will not hear it" ]' \
+	"set freq says the room leaves its channel: '$out'"
+out=$(ctl set freq 869.618)
+check '[ "$out" = "OK - reboot to apply" ]' "set freq back: '$out'"
+out=$(ctl get freq); check '[ "$out" = "> 869.618" ]' "get freq as typed: '$out'"
+ctl set freq 910.525 >/dev/null
+stop_roomd
+start_roomd
+out=$(ctl get freq); check '[ "$out" = "> 910.525" ]' "after a restart: '$out'"
+check 'grep -q "radio settings changed since the last run (were 869.618,62.5,8,5, now 910.525,62.5,8,5)" "$tmp/roomd.log"' \
+	"the next start says the channel changed"
+ctl set freq 869.618 >/dev/null
+stop_roomd
+start_roomd
+check '! grep -q "changed since the last run" "$tmp/roomd.log" || grep -q "now 869.618," "$tmp/roomd.log"' \
+	"back on the first channel"
+
 # -- a corrupt database: a distinct exit status that the unit does not restart on ----------
 mkdir -p "$tmp/bad" && head -c 8192 /dev/urandom >"$tmp/bad/roomd.db"
 timeout 10 "$O/roomd" --data "$tmp/bad" --radio "tcp:127.0.0.1:$port" </dev/null >"$tmp/bad.log" 2>&1

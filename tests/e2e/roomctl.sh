@@ -71,9 +71,9 @@ check '[ $rc -eq 1 ] && [ "$out" = "Error: interval range is 60-240 minutes" ]' 
 out=$(ctl get prv.key)
 check '[[ "$out" =~ ^\>\ [0-9A-F]{128}$ ]]' "get prv.key works locally"
 out=$(ctl set radio 869.525,250,11,5)
-check '[ "$out" = "OK - reboot to apply" ]' "set radio: '$out'"
+check '[[ "$out" == "OK - reboot to apply"* ]]' "set radio: '$out'"
 out=$(ctl get radio)
-check '[ "$out" = "> 869.5250244,250,11,5" ]' "get radio in the firmware's float format: '$out'"
+check '[ "$out" = "> 869.525,250,11,5" ]' "get radio as typed: '$out'"
 out=$(ctl set tx 10); check '[ "$out" = "OK" ]' "set tx: '$out'"
 out=$(ctl get tx); check '[ "$out" = "> 10" ]' "get tx: '$out'"
 check 'wait_for "$tmp/roomd.log" "radio reopened"' "set tx reopens the radio"
@@ -129,7 +129,7 @@ check '[ "$out" != "> $vec_pub" ]' "the old key stays until the restart"
 stop_roomd
 start_roomd; check '[ $? -eq 0 ]' "roomd restarted"
 out=$(ctl get guest.password); check '[ "$out" = "> s3cret" ]' "guest.password persisted: '$out'"
-out=$(ctl get radio); check '[ "$out" = "> 869.5250244,250,11,5" ]' "radio persisted: '$out'"
+out=$(ctl get radio); check '[ "$out" = "> 869.525,250,11,5" ]' "radio persisted: '$out'"
 out=$(ctl get tx); check '[ "$out" = "> 10" ]' "tx persisted: '$out'"
 out=$(ctl get max.posts); check '[ "$out" = "> 20000" ]' "max.posts persisted: '$out'"
 out=$(ctl region default); check '[ "$out" = " default scope is europe" ]' "regions persisted"

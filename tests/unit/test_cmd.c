@@ -107,6 +107,52 @@ static void test_ftoa(void)
 	CHECK_EQ(strlen(out), 3);
 }
 
+/* Frequencies are integer Hz, printed as typed (issue 14: 869.618 became
+ * 869617981 Hz through a float, and the room went deaf after a restart). */
+static void test_radio_hz(void)
+{
+	static const struct {
+		const char *in;
+		unsigned dec;
+		int rc;
+		uint32_t v;
+		const char *out;
+	} v[] = {
+	    {"869.618", 6, ERR_OK, 869618000u, "869.618"},
+	    {"910.525", 6, ERR_OK, 910525000u, "910.525"},
+	    {"869.6179809", 6, ERR_OK, 869617981u, "869.617981"},
+	    {"868", 6, ERR_OK, 868000000u, "868"},
+	    {"2500", 6, ERR_OK, 2500000000u, "2500"},
+	    {"62.5", 3, ERR_OK, 62500u, "62.5"},
+	    {".5", 3, ERR_OK, 500u, "0.5"},
+	    {"4295", 6, ERR_INVAL, 0, NULL},
+	    {"", 6, ERR_FORMAT, 0, NULL},
+	    {".", 6, ERR_FORMAT, 0, NULL},
+	    {"-1", 6, ERR_FORMAT, 0, NULL},
+	    {"8e2", 6, ERR_FORMAT, 0, NULL},
+	    {"1.2.3", 6, ERR_FORMAT, 0, NULL},
+	    {"869.618 ", 6, ERR_FORMAT, 0, NULL},
+	};
+	char out[32];
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint32_t got = 0;
+		CHECK_EQ(room_decimal_parse(v[i].in, v[i].dec, &got), v[i].rc);
+		if (v[i].rc != ERR_OK)
+			continue;
+		CHECK_EQ(got, v[i].v);
+		room_decimal_format(got, v[i].dec, out, sizeof(out));
+		CHECK_STR(out, v[i].out);
+	}
+	struct lora_params saved = room.node->lp;
+	CHECK(strncmp(run("set freq 869.618"), "OK - reboot to apply", 20) == 0);
+	CHECK_EQ(room.node->lp.freq_hz, 869618000u);
+	CHECK_STR(run("get freq"), "> 869.618");
+	CHECK(strncmp(run("set radio 910.525,62.5,7,5"), "OK - reboot to apply", 20) == 0);
+	CHECK_EQ(room.node->lp.freq_hz, 910525000u);
+	CHECK_STR(run("get radio"), "> 910.525,62.5,7,5");
+	room.node->lp = saved;
+}
+
 static void test_get(void)
 {
 	/* every key of the settings table answers "> value" */
@@ -163,8 +209,8 @@ static void test_get(void)
 		snprintf(line, sizeof(line), "get %s", fw[i]);
 		CHECK(strncmp(run(line), "??:", 3) != 0);
 	}
-	CHECK_STR(run("get radio"), "> 869.6179809,62.5,8,5");
-	CHECK_STR(run("get freq"), "> 869.6179809");
+	CHECK_STR(run("get radio"), "> 869.618,62.5,8,5"); /* as typed (issue 14) */
+	CHECK_STR(run("get freq"), "> 869.618");
 	CHECK_STR(run("get af"), "> 1.0");
 	CHECK_STR(run("get dutycycle"), "> 50.0%");
 	CHECK_STR(run("get txdelay"), "> 0.5");
@@ -217,16 +263,20 @@ static void test_set(void)
 	CHECK_STR(run("set nothing"), "unknown config: nothing");
 
 	/* radio: saved for the next start, not applied now */
-	CHECK_STR(run("set radio 869.525,250,11,5"), "OK - reboot to apply");
-	CHECK_STR(run("get radio"), "> 869.5250244,250,11,5");
+	CHECK_STR(run("set radio 869.525,250,11,5"),
+		  "OK - reboot to apply: 869.525,250,11,5; the room is on 869.618,62.5,8,5 now, "
+		  "members there will not hear it");
+	CHECK_STR(run("get radio"), "> 869.525,250,11,5");
 	CHECK_EQ(room.mesh->cfg.lp.sf, 8);
 	CHECK_STR(run("set radio 100,250,11,5"), "Error, invalid radio params");
 	CHECK_STR(run("set radio 869.525,250,13,5"), "Error, invalid radio params");
 	CHECK_STR(run("set radio garbage"), "Error, invalid radio params");
 	/* freq only from the console */
 	CHECK_STR(run_as("set freq 868", CMD_REMOTE), "unknown config: freq 868");
-	CHECK_STR(run("set freq 868"), "OK - reboot to apply");
-	CHECK_STR(run("get freq"), "> 868.0");
+	CHECK_STR(run("set freq 868"),
+		  "OK - reboot to apply: 868,250,11,5; the room is on 869.618,62.5,8,5 now, "
+		  "members there will not hear it");
+	CHECK_STR(run("get freq"), "> 868");
 	/* tx now */
 	int before = radio_changes;
 	CHECK_STR(run("set tx 14"), "OK");
@@ -562,6 +612,7 @@ int main(void)
 	                                 .backup = on_backup};
 
 	test_ftoa();
+	test_radio_hz();
 	test_get();
 	test_set();
 	test_tempradio(&now);
