@@ -74,11 +74,17 @@ static void c_clock(struct cmd_ctx *c)
 
 static void c_time(struct cmd_ctx *c)
 {
-	char t[40], *end;
+	char t[40], now[40], *end;
 	unsigned long v = strtoul(c->args, &end, 10);
-	if (end == c->args || v > UINT32_MAX ||
-	    !room_clock_set(c->r->clock, c->r->mesh->now_ms, (uint32_t)v)) {
-		REPLY(c, "(ERR: clock cannot go backwards)");
+	if (end == c->args || *skip_spaces(end) || c->args[0] == '-' || v > UINT32_MAX) {
+		REPLY(c, "(ERR: '%s' is not a time: seconds since 1970 UTC, e.g. time 1738242833)",
+		      c->args);
+		return;
+	}
+	format_clock(now, sizeof(now), room_rtc(c->r));
+	if (!room_clock_set(c->r->clock, c->r->mesh->now_ms, (uint32_t)v)) {
+		format_clock(t, sizeof(t), (uint32_t)v);
+		REPLY(c, "(ERR: clock cannot go backwards: it is %s, %lu is %s)", now, v, t);
 		return;
 	}
 	format_clock(t, sizeof(t), room_rtc(c->r));
@@ -354,8 +360,13 @@ static void c_get(struct cmd_ctx *c)
 	while (kl && c->args[kl - 1] == ' ')
 		kl--;
 	snprintf(key, sizeof(key), "%.*s", (int)kl, c->args);
+	const struct setting_def *sd = setting_lookup(key);
+	if (sd) /* the guide's spellings (advert_lat) read the key (lat) */
+		snprintf(key, sizeof(key), "%s", sd->key);
 #define IS(k) (strcmp(key, k) == 0)
-	if (IS("prv.key") && is_local(c)) {
+	if (IS("prv.key") && !is_local(c)) {
+		REPLY(c, "Err - get prv.key is console only");
+	} else if (IS("prv.key")) {
 		hex_encode_upper(hex, sizeof(hex), r->ep.id.prv, 64);
 		REPLY(c, "> %s", hex);
 	} else if (IS("public.key")) {
@@ -508,7 +519,9 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		r->node->lp = lp;
 		node_save_radio(r);
 		reply_radio_saved(c);
-	} else if (strcmp(key, "freq") == 0 && is_local(c)) {
+	} else if ((strcmp(key, "freq") == 0 || strcmp(key, "prv.key") == 0) && !is_local(c)) {
+		REPLY(c, "Err - set %s is console only", key); /* as in the firmware */
+	} else if (strcmp(key, "freq") == 0) {
 		uint32_t hz;
 		if (room_decimal_parse(val, 6, &hz) != ERR_OK || hz < 150000000u ||
 		    hz > 2500000000u) {
@@ -537,19 +550,24 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 	return true;
 }
 
-static void c_set(struct cmd_ctx *c)
+/* "unknown config: KEY; did you mean a, b?" */
+static void reply_unknown_key(struct cmd_ctx *c, const char *key)
+{
+	char near[128];
+	setting_suggest(key, 3, near, sizeof(near));
+	if (near[0])
+		REPLY(c, "unknown config: %s; did you mean %s? ('help set' lists every key)", key,
+		      near);
+	else
+		REPLY(c, "unknown config: %s ('help set' lists every key)", key);
+}
+
+/* A room key: parsed on a copy, refused with the key's own error. */
+static void set_room_key(struct cmd_ctx *c, const struct setting_def *d, char *val)
 {
 	struct room *r = c->r;
-	char key[64], val[STORE_SETTING_VALUE_MAX];
-	const char *sp = strchr(c->args, ' ');
-	if (!sp || (size_t)(sp - c->args) >= sizeof(key)) {
-		REPLY(c, "unknown config: %s", c->args);
-		return;
-	}
-	snprintf(key, sizeof(key), "%.*s", (int)(sp - c->args), c->args);
-	snprintf(val, sizeof(val), "%s", sp + 1);
-	if (set_node(c, key, val))
-		return;
+	const char *key = d->key;
+	char range[64];
 	if (strcmp(key, "name") == 0 && strpbrk(val, "[]\\:,?*")) {
 		REPLY(c, "Error, bad chars");
 		return;
@@ -558,11 +576,6 @@ static void c_set(struct cmd_ctx *c)
 		for (char *p = val; *p; p++)
 			if (*p == '|')
 				*p = '\n';
-	const struct setting_def *d = room_setting_find(key);
-	if (!d) {
-		REPLY(c, "unknown config: %s", c->args);
-		return;
-	}
 	struct room_settings tmp = r->set;
 	int rc = room_setting_parse(&tmp, d, val);
 	if (rc == ERR_OK && strcmp(key, "advert.interval") == 0 && tmp.advert_interval_min &&
@@ -575,8 +588,17 @@ static void c_set(struct cmd_ctx *c)
 	    strcmp(val, "minimal") != 0 && strcmp(val, "moderate") != 0 &&
 	    strcmp(val, "strict") != 0)
 		rc = ERR_INVAL;
+	if (rc == ERR_TOO_BIG) {
+		REPLY(c, "Error, too long: %s takes at most %zu bytes (%zu given)", key, d->size - 1,
+		      strlen(val));
+		return;
+	}
 	if (rc) {
-		REPLY(c, "%s", d->range_err ? d->range_err : "Error, bad value");
+		setting_range_text(d, range, sizeof(range));
+		if (d->range_err)
+			REPLY(c, "%s", d->range_err);
+		else
+			REPLY(c, "Error, bad value for %s: %s", key, range);
 		return;
 	}
 	if (strcmp(key, "agc.reset.interval") == 0)
@@ -587,6 +609,69 @@ static void c_set(struct cmd_ctx *c)
 		REPLY(c, "OK - interval rounded to %u", r->set.agc_reset_interval_s);
 	else
 		REPLY(c, "OK");
+}
+
+static void c_set(struct cmd_ctx *c)
+{
+	char key[64], val[STORE_SETTING_VALUE_MAX], range[64];
+	size_t kl = strcspn(c->args, " ");
+	if (kl >= sizeof(key)) {
+		REPLY(c, "unknown config: %s", c->args);
+		return;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)kl, c->args);
+	const struct setting_def *d = setting_lookup(key);
+	if (!d) {
+		reply_unknown_key(c, key);
+		return;
+	}
+	if (!c->args[kl]) {
+		setting_range_text(d, range, sizeof(range));
+		REPLY(c, "Err - set %s needs a value: %s", d->key, range);
+		return;
+	}
+	snprintf(val, sizeof(val), "%s", c->args + kl + 1);
+	setting_unquote(val); /* set name "Valley Room Server" */
+	if (d->type == SET_NODE) {
+		if (!set_node(c, d->key, val))
+			reply_unknown_key(c, key);
+	} else {
+		set_room_key(c, d, val);
+	}
+	/* an alias is answered with the key's name, so people learn it */
+	size_t n = strlen(c->reply);
+	if (strcmp(key, d->key) != 0 && n < c->cap)
+		snprintf(c->reply + n, c->cap - n, " (%s is %s)", key, d->key);
+}
+
+/* help set [KEY]: every key of `set` with its range, or one. */
+static void c_help_set(struct cmd_ctx *c)
+{
+	size_t off = 0;
+	c->reply[0] = 0;
+	if (*c->args) {
+		const struct setting_def *d = setting_lookup(c->args);
+		if (!d)
+			reply_unknown_key(c, c->args);
+		else
+			setting_help_line(d, c->reply, c->cap);
+		return;
+	}
+	for (size_t i = 0; i < room_setting_count + node_setting_count && off < c->cap; i++) {
+		const struct setting_def *d = i < room_setting_count
+						      ? &room_setting_defs[i]
+						      : &node_setting_defs[i - room_setting_count];
+		if (off) {
+			if (off + 1 >= c->cap)
+				break;
+			c->reply[off++] = '\n';
+			c->reply[off] = 0;
+		}
+		int n = setting_help_line(d, c->reply + off, c->cap - off);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
 }
 
 /* ---- log (§8.2): a packet log kept by the program ---- */
@@ -832,6 +917,7 @@ static const struct cmd_def {
 	  "tempradio <f>,<bw>,<sf>,<cr>,<mins>: other radio parameters for a while" },
 	{ "password ", c_password, 0, "password <pw>: set the admin password" },
 	{ "clear stats", c_clear_stats, 0, "clear stats: reset counters" },
+	{ "help set", c_help_set, 0, "help set [key]: every key of set and get, its aliases, range" },
 	{ "get ", c_get, 0, "get <key>: show a setting" },
 	{ "set ", c_set, 0, "set <key> <value>: change a setting" },
 	{ "erase", c_erase, LOCAL_ONLY, "erase: refused (the database is kept)" },
@@ -882,12 +968,25 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		size_t n = strlen(cmds[i].name);
-		if (strncmp(s, cmds[i].name, n) != 0)
+		if (strncmp(s, cmds[i].name, n) != 0) {
+			/* "password" alone: a command that takes arguments was given none */
+			if (n > 1 && cmds[i].name[n - 1] == ' ' &&
+			    strncmp(s, cmds[i].name, n - 1) == 0 && !*skip_spaces(s + n - 1)) {
+				snprintf(reply + tl, cap - tl, "Err - %.*s needs more: %s", (int)n - 1,
+					 cmds[i].name, cmds[i].help);
+				goto done;
+			}
 			continue;
-		if ((cmds[i].flags & LOCAL_ONLY) && origin == CMD_REMOTE)
-			continue;
+		}
+		if ((cmds[i].flags & LOCAL_ONLY) && origin == CMD_REMOTE) {
+			/* the firmware answers "Unknown command": say why */
+			snprintf(reply + tl, cap - tl, "Err - %.*s is console only (serial or roomctl)",
+				 (int)(cmds[i].name[n - 1] == ' ' ? n - 1 : n), cmds[i].name);
+			goto done;
+		}
 		c.args = skip_spaces(s + n);
 		cmds[i].fn(&c);
+	done:
 		if (tl && reply[tl]) {
 			memcpy(reply, tag, 3);
 		} else if (tl) {

@@ -177,10 +177,16 @@ int app_config_read(FILE *f, const char *path, struct app_config *c)
 			continue;
 		}
 		*eq = 0;
-		char *key = trim(s), *val = trim(eq + 1);
+		char *key = trim(s), *val = setting_unquote(trim(eq + 1));
 		int r = app_config_set(c, key, val);
 		if (r == ERR_NOT_FOUND) {
-			log_err("config", "%s:%d: unknown key '%s'", path, lineno, key);
+			char near[128];
+			setting_suggest(key, 3, near, sizeof(near));
+			log_err("config", "%s:%d: unknown key '%s'%s%s", path, lineno, key,
+				near[0] ? "; did you mean " : "", near);
+			rc = ERR_CONFIG;
+		} else if (r == ERR_TOO_BIG) {
+			log_err("config", "%s:%d: value of %s too long", path, lineno, key);
 			rc = ERR_CONFIG;
 		} else if (r) {
 			log_err("config", "%s:%d: bad value '%s' for %s", path, lineno, val, key);

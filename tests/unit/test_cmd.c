@@ -153,6 +153,85 @@ static void test_radio_hz(void)
 	room.node->lp = saved;
 }
 
+/* The setup guide's commands, word for word (issue 14), the errors that name
+ * what is wrong, and `help set`. */
+static void test_guide(void)
+{
+	struct room_settings saved = room.set;
+	struct mesh_cfg mc = room.mesh->cfg;
+	struct lora_params lp = room.node->lp;
+
+	CHECK_STR(run("set admin_password Adm1n"), "OK (admin_password is password)");
+	CHECK_STR(run("get password"), "> Adm1n");
+	CHECK_STR(run("set guest_password G3st"), "OK (guest_password is guest.password)");
+	CHECK_STR(run("get guest.password"), "> G3st");
+	CHECK_STR(run("set allow_blank_password on"),
+		  "OK (allow_blank_password is allow.read.only)");
+	CHECK(room.set.allow_read_only);
+	CHECK_STR(run("set flood_advert_interval 4"),
+		  "OK (flood_advert_interval is flood.advert.interval)");
+	CHECK_EQ(room.set.flood_advert_interval_h, 4);
+	CHECK_STR(run("set advert_lat 37.3352"), "OK (advert_lat is lat)");
+	CHECK_STR(run("get advert_lat"), "> 37.3352012");
+	CHECK_STR(run("set advert_long -121.8811"), "OK (advert_long is lon)");
+	CHECK(room.set.lon < -121.88 && room.set.lon > -121.89);
+	CHECK_STR(run("set advert_name \"Valley Room Server\""), "OK (advert_name is name)");
+	CHECK_STR(run("get name"), "> Valley Room Server");
+	CHECK_STR(run("set name 'Quoted Once'"), "OK");
+	CHECK_STR(run("get name"), "> Quoted Once");
+	CHECK_STR(run("set owner.info \"\"x\"\""), "OK"); /* one pair only */
+	CHECK_STR(run("get owner.info"), "> \"x\"");
+	CHECK(strncmp(run("set freq 910.525"), "OK - reboot to apply", 20) == 0);
+	CHECK_EQ(room.node->lp.freq_hz, 910525000u);
+	CHECK_STR(run("set repeat on"), "OK - repeat is now ON");
+	CHECK(room.mesh->cfg.repeat);
+	/* the clock is already past the guide's time: the reply says so */
+	CHECK(strncmp(run("time 1738242833"), "(ERR: clock cannot go backwards: it is ", 39) == 0);
+	CHECK(strstr(reply, "1738242833 is 13:13 - 30/1/2025 UTC") != NULL);
+
+	/* errors name what is wrong */
+	CHECK_STR(run("time abc"),
+		  "(ERR: 'abc' is not a time: seconds since 1970 UTC, e.g. time 1738242833)");
+	CHECK_STR(run("set guest.password"),
+		  "Err - set guest.password needs a value: text, at most 15 bytes");
+	CHECK_STR(run("password"), "Err - password needs more: password <pw>: set the admin password");
+	CHECK_STR(run("set lat"), "Err - set lat needs a value: -90 to 90");
+	CHECK_STR(run("set name 0123456789012345678901234567890123"),
+		  "Error, too long: name takes at most 31 bytes (34 given)");
+	CHECK_STR(run("get name"), "> Quoted Once");
+	CHECK_STR(run("set guest.password 0123456789abcdef"),
+		  "Error, too long: guest.password takes at most 15 bytes (16 given)");
+	CHECK_STR(run("set allow.read.only maybe"), "Error, bad value for allow.read.only: on or off");
+	/* unknown keys: the nearest ones */
+	CHECK_STR(run("set guest.pasword x"),
+		  "unknown config: guest.pasword; did you mean guest.password? ('help set' lists "
+		  "every key)");
+	CHECK(strstr(run("set advert.lat 1"), "did you mean lat") != NULL);
+	CHECK(strstr(run("set flod.max 3"), "flood.max") != NULL);
+	CHECK(room_cmd_reply_is_error(reply));
+
+	/* help set: every key, with its range */
+	run("help set");
+	for (size_t i = 0; i < room_setting_count; i++) {
+		char k[80];
+		snprintf(k, sizeof(k), "%s%s", i ? "\n" : "", room_setting_defs[i].key);
+		CHECK(strstr(reply, k) != NULL);
+	}
+	for (size_t i = 0; i < node_setting_count; i++)
+		CHECK(strstr(reply, node_setting_defs[i].key) != NULL);
+	CHECK(strstr(reply, "\nlat (advert_lat, latitude): latitude in degrees; -90 to 90\n") != NULL);
+	CHECK(strstr(reply, "\nadvert.interval (advert_interval): zero-hop advert period, minutes; "
+			    "0 (off) or 60-240\n") != NULL);
+	CHECK(strstr(reply, "\nfreq (frequency): ") != NULL);
+	CHECK_STR(run("help set advert_long"),
+		  "lon (advert_long, advert_lon, longitude, long): longitude in degrees; -180 to 180");
+
+	room.set = saved;
+	room_save_settings(&room);
+	room.mesh->cfg = mc;
+	room.node->lp = lp;
+}
+
 static void test_get(void)
 {
 	/* every key of the settings table answers "> value" */
@@ -259,8 +338,8 @@ static void test_set(void)
 	CHECK_STR(run("set advert.interval 59"), "Error: interval range is 60-240 minutes");
 	CHECK_STR(run("set flood.advert.interval 2"), "Error: interval range is 3-168 hours");
 	CHECK_STR(run("set radio.fem.rxgain on"), "Error: unsupported");
-	CHECK_STR(run("set bogus 1"), "unknown config: bogus 1");
-	CHECK_STR(run("set nothing"), "unknown config: nothing");
+	CHECK_STR(run("set bogus 1"), "unknown config: bogus ('help set' lists every key)");
+	CHECK_STR(run("set nothing"), "unknown config: nothing ('help set' lists every key)");
 
 	/* radio: saved for the next start, not applied now */
 	CHECK_STR(run("set radio 869.525,250,11,5"),
@@ -272,7 +351,7 @@ static void test_set(void)
 	CHECK_STR(run("set radio 869.525,250,13,5"), "Error, invalid radio params");
 	CHECK_STR(run("set radio garbage"), "Error, invalid radio params");
 	/* freq only from the console */
-	CHECK_STR(run_as("set freq 868", CMD_REMOTE), "unknown config: freq 868");
+	CHECK_STR(run_as("set freq 868", CMD_REMOTE), "Err - set freq is console only");
 	CHECK_STR(run("set freq 868"),
 		  "OK - reboot to apply: 868,250,11,5; the room is on 869.618,62.5,8,5 now, "
 		  "members there will not hear it");
@@ -470,14 +549,15 @@ static void test_setperm(void)
 
 static void test_doors(void)
 {
-	CHECK_STR(run_as("get prv.key", CMD_REMOTE), "??: prv.key");
+	CHECK_STR(run_as("get prv.key", CMD_REMOTE), "Err - get prv.key is console only");
 	CHECK(strncmp(run_as("get prv.key", CMD_LOCAL), "> ", 2) == 0);
-	CHECK_STR(run_as("get acl", CMD_REMOTE), "??: acl");
+	CHECK_STR(run_as("get acl", CMD_REMOTE), "Err - get acl is console only (serial or roomctl)");
 	CHECK(strncmp(run_as("get acl", CMD_LOCAL), "ACL:", 4) == 0);
-	CHECK_STR(run_as("stats-core", CMD_REMOTE), "Unknown command");
-	CHECK_STR(run_as("erase", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("stats-core", CMD_REMOTE),
+		  "Err - stats-core is console only (serial or roomctl)");
+	CHECK_STR(run_as("erase", CMD_REMOTE), "Err - erase is console only (serial or roomctl)");
 	CHECK_STR(run_as("erase", CMD_SERIAL), "File system erase: Err");
-	CHECK_STR(run_as("log", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("log", CMD_REMOTE), "Err - log is console only (serial or roomctl)");
 	CHECK_STR(run_as("log", CMD_LOCAL), "line1\n   EOF");
 	CHECK_STR(run_as("log start", CMD_REMOTE), "   logging on");
 	CHECK(room.node->log_on);
@@ -496,7 +576,8 @@ static void test_doors(void)
 	CHECK_STR(run("advertise"), "OK - Advert sent"); /* prefix match, as the firmware */
 	CHECK_STR(run("room.post "), "ERR empty message");
 	CHECK_STR(run("clock sync"), "ERR: clock cannot go backwards");
-	CHECK_STR(run("time 1000"), "(ERR: clock cannot go backwards)");
+	CHECK_STR(run("time 1000"), "(ERR: clock cannot go backwards: it is 15:06 - 15/6/2025 UTC, "
+				     "1000 is 00:16 - 1/1/1970 UTC)");
 	CHECK_EQ(room_cmd(&room, "what", 0, CMD_SERIAL, reply, sizeof(reply)), ERR_NOT_FOUND);
 	CHECK(room_cmd_reply_is_error("Err - bad pubkey"));
 	CHECK(room_cmd_reply_is_error("ERROR: dutycycle must be 1-100"));
@@ -507,7 +588,8 @@ static void test_doors(void)
 	CHECK(!room_cmd_reply_is_error("   logging on"));
 	/* backup: local doors only, an absolute path, the copy opens as a store;
 	 * a program that offers none (hooks.backup NULL) says so */
-	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE),
+		  "Err - backup is console only (serial or roomctl)");
 	int (*bk)(void *, struct room *, const char *) = room.hooks.backup;
 	room.hooks.backup = NULL;
 	CHECK_STR(run("backup /tmp/x.db"), "Err - no backup here");
@@ -613,6 +695,7 @@ int main(void)
 
 	test_ftoa();
 	test_radio_hz();
+	test_guide();
 	test_get();
 	test_set();
 	test_tempradio(&now);

@@ -215,6 +215,25 @@ static void test_default_file(void)
 	CHECK(memcmp(&dflt.room, &c.room, sizeof(c.room)) == 0);
 }
 
+/* The setup guide's spellings and quotes work in the file too (issue 14). */
+static void test_guide_spellings(void)
+{
+	struct app_config c;
+	app_config_defaults(&c);
+	CHECK_EQ(read_text(&c, "advert_name = \"Valley Room Server\"\n"
+			       "guest_password = 'g3st'\n"
+			       "advert_lat = 37.3352\n"
+			       "freq = 869.618\n"),
+		 ERR_OK);
+	CHECK_STR(c.room.name, "Valley Room Server");
+	CHECK_STR(c.room.guest_password, "g3st");
+	CHECK(c.room.lat > 37.335 && c.room.lat < 37.336);
+	CHECK_EQ(c.radio_cfg.lp.freq_hz, 869618000u);
+	/* too long is an error, never cut */
+	CHECK_EQ(read_text(&c, "name = 0123456789012345678901234567890123\n"), ERR_CONFIG);
+	CHECK_STR(c.room.name, "Valley Room Server");
+}
+
 int main(void)
 {
 	log_set_level(LOG_NONE); /* the reader logs each bad line */
@@ -222,5 +241,6 @@ int main(void)
 	test_keys();
 	test_file();
 	test_default_file();
+	test_guide_spellings();
 	return harness_done("test_config");
 }
