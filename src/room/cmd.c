@@ -116,44 +116,13 @@ static void c_room_post(struct cmd_ctx *c)
 		REPLY(c, "ERR empty message");
 		return;
 	}
+	if (strlen(c->args) > ROOM_POST_MAX) { /* never cut silently */
+		REPLY(c, "ERR too long: a post takes at most %d bytes (%zu given)", ROOM_POST_MAX,
+		      strlen(c->args));
+		return;
+	}
 	int rc = room_post(c->r, c->r->ep.id.pub, 0, c->args, strlen(c->args), NULL);
 	REPLY(c, rc ? "ERR %s" : "OK", err_str(rc));
-}
-
-static void c_setperm(struct cmd_ctx *c)
-{
-	struct room *r = c->r;
-	const char *sp = strchr(c->args, ' ');
-	uint8_t key[32];
-	if (!sp) {
-		REPLY(c, "Err - bad params");
-		return;
-	}
-	int n = hex_decode(key, sizeof(key), c->args, (size_t)(sp - c->args));
-	if (n < 0) {
-		REPLY(c, "Err - bad pubkey");
-		return;
-	}
-	uint8_t perm = (uint8_t)(strtoul(sp + 1, NULL, 10) & 0xFF);
-	if ((perm & 3) == 0) {
-		/* the first member whose key starts with the given bytes */
-		for (size_t i = 0; i < r->n_members; i++) {
-			if (memcmp(r->members[i].pub, key, (size_t)n) == 0) {
-				room_member_remove(r, &r->members[i]);
-				REPLY(c, "OK");
-				return;
-			}
-		}
-		REPLY(c, "Err - invalid params");
-		return;
-	}
-	struct room_member *m = n == 32 ? room_member_put(r, key, perm) : NULL;
-	if (!m) {
-		REPLY(c, "Err - invalid params");
-		return;
-	}
-	room_member_set_perms(r, m, perm); /* written by the next tick */
-	REPLY(c, "OK");
 }
 
 static void c_get_acl(struct cmd_ctx *c)
@@ -763,35 +732,72 @@ static void c_powersaving(struct cmd_ctx *c)
 
 /* moderation (ours) */
 
+static void format_when(char *out, size_t cap, uint32_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!t) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+
 struct list_ctx {
 	char *out;
 	size_t cap, off;
 };
 
+struct post_list_ctx {
+	struct list_ctx lc;
+	const struct room *r;
+};
+
+/* "who" of a post: the room itself, or the author's key prefix */
+static void author_text(const struct room *r, const uint8_t *pub, char *out, size_t cap)
+{
+	const struct room_member *m = room_member_find((struct room *)r, pub);
+	char hex[17];
+	hex_encode(hex, sizeof(hex), pub, 8);
+	if (memcmp(pub, r->ep.id.pub, 32) == 0)
+		snprintf(out, cap, "(room)");
+	else if (m && m->name[0])
+		snprintf(out, cap, "%s %.31s", hex, m->name);
+	else
+		snprintf(out, cap, "%s", hex);
+}
+
 static int list_post(void *ctx, const struct store_post *p)
 {
-	struct list_ctx *lc = ctx;
+	struct post_list_ctx *pc = ctx;
+	struct list_ctx *lc = &pc->lc;
+	char when[24], who[56];
 	if (lc->off >= lc->cap)
 		return 1;
-	int n = snprintf(lc->out + lc->off, lc->cap - lc->off, "%s%lld %02x%02x%02x%02x %.*s",
-			 lc->off ? "\n" : "", (long long)p->id, p->author[0], p->author[1],
-			 p->author[2], p->author[3], (int)(p->text_len > 40 ? 40 : p->text_len),
+	format_when(when, sizeof(when), p->post_ts);
+	author_text(pc->r, p->author, who, sizeof(who));
+	int n = snprintf(lc->out + lc->off, lc->cap - lc->off, "\n%lld %s %s: %.*s",
+			 (long long)p->id, when, who, (int)(p->text_len > 40 ? 40 : p->text_len),
 			 (const char *)p->text);
 	if (n > 0)
 		lc->off += (size_t)n;
 	return 0;
 }
 
+/* post.list [n]: newest first, with id, time (UTC), author and the start of the text */
 static void c_post_list(struct cmd_ctx *c)
 {
 	unsigned long n = strtoul(c->args, NULL, 10);
-	struct list_ctx lc = { c->reply, c->cap, 0 };
-	c->reply[0] = 0;
+	struct post_list_ctx pc = { { c->reply, c->cap, 0 }, c->r };
+	pc.lc.off = (size_t)snprintf(c->reply, c->cap, "id time (UTC) author: text");
+	size_t head = pc.lc.off;
 	if (n == 0 || n > 50)
 		n = c->origin == CMD_REMOTE ? 3 : 20;
-	if (store_post_list_newest(c->r->store, c->r->store_id, (uint32_t)n, list_post, &lc))
+	if (store_post_list_newest(c->r->store, c->r->store_id, (uint32_t)n, list_post, &pc))
 		REPLY(c, "Err - store");
-	else if (!lc.off)
+	else if (pc.lc.off == head)
 		REPLY(c, "no posts");
 }
 
@@ -807,29 +813,136 @@ static void c_post_delete(struct cmd_ctx *c)
 	REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not found" : "Err - store");
 }
 
-static int find_key(struct cmd_ctx *c, uint8_t key[32])
+/* ---- keys typed by an admin: one rule for every command (issue 14) ----
+ * A full key (64 hex digits), or a prefix of at least KEY_PREFIX_MIN bytes
+ * that names exactly one key among the members (in memory and in the store)
+ * and the banned keys; an ambiguous prefix lists its candidates. */
+
+#define KEY_PREFIX_MIN 4
+#define KEY_CANDIDATES 8
+
+struct key_match {
+	uint8_t prefix[32];
+	size_t len;
+	uint8_t found[KEY_CANDIDATES][32];
+	unsigned n; /* distinct keys found (may exceed KEY_CANDIDATES) */
+};
+
+static void key_match_add(struct key_match *km, const uint8_t *pub)
 {
-	int n = hex_decode(key, 32, c->args, strcspn(c->args, " "));
-	if (n == 32)
-		return ERR_OK;
-	if (n <= 0)
+	if (memcmp(pub, km->prefix, km->len) != 0)
+		return;
+	for (unsigned i = 0; i < km->n && i < KEY_CANDIDATES; i++)
+		if (memcmp(km->found[i], pub, 32) == 0)
+			return;
+	if (km->n < KEY_CANDIDATES)
+		memcpy(km->found[km->n], pub, 32);
+	km->n++;
+}
+
+static int key_match_member(void *ctx, const struct store_member *m)
+{
+	key_match_add(ctx, m->pub);
+	return 0;
+}
+
+static int key_match_ban(void *ctx, const struct store_ban *b)
+{
+	key_match_add(ctx, b->pub);
+	return 0;
+}
+
+/* Resolves the first word of c->args to a full key; on failure replies with
+ * what is wrong and returns an error. */
+static int resolve_key(struct cmd_ctx *c, uint8_t key[32])
+{
+	struct room *r = c->r;
+	size_t hl = strcspn(c->args, " ");
+	struct key_match km;
+	char hex[65];
+	int n = hex_decode(km.prefix, sizeof(km.prefix), c->args, hl);
+	if (n < 0 || hl % 2) {
+		REPLY(c, "Err - bad pubkey: give hex digits (a prefix of at least %d)",
+		      KEY_PREFIX_MIN * 2);
 		return ERR_FORMAT;
-	for (size_t i = 0; i < c->r->n_members; i++) {
-		if (memcmp(c->r->members[i].pub, key, (size_t)n) == 0) {
-			memcpy(key, c->r->members[i].pub, 32);
-			return ERR_OK;
-		}
 	}
-	return ERR_NOT_FOUND;
+	if (n == 32) {
+		memcpy(key, km.prefix, 32);
+		return ERR_OK;
+	}
+	if (n < KEY_PREFIX_MIN) {
+		REPLY(c, "Err - key prefix too short: give at least %d hex digits",
+		      KEY_PREFIX_MIN * 2);
+		return ERR_INVAL;
+	}
+	km.len = (size_t)n;
+	km.n = 0;
+	for (size_t i = 0; i < r->n_members; i++)
+		key_match_add(&km, r->members[i].pub);
+	if (store_member_list(r->store, r->store_id, key_match_member, &km) != ERR_OK ||
+	    store_ban_list(r->store, r->store_id, key_match_ban, &km) != ERR_OK) {
+		REPLY(c, "Err - store");
+		return ERR_STORE;
+	}
+	if (km.n == 1) {
+		memcpy(key, km.found[0], 32);
+		return ERR_OK;
+	}
+	if (km.n == 0) {
+		REPLY(c, "Err - no member or banned key starts with %.*s", (int)hl, c->args);
+		return ERR_NOT_FOUND;
+	}
+	size_t off = (size_t)snprintf(c->reply, c->cap, "Err - %.*s is ambiguous (%u keys), give "
+							 "more digits:", (int)hl, c->args, km.n);
+	for (unsigned i = 0; i < km.n && i < KEY_CANDIDATES && off < c->cap; i++) {
+		hex_encode(hex, sizeof(hex), km.found[i], 8);
+		off += (size_t)snprintf(c->reply + off, c->cap - off, " %s", hex);
+	}
+	return ERR_INVAL;
+}
+
+static void c_setperm(struct cmd_ctx *c)
+{
+	struct room *r = c->r;
+	const char *sp = strchr(c->args, ' ');
+	uint8_t key[32];
+	char *end;
+	if (!sp || !*skip_spaces(sp)) {
+		REPLY(c, "Err - bad params: setperm <key or prefix> <perm>");
+		return;
+	}
+	unsigned long perm = strtoul(skip_spaces(sp), &end, 10);
+	if (*skip_spaces(end) || perm > 255) {
+		REPLY(c, "Err - bad params: perm is 0-255 (0 removes, 1 read, 2 read-write, 3 admin)");
+		return;
+	}
+	if (resolve_key(c, key) != ERR_OK)
+		return;
+	struct room_member *m = room_member_find(r, key);
+	if ((perm & 3) == 0) {
+		if (!m) {
+			REPLY(c, "Err - not a member");
+			return;
+		}
+		room_member_remove(r, m);
+		REPLY(c, "OK");
+		return;
+	}
+	if (!m)
+		m = room_member_put(r, key, (uint8_t)perm);
+	if (!m) {
+		REPLY(c, "Err - invalid params");
+		return;
+	}
+	room_member_set_perms(r, m, (uint8_t)perm); /* written by the next tick */
+	REPLY(c, "OK");
 }
 
 static void c_ban(struct cmd_ctx *c)
 {
 	uint8_t key[32];
-	if (find_key(c, key)) {
-		REPLY(c, "Err - bad pubkey");
+	if (resolve_key(c, key) != ERR_OK)
 		return;
-	}
 	const char *reason = strchr(c->args, ' ');
 	int rc = store_ban_add(c->r->store, c->r->store_id, key, room_rtc(c->r),
 			       reason ? skip_spaces(reason) : "");
@@ -842,12 +955,37 @@ static void c_ban(struct cmd_ctx *c)
 static void c_unban(struct cmd_ctx *c)
 {
 	uint8_t key[32];
-	if (hex_decode(key, 32, c->args, strcspn(c->args, " ")) != 32) {
-		REPLY(c, "Err - bad pubkey");
+	if (resolve_key(c, key) != ERR_OK)
 		return;
-	}
 	int rc = store_ban_remove(c->r->store, c->r->store_id, key);
-	REPLY(c, rc == ERR_OK ? "OK" : "Err - not found");
+	REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not banned" : "Err - store");
+}
+
+static int list_ban(void *ctx, const struct store_ban *b)
+{
+	struct list_ctx *lc = ctx;
+	char hex[17], when[24];
+	if (lc->off >= lc->cap)
+		return 1;
+	hex_encode(hex, sizeof(hex), b->pub, 8);
+	format_when(when, sizeof(when), b->when);
+	int n = snprintf(lc->out + lc->off, lc->cap - lc->off, "\n%s %s %s", hex, when,
+			 b->reason[0] ? b->reason : "-");
+	if (n > 0)
+		lc->off += (size_t)n;
+	return 0;
+}
+
+/* bans: every banned key (16 hex digits: enough for unban), when (UTC), reason */
+static void c_bans(struct cmd_ctx *c)
+{
+	struct list_ctx lc = { c->reply, c->cap, 0 };
+	lc.off = (size_t)snprintf(c->reply, c->cap, "key              banned (UTC)        reason");
+	size_t head = lc.off;
+	if (store_ban_list(c->r->store, c->r->store_id, list_ban, &lc) != ERR_OK && lc.off < c->cap)
+		REPLY(c, "Err - store");
+	else if (lc.off == head)
+		REPLY(c, "no bans");
 }
 
 /* roomd: a consistent copy of the database while running (local doors only). */
@@ -871,19 +1009,29 @@ static void c_backup(struct cmd_ctx *c)
 		REPLY(c, "Err - backup failed (see the log)");
 }
 
+static const char *role_name(uint8_t perms)
+{
+	static const char *const names[] = { "guest", "read", "write", "admin" };
+	return names[perms & 3];
+}
+
+/* members: a header, then key (16 hex digits), role, synced to, last seen (UTC) */
 static void c_members(struct cmd_ctx *c)
 {
-	size_t off = 0;
-	c->reply[0] = 0;
+	size_t off = (size_t)snprintf(c->reply, c->cap,
+				      "key              role  synced to (UTC)     last seen (UTC)     name");
 	for (size_t i = 0; i < c->r->n_members && off < c->cap; i++) {
 		const struct room_member *m = &c->r->members[i];
-		int n = snprintf(c->reply + off, c->cap - off, "%s%02x%02x%02x%02x r%u s%u a%u",
-				 off ? "\n" : "", m->pub[0], m->pub[1], m->pub[2], m->pub[3],
-				 m->perms & 3, m->sync_since, m->last_activity);
+		char hex[17], sync[24], seen[24];
+		hex_encode(hex, sizeof(hex), m->pub, 8);
+		format_when(sync, sizeof(sync), m->sync_since);
+		format_when(seen, sizeof(seen), m->last_activity);
+		int n = snprintf(c->reply + off, c->cap - off, "\n%s %-5s %-19s %-19s %.31s", hex,
+				 role_name(m->perms), sync, seen, m->name[0] ? m->name : "-");
 		if (n > 0)
 			off += (size_t)n;
 	}
-	if (!off)
+	if (!c->r->n_members)
 		REPLY(c, "no members");
 }
 
@@ -894,14 +1042,15 @@ static void c_neighbors(struct cmd_ctx *c)
 
 enum { LOCAL_ONLY = 1 };
 
-/* In the firmware's order (§8.1): the first entry whose name prefixes the line wins. */
+/* In the firmware's order (§8.1): the first entry whose name prefixes the line wins.
+ * <key>: 64 hex digits, or a unique prefix of at least 8 (resolve_key). */
 static const struct cmd_def {
 	const char *name; /* matched as a prefix of the line */
 	void (*fn)(struct cmd_ctx *c);
 	unsigned flags;
 	const char *help;
 } cmds[] = {
-	{ "setperm ", c_setperm, 0, "setperm <hex> <perm>: set a member's permissions (0 removes)" },
+	{ "setperm ", c_setperm, 0, "setperm <key> <perm>: set a member's permissions (0 removes)" },
 	{ "get acl", c_get_acl, LOCAL_ONLY, "get acl: list members with permissions" },
 	{ "room.post ", c_room_post, 0, "room.post <text>: post as the room" },
 	{ "reboot", c_reboot, 0, "reboot: restart the daemon" },
@@ -934,11 +1083,12 @@ static const struct cmd_def {
 	{ "stats-radio", c_stats_radio, LOCAL_ONLY, "stats-radio: radio counters" },
 	{ "stats-core", c_stats_core, LOCAL_ONLY, "stats-core: uptime and queue" },
 	{ "stats-room", c_stats_room, 0, "stats-room: room counters (roomd)" },
-	{ "post.list", c_post_list, 0, "post.list [n]: newest posts with ids (roomd)" },
+	{ "post.list", c_post_list, 0, "post.list [n]: newest posts: id, time, author, text (roomd)" },
 	{ "post.delete ", c_post_delete, 0, "post.delete <id>: delete a post (roomd)" },
-	{ "ban ", c_ban, 0, "ban <hex> [reason]: ignore a key's logins and posts (roomd)" },
-	{ "unban ", c_unban, 0, "unban <hex>: lift a ban (roomd)" },
-	{ "members", c_members, 0, "members: members with role, sync point, activity (roomd)" },
+	{ "bans", c_bans, 0, "bans: banned keys with time and reason (roomd)" },
+	{ "ban ", c_ban, 0, "ban <key> [reason]: ignore a key's logins and posts (roomd)" },
+	{ "unban ", c_unban, 0, "unban <key>: lift a ban (roomd)" },
+	{ "members", c_members, 0, "members: members with role, sync point, last activity, name when known (roomd)" },
 	{ "backup ", c_backup, LOCAL_ONLY,
 	  "backup <absolute path>: copy the database (every room) while running (roomd)" },
 };

@@ -146,6 +146,7 @@ struct room_member {
 	int8_t secret_state;     /* 1: secret derived, 0: not yet (loaded: derived when
 				  * first needed), -1: a key that cannot talk to us */
 	uint32_t hnext;          /* the next member with the same pub[0], index + 1 (0 = none) */
+	char name[32];           /* from its latest advert heard since start ("" = none) */
 };
 
 struct room_stats {

@@ -18,6 +18,7 @@
 #include "room/settings.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "tmpdb.h"
 
@@ -539,12 +540,80 @@ static void test_setperm(void)
 	CHECK_STR(run(line), "OK");
 	CHECK_EQ(room.n_members, before + 1);
 	CHECK_EQ(room.members[room.n_members - 1].perms, 2);
-	CHECK_STR(run("setperm A75A 3"), "Err - invalid params");
-	CHECK_STR(run("setperm A75 0"), "Err - bad pubkey");
-	CHECK_STR(run("setperm A75A"), "Err - bad params");
-	CHECK_STR(run("setperm FFFF 0"), "Err - invalid params");
-	CHECK_STR(run("setperm A75A0B 0"), "OK");
+	CHECK_STR(run("setperm A75A 3"), "Err - key prefix too short: give at least 8 hex digits");
+	CHECK_STR(run("setperm A75 0"), "Err - bad pubkey: give hex digits (a prefix of at least 8)");
+	CHECK_STR(run("setperm A75A"), "Err - bad params: setperm <key or prefix> <perm>");
+	CHECK_STR(run("setperm FFFFFFFF 0"), "Err - no member or banned key starts with FFFFFFFF");
+	CHECK_STR(run("setperm A75A0B7E 1"), "OK"); /* a prefix: the member's role changes */
+	CHECK_EQ(room.members[room.n_members - 1].perms, 1);
+	CHECK_STR(run("setperm A75A0B7E 0"), "OK");
 	CHECK_EQ(room.n_members, before);
+}
+
+/* One rule for every command that takes a key (issue 14): a full key or a
+ * unique prefix of at least 4 bytes, among the members (in memory or only in
+ * the store) and the banned keys; an ambiguous prefix lists the candidates. */
+static void test_key_prefixes(void)
+{
+	static const char *const a = "C0FFEE01" "11111111111111111111111111111111111111111111111111111111";
+	static const char *const b = "C0FFEE01" "22222222222222222222222222222222222222222222222222222222";
+	char line[300];
+	uint8_t pub[32];
+	size_t before = room.n_members;
+
+	/* members in the store only (not loaded into the room) */
+	struct store_member sm;
+	memset(&sm, 0, sizeof(sm));
+	sm.permissions = ROLE_READ_WRITE;
+	sm.out_path_len = STORE_PATH_UNKNOWN;
+	CHECK_EQ(hex_decode(sm.pub, 32, a, 64), 32);
+	CHECK_EQ(store_member_put(room.store, room.store_id, &sm), ERR_OK);
+	CHECK_EQ(hex_decode(pub, 32, b, 64), 32);
+	memcpy(sm.pub, pub, 32);
+	CHECK_EQ(store_member_put(room.store, room.store_id, &sm), ERR_OK);
+	CHECK(room_member_find(&room, pub) == NULL);
+
+	CHECK_STR(run("ban C0FFEE01 spam"), "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
+					    "c0ffee0111111111 c0ffee0122222222");
+	CHECK_STR(run("ban C0FFEE0122 spam"), "OK - banned"); /* the member only in the store */
+	CHECK_STR(run("ban c0ffee0111 flood"), "OK - banned"); /* lower case too */
+	run("bans");
+	const char *bh = "key              banned (UTC)        reason\n";
+	CHECK(strncmp(reply, bh, strlen(bh)) == 0);
+	CHECK(strstr(reply, "\nc0ffee0122222222 2025-") != NULL);
+	CHECK(strstr(reply, " spam") != NULL && strstr(reply, " flood") != NULL);
+	CHECK_STR(run("unban C0FFEE01"), "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
+					 "c0ffee0111111111 c0ffee0122222222");
+	CHECK_STR(run("unban C0FFEE0122"), "OK"); /* 10 digits: was refused (64 needed) */
+	CHECK_STR(run("unban C0FFEE0122"), "Err - not banned");
+	CHECK_STR(run("unban C0FF"), "Err - key prefix too short: give at least 8 hex digits");
+	/* a banned stranger (no member): its prefix works for unban */
+	CHECK_EQ(store_member_delete(room.store, room.store_id, pub), ERR_OK);
+	CHECK_EQ(hex_decode(pub, 32, a, 64), 32);
+	CHECK_EQ(store_member_delete(room.store, room.store_id, pub), ERR_OK);
+	CHECK_STR(run("unban C0FFEE0111"), "OK");
+	CHECK_STR(run("bans"), "no bans");
+	CHECK_EQ(room.n_members, before);
+	/* members: a header and readable times */
+	CHECK_STR(run("setperm A75A0B7EC7E8A0800C66A59EAB29550E7F3B0486383590DB3645080F2CFC9F59 3"),
+		  "OK");
+	run("members");
+	const char *mh = "key              role  synced to (UTC)     last seen (UTC)     name\n";
+	CHECK(strncmp(reply, mh, strlen(mh)) == 0);
+	CHECK(strstr(reply, "\na75a0b7ec7e8a080 admin -                   -                   -") !=
+	      NULL);
+	CHECK_STR(run("setperm A75A0B7E 0"), "OK");
+	/* post.list: id, time, author; the room's own posts say so */
+	CHECK_STR(run("room.post listed"), "OK");
+	run("post.list 1");
+	CHECK(strncmp(reply, "id time (UTC) author: text\n", 27) == 0);
+	CHECK(strstr(reply, " 2025-06-15 ") != NULL && strstr(reply, " (room): listed") != NULL);
+	/* room.post over 150 bytes: refused, never cut */
+	char big[200];
+	memset(big, 'x', 151);
+	big[151] = 0;
+	snprintf(line, sizeof(line), "room.post %s", big);
+	CHECK_STR(run(line), "ERR too long: a post takes at most 150 bytes (151 given)");
 }
 
 static void test_doors(void)
@@ -703,6 +772,7 @@ int main(void)
 	test_scopes();
 	test_region_def();
 	test_setperm();
+	test_key_prefixes();
 	test_doors();
 	test_prv_key();
 	test_retention();
