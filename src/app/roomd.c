@@ -959,6 +959,8 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	log_set_prefix("roomd");
+	/* systemd's journal stamps each line itself (it sets JOURNAL_STREAM) */
+	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
 	app_config_defaults(&d.cfg);
 	while ((c = getopt_long(argc, argv, "d:r:c:n:s:vqh", opts, NULL)) != -1) {
 		switch (c) {

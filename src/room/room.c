@@ -631,6 +631,9 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 		return ERR_OK;
 	}
 	r->stats.posts_stored++;
+	/* what was posted, by whom and how long; never the text (members' words) */
+	log_info("room", "%s: post %lld by %02x%02x%02x%02x, %zu bytes", r->set.name,
+		 (long long)id, author[0], author[1], author[2], author[3], len);
 	/* every member is behind now */
 	if (++r->post_gen == 0)
 		r->post_gen = 1;

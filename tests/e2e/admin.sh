@@ -41,6 +41,8 @@ stop_roomd() {
 ctl() { "$CTL" -d "$RD" "$@"; }
 
 start_roomd; check '[ $? -eq 0 ]' "roomd started"
+check 'grep -Eq "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z roomd: info roomd: ready:" "$tmp/roomd.log"' \
+	"log lines have timestamps when stderr is not the journal"
 
 # -- 1. one roomd per data directory ---------------------------------------------------
 timeout 10 "$O/roomd" --data "$RD" --radio "tcp:127.0.0.1:$port" </dev/null >"$tmp/second.log" 2>&1
@@ -66,6 +68,9 @@ out=$(ctl get public.key); check '[ "$out" = "$key1" ]' "emptied database: the s
 
 # -- 3. room.add touches nothing else; room.remove ------------------------------------------
 ctl room.post "before the second room" >/dev/null
+check 'grep -Eq "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z roomd: info room: Admin Room: post [0-9]+ by [0-9a-f]{8}, 22 bytes$" "$tmp/roomd.log"' \
+	"a post is logged (id, author, length) with a timestamp off the journal"
+check '! grep -q "before the second room" "$tmp/roomd.log"' "the post's text is not logged"
 out=$(ctl stats-room); check '[[ "$out" == *\"posts\":1,* ]]' "a post counted: '$out'"
 out=$(ctl room.add Second); check '[ "$out" = "OK - 2 rooms" ]' "room.add: '$out'"
 out=$(ctl stats-room); check '[[ "$out" == *\"posts\":1,* ]]' "room.add left room 0's counters: '$out'"
@@ -111,6 +116,9 @@ timeout 10 "$O/roomd" --data "$tmp/bad" --radio "tcp:127.0.0.1:$port" </dev/null
 rc=$?
 check '[ $rc -eq 4 ]' "a corrupt database: exit 4 (rc $rc)"
 check 'grep -q "restore .* from a backup" "$tmp/bad.log"' "a corrupt database: says what to do"
+JOURNAL_STREAM=8:1 timeout 10 "$O/roomd" --data "$tmp/bad" --radio "tcp:127.0.0.1:$port" \
+	</dev/null >"$tmp/bad.log" 2>&1
+check 'grep -q "^roomd: error roomd: " "$tmp/bad.log"' "under the journal: no timestamps of our own"
 check 'grep -q "^RestartPreventExitStatus=.*\b4\b" contrib/roomd.service' \
 	"roomd.service does not restart on exit 4"
 
