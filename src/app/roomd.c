@@ -974,7 +974,9 @@ int main(int argc, char **argv)
 		case 'R': refuse_defaults = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("roomd %s (MeshCore %s compatible)\n", APP_VERSION, ROOM_FW_VERSION); return 0;
-		default: usage(stderr); return 2;
+		default: /* getopt named the option; the manual is one --help away */
+			fprintf(stderr, "roomd: see 'roomd --help'\n");
+			return EXIT_CONFIG;
 		}
 	}
 	log_set_level(verbose < 0 ? LOG_ERR : verbose == 0 ? LOG_INFO : verbose == 1 ? LOG_DEBUG : LOG_TRACE);

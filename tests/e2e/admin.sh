@@ -110,6 +110,25 @@ start_roomd
 check '! grep -q "changed since the last run" "$tmp/roomd.log" || grep -q "now 869.618," "$tmp/roomd.log"' \
 	"back on the first channel"
 
+# -- the programs' options ----------------------------------------------------------------
+for p in roomd roomctl; do
+	"$O/$p" --bogus >"$tmp/opt.out" 2>"$tmp/opt.err"; rc=$?
+	check '[ $rc -eq 2 ] && [ ! -s "$tmp/opt.out" ] && [ $(wc -l <"$tmp/opt.err") -le 2 ]' \
+		"$p --bogus: exit 2, at most two lines (rc $rc, $(wc -l <"$tmp/opt.err") lines)"
+	check 'grep -q -- "--bogus" "$tmp/opt.err" && grep -q "$p --help" "$tmp/opt.err"' \
+		"$p --bogus names the option and the hint"
+	out=$("$O/$p" --version); rc=$?
+	check '[ $rc -eq 0 ] && [[ "$out" == "$p "[0-9]* ]]' "$p --version: '$out'"
+done
+
+# -- roomctl --json: a JSON reply is JSON ------------------------------------------------------
+out=$(ctl --json stats-room)
+check 'python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert isinstance(d[\"reply\"], dict) and \"posts\" in d[\"reply\"]" "$out"' \
+	"--json stats-room: the reply is an object: $out"
+out=$(ctl --json get name)
+check '[ "$out" = "{\"command\":\"get name\",\"ok\":true,\"reply\":\"> Admin Room\"}" ]' \
+	"--json get name: the reply stays a string: $out"
+
 # -- a corrupt database: a distinct exit status that the unit does not restart on ----------
 mkdir -p "$tmp/bad" && head -c 8192 /dev/urandom >"$tmp/bad/roomd.db"
 timeout 10 "$O/roomd" --data "$tmp/bad" --radio "tcp:127.0.0.1:$port" </dev/null >"$tmp/bad.log" 2>&1
