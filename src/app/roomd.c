@@ -256,12 +256,62 @@ static int on_save_identity(void *ctx, struct room *r, const struct ident *id)
 	return rc;
 }
 
-/* backup PATH: the whole database (every room) while running */
-static int on_backup(void *ctx, struct room *r, const char *path)
+/* Copies the key file of room id into dir, never over a different one;
+ * ERR_OK also when an identical copy is there already. */
+static int backup_key(struct daemon *d, uint32_t id, const char *dir)
+{
+	char from[4096], to[4200];
+	struct ident a, b;
+	snprintf(from, sizeof(from), "%s/room-%u.id", d->cfg.data_dir, id);
+	snprintf(to, sizeof(to), "%s/room-%u.id", dir, id);
+	int rc = app_ident_load(from, &a);
+	if (rc)
+		return rc;
+	int have = app_ident_load(to, &b);
+	if (have == ERR_OK) {
+		rc = memcmp(a.pub, b.pub, sizeof(a.pub)) == 0 ? ERR_OK : ERR_INVAL;
+		ident_wipe(&b);
+	} else if (have == ERR_NOT_FOUND) {
+		rc = app_ident_save(to, &a);
+	} else {
+		rc = ERR_INVAL; /* something else is there: left alone */
+	}
+	ident_wipe(&a);
+	return rc;
+}
+
+/* backup PATH: the whole database (every room) while running, and the room
+ * keys beside it (a database without its keys restores rooms no member
+ * can reach). */
+static int on_backup(void *ctx, struct room *r, const char *path, char *note, size_t cap)
 {
 	struct daemon *d = ctx;
+	char dir[4096], done[256] = "", failed[256] = "";
 	(void)r;
-	return store_backup(d->store, path);
+	int rc = store_backup(d->store, path);
+	if (rc)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	for (int i = 0; i < d->n_rooms; i++) {
+		uint32_t id = d->rooms[i]->store_id;
+		char *list = backup_key(d, id, dir) == ERR_OK ? done : failed;
+		size_t off = strlen(list);
+		snprintf(list + off, 256 - off, "%sroom-%u.id", off ? ", " : "", id);
+	}
+	if (failed[0]) {
+		log_warn("roomd", "backup: %s not copied to %s (a different file is there, or "
+				  "it cannot be written)", failed, dir);
+		snprintf(note, cap, "keys %s copied beside it; NOT copied: %s (see the log)",
+			 done[0] ? done : "none", failed);
+	} else {
+		snprintf(note, cap, "with the room keys beside it (%s): keep them secret", done);
+	}
+	return ERR_OK;
 }
 
 static int open_room(struct daemon *d, const struct store_room *sr)

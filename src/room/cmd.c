@@ -1000,9 +1000,10 @@ static void c_backup(struct cmd_ctx *c)
 		return;
 	}
 	/* through the program: the library writes no file it was not given */
-	int rc = c->r->hooks.backup(c->r->hooks.ctx, c->r, c->args);
+	char note[512] = "";
+	int rc = c->r->hooks.backup(c->r->hooks.ctx, c->r, c->args, note, sizeof(note));
 	if (rc == ERR_OK)
-		REPLY(c, "OK - backup written to %s", c->args);
+		REPLY(c, "OK - backup written to %s%s%s", c->args, note[0] ? "; " : "", note);
 	else if (rc == ERR_INVAL)
 		REPLY(c, "Err - not there (the live database, or a batch is open)");
 	else

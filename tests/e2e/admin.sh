@@ -110,6 +110,19 @@ start_roomd
 check '! grep -q "changed since the last run" "$tmp/roomd.log" || grep -q "now 869.618," "$tmp/roomd.log"' \
 	"back on the first channel"
 
+# -- backup: the room keys go with the database, never over a different key ---------------------
+mkdir -p "$tmp/bk" && head -c 96 /dev/urandom >"$tmp/bk/room-1.id"
+cp "$tmp/bk/room-1.id" "$tmp/other.id"
+out=$(ctl backup "$tmp/bk/roomd.db")
+check '[ "$out" = "OK - backup written to $tmp/bk/roomd.db; keys none copied beside it; NOT copied: room-1.id (see the log)" ]' \
+	"backup says which key it did not copy: '$out'"
+check 'cmp -s "$tmp/bk/room-1.id" "$tmp/other.id"' "a different key file beside the backup is left alone"
+rm "$tmp/bk/room-1.id"
+out=$(ctl backup "$tmp/bk/roomd.db")
+check '[ "$out" = "OK - backup written to $tmp/bk/roomd.db; with the room keys beside it (room-1.id): keep them secret" ]' \
+	"backup copies the key: '$out'"
+check 'cmp -s "$tmp/bk/room-1.id" "$RD/room-1.id"' "the key beside the backup is the room's"
+
 # -- the programs' options ----------------------------------------------------------------
 for p in roomd roomctl; do
 	"$O/$p" --bogus >"$tmp/opt.out" 2>"$tmp/opt.err"; rc=$?

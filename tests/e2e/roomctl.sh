@@ -140,11 +140,12 @@ stop_roomd
 start_roomd; check '[ $? -eq 0 ]' "roomd restarted for the backup"
 mkdir -p "$tmp/restored"
 out=$(ctl backup "$tmp/restored/roomd.db")
-check '[ "$out" = "OK - backup written to $tmp/restored/roomd.db" ]' "backup: '$out'"
+check '[[ "$out" == "OK - backup written to $tmp/restored/roomd.db; with the room keys beside it (room-1.id, room-2.id): keep them secret" ]]' "backup: '$out'"
 out=$(ctl backup relative.db); check '[ "$out" = "Err - give an absolute path" ]' "backup: relative path"
 ctl backup "$RD/roomd.db" >/dev/null; check '[ $? -eq 1 ]' "backup over the live database: exit 1"
 stop_roomd
-cp "$RD"/*.id "$tmp/restored/"
+check 'cmp -s "$RD/room-1.id" "$tmp/restored/room-1.id" && cmp -s "$RD/room-2.id" "$tmp/restored/room-2.id"' \
+	"backup copied the room keys"
 live_rd=$RD RD=$tmp/restored
 start_roomd; check '[ $? -eq 0 ]' "roomd starts on the restored backup"
 out=$(ctl get guest.password); check '[ "$out" = "> s3cret" ]' "restored: guest.password '$out'"

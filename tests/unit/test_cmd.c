@@ -659,7 +659,7 @@ static void test_doors(void)
 	 * a program that offers none (hooks.backup NULL) says so */
 	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE),
 		  "Err - backup is console only (serial or roomctl)");
-	int (*bk)(void *, struct room *, const char *) = room.hooks.backup;
+	int (*bk)(void *, struct room *, const char *, char *, size_t) = room.hooks.backup;
 	room.hooks.backup = NULL;
 	CHECK_STR(run("backup /tmp/x.db"), "Err - no backup here");
 	room.hooks.backup = bk;
@@ -724,9 +724,11 @@ static void test_retention(void)
 	CHECK_STR(run("set max.posts 10000"), "OK");
 }
 
-static int on_backup(void *ctx, struct room *r, const char *path)
+static int on_backup(void *ctx, struct room *r, const char *path, char *note, size_t note_cap)
 {
 	(void)ctx;
+	(void)note;
+	(void)note_cap;
 	return store_backup(r->store, path);
 }
 
