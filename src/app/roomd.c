@@ -855,6 +855,32 @@ static int global_setting_cb(void *ctx, const char *key, const char *value)
 	return 0;
 }
 
+/* Room keys written in roomd.conf that a room overrides with its own value
+ * (from its creation or a command): said at start, so an edit of the file
+ * that does not apply is not silent. */
+static void log_overridden(struct daemon *d, const char *conf)
+{
+	for (size_t k = 0; k < room_setting_count && k < 64; k++) {
+		const struct setting_def *sd = &room_setting_defs[k];
+		char want[512], have[512];
+		if (!(d->cfg.room_keys_in_file & (1ull << k)) ||
+		    room_setting_format(&d->cfg.room, sd, want, sizeof(want)) != ERR_OK)
+			continue;
+		for (int i = 0; i < d->n_rooms; i++) {
+			struct room *r = d->rooms[i];
+			if (room_setting_format(&r->set, sd, have, sizeof(have)) != ERR_OK ||
+			    strcmp(want, have) == 0)
+				continue;
+			bool secret = strstr(sd->key, "password") != NULL;
+			log_warn("roomd", "%s: %s = %s does not apply to room %d '%s', which has %s "
+					  "of its own (the file gives new rooms' defaults; change it "
+					  "with: roomctl -d DIR --room %d set %s ...)",
+				 conf, sd->key, secret ? "***" : want, i, r->set.name,
+				 secret ? "another" : have, i, sd->key);
+		}
+	}
+}
+
 /* --set KEY=VALUE */
 static int apply_set_flag(struct app_config *cfg, const char *arg)
 {
@@ -1124,6 +1150,7 @@ int main(int argc, char **argv)
 		for (int i = 0; sd && i < d.n_rooms; i++)
 			room_setting_parse(&d.rooms[i]->set, sd, eq + 1);
 	}
+	log_overridden(&d, config);
 	if (!d.n_rooms) {
 		log_err("roomd", "no room could be started");
 		store_close(d.store);

@@ -191,6 +191,10 @@ int app_config_read(FILE *f, const char *path, struct app_config *c)
 		} else if (r) {
 			log_err("config", "%s:%d: bad value '%s' for %s", path, lineno, val, key);
 			rc = ERR_CONFIG;
+		} else {
+			const struct setting_def *sd = room_setting_find(key);
+			if (sd && sd - room_setting_defs < 64)
+				c->room_keys_in_file |= 1ull << (sd - room_setting_defs);
 		}
 	}
 	return rc;
@@ -212,7 +216,9 @@ int app_config_write_default(const char *path)
 	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
 		fprintf(f, "# %s\n#%s = %s\n", daemon_keys[i].help, daemon_keys[i].key,
 		        daemon_keys[i].dflt);
-	fprintf(f, "\n## Room settings: defaults for rooms created from now on\n");
+	fprintf(f, "\n## Room settings: defaults for rooms created from now on.  A room keeps\n"
+	           "## its own from its creation: change them with 'roomctl set KEY VALUE'\n"
+	           "## (roomd says at start which keys set here a room overrides).\n");
 	for (size_t i = 0; i < room_setting_count; i++) {
 		const struct setting_def *d = &room_setting_defs[i];
 		room_setting_format(&s, d, v, sizeof(v));

@@ -142,6 +142,20 @@ out=$(ctl --json get name)
 check '[ "$out" = "{\"command\":\"get name\",\"ok\":true,\"reply\":\"> Admin Room\"}" ]' \
 	"--json get name: the reply stays a string: $out"
 
+# -- room keys edited in roomd.conf after the first start: said at start ----------------------
+stop_roomd
+cp "$RD/roomd.conf" "$tmp/conf.orig"
+printf 'name = Renamed Room\nmax.posts = 500\nguest.password = fromfile\n' >>"$RD/roomd.conf"
+start_roomd
+check 'grep -q "roomd.conf: name = Renamed Room does not apply to room 0 .Admin Room., which has Admin Room of its own" "$tmp/roomd.log"' \
+	"an overridden name in roomd.conf is said at start"
+check 'grep -q "max.posts = 500 does not apply to room 0" "$tmp/roomd.log"' "an overridden max.posts too"
+check 'grep -q "guest.password = \*\*\* does not apply" "$tmp/roomd.log" && ! grep -q fromfile "$tmp/roomd.log"' \
+	"a password is said, never shown"
+stop_roomd
+cp "$tmp/conf.orig" "$RD/roomd.conf"
+start_roomd
+
 # -- a corrupt database: a distinct exit status that the unit does not restart on ----------
 mkdir -p "$tmp/bad" && head -c 8192 /dev/urandom >"$tmp/bad/roomd.db"
 timeout 10 "$O/roomd" --data "$tmp/bad" --radio "tcp:127.0.0.1:$port" </dev/null >"$tmp/bad.log" 2>&1
