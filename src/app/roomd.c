@@ -1060,6 +1060,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "roomd: --data DIR is required (see roomd --help)\n");
 		return 2;
 	}
+	if (!*name || strlen(name) >= ROOM_NAME_MAX) {
+		fprintf(stderr, "roomd: --name takes 1 to %d bytes\n", ROOM_NAME_MAX - 1);
+		return 2;
+	}
 	if (crypto_init() != ERR_OK) {
 		fprintf(stderr, "roomd: libsodium failed to initialise\n");
 		return 1;
