@@ -11,6 +11,8 @@
 
 #include "harness.h"
 #include "mesh/mesh.h"
+#include "proto/advert.h"
+#include "proto/packet.h"
 #include "proto/region.h"
 #include "room/cmd.h"
 #include "room/regions.h"
@@ -603,6 +605,32 @@ static void test_key_prefixes(void)
 	CHECK(strstr(reply, "\na75a0b7ec7e8a080 admin -                   -                   -") !=
 	      NULL);
 	CHECK_STR(run("setperm A75A0B7E 0"), "OK");
+	/* a member's name comes from its advert */
+	struct ident alice;
+	uint8_t seed[32], app[ADVERT_DATA_MAX], frame[256];
+	char hex[65];
+	size_t app_len, frame_len;
+	struct advert_data ad;
+	struct pkt p;
+	memset(seed, 0xA1, sizeof(seed));
+	ident_from_seed(&alice, seed);
+	hex_encode_upper(hex, sizeof(hex), alice.pub, 32);
+	snprintf(line, sizeof(line), "setperm %s 2", hex);
+	CHECK_STR(run(line), "OK");
+	memset(&ad, 0, sizeof(ad));
+	ad.type = ADV_TYPE_CHAT;
+	snprintf(ad.name, sizeof(ad.name), "Alice");
+	ad.name_len = 5;
+	CHECK_EQ(advert_data_encode(&ad, app, &app_len), ERR_OK);
+	CHECK_EQ(mesh_build_advert(&p, &alice, 1750000100, app, app_len), ERR_OK);
+	CHECK_EQ(pkt_encode(&p, frame, sizeof(frame), &frame_len), ERR_OK);
+	mesh_on_frame(room.mesh, frame, frame_len, 20, -50, room.mesh->now_ms);
+	run("members");
+	CHECK(strstr(reply, " write ") != NULL && strstr(reply, " Alice") != NULL);
+	hex[8] = 0;
+	snprintf(line, sizeof(line), "setperm %s 0", hex);
+	CHECK_STR(run(line), "OK");
+	ident_wipe(&alice);
 	/* post.list: id, time, author; the room's own posts say so */
 	CHECK_STR(run("room.post listed"), "OK");
 	run("post.list 1");
