@@ -795,7 +795,8 @@ static void c_post_list(struct cmd_ctx *c)
 	size_t head = pc.lc.off;
 	if (n == 0 || n > 50)
 		n = c->origin == CMD_REMOTE ? 3 : 20;
-	if (store_post_list_newest(c->r->store, c->r->store_id, (uint32_t)n, list_post, &pc))
+	/* a positive result is list_post saying the reply is full */
+	if (store_post_list_newest(c->r->store, c->r->store_id, (uint32_t)n, list_post, &pc) < 0)
 		REPLY(c, "Err - store");
 	else if (pc.lc.off == head)
 		REPLY(c, "no posts");
@@ -982,7 +983,7 @@ static void c_bans(struct cmd_ctx *c)
 	struct list_ctx lc = { c->reply, c->cap, 0 };
 	lc.off = (size_t)snprintf(c->reply, c->cap, "key              banned (UTC)        reason");
 	size_t head = lc.off;
-	if (store_ban_list(c->r->store, c->r->store_id, list_ban, &lc) != ERR_OK && lc.off < c->cap)
+	if (store_ban_list(c->r->store, c->r->store_id, list_ban, &lc) < 0)
 		REPLY(c, "Err - store");
 	else if (lc.off == head)
 		REPLY(c, "no bans");

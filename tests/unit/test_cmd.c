@@ -636,6 +636,11 @@ static void test_key_prefixes(void)
 	run("post.list 1");
 	CHECK(strncmp(reply, "id time (UTC) author: text\n", 27) == 0);
 	CHECK(strstr(reply, " 2025-06-15 ") != NULL && strstr(reply, " (room): listed") != NULL);
+	/* over the radio the list is what fits in a reply, not an error */
+	CHECK_STR(run("room.post listed again"), "OK");
+	room_cmd(&room, "post.list 3", 1750000000, CMD_REMOTE, reply, ROOM_REPLY_MAX);
+	CHECK(strncmp(reply, "id time (UTC) author: text\n", 27) == 0);
+	CHECK(!room_cmd_reply_is_error(reply));
 	/* room.post over 150 bytes: refused, never cut */
 	char big[200];
 	memset(big, 'x', 151);
