@@ -921,8 +921,10 @@ static void c_setperm(struct cmd_ctx *c)
 		return;
 	struct room_member *m = room_member_find(r, key);
 	if ((perm & 3) == 0) {
-		if (!m) {
-			REPLY(c, "Err - not a member");
+		if (!m) { /* a member only in the store */
+			int rc = store_member_delete(r->store, r->store_id, key);
+			REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not a member"
+									   : "Err - store");
 			return;
 		}
 		room_member_remove(r, m);
