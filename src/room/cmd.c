@@ -425,13 +425,14 @@ static void set_prv_key(struct cmd_ctx *c, const char *val)
 	REPLY(c, "OK, reboot to apply! New pubkey: %s", hex);
 }
 
-/* A node-wide number: parsed as the firmware does (atof), range-checked. */
-static bool set_num(struct cmd_ctx *c, const char *val, double lo, double hi, const char *err,
-		    double *out)
+/* A node-wide number: parsed as the firmware does (atof), checked against
+ * the key's range in the settings table. */
+static bool set_num(struct cmd_ctx *c, const char *key, const char *val, double *out)
 {
+	const struct setting_def *d = node_setting_find(key);
 	double v = strtod(val, NULL);
-	if (!(v >= lo && v <= hi)) {
-		REPLY(c, "%s", err);
+	if (!d || !(v >= d->min && v <= d->max)) {
+		REPLY(c, "%s", d && d->range_err ? d->range_err : "Error, bad value");
 		return false;
 	}
 	*out = v;
@@ -451,27 +452,27 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		node_save(r, "repeat", "%s", mc->repeat ? "on" : "off");
 		REPLY(c, "OK - repeat is now %s", mc->repeat ? "ON" : "OFF");
 	} else if (strcmp(key, "dutycycle") == 0) {
-		if (!set_num(c, val, 1, 100, "ERROR: dutycycle must be 1-100", &v))
+		if (!set_num(c, key, val, &v))
 			return true;
 		mc->airtime_factor = 100.0 / v - 1.0;
 		node_save(r, "af", "%.6f", mc->airtime_factor);
 		dutycycle_text(t, sizeof(t), mc->airtime_factor);
 		REPLY(c, "OK - %s", t);
 	} else if (strcmp(key, "af") == 0) {
-		if (!set_num(c, val, 0, 100, "Error, must be 0-100", &v))
+		if (!set_num(c, key, val, &v))
 			return true;
 		mc->airtime_factor = v;
 		node_save(r, "af", "%.6f", v);
 		REPLY(c, "OK");
 	} else if (strcmp(key, "txdelay") == 0 || strcmp(key, "direct.txdelay") == 0) {
-		if (!set_num(c, val, 0, 2, "Error, must be 0-2", &v))
+		if (!set_num(c, key, val, &v))
 			return true;
 		*(key[0] == 't' ? &mc->tx_delay_factor : &mc->direct_tx_delay_factor) = v;
 		node_save(r, key, "%.6f", v);
 		REPLY(c, "OK");
 	} else if (strcmp(key, "flood.max") == 0 || strcmp(key, "flood.max.unscoped") == 0 ||
 		   strcmp(key, "flood.max.advert") == 0) {
-		if (!set_num(c, val, 0, 64, "Error, max 64", &v))
+		if (!set_num(c, key, val, &v))
 			return true;
 		uint8_t *f = strcmp(key, "flood.max") == 0	    ? &mc->flood_max
 			     : strcmp(key, "flood.max.advert") == 0 ? &mc->flood_max_advert
@@ -491,10 +492,11 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 	} else if ((strcmp(key, "freq") == 0 || strcmp(key, "prv.key") == 0) && !is_local(c)) {
 		REPLY(c, "Err - set %s is console only", key); /* as in the firmware */
 	} else if (strcmp(key, "freq") == 0) {
+		const struct setting_def *fd = node_setting_find("freq");
 		uint32_t hz;
-		if (room_decimal_parse(val, 6, &hz) != ERR_OK || hz < 150000000u ||
-		    hz > 2500000000u) {
-			REPLY(c, "Error, invalid radio params (freq is 150-2500 MHz)");
+		if (room_decimal_parse(val, 6, &hz) != ERR_OK || hz < fd->min * 1e6 ||
+		    hz > fd->max * 1e6) {
+			REPLY(c, "%s", fd->range_err);
 			return true;
 		}
 		r->node->lp.freq_hz = hz;
@@ -502,7 +504,7 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		reply_radio_saved(c);
 	} else if (strcmp(key, "tx") == 0) {
 		/* the firmware takes any number; a KISS modem takes -9..30 dBm */
-		if (!set_num(c, val, -9, 30, "Error, must be -9-30", &v))
+		if (!set_num(c, key, val, &v))
 			return true;
 		r->node->tx_dbm = (int)v;
 		node_save(r, "tx", "%d", r->node->tx_dbm);

@@ -68,30 +68,42 @@ const size_t room_setting_count = sizeof(room_setting_defs) / sizeof(room_settin
 
 /* Node-wide keys: applied by cmd.c (set_node) and the config file; here for
  * their spellings, ranges and help. */
-#define N(key, help, range, aliases) { key, SET_NODE, 0, 0, 0, 0, NULL, help, range, aliases }
+#define N(key, min, max, err, help, range, aliases) \
+	{ key, SET_NODE, 0, 0, min, max, err, help, range, aliases }
 const struct setting_def node_setting_defs[] = {
-	N("radio", "saved radio: freq MHz, bandwidth kHz, SF, CR (next start)",
-	  "150-2500,7-500,5-12,5-8", NULL),
-	N("freq", "saved frequency, MHz, exact to 1 Hz (next start; console only)", "150-2500",
-	  "frequency"),
-	N("tx", "transmit power, dBm (now)", "-9 to 30", "tx_power"),
-	N("repeat", "forward other nodes' packets", "on or off", "repeater"),
-	N("af", "airtime factor: duty cycle = 1/(1+af)", "0-100", "airtime_factor"),
-	N("dutycycle", "share of the air time we may use, percent (sets af)", "1-100",
-	  "duty_cycle"),
-	N("txdelay", "flood retransmit delay factor", "0-2", "tx_delay"),
-	N("direct.txdelay", "direct retransmit delay factor", "0-2", "direct_txdelay"),
-	N("flood.max", "most hops a forwarded flood may have", "0-64", "flood_max"),
-	N("flood.max.unscoped", "most hops a forwarded unscoped flood may have", "0-64", NULL),
-	N("flood.max.advert", "most hops a forwarded flood advert may have", "0-64", NULL),
-	N("prv.key", "the room's private key, 128 hex digits (next start; console only)",
-	  "128 hex digits", NULL),
-	/* the firmware's, for boards with these parts: answered "unsupported" */
-	N("radio.rxgain", "boosted receive gain (firmware boards only)", "unsupported", NULL),
-	N("radio.fem.rxgain", "front-end receive gain (firmware boards only)", "unsupported", NULL),
-	N("radio.fem.txgain", "front-end transmit gain (firmware boards only)", "unsupported", NULL),
-	N("adc.multiplier", "battery voltage calibration (firmware boards only)", "unsupported",
+	N("radio", 0, 0, "Error, invalid radio params",
+	  "saved radio: freq MHz, bandwidth kHz, SF, CR (next start)", "150-2500,7-500,5-12,5-8",
 	  NULL),
+	N("freq", 150, 2500, "Error, invalid radio params (freq is 150-2500 MHz)",
+	  "saved frequency, MHz, exact to 1 Hz (next start; console only)", NULL, "frequency"),
+	/* the firmware takes any number; a KISS modem takes -9..30 dBm */
+	N("tx", -9, 30, "Error, must be -9-30", "transmit power, dBm (now)", NULL, "tx_power"),
+	N("repeat", 0, 0, NULL, "forward other nodes' packets", "on or off", "repeater"),
+	N("af", 0, 100, "Error, must be 0-100", "airtime factor: duty cycle = 1/(1+af)", NULL,
+	  "airtime_factor"),
+	N("dutycycle", 1, 100, "ERROR: dutycycle must be 1-100",
+	  "share of the air time we may use, percent (sets af)", NULL, "duty_cycle"),
+	N("txdelay", 0, 2, "Error, must be 0-2", "flood retransmit delay factor", NULL, "tx_delay"),
+	N("direct.txdelay", 0, 2, "Error, must be 0-2", "direct retransmit delay factor", NULL,
+	  "direct_txdelay"),
+	N("flood.max", 0, 64, "Error, max 64", "most hops a forwarded flood may have", NULL,
+	  "flood_max"),
+	N("flood.max.unscoped", 0, 64, "Error, max 64",
+	  "most hops a forwarded unscoped flood may have", NULL, NULL),
+	N("flood.max.advert", 0, 64, "Error, max 64", "most hops a forwarded flood advert may have",
+	  NULL, NULL),
+	N("prv.key", 0, 0, "Error, bad key",
+	  "the room's private key, 128 hex digits (next start; console only)", "128 hex digits",
+	  NULL),
+	/* the firmware's, for boards with these parts: answered "unsupported" */
+	N("radio.rxgain", 0, 0, NULL, "boosted receive gain (firmware boards only)", "unsupported",
+	  NULL),
+	N("radio.fem.rxgain", 0, 0, NULL, "front-end receive gain (firmware boards only)",
+	  "unsupported", NULL),
+	N("radio.fem.txgain", 0, 0, NULL, "front-end transmit gain (firmware boards only)",
+	  "unsupported", NULL),
+	N("adc.multiplier", 0, 0, NULL, "battery voltage calibration (firmware boards only)",
+	  "unsupported", NULL),
 };
 const size_t node_setting_count = sizeof(node_setting_defs) / sizeof(node_setting_defs[0]);
 
@@ -117,6 +129,11 @@ static const struct setting_def *find_in(const struct setting_def *t, size_t n, 
 		if (has_alias(&t[i], key))
 			return &t[i];
 	return NULL;
+}
+
+const struct setting_def *node_setting_find(const char *key)
+{
+	return find_in(node_setting_defs, node_setting_count, key);
 }
 
 const struct setting_def *setting_lookup(const char *key)

@@ -37,6 +37,8 @@ extern const size_t node_setting_count;
 
 /* A room key by its name or an alias (NULL if none). */
 const struct setting_def *room_setting_find(const char *key);
+/* A node-wide key (its min/max are the range the config file and `set` check). */
+const struct setting_def *node_setting_find(const char *key);
 /* Any key of `set` (room or node) by its name or an alias; NULL if none. */
 const struct setting_def *setting_lookup(const char *key);
 /* "-90 to 90", "on or off", "text, at most 31 bytes": the range as help shows it. */

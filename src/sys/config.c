@@ -29,6 +29,19 @@ static int parse_int(const char *v, long min, long max, long *out)
 	return num_long(v, min, max, out) ? ERR_OK : ERR_INVAL;
 }
 
+/* Keys that `set` also takes: their range is the settings table's. */
+static int node_double(const char *key, const char *v, double *out)
+{
+	const struct setting_def *d = node_setting_find(key);
+	return d ? parse_double(v, d->min, d->max, out) : ERR_INVAL;
+}
+
+static int node_int(const char *key, const char *v, long *out)
+{
+	const struct setting_def *d = node_setting_find(key);
+	return d ? parse_int(v, (long)d->min, (long)d->max, out) : ERR_INVAL;
+}
+
 static int parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
@@ -76,7 +89,8 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 	} else if (!strcmp(key, "freq")) {
 		/* integer Hz, exactly as written */
 		uint32_t hz;
-		if (room_decimal_parse(v, 6, &hz) || hz < 150000000u || hz > 2500000000u)
+		const struct setting_def *fd = node_setting_find(key);
+		if (room_decimal_parse(v, 6, &hz) || hz < fd->min * 1e6 || hz > fd->max * 1e6)
 			return ERR_INVAL;
 		c->radio_cfg.lp.freq_hz = hz;
 	} else if (!strcmp(key, "bw")) {
@@ -91,28 +105,28 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 		if (!(rc = parse_int(v, 5, 8, &l)))
 			c->radio_cfg.lp.cr = (uint8_t)l;
 	} else if (!strcmp(key, "tx")) {
-		if (!(rc = parse_int(v, -9, 30, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->radio_cfg.tx_power_dbm = (int)l;
 	} else if (!strcmp(key, "repeat")) {
 		if (!(rc = parse_bool(v, &b)))
 			c->mesh.repeat = b;
 	} else if (!strcmp(key, "af")) {
-		if (!(rc = parse_double(v, 0, 100, &d)))
+		if (!(rc = node_double(key, v, &d)))
 			c->mesh.airtime_factor = d;
 	} else if (!strcmp(key, "txdelay")) {
-		if (!(rc = parse_double(v, 0, 2, &d)))
+		if (!(rc = node_double(key, v, &d)))
 			c->mesh.tx_delay_factor = d;
 	} else if (!strcmp(key, "direct.txdelay")) {
-		if (!(rc = parse_double(v, 0, 2, &d)))
+		if (!(rc = node_double(key, v, &d)))
 			c->mesh.direct_tx_delay_factor = d;
 	} else if (!strcmp(key, "flood.max")) {
-		if (!(rc = parse_int(v, 0, 64, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->mesh.flood_max = (uint8_t)l;
 	} else if (!strcmp(key, "flood.max.unscoped")) {
-		if (!(rc = parse_int(v, 0, 64, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->mesh.flood_max_unscoped = (uint8_t)l;
 	} else if (!strcmp(key, "flood.max.advert")) {
-		if (!(rc = parse_int(v, 0, 64, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->mesh.flood_max_advert = (uint8_t)l;
 	} else if (!strcmp(key, "kiss.txdelay")) {
 		if (!(rc = parse_int(v, 0, 255, &l)))

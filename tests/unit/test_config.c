@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "room/settings.h"
 #include "sys/config.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -234,6 +235,29 @@ static void test_guide_spellings(void)
 	CHECK_STR(c.room.name, "Valley Room Server");
 }
 
+/* The file and `set` check a node key against the one range of the settings table. */
+static void test_node_ranges(void)
+{
+	for (size_t i = 0; i < node_setting_count; i++) {
+		const struct setting_def *d = &node_setting_defs[i];
+		struct app_config c;
+		char v[32];
+		if (d->min == d->max)
+			continue;
+		app_config_defaults(&c);
+		snprintf(v, sizeof(v), "%g", d->min);
+		if (app_config_set(&c, d->key, v) == ERR_NOT_FOUND)
+			continue; /* a command only (dutycycle sets af) */
+		CHECK_EQ(app_config_set(&c, d->key, v), ERR_OK);
+		snprintf(v, sizeof(v), "%g", d->max);
+		CHECK_EQ(app_config_set(&c, d->key, v), ERR_OK);
+		snprintf(v, sizeof(v), "%g", d->max + 1);
+		CHECK(app_config_set(&c, d->key, v) != ERR_OK);
+		snprintf(v, sizeof(v), "%g", d->min - 1);
+		CHECK(app_config_set(&c, d->key, v) != ERR_OK);
+	}
+}
+
 int main(void)
 {
 	log_set_level(LOG_NONE); /* the reader logs each bad line */
@@ -242,5 +266,6 @@ int main(void)
 	test_file();
 	test_default_file();
 	test_guide_spellings();
+	test_node_ranges();
 	return harness_done("test_config");
 }
