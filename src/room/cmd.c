@@ -628,6 +628,10 @@ static void c_help_set(struct cmd_ctx *c)
 			setting_help_line(d, c->reply, c->cap);
 		return;
 	}
+	if (c->origin == CMD_REMOTE) { /* the list is longer than a radio reply */
+		REPLY(c, "Err - over the radio: help set <key>; the whole list on the console");
+		return;
+	}
 	for (size_t i = 0; i < room_setting_count + node_setting_count && off < c->cap; i++) {
 		const struct setting_def *d = i < room_setting_count
 						      ? &room_setting_defs[i]

@@ -226,6 +226,10 @@ static void test_guide(void)
 	CHECK(strstr(reply, "\nadvert.interval (advert_interval): zero-hop advert period, minutes; "
 			    "0 (off) or 60-240\n") != NULL);
 	CHECK(strstr(reply, "\nfreq (frequency): ") != NULL);
+	CHECK_STR(run_as("help set", CMD_REMOTE),
+		  "Err - over the radio: help set <key>; the whole list on the console");
+	CHECK_STR(run_as("help set lat", CMD_REMOTE),
+		  "lat (advert_lat, latitude): latitude in degrees; -90 to 90");
 	CHECK_STR(run("help set advert_long"),
 		  "lon (advert_long, advert_lon, longitude, long): longitude in degrees; -180 to 180");
 
