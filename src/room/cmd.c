@@ -1025,19 +1025,46 @@ static const char *role_name(uint8_t perms)
 	return names[perms & 3];
 }
 
-/* members: a header, then key (16 hex digits), role, synced to, last seen (UTC) */
+#define MEMBERS_HEADER "key              role  synced to (UTC)     last seen (UTC)     name"
+
+/* One line of `members`; returns what snprintf returned. */
+static int member_line(char *out, size_t cap, const uint8_t *pub, uint8_t perms, uint32_t sync,
+		       uint32_t seen, const char *name)
+{
+	char hex[17], s[24], a[24];
+	hex_encode(hex, sizeof(hex), pub, 8);
+	format_when(s, sizeof(s), sync);
+	format_when(a, sizeof(a), seen);
+	return snprintf(out, cap, "\n%s %-5s %-19s %-19s %.31s", hex, role_name(perms), s, a,
+			name && name[0] ? name : "-");
+}
+
+/* members [KEY]: a header, then key (16 hex digits), role, synced to, last
+ * seen (UTC) and the name from its latest advert; with a key, that member
+ * (also one only in the store). */
 static void c_members(struct cmd_ctx *c)
 {
-	size_t off = (size_t)snprintf(c->reply, c->cap,
-				      "key              role  synced to (UTC)     last seen (UTC)     name");
+	size_t off = (size_t)snprintf(c->reply, c->cap, MEMBERS_HEADER);
+	if (*c->args) {
+		uint8_t key[32];
+		struct store_member sm;
+		if (resolve_key(c, key) != ERR_OK)
+			return;
+		const struct room_member *m = room_member_find(c->r, key);
+		if (m)
+			member_line(c->reply + off, c->cap - off, m->pub, m->perms, m->sync_since,
+				    m->last_activity, m->name);
+		else if (store_member_get(c->r->store, c->r->store_id, key, &sm) == ERR_OK)
+			member_line(c->reply + off, c->cap - off, sm.pub, sm.permissions,
+				    sm.sync_since, sm.last_activity, NULL);
+		else
+			REPLY(c, "Err - not a member (banned only)");
+		return;
+	}
 	for (size_t i = 0; i < c->r->n_members && off < c->cap; i++) {
 		const struct room_member *m = &c->r->members[i];
-		char hex[17], sync[24], seen[24];
-		hex_encode(hex, sizeof(hex), m->pub, 8);
-		format_when(sync, sizeof(sync), m->sync_since);
-		format_when(seen, sizeof(seen), m->last_activity);
-		int n = snprintf(c->reply + off, c->cap - off, "\n%s %-5s %-19s %-19s %.31s", hex,
-				 role_name(m->perms), sync, seen, m->name[0] ? m->name : "-");
+		int n = member_line(c->reply + off, c->cap - off, m->pub, m->perms, m->sync_since,
+				    m->last_activity, m->name);
 		if (n > 0)
 			off += (size_t)n;
 	}
@@ -1098,7 +1125,7 @@ static const struct cmd_def {
 	{ "bans", c_bans, 0, "bans: banned keys with time and reason (roomd)" },
 	{ "ban ", c_ban, 0, "ban <key> [reason]: ignore a key's logins and posts (roomd)" },
 	{ "unban ", c_unban, 0, "unban <key>: lift a ban (roomd)" },
-	{ "members", c_members, 0, "members: members with role, sync point, last activity, name when known (roomd)" },
+	{ "members", c_members, 0, "members [key]: members with role, sync point, last activity, name when known (roomd)" },
 	{ "backup ", c_backup, LOCAL_ONLY,
 	  "backup <absolute path>: copy the database (every room) while running (roomd)" },
 };

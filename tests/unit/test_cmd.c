@@ -582,6 +582,10 @@ static void test_key_prefixes(void)
 	CHECK_STR(run("ban C0FFEE01 spam"), "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
 					    "c0ffee0111111111 c0ffee0122222222");
 	CHECK_STR(run("ban C0FFEE0122 spam"), "OK - banned"); /* the member only in the store */
+	run("members c0ffee0122");
+	CHECK(strstr(reply, "\nc0ffee0122222222 write -                   -                   -") !=
+	      NULL);
+	CHECK(strncmp(run("members C0FFEE01"), "Err - C0FFEE01 is ambiguous", 27) == 0);
 	CHECK_STR(run("ban c0ffee0111 flood"), "OK - banned"); /* lower case too */
 	run("bans");
 	const char *bh = "key              banned (UTC)        reason\n";
