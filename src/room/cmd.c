@@ -352,6 +352,11 @@ static void c_get(struct cmd_ctx *c)
 	} else if (IS("freq")) {
 		room_decimal_format(nd->lp.freq_hz, 6, a, sizeof(a));
 		REPLY(c, "> %s", a);
+	} else if (IS("bw")) {
+		room_decimal_format(nd->lp.bw_hz, 3, a, sizeof(a));
+		REPLY(c, "> %s", a);
+	} else if (IS("sf") || IS("cr")) {
+		REPLY(c, "> %u", IS("sf") ? nd->lp.sf : nd->lp.cr);
 	} else if (IS("tx")) {
 		REPLY(c, "> %d", nd->tx_dbm);
 	} else if (IS("dutycycle")) {
@@ -439,6 +444,35 @@ static bool set_num(struct cmd_ctx *c, const char *key, const char *val, double 
 	return true;
 }
 
+/* set bw / sf / cr: one part of the saved radio (roomd's, as in roomd.conf). */
+static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
+{
+	const struct setting_def *d = node_setting_find(key);
+	struct lora_params *lp = &c->r->node->lp;
+	uint32_t v;
+	char *end;
+	bool ok;
+	if (key[0] == 'b') {
+		ok = room_decimal_parse(val, 3, &v) == ERR_OK && v >= d->min * 1e3 &&
+		     v <= d->max * 1e3;
+	} else {
+		unsigned long n = strtoul(val, &end, 10);
+		ok = end != val && !*end && n >= d->min && n <= d->max;
+		v = (uint32_t)n;
+	}
+	if (!ok) {
+		REPLY(c, "%s", d->range_err);
+		return false;
+	}
+	if (key[0] == 'b')
+		lp->bw_hz = v;
+	else if (key[0] == 's')
+		lp->sf = (uint8_t)v;
+	else
+		lp->cr = (uint8_t)v;
+	return true;
+}
+
 /* Keys of the mesh and the radio; returns false if key is not one of them. */
 static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 {
@@ -500,6 +534,11 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 			return true;
 		}
 		r->node->lp.freq_hz = hz;
+		node_save_radio(r);
+		reply_radio_saved(c);
+	} else if (strcmp(key, "bw") == 0 || strcmp(key, "sf") == 0 || strcmp(key, "cr") == 0) {
+		if (!set_radio_part(c, key, val))
+			return true;
 		node_save_radio(r);
 		reply_radio_saved(c);
 	} else if (strcmp(key, "tx") == 0) {

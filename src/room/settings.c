@@ -76,6 +76,13 @@ const struct setting_def node_setting_defs[] = {
 	  NULL),
 	N("freq", 150, 2500, "Error, invalid radio params (freq is 150-2500 MHz)",
 	  "saved frequency, MHz, exact to 1 Hz (next start; console only)", NULL, "frequency"),
+	/* roomd's: one part of radio at a time, as in roomd.conf */
+	N("bw", 7, 500, "Error, invalid radio params (bw is 7-500 kHz)",
+	  "saved bandwidth, kHz (next start; part of radio)", NULL, "bandwidth"),
+	N("sf", 5, 12, "Error, invalid radio params (sf is 5-12)",
+	  "saved spreading factor (next start; part of radio)", NULL, "spreading_factor"),
+	N("cr", 5, 8, "Error, invalid radio params (cr is 5-8, for 4/5-4/8)",
+	  "saved coding rate 4/x (next start; part of radio)", NULL, "coding_rate"),
 	/* the firmware takes any number; a KISS modem takes -9..30 dBm */
 	N("tx", -9, 30, "Error, must be -9-30", "transmit power, dBm (now)", NULL, "tx_power"),
 	N("repeat", 0, 0, NULL, "forward other nodes' packets", "on or off", "repeater"),

@@ -95,14 +95,15 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 		c->radio_cfg.lp.freq_hz = hz;
 	} else if (!strcmp(key, "bw")) {
 		uint32_t hz;
-		if (room_decimal_parse(v, 3, &hz) || hz < 7000 || hz > 500000)
+		const struct setting_def *bd = node_setting_find(key);
+		if (room_decimal_parse(v, 3, &hz) || hz < bd->min * 1e3 || hz > bd->max * 1e3)
 			return ERR_INVAL;
 		c->radio_cfg.lp.bw_hz = hz;
 	} else if (!strcmp(key, "sf")) {
-		if (!(rc = parse_int(v, 5, 12, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->radio_cfg.lp.sf = (uint8_t)l;
 	} else if (!strcmp(key, "cr")) {
-		if (!(rc = parse_int(v, 5, 8, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->radio_cfg.lp.cr = (uint8_t)l;
 	} else if (!strcmp(key, "tx")) {
 		if (!(rc = node_int(key, v, &l)))

@@ -153,6 +153,18 @@ static void test_radio_hz(void)
 	CHECK(strncmp(run("set radio 910.525,62.5,7,5"), "OK - reboot to apply", 20) == 0);
 	CHECK_EQ(room.node->lp.freq_hz, 910525000u);
 	CHECK_STR(run("get radio"), "> 910.525,62.5,7,5");
+	/* one part at a time, as in roomd.conf */
+	CHECK(strncmp(run("set sf 9"), "OK - reboot to apply", 20) == 0);
+	CHECK(strncmp(run("set bandwidth 125"), "OK - reboot to apply", 20) == 0);
+	CHECK(strstr(reply, "(bandwidth is bw)") != NULL);
+	CHECK(strncmp(run("set cr 8"), "OK - reboot to apply", 20) == 0);
+	CHECK_STR(run("get radio"), "> 910.525,125,9,8");
+	CHECK_STR(run("get bw"), "> 125");
+	CHECK_STR(run("get sf"), "> 9");
+	CHECK_STR(run("set sf 13"), "Error, invalid radio params (sf is 5-12)");
+	CHECK_STR(run("set cr 4"), "Error, invalid radio params (cr is 5-8, for 4/5-4/8)");
+	CHECK_STR(run("set bw 600"), "Error, invalid radio params (bw is 7-500 kHz)");
+	CHECK_STR(run("get radio"), "> 910.525,125,9,8");
 	room.node->lp = saved;
 }
 
