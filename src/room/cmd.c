@@ -734,7 +734,11 @@ static void c_unban(struct cmd_ctx *c)
 		REPLY(c, "Err - bad pubkey");
 		return;
 	}
+	/* a ban holds for both forms of a key (bit 255, crypto.h): lift both */
 	int rc = store_ban_remove(c->r->store, c->r->store_id, key);
+	key[CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
+	if (store_ban_remove(c->r->store, c->r->store_id, key) == ERR_OK)
+		rc = ERR_OK;
 	REPLY(c, rc == ERR_OK ? "OK" : "Err - not found");
 }
 

@@ -18,6 +18,9 @@
  *    replayed after a restart is still refused;
  *  - the bounded clock skew of replay marks (guard_ts_mark).
  *
+ * The tables are keyed by the first LIMIT_KEY_SIZE bytes of a key, so the
+ * two forms of one key (bit 255, crypto.h) share their limits.
+ *
  * Fixed size, no allocation.  Pure: time is passed in.
  */
 #ifndef ROOMD_ROOM_GUARD_H

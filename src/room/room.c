@@ -133,10 +133,12 @@ static void index_rebuild(struct room *r)
 		index_link(r, i);
 }
 
+/* One member per curve point: a key and its copy with bit 255 flipped are
+ * the same peer (crypto.h, issue 13); bit 255 is outside pub[0], the index. */
 struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
 {
 	for (uint32_t l = r->hhead[pub[0]]; l; l = r->members[l - 1].hnext)
-		if (memcmp(r->members[l - 1].pub, pub, CRYPTO_PUB_SIZE) == 0)
+		if (ident_key_same(r->members[l - 1].pub, pub))
 			return &r->members[l - 1];
 	return NULL;
 }
@@ -165,13 +167,43 @@ void room_member_set_perms(struct room *r, struct room_member *m, uint8_t perms)
 	r->any_dirty = true;
 }
 
+/*
+ * The replay mark an evicted key left behind, kept under its canonical form
+ * (bit 255 cleared); a database written before issue 13 may hold it under
+ * the other form, so both are read and both deleted.
+ */
+static uint32_t replay_mark_get(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	uint8_t k[CRYPTO_PUB_SIZE];
+	uint32_t best = 0, mark;
+	ident_key_canonical(k, pub);
+	for (int i = 0; i < 2; i++) {
+		mark = 0;
+		if (store_replay_get(r->store, r->store_id, k, &mark) == ERR_OK && mark > best)
+			best = mark;
+		k[CRYPTO_PUB_SIGN_BYTE] |= CRYPTO_PUB_SIGN_BIT;
+	}
+	return best;
+}
+
+static void replay_mark_delete(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	uint8_t k[CRYPTO_PUB_SIZE];
+	ident_key_canonical(k, pub);
+	store_replay_delete(r->store, r->store_id, k);
+	k[CRYPTO_PUB_SIGN_BYTE] |= CRYPTO_PUB_SIGN_BIT;
+	store_replay_delete(r->store, r->store_id, k);
+}
+
 static void member_remove_at(struct room *r, size_t i)
 {
 	/* an evicted key keeps its replay mark, so its captured login cannot
 	 * bring it back (store_replay_* keeps the newest STORE_REPLAY_MAX) */
+	uint8_t canon[CRYPTO_PUB_SIZE];
+	ident_key_canonical(canon, r->members[i].pub);
 	if (r->members[i].last_ts &&
-	    store_replay_set(r->store, r->store_id, r->members[i].pub, r->members[i].last_ts,
-			     room_rtc(r)) != ERR_OK)
+	    store_replay_set(r->store, r->store_id, canon, r->members[i].last_ts, room_rtc(r)) !=
+		    ERR_OK)
 		r->stats.store_errors++;
 	store_member_delete(r->store, r->store_id, r->members[i].pub);
 	r->n_guests -= is_guest(r->members[i].perms);
@@ -269,6 +301,8 @@ void room_member_remove(struct room *r, struct room_member *m)
 struct load_ctx {
 	struct room *r;
 	int rc;
+	uint8_t (*stale)[CRYPTO_PUB_SIZE]; /* rows merged into another: deleted after */
+	size_t n_stale, cap_stale;
 };
 
 /* Derives m's shared secret if not done yet; false if m's key cannot talk to us. */
@@ -286,6 +320,38 @@ static int load_member(void *ctx, const struct store_member *s)
 	struct room *r = lc->r;
 	struct room_member *m;
 
+	/* A database written before issue 13 may hold a member twice, under
+	 * both forms of its key (a flipped login was a new member then): the
+	 * row of the newer login wins, with the higher replay mark of both. */
+	m = room_member_find(r, s->pub);
+	if (m) {
+		if (lc->n_stale == lc->cap_stale) {
+			size_t cap = lc->cap_stale ? lc->cap_stale * 2 : 8;
+			void *n = realloc(lc->stale, cap * sizeof(*lc->stale));
+			if (!n) {
+				lc->rc = ERR_NOMEM;
+				return 1;
+			}
+			lc->stale = n;
+			lc->cap_stale = cap;
+		}
+		bool newer = s->last_timestamp > m->last_ts;
+		memcpy(lc->stale[lc->n_stale++], newer ? m->pub : s->pub, CRYPTO_PUB_SIZE);
+		log_warn("room", "room %u: member %02x%02x%02x%02x stored twice (bit 255), merged",
+			 r->store_id, s->pub[0], s->pub[1], s->pub[2], s->pub[3]);
+		if (!newer)
+			return 0;
+		memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
+		set_perms(r, m, s->permissions);
+		m->sync_since = s->sync_since;
+		m->last_ts = s->last_timestamp;
+		m->out_path_len = s->out_path_len;
+		if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
+			memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));
+		else
+			m->out_path_len = MESH_NO_PATH;
+		return 0;
+	}
 	if (r->n_members == r->cap_members && make_room_for(r, ROLE_ADMIN) == ERR_NOMEM) {
 		lc->rc = ERR_NOMEM;
 		return 1;
@@ -442,11 +508,34 @@ static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint
 
 /* ---- login (§7.2) ---- */
 
+/* m's key becomes pub (the same curve point, the other bit 255), in the
+ * store too: the new row is written first, so a failure loses nothing. */
+static bool rekey(struct room *r, struct room_member *m, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	uint8_t old[CRYPTO_PUB_SIZE];
+	memcpy(old, m->pub, sizeof(old));
+	memcpy(m->pub, pub, CRYPTO_PUB_SIZE);
+	if (member_save(r, m) != ERR_OK) {
+		memcpy(m->pub, old, sizeof(old));
+		return false;
+	}
+	int rc = store_member_delete(r->store, r->store_id, old);
+	if (rc != ERR_OK && rc != ERR_NOT_FOUND)
+		r->stats.store_errors++; /* merged again at the next start */
+	return true;
+}
+
+/* A ban holds for the curve point: whichever form of the key was banned. */
 static bool is_banned(struct room *r, const uint8_t *pub)
 {
+	uint8_t k[CRYPTO_PUB_SIZE];
 	bool banned = false;
-	if (store_ban_check(r->store, r->store_id, pub, &banned) != ERR_OK)
-		return false;
+	ident_key_canonical(k, pub);
+	for (int i = 0; i < 2 && !banned; i++) {
+		if (store_ban_check(r->store, r->store_id, k, &banned) != ERR_OK)
+			banned = false;
+		k[CRYPTO_PUB_SIGN_BYTE] |= CRYPTO_PUB_SIGN_BIT;
+	}
 	return banned;
 }
 
@@ -520,8 +609,8 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		return;
 	if (!m) {
 		/* a key evicted from the table left its replay mark behind */
-		uint32_t mark = 0;
-		if (store_replay_get(r->store, r->store_id, pub, &mark) == ERR_OK && ts <= mark) {
+		uint32_t mark = replay_mark_get(r, pub);
+		if (mark && ts <= mark) {
 			r->stats.logins_replayed++;
 			log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
 			return;
@@ -532,11 +621,18 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 			return;
 		}
 		if (mark)
-			store_replay_delete(r->store, r->store_id, pub);
+			replay_mark_delete(r, pub);
 	} else if (ts <= m->last_ts) {
 		r->stats.logins_replayed++;
 		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
 		return;
+	} else if (memcmp(m->pub, pub, CRYPTO_PUB_SIZE) != 0) {
+		/* the same member, its key sent with the other bit 255: a newer
+		 * login than any seen, so from the key's holder (or a copy of one
+		 * the room missed).  ACK codes hash the key the sender uses, so
+		 * the member's key becomes this one; its row moves with it. */
+		if (!rekey(r, m, pub))
+			return;
 	}
 	m->last_ts = ts_mark(r, ts);
 	m->sync_since = since;
@@ -1276,7 +1372,7 @@ static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
 	      const struct ident *id, struct room_clock *clock, uint64_t now_ms)
 {
-	struct load_ctx lc = { r, ERR_OK };
+	struct load_ctx lc = { r, ERR_OK, NULL, 0, 0 };
 	uint32_t newest = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -1298,6 +1394,10 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	room_node_init(&r->own_node, &mesh->cfg.lp, 22);
 	r->node = &r->own_node;
 	int rc = store_member_list(st, store_id, load_member, &lc);
+	for (size_t i = 0; !rc && !lc.rc && i < lc.n_stale; i++)
+		if (store_member_delete(st, store_id, lc.stale[i]) != ERR_OK)
+			r->stats.store_errors++;
+	free(lc.stale);
 	if (rc || lc.rc) {
 		room_close(r);
 		return rc ? rc : lc.rc;
