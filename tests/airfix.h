@@ -185,7 +185,8 @@ static inline struct capture send_pkt(struct pkt *p, bool flood)
 	return cap;
 }
 
-static inline struct capture c_login(const struct client *c, uint32_t ts, const char *pw, bool flood)
+static inline struct capture c_login(const struct client *c, uint32_t ts, const char *pw,
+                                     bool flood)
 {
 	uint8_t pt[8 + 16];
 	struct pkt p;
@@ -197,8 +198,8 @@ static inline struct capture c_login(const struct client *c, uint32_t ts, const 
 	return send_pkt(&p, flood);
 }
 
-static inline struct capture c_txt(const struct client *c, uint32_t ts, unsigned type, unsigned attempt,
-                            const char *text, bool flood)
+static inline struct capture c_txt(const struct client *c, uint32_t ts, unsigned type,
+                                   unsigned attempt, const char *text, bool flood)
 {
 	uint8_t pt[5 + 160];
 	struct pkt p;
@@ -212,7 +213,7 @@ static inline struct capture c_txt(const struct client *c, uint32_t ts, unsigned
 }
 
 static inline struct capture c_req(const struct client *c, uint32_t ts, unsigned type, uint32_t arg,
-                            bool flood)
+                                   bool flood)
 {
 	uint8_t pt[9];
 	struct pkt p;

@@ -50,11 +50,14 @@ int guard_password(const char *pw, size_t pw_len, const char *admin, const char 
 	return is_admin ? GUARD_PW_ADMIN : is_guest ? GUARD_PW_GUEST : GUARD_PW_NONE;
 }
 
-bool guard_login_ok(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms)
+bool guard_login_ok(struct guard *g, const uint8_t *pub, uint64_t now_ms)
 {
-	if (!limit_table_ok(&g->login_key, pub, now_ms))
-		return false;
-	return member || limit_bucket_ok(&g->login_all, &login_all_cfg, now_ms);
+	return limit_table_ok(&g->login_key, pub, now_ms);
+}
+
+bool guard_strangers_ok(struct guard *g, uint64_t now_ms)
+{
+	return limit_bucket_ok(&g->login_all, &login_all_cfg, now_ms);
 }
 
 unsigned guard_login_failed(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms)

@@ -508,6 +508,26 @@ static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint
 
 /* ---- login (§7.2) ---- */
 
+/* Remembers a failed login as its key's replay mark (the member's, or a
+ * stranger's in the store: one write per charged guess, which the limits
+ * bound), and in the window. */
+static void failed_login(struct room *r, struct room_member *m, const uint8_t *pub, uint32_t ts,
+			 const struct mesh_rx *rx)
+{
+	uint8_t h[PKT_HASH_SIZE], k[CRYPTO_PUB_SIZE];
+	pkt_hash(rx->pkt, h);
+	guard_dup_add(&r->guard, h);
+	if (m) {
+		m->last_ts = ts_mark(r, ts);
+		m->dirty = true;
+		r->any_dirty = true;
+		return;
+	}
+	ident_key_canonical(k, pub);
+	if (store_replay_set(r->store, r->store_id, k, ts_mark(r, ts), room_rtc(r)) != ERR_OK)
+		r->stats.store_errors++;
+}
+
 /* m's key becomes pub (the same curve point, the other bit 255), in the
  * store too: the new row is written first, so a failure loses nothing. */
 static bool rekey(struct room *r, struct room_member *m, const uint8_t pub[CRYPTO_PUB_SIZE])
@@ -576,15 +596,35 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		 * change to its state (§7.2 step 1) */
 		goto reply;
 	}
+	/* A login no newer than its key's mark is a replay, dropped before
+	 * anything is charged: a captured typo sent again must not empty the
+	 * key's bucket (issue 13.2).  A stranger's mark is in the store: left
+	 * by an evicted member, or by a failed login. */
+	uint32_t mark = m ? m->last_ts : replay_mark_get(r, pub);
+	if (mark && ts <= mark) {
+		r->stats.logins_replayed++;
+		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
+		return;
+	}
 	/* Guessing is slowed down before anything else is looked at; a
 	 * password member only ever meets its own key's limit, and a blank
 	 * password (no guess: read-only guests) none. */
 	bool member = m && (m->perms & 3) != ROLE_GUEST;
-	if (pw_len && !guard_login_ok(&r->guard, pub, member, rx->now_ms)) {
+	if (pw_len && !guard_login_ok(&r->guard, pub, rx->now_ms)) {
 		r->stats.logins_limited++;
 		return;
 	}
-	switch (guard_password(pw, pw_len, r->set.admin_password, r->set.guest_password)) {
+	int which = guard_password(pw, pw_len, r->set.admin_password, r->set.guest_password);
+	/* While the strangers' bucket is dry only the guest password gets a
+	 * stranger in: the admin password and a wrong guess meet the same
+	 * silence, so the admin password is guessed no faster than the
+	 * refill, and a newcomer is not locked out by whoever spends each
+	 * returning token (issue 13.3, guard.h). */
+	if (pw_len && !member && which != GUARD_PW_GUEST && !guard_strangers_ok(&r->guard, rx->now_ms)) {
+		r->stats.logins_limited++;
+		return;
+	}
+	switch (which) {
 	case GUARD_PW_ADMIN: role = ROLE_ADMIN; break;
 	case GUARD_PW_GUEST: role = ROLE_READ_WRITE; break;
 	default: role = -1; break;
@@ -594,6 +634,7 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		 * still gets in read-only: the role in the reply tells */
 		unsigned dry = guard_login_failed(&r->guard, pub, member, rx->now_ms);
 		r->stats.logins_bad++;
+		failed_login(r, m, pub, ts, rx);
 		log_info("room", "%s: wrong password from %s%s", r->set.name, hex,
 			 r->set.allow_read_only ? " (read-only)" : " (no reply)");
 		if (dry & 1)
@@ -608,24 +649,13 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	if (role < 0)
 		return;
 	if (!m) {
-		/* a key evicted from the table left its replay mark behind */
-		uint32_t mark = replay_mark_get(r, pub);
-		if (mark && ts <= mark) {
-			r->stats.logins_replayed++;
-			log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
-			return;
-		}
 		m = member_add(r, pub, (uint8_t)role, secret);
 		if (!m) {
 			log_warn("room", "%s: no slot for %s", r->set.name, hex);
 			return;
 		}
-		if (mark)
+		if (mark || pw_len)
 			replay_mark_delete(r, pub);
-	} else if (ts <= m->last_ts) {
-		r->stats.logins_replayed++;
-		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
-		return;
 	} else if (memcmp(m->pub, pub, CRYPTO_PUB_SIZE) != 0) {
 		/* the same member, its key sent with the other bit 255: a newer
 		 * login than any seen, so from the key's holder (or a copy of one

@@ -183,6 +183,142 @@ static void test_phantom_rows(void)
 	cleanup(db);
 }
 
+/* Flushes the mesh's duplicate table (160 entries) with junk, as an
+ * attacker does in ~35 s of air so that an old capture is heard again. */
+static void flush_mesh_dups(void)
+{
+	static uint32_t junk_n;
+	for (int i = 0; i < MESH_DUP_ENTRIES + 10; i++) {
+		struct pkt p;
+		struct capture cap;
+		memset(&p, 0, sizeof(p));
+		p.header = pkt_header(PKT_ROUTE_DIRECT, PKT_GRP_TXT);
+		p.payload_len = 8;
+		le32_store(p.payload, 0x4A554E4Bu);
+		le32_store(p.payload + 4, junk_n++);
+		CHECK_EQ(pkt_encode(&p, cap.b, sizeof(cap.b), &cap.len), ERR_OK);
+		feed(&cap);
+	}
+}
+
+/* ---- 2. a captured failed login replayed is not charged ---- */
+
+static void test_typo_replay(void)
+{
+	char db[256];
+	static struct client mem, nc;
+	uint32_t ts = T0 + 10;
+
+	room_fresh(db, sizeof(db), "typo");
+	set("password Adm1n-pw");
+	set("set guest.password Gu3st-pw");
+	client_init(&mem, 1);
+	client_init(&nc, 2);
+	c_login(&mem, ts++, "Gu3st-pw", false);
+	pump(1000);
+	CHECK(is_member(&mem, ROLE_READ_WRITE));
+	/* a typo, then the right password, both heard by the attacker */
+	struct capture typo = c_login(&mem, ts++, "Gu3st-wp", false);
+	pump(1000);
+	c_login(&mem, ts++, "Gu3st-pw", false);
+	pump(1000);
+	/* a newcomer's typo too */
+	struct capture ntypo = c_login(&nc, ts++, "gu3st-pw", false);
+	pump(1000);
+	CHECK(!is_member(&nc, -1));
+	uint32_t bad = room.stats.logins_bad;
+	for (int i = 0; i < 3 * GUARD_LOGIN_KEY_BURST; i++) {
+		flush_mesh_dups();
+		feed(&typo);
+		feed(&ntypo);
+		pump(2000);
+	}
+	CHECK_EQ(room.stats.logins_bad, bad); /* not one charged */
+	/* the member and the newcomer get in with the right password */
+	uint32_t ok = room.stats.logins_ok;
+	c_login(&mem, ts++, "Gu3st-pw", false);
+	c_login(&nc, ts++, "Gu3st-pw", false);
+	pump(1000);
+	CHECK_EQ(room.stats.logins_ok, ok + 2);
+	CHECK(is_member(&nc, ROLE_READ_WRITE));
+	/* after a restart the marks hold: a stranger's typo is stored */
+	static struct client nc2;
+	client_init(&nc2, 3);
+	struct capture ntypo2 = c_login(&nc2, ts++, "nope", false);
+	pump(1000);
+	room_restart(db);
+	bad = room.stats.logins_bad;
+	for (int i = 0; i < 2 * GUARD_LOGIN_KEY_BURST; i++) {
+		flush_mesh_dups();
+		feed(&ntypo2);
+		feed(&typo);
+		pump(2000);
+	}
+	CHECK_EQ(room.stats.logins_bad, bad);
+	c_login(&nc2, ts++, "Gu3st-pw", false);
+	pump(1000);
+	CHECK(is_member(&nc2, ROLE_READ_WRITE));
+	cleanup(db);
+}
+
+/* ---- 3. newcomers under a stranger-token attack ---- */
+
+static void test_newcomer_lockout(void)
+{
+	char db[256];
+	static struct client nc, k;
+	uint32_t ts = T0 + 10;
+	unsigned keys = 0;
+
+	room_fresh(db, sizeof(db), "newcomer");
+	set("password Adm1n-pw");
+	set("set guest.password Gu3st-pw");
+	client_init(&nc, 1);
+	/* The attacker spends every returning token at once: a wrong guess from
+	 * a fresh key every 10 s, and one just before each of the newcomer's
+	 * tries (the worst timing).  The newcomer tries every 30 s. */
+	uint64_t start = now, in_at = 0;
+	for (int step = 0; step < 2 * 360 && !in_at; step++) {
+		client_init(&k, 10000 + keys++);
+		c_login(&k, ts++, "guess", false);
+		now += 10000;
+		pump(1);
+		if (step >= 30 && step % 3 == 0) { /* the newcomer arrives after 5 min */
+			client_init(&k, 10000 + keys++);
+			c_login(&k, ts++, "guess", false);
+			pump(1);
+			c_login(&nc, ts++, "Gu3st-pw", false);
+			pump(1500);
+			if (is_member(&nc, ROLE_READ_WRITE))
+				in_at = now;
+		}
+	}
+	uint64_t arrived = start + 31 * 10000;
+	if (in_at)
+		printf("test_air: figure: a newcomer with the guest password in %.1f s after its "
+		       "first try, the strangers' bucket kept dry\n",
+		       (double)(in_at - arrived) / 1000.0);
+	else
+		printf("test_air: figure: a newcomer with the guest password not in after 2 h, the "
+		       "strangers' bucket kept dry\n");
+	CHECK(in_at != 0 && in_at - arrived <= 5 * 60000);
+	/* the admin password from a stranger is held back like a wrong guess */
+	static struct client adm;
+	client_init(&adm, 2);
+	c_login(&adm, ts++, "Adm1n-pw", false);
+	pump(1000);
+	CHECK(!is_member(&adm, -1));
+	/* the guest password can be guessed at the rate logins fit on the air */
+	struct pkt p;
+	uint8_t pt[8 + 15] = {0};
+	CHECK_EQ(mesh_build_anon(&p, &adm.id, rid.pub[0], adm.secret, pt, sizeof(pt)), ERR_OK);
+	uint32_t air = lora_airtime_ms(&mesh.cfg.lp, 2 + p.payload_len);
+	printf("test_air: figure: a login is %u ms on the air: the guest password can be guessed "
+	       "%u times an hour from fresh keys, the admin password not\n",
+	       air, 3600000u / air);
+	cleanup(db);
+}
+
 int main(void)
 {
 	uint8_t seed[32];
@@ -194,5 +330,7 @@ int main(void)
 
 	test_phantom();
 	test_phantom_rows();
+	test_typo_replay();
+	test_newcomer_lockout();
 	return harness_done("test_air");
 }
