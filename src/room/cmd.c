@@ -99,6 +99,11 @@ static void c_advert(struct cmd_ctx *c)
 
 static void c_password(struct cmd_ctx *c)
 {
+	if (!c->args[0]) {
+		/* `password ` would let every blank login in as admin */
+		REPLY(c, "Error, password must not be empty");
+		return;
+	}
 	snprintf(c->r->set.admin_password, sizeof(c->r->set.admin_password), "%s", c->args);
 	settings_changed(c->r);
 	REPLY(c, "password now: %s", c->r->set.admin_password);

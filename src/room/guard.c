@@ -41,9 +41,11 @@ int guard_password(const char *pw, size_t pw_len, const char *admin, const char 
 	pad(p, pw, pw_len);
 	pad(a, admin, strnlen(admin, PW_PAD - 1));
 	pad(g, guest, strnlen(guest, PW_PAD - 1));
+	/* an empty stored password matches nothing (the settings refuse one;
+	 * an old database may still hold it) */
 	int fits = pw_len < PW_PAD;
-	int is_admin = crypto_equal(p, a, PW_PAD) & fits;
-	int is_guest = crypto_equal(p, g, PW_PAD) & fits;
+	int is_admin = crypto_equal(p, a, PW_PAD) & fits & (admin[0] != 0);
+	int is_guest = crypto_equal(p, g, PW_PAD) & fits & (guest[0] != 0);
 	crypto_wipe(p, sizeof(p));
 	crypto_wipe(a, sizeof(a));
 	crypto_wipe(g, sizeof(g));

@@ -1389,7 +1389,8 @@ int room_save_settings(struct room *r)
 bool room_default_passwords(const struct room *r)
 {
 	return strcmp(r->set.admin_password, "password") == 0 ||
-	       strcmp(r->set.guest_password, "hello") == 0;
+	       strcmp(r->set.guest_password, "hello") == 0 || !r->set.admin_password[0] ||
+	       !r->set.guest_password[0];
 }
 
 static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen)

@@ -267,7 +267,8 @@ const uint8_t *room_default_scope(struct room *r, uint8_t key[16]);
 /* Persists the settings (after a change by command). */
 int room_save_settings(struct room *r);
 uint32_t room_rtc(const struct room *r);
-/* True while the admin password is "password" or the guest password "hello" (§8.6). */
+/* True while the admin password is "password" or the guest password "hello" (§8.6),
+ * or either is empty. */
 bool room_default_passwords(const struct room *r);
 uint32_t room_unique_time(struct room *r);
 

@@ -319,6 +319,74 @@ static void test_newcomer_lockout(void)
 	cleanup(db);
 }
 
+/* ---- 12. empty passwords ---- */
+
+/* The text of the newest CLI reply the room sent to c since mark, or "". */
+static const char *cli_reply(unsigned mark, const struct client *c)
+{
+	static char text[200];
+	text[0] = 0;
+	for (unsigned i = mark; i < n_out; i++) {
+		struct pkt p;
+		uint8_t pt[PKT_MAX_PAYLOAD + 1];
+		size_t n;
+		if (pkt_decode(&p, out[i].b, out[i].len) != ERR_OK || pkt_type(&p) != PKT_TXT_MSG ||
+		    p.payload[0] != c->id.pub[0] ||
+		    cipher_decrypt(c->secret, p.payload + 2, p.payload_len - 2, pt, sizeof(pt) - 1,
+		                   &n) != ERR_OK || n < 5)
+			continue;
+		pt[n] = 0;
+		snprintf(text, sizeof(text), "%s", (const char *)pt + 5);
+	}
+	return text;
+}
+
+static void test_empty_passwords(void)
+{
+	char db[256];
+	static struct client adm, s1, s2;
+	uint32_t ts = T0 + 10;
+
+	room_fresh(db, sizeof(db), "empty");
+	set("password Adm1n-pw");
+	set("set guest.password Gu3st-pw");
+	client_init(&adm, 1);
+	client_init(&s1, 2);
+	client_init(&s2, 3);
+	c_login(&adm, ts++, "Adm1n-pw", false);
+	pump(1000);
+	c_path(&adm, 0, NULL);
+	pump(500);
+	/* an admin's `password ` (trailing space) over the air is refused */
+	unsigned mark = n_out;
+	c_txt(&adm, ts++, 1, 0, "password ", false);
+	pump(3000);
+	CHECK_STR(cli_reply(mark, &adm), "Error, password must not be empty");
+	CHECK_STR(room.set.admin_password, "Adm1n-pw");
+	mark = n_out;
+	c_txt(&adm, ts++, 1, 0, "set guest.password ", false);
+	pump(3000);
+	CHECK_STR(cli_reply(mark, &adm), "Error, password must not be empty");
+	CHECK_STR(room.set.guest_password, "Gu3st-pw");
+	/* so a blank login from a stranger is no admin */
+	c_login(&s1, ts++, "", false);
+	pump(1000);
+	CHECK(!is_member(&s1, ROLE_ADMIN) && !is_member(&s1, ROLE_READ_WRITE));
+	/* an empty password stored by an older roomd matches nothing, and
+	 * counts as a default one (--refuse-default-passwords) */
+	CHECK(!room_default_passwords(&room));
+	CHECK_EQ(store_setting_set(st, room_id, "password", ""), ERR_OK);
+	CHECK_EQ(store_setting_set(st, room_id, "guest.password", ""), ERR_OK);
+	room_restart(db);
+	room.set.admin_password[0] = 0; /* as an older roomd loaded it */
+	room.set.guest_password[0] = 0;
+	CHECK(room_default_passwords(&room));
+	c_login(&s2, ts++, "", false);
+	pump(1000);
+	CHECK(!is_member(&s2, ROLE_ADMIN) && !is_member(&s2, ROLE_READ_WRITE));
+	cleanup(db);
+}
+
 int main(void)
 {
 	uint8_t seed[32];
@@ -332,5 +400,6 @@ int main(void)
 	test_phantom_rows();
 	test_typo_replay();
 	test_newcomer_lockout();
+	test_empty_passwords();
 	return harness_done("test_air");
 }
