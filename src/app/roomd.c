@@ -757,8 +757,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "roomd: libsodium failed to initialise\n");
 		return 1;
 	}
+	app_private_files(); /* database, WAL, config, keys, backups, packet log: 0600 */
 	if (app_mkdir(d.cfg.data_dir) != ERR_OK)
 		return 1;
+	app_check_private(d.cfg.data_dir);
 	char path[4096];
 	if (!config) {
 		snprintf(path, sizeof(path), "%s/roomd.conf", d.cfg.data_dir);
