@@ -72,15 +72,25 @@ static void c_clock(struct cmd_ctx *c)
 	format_clock(c->reply, c->cap, room_rtc(c->r));
 }
 
+/* Before this the clock cannot be right (2024-01-01). */
+#define TIME_MIN 1704067200UL
+
+/*
+ * `time` moves the clock backwards too, unlike the firmware's: an admin must
+ * be able to correct a clock that went ahead (issue 13.5).  Post times still
+ * only increase (room_unique_time), and the time is saved at once, so a
+ * restart does not bring the old one back.
+ */
 static void c_time(struct cmd_ctx *c)
 {
 	char t[40], *end;
 	unsigned long v = strtoul(c->args, &end, 10);
-	if (end == c->args || v > UINT32_MAX ||
-	    !room_clock_set(c->r->clock, c->r->mesh->now_ms, (uint32_t)v)) {
+	if (end == c->args || v > UINT32_MAX || v < TIME_MIN) {
 		REPLY(c, "(ERR: clock cannot go backwards)");
 		return;
 	}
+	room_clock_force(c->r->clock, c->r->mesh->now_ms, (uint32_t)v);
+	room_clock_floor_save(c->r);
 	format_clock(t, sizeof(t), room_rtc(c->r));
 	REPLY(c, "OK - clock set: %s", t);
 }
@@ -807,7 +817,7 @@ static const struct cmd_def {
 	{ "clock sync", c_clock_sync, 0, "clock sync: set the clock from the command's time" },
 	{ "start ota", c_start_ota, 0, "start ota: not on Linux" },
 	{ "clock", c_clock, 0, "clock: show the clock" },
-	{ "time ", c_time, 0, "time <epoch>: set the clock (never backwards)" },
+	{ "time ", c_time, 0, "time <epoch>: set the clock (backwards too)" },
 	{ "neighbors", c_neighbors, 0, "neighbors: not supported on a room" },
 	{ "neighbor.remove ", c_neighbor_remove, 0, "neighbor.remove <hex>: no-op on a room" },
 	{ "tempradio ", c_tempradio, 0,

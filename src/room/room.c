@@ -42,7 +42,9 @@
 #define PUSH_ROUND_ACTIVE_S 600
 #define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
 #define BOOT_ADVERT_MS 5000
-#define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
+#define CLOCK_STEP_S 600 /* the RTC this far behind the one saved was stepped back */
+#define CLOCK_FLOOR_KEY "clock.floor"  /* the RTC saved (a store setting, no config key) */
+#define CLOCK_FLOOR_SAVE_MS 600000
 #define CLI_ADVERT_DELAY_MS 1500
 #define RESP_SERVER_LOGIN_OK 0
 #define FIRMWARE_VER_LEVEL 1
@@ -63,6 +65,11 @@ bool room_clock_set(struct room_clock *c, uint64_t mono_ms, uint32_t epoch)
 		return false;
 	c->offset_ms = (int64_t)epoch * 1000 - (int64_t)mono_ms;
 	return true;
+}
+
+void room_clock_force(struct room_clock *c, uint64_t mono_ms, uint32_t epoch)
+{
+	c->offset_ms = (int64_t)epoch * 1000 - (int64_t)mono_ms;
 }
 
 uint32_t room_rtc(const struct room *r)
@@ -682,7 +689,11 @@ reply:
 	accepted(r, m, rx);
 	if (pkt_is_flood(rx->pkt))
 		m->out_path_len = MESH_NO_PATH;
-	le32_store(resp, room_unique_time(r));
+	/* the RTC, not a unique time (the firmware's): a unique time is one
+	 * second ahead per message, and a flood of logins would move post
+	 * times, and once the clock, hours ahead (issue 13.5); the random
+	 * bytes below keep the reply unique */
+	le32_store(resp, room_rtc(r));
 	resp[4] = RESP_SERVER_LOGIN_OK;
 	resp[5] = 0; /* legacy keep-alive interval: v1.17.1 sends 0 */
 	resp[6] = (m->perms & 3) == ROLE_ADMIN ? 1 : m->perms == 0 ? 2 : 0;
@@ -791,7 +802,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	bool is_retry = ts == m->last_ts;
 	m->last_ts = ts_mark(r, ts);
 	accepted(r, m, rx);
-	uint32_t now = room_unique_time(r);
+	uint32_t now = room_rtc(r); /* only a stored post takes a unique time */
 	m->last_activity = now;
 	m->push_failures = 0;
 	m->push_rounds = 0;
@@ -1393,6 +1404,24 @@ bool room_default_passwords(const struct room *r)
 	       !r->set.guest_password[0];
 }
 
+/* The RTC the room last saved (0: none); see room_open. */
+static uint32_t clock_floor_load(struct room *r)
+{
+	char buf[32], *end;
+	if (store_setting_get(r->store, r->store_id, CLOCK_FLOOR_KEY, NULL, buf, sizeof(buf)) != ERR_OK)
+		return 0;
+	unsigned long v = strtoul(buf, &end, 10);
+	return end != buf && !*end && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+void room_clock_floor_save(struct room *r)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%u", room_rtc(r));
+	if (store_setting_set(r->store, r->store_id, CLOCK_FLOOR_KEY, buf) != ERR_OK)
+		r->stats.store_errors++;
+}
+
 static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen)
 {
 	(void)seen;
@@ -1437,19 +1466,23 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	 * up in the same order) */
 	if (store_dup_load(st, store_id, GUARD_DUP_MAX, load_dup, &r->guard) != ERR_OK)
 		r->stats.store_errors++;
-	/* post timestamps must keep increasing across restarts, whatever the clock did.
-	 * A wall clock stepped back far while we were down would also date our
-	 * adverts before the last ones (clients drop those as replays): then the
-	 * RTC is floored too.  Unique times of a busy room run ahead of the RTC
-	 * (one per message, as in the firmware): that alone must not move the RTC,
-	 * or every restart would push it further ahead. */
-	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK) {
-		uint32_t rtc = room_clock_rtc(clock, now_ms);
+	/* Post timestamps keep increasing across restarts, whatever the clock
+	 * did.  A wall clock stepped back far while we were down would also date
+	 * our adverts before the last ones (clients drop those as replays): then
+	 * the RTC is moved forwards to the clock the room last saved (never to a
+	 * time clients made: unique times run ahead by one per post, and a
+	 * flood of posts must not push the clock ahead, issue 13.5), or to the
+	 * newest post if that is only a little later. */
+	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK)
 		r->last_unique = newest;
-		if (newest > rtc + CLOCK_STEP_S && room_clock_set(clock, now_ms, newest))
-			log_warn("room", "room %u: clock %u s behind the newest post, moved forwards",
-				 store_id, newest - rtc);
+	uint32_t floor = clock_floor_load(r), rtc = room_clock_rtc(clock, now_ms);
+	if (floor > rtc + CLOCK_STEP_S) {
+		uint32_t to = newest > floor && newest <= floor + CLOCK_STEP_S ? newest : floor;
+		if (room_clock_set(clock, now_ms, to))
+			log_warn("room", "room %u: clock %u s behind the last one saved, moved forwards",
+				 store_id, to - rtc);
 	}
+	r->next_floor_ms = now_ms + CLOCK_FLOOR_SAVE_MS;
 	schedule_adverts(r, now_ms);
 	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
 	rc = mesh_add_ep(mesh, &r->ep);
@@ -1487,6 +1520,8 @@ void room_close(struct room *r)
 		mesh_remove_ep(r->mesh, &r->ep);
 	if (r->store)
 		flush_members(r, 0);
+	if (r->store && r->mesh && r->clock)
+		room_clock_floor_save(r);
 	if (r->members) {
 		crypto_wipe(r->members, r->cap_members * sizeof(*r->members));
 		free(r->members);
@@ -1514,6 +1549,10 @@ void room_tick(struct room *r, uint64_t now_ms)
 	}
 	if (now_ms >= r->next_flush_ms)
 		flush_members(r, now_ms);
+	if (now_ms >= r->next_floor_ms) {
+		room_clock_floor_save(r);
+		r->next_floor_ms = now_ms + CLOCK_FLOOR_SAVE_MS;
+	}
 }
 
 uint64_t room_next_deadline(const struct room *r)
@@ -1531,6 +1570,8 @@ uint64_t room_next_deadline(const struct room *r)
 		d = r->node->temp_apply_ms;
 	if (r->node->temp_revert_ms && r->node->temp_revert_ms < d)
 		d = r->node->temp_revert_ms;
+	if (r->next_floor_ms < d)
+		d = r->next_floor_ms;
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
 		if (m->pending && m->ack_timeout_ms < d)

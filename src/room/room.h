@@ -49,7 +49,8 @@ enum { ROLE_GUEST = 0, ROLE_READ_ONLY = 1, ROLE_READ_WRITE = 2, ROLE_ADMIN = 3 }
 /*
  * The wall clock shared by the rooms of a daemon: rtc = (mono_ms + offset) / 1000.
  * Built on the monotonic clock, so a system clock stepped backwards does not
- * move it; `time` and `clock sync` only ever move it forwards (§7.11).
+ * move it; `clock sync` only ever moves it forwards (§7.11), an admin's
+ * `time` backwards too (issue 13.5).  Nothing a client sends moves it.
  */
 struct room_clock {
 	int64_t offset_ms;
@@ -57,6 +58,9 @@ struct room_clock {
 uint32_t room_clock_rtc(const struct room_clock *c, uint64_t mono_ms);
 /* Sets the RTC to `epoch` if that is later; returns false if it would go backwards. */
 bool room_clock_set(struct room_clock *c, uint64_t mono_ms, uint32_t epoch);
+/* Sets the RTC to `epoch`, also backwards: an admin's `time` correcting a
+ * clock that was ahead (post times still only increase: room_unique_time). */
+void room_clock_force(struct room_clock *c, uint64_t mono_ms, uint32_t epoch);
 
 /* Settings of one room: every key of the config file and of `set`. */
 struct room_settings {
@@ -219,6 +223,7 @@ struct room {
 	size_t n_guests;                   /* members whose role is ROLE_GUEST */
 	uint32_t post_gen;                 /* moves on with every stored post; never 0 */
 	bool any_dirty;                    /* some member has dirty set */
+	uint64_t next_floor_ms;            /* the RTC saved next (room_clock_floor_save) */
 };
 
 /*
@@ -271,5 +276,8 @@ uint32_t room_rtc(const struct room *r);
  * or either is empty. */
 bool room_default_passwords(const struct room *r);
 uint32_t room_unique_time(struct room *r);
+/* Saves the RTC: at the next start a wall clock stepped back while the room
+ * was down is moved forwards to it (room_open). */
+void room_clock_floor_save(struct room *r);
 
 #endif

@@ -319,6 +319,60 @@ static void test_newcomer_lockout(void)
 	cleanup(db);
 }
 
+/* ---- 5. the clock pushed ahead ---- */
+
+static void test_clock_ahead(void)
+{
+	char db[256];
+	static struct client g, adm;
+	uint32_t ts = T0 + 10;
+
+	room_fresh(db, sizeof(db), "clock");
+	set("password Adm1n-pw");
+	client_init(&g, 1);
+	client_init(&adm, 2);
+	/* a guest-password holder logs in 3000 times, then posts once */
+	for (int i = 0; i < 3000; i++) {
+		c_login(&g, ts++, "hello", false);
+		pump(20);
+	}
+	c_txt(&g, ts++, 0, 0, "one post", false);
+	pump(1000);
+	CHECK_EQ(room.stats.posts_stored, 1);
+	/* the wall clock: rclock is the machine's, the room moves it only by
+	 * `time` and after a clock stepped back (room_open) */
+	int64_t wall = rclock.offset_ms;
+	room_restart(db);
+	printf("test_air: figure: 3000 logins and a post: the clock %+.0f s after a restart\n",
+	       (double)(rclock.offset_ms - wall) / 1000.0);
+	CHECK_EQ(rclock.offset_ms, wall);
+	/* posts still sort after the old one */
+	uint32_t newest = 0;
+	CHECK_EQ(store_post_newest_ts(st, room_id, &newest), ERR_OK);
+	CHECK(room_unique_time(&room) > newest);
+
+	/* an admin sets the clock 3 h ahead, then back */
+	c_login(&adm, ts++, "Adm1n-pw", false);
+	pump(1000);
+	c_path(&adm, 0, NULL);
+	pump(500);
+	char cmd[40];
+	uint32_t right = rtc();
+	snprintf(cmd, sizeof(cmd), "time %u", right + 3 * 3600);
+	c_txt(&adm, ts++, 1, 0, cmd, false);
+	pump(2000);
+	CHECK(rtc() >= right + 3 * 3600);
+	right = rtc() - 3 * 3600;
+	snprintf(cmd, sizeof(cmd), "time %u", right);
+	c_txt(&adm, ts++, 1, 0, cmd, false);
+	pump(2000);
+	CHECK(rtc() >= right && rtc() < right + 10);
+	/* and the correction survives a restart (the saved clock is the right one) */
+	room_restart(db);
+	CHECK(rtc() < right + 120);
+	cleanup(db);
+}
+
 /* ---- 12. empty passwords ---- */
 
 /* The text of the newest CLI reply the room sent to c since mark, or "". */
@@ -401,5 +455,6 @@ int main(void)
 	test_typo_replay();
 	test_newcomer_lockout();
 	test_empty_passwords();
+	test_clock_ahead();
 	return harness_done("test_air");
 }
