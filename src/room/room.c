@@ -40,6 +40,7 @@
 #define PUSH_ROUND_PAUSE_MS 30000
 #define PUSH_ROUND_PAUSE_MAX_MS 900000
 #define PUSH_ROUND_ACTIVE_S 600
+#define MEMBER_KEEP_S (30u * 86400) /* a password member seen since is never evicted */
 #define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
 #define BOOT_ADVERT_MS 5000
 #define CLOCK_STEP_S 600 /* the RTC this far behind the one saved was stepped back */
@@ -230,38 +231,57 @@ static void member_remove_at(struct room *r, size_t i)
 	r->n_inflight = k;
 }
 
+/* One more slot in the table (memory only). */
+static int grow(struct room *r)
+{
+	if (r->n_members < r->cap_members)
+		return ERR_OK;
+	size_t cap = r->cap_members ? r->cap_members * 2 : 32;
+	struct room_member *n = realloc(r->members, cap * sizeof(*n));
+	if (!n)
+		return ERR_NOMEM;
+	r->members = n;
+	r->cap_members = cap;
+	return ERR_OK;
+}
+
+/* The newest sign of life of m, also from before the last start. */
+static uint32_t seen_at(const struct room_member *m)
+{
+	return m->last_activity > m->stored_activity ? m->last_activity : m->stored_activity;
+}
+
 /*
  * Makes room for one more member of the given role.  Guests only ever
  * recycle guest slots (least recently active first), so strangers cannot
- * push out members who logged in with a password.
+ * push out members who logged in with a password.  A password member is
+ * evicted only if it showed no sign of life (login, post, request, ACK) for
+ * MEMBER_KEEP_S and is not an admin: when every password member is newer,
+ * the table is full and the login is refused (issue 13.4: a guest-password
+ * holder with thousands of fresh keys evicted active members, whose later
+ * posts were dropped).
  */
 static int make_room_for(struct room *r, int role)
 {
 	bool guest = role == ROLE_GUEST;
 	size_t limit = guest ? r->set.max_guests : r->set.max_members;
 	if (count_role(r, guest) < limit)
-		goto grow;
+		return grow(r);
+	uint32_t rtc = room_rtc(r);
 	size_t victim = SIZE_MAX;
 	for (size_t i = 0; i < r->n_members; i++) {
 		const struct room_member *m = &r->members[i];
 		if (((m->perms & 3) == ROLE_GUEST) != guest || (m->perms & 3) == ROLE_ADMIN)
 			continue;
-		if (victim == SIZE_MAX || m->last_activity < r->members[victim].last_activity)
+		if (!guest && seen_at(m) + (uint64_t)MEMBER_KEEP_S > rtc)
+			continue;
+		if (victim == SIZE_MAX || seen_at(m) < seen_at(&r->members[victim]))
 			victim = i;
 	}
 	if (victim == SIZE_MAX)
 		return ERR_FULL;
 	member_remove_at(r, victim);
-grow:
-	if (r->n_members == r->cap_members) {
-		size_t cap = r->cap_members ? r->cap_members * 2 : 32;
-		struct room_member *n = realloc(r->members, cap * sizeof(*n));
-		if (!n)
-			return ERR_NOMEM;
-		r->members = n;
-		r->cap_members = cap;
-	}
-	return ERR_OK;
+	return grow(r);
 }
 
 /* known: the shared secret with pub if the caller has it already, else NULL */
@@ -275,7 +295,9 @@ static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_P
 		memcpy(secret, known, sizeof(secret));
 	else if (ident_shared_secret(&r->ep.id, pub, secret) != ERR_OK)
 		return NULL;
-	if (make_room_for(r, perms & 3) != ERR_OK) {
+	int rc = make_room_for(r, perms & 3);
+	if (rc != ERR_OK) {
+		r->stats.logins_full += rc == ERR_FULL;
 		crypto_wipe(secret, sizeof(secret));
 		return NULL;
 	}
@@ -349,6 +371,8 @@ static int load_member(void *ctx, const struct store_member *s)
 		if (!newer)
 			return 0;
 		memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
+		if (s->last_activity > m->stored_activity)
+			m->stored_activity = s->last_activity;
 		set_perms(r, m, s->permissions);
 		m->sync_since = s->sync_since;
 		m->last_ts = s->last_timestamp;
@@ -359,12 +383,12 @@ static int load_member(void *ctx, const struct store_member *s)
 			m->out_path_len = MESH_NO_PATH;
 		return 0;
 	}
-	if (r->n_members == r->cap_members && make_room_for(r, ROLE_ADMIN) == ERR_NOMEM) {
+	/* every stored member is loaded, also beyond max.members (lowered
+	 * since): only logins evict */
+	if (grow(r) != ERR_OK) {
 		lc->rc = ERR_NOMEM;
 		return 1;
 	}
-	if (r->n_members == r->cap_members)
-		return 0;
 	m = &r->members[r->n_members];
 	memset(m, 0, sizeof(*m));
 	memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
@@ -374,6 +398,7 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->last_ts = s->last_timestamp;
 	/* as after a firmware reboot: no pushes until the member shows activity */
 	m->last_activity = 0;
+	m->stored_activity = s->last_activity;
 	m->out_path_len = s->out_path_len;
 	if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
 		memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));

@@ -13,8 +13,9 @@
  *    time and each acknowledged before the next;
  *  - a retried push always has different attempt bits, so no retry is a
  *    byte-identical duplicate that the client would drop;
- *  - strangers can never evict password members, and a member is not given
- *    up while it keeps showing activity;
+ *  - strangers can never evict password members, a password member seen in
+ *    the last 30 days is never evicted (a full table refuses logins), and a
+ *    member is not given up while it keeps showing activity;
  *  - failed logins and flood replies are rate limited, passwords compared
  *    in constant time, replays refused across restarts (a persisted window
  *    of accepted packets and the replay marks of evicted members), and ACKs
@@ -129,6 +130,7 @@ struct room_member {
 	uint32_t sync_since;
 	uint32_t last_ts;       /* replay high-water mark (client clock) */
 	uint32_t last_activity; /* room RTC; 0 = none since start */
+	uint32_t stored_activity; /* last_activity as stored before this start (eviction) */
 	uint8_t out_path_len;   /* MESH_NO_PATH = unknown */
 	uint8_t out_path[PKT_MAX_PATH];
 	/* push engine */
@@ -163,6 +165,7 @@ struct room_stats {
 	uint32_t replies_limited; /* flood replies not sent (rate limit) */
 	uint32_t ts_clamped;      /* replay marks clamped (client clock far ahead) */
 	uint32_t malformed;       /* decrypted but unusable: dropped */
+	uint32_t logins_full;     /* refused: every password member active (MEMBER_KEEP_S) */
 };
 
 struct room;

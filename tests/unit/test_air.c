@@ -319,6 +319,60 @@ static void test_newcomer_lockout(void)
 	cleanup(db);
 }
 
+/* ---- 4. eviction by guest-password holders ---- */
+
+static void test_eviction(void)
+{
+	char db[256];
+	static struct client mem, k;
+	uint8_t code[4];
+	uint32_t ts = T0 + 10;
+	unsigned keys = 0;
+
+	room_fresh(db, sizeof(db), "evict");
+	set("set max.members 50"); /* the attack of the issue, at 1/200 the scale */
+	client_init(&mem, 1);
+	c_login(&mem, ts++, "hello", false);
+	pump(1000);
+	c_txt(&mem, ts++, 0, 0, "before", false);
+	pump(1000);
+	/* fresh keys with the guest password, 3 times the table */
+	for (int i = 0; i < 150; i++) {
+		client_init(&k, 1000 + keys++);
+		c_login(&k, ts++, "hello", false);
+		now += 400;
+		pump(10);
+	}
+	printf("test_air: figure: 150 guest-password logins into 50 slots: %u refused, the "
+	       "member kept\n",
+	       room.stats.logins_full);
+	CHECK(is_member(&mem, ROLE_READ_WRITE));
+	CHECK_EQ(room.n_members, 50);
+	CHECK_EQ(room.stats.logins_full, 150 - 49);
+	unsigned mark = n_out;
+	uint32_t pts = ts++;
+	c_txt(&mem, pts, 0, 0, "after", false);
+	pump(1000);
+	txt_code(code, pts, "after", mem.id.pub);
+	CHECK_EQ(acks_sent(mark, code), 1);
+	/* also after a restart (activity before it counts) */
+	room_restart(db);
+	for (int i = 0; i < 20; i++) {
+		client_init(&k, 1000 + keys++);
+		c_login(&k, ts++, "hello", false);
+		now += 400;
+		pump(10);
+	}
+	CHECK(is_member(&mem, ROLE_READ_WRITE));
+	mark = n_out;
+	pts = ts++;
+	c_txt(&mem, pts, 0, 0, "still here", false);
+	pump(1000);
+	txt_code(code, pts, "still here", mem.id.pub);
+	CHECK_EQ(acks_sent(mark, code), 1);
+	cleanup(db);
+}
+
 /* ---- 5. the clock pushed ahead ---- */
 
 static void test_clock_ahead(void)
@@ -456,5 +510,6 @@ int main(void)
 	test_newcomer_lockout();
 	test_empty_passwords();
 	test_clock_ahead();
+	test_eviction();
 	return harness_done("test_air");
 }

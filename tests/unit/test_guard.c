@@ -460,13 +460,24 @@ static void test_exhaustion(void)
 	CHECK_EQ(store_replay_count(st, room_id, &n), ERR_OK);
 	CHECK(n <= STORE_REPLAY_MAX);
 	CHECK(limit_table_used(&room.guard.login_key) <= LIMIT_SLOTS);
-	/* the most recent guests hold the slots; a new password member evicts
-	 * the least active password member, never an admin */
+	/* the most recent guests hold the slots; a new password member is
+	 * refused while every password member was active in the last 30 days
+	 * (issue 13.4) ... */
 	client_init(&g, 1000 + 2999);
 	CHECK(is_member(&g, ROLE_GUEST));
 	static struct client p4;
 	client_init(&p4, 20);
 	now += GUARD_LOGIN_ALL_MAX_MS; /* the wrong passwords above dried the global bucket */
+	c_login(&p4, ts++, "hello", false);
+	pump(500);
+	CHECK(!is_member(&p4, -1));
+	CHECK_EQ(room.stats.logins_full, 1);
+	/* ... and evicts the least active one once it was away that long, never
+	 * an admin */
+	now += 31ull * 86400 * 1000;
+	c_login(&pw[1], ts++, "hello", false);
+	c_login(&pw[2], ts++, "hello", false);
+	pump(500);
 	c_login(&p4, ts++, "hello", false);
 	pump(500);
 	CHECK(is_member(&p4, ROLE_READ_WRITE));
