@@ -40,6 +40,7 @@
 #define PUSH_ROUND_PAUSE_MS 30000
 #define PUSH_ROUND_PAUSE_MAX_MS 900000
 #define PUSH_ROUND_ACTIVE_S 600
+#define PATH_ANSWER_MS 120000 /* a member's PATH answers a flood of ours within this */
 #define MEMBER_KEEP_S (30u * 86400) /* a password member seen since is never evicted */
 #define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
 #define BOOT_ADVERT_MS 5000
@@ -479,9 +480,11 @@ static int send_datagram(struct room *r, struct room_member *m, unsigned type,
 	int rc = mesh_build_datagram(&p, type, &r->ep.id, m->pub[0], m->secret, body, len);
 	if (rc)
 		return rc;
-	if (m->out_path_len == MESH_NO_PATH)
+	if (m->out_path_len == MESH_NO_PATH) {
+		m->flood_sent_ms = r->mesh->now_ms;
 		return mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
 				       reply_scope(r, req, key));
+	}
 	return mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
 }
 
@@ -499,6 +502,7 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
 		return;
 	if (pkt_is_flood(req)) {
+		m->flood_sent_ms = r->mesh->now_ms;
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
 				     type, body, len, r->mesh->rng);
 		if (!rc)
@@ -511,12 +515,13 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 		log_warn("room", "%s: reply not sent: %s", r->set.name, err_str(rc));
 }
 
-static void send_ack(struct room *r, const struct room_member *m, const struct pkt *req,
+static void send_ack(struct room *r, struct room_member *m, const struct pkt *req,
 		     const uint8_t code[4], const uint8_t *extra, size_t extra_len, uint32_t delay)
 {
 	struct pkt p;
 	uint8_t key[16];
 	if (m->out_path_len == MESH_NO_PATH) {
+		m->flood_sent_ms = r->mesh->now_ms;
 		mesh_build_ack(&p, code, extra, extra_len);
 		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
 				reply_scope(r, req, key));
@@ -931,8 +936,12 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		r->stats.malformed++;
 		return false;
 	}
-	if (ts < m->last_ts || replayed(r, rx)) {
-		r->stats.replays += ts < m->last_ts;
+	/* A client stamps each request anew (a post's retry keeps its stamp,
+	 * a request's does not): one no newer than the key's mark is a replay,
+	 * refused by the mark alone, not by the shared window that a member's
+	 * own traffic can flush (issue 13.8). */
+	if (ts <= m->last_ts || replayed(r, rx)) {
+		r->stats.replays += ts <= m->last_ts;
 		return true;
 	}
 	m->last_ts = ts_mark(r, ts);
@@ -1073,7 +1082,18 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
 	if (!m || replayed(r, rx))
-		return false; /* a PATH has no timestamp: only the window stops a replay */
+		return false;
+	/* A PATH has no timestamp.  A client sends one only in answer to a
+	 * flood of ours (a flooded reply, push, ACK or PATH: BaseChatMesh's
+	 * reciprocal path and handleReturnPathRetry), so one is taken only while
+	 * the member has no route or shortly after such a flood: an old PATH
+	 * replayed once the shared window was flushed by a member's own
+	 * requests, or after a restart, is refused (issue 13.8). */
+	if (m->out_path_len != MESH_NO_PATH &&
+	    (!m->flood_sent_ms || rx->now_ms > m->flood_sent_ms + PATH_ANSWER_MS)) {
+		r->stats.replays++;
+		return false;
+	}
 	accepted(r, m, rx);
 	m->out_path_len = path_len;
 	memcpy(m->out_path, path, path_len_bytes(path_len));

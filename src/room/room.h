@@ -133,6 +133,7 @@ struct room_member {
 	uint32_t stored_activity; /* last_activity as stored before this start (eviction) */
 	uint8_t out_path_len;   /* MESH_NO_PATH = unknown */
 	uint8_t out_path[PKT_MAX_PATH];
+	uint64_t flood_sent_ms;  /* the last flood to it (a PATH answers one); 0 = none */
 	/* push engine */
 	bool pending;
 	uint8_t pending_ack[4];

@@ -427,6 +427,62 @@ static void test_clock_ahead(void)
 	cleanup(db);
 }
 
+/* ---- 8. the replay window flushed by a member ---- */
+
+static void test_window_flush(void)
+{
+	char db[256];
+	static struct client v, a;
+	uint8_t r1[1] = {0x71}, r2[1] = {0x72};
+	uint32_t ts = T0 + 10;
+
+	room_fresh(db, sizeof(db), "window");
+	client_init(&v, 1);
+	client_init(&a, 2);
+	c_login(&v, ts++, "hello", false); /* no route yet: the reply goes by flood */
+	pump(1000);
+	struct capture p1 = c_path(&v, 1, r1);
+	pump(500);
+	struct room_member *m = room_member_find(&room, v.id.pub);
+	CHECK(m && m->out_path_len == 1 && m->out_path[0] == 0x71);
+	/* the route changes the way it does on the air: the victim's flooded
+	 * request is answered by flood, and its client returns a PATH */
+	c_req(&v, ts++, 1, 0, true);
+	pump(1500);
+	c_path(&v, 1, r2);
+	pump(500);
+	CHECK(m->out_path_len == 1 && m->out_path[0] == 0x72);
+	struct capture ka = c_req(&v, ts++, 2, 0, false);
+	pump(1000);
+	/* a member's own requests flush the shared window */
+	c_login(&a, ts++, "hello", false);
+	pump(1000);
+	c_path(&a, 0, NULL);
+	pump(300);
+	for (int i = 0; i < GUARD_DUP_MAX + 50; i++) {
+		c_req(&a, ts++, 1, 0, false);
+		pump(300);
+	}
+	/* the victim's old PATH and its newest request, replayed */
+	uint32_t reqs = room.stats.requests;
+	flush_mesh_dups();
+	feed(&p1);
+	feed(&ka);
+	pump(1000);
+	m = room_member_find(&room, v.id.pub);
+	CHECK(m && m->out_path_len == 1 && m->out_path[0] == 0x72);
+	CHECK_EQ(room.stats.requests, reqs);
+	/* also after a restart */
+	room_restart(db);
+	feed(&p1);
+	feed(&ka);
+	pump(1000);
+	m = room_member_find(&room, v.id.pub);
+	CHECK(m && m->out_path_len == 1 && m->out_path[0] == 0x72);
+	CHECK_EQ(room.stats.requests, 0);
+	cleanup(db);
+}
+
 /* ---- 12. empty passwords ---- */
 
 /* The text of the newest CLI reply the room sent to c since mark, or "". */
@@ -511,5 +567,6 @@ int main(void)
 	test_empty_passwords();
 	test_clock_ahead();
 	test_eviction();
+	test_window_flush();
 	return harness_done("test_air");
 }
