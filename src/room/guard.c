@@ -15,6 +15,8 @@ static const struct limit_cfg login_all_cfg = {GUARD_LOGIN_ALL_BURST, GUARD_LOGI
                                                GUARD_LOGIN_ALL_MAX_MS};
 static const struct limit_cfg reply_key_cfg = {GUARD_REPLY_KEY_BURST, GUARD_REPLY_KEY_PERIOD_MS,
                                                GUARD_REPLY_KEY_MAX_MS};
+static const struct limit_cfg direct_key_cfg = {
+	GUARD_DIRECT_KEY_BURST, GUARD_DIRECT_KEY_PERIOD_MS, GUARD_DIRECT_KEY_MAX_MS};
 static const struct limit_cfg reply_all_cfg = {GUARD_REPLY_ALL_BURST, GUARD_REPLY_ALL_PERIOD_MS,
                                                GUARD_REPLY_ALL_PERIOD_MS};
 
@@ -25,6 +27,7 @@ void guard_init(struct guard *g, uint64_t now_ms)
 	limit_bucket_init(&g->login_all, &login_all_cfg, now_ms);
 	limit_table_init(&g->reply_key, &reply_key_cfg);
 	limit_bucket_init(&g->reply_all, &reply_all_cfg, now_ms);
+	limit_table_init(&g->direct_key, &direct_key_cfg);
 }
 
 static void pad(uint8_t out[PW_PAD], const char *s, size_t len)
@@ -82,6 +85,11 @@ bool guard_flood_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms)
 	limit_table_take(&g->reply_key, pub, now_ms, NULL);
 	limit_bucket_take(&g->reply_all, &reply_all_cfg, now_ms);
 	return true;
+}
+
+bool guard_direct_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms)
+{
+	return limit_table_take(&g->direct_key, pub, now_ms, NULL);
 }
 
 bool guard_dup_seen(const struct guard *g, const uint8_t hash[PKT_HASH_SIZE])

@@ -22,7 +22,9 @@
  *    cannot empty its key's bucket (issue 13.2);
  *  - replies that go out by flood (login responses, request responses, CLI
  *    replies without a route) are rate limited per requester and globally:
- *    a flooded request must not buy a flood reply at will (§6.10);
+ *    a flooded request must not buy a flood reply at will (§6.10); direct
+ *    replies per requester, so that one member's requests cannot fill the
+ *    channel with the room's answers;
  *  - a window of the hashes (§2.8) of packets accepted from password
  *    members, which the room persists through the store so that a capture
  *    replayed after a restart is still refused;
@@ -59,6 +61,11 @@
 #define GUARD_REPLY_KEY_BURST     10
 #define GUARD_REPLY_KEY_PERIOD_MS 5000
 #define GUARD_REPLY_KEY_MAX_MS    300000
+/* Direct replies to one key (request responses, CLI replies): 20, then one per
+ * 2 s (4 s after the first emptying), backing off to one a minute (issue 13.9). */
+#define GUARD_DIRECT_KEY_BURST     20
+#define GUARD_DIRECT_KEY_PERIOD_MS 2000
+#define GUARD_DIRECT_KEY_MAX_MS    60000
 /* Flood replies of the room: 20, then one per 2 s (no backoff). */
 #define GUARD_REPLY_ALL_BURST     20
 #define GUARD_REPLY_ALL_PERIOD_MS 2000
@@ -79,6 +86,7 @@ struct guard {
 	struct limit_bucket login_all;
 	struct limit_table reply_key;
 	struct limit_bucket reply_all;
+	struct limit_table direct_key;
 	uint8_t dup[GUARD_DUP_MAX][PKT_HASH_SIZE];
 	unsigned dup_next, dup_n;
 };
@@ -104,8 +112,12 @@ bool guard_strangers_ok(struct guard *g, uint64_t now_ms);
  */
 unsigned guard_login_failed(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms);
 
-/* Takes a flood-reply token for pub: false if the reply must not be sent. */
+/* Takes a flood-reply token for pub: false if the reply must not be sent.
+ * pub's own budget is looked at first: a requester that spent it takes
+ * nothing from the room's, which newcomers' login replies need. */
 bool guard_flood_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms);
+/* Takes a direct-reply token for pub: false if the reply must not be sent. */
+bool guard_direct_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms);
 
 /* The duplicate window of accepted packets. */
 bool guard_dup_seen(const struct guard *g, const uint8_t hash[PKT_HASH_SIZE]);

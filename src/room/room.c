@@ -456,6 +456,15 @@ static bool flood_ok(struct room *r, const struct room_member *m)
 	return false;
 }
 
+/* A reply about to go along a member's route: rate limited too (issue 13.9). */
+static bool direct_ok(struct room *r, const struct room_member *m)
+{
+	if (guard_direct_reply(&r->guard, m->pub, r->mesh->now_ms))
+		return true;
+	r->stats.replies_limited++;
+	return false;
+}
+
 /* ---- sending helpers ---- */
 
 static int flood_hash_size(const struct room *r)
@@ -499,7 +508,8 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 	if (!member_secret(r, m))
 		return;
 
-	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
+	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) ? !flood_ok(r, m)
+								   : !direct_ok(r, m))
 		return;
 	if (pkt_is_flood(req)) {
 		m->flood_sent_ms = r->mesh->now_ms;
@@ -856,7 +866,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		le32_store(out, now == ts ? now + 1 : now);
 		out[4] = TXT_CLI << 2;
 		memcpy(out + 5, reply, rl);
-		if (m->out_path_len == MESH_NO_PATH && !flood_ok(r, m))
+		if (m->out_path_len == MESH_NO_PATH ? !flood_ok(r, m) : !direct_ok(r, m))
 			return true;
 		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS, rx->pkt))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);

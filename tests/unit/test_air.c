@@ -483,6 +483,47 @@ static void test_window_flush(void)
 	cleanup(db);
 }
 
+/* ---- 9. reply starvation ---- */
+
+static void test_reply_budget(void)
+{
+	char db[256];
+	static struct client a, nc[20];
+	uint32_t ts = T0 + 10;
+
+	room_fresh(db, sizeof(db), "replies");
+	client_init(&a, 1);
+	c_login(&a, ts++, "hello", false);
+	pump(1000);
+	c_path(&a, 0, NULL); /* a route: its replies go direct */
+	pump(500);
+	/* a member asks for the status every second, direct (about half the
+	 * channel with the answers), and by flood every 4 s; newcomers log in
+	 * by flood every 15 s */
+	unsigned mark = n_out, answered = 0;
+	int n = 0;
+	for (int s = 0; s < 300; s++) {
+		c_req(&a, ts++, 1, 0, s % 4 == 3);
+		if (s % 15 == 14 && n < 20) {
+			client_init(&nc[n], 100 + (unsigned)n);
+			c_login(&nc[n], ts++, "hello", true);
+			n++;
+		}
+		pump(1000);
+	}
+	unsigned direct = sent(mark, PKT_RESPONSE, a.id.pub[0]);
+	unsigned flood = sent(mark, PKT_PATH, a.id.pub[0]);
+	for (int i = 0; i < n; i++)
+		answered += sent(mark, PKT_PATH, nc[i].id.pub[0]) > 0;
+	printf("test_air: figure: one member's requests in 5 min: %u of 225 direct and %u of 75 "
+	       "flooded answered; %u of %d newcomers' logins answered\n",
+	       direct, flood, answered, n);
+	/* the direct budget: 20, then one per 2 s at most, backing off */
+	CHECK(direct <= GUARD_DIRECT_KEY_BURST + 300000 / GUARD_DIRECT_KEY_PERIOD_MS / 2);
+	CHECK_EQ(answered, (unsigned)n);
+	cleanup(db);
+}
+
 /* ---- 12. empty passwords ---- */
 
 /* The text of the newest CLI reply the room sent to c since mark, or "". */
@@ -568,5 +609,6 @@ int main(void)
 	test_clock_ahead();
 	test_eviction();
 	test_window_flush();
+	test_reply_budget();
 	return harness_done("test_air");
 }
