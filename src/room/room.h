@@ -13,8 +13,9 @@
  *    time and each acknowledged before the next;
  *  - a retried push always has different attempt bits, so no retry is a
  *    byte-identical duplicate that the client would drop;
- *  - strangers can never evict password members, and a member is not given
- *    up while it keeps showing activity;
+ *  - strangers can never evict password members, a password member seen in
+ *    the last 30 days is never evicted (a full table refuses logins), and a
+ *    member is not given up while it keeps showing activity;
  *  - failed logins and flood replies are rate limited, passwords compared
  *    in constant time, replays refused across restarts (a persisted window
  *    of accepted packets and the replay marks of evicted members), and ACKs
@@ -49,7 +50,8 @@ enum { ROLE_GUEST = 0, ROLE_READ_ONLY = 1, ROLE_READ_WRITE = 2, ROLE_ADMIN = 3 }
 /*
  * The wall clock shared by the rooms of a daemon: rtc = (mono_ms + offset) / 1000.
  * Built on the monotonic clock, so a system clock stepped backwards does not
- * move it; `time` and `clock sync` only ever move it forwards (§7.11).
+ * move it; `clock sync` only ever moves it forwards (§7.11), an admin's
+ * `time` backwards too (issue 13.5).  Nothing a client sends moves it.
  */
 struct room_clock {
 	int64_t offset_ms;
@@ -57,6 +59,9 @@ struct room_clock {
 uint32_t room_clock_rtc(const struct room_clock *c, uint64_t mono_ms);
 /* Sets the RTC to `epoch` if that is later; returns false if it would go backwards. */
 bool room_clock_set(struct room_clock *c, uint64_t mono_ms, uint32_t epoch);
+/* Sets the RTC to `epoch`, also backwards: an admin's `time` correcting a
+ * clock that was ahead (post times still only increase: room_unique_time). */
+void room_clock_force(struct room_clock *c, uint64_t mono_ms, uint32_t epoch);
 
 /* Settings of one room: every key of the config file and of `set`. */
 struct room_settings {
@@ -125,8 +130,10 @@ struct room_member {
 	uint32_t sync_since;
 	uint32_t last_ts;       /* replay high-water mark (client clock) */
 	uint32_t last_activity; /* room RTC; 0 = none since start */
+	uint32_t stored_activity; /* last_activity as stored before this start (eviction) */
 	uint8_t out_path_len;   /* MESH_NO_PATH = unknown */
 	uint8_t out_path[PKT_MAX_PATH];
+	uint64_t flood_sent_ms;  /* the last flood to it (a PATH answers one); 0 = none */
 	/* push engine */
 	bool pending;
 	uint8_t pending_ack[4];
@@ -160,6 +167,7 @@ struct room_stats {
 	uint32_t replies_limited; /* flood replies not sent (rate limit) */
 	uint32_t ts_clamped;      /* replay marks clamped (client clock far ahead) */
 	uint32_t malformed;       /* decrypted but unusable: dropped */
+	uint32_t logins_full;     /* refused: every password member active (MEMBER_KEEP_S) */
 };
 
 struct room;
@@ -222,6 +230,7 @@ struct room {
 	size_t n_guests;                   /* members whose role is ROLE_GUEST */
 	uint32_t post_gen;                 /* moves on with every stored post; never 0 */
 	bool any_dirty;                    /* some member has dirty set */
+	uint64_t next_floor_ms;            /* the RTC saved next (room_clock_floor_save) */
 };
 
 /*
@@ -270,8 +279,12 @@ const uint8_t *room_default_scope(struct room *r, uint8_t key[16]);
 /* Persists the settings (after a change by command). */
 int room_save_settings(struct room *r);
 uint32_t room_rtc(const struct room *r);
-/* True while the admin password is "password" or the guest password "hello" (§8.6). */
+/* True while the admin password is "password" or the guest password "hello" (§8.6),
+ * or either is empty. */
 bool room_default_passwords(const struct room *r);
 uint32_t room_unique_time(struct room *r);
+/* Saves the RTC: at the next start a wall clock stepped back while the room
+ * was down is moved forwards to it (room_open). */
+void room_clock_floor_save(struct room *r);
 
 #endif

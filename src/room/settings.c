@@ -19,10 +19,11 @@
 
 const struct setting_def room_setting_defs[] = {
 	{ "name", SET_STR, F(name), 0, 0, NULL, "room name shown in adverts", NULL, "advert_name" },
-	{ "password", SET_STR, F(admin_password), 0, 0, NULL, "admin password", NULL,
-	  "admin_password admin.password" },
-	{ "guest.password", SET_STR, F(guest_password), 0, 0, NULL,
-	  "read-write password (empty: blank logins are read-write)", NULL, "guest_password" },
+	/* never empty: an empty password would let every blank login in */
+	{ "password", SET_STR, F(admin_password), 1, 0, "Error, password must not be empty",
+	  "admin password", NULL, "admin_password admin.password" },
+	{ "guest.password", SET_STR, F(guest_password), 1, 0, "Error, password must not be empty",
+	  "read-write password", NULL, "guest_password" },
 	{ "allow.read.only", SET_BOOL, F(allow_read_only), 0, 0, NULL,
 	  "on: a blank or wrong password logs in read-only", NULL,
 	  "allow_read_only allow_blank_password" },
@@ -313,6 +314,8 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 	char *p = (char *)s + d->offset, *end;
 	switch (d->type) {
 	case SET_STR:
+		if (d->min > 0 && !value[0])
+			return ERR_INVAL;
 		/* the firmware keeps what fits and drops the rest: we refuse, so that
 		 * a name or a password is never silently another one */
 		if (strlen(value) >= d->size)
