@@ -22,7 +22,7 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libsodium nettle sqlite3
+PKGS = libsodium nettle sqlite3 libevent
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson)
@@ -30,10 +30,10 @@ JANSSON_LIBS := $(shell pkg-config --libs jansson)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc -I$(O)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lm
 
-MODULES = util proto crypto mesh radio room store client sim sys
+MODULES = util proto crypto mesh radio room store client sim sys web
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 LIB := $(O)/libroomd.a
@@ -60,6 +60,13 @@ all: $(LIB) $(APPS) $(TESTS) $(BENCHES)
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# the web page's files, compiled in (scripts/embed)
+WEB_STATIC := $(sort $(wildcard src/web/static/*))
+$(O)/gen/web_assets.h $(FUZZ_O)/gen/web_assets.h: $(WEB_STATIC) scripts/embed
+	@mkdir -p $(dir $@)
+	scripts/embed $@ $(WEB_STATIC)
+$(O)/src/web/web.o: $(O)/gen/web_assets.h
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -88,7 +95,7 @@ bench: all
 
 # libFuzzer: clang only, always with ASan+UBSan.  The library is compiled
 # once with coverage instrumentation (fuzzer-no-link) and every target links it.
-FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) \
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Isrc -I$(FUZZ_O)/gen $(PKG_CFLAGS) \
 	-fno-sanitize-recover=all -MMD -MP
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_O)/obj/%.o)
 FUZZ_LIB := $(FUZZ_O)/libroomd-fuzz.a
@@ -96,6 +103,7 @@ fuzz: $(FUZZERS)
 $(FUZZ_O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(FUZZ_O)/obj/src/web/web.o: $(FUZZ_O)/gen/web_assets.h
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^

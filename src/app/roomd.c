@@ -1,6 +1,9 @@
 /*
  * roomd.c - the room server daemon: wires the radio, the mesh, the store and
- * the rooms together in one single-threaded poll() loop.
+ * the rooms together on one single-threaded libevent loop (the radio's
+ * descriptors, the console, the control socket and its clients, signals,
+ * one timer rearmed to the next deadline of the rooms, the mesh and the
+ * radio, and the web page's HTTP server, src/web).
  *
  * Doors for admin commands: the console on standard input (one command per
  * line, reply on stdout as "  -> reply", like the firmware's serial console)
@@ -31,10 +34,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "sys/config.h"
 #include "sys/sys.h"
 #include "crypto/crypto.h"
 #include "mesh/mesh.h"
+#include "proto/airtime.h"
 #include "radio/radio.h"
 #include "room/cmd.h"
 #include "room/room.h"
@@ -42,6 +48,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "web/web.h"
 
 /* Exit statuses (see usage() and contrib/roomd.service). */
 enum {
@@ -54,9 +61,14 @@ enum {
 #define MAX_ROOMS 16
 #define MAX_CTL_CLIENTS 8
 #define LINE_MAX_LEN 512
+#define RADIO_FDS_MAX 8
+
+struct daemon;
 
 struct ctl_client {
 	int fd;
+	struct event *ev;
+	struct daemon *d;
 	int room; /* selected with `use` */
 	char buf[LINE_MAX_LEN];
 	size_t len;
@@ -83,14 +95,16 @@ struct daemon {
 	struct room_node node; /* the radio, shared by the rooms */
 	FILE *log_f;           /* packet log (`log start`), DIR/packets.log */
 	bool reboot;
+	/* the event loop */
+	struct event_base *base;
+	struct event *ev_timer, *ev_stdin, *ev_ctl, *ev_sig[2];
+	struct event *ev_radio[RADIO_FDS_MAX];
+	struct pollfd radio_fds[RADIO_FDS_MAX]; /* what ev_radio watch */
+	int n_radio;
+	struct web *web; /* the web page, NULL when off */
 };
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
+static volatile sig_atomic_t stop_signal; /* set by the loop's signal events */
 
 /* ---- radio <-> mesh glue ---- */
 
@@ -119,6 +133,7 @@ static void radio_rx(void *ctx, const uint8_t *frame, size_t len, int snr_x4, in
 {
 	struct daemon *d = ctx;
 	packet_log(d, "RX", frame, len, snr_x4, rssi);
+	web_packet(d->web, false, frame, len, snr_x4, rssi, lora_airtime_ms(&d->mesh.cfg.lp, len));
 	mesh_on_frame(&d->mesh, frame, len, snr_x4, rssi, app_now_ms());
 }
 
@@ -138,8 +153,10 @@ static int mesh_transmit(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct daemon *d = ctx;
 	int rc = radio_send(d->radio, frame, len);
-	if (rc == ERR_OK)
+	if (rc == ERR_OK) {
 		packet_log(d, "TX", frame, len, 0, 0);
+		web_packet(d->web, true, frame, len, 0, 0, lora_airtime_ms(&d->mesh.cfg.lp, len));
+	}
 	return rc;
 }
 
@@ -720,16 +737,38 @@ static void ctl_unlink(struct daemon *d)
 		unlink(d->ctl_path);
 }
 
+static void ctl_read(struct daemon *d, struct ctl_client *c);
+static void service(struct daemon *d);
+
+static void on_ctl_client(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_client *c = arg;
+	struct daemon *d = c->d;
+	(void)fd;
+	(void)what;
+	ctl_read(d, c);
+	service(d);
+}
+
 static void ctl_accept(struct daemon *d)
 {
 	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	for (int i = 0; i < MAX_CTL_CLIENTS; i++) {
-		if (d->ctl[i].fd < 0) {
-			d->ctl[i].fd = fd;
-			d->ctl[i].len = 0;
-			d->ctl[i].room = d->console_room;
+		struct ctl_client *c = &d->ctl[i];
+		if (c->fd < 0) {
+			c->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_ctl_client, c);
+			if (!c->ev || event_add(c->ev, NULL) < 0) {
+				if (c->ev)
+					event_free(c->ev);
+				c->ev = NULL;
+				break;
+			}
+			c->fd = fd;
+			c->d = d;
+			c->len = 0;
+			c->room = d->console_room;
 			return;
 		}
 	}
@@ -759,6 +798,9 @@ static int ctl_write(int fd, const char *buf, size_t len)
 
 static void ctl_close(struct ctl_client *c)
 {
+	if (c->ev)
+		event_free(c->ev);
+	c->ev = NULL;
 	close(c->fd);
 	c->fd = -1;
 }
@@ -901,64 +943,292 @@ static int apply_set_flag(struct app_config *cfg, const char *arg)
 
 /* ---- main loop ---- */
 
-static int run(struct daemon *d)
+/*
+ * Work due now (mesh, rooms, radio), then the radio's descriptors watched as
+ * it asks and the timer set to the earliest deadline.  Runs after every
+ * event, as the top of the old poll() loop did.
+ */
+static void radio_watch(struct daemon *d);
+
+static void service(struct daemon *d)
 {
-	struct pollfd fds[4 + MAX_CTL_CLIENTS + 8];
+	uint64_t now = app_now_ms();
+	mesh_tick(&d->mesh, now);
+	for (int i = 0; i < d->n_rooms; i++)
+		room_tick(d->rooms[i], now);
+	radio_tick(d->radio, now);
+	mesh_tick(&d->mesh, now);
+	if (stop_signal || d->reboot) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	radio_watch(d);
+	web_poll(d->web); /* posts stored by this event go to the live pages now */
 
-	while (!stop_signal && !d->reboot) {
-		uint64_t now = app_now_ms();
-		mesh_tick(&d->mesh, now);
-		for (int i = 0; i < d->n_rooms; i++)
-			room_tick(d->rooms[i], now);
-		radio_tick(d->radio, now);
-		mesh_tick(&d->mesh, now);
-
-		uint64_t next = mesh_next_deadline(&d->mesh);
-		for (int i = 0; i < d->n_rooms; i++) {
-			uint64_t t = room_next_deadline(d->rooms[i]);
-			if (t < next)
-				next = t;
-		}
-		uint64_t t = radio_next_deadline(d->radio);
+	uint64_t next = mesh_next_deadline(&d->mesh);
+	for (int i = 0; i < d->n_rooms; i++) {
+		uint64_t t = room_next_deadline(d->rooms[i]);
 		if (t < next)
 			next = t;
-		int timeout = next == UINT64_MAX ? 1000 : next <= now ? 0 : (int)(next - now);
-		if (timeout > 1000)
-			timeout = 1000;
-
-		int n = 0;
-		if (d->console_open)
-			fds[n++] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
-		int ctl_base = n;
-		if (d->ctl_fd >= 0)
-			fds[n++] = (struct pollfd){ d->ctl_fd, POLLIN, 0 };
-		for (int i = 0; i < MAX_CTL_CLIENTS; i++)
-			if (d->ctl[i].fd >= 0)
-				fds[n++] = (struct pollfd){ d->ctl[i].fd, POLLIN, 0 };
-		int radio_base = n;
-		n += radio_pollfds(d->radio, fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
-		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
-			log_err("roomd", "poll: %s", strerror(errno));
-			return 1;
-		}
-		now = app_now_ms();
-		mesh_tick(&d->mesh, now);
-		radio_handle(d->radio, fds + radio_base, n - radio_base, now);
-		if (d->console_open && (fds[0].revents & (POLLIN | POLLHUP)))
-			console_read(d);
-		for (int i = ctl_base; i < radio_base; i++) {
-			if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (fds[i].fd == d->ctl_fd) {
-				ctl_accept(d);
-				continue;
-			}
-			for (int k = 0; k < MAX_CTL_CLIENTS; k++)
-				if (d->ctl[k].fd == fds[i].fd)
-					ctl_read(d, &d->ctl[k]);
-		}
 	}
-	return 0;
+	uint64_t t = radio_next_deadline(d->radio);
+	if (t < next)
+		next = t;
+	uint64_t wait = next == UINT64_MAX ? 1000 : next <= now ? 0 : next - now;
+	if (wait > 1000)
+		wait = 1000;
+	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+	evtimer_add(d->ev_timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	service(arg);
+}
+
+static void on_radio_fd(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct pollfd fds[RADIO_FDS_MAX];
+	int n = d->n_radio;
+	memcpy(fds, d->radio_fds, sizeof(fds[0]) * (size_t)n);
+	for (int i = 0; i < n; i++)
+		fds[i].revents = fds[i].fd != fd ? 0
+				 : (short)(((what & EV_READ) ? POLLIN : 0) |
+					   ((what & EV_WRITE) ? POLLOUT : 0));
+	uint64_t now = app_now_ms();
+	mesh_tick(&d->mesh, now);
+	radio_handle(d->radio, fds, n, now);
+	service(d);
+}
+
+/* Watches the descriptors the radio asks for now (they change as it
+ * connects, has output or is reopened).  The base uses poll(), not epoll:
+ * a descriptor closed and reopened under the same number stays watched. */
+static void radio_watch(struct daemon *d)
+{
+	struct pollfd fds[RADIO_FDS_MAX];
+	int n = radio_pollfds(d->radio, fds, RADIO_FDS_MAX);
+	if (n < 0)
+		n = 0;
+	bool same = n == d->n_radio;
+	for (int i = 0; same && i < n; i++)
+		same = fds[i].fd == d->radio_fds[i].fd && fds[i].events == d->radio_fds[i].events;
+	if (same)
+		return;
+	for (int i = 0; i < d->n_radio; i++)
+		if (d->ev_radio[i]) {
+			event_free(d->ev_radio[i]);
+			d->ev_radio[i] = NULL;
+		}
+	d->n_radio = 0;
+	for (int i = 0; i < n; i++) {
+		short what = (short)(EV_PERSIST | ((fds[i].events & POLLIN) ? EV_READ : 0) |
+				     ((fds[i].events & POLLOUT) ? EV_WRITE : 0));
+		struct event *ev = event_new(d->base, fds[i].fd, what, on_radio_fd, d);
+		if (!ev || event_add(ev, NULL) < 0) {
+			log_err("roomd", "event loop: cannot watch the radio");
+			if (ev)
+				event_free(ev);
+			continue;
+		}
+		d->radio_fds[d->n_radio] = fds[i];
+		d->ev_radio[d->n_radio++] = ev;
+	}
+}
+
+static void on_stdin(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	(void)what;
+	console_read(d);
+	if (!d->console_open && d->ev_stdin) { /* EOF: keep running as a daemon */
+		event_free(d->ev_stdin);
+		d->ev_stdin = NULL;
+	}
+	service(d);
+}
+
+static void on_ctl_listen(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ctl_accept(arg);
+	service(arg);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)what;
+	stop_signal = (int)sig;
+	event_base_loopbreak(d->base);
+}
+
+/* The event base: poll() (see radio_watch), with the daemon's fixed events. */
+static int loop_open(struct daemon *d)
+{
+	struct event_config *cfg = event_config_new();
+	if (!cfg)
+		return ERR_NOMEM;
+	event_config_avoid_method(cfg, "epoll");
+	event_config_avoid_method(cfg, "select");
+	d->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (!d->base) {
+		log_err("roomd", "event loop: no poll() backend");
+		return ERR_SYS;
+	}
+	d->ev_timer = evtimer_new(d->base, on_timer, d);
+	d->ev_sig[0] = evsignal_new(d->base, SIGINT, on_stop_signal, d);
+	d->ev_sig[1] = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
+	if (!d->ev_timer || !d->ev_sig[0] || !d->ev_sig[1] || evsignal_add(d->ev_sig[0], NULL) < 0 ||
+	    evsignal_add(d->ev_sig[1], NULL) < 0)
+		return ERR_SYS;
+	if (d->console_open) {
+		d->ev_stdin = event_new(d->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, d);
+		if (!d->ev_stdin || event_add(d->ev_stdin, NULL) < 0)
+			return ERR_SYS;
+	}
+	if (d->ctl_fd >= 0) {
+		d->ev_ctl = event_new(d->base, d->ctl_fd, EV_READ | EV_PERSIST, on_ctl_listen, d);
+		if (!d->ev_ctl || event_add(d->ev_ctl, NULL) < 0)
+			return ERR_SYS;
+	}
+	return ERR_OK;
+}
+
+static void loop_close(struct daemon *d)
+{
+	struct event **evs[] = { &d->ev_timer, &d->ev_stdin, &d->ev_ctl, &d->ev_sig[0],
+				 &d->ev_sig[1] };
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (*evs[i]) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		}
+	for (int i = 0; i < d->n_radio; i++)
+		if (d->ev_radio[i])
+			event_free(d->ev_radio[i]);
+	d->n_radio = 0;
+	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
+		if (d->ctl[i].ev) {
+			event_free(d->ctl[i].ev);
+			d->ctl[i].ev = NULL;
+		}
+	if (d->base)
+		event_base_free(d->base);
+	d->base = NULL;
+}
+
+/* ---- what the web page sees of the daemon (web.h) ---- */
+
+static int host_n_rooms(void *ctx)
+{
+	return ((struct daemon *)ctx)->n_rooms;
+}
+
+static struct room *host_room(void *ctx, int i)
+{
+	return ((struct daemon *)ctx)->rooms[i];
+}
+
+static int host_command(void *ctx, int i, const char *line, char *reply, size_t cap)
+{
+	int cur = i;
+	return run_command(ctx, line, CMD_LOCAL, &cur, reply, cap);
+}
+
+static int host_radio_counters(void *ctx, struct web_counter *out, int max)
+{
+	struct daemon *d = ctx;
+	const struct radio_stats *s = radio_stats(d->radio);
+	struct web_counter all[] = {
+#define C(f, h) { #f, h, WEB_COUNTER, (double)s->f }
+		C(rx_frames, "frames from the modem"),
+		C(rx_dropped, "frames from the modem dropped (empty or too long)"),
+		C(tx_frames, "frames sent (TxDone ok)"),
+		C(tx_failures, "frames not sent (TxDone failed or timed out)"),
+		C(tx_timeouts, "frames with no TxDone in time"),
+		C(tx_busy, "TxBusy answers (retried)"),
+		C(tx_resent, "frames re-sent after a reconnect"),
+		C(link_ups, "modem links that came up"),
+		C(link_downs, "modem links that went down"),
+		C(reconnects, "reconnections"),
+		C(connect_failures, "failed connection attempts"),
+		C(kiss_frames, "KISS frames decoded"),
+		C(kiss_noise_bytes, "bytes outside any KISS frame"),
+		C(kiss_bad_escapes, "bad KISS escapes"),
+		C(kiss_oversized, "oversized KISS frames"),
+		C(unknown_frames, "unknown modem frames"),
+		C(modem_errors, "modem error answers"),
+		C(modem_resets, "modem resets (settings re-applied)"),
+		C(queue_full, "modem queries not sent: queue full"),
+#undef C
+		{ "link_up", "1 while the modem link is up", WEB_GAUGE,
+		  radio_link_up(d->radio) ? 1 : 0 },
+		{ "last_snr_db", "SNR of the last frame with metadata", WEB_GAUGE,
+		  s->last_snr_x4 / 4.0 },
+		{ "last_rssi_dbm", "RSSI of the last frame with metadata", WEB_GAUGE,
+		  s->last_rssi_dbm },
+	};
+	int n = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+		out[n++] = all[i];
+	return n;
+}
+
+static void host_radio_settings(void *ctx, char *out, size_t cap)
+{
+	struct daemon *d = ctx;
+	char lp[64];
+	room_radio_format(&d->cfg.radio_cfg.lp, lp, sizeof(lp));
+	snprintf(out, cap, "%s: %s (MHz,kHz,SF,CR), %d dBm%s", d->cfg.radio, lp,
+		 d->cfg.radio_cfg.tx_power_dbm, radio_link_up(d->radio) ? ", link up" : ", link down");
+}
+
+static void web_start(struct daemon *d)
+{
+	struct web_host h = {
+		.ctx = d,
+		.store = d->store,
+		.mesh = &d->mesh,
+		.data_dir = d->cfg.data_dir,
+		.n_rooms = host_n_rooms,
+		.room = host_room,
+		.command = host_command,
+		.radio_counters = host_radio_counters,
+		.radio_settings = host_radio_settings,
+		.now_ms = app_now_ms,
+	};
+	int rc = web_open(&d->web, d->base, d->cfg.http_listen, &h);
+	if (rc == ERR_NOT_FOUND)
+		log_info("roomd", "web page off");
+	else if (rc == ERR_INVAL)
+		log_err("roomd", "http.listen %s: expected ADDR:PORT (e.g. 127.0.0.1:8073) or off; "
+				 "the web page is off", d->cfg.http_listen);
+	else if (rc)
+		log_err("roomd", "the web page is off (cannot listen on %s); the rooms run on",
+			d->cfg.http_listen);
+}
+
+static int run(struct daemon *d)
+{
+	if (loop_open(d) != ERR_OK) {
+		log_err("roomd", "event loop: cannot start");
+		return 1;
+	}
+	web_start(d);
+	service(d);
+	int rc = 0;
+	if (!stop_signal && !d->reboot && event_base_dispatch(d->base) < 0) {
+		log_err("roomd", "event loop failed");
+		rc = 1;
+	}
+	return rc;
 }
 
 static void usage(FILE *f)
@@ -994,6 +1264,9 @@ static void usage(FILE *f)
 "        --refuse-default-passwords\n"
 "                          exit if a room still has the factory admin or guest password,\n"
 "                          or an empty one\n"
+"        --http ADDR:PORT  the web page: board, members, channel, admin, /metrics and\n"
+"                          /api/v1 (default 127.0.0.1:8073, http.listen in roomd.conf);\n"
+"                          --http off: none\n"
 "    -v, --verbose         more logging (repeat for trace)\n"
 "    -q, --quiet           errors only\n"
 "    -h, --help            this text\n"
@@ -1031,6 +1304,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },	 { "version", no_argument, 0, 'V' },
 		{ "refuse-default-passwords", no_argument, 0, 'R' },
 		{ "set", required_argument, 0, 's' },
+		{ "http", required_argument, 0, 'H' },
 		{ 0, 0, 0, 0 },
 	};
 	int c, rc;
@@ -1042,6 +1316,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "d:r:c:n:s:vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': break; /* applied after the file and the database */
+		case 'H': break; /* likewise */
 		case 'd': snprintf(d.cfg.data_dir, sizeof(d.cfg.data_dir), "%s", optarg); break;
 		case 'r': snprintf(d.cfg.radio, sizeof(d.cfg.radio), "%s", optarg); break;
 		case 'c': config = optarg; break;
@@ -1116,6 +1391,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "d:r:c:n:s:vqh", opts, NULL)) != -1) {
 		if (c == 'r')
 			snprintf(d.cfg.radio, sizeof(d.cfg.radio), "%s", optarg);
+		if (c == 'H' && app_config_set(&d.cfg, "http.listen", optarg) != ERR_OK) {
+			fprintf(stderr, "roomd: --http %s: expected ADDR:PORT or off\n", optarg);
+			store_close(d.store);
+			return 2;
+		}
 		if (c == 's' && apply_set_flag(&d.cfg, optarg) != ERR_OK) {
 			store_close(d.store);
 			return 2;
@@ -1192,13 +1472,13 @@ int main(int argc, char **argv)
 	ctl_open(&d);
 	d.console_open = true;
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	log_info("roomd", "ready: %d room(s) on %s; type 'help' for commands", d.n_rooms,
 		 d.cfg.radio);
 
 	rc = run(&d);
+	web_close(d.web);
+	d.web = NULL;
+	loop_close(&d);
 
 	for (int i = 0; i < d.n_rooms; i++) {
 		room_close(d.rooms[i]);

@@ -232,6 +232,13 @@ int store_post_count_since(struct store *st, uint32_t room, const uint8_t *exclu
 typedef int store_post_cb(void *ctx, const struct store_post *p);
 int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_post_cb *cb,
                            void *ctx);
+/* Up to n posts with an id below `before`, newest first, whose text holds
+ * `find` (NULL or "": any; ASCII letters case-insensitive): the web board. */
+int store_post_page(struct store *st, uint32_t room, int64_t before, const char *find,
+                    uint32_t n, store_post_cb *cb, void *ctx);
+/* Up to n posts with an id above `after`, oldest first (the live page). */
+int store_post_after(struct store *st, uint32_t room, int64_t after, uint32_t n,
+                     store_post_cb *cb, void *ctx);
 /* One post by id, within the room; ERR_NOT_FOUND if the room has no such post. */
 int store_post_get(struct store *st, uint32_t room, int64_t id, struct store_post *out);
 /* Deletes one post of the room; ERR_NOT_FOUND if the room has no such post. */

@@ -147,6 +147,8 @@ enum stmt {
 	S_POST_NEXT,
 	S_POST_COUNT_SINCE,
 	S_POST_NEWEST,
+	S_POST_PAGE,
+	S_POST_AFTER,
 	S_POST_GET,
 	S_POST_DELETE,
 	S_MEMBER_PUT,
@@ -229,6 +231,13 @@ static const char *const sql[S_COUNT] = {
         "SELECT count(*) FROM (SELECT 1 FROM posts WHERE " POST_FILTER " LIMIT ?5)",
     [S_POST_NEWEST] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1"
                       " ORDER BY post_ts DESC LIMIT ?2",
+    /* the web page's board: by id, newest first, an optional text to find
+     * (case-insensitive for ASCII letters) */
+    [S_POST_PAGE] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1 AND id < ?2"
+                    " AND (?3 IS NULL OR instr(lower(CAST(text AS TEXT)), lower(?3)) > 0)"
+                    " ORDER BY id DESC LIMIT ?4",
+    [S_POST_AFTER] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1 AND id > ?2"
+                     " ORDER BY id LIMIT ?3",
     [S_POST_GET] = "SELECT " POST_COLS " FROM posts WHERE id = ?1 AND room_id = ?2",
     [S_POST_DELETE] = "DELETE FROM posts WHERE id = ?1 AND room_id = ?2",
 
@@ -1296,6 +1305,38 @@ int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_po
 	q_start(&q, st, S_POST_NEWEST, "post list");
 	q_int(&q, 1, room);
 	q_int(&q, 2, n);
+	return q_list(&q, post_row, (union list_cb){.post = cb}, ctx);
+}
+
+int store_post_page(struct store *st, uint32_t room, int64_t before, const char *find,
+                    uint32_t n, store_post_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_POST_PAGE, "post page");
+	q_int(&q, 1, room);
+	q_int(&q, 2, before);
+	if (find && *find)
+		q_text(&q, 3, find);
+	else
+		q_blob_or_null(&q, 3, NULL, 0);
+	q_int(&q, 4, n);
+	return q_list(&q, post_row, (union list_cb){.post = cb}, ctx);
+}
+
+int store_post_after(struct store *st, uint32_t room, int64_t after, uint32_t n,
+                     store_post_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_POST_AFTER, "post after");
+	q_int(&q, 1, room);
+	q_int(&q, 2, after);
+	q_int(&q, 3, n);
 	return q_list(&q, post_row, (union list_cb){.post = cb}, ctx);
 }
 

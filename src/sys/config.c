@@ -16,6 +16,7 @@ void app_config_defaults(struct app_config *c)
 	c->radio_cfg = RADIO_CFG_DEFAULT;
 	mesh_cfg_defaults(&c->mesh);
 	room_settings_defaults(&c->room);
+	snprintf(c->http_listen, sizeof(c->http_listen), "%s", APP_HTTP_DEFAULT);
 }
 
 static int parse_double(const char *v, double min, double max, double *out)
@@ -75,6 +76,9 @@ static const struct {
 	  "modem CSMA persistence 0..255: 255 sends as soon as the channel is clear\n"
 	  "# (fastest catch-up); the modem's own 63 is gentler on a busy channel" },
 	{ "kiss.slottime", "10", "modem CSMA slot time, units of 10 ms (sent only when set)" },
+	{ "http.listen", APP_HTTP_DEFAULT,
+	  "the web page (board, members, channel, admin, /metrics): ADDR:PORT, or off;\n"
+	  "# an address other than loopback serves it to the network (logged as a warning)" },
 };
 
 int app_config_set(struct app_config *c, const char *key, const char *v)
@@ -138,6 +142,15 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 	} else if (!strcmp(key, "kiss.slottime")) {
 		if (!(rc = parse_int(v, 0, 255, &l)))
 			c->radio_cfg.slottime_10ms = (int)l;
+	} else if (!strcmp(key, "http.listen")) {
+		/* off, or ADDR:PORT (the address itself is checked when roomd binds it) */
+		const char *colon = strrchr(v, ':');
+		char *end;
+		if (strcmp(v, "off") != 0 &&
+		    (!colon || colon == v || !colon[1] || strtoul(colon + 1, &end, 10) > 65535 || *end ||
+		     strlen(v) >= sizeof(c->http_listen)))
+			return ERR_INVAL;
+		snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
 	} else {
 		const struct setting_def *sd = room_setting_find(key);
 		if (!sd)

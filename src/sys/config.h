@@ -24,10 +24,13 @@ struct app_config {
 	struct radio_cfg radio_cfg;
 	struct mesh_cfg mesh;
 	struct room_settings room;
+	char http_listen[128]; /* the web page: ADDR:PORT or "off" */
 	/* the room keys the file itself set (bit i: room_setting_defs[i]), so
 	 * that roomd can say which of them an existing room overrides */
 	uint64_t room_keys_in_file;
 };
+
+#define APP_HTTP_DEFAULT "127.0.0.1:8073"
 
 void app_config_defaults(struct app_config *c);
 /* Loads path over c; a missing file is an error only if must_exist. */
