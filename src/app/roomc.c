@@ -360,11 +360,8 @@ static void history_cb(void *ctx, const struct cstore_post *p)
 		return;
 	}
 	view_add(x->v, p);
-	if (!p->self) {
-		client_mark_seen(x->a->c, x->room, p->ts, p->author, p->text, p->text_len);
-		if (p->ts > x->newest)
-			x->newest = p->ts;
-	}
+	if (!p->self && p->ts > x->newest)
+		x->newest = p->ts;
 }
 
 /* Loads the history of every room we know, seeding de-duplication and sync points. */
@@ -381,6 +378,13 @@ static void load_histories(struct app *a)
 		cstore_history_load(&a->store, ct->pub, history_cb, &x);
 		if (x.newest > ct->sync_since)
 			ct->sync_since = x.newest;
+		/* the newest posts of each room (a repeated push is a recent one) */
+		for (unsigned k = 0; k < v->n; k++) {
+			const struct cstore_post *p = &v->ring[(v->head + k) % VIEW_RING];
+			if (!p->self)
+				client_mark_seen(a->c, ct->pub, p->ts, p->author, p->text,
+				                 p->text_len);
+		}
 		if (!v->n)
 			v->used = false;
 	}

@@ -139,21 +139,32 @@ struct client_room *client_room_find(struct client *c, const uint8_t pub[CRYPTO_
 	return NULL;
 }
 
+static bool room_busy(const struct client_room *rs);
+
+/* A session nobody needs: not logged in, nothing queued or awaited. */
+static bool room_idle(const struct client_room *rs)
+{
+	return rs->login == CLIENT_LOGIN_NONE && !rs->q_len && !room_busy(rs) && !rs->ka_pending;
+}
+
 static struct client_room *room_get(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE])
 {
-	struct client_room *rs = client_room_find(c, pub);
+	struct client_room *rs = client_room_find(c, pub), *victim = NULL;
 	if (rs)
 		return rs;
-	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
-		rs = &c->rooms[i];
-		if (rs->used)
-			continue;
-		memset(rs, 0, sizeof(*rs));
-		rs->used = true;
-		memcpy(rs->pub, pub, CRYPTO_PUB_SIZE);
-		return rs;
-	}
-	return NULL;
+	for (int i = 0; i < CLIENT_MAX_ROOMS && !victim; i++)
+		if (!c->rooms[i].used)
+			victim = &c->rooms[i];
+	/* all in use: an idle session is reused (a failed login, a room left) */
+	for (int i = 0; i < CLIENT_MAX_ROOMS && !victim; i++)
+		if (room_idle(&c->rooms[i]))
+			victim = &c->rooms[i];
+	if (!victim)
+		return NULL;
+	crypto_wipe(victim, sizeof(*victim));
+	victim->used = true;
+	memcpy(victim->pub, pub, CRYPTO_PUB_SIZE);
+	return victim;
 }
 
 int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
@@ -510,38 +521,41 @@ static void send_push_ack(struct client *c, struct client_contact *ct, const str
 	mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, delay);
 }
 
-static void fingerprint(uint32_t ts, const uint8_t author[4], const char *text, size_t len,
-                        uint8_t out[8])
+/* A post's identity: room, timestamp, author prefix and text (§9.5). */
+static void fingerprint(const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t author[4],
+                        const char *text, size_t len, uint8_t out[8])
 {
-	uint8_t head[8], h[CRYPTO_HASH_SIZE];
-	le32_store(head, ts);
-	memcpy(head + 4, author, 4);
+	uint8_t head[CRYPTO_PUB_SIZE + 8], h[CRYPTO_HASH_SIZE];
+	memcpy(head, room, CRYPTO_PUB_SIZE);
+	le32_store(head + CRYPTO_PUB_SIZE, ts);
+	memcpy(head + CRYPTO_PUB_SIZE + 4, author, 4);
 	hash_sha256_2(h, head, sizeof(head), (const uint8_t *)text, len);
 	memcpy(out, h, 8);
 }
 
-/* Marks a post seen; false if it already was. */
-static bool seen_add(struct client_room *rs, const uint8_t fp[8])
+static bool seen_has(const struct client *c, const uint8_t fp[8])
 {
-	for (unsigned i = 0; i < rs->seen_len; i++)
-		if (memcmp(rs->seen[i], fp, 8) == 0)
-			return false;
-	memcpy(rs->seen[rs->seen_next], fp, 8);
-	rs->seen_next = (rs->seen_next + 1) % CLIENT_SEEN_MAX;
-	if (rs->seen_len < CLIENT_SEEN_MAX)
-		rs->seen_len++;
-	return true;
+	for (unsigned i = 0; i < c->seen_len; i++)
+		if (memcmp(c->seen[i], fp, 8) == 0)
+			return true;
+	return false;
+}
+
+static void seen_put(struct client *c, const uint8_t fp[8])
+{
+	memcpy(c->seen[c->seen_next], fp, 8);
+	c->seen_next = (c->seen_next + 1) % CLIENT_SEEN_MAX;
+	if (c->seen_len < CLIENT_SEEN_MAX)
+		c->seen_len++;
 }
 
 void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
                       const uint8_t author[4], const char *text, size_t len)
 {
 	uint8_t fp[8];
-	struct client_room *rs = room_get(c, room);
-	if (!rs)
-		return;
-	fingerprint(ts, author, text, len, fp);
-	seen_add(rs, fp);
+	fingerprint(room, ts, author, text, len, fp);
+	if (!seen_has(c, fp))
+		seen_put(c, fp);
 }
 
 /* §9.5: a post pushed by the room. */
@@ -561,13 +575,13 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 		    .type = CLIENT_EV_SYNC, .contact = ct, .sync_since = m->timestamp};
 		emit(c, &ev);
 	}
-	struct client_room *rs = room_get(c, ct->pub);
-	if (rs) {
+	struct client_room *rs = client_room_find(c, ct->pub);
+	if (rs)
 		rs->last_rx_ms = rx->now_ms;
-		fingerprint(m->timestamp, m->author, m->text, m->text_len, fp);
-		if (!seen_add(rs, fp))
-			return; /* a re-push after a lost ACK: acknowledged again, shown once */
-	}
+	fingerprint(ct->pub, m->timestamp, m->author, m->text, m->text_len, fp);
+	if (seen_has(c, fp))
+		return; /* a re-push after a lost ACK: acknowledged again, shown once */
+	seen_put(c, fp);
 	struct client_event ev = {.type = CLIENT_EV_POST,
 	                          .contact = ct,
 	                          .ts = m->timestamp,

@@ -53,7 +53,7 @@
 #define CLIENT_PASS_MAX     15   /* the client truncates passwords to 15 bytes (§5.2) */
 #define CLIENT_TEXT_MAX     160  /* MAX_TEXT_LEN of a chat client */
 #define CLIENT_QUEUE_MAX    16   /* operations waiting per room */
-#define CLIENT_SEEN_MAX     256  /* remembered posts per room, for de-duplication */
+#define CLIENT_SEEN_MAX     8192 /* remembered posts (all rooms), for de-duplication */
 #define CLIENT_MAX_ATTEMPTS 4    /* attempts 0..3: the flags byte holds them all */
 #define CLIENT_MAX_REQS     4    /* outstanding requests per room */
 #define CLIENT_CANDIDATES   8    /* contacts tried per source hash (searchPeersByHash) */
@@ -136,9 +136,6 @@ struct client_room {
 
 	struct client_op queue[CLIENT_QUEUE_MAX];
 	unsigned q_head, q_len;
-
-	uint8_t seen[CLIENT_SEEN_MAX][8]; /* post fingerprints, a ring */
-	unsigned seen_next, seen_len;
 };
 
 struct client_cfg {
@@ -211,6 +208,10 @@ struct client {
 	uint32_t next_id;
 	uint64_t now_ms;
 	uint64_t last_start_ms; /* when the last operation started (op_gap_ms) */
+	/* fingerprints of the posts shown (room, timestamp, author, text), a
+	 * ring shared by every room: de-duplication needs no room session */
+	uint8_t seen[CLIENT_SEEN_MAX][8];
+	unsigned seen_next, seen_len;
 };
 
 /*
@@ -287,7 +288,11 @@ int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char
 /* A request (§9.7): REQ_GET_STATUS, _TELEMETRY or _ACL; outcome its event or TIMEOUT. */
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
                    uint64_t now_ms, uint32_t *id);
-/* Seeds the de-duplication set from history kept on disk. */
+/*
+ * Seeds the de-duplication set from history kept on disk (a room session is
+ * not needed: any number of rooms).  Seed the newest posts of each room last
+ * and at most CLIENT_SEEN_MAX in all.
+ */
 void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
                       const uint8_t author[4], const char *text, size_t len);
 

@@ -1337,6 +1337,56 @@ static void test_stamps_and_contacts(void)
 	bench_free(b);
 }
 
+/*
+ * Issue 12.4: a post repeated after a lost ACK is shown once in any room,
+ * however many rooms there are.  The de-duplication set lived in the room
+ * sessions (16): seeding the history of 16 other rooms took every session,
+ * and a 17th room's repeated push was shown twice (and could not be logged
+ * in to: "too many operations waiting").
+ */
+static void test_repush_any_room(void)
+{
+	struct world *w = world_new(1, 9);
+	struct fake_room *r = &w->rooms[1];
+	uint8_t author[4] = {0xca, 0xfe, 0x00, 0x01}, s[32];
+	struct client_contact *other[CLIENT_MAX_ROOMS];
+
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		struct ident id;
+		memset(s, 0x40 + i, 32);
+		ident_from_seed(&id, s);
+		CHECK_EQ(client_contact_add(w->c, id.pub, &other[i]), ERR_OK);
+		other[i]->type = ADV_TYPE_ROOM;
+		client_mark_seen(w->c, id.pub, 1700000000 + (uint32_t)i, author, "old", 3);
+	}
+	/* the room knows us from an earlier run and pushes without a login */
+	memcpy(r->client_pub, w->c->ep.id.pub, 32);
+	CHECK_EQ(ident_shared_secret(&r->ep.id, r->client_pub, r->secret), ERR_OK);
+	r->have_client = true;
+	fr_push(r, 1700000500, author, "twice?", 0);
+	world_run(w, w->now + 5000);
+	CHECK(r->push_acked);
+	fr_push(r, 1700000500, author, "twice?", 1); /* our ACK was lost */
+	world_run(w, w->now + 5000);
+	CHECK(r->push_acked);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 1);
+	/* another room's post with the same stamp, author and text is its own */
+	client_mark_seen(w->c, other[0]->pub, 1700000600, author, "same", 4);
+	fr_push(r, 1700000600, author, "same", 0);
+	world_run(w, w->now + 5000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 2);
+
+	/* 16 sessions that timed out leave room for a 17th login */
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+		CHECK_EQ(client_login(w->c, other[i]->pub, "x", w->now), ERR_OK);
+	world_run(w, w->now + 600000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), CLIENT_MAX_ROOMS);
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 20000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	world_free(w);
+}
+
 int main(void)
 {
 	const char *path = getenv("ROOMD_VECTORS");
@@ -1360,6 +1410,7 @@ int main(void)
 	test_cli_status_keepalive();
 	test_one_at_a_time();
 	test_two_rooms();
+	test_repush_any_room();
 	json_decref(vectors);
 	return harness_done("test_client");
 }
