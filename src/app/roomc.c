@@ -40,6 +40,7 @@
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/version.h"
 
 #define LINE_MAX_LEN  1024
 #define PENDING_HIGH  256 /* stdin is not read while this many commands wait */
@@ -2123,9 +2124,12 @@ int main(int argc, char **argv)
 		case 'q': verbose = -1; break;
 		case 'h': usage(stdout); return 0;
 		case O_VERSION:
-			printf("roomc %s (MeshCore v1.17.1 compatible)\n", APP_VERSION);
+			printf("roomc %s (MeshCore %s compatible)\n", ROOMD_VERSION,
+			       ROOMD_MESHCORE_COMPAT);
 			return 0;
-		default: usage(stderr); return 2;
+		default: /* getopt said what was wrong, on one line */
+			fprintf(stderr, "Try 'roomc --help'.\n");
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -2237,7 +2241,7 @@ int main(int argc, char **argv)
 		emit_json(a, &w);
 	} else {
 		say(a, "roomc %s — MeshCore room client. You are \"%s\" (key %.8s…)%s.",
-		    APP_VERSION, a->state.name, key, created ? ", a new identity" : "");
+		    ROOMD_VERSION, a->state.name, key, created ? ", a new identity" : "");
 		say(a, "Data in %s, %d contact%s. Connecting to the radio %s…", data, n_contacts,
 		    n_contacts == 1 ? "" : "s", a->radio_spec);
 		say(a, "Type /help for commands; /rooms lists rooms, /room NAME picks one.");
