@@ -252,7 +252,8 @@ int main(int argc, char **argv)
 			cfg.tx_power_dbm = (int)v;
 		} else if (!strcmp(a, "--txdelay")) {
 			if (!num_long(val, 0, 255, &v))
-				return usage_error("--txdelay wants 0..255 (10 ms units), not %s", val);
+				return usage_error("--txdelay wants 0..255 (10 ms units), not %s",
+				                   val);
 			cfg.txdelay_10ms = (int)v;
 		} else if (a[0] == '-') {
 			return usage_error("unknown option %s", a);
