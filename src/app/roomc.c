@@ -93,6 +93,7 @@ struct app {
 	bool input_done; /* no more commands will come */
 	uint64_t done_deadline;
 	int failures;
+	bool retry; /* the command waits: the room's queue is full (run it again later) */
 	bool quit;
 	int exit_code;
 	char **argv_cmds;
@@ -651,9 +652,17 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			json_room(&w, ct);
 			jsonl_w_cstr(&w, "role", client_role_name(ev->role));
 			jsonl_w_int(&w, "permissions", ev->perms);
-			jsonl_w_int(&w, "server_time", ev->server_time);
-			jsonl_w_int(&w, "fw_level", ev->fw_level);
+			if (ev->inferred) {
+				jsonl_w_bool(&w, "inferred", true);
+			} else {
+				jsonl_w_int(&w, "server_time", ev->server_time);
+				jsonl_w_int(&w, "fw_level", ev->fw_level);
+			}
 			emit_json(a, &w);
+		} else if (ev->inferred) {
+			say(a, "✓ %s has us logged in after all (its answer to the login was lost)",
+			    name);
+			update_prompt(a);
 		} else {
 			say(a, "✓ logged in to %s as %s%s", name, client_role_name(ev->role),
 			    ev->role == ACL_ROLE_GUEST ? " (read only: you can read but not post)"
@@ -709,8 +718,29 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			    c->cfg.max_attempts, ev->flood ? ", by flood" : "");
 		}
 		break;
-	case CLIENT_EV_DELIVERED:
-	case CLIENT_EV_FAILED: {
+	case CLIENT_EV_FAILED:
+		if (ev->unsent) {
+			/* queued behind a login that failed: never on the air */
+			if (a->json) {
+				json_begin(a, &w, buf, sizeof(buf), "failed");
+				json_room(&w, ct);
+				jsonl_w_int(&w, "id", ev->id);
+				jsonl_w_int(&w, "attempt", -1);
+				jsonl_w_bool(&w, "unsent", true);
+				jsonl_w_cstr(&w, "reason", "the login failed");
+				jsonl_w_str(&w, "text", ev->text, ev->text_len);
+				emit_json(a, &w);
+				a->failures++;
+			} else {
+				say(a,
+				    "  ✗ NOT sent to %s: \"%s\" (the login failed; post it again "
+				    "once logged in)",
+				    name, clean(text, sizeof(text), ev->text, ev->text_len));
+			}
+			break;
+		}
+		/* fall through */
+	case CLIENT_EV_DELIVERED: {
 		bool ok = ev->type == CLIENT_EV_DELIVERED;
 		struct cstore_post p = {.is_ack = true, .ok = ok, .ts = ev->ts, .at = now};
 		history_append(a, ct->pub, &p);
@@ -771,8 +801,12 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			json_room(&w, ct);
 			jsonl_w_int(&w, "id", ev->id);
 			jsonl_w_cstr(&w, "request", req_name(ev->kind));
+			if (ev->unsent)
+				jsonl_w_bool(&w, "unsent", true);
 			emit_json(a, &w);
 			a->failures++;
+		} else if (ev->unsent) {
+			say(a, "✗ command not sent to %s: the login failed", name);
 		} else if (ev->kind == CLIENT_REQ_CLI) {
 			say(a, "✗ no reply from %s to the command (only an admin gets replies)",
 			    name);
@@ -1050,6 +1084,12 @@ static void report_rc(struct app *a, struct client_contact *room, int rc, const 
                       const char *line)
 {
 	char name[128];
+	if (rc == ERR_FULL && client_queue_space(a->c, room->pub) == 0) {
+		/* CLIENT_QUEUE_MAX operations wait for this room: the command
+		 * waits too, in order (run_pending), rather than fail */
+		a->retry = true;
+		return;
+	}
 	const char *why = rc == ERR_PERM        ? "not allowed with the role this room gave you"
 	                  : rc == ERR_FULL      ? "too many operations waiting for this room"
 	                  : rc == ERR_TOO_BIG   ? "too long"
@@ -1276,22 +1316,14 @@ static void json_queued(struct app *a, const struct client_contact *room, uint32
 	emit_json(a, &w);
 }
 
-/* Splits text into posts a room keeps whole (<= 150 bytes), at spaces where possible. */
-static void cmd_post(struct app *a, struct client_contact *room, char *args, const char *line)
+/*
+ * Splits text into posts a room keeps whole (<= 150 bytes), at spaces where
+ * possible: parts[i] = {offset, length}; returns how many (at most max).
+ */
+static size_t split_post(const char *text, size_t len, size_t parts[][2], size_t max)
 {
-	char text[LINE_MAX_LEN];
-	size_t len, off = 0;
-
-	/* control characters never go on the air */
-	args = skip_spaces(args);
-	len = jsonl_clean_utf8(text, sizeof(text), args, strlen(args), true);
-	while (len && text[len - 1] == ' ')
-		len--;
-	if (!len) {
-		error_out(a, line, "nothing to post");
-		return;
-	}
-	while (off < len) {
+	size_t off = 0, n_parts = 0;
+	while (off < len && n_parts < max) {
 		size_t n = len - off;
 		if (n > POST_CHUNK) {
 			n = POST_CHUNK;
@@ -1303,22 +1335,93 @@ static void cmd_post(struct app *a, struct client_contact *room, char *args, con
 			if (sp > POST_CHUNK / 2)
 				n = sp;
 		}
-		uint32_t id = 0;
-		int rc = client_post(a->c, room->pub, text + off, n, app_now_ms(), &id);
-		if (rc) {
-			report_rc(a, room, rc, "cannot post to", line);
-			return;
-		}
-		if (a->json) {
-			json_queued(a, room, id, "text", text + off, n);
-		} else {
-			char when[32], t[LINE_MAX_LEN * 2];
-			format_time(client_rtc(a->c, app_now_ms()), when, sizeof(when));
-			say(a, "%s me: %s", when, clean(t, sizeof(t), text + off, n));
-		}
+		parts[n_parts][0] = off;
+		parts[n_parts][1] = n;
+		n_parts++;
 		off += n;
 		while (off < len && text[off] == ' ')
 			off++;
+	}
+	return n_parts;
+}
+
+static void cmd_post(struct app *a, struct client_contact *room, char *args, const char *line)
+{
+	char text[LINE_MAX_LEN], name[128];
+	size_t len, parts[CLIENT_QUEUE_MAX][2];
+
+	/* control characters never go on the air */
+	args = skip_spaces(args);
+	len = jsonl_clean_utf8(text, sizeof(text), args, strlen(args), true);
+	while (len && text[len - 1] == ' ')
+		len--;
+	if (!len) {
+		error_out(a, line, "nothing to post");
+		return;
+	}
+	contact_label(room, name, sizeof(name));
+	enum client_login_state ls = client_login_state(a->c, room->pub);
+	if (ls == CLIENT_LOGIN_NONE && a->autologin) {
+		/* a room ignores posts from members it has not logged in: refused
+		 * now rather than after four attempts (with --no-login they go
+		 * out: a room that still knows us from before takes them) */
+		error_out(a, line, "not logged in to %s: %s first; nothing was posted", name,
+		          a->json ? "login ROOM PASSWORD" : "/login PASSWORD");
+		return;
+	}
+	size_t n_parts = split_post(text, len, parts, CLIENT_QUEUE_MAX);
+	if (parts[n_parts - 1][0] + parts[n_parts - 1][1] < len) {
+		error_out(a, line, "too long to post (%zu bytes); nothing was posted", len);
+		return;
+	}
+	if (client_queue_space(a->c, room->pub) < n_parts) {
+		a->retry = true; /* all parts at once, after what waits for this room */
+		return;
+	}
+	if (ls == CLIENT_LOGIN_PENDING && !a->json)
+		say(a,
+		    "* waiting for the login to %s: this goes out once it succeeds "
+		    "(and not at all if it fails)",
+		    name);
+	if (n_parts > 1 && !a->json)
+		say(a, "* %zu bytes: sent as %zu posts (a room keeps %d bytes of a post)", len,
+		    n_parts, POST_CHUNK);
+	for (size_t i = 0; i < n_parts; i++) {
+		const char *part = text + parts[i][0];
+		size_t n = parts[i][1];
+		uint32_t id = 0;
+		int rc = client_post(a->c, room->pub, part, n, app_now_ms(), &id);
+		if (rc) {
+			report_rc(a, room, rc, "cannot post to", line);
+			if (a->retry) { /* never run again with some parts queued */
+				a->retry = false;
+				error_out(a, line, "cannot post to %s: too many operations waiting",
+				          name);
+			}
+			if (i)
+				error_out(a, line, "only the first %zu of %zu parts were queued", i,
+				          n_parts);
+			return;
+		}
+		if (a->json) {
+			char buf[2048];
+			struct jsonl_w w;
+			json_begin(a, &w, buf, sizeof(buf), "queued");
+			json_room(&w, room);
+			jsonl_w_int(&w, "id", id);
+			jsonl_w_str(&w, "text", part, n);
+			if (n_parts > 1) {
+				jsonl_w_int(&w, "part", (long long)i + 1);
+				jsonl_w_int(&w, "parts", (long long)n_parts);
+			}
+			if (ls == CLIENT_LOGIN_PENDING)
+				jsonl_w_bool(&w, "after_login", true);
+			emit_json(a, &w);
+		} else {
+			char when[32], t[LINE_MAX_LEN * 2];
+			format_time(client_rtc(a->c, app_now_ms()), when, sizeof(when));
+			say(a, "%s me: %s", when, clean(t, sizeof(t), part, n));
+		}
 	}
 }
 
@@ -1621,6 +1724,11 @@ static void run_line(struct app *a, char *line)
 	p = skip_spaces(line);
 	if (!*p)
 		return;
+	if (strlen(p) >= sizeof(copy)) {
+		error_out(a, NULL, "line too long (%zu bytes, at most %d): not run, nothing posted",
+		          strlen(p), LINE_MAX_LEN - 1);
+		return;
+	}
 	snprintf(copy, sizeof(copy), "%s", p);
 	if (!a->json) {
 		if (*p != '/' || p[1] == '/') {
@@ -1730,11 +1838,26 @@ static int run_pending(struct app *a)
 		if (!a->link_up && needs_radio(a, a->pending[0]))
 			return ran;
 		char *line = a->pending[0];
+		char *again = strdup(line); /* run_line edits its line */
+		if (!again)
+			return ran;
 		memmove(a->pending, a->pending + 1,
 		        sizeof(a->pending[0]) * (size_t)(a->n_pending - 1));
 		a->n_pending--;
+		a->retry = false;
 		run_line(a, line);
 		free(line);
+		if (a->retry) {
+			/* the room's queue is full: this line, and those after it,
+			 * wait until an operation ends (order is kept) */
+			a->retry = false;
+			memmove(a->pending + 1, a->pending,
+			        sizeof(a->pending[0]) * (size_t)a->n_pending);
+			a->pending[0] = again;
+			a->n_pending++;
+			return ran;
+		}
+		free(again);
 		ran++;
 	}
 	return ran;
@@ -1753,17 +1876,41 @@ static void on_line(void *ctx, char *line)
 			a->input_done = true;
 		return;
 	}
+	if (a->ed.cut) {
+		/* a line that did not fit is refused whole: never post part of it */
+		error_out(a, NULL,
+		          "line too long (%zu bytes, at most %d): nothing was %s; post it in "
+		          "pieces",
+		          strlen(line) + a->ed.cut, LINED_MAX - 1, a->json ? "run" : "posted");
+		return;
+	}
 	if (a->json) {
 		queue_line(a, line);
 		return;
 	}
-	/* interactive: at once, except radio commands while the radio is down */
+	/* interactive: at once, except radio commands while the radio is down,
+	 * and anything typed while earlier lines wait */
+	if (a->n_pending) {
+		say(a, "* waiting behind %d earlier line%s", a->n_pending,
+		    a->n_pending == 1 ? "" : "s");
+		queue_line(a, line);
+		return;
+	}
 	if (!a->link_up && needs_radio(a, line)) {
 		say(a, "* the radio is not connected yet: this will go out once it is");
 		queue_line(a, line);
 		return;
 	}
+	char *again = strdup(line);
+	a->retry = false;
 	run_line(a, line);
+	if (a->retry && again) {
+		a->retry = false;
+		say(a, "* %d operations already wait for this room: this one goes out after them",
+		    CLIENT_QUEUE_MAX);
+		queue_line(a, again);
+	}
+	free(again);
 	update_prompt(a);
 }
 
@@ -1865,19 +2012,28 @@ static void usage(FILE *f)
 	    "    every time, attempts 0, 1 and 2 along the known route, then the route is\n"
 	    "    forgotten and attempt 3 is flooded; it is \"delivered\" when the room's ACK\n"
 	    "    arrives, \"failed\" when the last attempt times out. A room never answers a\n"
-	    "    wrong password, so a failed login is reported after a timeout. Pushed\n"
-	    "    posts are acknowledged exactly as the firmware client does, kept in DIR and\n"
-	    "    shown once even when a room pushes one twice. Several rooms can be used at\n"
-	    "    once, each with its own login, sync point and history. Passwords that\n"
-	    "    worked are remembered (DIR/passwords.jsonl, mode 0600) and used to log in\n"
-	    "    again at the next start.\n"
+	    "    wrong password, so a failed login is reported after a timeout: the one the\n"
+	    "    firmware companion gives the app (500 ms + 16 x the login's airtime by\n"
+	    "    flood, about 8 s at the default preset; a second flood goes out halfway).\n"
+	    "    A post needs a login: typed while one is under way it waits for it (and\n"
+	    "    fails, unsent, if the login fails); typed with none it is refused (unless\n"
+	    "    --no-login). A login whose answer was lost is noticed when the room ACKs\n"
+	    "    a post or pushes one. A line holds at most 1023 bytes: a longer one is\n"
+	    "    refused whole. Pushed posts are acknowledged exactly as the firmware\n"
+	    "    client does, kept in DIR and shown once even when a room pushes one\n"
+	    "    twice. Several rooms can be used at once, each with its own login, sync\n"
+	    "    point and history. Passwords that worked are remembered\n"
+	    "    (DIR/passwords.jsonl, mode 0600) and used to log in again at the next\n"
+	    "    start.\n"
 	    "\n"
 	    "    Interactive mode (the default) is a line-oriented terminal client: pick a\n"
 	    "    room with /room NAME, type text to post it, /help lists the commands. The\n"
 	    "    prompt shows the current room and the number of unread posts elsewhere.\n"
 	    "\n"
 	    "    With --json, roomc reads one command per line from standard input (or from\n"
-	    "    -c arguments) and writes one JSON object per line for each event.\n"
+	    "    -c arguments) and writes one JSON object per line for each event. Any\n"
+	    "    number of commands may be queued: while 16 operations wait for one room\n"
+	    "    (the client's queue), later commands wait in order until one ends.\n"
 	    "\n"
 	    "OPTIONS\n"
 	    "    -d, --data DIR        data directory (created if missing): identity, contacts,\n"
@@ -1894,7 +2050,9 @@ static void usage(FILE *f)
 	    "        --advert          send our advert (flood) when the radio comes up\n"
 	    "        --keepalive SECONDS  send keep-alives to logged-in rooms this often\n"
 	    "                          (off by default, as in the v1.17.1 companion)\n"
-	    "        --no-login        do not log in again with remembered passwords at start\n"
+	    "        --no-login        do not log in again with remembered passwords at start;\n"
+	    "                          posts then go out without a login (a room that still\n"
+	    "                          knows you takes them) instead of being refused\n"
 	    "        --no-remember     do not remember passwords that worked\n"
 	    "        --freq MHZ, --bw KHZ, --sf N, --cr N, --tx DBM\n"
 	    "                          radio settings sent to the modem (firmware defaults:\n"
@@ -1915,7 +2073,8 @@ static void usage(FILE *f)
 	    "    /room NAME            (interactive) switch room and show what is new\n"
 	    "    login ROOM [PASSWORD] log in; an empty password is \"\" or nothing (in\n"
 	    "                          interactive mode a bare /login uses the remembered one)\n"
-	    "    post ROOM TEXT        post; text over 150 bytes is split into several posts\n"
+	    "    post ROOM TEXT        post (logged in, or a login under way); text over 150\n"
+	    "                          bytes is split into several posts, and says so\n"
 	    "    cli ROOM COMMAND      an admin command (the room's CLI), e.g. cli Room get name\n"
 	    "    status ROOM           the room's status (uptime, battery, radio counters)\n"
 	    "    telemetry ROOM        the room's telemetry (voltage, temperature)\n"
@@ -1939,13 +2098,18 @@ static void usage(FILE *f)
 	    "                   advert was heard (path: route hops, -1 = flood)\n"
 	    "    contacts       {count, contacts: [...]}: answer to 'contacts'\n"
 	    "    rooms          {count, rooms: [{room, key, logged_in, role, unread}]}\n"
-	    "    login          {room, key, role, permissions, server_time, fw_level}\n"
+	    "    login          {room, key, role, permissions, server_time, fw_level}; or\n"
+	    "                   {room, key, role, permissions, inferred: true}: the answer\n"
+	    "                   was lost but the room ACKed a post (role read-write) or\n"
+	    "                   pushed one (guest)\n"
 	    "    login_timeout  {room, key}: no answer (wrong password, or out of reach)\n"
 	    "    login_failed   {room, key, code}: the room refused\n"
-	    "    queued         {room, key, id, text | cli | request}: accepted, with its id\n"
+	    "    queued         {room, key, id, text | cli | request}: accepted, with its id;\n"
+	    "                   a long post: {part, parts}; behind a login: {after_login}\n"
 	    "    sent           {room, key, id, attempt, flood, timeout_ms}: an attempt went out\n"
 	    "    delivered      {room, key, id, attempt, rtt_ms, text}: the room ACKed the post\n"
-	    "    failed         {room, key, id, attempt, text}: no ACK after the last attempt\n"
+	    "    failed         {room, key, id, attempt, text}: no ACK after the last attempt;\n"
+	    "                   {unsent: true, reason}: never sent, the login before it failed\n"
 	    "    post           {room, key, ts, author, author_key, text}: a post pushed by the\n"
 	    "                   room (ts: room clock; author: name when known, else key prefix)\n"
 	    "    cli_reply      {room, key, id, ts, text}\n"

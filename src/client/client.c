@@ -303,7 +303,7 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 /* ---- receiving from peers ---- */
 
 static int peers_by_hash(struct mesh_ep *ep, uint8_t src_hash, int skip, struct mesh_peer *out,
-			 int max)
+                         int max)
 {
 	struct client *c = ep->ctx;
 	int n = 0;
@@ -342,6 +342,8 @@ static void return_path_retry(struct client *c, struct client_contact *ct, const
 }
 
 static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms);
+static void login_inferred(struct client *c, struct client_room *rs, struct client_contact *ct,
+                           unsigned role, uint64_t now_ms);
 
 /* An operation awaits its outcome: the next one waits (one at a time per room,
  * so no retry is made stale by a newer stamp and no request goes out while
@@ -370,6 +372,8 @@ static void post_done(struct client *c, struct client_room *rs, struct client_co
 	    .text_len = rs->post.len,
 	};
 	rs->post.active = false;
+	if (ok)
+		login_inferred(c, rs, ct, ACL_ROLE_READ_WRITE, now_ms);
 	emit(c, &ev);
 	start_next(c, rs, now_ms);
 }
@@ -420,6 +424,76 @@ static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t c
 	return true;
 }
 
+/*
+ * The login failed (refused, or no answer): posts and CLI commands queued
+ * behind it were typed for a session that did not come, so they fail now,
+ * unsent (FAILED / TIMEOUT with .unsent), instead of being tried for half a
+ * minute against a room that does not know us.  Requests and later logins
+ * stay queued.
+ */
+static void fail_queued(struct client *c, struct client_room *rs, struct client_contact *ct)
+{
+	struct client_op all[CLIENT_QUEUE_MAX];
+	unsigned len = rs->q_len;
+
+	/* the queue keeps the rest before any event runs (a handler may queue more) */
+	for (unsigned i = 0; i < len; i++)
+		all[i] = rs->queue[(rs->q_head + i) % CLIENT_QUEUE_MAX];
+	rs->q_head = rs->q_len = 0;
+	for (unsigned i = 0; i < len; i++)
+		if (all[i].kind != OP_POST && all[i].kind != CLIENT_REQ_CLI)
+			rs->queue[rs->q_len++] = all[i];
+	for (unsigned i = 0; i < len; i++) {
+		if (all[i].kind != OP_POST && all[i].kind != CLIENT_REQ_CLI)
+			continue;
+		struct client_event ev = {.type = all[i].kind == OP_POST ? CLIENT_EV_FAILED
+		                                                         : CLIENT_EV_TIMEOUT,
+		                          .contact = ct,
+		                          .id = all[i].id,
+		                          .kind = all[i].kind,
+		                          .unsent = true,
+		                          .text = all[i].text,
+		                          .text_len = all[i].len};
+		emit(c, &ev);
+	}
+	crypto_wipe(all, sizeof(all));
+}
+
+/* The login is over without a session: refused (code) or unanswered. */
+static void login_lost(struct client *c, struct client_room *rs, struct client_contact *ct,
+                       enum client_event_type type, uint8_t code)
+{
+	struct client_event ev = {.type = type, .contact = ct, .code = code};
+	rs->login = CLIENT_LOGIN_NONE;
+	crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
+	emit(c, &ev);
+	fail_queued(c, rs, ct);
+}
+
+/*
+ * The room answered something only a client it has logged in gets (the
+ * ACK of a post, a push): a login whose reply was lost did log us in.  The
+ * state shown is the room's: logged in, with the role the evidence proves
+ * at least (a post: read-write; a push: guest) unless a login said more.
+ */
+static void login_inferred(struct client *c, struct client_room *rs, struct client_contact *ct,
+                           unsigned role, uint64_t now_ms)
+{
+	if (rs->login != CLIENT_LOGIN_NONE)
+		return;
+	rs->login = CLIENT_LOGIN_OK;
+	if ((rs->perms & ACL_ROLE_MASK) < role)
+		rs->perms = (uint8_t)((rs->perms & ~ACL_ROLE_MASK) | role);
+	rs->ka_next_ms = now_ms + (uint64_t)c->cfg.keepalive_s * 1000;
+	rs->ka_lost = false;
+	struct client_event ev = {.type = CLIENT_EV_LOGIN,
+	                          .contact = ct,
+	                          .perms = rs->perms,
+	                          .role = rs->perms & ACL_ROLE_MASK,
+	                          .inferred = true};
+	emit(c, &ev);
+}
+
 static void login_reply(struct client *c, struct client_room *rs, struct client_contact *ct,
                         const uint8_t *body, size_t len, uint64_t now_ms)
 {
@@ -431,10 +505,7 @@ static void login_reply(struct client *c, struct client_room *rs, struct client_
 	rs->last_rx_ms = now_ms;
 	crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
 	if (r.code != LOGIN_RESP_OK) {
-		rs->login = CLIENT_LOGIN_NONE;
-		ev.type = CLIENT_EV_LOGIN_FAILED;
-		ev.code = r.code;
-		emit(c, &ev);
+		login_lost(c, rs, ct, CLIENT_EV_LOGIN_FAILED, r.code);
 		return;
 	}
 	rs->login = CLIENT_LOGIN_OK;
@@ -576,8 +647,10 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 		emit(c, &ev);
 	}
 	struct client_room *rs = client_room_find(c, ct->pub);
-	if (rs)
+	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
+		login_inferred(c, rs, ct, ACL_ROLE_GUEST, rx->now_ms);
+	}
 	fingerprint(ct->pub, m->timestamp, m->author, m->text, m->text_len, fp);
 	if (seen_has(c, fp))
 		return; /* a re-push after a lost ACK: acknowledged again, shown once */
@@ -688,7 +761,24 @@ static int send_login(struct client *c, struct client_room *rs, struct client_co
 	if (rc)
 		return rc;
 	rs->login = CLIENT_LOGIN_PENDING;
-	rs->login_deadline = now_ms + delay + timeout;
+	/*
+	 * The firmware's time: the companion hands the app est_timeout for
+	 * the login it sent (CMD_SEND_LOGIN -> RESP_CODE_SENT), the §9.2 value
+	 * above.  A flooded login gets that in all: a second flood (two
+	 * members who pressed login together collide once, not twice) goes
+	 * out halfway.  A direct one gets its own, then a flood (the route may
+	 * be stale) with the flood's.
+	 */
+	if (rs->login_attempt == 0 && ct->out_path_len == MESH_NO_PATH) {
+		rs->login_end = now_ms + timeout;
+		rs->login_deadline = now_ms + timeout / 2;
+	} else if (rs->login_attempt > 0 && rs->login_end) {
+		rs->login_deadline =
+		    rs->login_end > now_ms + delay ? rs->login_end : now_ms + delay;
+	} else {
+		rs->login_end = 0;
+		rs->login_deadline = now_ms + delay + timeout;
+	}
 	return ERR_OK;
 }
 
@@ -858,10 +948,8 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 	case OP_LOGIN:
 		rs->login_attempt = 0;
 		rc = send_login(c, rs, ct, op->text, now_ms);
-		if (rc) {
-			rs->login = CLIENT_LOGIN_NONE;
-			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
-		}
+		if (rc)
+			login_lost(c, rs, ct, CLIENT_EV_LOGIN_TIMEOUT, 0);
 		return;
 	case OP_POST:
 		rs->post.active = true;
@@ -940,6 +1028,29 @@ static int text_op(struct client_op *op, unsigned kind, const char *text, size_t
 	memcpy(op->text, text, len);
 	op->len = len;
 	return ERR_OK;
+}
+
+enum client_login_state client_login_state(const struct client *c,
+                                           const uint8_t room[CRYPTO_PUB_SIZE])
+{
+	const struct client_room *rs = NULL;
+	for (int i = 0; i < CLIENT_MAX_ROOMS && !rs; i++)
+		if (c->rooms[i].used && memcmp(c->rooms[i].pub, room, CRYPTO_PUB_SIZE) == 0)
+			rs = &c->rooms[i];
+	if (!rs)
+		return CLIENT_LOGIN_NONE;
+	for (unsigned i = 0; i < rs->q_len; i++)
+		if (rs->queue[(rs->q_head + i) % CLIENT_QUEUE_MAX].kind == OP_LOGIN)
+			return CLIENT_LOGIN_PENDING;
+	return rs->login;
+}
+
+unsigned client_queue_space(const struct client *c, const uint8_t room[CRYPTO_PUB_SIZE])
+{
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+		if (c->rooms[i].used && memcmp(c->rooms[i].pub, room, CRYPTO_PUB_SIZE) == 0)
+			return CLIENT_QUEUE_MAX - c->rooms[i].q_len;
+	return CLIENT_QUEUE_MAX;
 }
 
 int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *password,
@@ -1026,11 +1137,8 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		 * by flood, before giving up */
 		client_reset_path(c, ct);
 		if (rs->login_attempt++ > 0 ||
-		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK) {
-			rs->login = CLIENT_LOGIN_NONE;
-			crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
-			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
-		}
+		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK)
+			login_lost(c, rs, ct, CLIENT_EV_LOGIN_TIMEOUT, 0);
 	}
 	if (rs->post.active && now_ms >= rs->post.deadline) {
 		unsigned next = rs->post.attempt + 1;

@@ -7,8 +7,15 @@
  *     point (newest post timestamp received);
  *   - login (§9.3) with the room form of ANON_REQ, answered by a RESPONSE or
  *     a PATH; the reciprocal PATH is the mesh layer's (ep.reciprocal_path).
- *     A login without an answer is sent once more, by flood, before it is
- *     reported as timed out (a wrong password is never answered);
+ *     A login gets the firmware's time: the timeout the companion reports to
+ *     the app for it (RESP_CODE_SENT est_timeout: 500 ms + 16 x airtime by
+ *     flood, 500 ms + (6 x airtime + 250 ms) x (hops + 1) direct).  A flooded
+ *     login is sent once more by flood halfway through that time; a direct
+ *     one, once it is over, by flood with the flood's time (the route may be
+ *     stale); then LOGIN_TIMEOUT (a wrong password is never answered).
+ *     Posts and CLI commands queued behind a login that fails fail with it,
+ *     unsent.  An ACK of our post or a push from the room while no login is
+ *     known is a login whose reply was lost: LOGIN (inferred);
  *   - posts (§9.4) with the app's retry policy: the same timestamp, attempt
  *     0, 1, 2 along the current route, then the path is reset and attempt 3
  *     is flooded; "delivered" on the expected ACK (plain, multi-ACK, in
@@ -108,6 +115,7 @@ struct client_room {
 	uint8_t perms;     /* the permissions byte of the last login */
 	uint32_t login_ts; /* stamp of the pending login */
 	uint64_t login_deadline;
+	uint64_t login_end;                 /* a flooded login: when the firmware's time is up */
 	unsigned login_attempt;             /* 0, then 1 for the flooded second try */
 	char login_pw[CLIENT_PASS_MAX + 1]; /* kept for the second try only */
 
@@ -191,6 +199,8 @@ struct client_event {
 	size_t data_len;
 	const struct acl_entry *acl; /* ACL */
 	size_t n_acl;
+	bool unsent;      /* FAILED, TIMEOUT: never sent, the login before it failed */
+	bool inferred;    /* LOGIN: no reply, but the room acted on our session */
 	int unsynced;     /* KEEPALIVE: posts waiting at the room, -1 if not said */
 	bool new_contact; /* CONTACT */
 };
@@ -288,6 +298,15 @@ int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char
 /* A request (§9.7): REQ_GET_STATUS, _TELEMETRY or _ACL; outcome its event or TIMEOUT. */
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
                    uint64_t now_ms, uint32_t *id);
+/*
+ * The login state of a room as it stands: PENDING while a login is on the
+ * air or queued (what is posted now goes out after it), OK once the room
+ * has answered one (or acted on our session), NONE otherwise.
+ */
+enum client_login_state client_login_state(const struct client *c,
+                                           const uint8_t room[CRYPTO_PUB_SIZE]);
+/* How many more operations the room's queue takes now (CLIENT_QUEUE_MAX at most). */
+unsigned client_queue_space(const struct client *c, const uint8_t room[CRYPTO_PUB_SIZE]);
 /*
  * Seeds the de-duplication set from history kept on disk (a room session is
  * not needed: any number of rooms).  Seed the newest posts of each room last

@@ -116,6 +116,7 @@ struct rec_event {
 	struct server_stats stats;
 	size_t n_acl;
 	int unsynced;
+	uint64_t at; /* the client's clock when it fired */
 };
 
 struct recorder {
@@ -126,11 +127,11 @@ struct recorder {
 static void record(void *ctx, struct client *c, const struct client_event *e)
 {
 	struct recorder *r = ctx;
-	(void)c;
 	if (r->n >= MAX_EVENTS)
 		return;
 	struct rec_event *x = &r->ev[r->n++];
 	memset(x, 0, sizeof(*x));
+	x->at = c->now_ms;
 	x->type = e->type;
 	memcpy(x->room, e->contact->pub, 32);
 	x->id = e->id;
@@ -1387,6 +1388,67 @@ static void test_repush_any_room(void)
 	world_free(w);
 }
 
+/*
+ * Issue 14, roomc and logins.  A login the room never answers gives up in
+ * the firmware's time: the est_timeout the companion hands the app for it
+ * (BaseChatMesh::sendLogin, calcFloodTimeoutMillisFor: 500 + 16 x airtime),
+ * not twice that.  Posts typed before it completes wait for it and fail
+ * with it, unsent (they were tried 4 times over ~30 s).  A login whose
+ * reply is lost did log us in: the room's ACK of a post says so, and the
+ * state becomes "logged in" (roomc showed "not logged in" while its posts
+ * were delivered).
+ */
+static void test_login_time_and_state(void)
+{
+	struct world *w = world_new(1, 11);
+	struct fake_room *r = &w->rooms[1];
+	const struct rec_event *e;
+	uint32_t id;
+
+	r->no_reply = true;
+	uint64_t t0 = w->now;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "early one", 9, w->now, &id), ERR_OK);
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "early two", 9, w->now, &id), ERR_OK);
+	world_run(w, w->now + 120000);
+	uint32_t est = client_timeout_ms(w->c, 51, MESH_NO_PATH); /* the ANON_REQ */
+	e = last_of(&w->rec, CLIENT_EV_LOGIN_TIMEOUT);
+	CHECK(e != NULL);
+	if (e) {
+		printf("test_client: unreachable room: login timeout after %llu ms "
+		       "(firmware est_timeout %u ms)\n",
+		       (unsigned long long)(e->at - t0), est);
+		CHECK(e->at - t0 <= est + 10);
+		CHECK(e->at - t0 >= est / 2);
+	}
+	/* the posts failed with the login, at once, and never went on the air */
+	CHECK_EQ(count(&w->rec, CLIENT_EV_FAILED), 2);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_SEND), 0);
+	CHECK_EQ(w->nodes[0].sent, 2); /* the login and its second flood */
+	e = last_of(&w->rec, CLIENT_EV_FAILED);
+	CHECK(e && e->at == last_of(&w->rec, CLIENT_EV_LOGIN_TIMEOUT)->at);
+	CHECK(!client_busy(w->c));
+
+	/* the room logs us in but its reply is lost */
+	r->no_reply = false;
+	w->drop = drop_all_from_room;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 60000);
+	w->drop = NULL;
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), 2);
+	CHECK(r->have_client);
+	struct client_room *rs = client_room_find(w->c, room_key(w, 1));
+	CHECK(rs && rs->login == CLIENT_LOGIN_NONE);
+	/* a post is delivered: the room has us logged in, and so do we */
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "after all", 9, w->now, &id), ERR_OK);
+	world_run(w, w->now + 30000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_DELIVERED), 1);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	rs = client_room_find(w->c, room_key(w, 1));
+	CHECK(rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & 3) == ACL_ROLE_READ_WRITE);
+	world_free(w);
+}
+
 int main(void)
 {
 	const char *path = getenv("ROOMD_VECTORS");
@@ -1411,6 +1473,7 @@ int main(void)
 	test_one_at_a_time();
 	test_two_rooms();
 	test_repush_any_room();
+	test_login_time_and_state();
 	json_decref(vectors);
 	return harness_done("test_client");
 }
