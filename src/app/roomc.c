@@ -991,20 +991,23 @@ static bool is_room(const struct client_contact *ct)
 }
 
 /*
- * Finds a room by name (exact, then case-insensitive), key prefix (hex), or
- * unique case-insensitive name prefix.  *err says why not.
+ * Finds a contact (a room if rooms_only) by name (exact, then
+ * case-insensitive), key prefix (hex), or unique case-insensitive name
+ * prefix.  *err says why not.
  */
-static struct client_contact *room_by_token(struct app *a, const char *tok, const char **err)
+static struct client_contact *contact_by_token(struct app *a, const char *tok, bool rooms_only,
+                                               const char **err)
 {
 	struct client_contact *found = NULL;
 	int hits;
 
-	*err = "no such room (see 'contacts'; rooms appear when their advert is heard)";
+	*err = rooms_only ? "no such room (see 'contacts'; rooms appear when their advert is heard)"
+	                  : "no such contact (see 'contacts')";
 	for (int pass = 0; pass < 4; pass++) {
 		hits = 0;
 		for (int i = 0; i < CLIENT_MAX_CONTACTS; i++) {
 			struct client_contact *ct = &a->c->contacts[i];
-			if (!is_room(ct))
+			if (rooms_only ? !is_room(ct) : !ct->used)
 				continue;
 			bool m = false;
 			if (pass == 0)
@@ -1028,11 +1031,18 @@ static struct client_contact *room_by_token(struct app *a, const char *tok, cons
 		if (hits == 1)
 			return found;
 		if (hits > 1) {
-			*err = "several rooms match: give more of the name or the key";
+			*err = rooms_only
+			           ? "several rooms match: give more of the name or the key"
+			           : "several contacts match: give more of the name or the key";
 			return NULL;
 		}
 	}
 	return NULL;
+}
+
+static struct client_contact *room_by_token(struct app *a, const char *tok, const char **err)
+{
+	return contact_by_token(a, tok, true, err);
 }
 
 /* JSON mode: the room at the start of *pp (a whole room name with spaces is tried first). */
@@ -1574,6 +1584,116 @@ static void cmd_add(struct app *a, struct client_contact *room, char *args, cons
 	json_ok(a, "add");
 }
 
+/* The contact a command names: a "quoted name", a name, a key prefix; the rest stays in *pp. */
+static struct client_contact *take_contact(struct app *a, char **pp, const char *line)
+{
+	char tok[LINE_MAX_LEN];
+	const char *err;
+	char *p = skip_spaces(*pp);
+	struct client_contact *ct = NULL;
+
+	/* a whole name with spaces, unquoted, as the only argument */
+	if (*p && *p != '"') {
+		char whole[LINE_MAX_LEN];
+		snprintf(whole, sizeof(whole), "%s", p);
+		trim_end(whole);
+		for (int i = 0; i < CLIENT_MAX_CONTACTS && !ct; i++)
+			if (a->c->contacts[i].used && strchr(whole, ' ') &&
+			    strcmp(a->c->contacts[i].name, whole) == 0)
+				ct = &a->c->contacts[i];
+		if (ct) {
+			*pp = p + strlen(p);
+			return ct;
+		}
+	}
+	if (!take_token(&p, tok, sizeof(tok))) {
+		error_out(a, line,
+		          "a contact is required: its name (\"quoted\" if it has "
+		          "spaces) or a key prefix");
+		return NULL;
+	}
+	if (!(ct = contact_by_token(a, tok, false, &err)))
+		error_out(a, line, "%s", err);
+	*pp = p;
+	return ct;
+}
+
+static void cmd_remove(struct app *a, struct client_contact *room, char *args, const char *line)
+{
+	char name[128], key[2 * CRYPTO_PUB_SIZE + 1];
+	struct client_contact *ct;
+	(void)room;
+	if (!(ct = take_contact(a, &args, line)))
+		return;
+	if (*skip_spaces(args)) {
+		error_out(a, line, "remove CONTACT: one contact at a time");
+		return;
+	}
+	contact_label(ct, name, sizeof(name));
+	hex_encode(key, sizeof(key), ct->pub, CRYPTO_PUB_SIZE);
+	uint8_t pub[CRYPTO_PUB_SIZE];
+	memcpy(pub, ct->pub, sizeof(pub));
+	int rc = client_contact_remove(a->c, ct);
+	if (rc == ERR_AGAIN) {
+		error_out(a, line, "%s has operations under way: remove it once they end", name);
+		return;
+	}
+	if (rc) {
+		error_out(a, line, "cannot remove %s: %s", name, err_str(rc));
+		return;
+	}
+	cstore_password_forget(&a->store, pub);
+	struct view *v = view_find(a, pub, false);
+	if (v)
+		memset(v, 0, sizeof(*v));
+	if (a->has_current && memcmp(a->current, pub, sizeof(pub)) == 0)
+		a->has_current = false;
+	save_now(a);
+	say(a,
+	    "* %s removed (and its remembered password); its history stays in "
+	    "%s/history/%.64s.jsonl; its next advert adds it again",
+	    name, a->store.dir, key);
+	json_ok(a, "remove");
+}
+
+static void cmd_rename(struct app *a, struct client_contact *room, char *args, const char *line)
+{
+	char old[128], name[CLIENT_NAME_MAX * 4], clean_name[CLIENT_NAME_MAX * 4];
+	struct client_contact *ct;
+	(void)room;
+	if (!(ct = take_contact(a, &args, line)))
+		return;
+	args = skip_spaces(args);
+	if (*args == '"') {
+		if (!take_token(&args, name, sizeof(name)) || *skip_spaces(args)) {
+			error_out(a, line, "rename CONTACT NEW NAME: unclosed quote");
+			return;
+		}
+	} else {
+		snprintf(name, sizeof(name), "%s", args);
+		trim_end(name);
+	}
+	contact_label(ct, old, sizeof(old));
+	size_t len = jsonl_clean_utf8(clean_name, sizeof(clean_name), name, strlen(name), true);
+	if (len > CLIENT_NAME_MAX - 1) {
+		error_out(a, line, "a name holds %d bytes at most (this one: %zu)",
+		          CLIENT_NAME_MAX - 1, len);
+		return;
+	}
+	int rc = client_contact_rename(a->c, ct, clean_name);
+	if (rc) {
+		error_out(a, line, "cannot rename %s: %s", old, err_str(rc));
+		return;
+	}
+	save_now(a);
+	if (!len)
+		say(a, "* %s: its adverts name it again from the next one", old);
+	else
+		say(a, "* %s is now \"%s\" (its adverts no longer rename it)", old, ct->name);
+	update_prompt(a);
+	json_ok(a, "rename");
+}
+
 static void cmd_path(struct app *a, struct client_contact *room, char *args, const char *line)
 {
 	char name[128], hex[2 * PKT_MAX_PATH + 1];
@@ -1647,6 +1767,10 @@ static const struct cmd cmds[] = {
     {"acl", F_ROOM | F_RADIO, "ROOM", "", "the room's admins (admins only)", cmd_acl},
     {"advert", F_RADIO, "[zerohop]", "[zerohop]", "send our advert (flood by default)", cmd_advert},
     {"add", 0, "KEY [NAME]", "KEY [NAME]", "add a room by its public key", cmd_add},
+    {"rename", 0, "CONTACT NAME", "CONTACT NAME",
+     "name a contact yourself (\"quote\" names with spaces; an empty name: the advert's)",
+     cmd_rename},
+    {"remove", 0, "CONTACT", "CONTACT", "forget a contact and its remembered password", cmd_remove},
     {"path", F_ROOM | F_UI, "", "", "show the route to the room", cmd_path},
     {"reset_path", F_ROOM, "ROOM", "", "forget the route to the room (next sends flood)",
      cmd_reset_path},
@@ -1670,6 +1794,8 @@ static const struct cmd *cmd_find(const char *name, bool json)
 		return cmd_find("quit", json);
 	if (!json && !strcmp(name, "reset"))
 		return cmd_find("reset_path", false);
+	if (!strcmp(name, "rm") || !strcmp(name, "delete"))
+		return cmd_find("remove", json);
 	return NULL;
 }
 
@@ -2083,6 +2209,12 @@ static void usage(FILE *f)
 	    "    forget ROOM           forget the remembered password\n"
 	    "    advert [zerohop]      send our advert\n"
 	    "    add KEY [NAME]        add a room by its 64-hex-digit key without its advert\n"
+	    "    rename CONTACT NAME   name a contact yourself; its adverts no longer rename it\n"
+	    "                          (an empty NAME gives the naming back to them)\n"
+	    "    remove CONTACT        forget a contact, its route, session and remembered\n"
+	    "                          password (history stays in DIR); its next advert adds\n"
+	    "                          it again. CONTACT: a name (\"quoted\" with spaces) or key\n"
+	    "                          prefix\n"
 	    "    reset_path ROOM       forget the route: the next sends flood\n"
 	    "    wait                  (--json) hold later commands until nothing is pending\n"
 	    "    sleep SECONDS         (--json) hold later commands for a while\n"

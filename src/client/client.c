@@ -19,6 +19,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 /* Operation kinds besides CLIENT_REQ_* (client_op.kind). */
 enum { OP_LOGIN = 0x200, OP_POST = 0x201 };
@@ -213,6 +214,39 @@ int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
 	return ERR_OK;
 }
 
+int client_contact_remove(struct client *c, struct client_contact *ct)
+{
+	struct client_room *rs;
+	if (!ct || !ct->used)
+		return ERR_NOT_FOUND;
+	if ((rs = client_room_find(c, ct->pub))) {
+		if (room_busy(rs) || rs->q_len)
+			return ERR_AGAIN;
+		crypto_wipe(rs, sizeof(*rs));
+	}
+	crypto_wipe(ct, sizeof(*ct));
+	return ERR_OK;
+}
+
+int client_contact_rename(struct client *c, struct client_contact *ct, const char *name)
+{
+	size_t len = strlen(name), n;
+	(void)c;
+	if (!ct || !ct->used)
+		return ERR_NOT_FOUND;
+	if (!len) {
+		ct->renamed = false;
+		return ERR_OK;
+	}
+	n = utf8_valid_prefix_len(name, len, CLIENT_NAME_MAX - 1);
+	if (n == 0)
+		return ERR_INVAL;
+	memset(ct->name, 0, sizeof(ct->name));
+	memcpy(ct->name, name, n);
+	ct->renamed = true;
+	return ERR_OK;
+}
+
 static void set_path(struct client *c, struct client_contact *ct, uint8_t path_len,
                      const uint8_t *path)
 {
@@ -288,7 +322,8 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 	is_new = !ct;
 	if (!ct && client_contact_add(c, pub, &ct) != ERR_OK)
 		return;
-	snprintf(ct->name, sizeof(ct->name), "%s", d.name);
+	if (!ct->renamed)
+		snprintf(ct->name, sizeof(ct->name), "%s", d.name);
 	ct->type = d.type;
 	ct->has_loc = d.has_loc;
 	ct->lat_e6 = d.lat_e6;

@@ -74,6 +74,7 @@ struct client_contact {
 	bool used;
 	uint8_t pub[CRYPTO_PUB_SIZE];
 	char name[CLIENT_NAME_MAX]; /* NUL-terminated; may be empty for a manual contact */
+	bool renamed;               /* the name is ours (client_contact_rename): adverts keep it */
 	uint8_t type;               /* ADV_TYPE_* */
 	bool has_loc;
 	int32_t lat_e6, lon_e6; /* degrees x 1e6 */
@@ -263,6 +264,19 @@ struct client_contact *client_contact_by_prefix(struct client *c, const uint8_t 
  */
 int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
                        struct client_contact **out);
+/*
+ * Forgets a contact (CMD_REMOVE_CONTACT): its route, sync point, room
+ * session and the posts it de-duplicates stay gone until its next advert
+ * adds it again.  ERR_AGAIN while an operation on it is under way or
+ * queued (a login, post, command or request).
+ */
+int client_contact_remove(struct client *c, struct client_contact *ct);
+/*
+ * Names a contact ourselves (1..31 bytes, no NUL; cut at a code point):
+ * later adverts change everything but the name.  An empty name gives the
+ * naming back to the adverts (the next one sets it).
+ */
+int client_contact_rename(struct client *c, struct client_contact *ct, const char *name);
 /* Forgets the route: the next sends flood (CMD_RESET_PATH). */
 void client_reset_path(struct client *c, struct client_contact *ct);
 /* Sends our advert now: flooded, or zero-hop. */

@@ -9,7 +9,8 @@
 #   - 20 posts queued at once: none refused with "too many operations
 #     waiting" (the 17th was);
 #   - a line over 1023 bytes is refused whole (a 5,000-byte paste became 7
-#     posts and the rest vanished).
+#     posts and the rest vanished);
+#   - contacts are renamed (and keep the name) and removed (and stay gone).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.bash
@@ -86,6 +87,17 @@ printf 'add %s far\n%s\n' "$key" "$long" |
 check 'grep -q "line too long (5009 bytes, at most 1023)" "$tmp/3"' \
 	"a 5,009-byte line is refused, with its length: $(grep error "$tmp/3" | head -c 300)"
 check '[ "$(count "$tmp/3" queued)" -eq 0 ]' "and nothing of it was queued"
+
+# 4. contacts renamed and removed, and so they stay across a restart
+roomc "$tmp/4" 'rename far "Valley Room"' contacts
+check 'grep -q "\"name\":\"Valley Room\"" "$tmp/4"' "rename: $(grep -o '"contacts":.*' "$tmp/4" | head -c 200)"
+roomc "$tmp/5" contacts 'remove "Valley Room"' contacts
+check 'grep -q "\"name\":\"Valley Room\"" "$tmp/5"' "the new name kept across a restart"
+check 'grep -q "\"event\":\"ok\",.*\"command\":\"remove\"" "$tmp/5"' "remove: ok"
+check '[ "$(grep "\"event\":\"contacts\"" "$tmp/5" | tail -n 1 | grep -o "\"count\":[0-9]*")" = "\"count\":0" ]' \
+	"remove: the contact is gone"
+roomc "$tmp/6" contacts "post far x"
+check 'grep -q "\"count\":0" "$tmp/6" && grep -q "no such room" "$tmp/6"' "and stays gone after a restart"
 
 echo "roomc_ops: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1449,6 +1449,57 @@ static void test_login_time_and_state(void)
 	world_free(w);
 }
 
+/* The room adverts itself under a name (a flooded advert, stamped ts). */
+static void fr_advert(struct world *w, int i, const char *name, uint32_t ts)
+{
+	struct advert_data d = {.type = ADV_TYPE_ROOM};
+	uint8_t app[ADVERT_DATA_MAX];
+	size_t n = 0;
+	struct pkt p;
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	CHECK_EQ(advert_data_encode(&d, app, &n), ERR_OK);
+	CHECK_EQ(mesh_build_advert(&p, &w->rooms[i].ep.id, ts, app, n), ERR_OK);
+	CHECK_EQ(mesh_send_flood(w->rooms[i].m, &p, 0, 1, NULL), ERR_OK);
+	world_run(w, w->now + 5000);
+}
+
+/* Issue 14: contacts can be renamed (adverts keep our name) and removed. */
+static void test_contact_rename_remove(void)
+{
+	struct world *w = world_new(1, 12);
+	struct client_contact *ct = client_contact_find(w->c, room_key(w, 1));
+
+	fr_advert(w, 1, "Advertised", 1700000001);
+	CHECK_STR(ct->name, "Advertised");
+	CHECK_EQ(client_contact_rename(w->c, ct, "Valley Room Server"), ERR_OK);
+	CHECK_STR(ct->name, "Valley Room Server");
+	fr_advert(w, 1, "Advertised again", 1700000002);
+	CHECK_STR(ct->name, "Valley Room Server"); /* ours */
+	CHECK_EQ(ct->advert_ts, 1700000002);       /* the rest follows the advert */
+	/* cut to 31 bytes at a code point */
+	CHECK_EQ(client_contact_rename(w->c, ct, "0123456789012345678901234567890\xc3\xa9"),
+	         ERR_OK);
+	CHECK_EQ(strlen(ct->name), 31);
+	CHECK_EQ(client_contact_rename(w->c, ct, ""), ERR_OK); /* the adverts name it again */
+	fr_advert(w, 1, "Advertised", 1700000003);
+	CHECK_STR(ct->name, "Advertised");
+
+	/* not while a login is under way; then gone, session and all */
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	CHECK_EQ(client_contact_remove(w->c, ct), ERR_AGAIN);
+	world_run(w, w->now + 20000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	CHECK_EQ(client_contact_remove(w->c, ct), ERR_OK);
+	CHECK(client_contact_find(w->c, room_key(w, 1)) == NULL);
+	CHECK(client_room_find(w->c, room_key(w, 1)) == NULL);
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_NOT_FOUND);
+	/* its next advert adds it again, named by the advert */
+	fr_advert(w, 1, "Back", 1700000004);
+	ct = client_contact_find(w->c, room_key(w, 1));
+	CHECK(ct && strcmp(ct->name, "Back") == 0 && !ct->renamed);
+	world_free(w);
+}
+
 int main(void)
 {
 	const char *path = getenv("ROOMD_VECTORS");
@@ -1474,6 +1525,7 @@ int main(void)
 	test_two_rooms();
 	test_repush_any_room();
 	test_login_time_and_state();
+	test_contact_rename_remove();
 	json_decref(vectors);
 	return harness_done("test_client");
 }
