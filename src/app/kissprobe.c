@@ -159,7 +159,7 @@ static void print_json(struct radio *r, int up)
 		json_str(m->name);
 	}
 	if (m->known & RADIO_KNOWN_RADIO) {
-		printf(",\n  \"radio\": {\"freq_mhz\": %.6g, \"bw_khz\": %.6g, \"freq_hz\": %u, "
+		printf(",\n  \"radio\": {\"freq_mhz\": %.9g, \"bw_khz\": %.9g, \"freq_hz\": %u, "
 		       "\"bw_hz\": %u, \"sf\": %u, \"cr\": %u}",
 		       m->radio.freq_hz / 1e6, m->radio.bw_hz / 1e3, m->radio.freq_hz,
 		       m->radio.bw_hz, m->radio.sf, m->radio.cr);

@@ -2015,8 +2015,8 @@ static void on_line(void *ctx, char *line)
 		return;
 	}
 	/* interactive: at once, except radio commands while the radio is down,
-	 * and anything typed while earlier lines wait */
-	if (a->n_pending) {
+	 * and radio commands typed while earlier ones wait */
+	if (a->n_pending && needs_radio(a, line)) {
 		say(a, "* waiting behind %d earlier line%s", a->n_pending,
 		    a->n_pending == 1 ? "" : "s");
 		queue_line(a, line);
