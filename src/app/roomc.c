@@ -373,9 +373,12 @@ static void load_histories(struct app *a)
 		struct client_contact *ct = &a->c->contacts[i];
 		if (!ct->used || ct->type != ADV_TYPE_ROOM)
 			continue;
+		static struct view scratch; /* more rooms than views: still seeded */
 		struct view *v = view_find(a, ct->pub, true);
-		if (!v)
-			return;
+		if (!v) {
+			memset(&scratch, 0, sizeof(scratch));
+			v = &scratch;
+		}
 		struct load_ctx x = {a, v, ct->pub, 0};
 		cstore_history_load(&a->store, ct->pub, history_cb, &x);
 		if (x.newest > ct->sync_since)
