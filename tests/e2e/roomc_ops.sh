@@ -10,7 +10,8 @@
 #     waiting" (the 17th was);
 #   - a line over 1023 bytes is refused whole (a 5,000-byte paste became 7
 #     posts and the rest vanished);
-#   - contacts are renamed (and keep the name) and removed (and stay gone).
+#   - contacts are renamed (and keep the name) and removed (and stay gone);
+#   - with more than 32 rooms every room's history is loaded.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.bash
@@ -98,6 +99,38 @@ check '[ "$(grep "\"event\":\"contacts\"" "$tmp/5" | tail -n 1 | grep -o "\"coun
 	"remove: the contact is gone"
 roomc "$tmp/6" contacts "post far x"
 check 'grep -q "\"count\":0" "$tmp/6" && grep -q "no such room" "$tmp/6"' "and stays gone after a restart"
+
+# 5. more rooms than roomc has views (32): every room's history still seeds
+#    its sync point and de-duplication (loading stopped at the 33rd room)
+cmds=()
+for i in $(seq 36); do # keys that are real identities: roomc makes one per new directory
+	"$O/roomc" --data "$tmp/id$i" --radio tcp:127.0.0.1:"$port" --json -c quit >/dev/null 2>&1
+	k=$(od -An -tx1 -N32 "$tmp/id$i/identity" | tr -d ' \n')
+	cmds+=(-c "add $k room$i")
+done
+"$O/roomc" --data "$tmp/many" --radio tcp:127.0.0.1:"$port" --json --wait 5 "${cmds[@]}" \
+	>"$tmp/many.out" 2>&1
+added=$(python3 -c 'import sys; print(sum(1 for l in open(sys.argv[1])))' "$tmp/many/contacts.jsonl")
+check '[ "$added" -eq 36 ]' "36 rooms added ($added)"
+mkdir -p "$tmp/many/history"
+python3 - "$tmp/many" <<'PY'
+import json, sys
+d = sys.argv[1]
+for i, l in enumerate(open(d + "/contacts.jsonl")):
+    k = json.loads(l)["key"]
+    with open("%s/history/%s.jsonl" % (d, k), "w") as f:
+        f.write(json.dumps({"ts": 1700000000 + i, "author": "deadbeef", "text": "hi", "at": 1}) + "\n")
+PY
+"$O/roomc" --data "$tmp/many" --radio tcp:127.0.0.1:"$port" --json --wait 5 -c rooms >"$tmp/7" 2>&1
+unsynced=$(python3 - "$tmp/7" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("event") == "rooms":
+        print(sum(1 for r in e["rooms"] if r["sync_since"] < 1700000000))
+PY
+)
+check '[ "$unsynced" = 0 ]' "every room's sync point comes from its history ($unsynced without)"
 
 echo "roomc_ops: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
