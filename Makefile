@@ -27,8 +27,8 @@ CC ?= cc
 PKGS = libsodium nettle sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
-JANSSON_CFLAGS := $(shell pkg-config --cflags jansson)
-JANSSON_LIBS := $(shell pkg-config --libs jansson)
+JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS ?= -O2 -g
@@ -113,14 +113,18 @@ install: $(APPS)
 	chmod 644 $(DESTDIR)$(UNITDIR)/roomd.service
 
 # The package is built from a clean copy of the source files (those git
-# knows or would add: no build directories, no data), so a build here never
-# mixes in stale objects; the .deb, the build log and lintian's report land
-# in $(DEB_OUT).
+# knows or would add; outside git, the tree without build-*/ and data), so a
+# build here never mixes in stale objects; the .deb, the build log and
+# lintian's report land in $(DEB_OUT).
 DEB_OUT ?= build-deb
 deb:
 	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
-	git ls-files --cached --others --exclude-standard | \
-		tar -c --ignore-failed-read -T - -f - 2>/dev/null | tar -x -C $(DEB_OUT)/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files --cached --others --exclude-standard; \
+	else \
+		find . -mindepth 1 \( -name 'build*' -o -name demo-data -o -name data \) -prune \
+			-o -type f -print; \
+	fi | tar -c --ignore-failed-read -T - -f - 2>/dev/null | tar -x -C $(DEB_OUT)/src
 	cd $(DEB_OUT)/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 \
 		|| { tail -n 40 ../build.log; exit 1; }
 	lintian --fail-on error $(DEB_OUT)/*.deb | tee $(DEB_OUT)/lintian.txt
