@@ -315,10 +315,12 @@ static void update_prompt(struct app *a)
 	int n = snprintf(prompt, sizeof(prompt), "%s", ct ? "[" : "roomc");
 	const char *radio = !a->link_up ? (a->ever_up ? " (radio down)" : " (connecting)") : "";
 	if (ct) {
-		struct client_room *rs = client_room_find(a->c, ct->pub);
+		enum client_login_state ls = client_login_state(a->c, ct->pub);
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, "%s%s]",
 		              contact_label(ct, name, sizeof(name)),
-		              rs && rs->login == CLIENT_LOGIN_OK ? "" : " (not logged in)");
+		              ls == CLIENT_LOGIN_OK        ? ""
+		              : ls == CLIENT_LOGIN_PENDING ? " (logging in)"
+		                                           : " (not logged in)");
 	}
 	if (unread && n > 0 && (size_t)n < sizeof(prompt))
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, " %u unread", unread);
@@ -694,8 +696,10 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			    "✗ no answer from %s to the login: the password is wrong (a room "
 			    "never answers a wrong one) or the room is out of reach",
 			    name);
+			update_prompt(a);
 		} else {
 			say(a, "✗ %s refused the login (code %u)", name, ev->code);
+			update_prompt(a);
 		}
 		break;
 	case CLIENT_EV_SEND:
@@ -878,6 +882,7 @@ static void autologin_cb(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE], const c
 	} else {
 		say(a, "* logging in to %s (remembered password)…",
 		    contact_label(ct, name, sizeof(name)));
+		update_prompt(a);
 	}
 }
 
@@ -1185,10 +1190,10 @@ static void cmd_rooms(struct app *a, struct client_contact *room, char *args, co
 			continue;
 		struct client_room *rs = client_room_find(a->c, ct->pub);
 		struct view *v = view_find(a, ct->pub, false);
-		const char *state = !rs                            ? "not logged in"
-		                    : rs->login == CLIENT_LOGIN_OK ? client_role_name(rs->perms)
-		                    : rs->login == CLIENT_LOGIN_PENDING ? "logging in"
-		                                                        : "not logged in";
+		enum client_login_state ls = client_login_state(a->c, ct->pub);
+		const char *state = ls == CLIENT_LOGIN_OK && rs ? client_role_name(rs->perms)
+		                    : ls == CLIENT_LOGIN_PENDING ? "logging in"
+		                                                 : "not logged in";
 		char name[128];
 		n++;
 		if (a->json) {

@@ -11,7 +11,8 @@
 #   - a line over 1023 bytes is refused whole (a 5,000-byte paste became 7
 #     posts and the rest vanished);
 #   - contacts are renamed (and keep the name) and removed (and stay gone);
-#   - with more than 32 rooms every room's history is loaded.
+#   - with more than 32 rooms every room's history is loaded;
+#   - on a terminal the prompt shows the login state as it is.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.bash
@@ -131,6 +132,48 @@ for l in open(sys.argv[1]):
 PY
 )
 check '[ "$unsynced" = 0 ]' "every room's sync point comes from its history ($unsynced without)"
+
+# 6. interactive, on a terminal: the prompt shows the login state as it is
+python3 - "$O/roomc" "$tmp/tty" "$port" "$key" >"$tmp/screen" 2>&1 <<'PY'
+import os, pty, select, sys, time
+roomc, data, port, key = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["LANG"] = "C.UTF-8"
+    os.environ["TERM"] = "xterm"
+    os.execv(roomc, ["roomc", "--data", data, "--radio", "tcp:127.0.0.1:%d" % port])
+out, lines = b"", ["/add %s far" % key, "/room far", "too soon", "/login x", "typed early"]
+end = time.time() + 40
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            out += os.read(fd, 4096)
+        except OSError:
+            break
+    text = out.decode("utf-8", "replace")
+    if lines and "connected" in text:
+        os.write(fd, lines.pop(0).encode() + b"\r")
+        time.sleep(0.3)
+    if not lines and "no answer from far" in text:
+        time.sleep(0.5)
+        break
+os.write(fd, b"/quit\r")
+time.sleep(0.5)
+try:
+    while select.select([fd], [], [], 1)[0]:
+        out += os.read(fd, 4096)
+except OSError:
+    pass
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+PY
+check 'grep -q "not logged in to far: /login PASSWORD first" "$tmp/screen"' "tty: a post with no login is refused"
+check 'grep -q "\[far (logging in)\]" "$tmp/screen"' "tty: the prompt says (logging in) while it is"
+check 'grep -q "waiting for the login to far" "$tmp/screen"' "tty: a post typed meanwhile says it waits"
+check 'grep -q "NOT sent to far: \"typed early\" (the login failed" "$tmp/screen"' "tty: and that it was not sent"
+last=$(grep -o "\[far ([a-z ]*)\]" "$tmp/screen" | tail -n 1)
+check '[ "$last" = "[far (not logged in)]" ]' "tty: after the timeout the prompt says (not logged in) (last: $last)"
 
 echo "roomc_ops: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
