@@ -1191,7 +1191,7 @@ static void cmd_rooms(struct app *a, struct client_contact *room, char *args, co
 		struct client_room *rs = client_room_find(a->c, ct->pub);
 		struct view *v = view_find(a, ct->pub, false);
 		enum client_login_state ls = client_login_state(a->c, ct->pub);
-		const char *state = ls == CLIENT_LOGIN_OK && rs ? client_role_name(rs->perms)
+		const char *state = ls == CLIENT_LOGIN_OK && rs  ? client_role_name(rs->perms)
 		                    : ls == CLIENT_LOGIN_PENDING ? "logging in"
 		                                                 : "not logged in";
 		char name[128];
