@@ -407,7 +407,7 @@ static void post_done(struct client *c, struct client_room *rs, struct client_co
 	    .text_len = rs->post.len,
 	};
 	rs->post.active = false;
-	if (ok)
+	if (ok && !c->cfg.stock)
 		login_inferred(c, rs, ct, ACL_ROLE_READ_WRITE, now_ms);
 	emit(c, &ev);
 	start_next(c, rs, now_ms);
@@ -684,12 +684,14 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 	struct client_room *rs = client_room_find(c, ct->pub);
 	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
-		login_inferred(c, rs, ct, ACL_ROLE_GUEST, rx->now_ms);
+		if (!c->cfg.stock)
+			login_inferred(c, rs, ct, ACL_ROLE_GUEST, rx->now_ms);
 	}
 	fingerprint(ct->pub, m->timestamp, m->author, m->text, m->text_len, fp);
-	if (seen_has(c, fp))
+	if (!seen_has(c, fp))
+		seen_put(c, fp);
+	else if (!c->cfg.stock)
 		return; /* a re-push after a lost ACK: acknowledged again, shown once */
-	seen_put(c, fp);
 	struct client_event ev = {.type = CLIENT_EV_POST,
 	                          .contact = ct,
 	                          .ts = m->timestamp,
