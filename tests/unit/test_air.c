@@ -544,7 +544,8 @@ static const char *cli_reply(unsigned mark, const struct client *c)
 		if (pkt_decode(&p, out[i].b, out[i].len) != ERR_OK || pkt_type(&p) != PKT_TXT_MSG ||
 		    p.payload[0] != c->id.pub[0] ||
 		    cipher_decrypt(c->secret, p.payload + 2, p.payload_len - 2, pt, sizeof(pt) - 1,
-		                   &n) != ERR_OK || n < 5)
+		                   &n) != ERR_OK ||
+		    n < 5)
 			continue;
 		pt[n] = 0;
 		snprintf(text, sizeof(text), "%s", (const char *)pt + 5);
