@@ -35,6 +35,8 @@ out=$(DEMO_DEFAULT_PORT=$port DEMO_PORTS_ONLY=1 timeout 20 scripts/demo 2>"$tmp/
 check '[ $rc -eq 0 ]' "no PORT: the demo goes on (rc $rc)"
 check '[[ "$out" == "channel 127.0.0.1:$((port + 2)) "* ]]' "the next free pair is used: '$out'"
 check 'grep -q "port $port is taken.*using $((port + 2))" "$tmp/err"' "and it says so: $(cat "$tmp/err")"
+check '[[ "$out" =~ " web http://127.0.0.1:"[0-9]+"/" ]]' "the web page's URL is printed: '$out'"
+check 'grep -q "^web: *http://127.0.0.1:\$HTTP/" scripts/demo' "the banner has the URL"
 
 echo "demo: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
