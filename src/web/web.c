@@ -410,13 +410,28 @@ static struct room_seen *seen_of(struct web *w, uint32_t id)
 		if (!w->seen[i].room_id && !free_slot)
 			free_slot = &w->seen[i];
 	}
-	if (free_slot)
+	if (free_slot) {
 		free_slot->room_id = id;
+		free_slot->max_id = -1; /* not known yet */
+	}
 	return free_slot;
 }
 
 static int64_t newest_id(struct web *w, uint32_t room_id);
 
+static bool room_has_pages(struct web *w, uint32_t room_id)
+{
+	for (int k = 0; k < WEB_SSE_MAX; k++)
+		if (w->sse[k].used && w->sse[k].room_id == room_id)
+			return true;
+	return false;
+}
+
+/*
+ * Posts stored since the last call, to the live pages of their room: each
+ * room's newest id pushed is kept while it has pages (a room without any
+ * forgets it, and takes the newest id when a page joins).
+ */
 void web_poll(struct web *w)
 {
 	if (!w || !w->n_sse)
@@ -428,23 +443,29 @@ void web_poll(struct web *w)
 		if (!s || s->gen == r->post_gen)
 			continue;
 		s->gen = r->post_gen;
-		/* the new posts once, then to every page of this room */
-		struct push_ctx pc = {.w = w, .r = r, .max_id = s->max_id};
-		wout_init(&pc.o);
-		if (s->max_id == 0)
-			s->max_id = pc.max_id = newest_id(w, r->store_id) - 1;
-		store_post_after(w->h.store, r->store_id, s->max_id, 64, push_one, &pc);
-		if (pc.n && !pc.o.oom)
-			for (int k = 0; k < WEB_SSE_MAX; k++) {
-				struct sse *c = &w->sse[k];
-				if (!c->used || c->room_id != r->store_id)
-					continue;
-				sse_send(c, pc.o.p, pc.o.len);
-				c->last_id = pc.max_id;
-				w->st.sse_pushed++;
-			}
-		s->max_id = pc.max_id;
-		wout_free(&pc.o);
+		if (s->max_id < 0 || !room_has_pages(w, r->store_id)) {
+			s->max_id = -1;
+			continue;
+		}
+		/* the new posts formatted once, then to every page of this room */
+		for (int round = 0; round < 64; round++) {
+			struct push_ctx pc = { .w = w, .r = r, .max_id = s->max_id };
+			wout_init(&pc.o);
+			store_post_after(w->h.store, r->store_id, s->max_id, 64, push_one, &pc);
+			if (pc.n && !pc.o.oom)
+				for (int k = 0; k < WEB_SSE_MAX; k++) {
+					struct sse *c = &w->sse[k];
+					if (!c->used || c->room_id != r->store_id)
+						continue;
+					sse_send(c, pc.o.p, pc.o.len);
+					c->last_id = pc.max_id;
+					w->st.sse_pushed += pc.n;
+				}
+			s->max_id = pc.max_id;
+			wout_free(&pc.o);
+			if (pc.n < 64)
+				break;
+		}
 	}
 }
 
@@ -489,8 +510,8 @@ static void api_events(struct web *w, struct evhttp_request *req, const char *q,
 			c = &w->sse[k];
 	struct room *r = w->h.room(w->h.ctx, idx);
 	struct room_seen *s = seen_of(w, r->store_id);
-	if (s && s->gen != r->post_gen) { /* catch up before this page joins */
-		web_poll(w);
+	if (s && (s->max_id < 0 || s->gen != r->post_gen)) {
+		web_poll(w); /* the room's other pages first */
 		s->gen = r->post_gen;
 		s->max_id = newest_id(w, r->store_id);
 	}

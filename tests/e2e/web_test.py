@@ -11,7 +11,8 @@ Chromium (Selenium, chromium-driver) opens the page and:
   - texts '<script>...' and '<img onerror>' sent over the radio show as text;
   - admin: a wrong password is refused, the right one logs in; the cookie is
     HttpOnly and SameSite=Strict; a setting saved in the form is what `get`
-    says; a post deleted from the page is gone from alice's `post.list` over
+    says, an out-of-range one refused with set's words; a room added and a
+    backup taken from the page; a post deleted from the page is gone from alice's `post.list` over
     the air; bob banned from the page: his next post is not delivered;
   - a cross-site form post (from http://localhost:P, another site) is refused
     and the setting is unchanged; a cross-site navigation to /api/v1/session
@@ -284,7 +285,9 @@ def browser_story(d, rd, alice, bob, base, web, m0, k1, tmp):
           "session cookie HttpOnly, SameSite=Strict: %s" % ck)
     check(d.execute_script("return document.cookie.indexOf('roomd_session') < 0"),
           "the page's script cannot read the cookie")
+    d.set_window_size(1200, 1500)
     shot(d, "web-admin.png")
+    d.set_window_size(1200, 900)
 
     def admin_form(form, fields):
         f = d.find_element(By.CSS_SELECTOR, form)
@@ -314,6 +317,15 @@ def browser_story(d, rd, alice, bob, base, web, m0, k1, tmp):
           "delete from the page: %r" % d.find_element(By.ID, "st-post-delete").text)
     r = alice.do("cli Web post.list 1", "cli_reply", 60, key=k1)
     check(r is not None and "delete me" not in r["text"], "gone over the air: %s" % r)
+
+    # add a room, take a backup
+    admin_form("#form-room-add", {"name": "Web Two"})
+    check(wait_until(lambda: "Web Two" in rd.ctl("rooms"), 10), "room added from the page")
+    bpath = os.path.join(tmp, "web-backup.db")
+    admin_form("#form-backup", {"path": bpath})
+    check(wait_until(lambda: os.path.exists(bpath) and
+                     os.path.exists(os.path.join(tmp, "room-1.id")), 10),
+          "backup written with the keys: %r" % d.find_element(By.ID, "st-backup").text)
 
     # ban bob from the page (by key prefix, with a reason)
     bob_key = bob.wait("ready", 1)["key"]
