@@ -18,8 +18,11 @@ Chromium (Selenium, chromium-driver) opens the page and:
     and the setting is unchanged; a cross-site navigation to /api/v1/session
     arrives without the cookie; a same-origin write without the CSRF token is
     refused;
+  - the members page lists both members with their roles;
   - /metrics parses with prometheus_client's parser and its counters move
-    with traffic; bad HTTP input gets a 4xx, counted, and roomd lives on.
+    with traffic; failed admin logins run into the radio's limits (429, also
+    for the right password then); bad HTTP input gets a 4xx, counted, and
+    roomd lives on.
 Screenshots of the board, the channel page and the admin page go to docs/
 (WEB_SCREENSHOTS=0 to skip).  Prints "web: N passed, N failed".
 """
@@ -185,6 +188,15 @@ def run(tmp):
         browser_story(d, rd, alice, bob, base, web, m0, k1, tmp)
     finally:
         d.quit()
+    # the radio's login limits: failed logins from one address run dry, then even the
+    # right password waits
+    form = lambda pw: ("room=0&password=" + pw).encode()  # noqa: E731
+    hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+    codes = [http(base + "/api/v1/login", form("guess%d" % i), hdr)[0] for i in range(12)]
+    check(codes[0] == 403 and codes[-1] == 429, "failed logins limited: %s" % codes)
+    check(http(base + "/api/v1/login", form(ADMIN_PW), hdr)[0] == 429,
+          "the right password waits too while the bucket is dry")
+    check(metrics(web).get("roomd_web_logins_limited_total", 0) >= 2, "limited logins counted")
     # bad HTTP input: 4xx, counted, and roomd still answers
     bad0 = metrics(web).get("roomd_web_bad_requests_total", 0)
     codes = [raw(web, b"GARBAGE\r\n\r\n"),
@@ -360,6 +372,12 @@ def browser_story(d, rd, alice, bob, base, web, m0, k1, tmp):
         check('"admin":true' in d.page_source, "sent same-site: %s" % d.page_source[-200:])
     finally:
         srv.shutdown()
+
+    # the members page
+    d.get(base + "/members?room=0")
+    check(wait_js("document.querySelectorAll('#members tr').length == 3"), "two members listed")
+    mt = d.find_element(By.ID, "members").text
+    check("admin" in mt and "read-write" in mt and bob_key[:16] in mt, "roles and keys: %s" % mt)
 
     # the channel page, and metrics that moved
     d.get(base + "/channel")
