@@ -449,7 +449,7 @@ void web_poll(struct web *w)
 		}
 		/* the new posts formatted once, then to every page of this room */
 		for (int round = 0; round < 64; round++) {
-			struct push_ctx pc = { .w = w, .r = r, .max_id = s->max_id };
+			struct push_ctx pc = {.w = w, .r = r, .max_id = s->max_id};
 			wout_init(&pc.o);
 			store_post_after(w->h.store, r->store_id, s->max_id, 64, push_one, &pc);
 			if (pc.n && !pc.o.oom)
