@@ -23,8 +23,9 @@ Chromium (Selenium, chromium-driver) opens the page and:
     with traffic; failed admin logins run into the radio's limits (429, also
     for the right password then); bad HTTP input gets a 4xx, counted, and
     roomd lives on.
-Screenshots of the board, the channel page and the admin page go to docs/
-(WEB_SCREENSHOTS=0 to skip).  Prints "web: N passed, N failed".
+Screenshots of the board, the channel page and the admin page go to
+$O/web-screenshots (WEB_SCREENSHOTS=docs tests/e2e/web.sh refreshes the README's;
+WEB_SCREENSHOTS=0 takes none).  Prints "web: N passed, N failed".
 """
 import http.server as httpserver
 import json
@@ -38,7 +39,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from world import (FAST, ROOT, Checks, Roomc, Roomd, file_search, run_in_tmp,  # noqa: E402
+from world import (FAST, O, ROOT, Checks, Roomc, Roomd, file_search, run_in_tmp,  # noqa: E402
                    start_meshair, wait_until)
 
 T = Checks("web")
@@ -146,11 +147,17 @@ def post_texts(d):
         "return [...document.querySelectorAll('#posts li .text')].map(e => e.textContent)")
 
 
+SHOTS = os.environ.get("WEB_SCREENSHOTS", os.path.join(ROOT, O, "web-screenshots"))
+
+
 def shot(d, name):
-    if os.environ.get("WEB_SCREENSHOTS", "1") == "0":
+    """A screenshot into $WEB_SCREENSHOTS (default $O/web-screenshots; docs to refresh the
+    README's; 0 for none)."""
+    if SHOTS == "0":
         return
+    os.makedirs(SHOTS, exist_ok=True)
     time.sleep(0.3)
-    check(d.save_screenshot(os.path.join(ROOT, "docs", name)), "screenshot " + name)
+    check(d.save_screenshot(os.path.join(SHOTS, name)), "screenshot " + name)
 
 
 def run(tmp):
