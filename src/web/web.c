@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -67,7 +68,7 @@ struct room_seen {
 
 struct web_stats {
 	uint64_t requests, bad_requests, not_found, forbidden, too_big;
-	uint64_t sse_pushed, sse_refused, sse_opened;
+	uint64_t sse_pushed, sse_refused, sse_opened, sse_dropped;
 	uint64_t logins_ok, logins_bad, logins_limited;
 	uint64_t admin_writes;
 };
@@ -357,8 +358,20 @@ static void on_sse_gone(struct evhttp_connection *con, void *arg)
 		evhttp_send_reply_end(req);
 }
 
+/* A page that does not read what it is sent is dropped past this backlog
+ * (beside the socket's own buffers), so it cannot make roomd hold every post. */
+#define SSE_BACKLOG (256 * 1024)
+
 static void sse_send(struct sse *c, const char *s, size_t n)
 {
+	struct evhttp_connection *con = evhttp_request_get_connection(c->req);
+	struct bufferevent *bev = con ? evhttp_connection_get_bufferevent(con) : NULL;
+	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > SSE_BACKLOG) {
+		c->w->st.sse_dropped++;
+		log_info(SUB, "a live page that does not read was dropped");
+		evhttp_connection_free(con); /* on_sse_gone forgets it */
+		return;
+	}
 	struct evbuffer *b = evbuffer_new();
 	if (!b)
 		return;
@@ -526,7 +539,13 @@ static void api_events(struct web *w, struct evhttp_request *req, const char *q,
 	evhttp_add_header(oh, "Cache-Control", "no-store");
 	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
 	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_sse_gone, c);
+	struct evhttp_connection *con = evhttp_request_get_connection(req);
+	evhttp_connection_set_closecb(con, on_sse_gone, c);
+	/* the kernel's share of a page's backlog bounded too (SSE_BACKLOG is ours) */
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(con);
+	int sndbuf = 64 * 1024;
+	if (bev)
+		setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	sse_send(c, "retry: 1000\n: hello\n\n", 21);
 }
 
@@ -933,6 +952,8 @@ static void metrics(struct web *w, struct evhttp_request *req)
 	    {"roomd_web_too_big_total", "HTTP requests refused with 413", w->st.too_big},
 	    {"roomd_web_live_updates_total", "posts pushed to live pages", w->st.sse_pushed},
 	    {"roomd_web_live_refused_total", "live pages refused (too many)", w->st.sse_refused},
+	    {"roomd_web_live_dropped_total", "live pages dropped: they did not read",
+	     w->st.sse_dropped},
 	    {"roomd_web_logins_ok_total", "admin logins on the page", w->st.logins_ok},
 	    {"roomd_web_logins_bad_total", "admin logins refused on the page", w->st.logins_bad},
 	    {"roomd_web_logins_limited_total", "admin logins refused by the rate limit",

@@ -87,22 +87,26 @@ def metrics(port):
     return out
 
 
-def fill_archive(rd, n):
-    """n posts into room 1 over one control connection, pipelined."""
+def fill_archive(rd, n, pad=""):
+    """n posts into room 1 over one control connection, pipelined 500 at a time."""
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(60)
     s.connect(rd.sock())
-    lines = ["use 1"] + ["room.post archive post %04d%s" % (i, " needle-1234" if i == 1234 else "")
-                         for i in range(n)]
-    s.sendall(("\n".join(lines) + "\n").encode())
-    buf, want = b"", n + 1
-    while len(re.findall(rb"(?m)^(OK|ERR)$", buf)) < want:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
+    lines = ["use 1"] + ["room.post archive post %04d%s%s" %
+                         (i, " needle-1234" if i == 1234 else "", pad) for i in range(n)]
+    ok = 0
+    for k in range(0, len(lines), 500):
+        batch = lines[k:k + 500]
+        s.sendall(("\n".join(batch) + "\n").encode())
+        buf = b""
+        while len(re.findall(rb"(?m)^(OK|ERR)$", buf)) < len(batch):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        ok += len(re.findall(rb"(?m)^OK$", buf))
     s.close()
-    return len(re.findall(rb"(?m)^OK$", buf)) == want
+    return ok == len(lines)
 
 
 class Evil(httpserver.BaseHTTPRequestHandler):
@@ -204,6 +208,16 @@ def run(tmp):
     check(http(base + "/api/v1/login", form(ADMIN_PW), hdr)[0] == 429,
           "the right password waits too while the bucket is dry")
     check(metrics(web).get("roomd_web_logins_limited_total", 0) >= 2, "limited logins counted")
+    # a live page that never reads is dropped, not fed forever
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", web))
+    stuck.sendall(b"GET /api/v1/events?room=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)
+    fill_archive(rd, 3000, "%0100d" % 0)
+    check(wait_until(lambda: metrics(web).get("roomd_web_live_dropped_total", 0) >= 1, 10),
+          "a page that does not read is dropped")
+    stuck.close()
     # bad HTTP input: 4xx, counted, and roomd still answers
     bad0 = metrics(web).get("roomd_web_bad_requests_total", 0)
     codes = [raw(web, b"GARBAGE\r\n\r\n"),
