@@ -1058,16 +1058,21 @@ static void api_login(struct web *w, struct evhttp_request *req, const char *bod
 	client_key(req, key);
 	if (!guard_login_ok(&w->guard, key, now) || !guard_strangers_ok(&w->guard, now)) {
 		w->st.logins_limited++;
-		log_warn(SUB, "admin login refused: too many failed logins (rate limit)");
+		log_debug(SUB, "admin login refused: too many failed logins (rate limit)");
 		send_error(w, req, 429, "too many failed logins; wait and try again");
 		return;
 	}
 	struct room *r = w->h.room(w->h.ctx, idx);
 	if (guard_password(pw, strlen(pw), r->set.admin_password, r->set.guest_password) !=
 	    GUARD_PW_ADMIN) {
-		guard_login_failed(&w->guard, key, false, now);
+		unsigned dry = guard_login_failed(&w->guard, key, false, now);
 		w->st.logins_bad++;
 		log_info(SUB, "admin login to room %d refused: wrong password", idx);
+		if (dry)
+			log_warn(SUB,
+			         "too many failed admin logins%s: further tries wait (the radio's "
+			         "login limits)",
+			         (dry & 2) ? " from all addresses" : " from one address");
 		send_error(w, req, 403, "wrong password");
 		return;
 	}
