@@ -19,6 +19,8 @@ Chromium (Selenium, chromium-driver) opens the page and:
     arrives without the cookie; a same-origin write without the CSRF token is
     refused;
   - the members page lists both members with their roles;
+  - --http with a bad address stops roomd (2), http.listen = off is off, an
+    address other than loopback is logged as a warning;
   - /metrics parses with prometheus_client's parser and its counters move
     with traffic; failed admin logins run into the radio's limits (429, also
     for the right password then); bad HTTP input gets a 4xx, counted, and
@@ -184,6 +186,7 @@ def run(tmp):
     check(fill_archive(rd, N_ARCHIVE), "%d posts into Archive" % N_ARCHIVE)
     print("web: %d posts stored over the control socket in %.2f s" % (N_ARCHIVE, time.time() - t0))
     k1 = rd.key(1)
+    listen_options(tmp, radio)
 
     alice = Roomc(os.path.join(tmp, "alice"), radio)
     bob = Roomc(os.path.join(tmp, "bob"), radio)
@@ -238,6 +241,28 @@ def run(tmp):
     rd.stop()
     log = open(rd.log, errors="replace").read()
     check("Sanitizer" not in log and "runtime error:" not in log, "no sanitizer report")
+
+
+def listen_options(tmp, radio):
+    """--http and http.listen: a bad spec stops roomd, off is off, another address warns."""
+    import subprocess
+    bad = subprocess.run([os.path.join(ROOT, O, "roomd"), "--data", os.path.join(tmp, "bad"),
+                          "--radio", radio, "--http", "localhost:80"], capture_output=True,
+                         text=True, stdin=subprocess.DEVNULL, timeout=30)
+    check(bad.returncode == 2 and "--http localhost:80: expected ADDR:PORT or off" in bad.stderr,
+          "a bad --http stops roomd: %d %s" % (bad.returncode, bad.stderr))
+    off = Roomd(tmp, "off", radio, {"http.listen": "off"}, "Off", flags=["-v"])
+    procs.append(off)
+    check(off.start() and file_search(off.log, r"web page off", 10) is not None,
+          "http.listen = off in roomd.conf")
+    off.stop()
+    wide = Roomd(tmp, "wide", radio, {"http.listen": "127.0.0.1:1"}, "Wide",
+                 flags=["-v", "--http", "0.0.0.0:0"])
+    procs.append(wide)
+    check(wide.start() and file_search(wide.log, r"warn web: the web page listens on 0\.0\.0\.0:0,"
+                                       r" not on loopback", 10) is not None,
+          "--http over roomd.conf; a non-loopback address is a warning")
+    wide.stop()
 
 
 def browser_story(d, rd, alice, bob, base, web, m0, k1, tmp):
