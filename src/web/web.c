@@ -309,7 +309,10 @@ static struct session *admin_check(struct web *w, struct evhttp_request *req, co
 	const char *origin = evhttp_find_header(ih, "Origin");
 	const char *host = evhttp_find_header(ih, "Host");
 	if (origin && strcmp(origin, "null") != 0) {
-		const char *o = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
+		/* https too: behind a TLS proxy that keeps the Host header */
+		const char *o = strncmp(origin, "http://", 7) == 0    ? origin + 7
+		                : strncmp(origin, "https://", 8) == 0 ? origin + 8
+		                                                      : NULL;
 		if (!o || !host || strcmp(o, host) != 0) {
 			send_error(w, req, 403, "cross-site request refused");
 			return NULL;
@@ -1250,7 +1253,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		api_stats(w, req);
 	else if (!post && path_is(path, "/api/v1/settings"))
 		api_settings(w, req, q, qlen);
-	else if (!post && path_is(path, "/api/v1/events"))
+	else if (cmd == EVHTTP_REQ_GET && path_is(path, "/api/v1/events"))
 		api_events(w, req, q, qlen);
 	else if (!post && path_is(path, "/api/v1/session"))
 		api_session(w, req);
