@@ -88,6 +88,13 @@ void mesh_dup_mark(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE])
 	m->dup_next = (m->dup_next + 1) % MESH_DUP_ENTRIES;
 }
 
+void mesh_dup_clear(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE])
+{
+	for (int i = 0; i < MESH_DUP_ENTRIES; i++)
+		if (memcmp(m->dup[i], hash, PKT_HASH_SIZE) == 0)
+			memset(m->dup[i], 0, PKT_HASH_SIZE);
+}
+
 /* Checks and marks; counts duplicates by route kind. */
 static bool seen_or_mark(struct mesh *m, const struct pkt *p, const uint8_t hash[PKT_HASH_SIZE])
 {

@@ -204,6 +204,9 @@ int mesh_tx_state(const struct mesh *m, uint64_t seq, uint64_t *done_ms);
 /* Duplicate table (§6.6). */
 bool mesh_dup_seen(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
 void mesh_dup_mark(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
+/* Forgets a hash, so the same packet is taken again (MeshTables::clear):
+ * for a packet refused on its timing whose genuine twin may still come. */
+void mesh_dup_clear(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
 
 /*
  * Sending (§6.5).  The packet's header type and payload must be set; the

@@ -588,8 +588,10 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		return;
 	}
 	m->last_ts = ts_mark(r, ts);
+	/* a push out to the member stays out if the login does not move the
+	 * sync point: its ACK may still come (a new copy would be shown twice) */
+	m->pending = m->pending && since == m->sync_since;
 	m->sync_since = since;
-	m->pending = false;
 	member_alive(m);
 	m->last_activity = room_rtc(r);
 	set_perms(r, m, (uint8_t)((m->perms & ~3) | role));
@@ -951,9 +953,14 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 		if (!m->pending || memcmp(m->pending_ack, code, 4) != 0)
 			continue;
 		if (ack_too_early(r, m, rx->now_ms)) {
-			/* the post goes out again in a new variant */
+			/* ignored: the push stays out, and its member's own ACK
+			 * (the same bytes: forgotten by the duplicate table) is
+			 * taken when it comes; a new copy instead would show
+			 * the post twice on a stock client */
+			uint8_t h[PKT_HASH_SIZE];
+			pkt_hash(rx->pkt, h);
+			mesh_dup_clear(r->mesh, h);
 			r->stats.push_acks_forged++;
-			m->pending = false;
 			return true;
 		}
 		m->pending = false;
@@ -1047,11 +1054,27 @@ static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops
 	return (2 * (uint64_t)hops + 1) * leg + CLIENT_ACK_DELAY_MS + BUSY_RETRY_MAX_MS;
 }
 
+/*
+ * A push's waits (its ACK due, its timeout) run from when it left the air:
+ * while the radio holds it (a busy channel) they have not begun.
+ */
+static uint64_t after_tx(const struct room *r, const struct room_member *m, uint64_t span,
+			 uint64_t now)
+{
+	uint64_t done = 0;
+	int st = mesh_tx_state(r->mesh, m->push_seq, &done);
+	if (st == MESH_TX_WAITING)
+		return now + span;
+	if (st == ERR_OK && done != UINT64_MAX)
+		return done + span;
+	return m->push_sent_ms + span;
+}
+
 static bool ack_due(const struct room *r, uint64_t now)
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
-		if (m->pending && now < m->ack_due_ms)
+		if (m->pending && now < after_tx(r, m, m->ack_due_span_ms, now))
 			return true;
 	}
 	return false;
@@ -1122,11 +1145,12 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 		uint8_t key[16];
 		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r),
 				     room_default_scope(r, key));
-		m->ack_timeout_ms = now + PUSH_TIMEOUT_FLOOD_MS;
+		m->ack_span_ms = PUSH_TIMEOUT_FLOOD_MS;
 	} else {
 		rc = mesh_send_direct(r->mesh, &pkt, m->out_path_len, m->out_path, 0);
-		m->ack_timeout_ms = now + 4000 + 2000 * (hops + 1);
+		m->ack_span_ms = 4000 + 2000 * (hops + 1);
 	}
+	m->ack_timeout_ms = now + m->ack_span_ms;
 	if (rc)
 		return rc;
 	m->push_seq = mesh_last_queued(r->mesh);
@@ -1143,8 +1167,8 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	r->inflight[r->n_inflight++] = (uint32_t)(m - r->members);
 	m->push_ts = p->post_ts;
 	m->push_sent_ms = now;
-	m->ack_due_ms = now + ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
-					  flood ? 1 : hops);
+	m->ack_due_span_ms = ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
+					 flood ? 1 : hops);
 	r->stats.pushes++;
 	return ERR_OK;
 }
@@ -1211,7 +1235,10 @@ static void push_timeouts(struct room *r, uint64_t now)
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		struct room_member *m = &r->members[r->inflight[j]];
-		if (m->pending && now >= m->ack_timeout_ms)
+		if (!m->pending)
+			continue;
+		m->ack_timeout_ms = after_tx(r, m, m->ack_span_ms, now);
+		if (now >= m->ack_timeout_ms)
 			push_timeout(r, m, now);
 	}
 }

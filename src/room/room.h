@@ -133,8 +133,10 @@ struct room_member {
 	uint32_t push_ts;        /* post_ts of the outstanding push */
 	uint64_t push_sent_ms;
 	uint32_t push_min_ack_ms; /* an ACK sooner than this after push_sent_ms is forged */
-	uint64_t ack_timeout_ms;
-	uint64_t ack_due_ms;     /* the ACK should be back by then: other pushes wait */
+	uint64_t ack_timeout_ms; /* when the push times out (ack_span_ms after its TxDone) */
+	uint32_t ack_span_ms;
+	uint32_t ack_due_span_ms; /* the ACK should be back this long after the push's
+				   * TxDone: other pushes wait */
 	uint64_t push_seq;       /* the push in the mesh's transmit queue (mesh_tx_state) */
 	uint32_t push_retry_ts;  /* the post push_sent counts copies of (0 = the next one) */
 	uint8_t push_sent;       /* copies of it sent and not acknowledged, each one a

@@ -450,6 +450,111 @@ static void test_resume(void)
 	resume_story(true, 8 * 60000);
 }
 
+/* ---- 13.10: a banned key gets nothing ---- */
+
+static void test_banned(void)
+{
+	struct story s;
+	story_open(&s, SEED + 8);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	txlog_start(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK(post(w, a, s.rp, "before the ban"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
+	world_run_for(w, 5000);
+
+	char line[100], reply[200];
+	const uint8_t *bp = world_node_pub(w, b);
+	int n = snprintf(line, sizeof(line), "ban ");
+	for (int i = 0; i < 32; i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%02x", bp[i]);
+	CHECK_EQ(world_room_cmd(w, s.rd, 0, line, reply, sizeof(reply)), ERR_OK);
+	struct room_member *mb = member_of(&s, b);
+	uint32_t sync0 = mb ? mb->sync_since : 0;
+	uint64_t t0 = world_now_ms(w);
+	uint8_t bh = bp[0];
+
+	/* bob keeps transmitting: a request, a post; alice posts */
+	uint32_t id;
+	CHECK_EQ(client_request(world_client(w, b), s.rp, REQ_GET_STATUS, world_now_ms(w), &id),
+	         ERR_OK);
+	world_run_for(w, 20000);
+	CHECK(!post(w, b, s.rp, "from a banned key"));
+	CHECK(post(w, a, s.rp, "after the ban"));
+	world_run_for(w, 120000);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_STATUS, s.rp), 0);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 1);
+	CHECK(txlog_first(t0, bh, PKT_TXT_MSG, PKT_RESPONSE) == NULL);
+	CHECK(txlog_first(t0, bh, PKT_PATH, PKT_PATH) == NULL);
+	mb = member_of(&s, b);
+	CHECK(mb && mb->sync_since == sync0);
+	world_set_tx_hook(w, NULL, NULL);
+	story_close(&s);
+}
+
+/* ---- 13.7: the air a member that never answers costs ---- */
+
+static unsigned pushes_to(uint8_t dest, unsigned *floods)
+{
+	unsigned n = 0;
+	*floods = 0;
+	for (size_t i = 0; i < n_txlog; i++) {
+		if (txlog[i].type != PKT_TXT_MSG || txlog[i].dest != dest)
+			continue;
+		n++;
+		*floods += txlog[i].flood;
+	}
+	return n;
+}
+
+static void test_silent_member(void)
+{
+	struct story s;
+	story_open(&s, SEED + 9);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	txlog_start(&s);
+	uint8_t bh = world_node_pub(w, b)[0];
+
+	/* one login, then never a word: pushes of a post for two hours */
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+	CHECK(post(w, a, s.rp, "nobody answers"));
+	world_run_for(w, 2 * 3600 * 1000);
+	unsigned floods, pushes = pushes_to(bh, &floods);
+	printf("test_push: one silent login: %u pushes (%u flooded) in 2 h\n", pushes, floods);
+	CHECK(pushes >= 4 && pushes <= 12);
+	CHECK(floods <= 8);
+	char reply[300];
+	CHECK_EQ(world_room_cmd(w, s.rd, 0, "stats-room", reply, sizeof(reply)), ERR_OK);
+	CHECK(strstr(reply, "\"given_up\":1,") != NULL);
+	CHECK(strstr(reply, "\"silent_air_s\":") != NULL);
+	printf("test_push: stats-room %s\n", reply);
+
+	/* a login every 10 minutes for an hour, each followed by silence: at
+	 * most 24 unanswered pushes in the hour */
+	n_txlog = 0;
+	for (int k = 0; k < 6; k++) {
+		CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
+		CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+		world_run_for(w, 600000);
+	}
+	pushes = pushes_to(bh, &floods);
+	printf("test_push: six silent logins in an hour: %u pushes (%u flooded)\n", pushes, floods);
+	CHECK(pushes <= 24);
+	world_set_tx_hook(w, NULL, NULL);
+	story_close(&s);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERR);
@@ -461,5 +566,7 @@ int main(void)
 	test_ack_first();
 	test_no_repeated_copy();
 	test_resume();
+	test_banned();
+	test_silent_member();
 	return harness_done("test_push");
 }
