@@ -946,6 +946,57 @@ static int push_state_save(struct room *r, const struct room_member *m)
 	return rc;
 }
 
+/* The ACK moved the member's sync point to post_ts: state, commit, pace. */
+static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint64_t now)
+{
+	m->pending = false;
+	member_alive(m);
+	m->last_activity = room_rtc(r);
+	m->sync_since = post_ts;
+	m->push_sent = 0;
+	m->push_retry_ts = 0;
+	m->held = HELD_NONE;
+	m->caught_up = 0;
+	m->next_push_ms = now;
+	r->stats.push_acks++;
+	/* durable now: the member has shown the post, and a crash must not
+	 * make it show it again (issue 18) */
+	push_state_save(r, m);
+	/* the next push goes out at once, but not before a frame its sender
+	 * keys up straight after the ACK (a return PATH, §9.3) can be heard:
+	 * carrier sense needs a few symbols of it (issue 7) */
+	r->next_push_ms = now + turnaround_ms(r);
+}
+
+/* The ACK of an earlier copy of a post, after that copy timed out (the
+ * firmware's "TODO: keep prev expected_ack's in a list"). */
+static bool match_late_ack(struct room *r, const uint8_t code[4], uint64_t now)
+{
+	for (unsigned i = 0; i < ROOM_LATE_ACKS; i++) {
+		if (!r->late[i].post_ts || memcmp(r->late[i].code, code, 4) != 0)
+			continue;
+		struct room_member *m = room_member_find(r, r->late[i].pub);
+		uint32_t ts = r->late[i].post_ts;
+		r->late[i].post_ts = 0;
+		if (!m || m->sync_since >= ts)
+			return true; /* it has moved on: nothing to do */
+		if (m->pending && m->push_ts != ts)
+			m->pending = false; /* cannot happen: copies of one post at a time */
+		acked(r, m, ts, now);
+		return true;
+	}
+	return false;
+}
+
+static void late_ack_keep(struct room *r, const struct room_member *m)
+{
+	unsigned i = r->late_next;
+	memcpy(r->late[i].pub, m->pub, CRYPTO_PUB_SIZE);
+	r->late[i].post_ts = m->push_ts;
+	memcpy(r->late[i].code, m->pending_ack, 4);
+	r->late_next = (i + 1) % ROOM_LATE_ACKS;
+}
+
 static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
@@ -963,26 +1014,10 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 			r->stats.push_acks_forged++;
 			return true;
 		}
-		m->pending = false;
-		member_alive(m);
-		m->last_activity = room_rtc(r);
-		m->sync_since = m->push_ts;
-		m->push_sent = 0;
-		m->push_retry_ts = 0;
-		m->held = HELD_NONE;
-		m->caught_up = 0;
-		m->next_push_ms = rx->now_ms;
-		r->stats.push_acks++;
-		/* durable now: the member has shown the post, and a crash must
-		 * not make it show it again (issue 18) */
-		push_state_save(r, m);
-		/* the next push goes out at once, but not before a frame its sender
-		 * keys up straight after the ACK (a return PATH, §9.3) can be
-		 * heard: carrier sense needs a few symbols of it (issue 7) */
-		r->next_push_ms = rx->now_ms + turnaround_ms(r);
+		acked(r, m, m->push_ts, rx->now_ms);
 		return true;
 	}
-	return false;
+	return match_late_ack(r, code, rx->now_ms);
 }
 
 static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
@@ -1196,6 +1231,7 @@ static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
 {
 	uint32_t rtc = room_rtc(r);
 	m->pending = false;
+	late_ack_keep(r, m);
 	if (m->push_resend && m->held == HELD_RESENT) {
 		held_assumed(m, m->push_ts, now);
 		return;

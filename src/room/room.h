@@ -235,6 +235,15 @@ struct room {
 	size_t n_guests;                   /* members whose role is ROLE_GUEST */
 	uint32_t post_gen;                 /* moves on with every stored post; never 0 */
 	bool any_dirty;                    /* some member has dirty set */
+	/* ACK codes of copies that timed out: an ACK that comes late still
+	 * counts (a new copy would be shown twice) */
+#define ROOM_LATE_ACKS 32
+	struct {
+		uint8_t pub[CRYPTO_PUB_SIZE];
+		uint32_t post_ts; /* 0 = unused */
+		uint8_t code[4];
+	} late[ROOM_LATE_ACKS];
+	unsigned late_next;
 };
 
 /*
