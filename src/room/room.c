@@ -409,6 +409,25 @@ static const uint8_t *reply_scope(struct room *r, const struct pkt *req, uint8_t
 	return room_reply_scope(r, req, key);
 }
 
+static uint64_t push_acks_due_until(const struct room *r, uint64_t now);
+
+/*
+ * The delay of a reply (an ACK, a response, a CLI reply): base, or longer
+ * while a push's ACK is due.  A stock client that defers its ACK behind a
+ * busy channel (120-360 ms steps, §6.7) tends to key up just when our
+ * reply, timed from the same end of a frame, does; the lost ACK costs a new
+ * copy, which it shows twice.  The wait is bounded by that ACK's window.
+ */
+#define REPLY_HOLD_MAX_MS 1500
+static uint32_t reply_delay(const struct room *r, uint32_t base)
+{
+	uint64_t now = r->mesh->now_ms, until = push_acks_due_until(r, now);
+	if (until <= now + base)
+		return base;
+	uint64_t d = until - now;
+	return (uint32_t)(d > base + REPLY_HOLD_MAX_MS ? base + REPLY_HOLD_MAX_MS : d);
+}
+
 /* A reply datagram to a member: direct along its route, or by flood if none is known. */
 static int send_datagram(struct room *r, struct room_member *m, unsigned type,
 			 const uint8_t *body, size_t len, uint32_t delay, const struct pkt *req)
@@ -439,6 +458,7 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 
 	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
 		return;
+	delay = reply_delay(r, delay);
 	if (pkt_is_flood(req)) {
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
 				     type, body, len, r->mesh->rng);
@@ -457,6 +477,7 @@ static void send_ack(struct room *r, const struct room_member *m, const struct p
 {
 	struct pkt p;
 	uint8_t key[16];
+	delay = reply_delay(r, delay);
 	if (m->out_path_len == MESH_NO_PATH) {
 		mesh_build_ack(&p, code, extra, extra_len);
 		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
@@ -742,7 +763,8 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		memcpy(out + 5, reply, rl);
 		if (m->out_path_len == MESH_NO_PATH && !flood_ok(r, m))
 			return true;
-		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS, rx->pkt))
+		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, reply_delay(r, REPLY_DELAY_MS),
+				  rx->pkt))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);
 		return true;
 	}
@@ -1103,6 +1125,21 @@ static uint64_t after_tx(const struct room *r, const struct room_member *m, uint
 	if (st == ERR_OK && done != UINT64_MAX)
 		return done + span;
 	return m->push_sent_ms + span;
+}
+
+/* When the last ACK now due from a push is due by (now if none). */
+static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
+{
+	uint64_t until = now;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		const struct room_member *m = &r->members[r->inflight[j]];
+		if (!m->pending)
+			continue;
+		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
+		if (t > until)
+			until = t;
+	}
+	return until;
 }
 
 static bool ack_due(const struct room *r, uint64_t now)

@@ -145,20 +145,22 @@ static void story_contacts(struct story *s)
 
 /* ---- 18.1, 18.2: SIGKILL around ACKs ---- */
 
-static void test_kill_around_acks(void)
+static void test_kill_around_acks(uint64_t seed, bool verbose)
 {
 	struct story s;
-	story_open(&s, SEED + 1);
+	story_open(&s, seed);
 	struct world *w = s.w;
-	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob"), c = add_stock(w, "carol");
 	story_contacts(&s);
 	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
 	world_run_for(w, 3000);
+	CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
 
-	/* the kill moments: xorshift from the seed, printed in a failure */
-	uint64_t x = SEED;
+	/* the kill moments: xorshift from the seed */
+	uint64_t x = seed;
 	int posted = 0;
 	for (int k = 0; k < 100; k++) {
 		char t[32];
@@ -166,21 +168,31 @@ static void test_kill_around_acks(void)
 		if (post(w, a, s.rp, t))
 			posted++;
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		/* 0..4 s after Delivered: before the push, during it, between it
-		 * and its ACK, during the ACK, after it */
-		world_run_for(w, x % 4000);
+		/* 0..5 s after Delivered: before a push, during it, between it
+		 * and its ACK, during the ACK, after it, at the next push */
+		world_run_for(w, x % 5000);
 		CHECK_EQ(world_roomd_kill(w, s.rd), ERR_OK);
 		world_run_for(w, 500 + (x >> 20) % 3000);
 		CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
 		world_run_for(w, 1000);
 	}
 	CHECK_EQ(posted, 100);
-	/* bob never transmits but ACKs: every post reaches him once */
+	/* bob and carol never transmit but ACK: every post reaches them once */
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 100, 600000));
+	CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 100, 600000));
 	world_run_for(w, 120000);
-	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 100);
-	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	size_t nb = world_event_count(w, b, CLIENT_EV_POST, s.rp);
+	size_t nc = world_event_count(w, c, CLIENT_EV_POST, s.rp);
+	unsigned tb = world_posts_shown_twice(w, b), tc = world_posts_shown_twice(w, c);
+	CHECK_EQ(nb, 100);
+	CHECK_EQ(nc, 100);
+	CHECK_EQ(tb, 0);
+	CHECK_EQ(tc, 0);
 	CHECK_EQ(world_posts_shown_twice(w, a), 0);
+	if (verbose || nb != 100 || nc != 100 || tb || tc)
+		printf("test_push: seed %llu, 100 SIGKILLs: bob shows %zu posts (%u twice), carol "
+		       "%zu (%u twice)\n",
+		       (unsigned long long)seed, nb, tb, nc, tc);
 	story_close(&s);
 }
 
@@ -561,7 +573,11 @@ int main(void)
 	if (crypto_init())
 		return 1;
 	printf("test_push: seed %u\n", SEED);
-	test_kill_around_acks();
+	test_kill_around_acks(SEED + 1, true);
+	/* PUSH_KILL_SEEDS=N: N more seeds (a longer local check) */
+	const char *more = getenv("PUSH_KILL_SEEDS");
+	for (long i = 0, n = more ? strtol(more, NULL, 10) : 0; i < n; i++)
+		test_kill_around_acks(SEED + 100 + (uint64_t)i, false);
 	test_route_kept();
 	test_ack_first();
 	test_no_repeated_copy();
