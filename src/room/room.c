@@ -410,13 +410,15 @@ static const uint8_t *reply_scope(struct room *r, const struct pkt *req, uint8_t
 }
 
 static uint64_t push_acks_due_until(const struct room *r, uint64_t now);
+static void release_held(struct room *r, uint64_t now);
 
 /*
  * The delay of a reply (an ACK, a response, a CLI reply): base, or longer
  * while a push's ACK is due.  A stock client that defers its ACK behind a
  * busy channel (120-360 ms steps, §6.7) tends to key up just when our
  * reply, timed from the same end of a frame, does; the lost ACK costs a new
- * copy, which it shows twice.  The wait is bounded by that ACK's window.
+ * copy, which it shows twice.  The wait is bounded by that ACK's window,
+ * and ends when the ACK is in (reply_held, release_held).
  */
 #define REPLY_HOLD_MAX_MS 1500
 static uint32_t reply_delay(const struct room *r, uint32_t base)
@@ -426,6 +428,17 @@ static uint32_t reply_delay(const struct room *r, uint32_t base)
 		return base;
 	uint64_t d = until - now;
 	return (uint32_t)(d > base + REPLY_HOLD_MAX_MS ? base + REPLY_HOLD_MAX_MS : d);
+}
+
+/* After a send with reply_delay(r, base): remembers the packet if it was
+ * held back, to release it early. */
+static void reply_held(struct room *r, uint32_t base, uint32_t delay)
+{
+	if (delay == base || r->n_held == ROOM_HELD_REPLIES)
+		return;
+	r->held[r->n_held].seq = mesh_last_queued(r->mesh);
+	r->held[r->n_held].due_ms = r->mesh->now_ms + base;
+	r->n_held++;
 }
 
 /* A reply datagram to a member: direct along its route, or by flood if none is known. */
@@ -458,7 +471,8 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 
 	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
 		return;
-	delay = reply_delay(r, delay);
+	uint32_t base = delay;
+	delay = reply_delay(r, base);
 	if (pkt_is_flood(req)) {
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
 				     type, body, len, r->mesh->rng);
@@ -470,6 +484,8 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 	}
 	if (rc)
 		log_warn("room", "%s: reply not sent: %s", r->set.name, err_str(rc));
+	else
+		reply_held(r, base, delay);
 }
 
 static void send_ack(struct room *r, const struct room_member *m, const struct pkt *req,
@@ -477,20 +493,25 @@ static void send_ack(struct room *r, const struct room_member *m, const struct p
 {
 	struct pkt p;
 	uint8_t key[16];
-	delay = reply_delay(r, delay);
+	uint32_t base = delay;
+	delay = reply_delay(r, base);
 	if (m->out_path_len == MESH_NO_PATH) {
 		mesh_build_ack(&p, code, extra, extra_len);
-		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
-				reply_scope(r, req, key));
+		if (mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
+				    reply_scope(r, req, key)) == ERR_OK)
+			reply_held(r, base, delay);
 		return;
 	}
 	if (r->set.multi_acks) {
 		mesh_build_multi_ack(&p, code, 1);
-		mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+		if (mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay) == ERR_OK)
+			reply_held(r, base, delay);
 		delay += 300;
+		base += 300;
 	}
 	mesh_build_ack(&p, code, extra, extra_len);
-	mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+	if (mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay) == ERR_OK)
+		reply_held(r, base, delay);
 }
 
 static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint8_t *pub)
@@ -763,9 +784,11 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		memcpy(out + 5, reply, rl);
 		if (m->out_path_len == MESH_NO_PATH && !flood_ok(r, m))
 			return true;
-		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, reply_delay(r, REPLY_DELAY_MS),
-				  rx->pkt))
+		uint32_t delay = reply_delay(r, REPLY_DELAY_MS);
+		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, delay, rx->pkt))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);
+		else
+			reply_held(r, REPLY_DELAY_MS, delay);
 		return true;
 	}
 	if ((m->perms & 3) == ROLE_GUEST)
@@ -988,6 +1011,7 @@ static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint6
 	 * keys up straight after the ACK (a return PATH, §9.3) can be heard:
 	 * carrier sense needs a few symbols of it (issue 7) */
 	r->next_push_ms = now + turnaround_ms(r);
+	release_held(r, now);
 }
 
 /* The ACK of an earlier copy of a post, after that copy timed out (the
@@ -1140,6 +1164,20 @@ static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
 			until = t;
 	}
 	return until;
+}
+
+/* Replies held back for a push's ACK go once no ACK is due any more (a
+ * turnaround after the one that just came in, and never before their own
+ * delay). */
+static void release_held(struct room *r, uint64_t now)
+{
+	if (!r->n_held || push_acks_due_until(r, now) > now)
+		return;
+	for (unsigned i = 0; i < r->n_held; i++) {
+		uint64_t due = now + turnaround_ms(r);
+		mesh_set_due(r->mesh, r->held[i].seq, due > r->held[i].due_ms ? due : r->held[i].due_ms);
+	}
+	r->n_held = 0;
 }
 
 static bool ack_due(const struct room *r, uint64_t now)
@@ -1708,6 +1746,7 @@ void room_tick(struct room *r, uint64_t now_ms)
 	/* ack timeouts are deadlines of their own (room_next_deadline): act on
 	 * them now, not at the next push slot, or the caller's loop spins */
 	push_timeouts(r, now_ms);
+	release_held(r, now_ms);
 	if (now_ms >= r->next_push_ms) {
 		push_engine(r, now_ms);
 		r->next_push_ms = now_ms + 150;

@@ -244,6 +244,13 @@ struct room {
 		uint8_t code[4];
 	} late[ROOM_LATE_ACKS];
 	unsigned late_next;
+	/* replies held back while a push's ACK is due (reply_delay): released
+	 * as soon as it is in */
+#define ROOM_HELD_REPLIES 8
+	struct {
+		uint64_t seq, due_ms; /* due_ms: when it would have gone */
+	} held[ROOM_HELD_REPLIES];
+	unsigned n_held;
 };
 
 /*
