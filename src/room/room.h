@@ -11,8 +11,10 @@
  *  - pushes go out as soon as the previous ACK is in, to several members at
  *    once, with no 6 s hold and no 1.2 s gap, still one post per member at a
  *    time and each acknowledged before the next;
- *  - a retried push always has different attempt bits, so no retry is a
- *    byte-identical duplicate that the client would drop;
+ *  - no copy of a push repeats one the member may hold (attempt bits, then
+ *    a tail byte), so the client's duplicate table never drops a retry;
+ *  - the push state is committed when it moves (a push out, an ACK in), and
+ *    after a restart the members active before it are pushed to again;
  *  - strangers can never evict password members, and a member is not given
  *    up while it keeps showing activity;
  *  - failed logins and flood replies are rate limited, passwords compared
