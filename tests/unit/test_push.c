@@ -454,6 +454,35 @@ static void resume_story(bool kill, uint64_t idle_ms)
 	story_close(&s);
 }
 
+/* 18.4: a clean stop writes what only memory held: bob, idle for 15 min,
+ * asks for the room's status and the room stops at once; it still counts
+ * as active before the stop, so bob is pushed to after the restart. */
+static void test_clean_stop(void)
+{
+	struct story s;
+	story_open(&s, SEED + 10);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 15 * 60000);
+	uint32_t id;
+	CHECK_EQ(client_request(world_client(w, b), s.rp, REQ_GET_STATUS, world_now_ms(w), &id),
+	         ERR_OK);
+	struct room *r = world_room(w, s.rd, 0);
+	uint32_t reqs = r->stats.requests;
+	for (int i = 0; i < 5000 && r->stats.requests == reqs; i++)
+		world_run_for(w, 1);
+	CHECK_EQ(r->stats.requests, reqs + 1);
+	CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
+	CHECK(post(w, a, s.rp, "after a clean stop"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 60000));
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
 static void test_resume(void)
 {
 	resume_story(false, 0);
@@ -582,6 +611,7 @@ int main(void)
 	test_ack_first();
 	test_no_repeated_copy();
 	test_resume();
+	test_clean_stop();
 	test_banned();
 	test_silent_member();
 	return harness_done("test_push");
