@@ -995,6 +995,7 @@ static int push_state_save(struct room *r, const struct room_member *m)
 static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint64_t now)
 {
 	m->pending = false;
+	m->answered = true;
 	member_alive(m);
 	m->last_activity = room_rtc(r);
 	m->sync_since = post_ts;
@@ -1151,13 +1152,15 @@ static uint64_t after_tx(const struct room *r, const struct room_member *m, uint
 	return m->push_sent_ms + span;
 }
 
-/* When the last ACK now due from a push is due by (now if none). */
+/* When the last ACK now due from a push is due by (now if none).  Only
+ * members that answer pushes count: a reply does not wait for a key that
+ * never ACKs (a silent login, issue 13). */
 static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
 {
 	uint64_t until = now;
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
-		if (!m->pending)
+		if (!m->pending || !m->answered)
 			continue;
 		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
 		if (t > until)
@@ -1608,6 +1611,7 @@ static void resume_members(struct room *r, uint32_t newest, uint64_t now_ms)
 			continue;
 		}
 		m->last_activity = rtc > stop ? la + (rtc - stop) : la;
+		m->answered = true;
 	}
 }
 

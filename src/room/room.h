@@ -148,6 +148,8 @@ struct room_member {
 				  * (a member that has it drops it), HELD_* of room.c */
 	bool push_flood;         /* the outstanding push went by flood */
 	bool push_resend;        /* ... and is that unchanged copy */
+	bool answered;           /* has ACKed a push (this run, or before a restart that
+				  * resumed it): replies wait for its ACKs */
 	uint32_t push_air_ms;    /* its airtime */
 	unsigned push_failures;  /* in this round (PUSH_FAILS_GIVE_UP) */
 	unsigned push_rounds;    /* failed rounds since the last sign of life */
