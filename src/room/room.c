@@ -54,6 +54,9 @@
 #define PUSH_SILENT_ROUNDS 3
 #define PUSH_SILENT_FLOODS 8
 #define PUSH_SILENT_HOUR 24
+/* and all such members together: once pushes that were never answered took
+ * this much air in an hour, only members that answer pushes get more */
+#define PUSH_SILENT_ROOM_AIR_MS 108000 /* 3 % of the hour */
 /*
  * A push that was out when the room stopped (its copies counted in the
  * store) may have been shown with its ACK lost while the room was down.
@@ -1025,8 +1028,8 @@ static bool match_late_ack(struct room *r, const uint8_t code[4], uint64_t now)
 		struct room_member *m = room_member_find(r, r->late[i].pub);
 		uint32_t ts = r->late[i].post_ts;
 		r->late[i].post_ts = 0;
-		if (!m || m->sync_since >= ts)
-			return true; /* it has moved on: nothing to do */
+		if (!m || m->sync_since >= ts || is_banned(r, m->pub))
+			return true; /* it has moved on (or is banned): nothing to do */
 		if (m->pending && m->push_ts != ts)
 			m->pending = false; /* cannot happen: copies of one post at a time */
 		acked(r, m, ts, now);
@@ -1059,6 +1062,10 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 			pkt_hash(rx->pkt, h);
 			mesh_dup_clear(r->mesh, h);
 			r->stats.push_acks_forged++;
+			return true;
+		}
+		if (is_banned(r, m->pub)) {
+			m->pending = false; /* a banned key moves no sync point */
 			return true;
 		}
 		acked(r, m, m->push_ts, rx->now_ms);
@@ -1317,6 +1324,11 @@ static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
 	m->push_failures++;
 	r->stats.push_timeouts++;
 	r->stats.push_silent_air_ms += m->push_air_ms;
+	if (!r->silent_hour || rtc - r->silent_hour >= 3600) {
+		r->silent_hour = rtc;
+		r->silent_air_ms = 0;
+	}
+	r->silent_air_ms += m->push_air_ms;
 	if (m->push_flood)
 		m->silent_floods++;
 	if (!m->silent_hour || rtc - m->silent_hour >= 3600) {
@@ -1362,11 +1374,15 @@ bool room_member_given_up(const struct room_member *m)
 	return m->push_failures >= PUSH_FAILS_GIVE_UP;
 }
 
-/* The hourly bound on unanswered pushes holds the member back. */
+/* The hourly bounds on unanswered pushes hold the member back: its own, and
+ * the room's for members that have not answered a push. */
 static bool silent_hour_spent(const struct room *r, const struct room_member *m)
 {
 	uint32_t rtc = room_rtc(r);
-	return m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600;
+	if (m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600)
+		return true;
+	return !m->answered && r->silent_air_ms >= PUSH_SILENT_ROOM_AIR_MS &&
+	       rtc - r->silent_hour < 3600;
 }
 
 static void push_engine(struct room *r, uint64_t now)

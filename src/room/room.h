@@ -255,6 +255,8 @@ struct room {
 		uint64_t seq, due_ms; /* due_ms: when it would have gone */
 	} held[ROOM_HELD_REPLIES];
 	unsigned n_held;
+	uint32_t silent_hour;   /* room RTC at the start of the hour counted below */
+	uint64_t silent_air_ms; /* air of pushes never answered in that hour */
 };
 
 /*

@@ -596,6 +596,45 @@ static void test_silent_member(void)
 	story_close(&s);
 }
 
+/* 13.7, the room's total: 120 keys log in and fall silent, a post is pushed
+ * to them all: the air of unanswered pushes in the hour stops near 3 %
+ * (108 s), and a member that answers still gets new posts. */
+static void test_silent_crowd(void)
+{
+	struct story s;
+	story_open(&s, SEED + 11);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	int q[120];
+	for (int i = 0; i < 120; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "q%d", i);
+		q[i] = add_stock(w, name);
+	}
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK(post(w, a, s.rp, "warm up"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
+	for (int i = 0; i < 120; i++) {
+		CHECK_EQ(login(w, q[i], s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(world_node_set_up(w, q[i], false), ERR_OK);
+	}
+	CHECK(post(w, a, s.rp, "to the crowd"));
+	world_run_for(w, 50 * 60000);
+	struct room *r = world_room(w, s.rd, 0);
+	double air_s = (double)r->stats.push_silent_air_ms / 1000.0;
+	printf("test_push: 120 silent logins: %u pushes unanswered, %.1f s of air in the hour\n",
+	       r->stats.push_timeouts, air_s);
+	CHECK(air_s <= 108.0 + 10.0);
+	CHECK(post(w, a, s.rp, "bob still gets this"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 3, 60000));
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERR);
@@ -614,5 +653,6 @@ int main(void)
 	test_clean_stop();
 	test_banned();
 	test_silent_member();
+	test_silent_crowd();
 	return harness_done("test_push");
 }
