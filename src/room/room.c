@@ -31,13 +31,14 @@
 #define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
 #define PUSH_TIMEOUT_FLOOD_MS 12000
 /*
- * A round of pushes of one post is the 4 attempt-bit variants, each once: a
- * fifth copy would repeat one the member may already have (its ACK lost),
- * which its duplicate table drops without an ACK.  After a failed round the
- * firmware gives a member up until it shows activity; roomd pauses instead
- * (30 s, doubling to 15 min) and starts another round, as long as the
- * member was heard in the last 10 minutes, so a member that was briefly out
- * of reach is caught up without having to log in again.
+ * A round of pushes of one post is 4 copies, each a variant of its own
+ * (push_plaintext: no copy repeats one the member may already have, which
+ * its duplicate table would drop without an ACK).  After a failed round
+ * the firmware gives a member up until it shows activity; roomd pauses
+ * instead (30 s, doubling) and starts another round, as long as the member
+ * was heard in the last 10 minutes and the PUSH_SILENT_* bounds allow, so a
+ * member that was briefly out of reach is caught up without having to log
+ * in again.
  */
 #define PUSH_FAILS_GIVE_UP 4
 #define PUSH_ROUND_PAUSE_MS 30000
