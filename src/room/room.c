@@ -1382,7 +1382,11 @@ static bool silent_hour_spent(const struct room *r, const struct room_member *m)
 	uint32_t rtc = room_rtc(r);
 	if (m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600)
 		return true;
-	return !m->answered && r->silent_air_ms >= PUSH_SILENT_ROOM_AIR_MS &&
+	/* a member's first push after a sign of life always goes (a newcomer
+	 * answers it and is free of the bound; a silent key gets one push per
+	 * login, which costs it a packet) */
+	bool unanswered = m->push_failures || m->push_rounds || m->silent_floods;
+	return !m->answered && unanswered && r->silent_air_ms >= PUSH_SILENT_ROOM_AIR_MS &&
 	       rtc - r->silent_hour < 3600;
 }
 
