@@ -17,7 +17,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "client/jsonl.h"
 #include "sys/sys.h"
+#include "util/err.h"
 
 #define LINE_MAX_LEN 511 /* roomd's limit for one command line */
 
@@ -55,7 +57,8 @@ static void usage(FILE *f)
 	      "    -r, --room N          room to talk to: index or name as 'rooms' shows\n"
 	      "                          (default: the first room)\n"
 	      "    -j, --json            one JSON object per command on stdout:\n"
-	      "                          {\"command\":\"...\",\"ok\":true,\"reply\":\"...\"}\n"
+	      "                          {\"command\":\"...\",\"ok\":true,\"reply\":\"...\"}; a reply\n"
+	      "                          that is JSON itself (stats-room...) is an object\n"
 	      "    -t, --timeout SECS    wait at most SECS for each reply (default 10)\n"
 	      "    -k, --keep-going      with commands on stdin, run the rest after a failure\n"
 	      "                          (the default stops at the first failed command)\n"
@@ -65,13 +68,17 @@ static void usage(FILE *f)
 	      "COMMANDS\n"
 	      "    A few of them ('help' lists all):\n"
 	      "    rooms, use N, room.add NAME     the rooms of the daemon\n"
+	      "    room.remove N                   delete a room's data (its key is kept aside)\n"
 	      "    get KEY, set KEY VALUE          settings (get name, set guest.password x)\n"
+	      "    help set [KEY]                  every key with its aliases and range\n"
 	      "    password PW                     the admin password\n"
-	      "    members, setperm HEX PERM       members and their permissions\n"
+	      "    members, setperm KEY PERM       members and their permissions\n"
 	      "    post.list [N], post.delete ID   moderation\n"
-	      "    ban HEX [REASON], unban HEX\n"
+	      "    ban KEY [REASON], unban KEY, bans\n"
+	      "    backup /PATH/roomd.db           a copy of the database, the room keys beside it\n"
 	      "    room.post TEXT                  post as the room\n"
 	      "    region ..., log start|stop|erase, log, stats-core, stats-room, ver\n"
+	      "    KEY is 64 hex digits or a unique prefix of at least 8 (as members prints)\n"
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0 every command succeeded; 1 a command was unknown or its reply reports\n"
@@ -150,23 +157,32 @@ static int read_line(struct conn *c, char *out, size_t cap)
 	}
 }
 
-static void json_string(FILE *f, const char *s)
+/* True if reply is one JSON object (stats-core, stats-room...): --json then
+ * gives it as an object, not as a string to parse again. */
+static bool reply_is_json(const char *reply)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch == '\t')
-			fputs("\\t", f);
-		else if (ch < 0x20 || ch == 0x7F)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	static char copy[16384];
+	struct jsonl_field f[64];
+	int n;
+	if (reply[0] != '{' || strlen(reply) >= sizeof(copy))
+		return false;
+	memcpy(copy, reply, strlen(reply) + 1);
+	return jsonl_parse(copy, f, 64, &n) == ERR_OK;
+}
+
+static void print_json(const char *cmd, bool ok, const char *reply)
+{
+	static char out[3 * 16384 + 1024];
+	struct jsonl_w w;
+	jsonl_w_begin(&w, out, sizeof(out));
+	jsonl_w_cstr(&w, "command", cmd);
+	jsonl_w_bool(&w, "ok", ok);
+	if (reply_is_json(reply))
+		jsonl_w_raw(&w, "reply", reply);
+	else
+		jsonl_w_cstr(&w, "reply", reply);
+	if (jsonl_w_end(&w) == ERR_OK)
+		printf("%s\n", out);
 }
 
 /*
@@ -203,11 +219,7 @@ static int run(struct conn *c, const char *cmd, bool json, bool quiet)
 			off += (size_t)n;
 	}
 	if (json) {
-		fputs("{\"command\":", stdout);
-		json_string(stdout, cmd);
-		printf(",\"ok\":%s,\"reply\":", ok ? "true" : "false");
-		json_string(stdout, reply);
-		fputs("}\n", stdout);
+		print_json(cmd, ok, reply);
 	} else if (!quiet || !ok) {
 		if (off)
 			printf("%s\n", reply);
@@ -254,7 +266,9 @@ int main(int argc, char **argv)
 		}
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("roomctl %s\n", APP_VERSION); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		default: /* getopt named the option; the manual is one --help away */
+			fprintf(stderr, "roomctl: see 'roomctl --help'\n");
+			return EXIT_USAGE;
 		}
 	}
 	if (!sock) {

@@ -17,6 +17,7 @@
  * roomd.db) < --set KEY=VALUE flags.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -42,6 +43,14 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* Exit statuses (see usage() and contrib/roomd.service). */
+enum {
+	EXIT_RUNTIME = 1, /* a runtime error: a restart may help */
+	EXIT_CONFIG = 2,  /* usage or configuration */
+	EXIT_LOCKED = 3,  /* another roomd runs on the data directory */
+	EXIT_STORE = 4,   /* the database is corrupt, not roomd's or too new: a restart cannot help */
+};
+
 #define MAX_ROOMS 16
 #define MAX_CTL_CLIENTS 8
 #define LINE_MAX_LEN 512
@@ -59,13 +68,16 @@ struct daemon {
 	struct radio *radio;
 	struct mesh mesh;
 	struct room_clock clock;
-	struct room rooms[MAX_ROOMS];
+	struct room *rooms[MAX_ROOMS]; /* allocated: the mesh keeps pointers to them */
 	int n_rooms;
 	int console_room;
 	char console[LINE_MAX_LEN];
 	size_t console_len;
 	bool console_open;
 	int ctl_fd;
+	dev_t ctl_dev; /* the socket file we bound: removed at exit only if still ours */
+	ino_t ctl_ino;
+	int lock_fd;   /* DIR/roomd.lock, held while we run */
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_client ctl[MAX_CTL_CLIENTS];
 	struct room_node node; /* the radio, shared by the rooms */
@@ -167,8 +179,9 @@ static void on_radio_changed(void *ctx, struct room *r)
 	/* a frame that was with the old radio never gets its TxDone */
 	if (d->mesh.tx_busy)
 		mesh_on_tx_done(&d->mesh, false, app_now_ms());
-	log_info("roomd", "radio reopened: %.3f MHz, %.1f kHz, SF%u, CR4/%u, %d dBm",
-		 rc.lp.freq_hz / 1e6, rc.lp.bw_hz / 1e3, rc.lp.sf, rc.lp.cr, rc.tx_power_dbm);
+	char lp[64];
+	room_radio_format(&rc.lp, lp, sizeof(lp));
+	log_info("roomd", "radio reopened: %s (MHz,kHz,SF,CR), %d dBm", lp, rc.tx_power_dbm);
 }
 
 /* The newest lines of the packet log that fit in cap bytes. */
@@ -243,12 +256,62 @@ static int on_save_identity(void *ctx, struct room *r, const struct ident *id)
 	return rc;
 }
 
-/* backup PATH: the whole database (every room) while running */
-static int on_backup(void *ctx, struct room *r, const char *path)
+/* Copies the key file of room id into dir, never over a different one;
+ * ERR_OK also when an identical copy is there already. */
+static int backup_key(struct daemon *d, uint32_t id, const char *dir)
+{
+	char from[4096], to[4200];
+	struct ident a, b;
+	snprintf(from, sizeof(from), "%s/room-%u.id", d->cfg.data_dir, id);
+	snprintf(to, sizeof(to), "%s/room-%u.id", dir, id);
+	int rc = app_ident_load(from, &a);
+	if (rc)
+		return rc;
+	int have = app_ident_load(to, &b);
+	if (have == ERR_OK) {
+		rc = memcmp(a.pub, b.pub, sizeof(a.pub)) == 0 ? ERR_OK : ERR_INVAL;
+		ident_wipe(&b);
+	} else if (have == ERR_NOT_FOUND) {
+		rc = app_ident_save(to, &a);
+	} else {
+		rc = ERR_INVAL; /* something else is there: left alone */
+	}
+	ident_wipe(&a);
+	return rc;
+}
+
+/* backup PATH: the whole database (every room) while running, and the room
+ * keys beside it (a database without its keys restores rooms no member
+ * can reach). */
+static int on_backup(void *ctx, struct room *r, const char *path, char *note, size_t cap)
 {
 	struct daemon *d = ctx;
+	char dir[4096], done[256] = "", failed[256] = "";
 	(void)r;
-	return store_backup(d->store, path);
+	int rc = store_backup(d->store, path);
+	if (rc)
+		return rc;
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	for (int i = 0; i < d->n_rooms; i++) {
+		uint32_t id = d->rooms[i]->store_id;
+		char *list = backup_key(d, id, dir) == ERR_OK ? done : failed;
+		size_t off = strlen(list);
+		snprintf(list + off, 256 - off, "%sroom-%u.id", off ? ", " : "", id);
+	}
+	if (failed[0]) {
+		log_warn("roomd", "backup: %s not copied to %s (a different file is there, or "
+				  "it cannot be written)", failed, dir);
+		snprintf(note, cap, "keys %s copied beside it; NOT copied: %s (see the log)",
+			 done[0] ? done : "none", failed);
+	} else {
+		snprintf(note, cap, "with the room keys beside it (%s): keep them secret", done);
+	}
+	return ERR_OK;
 }
 
 static int open_room(struct daemon *d, const struct store_room *sr)
@@ -269,13 +332,15 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 	if (memcmp(id.pub, sr->pub, 32) != 0)
 		log_warn("roomd", "%s: identity differs from the one room %u was created with "
 				  "(set prv.key); using the file", path, sr->id);
-	struct room *r = &d->rooms[d->n_rooms];
-	rc = room_open(r, &d->mesh, d->store, sr->id, &id, &d->clock, app_now_ms());
+	struct room *r = calloc(1, sizeof(*r));
+	rc = r ? room_open(r, &d->mesh, d->store, sr->id, &id, &d->clock, app_now_ms()) : ERR_NOMEM;
 	ident_wipe(&id);
 	if (rc) {
 		log_err("roomd", "room %u: %s", sr->id, err_str(rc));
+		free(r);
 		return 0;
 	}
+	d->rooms[d->n_rooms] = r;
 	r->hooks = (struct room_hooks){ .reboot = on_reboot,
 					.radio_changed = on_radio_changed,
 					.packet_log = on_packet_log,
@@ -289,35 +354,133 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 	return 0;
 }
 
-/* Creates a room with a fresh identity and the configured defaults. */
-static int create_room(struct daemon *d, const char *name)
+/* Registers a room with identity id in the store and gives it the config
+ * file's room settings; *rid is its id. */
+static int register_room(struct daemon *d, const char *name, const struct ident *id,
+			 uint32_t *rid)
 {
-	struct ident id;
-	char path[4096];
-	uint32_t rid;
 	struct room_settings s;
-
-	int rc = ident_generate(&id, crypto_rng_system());
+	int rc = store_room_add(d->store, name, id->pub, rid);
 	if (rc)
 		return rc;
-	rc = store_room_add(d->store, name, id.pub, &rid);
-	if (rc)
-		goto out;
-	snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, rid);
-	rc = app_ident_save(path, &id);
-	if (rc)
-		goto out;
 	/* the config file's room settings are the defaults of a new room */
 	s = d->cfg.room;
 	snprintf(s.name, sizeof(s.name), "%s", name);
 	for (size_t i = 0; i < room_setting_count; i++) {
 		char v[512];
 		if (room_setting_format(&s, &room_setting_defs[i], v, sizeof(v)) == ERR_OK)
-			store_setting_set(d->store, rid, room_setting_defs[i].key, v);
+			store_setting_set(d->store, *rid, room_setting_defs[i].key, v);
+	}
+	return ERR_OK;
+}
+
+/* Creates a room with a fresh identity and the configured defaults; an
+ * identity file is never overwritten (it may be the only copy of a key
+ * that members know). */
+static int create_room(struct daemon *d, const char *name, char *why, size_t why_cap,
+		       uint32_t *out_id)
+{
+	struct ident id;
+	char path[4096];
+	uint32_t rid = 0;
+
+	why[0] = 0;
+	int rc = ident_generate(&id, crypto_rng_system());
+	if (rc)
+		return rc;
+	rc = store_begin(d->store);
+	if (rc)
+		goto out;
+	rc = register_room(d, name, &id, &rid);
+	if (rc == ERR_OK) {
+		snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, rid);
+		if (access(path, F_OK) == 0 || errno != ENOENT) {
+			snprintf(why, why_cap, "room-%u.id exists and belongs to no room: move it "
+					       "away, or restart roomd to adopt it", rid);
+			rc = ERR_INVAL;
+		}
+	}
+	if (rc == ERR_OK)
+		rc = app_ident_save(path, &id);
+	if (rc) {
+		store_rollback(d->store);
+		goto out;
+	}
+	rc = store_commit(d->store);
+	if (rc) {
+		unlink(path);
+		goto out;
 	}
 	log_info("roomd", "created room %u '%s' (identity %s)", rid, name, path);
+	if (out_id)
+		*out_id = rid;
 out:
 	ident_wipe(&id);
+	return rc;
+}
+
+/* Identity files room-N.id that no room of the database has (a deleted or
+ * emptied roomd.db) are adopted: the room is registered again with the same
+ * key, so members' contacts keep working.  Its posts and members are gone. */
+static int adopt_identities(struct daemon *d, const char *first_name)
+{
+	DIR *dir = opendir(d->cfg.data_dir);
+	struct dirent *e;
+	uint32_t ids[64];
+	size_t n = 0;
+	int rc = ERR_OK;
+
+	if (!dir)
+		return ERR_SYS;
+	while ((e = readdir(dir)) && n < sizeof(ids) / sizeof(ids[0])) {
+		unsigned id;
+		char canon[64];
+		if (sscanf(e->d_name, "room-%u.id", &id) != 1 || id == 0)
+			continue;
+		snprintf(canon, sizeof(canon), "room-%u.id", id);
+		if (strcmp(canon, e->d_name) == 0) /* not room-1.id.tmp, room-01.id */
+			ids[n++] = id;
+	}
+	closedir(dir);
+	for (size_t i = 1; i < n; i++) /* oldest room first */
+		for (size_t k = i; k > 0 && ids[k - 1] > ids[k]; k--) {
+			uint32_t t = ids[k];
+			ids[k] = ids[k - 1];
+			ids[k - 1] = t;
+		}
+	for (size_t i = 0; i < n && rc == ERR_OK; i++) {
+		char path[4096], to[4096];
+		struct store_room sr;
+		struct ident id;
+		uint32_t rid;
+		if (store_room_get(d->store, ids[i], &sr) == ERR_OK)
+			continue; /* the file of an existing room */
+		snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, ids[i]);
+		rc = app_ident_load(path, &id);
+		if (rc) {
+			log_err("roomd", "%s: cannot read it (%s); move it away to start", path,
+				err_str(rc));
+			return rc;
+		}
+		if (store_room_find(d->store, id.pub, &sr) == ERR_OK) {
+			ident_wipe(&id);
+			continue;
+		}
+		rc = register_room(d, i == 0 ? first_name : "roomd", &id, &rid);
+		ident_wipe(&id);
+		if (rc)
+			break;
+		snprintf(to, sizeof(to), "%s/room-%u.id", d->cfg.data_dir, rid);
+		/* link, never rename: an existing file is never replaced */
+		if (rid != ids[i] && (link(path, to) != 0 || unlink(path) != 0)) {
+			log_err("roomd", "cannot move %s to %s: %s", path, to, strerror(errno));
+			rc = ERR_SYS;
+			break;
+		}
+		log_warn("roomd", "%s has no room in the database: adopted as room %u with its "
+				  "key (its posts and members are not there; settings are the "
+				  "config file's)", path, rid);
+	}
 	return rc;
 }
 
@@ -347,6 +510,96 @@ static void open_rooms(struct daemon *d)
 
 /* ---- command doors ---- */
 
+/* The room named by an index or a name as `rooms` shows them; -1 if none. */
+static int find_room(struct daemon *d, const char *arg)
+{
+	for (int i = 0; i < d->n_rooms; i++) {
+		char idx[12];
+		snprintf(idx, sizeof(idx), "%d", i);
+		if (strcmp(arg, d->rooms[i]->set.name) == 0 || strcmp(arg, idx) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* room.add NAME: the new room is opened beside the others, which go on untouched. */
+static int room_add(struct daemon *d, const char *name, char *reply, size_t cap)
+{
+	char why[1024];
+	uint32_t rid;
+	struct store_room sr;
+	if (d->n_rooms >= MAX_ROOMS) {
+		snprintf(reply, cap, "Err - at most %d rooms", MAX_ROOMS);
+		return ERR_FULL;
+	}
+	if (!*name || strlen(name) >= ROOM_NAME_MAX) {
+		snprintf(reply, cap, "Err - a room name has 1 to %d bytes", ROOM_NAME_MAX - 1);
+		return ERR_INVAL;
+	}
+	int rc = create_room(d, name, why, sizeof(why), &rid);
+	if (rc) {
+		snprintf(reply, cap, "Err - %.900s", why[0] ? why : err_str(rc));
+		return rc;
+	}
+	int before = d->n_rooms;
+	if (store_room_get(d->store, rid, &sr) == ERR_OK)
+		open_room(d, &sr);
+	if (d->n_rooms == before) {
+		snprintf(reply, cap, "Err - room %u created but not started (see the log)", rid);
+		return ERR_SYS;
+	}
+	snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
+	return ERR_OK;
+}
+
+/* room.remove N: the room's data goes; its key file is kept under another
+ * name (so it is not adopted again), in case the key is wanted back. */
+static int room_remove(struct daemon *d, const char *arg, char *reply, size_t cap)
+{
+	char path[4096], kept[4200];
+	int i = find_room(d, arg);
+	if (i < 0) {
+		snprintf(reply, cap, "Err - no such room (see 'rooms')");
+		return ERR_NOT_FOUND;
+	}
+	if (d->n_rooms == 1) {
+		snprintf(reply, cap, "Err - the last room cannot be removed");
+		return ERR_INVAL;
+	}
+	struct room *r = d->rooms[i];
+	uint32_t id = r->store_id;
+	char name[ROOM_NAME_MAX];
+	snprintf(name, sizeof(name), "%s", r->set.name);
+	snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, id);
+	snprintf(kept, sizeof(kept), "%s.removed", path);
+	if (link(path, kept) != 0 && errno != ENOENT) {
+		snprintf(reply, cap, "Err - cannot keep room-%u.id: %s", id, strerror(errno));
+		return ERR_SYS;
+	}
+	int rc = store_room_delete(d->store, id);
+	if (rc) {
+		unlink(kept);
+		snprintf(reply, cap, "Err - store: %s", err_str(rc));
+		return rc;
+	}
+	unlink(path);
+	room_close(r);
+	free(r);
+	memmove(&d->rooms[i], &d->rooms[i + 1], (size_t)(d->n_rooms - i - 1) * sizeof(d->rooms[0]));
+	d->n_rooms--;
+	/* the doors that had a later room selected follow it; those on it go to room 0 */
+	int *sel[MAX_CTL_CLIENTS + 1];
+	sel[0] = &d->console_room;
+	for (int k = 0; k < MAX_CTL_CLIENTS; k++)
+		sel[k + 1] = &d->ctl[k].room;
+	for (int k = 0; k <= MAX_CTL_CLIENTS; k++)
+		*sel[k] = *sel[k] == i ? 0 : *sel[k] > i ? *sel[k] - 1 : *sel[k];
+	log_info("roomd", "room %u '%s' removed; its key is kept in %s", id, name, kept);
+	snprintf(reply, cap, "OK - room '%s' removed with its posts, members and settings; "
+			     "its key is kept in room-%u.id.removed", name, id);
+	return ERR_OK;
+}
+
 /* Runs one command line for the room *cur; returns ERR_OK or an error for the status. */
 static int run_command(struct daemon *d, const char *line, enum cmd_origin origin, int *cur,
 		       char *reply, size_t cap)
@@ -356,7 +609,7 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		size_t off = 0;
 		reply[0] = 0;
 		for (int i = 0; i < d->n_rooms && off < cap; i++) {
-			struct room *r = &d->rooms[i];
+			struct room *r = d->rooms[i];
 			int n = snprintf(reply + off, cap - off, "%s%c%d %s %02X%02X%02X%02X %zu members",
 					 i ? "\n" : "", i == *cur ? '*' : ' ', i,
 					 r->set.name, r->ep.id.pub[0], r->ep.id.pub[1],
@@ -367,37 +620,26 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		return ERR_OK;
 	}
 	if (strncmp(line, "use ", 4) == 0) {
-		for (int i = 0; i < d->n_rooms; i++) {
-			char idx[12];
-			snprintf(idx, sizeof(idx), "%d", i);
-			if (strcmp(line + 4, d->rooms[i].set.name) == 0 || strcmp(line + 4, idx) == 0) {
-				*cur = i;
-				snprintf(reply, cap, "OK - using %s", d->rooms[i].set.name);
-				return ERR_OK;
-			}
+		int i = find_room(d, line + 4);
+		if (i < 0) {
+			snprintf(reply, cap, "Err - no such room (see 'rooms')");
+			return ERR_NOT_FOUND;
 		}
-		snprintf(reply, cap, "Err - no such room");
-		return ERR_NOT_FOUND;
-	}
-	if (strncmp(line, "room.add ", 9) == 0) {
-		int rc = create_room(d, line + 9);
-		if (rc) {
-			snprintf(reply, cap, "Err - %s", err_str(rc));
-			return rc;
-		}
-		int before = d->n_rooms;
-		d->n_rooms = 0;
-		for (int i = 0; i < before; i++)
-			room_close(&d->rooms[i]);
-		open_rooms(d);
-		snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
+		*cur = i;
+		snprintf(reply, cap, "OK - using %s", d->rooms[i]->set.name);
 		return ERR_OK;
 	}
+	if (strncmp(line, "room.add ", 9) == 0)
+		return room_add(d, line + 9, reply, cap);
+	if (strncmp(line, "room.remove ", 12) == 0)
+		return room_remove(d, line + 12, reply, cap);
 	if (strcmp(line, "help") == 0) {
 		snprintf(reply, cap,
 			 "  rooms: list the rooms (* = selected)\n"
 			 "  use <index|name>: select a room\n"
-			 "  room.add <name>: create a room with a fresh identity\n");
+			 "  room.add <name>: create a room with a fresh identity\n"
+			 "  room.remove <index|name>: delete a room's posts, members and settings "
+			 "(its key is kept as room-N.id.removed; never the last room)\n");
 		size_t off = strlen(reply);
 		room_cmd_help(reply + off, cap - off);
 		return ERR_OK;
@@ -406,7 +648,7 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		snprintf(reply, cap, "Err - no rooms");
 		return ERR_NOT_FOUND;
 	}
-	int rc = room_cmd(&d->rooms[*cur], line, 0, origin, reply, cap);
+	int rc = room_cmd(d->rooms[*cur], line, 0, origin, reply, cap);
 	if (rc == ERR_OK && room_cmd_reply_is_error(reply))
 		rc = ERR_INVAL;
 	return rc;
@@ -456,15 +698,26 @@ static int ctl_open(struct daemon *d)
 	memcpy(sa.sun_path, d->ctl_path, (size_t)n + 1);
 	unlink(d->ctl_path);
 	d->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct stat st;
 	if (d->ctl_fd < 0 || bind(d->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 4) < 0) {
+	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 4) < 0 || stat(d->ctl_path, &st) < 0) {
 		log_warn("roomd", "control socket %s: %s", d->ctl_path, strerror(errno));
 		if (d->ctl_fd >= 0)
 			close(d->ctl_fd);
 		d->ctl_fd = -1;
 		return ERR_SYS;
 	}
+	d->ctl_dev = st.st_dev;
+	d->ctl_ino = st.st_ino;
 	return ERR_OK;
+}
+
+/* Removes the socket file if it is still the one we bound (never another's). */
+static void ctl_unlink(struct daemon *d)
+{
+	struct stat st;
+	if (stat(d->ctl_path, &st) == 0 && st.st_dev == d->ctl_dev && st.st_ino == d->ctl_ino)
+		unlink(d->ctl_path);
 }
 
 static void ctl_accept(struct daemon *d)
@@ -567,6 +820,26 @@ static void radio_events_init(struct daemon *d, struct radio_events *ev)
 	*ev = (struct radio_events){ radio_rx, radio_tx_done, radio_link, d };
 }
 
+/* The radio of the last run (global settings), to say when it changed. */
+#define LAST_RADIO_KEY "run.radio"
+
+/* Logs the radio settings in use, and warns when they differ from the last
+ * run's: members stay on the old channel unless they move too. */
+static void log_radio(struct daemon *d)
+{
+	const struct radio_cfg *rc = &d->cfg.radio_cfg;
+	char now[64], last[STORE_SETTING_VALUE_MAX];
+	room_radio_format(&rc->lp, now, sizeof(now));
+	log_info("roomd", "radio %s: %s (MHz,kHz,SF,CR), %d dBm", d->cfg.radio, now,
+		 rc->tx_power_dbm);
+	if (store_setting_get(d->store, 0, LAST_RADIO_KEY, "", last, sizeof(last)) == ERR_OK &&
+	    last[0] && strcmp(last, now) != 0)
+		log_warn("roomd", "the radio settings changed since the last run (were %s, now %s): "
+				  "members still on %s will not hear the room", last, now, last);
+	if (strcmp(last, now) != 0)
+		store_setting_set(d->store, 0, LAST_RADIO_KEY, now);
+}
+
 struct global_ctx {
 	struct app_config *cfg;
 };
@@ -575,9 +848,37 @@ struct global_ctx {
 static int global_setting_cb(void *ctx, const char *key, const char *value)
 {
 	struct global_ctx *g = ctx;
+	if (strcmp(key, LAST_RADIO_KEY) == 0)
+		return 0; /* ours, not a setting */
 	if (app_config_set(g->cfg, key, value) != ERR_OK)
 		log_warn("roomd", "roomd.db: ignoring setting %s = '%s'", key, value);
 	return 0;
+}
+
+/* Room keys written in roomd.conf that a room overrides with its own value
+ * (from its creation or a command): said at start, so an edit of the file
+ * that does not apply is not silent. */
+static void log_overridden(struct daemon *d, const char *conf)
+{
+	for (size_t k = 0; k < room_setting_count && k < 64; k++) {
+		const struct setting_def *sd = &room_setting_defs[k];
+		char want[512], have[512];
+		if (!(d->cfg.room_keys_in_file & (1ull << k)) ||
+		    room_setting_format(&d->cfg.room, sd, want, sizeof(want)) != ERR_OK)
+			continue;
+		for (int i = 0; i < d->n_rooms; i++) {
+			struct room *r = d->rooms[i];
+			if (room_setting_format(&r->set, sd, have, sizeof(have)) != ERR_OK ||
+			    strcmp(want, have) == 0)
+				continue;
+			bool secret = strstr(sd->key, "password") != NULL;
+			log_warn("roomd", "%s: %s = %s does not apply to room %d '%s', which has %s "
+					  "of its own (the file gives new rooms' defaults; change it "
+					  "with: roomctl -d DIR --room %d set %s ...)",
+				 conf, sd->key, secret ? "***" : want, i, r->set.name,
+				 secret ? "another" : have, i, sd->key);
+		}
+	}
 }
 
 /* --set KEY=VALUE */
@@ -608,13 +909,13 @@ static int run(struct daemon *d)
 		uint64_t now = app_now_ms();
 		mesh_tick(&d->mesh, now);
 		for (int i = 0; i < d->n_rooms; i++)
-			room_tick(&d->rooms[i], now);
+			room_tick(d->rooms[i], now);
 		radio_tick(d->radio, now);
 		mesh_tick(&d->mesh, now);
 
 		uint64_t next = mesh_next_deadline(&d->mesh);
 		for (int i = 0; i < d->n_rooms; i++) {
-			uint64_t t = room_next_deadline(&d->rooms[i]);
+			uint64_t t = room_next_deadline(d->rooms[i]);
 			if (t < next)
 				next = t;
 		}
@@ -703,10 +1004,13 @@ static void usage(FILE *f)
 "    DIR/roomd.db          SQLite database: rooms, posts, members, settings, bans\n"
 "    DIR/room-N.id         identity of room N: pub(32) || prv(64), mode 0600\n"
 "    DIR/control.sock      control socket; send command lines with roomctl\n"
+"    DIR/roomd.lock        held while roomd runs (one roomd per DIR); has its pid\n"
 "\n"
 "EXIT STATUS\n"
 "    0 clean stop (SIGINT, SIGTERM, 'reboot' re-executes), 1 runtime error,\n"
-"    2 usage or configuration error.\n"
+"    2 usage or configuration error, 3 another roomd runs on DIR (its pid is\n"
+"    logged), 4 the database is corrupt, not roomd's or from a newer roomd\n"
+"    (restore a backup; restarting cannot help).\n"
 "\n"
 "EXAMPLES\n"
 "    meshair --listen 127.0.0.1:7300 &\n"
@@ -729,9 +1033,11 @@ int main(int argc, char **argv)
 		{ "set", required_argument, 0, 's' },
 		{ 0, 0, 0, 0 },
 	};
-	int c;
+	int c, rc;
 
 	log_set_prefix("roomd");
+	/* systemd's journal stamps each line itself (it sets JOURNAL_STREAM) */
+	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
 	app_config_defaults(&d.cfg);
 	while ((c = getopt_long(argc, argv, "d:r:c:n:s:vqh", opts, NULL)) != -1) {
 		switch (c) {
@@ -745,12 +1051,18 @@ int main(int argc, char **argv)
 		case 'R': refuse_defaults = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("roomd %s (MeshCore %s compatible)\n", APP_VERSION, ROOM_FW_VERSION); return 0;
-		default: usage(stderr); return 2;
+		default: /* getopt named the option; the manual is one --help away */
+			fprintf(stderr, "roomd: see 'roomd --help'\n");
+			return EXIT_CONFIG;
 		}
 	}
 	log_set_level(verbose < 0 ? LOG_ERR : verbose == 0 ? LOG_INFO : verbose == 1 ? LOG_DEBUG : LOG_TRACE);
 	if (!d.cfg.data_dir[0]) {
 		fprintf(stderr, "roomd: --data DIR is required (see roomd --help)\n");
+		return 2;
+	}
+	if (!*name || strlen(name) >= ROOM_NAME_MAX) {
+		fprintf(stderr, "roomd: --name takes 1 to %d bytes\n", ROOM_NAME_MAX - 1);
 		return 2;
 	}
 	if (crypto_init() != ERR_OK) {
@@ -759,8 +1071,22 @@ int main(int argc, char **argv)
 	}
 	app_private_files(); /* database, WAL, config, keys, backups, packet log: 0600 */
 	if (app_mkdir(d.cfg.data_dir) != ERR_OK)
-		return 1;
+		return EXIT_RUNTIME;
 	app_check_private(d.cfg.data_dir);
+	/* one roomd per data directory: two would transmit as one identity */
+	long holder;
+	rc = app_dir_lock(d.cfg.data_dir, "roomd.lock", &d.lock_fd, &holder);
+	if (rc == ERR_AGAIN) {
+		if (holder > 0)
+			log_err("roomd", "%s is in use by another roomd (pid %ld); stop it first",
+				d.cfg.data_dir, holder);
+		else
+			log_err("roomd", "%s is in use by another roomd; stop it first",
+				d.cfg.data_dir);
+		return EXIT_LOCKED;
+	}
+	if (rc)
+		return EXIT_RUNTIME;
 	char path[4096];
 	if (!config) {
 		snprintf(path, sizeof(path), "%s/roomd.conf", d.cfg.data_dir);
@@ -772,10 +1098,15 @@ int main(int argc, char **argv)
 		return 2;
 	char db[4096];
 	snprintf(db, sizeof(db), "%s/roomd.db", d.cfg.data_dir);
-	int rc = store_open(&d.store, db);
+	rc = store_open(&d.store, db);
 	if (rc) {
 		log_err("roomd", "%s: %s", db, err_str(rc));
-		return 1;
+		if (rc == ERR_STORE || rc == ERR_VERSION) {
+			log_err("roomd", "restore %s from a backup (roomctl backup) or move it "
+					 "away; roomd will not retry", db);
+			return EXIT_STORE;
+		}
+		return EXIT_RUNTIME;
 	}
 	/* settings changed by command win over the file ... */
 	struct global_ctx g = { &d.cfg };
@@ -796,9 +1127,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	static struct room_list existing;
+	if (adopt_identities(&d, name) != ERR_OK) {
+		store_close(d.store);
+		return EXIT_RUNTIME;
+	}
 	store_room_list(d.store, list_rooms_cb, &existing);
-	if (existing.n == 0 && (rc = create_room(&d, name)) != ERR_OK) {
-		log_err("roomd", "cannot create the first room: %s", err_str(rc));
+	char why[1024];
+	if (existing.n == 0 && (rc = create_room(&d, name, why, sizeof(why), NULL)) != ERR_OK) {
+		log_err("roomd", "cannot create the first room: %s", why[0] ? why : err_str(rc));
 		store_close(d.store);
 		return 1;
 	}
@@ -819,15 +1155,16 @@ int main(int argc, char **argv)
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
 		const struct setting_def *sd = room_setting_find(key);
 		for (int i = 0; sd && i < d.n_rooms; i++)
-			room_setting_parse(&d.rooms[i].set, sd, eq + 1);
+			room_setting_parse(&d.rooms[i]->set, sd, eq + 1);
 	}
+	log_overridden(&d, config);
 	if (!d.n_rooms) {
 		log_err("roomd", "no room could be started");
 		store_close(d.store);
 		return 1;
 	}
 	for (int i = 0; i < d.n_rooms; i++) {
-		struct room *r = &d.rooms[i];
+		struct room *r = d.rooms[i];
 		/* after --set, which may have changed them */
 		if (!room_default_passwords(r))
 			continue;
@@ -849,6 +1186,7 @@ int main(int argc, char **argv)
 		store_close(d.store);
 		return 2;
 	}
+	log_radio(&d);
 	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
 		d.ctl[i].fd = -1;
 	ctl_open(&d);
@@ -862,13 +1200,15 @@ int main(int argc, char **argv)
 
 	rc = run(&d);
 
-	for (int i = 0; i < d.n_rooms; i++)
-		room_close(&d.rooms[i]);
+	for (int i = 0; i < d.n_rooms; i++) {
+		room_close(d.rooms[i]);
+		free(d.rooms[i]);
+	}
 	radio_close(d.radio);
 	store_close(d.store);
 	if (d.ctl_fd >= 0) {
 		close(d.ctl_fd);
-		unlink(d.ctl_path);
+		ctl_unlink(&d);
 	}
 	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
 		if (d.ctl[i].fd >= 0)
@@ -877,6 +1217,7 @@ int main(int argc, char **argv)
 		fclose(d.log_f);
 	if (d.reboot && !stop_signal) {
 		log_info("roomd", "reboot");
+		close(d.lock_fd); /* the new image takes it again */
 		execv("/proc/self/exe", argv);
 		log_err("roomd", "re-exec failed: %s", strerror(errno));
 		return 1;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/advert.h"
 #include "room/cmd.h"
 #include "room/regions.h"
 #include "room/room.h"
@@ -916,6 +917,9 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 		return ERR_OK;
 	}
 	r->stats.posts_stored++;
+	/* what was posted, by whom and how long; never the text (members' words) */
+	log_info("room", "%s: post %lld by %02x%02x%02x%02x, %zu bytes", r->set.name,
+		 (long long)id, author[0], author[1], author[2], author[3], len);
 	/* every member is behind now */
 	if (++r->post_gen == 0)
 		r->post_gen = 1;
@@ -1720,6 +1724,20 @@ static void advert_timers(struct room *r, uint64_t now)
 	}
 }
 
+/* A member's advert gives its name, for the admin's lists (members, post.list). */
+static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
+		      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app_data,
+		      size_t app_len)
+{
+	struct room *r = ep->ctx;
+	struct advert_data ad;
+	(void)rx;
+	(void)ts;
+	struct room_member *m = room_member_find(r, pub);
+	if (m && advert_data_decode(&ad, app_data, app_len) == ERR_OK && ad.name[0])
+		snprintf(m->name, sizeof(m->name), "%s", ad.name);
+}
+
 /* ---- lifecycle ---- */
 
 static const struct mesh_ep_ops room_ops = {
@@ -1728,7 +1746,7 @@ static const struct mesh_ep_ops room_ops = {
 	.on_peer_data = on_peer_data,
 	.on_peer_path = on_peer_path,
 	.on_ack = on_ack,
-	.on_advert = NULL,
+	.on_advert = on_advert,
 };
 
 void room_node_init(struct room_node *n, const struct lora_params *lp, int tx_dbm)

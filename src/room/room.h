@@ -170,6 +170,7 @@ struct room_member {
 	int8_t secret_state;     /* 1: secret derived, 0: not yet (loaded: derived when
 				  * first needed), -1: a key that cannot talk to us */
 	uint32_t hnext;          /* the next member with the same pub[0], index + 1 (0 = none) */
+	char name[32];           /* from its latest advert heard since start ("" = none) */
 };
 
 struct room_stats {
@@ -203,8 +204,10 @@ struct room_hooks {
 	/* set prv.key: keep id as the room's identity from the next start */
 	int (*save_identity)(void *ctx, struct room *r, const struct ident *id);
 	/* backup PATH: copy the database to path (an absolute path); ERR_INVAL
-	 * if path is the live database.  NULL: the program offers no backup. */
-	int (*backup)(void *ctx, struct room *r, const char *path);
+	 * if path is the live database.  NULL: the program offers no backup.
+	 * note (note_cap bytes, "" on entry) may say what else was written or
+	 * not (the room key files): it ends the reply. */
+	int (*backup)(void *ctx, struct room *r, const char *path, char *note, size_t note_cap);
 	void *ctx;
 };
 

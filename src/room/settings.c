@@ -6,6 +6,7 @@
  * stores minutes / 2.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,47 +18,260 @@
 #define F(field) offsetof(struct room_settings, field), sizeof(((struct room_settings *)0)->field)
 
 const struct setting_def room_setting_defs[] = {
-	{ "name", SET_STR, F(name), 0, 0, NULL, "room name shown in adverts (31 bytes)" },
+	{ "name", SET_STR, F(name), 0, 0, NULL, "room name shown in adverts", NULL, "advert_name" },
 	/* never empty: an empty password would let every blank login in */
 	{ "password", SET_STR, F(admin_password), 1, 0, "Error, password must not be empty",
-	  "admin password (1-15 characters)" },
+	  "admin password", NULL, "admin_password admin.password" },
 	{ "guest.password", SET_STR, F(guest_password), 1, 0, "Error, password must not be empty",
-	  "read-write password (1-15 characters)" },
+	  "read-write password", NULL, "guest_password" },
 	{ "allow.read.only", SET_BOOL, F(allow_read_only), 0, 0, NULL,
-	  "on: a blank or wrong password logs in read-only" },
-	{ "lat", SET_DOUBLE, F(lat), -90, 90, "Error, bad latitude", "latitude in degrees" },
-	{ "lon", SET_DOUBLE, F(lon), -180, 180, "Error, bad longitude", "longitude in degrees" },
+	  "on: a blank or wrong password logs in read-only", NULL,
+	  "allow_read_only allow_blank_password" },
+	{ "lat", SET_DOUBLE, F(lat), -90, 90, "Error, bad latitude", "latitude in degrees", NULL,
+	  "advert_lat latitude" },
+	{ "lon", SET_DOUBLE, F(lon), -180, 180, "Error, bad longitude", "longitude in degrees", NULL,
+	  "advert_long advert_lon longitude long" },
 	{ "advert.location", SET_BOOL, F(advert_location), 0, 0, NULL,
-	  "on: put lat/lon in adverts (the firmware's 'prefs' policy)" },
+	  "on: put lat/lon in adverts (the firmware's 'prefs' policy)", NULL, "advert_location" },
 	{ "advert.interval", SET_UINT, F(advert_interval_min), 0, 240,
-	  "Error: interval range is 60-240 minutes", "zero-hop advert period, minutes (0 = off)" },
+	  "Error: interval range is 60-240 minutes", "zero-hop advert period, minutes",
+	  "0 (off) or 60-240", "advert_interval" },
 	{ "flood.advert.interval", SET_UINT, F(flood_advert_interval_h), 0, 168,
-	  "Error: interval range is 3-168 hours", "flood advert period, hours (0 = off)" },
+	  "Error: interval range is 3-168 hours", "flood advert period, hours", "0 (off) or 3-168",
+	  "flood_advert_interval" },
 	{ "path.hash.mode", SET_UINT, F(path_hash_mode), 0, 2, "Error, must be 0,1, or 2",
-	  "path hash size - 1 for floods the room originates" },
-	{ "multi.acks", SET_UINT, F(multi_acks), 0, 255, NULL, "extra multi-ACKs before each ACK" },
-	{ "owner.info", SET_STR, F(owner_info), 0, 0, NULL, "owner text ('|' is a newline)" },
+	  "path hash size - 1 for floods the room originates", NULL, "path_hash_mode" },
+	{ "multi.acks", SET_UINT, F(multi_acks), 0, 255, NULL, "extra multi-ACKs before each ACK",
+	  NULL, "multi_acks" },
+	{ "owner.info", SET_STR, F(owner_info), 0, 0, NULL, "owner text ('|' is a newline)", NULL,
+	  "owner_info" },
 	{ "max.posts", SET_UINT, F(max_posts), 1, 10000000, "Error, must be 1-10000000",
-	  "posts kept per room (oldest dropped)" },
+	  "posts kept per room (oldest dropped)", NULL, "max_posts" },
 	{ "max.guests", SET_UINT, F(max_guests), 0, 100000, "Error, must be 0-100000",
-	  "read-only guest slots (recycled, never evict members)" },
+	  "read-only guest slots (recycled, never evict members)", NULL, "max_guests" },
 	{ "max.members", SET_UINT, F(max_members), 1, 1000000, "Error, must be 1-1000000",
-	  "password members kept" },
+	  "password members kept", NULL, "max_members" },
 	{ "push.parallel", SET_UINT, F(push_parallel), 1, 32, "Error, must be 1-32",
-	  "members pushed to at the same time" },
+	  "members pushed to at the same time", NULL, "push_parallel" },
 	/* firmware radio tuning the KISS modem does not expose: kept and shown, no effect */
 	{ "rxdelay", SET_DOUBLE, F(rxdelay), 0, 20, "Error, must be 0-20",
-	  "receive delay base (firmware; no effect here)" },
+	  "receive delay base (firmware; no effect here)", NULL, NULL },
 	{ "int.thresh", SET_UINT, F(int_thresh), 0, 255, "Error, must be 0-255",
-	  "interference threshold (firmware; no effect here)" },
-	{ "cad", SET_BOOL, F(cad), 0, 0, NULL, "channel activity detection (firmware; no effect here)" },
+	  "interference threshold (firmware; no effect here)", NULL, NULL },
+	{ "cad", SET_BOOL, F(cad), 0, 0, NULL, "channel activity detection (firmware; no effect here)", NULL, NULL },
 	{ "agc.reset.interval", SET_UINT, F(agc_reset_interval_s), 0, 1020, "Error, must be 0-1020",
-	  "AGC reset interval, seconds, multiple of 4 (firmware; no effect here)" },
+	  "AGC reset interval, seconds, multiple of 4 (firmware; no effect here)", NULL, NULL },
 	{ "loop.detect", SET_STR, F(loop_detect), 0, 0,
 	  "Error, must be: off, minimal, moderate, or strict",
-	  "off, minimal, moderate or strict (no effect on a room server)" },
+	  "loop detection (no effect on a room server)", "off, minimal, moderate or strict", NULL },
 };
 const size_t room_setting_count = sizeof(room_setting_defs) / sizeof(room_setting_defs[0]);
+
+/* Node-wide keys: applied by cmd.c (set_node) and the config file; here for
+ * their spellings, ranges and help. */
+#define N(key, min, max, err, help, range, aliases) \
+	{ key, SET_NODE, 0, 0, min, max, err, help, range, aliases }
+const struct setting_def node_setting_defs[] = {
+	N("radio", 0, 0, "Error, invalid radio params",
+	  "saved radio: freq MHz, bandwidth kHz, SF, CR (next start)", "150-2500,7-500,5-12,5-8",
+	  NULL),
+	N("freq", 150, 2500, "Error, invalid radio params (freq is 150-2500 MHz)",
+	  "saved frequency, MHz, exact to 1 Hz (next start; console only)", NULL, "frequency"),
+	/* roomd's: one part of radio at a time, as in roomd.conf */
+	N("bw", 7, 500, "Error, invalid radio params (bw is 7-500 kHz)",
+	  "saved bandwidth, kHz (next start; part of radio)", NULL, "bandwidth"),
+	N("sf", 5, 12, "Error, invalid radio params (sf is 5-12)",
+	  "saved spreading factor (next start; part of radio)", NULL, "spreading_factor"),
+	N("cr", 5, 8, "Error, invalid radio params (cr is 5-8, for 4/5-4/8)",
+	  "saved coding rate 4/x (next start; part of radio)", NULL, "coding_rate"),
+	/* the firmware takes any number; a KISS modem takes -9..30 dBm */
+	N("tx", -9, 30, "Error, must be -9-30", "transmit power, dBm (now)", NULL, "tx_power"),
+	N("repeat", 0, 0, NULL, "forward other nodes' packets", "on or off", "repeater"),
+	N("af", 0, 100, "Error, must be 0-100", "airtime factor: duty cycle = 1/(1+af)", NULL,
+	  "airtime_factor"),
+	N("dutycycle", 1, 100, "ERROR: dutycycle must be 1-100",
+	  "share of the air time we may use, percent (sets af)", NULL, "duty_cycle"),
+	N("txdelay", 0, 2, "Error, must be 0-2", "flood retransmit delay factor", NULL, "tx_delay"),
+	N("direct.txdelay", 0, 2, "Error, must be 0-2", "direct retransmit delay factor", NULL,
+	  "direct_txdelay"),
+	N("flood.max", 0, 64, "Error, max 64", "most hops a forwarded flood may have", NULL,
+	  "flood_max"),
+	N("flood.max.unscoped", 0, 64, "Error, max 64",
+	  "most hops a forwarded unscoped flood may have", NULL, NULL),
+	N("flood.max.advert", 0, 64, "Error, max 64", "most hops a forwarded flood advert may have",
+	  NULL, NULL),
+	N("prv.key", 0, 0, "Error, bad key",
+	  "the room's private key, 128 hex digits (next start; console only)", "128 hex digits",
+	  NULL),
+	/* the firmware's, for boards with these parts: answered "unsupported" */
+	N("radio.rxgain", 0, 0, NULL, "boosted receive gain (firmware boards only)", "unsupported",
+	  NULL),
+	N("radio.fem.rxgain", 0, 0, NULL, "front-end receive gain (firmware boards only)",
+	  "unsupported", NULL),
+	N("radio.fem.txgain", 0, 0, NULL, "front-end transmit gain (firmware boards only)",
+	  "unsupported", NULL),
+	N("adc.multiplier", 0, 0, NULL, "battery voltage calibration (firmware boards only)",
+	  "unsupported", NULL),
+};
+const size_t node_setting_count = sizeof(node_setting_defs) / sizeof(node_setting_defs[0]);
+
+static bool has_alias(const struct setting_def *d, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *a = d->aliases; a && *a;) {
+		size_t l = strcspn(a, " ");
+		if (l == n && strncmp(a, key, n) == 0)
+			return true;
+		a += l;
+		a += *a == ' ';
+	}
+	return false;
+}
+
+static const struct setting_def *find_in(const struct setting_def *t, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].key, key) == 0)
+			return &t[i];
+	for (size_t i = 0; i < n; i++)
+		if (has_alias(&t[i], key))
+			return &t[i];
+	return NULL;
+}
+
+const struct setting_def *node_setting_find(const char *key)
+{
+	return find_in(node_setting_defs, node_setting_count, key);
+}
+
+const struct setting_def *setting_lookup(const char *key)
+{
+	const struct setting_def *d = find_in(room_setting_defs, room_setting_count, key);
+	return d ? d : find_in(node_setting_defs, node_setting_count, key);
+}
+
+void setting_range_text(const struct setting_def *d, char *out, size_t cap)
+{
+	if (d->range)
+		snprintf(out, cap, "%s", d->range);
+	else if (d->type == SET_STR)
+		snprintf(out, cap, "text, at most %zu bytes", d->size - 1);
+	else if (d->type == SET_BOOL)
+		snprintf(out, cap, "on or off");
+	else if (d->min != d->max)
+		snprintf(out, cap, "%g to %g", d->min, d->max);
+	else
+		snprintf(out, cap, "any");
+}
+
+int setting_help_line(const struct setting_def *d, char *out, size_t cap)
+{
+	char range[64], aliases[128] = "";
+	size_t off = 0;
+	setting_range_text(d, range, sizeof(range));
+	for (const char *a = d->aliases; a && *a && off < sizeof(aliases) - 4;) {
+		size_t l = strcspn(a, " ");
+		int n = snprintf(aliases + off, sizeof(aliases) - off - 1, "%s%.*s",
+				 off ? ", " : " (", (int)l, a);
+		if (n < 0)
+			break;
+		off += (size_t)n < sizeof(aliases) - off - 1 ? (size_t)n : sizeof(aliases) - off - 2;
+		a += l;
+		a += *a == ' ';
+	}
+	if (off)
+		snprintf(aliases + off, sizeof(aliases) - off, ")");
+	return snprintf(out, cap, "%s%s: %s; %s", d->key, aliases, d->help, range);
+}
+
+/* Edit distance, capped: enough to rank keys of a few dozen bytes. */
+static unsigned distance(const char *a, const char *b)
+{
+	unsigned row[65], la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
+	if (la > 64 || lb > 64)
+		return 99;
+	for (unsigned j = 0; j <= lb; j++)
+		row[j] = j;
+	for (unsigned i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+		row[0] = i;
+		for (unsigned j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			if (up + 1 < best)
+				best = up + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The distance of a typed key to a key or one of its aliases, '_' read as '.'. */
+static unsigned key_distance(const char *typed, const struct setting_def *d)
+{
+	char t[65], name[65];
+	snprintf(t, sizeof(t), "%s", typed);
+	for (char *p = t; *p; p++)
+		*p = *p == '_' ? '.' : *p;
+	unsigned best = distance(t, d->key);
+	if (strlen(t) >= 3 && (strstr(d->key, t) || strstr(t, d->key)))
+		best = best > 1 ? 1 : best;
+	for (const char *a = d->aliases; a && *a;) {
+		size_t l = strcspn(a, " ");
+		snprintf(name, sizeof(name), "%.*s", (int)l, a);
+		for (char *p = name; *p; p++)
+			*p = *p == '_' ? '.' : *p;
+		unsigned da = distance(t, name);
+		if (da < best)
+			best = da;
+		a += l;
+		a += *a == ' ';
+	}
+	return best;
+}
+
+void setting_suggest(const char *key, unsigned max, char *out, size_t cap)
+{
+	const struct setting_def *all[64];
+	unsigned dist[64], n = 0, limit = (unsigned)strlen(key) / 3;
+	size_t off = 0;
+	if (limit < 2)
+		limit = 2;
+	for (size_t i = 0; i < room_setting_count + node_setting_count && n < 64; i++) {
+		const struct setting_def *d = i < room_setting_count
+						      ? &room_setting_defs[i]
+						      : &node_setting_defs[i - room_setting_count];
+		unsigned k = key_distance(key, d);
+		if (k <= limit) {
+			all[n] = d;
+			dist[n++] = k;
+		}
+	}
+	out[0] = 0;
+	for (unsigned want = 0; want <= limit && max; want++)
+		for (unsigned i = 0; i < n && max; i++) {
+			if (dist[i] != want)
+				continue;
+			int w = snprintf(out + off, cap - off, "%s%s", off ? ", " : "", all[i]->key);
+			if (w < 0 || (size_t)w >= cap - off)
+				return;
+			off += (size_t)w;
+			max--;
+		}
+}
+
+char *setting_unquote(char *v)
+{
+	size_t n = strlen(v);
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		memmove(v, v + 1, n - 2);
+		v[n - 2] = 0;
+	}
+	return v;
+}
 
 void room_settings_defaults(struct room_settings *s)
 {
@@ -77,10 +291,7 @@ void room_settings_defaults(struct room_settings *s)
 
 const struct setting_def *room_setting_find(const char *key)
 {
-	for (size_t i = 0; i < room_setting_count; i++)
-		if (strcmp(room_setting_defs[i].key, key) == 0)
-			return &room_setting_defs[i];
-	return NULL;
+	return find_in(room_setting_defs, room_setting_count, key);
 }
 
 int room_setting_format(const struct room_settings *s, const struct setting_def *d, char *out,
@@ -105,7 +316,10 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 	case SET_STR:
 		if (d->min > 0 && !value[0])
 			return ERR_INVAL;
-		/* the firmware keeps what fits and drops the rest */
+		/* the firmware keeps what fits and drops the rest: we refuse, so that
+		 * a name or a password is never silently another one */
+		if (strlen(value) >= d->size)
+			return ERR_TOO_BIG;
 		snprintf(p, d->size, "%s", value);
 		return ERR_OK;
 	case SET_BOOL:
@@ -138,6 +352,7 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 		*(double *)p = v;
 		return ERR_OK;
 	}
+	case SET_NODE: break;
 	}
 	return ERR_INVAL;
 }
@@ -203,4 +418,63 @@ void room_ftoa3(float f, char *out, size_t cap)
 	if (buf[n - 1] == '.')
 		buf[--n] = 0;
 	snprintf(out, cap, "%s", buf);
+}
+
+int room_decimal_parse(const char *s, unsigned decimals, uint32_t *out)
+{
+	uint64_t v = 0;
+	unsigned frac = 0;
+	int next = -1; /* the first digit past the precision: rounds */
+	bool digits = false, point = false;
+
+	for (; *s; s++) {
+		if (*s == '.' && !point) {
+			point = true;
+		} else if (*s >= '0' && *s <= '9') {
+			digits = true;
+			if (point && frac == decimals) {
+				if (next < 0)
+					next = *s - '0';
+				continue;
+			}
+			v = v * 10 + (uint64_t)(*s - '0');
+			frac += point;
+			if (v > UINT32_MAX)
+				return ERR_INVAL;
+		} else {
+			return ERR_FORMAT;
+		}
+	}
+	if (!digits)
+		return ERR_FORMAT;
+	for (; frac < decimals; frac++)
+		if ((v *= 10) > UINT32_MAX)
+			return ERR_INVAL;
+	v += next >= 5;
+	if (v > UINT32_MAX)
+		return ERR_INVAL;
+	*out = (uint32_t)v;
+	return ERR_OK;
+}
+
+void room_decimal_format(uint32_t v, unsigned decimals, char *out, size_t cap)
+{
+	uint32_t div = 1;
+	for (unsigned i = 0; i < decimals; i++)
+		div *= 10;
+	int n = snprintf(out, cap, "%u.%0*u", v / div, (int)decimals, v % div);
+	if (n <= 0 || (size_t)n >= cap)
+		return;
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = 0;
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = 0;
+}
+
+void room_radio_format(const struct lora_params *lp, char *out, size_t cap)
+{
+	char f[24], bw[24];
+	room_decimal_format(lp->freq_hz, 6, f, sizeof(f));
+	room_decimal_format(lp->bw_hz, 3, bw, sizeof(bw));
+	snprintf(out, cap, "%s,%s,%u,%u", f, bw, lp->sf, lp->cr);
 }

@@ -12,7 +12,9 @@
 
 #include "room/room.h"
 
-enum setting_type { SET_STR, SET_BOOL, SET_UINT, SET_DOUBLE };
+/* SET_NODE: a node-wide key (the radio, the mesh) that cmd.c applies itself;
+ * it is in node_setting_defs[] for its spellings, range and help. */
+enum setting_type { SET_STR, SET_BOOL, SET_UINT, SET_DOUBLE, SET_NODE };
 
 struct setting_def {
 	const char *key;    /* as typed after `set` / `get`, and in the config file */
@@ -23,16 +25,40 @@ struct setting_def {
 			     * SET_STR: min 1 refuses an empty value */
 	const char *range_err; /* firmware error text when out of range */
 	const char *help;
+	const char *range;  /* what `help set` shows when min/max do not say it */
+	const char *aliases; /* other spellings, space-separated (a popular setup
+			      * guide's: advert_lat for lat); replies name the key */
 };
 
+/* The settings of a room (stored per room) and the node-wide keys of `set`. */
 extern const struct setting_def room_setting_defs[];
 extern const size_t room_setting_count;
+extern const struct setting_def node_setting_defs[];
+extern const size_t node_setting_count;
 
+/* A room key by its name or an alias (NULL if none). */
 const struct setting_def *room_setting_find(const char *key);
+/* A node-wide key (its min/max are the range the config file and `set` check). */
+const struct setting_def *node_setting_find(const char *key);
+/* Any key of `set` (room or node) by its name or an alias; NULL if none. */
+const struct setting_def *setting_lookup(const char *key);
+/* "-90 to 90", "on or off", "text, at most 31 bytes": the range as help shows it. */
+void setting_range_text(const struct setting_def *d, char *out, size_t cap);
+/* "key (alias, alias): help; range" for `help set`. */
+int setting_help_line(const struct setting_def *d, char *out, size_t cap);
+/*
+ * The keys nearest to an unknown one (edit distance after '_' -> '.', or
+ * one containing the other), comma-separated, at most `max` of them; ""
+ * if none is near.
+ */
+void setting_suggest(const char *key, unsigned max, char *out, size_t cap);
+/* Strips one pair of surrounding double or single quotes, in place. */
+char *setting_unquote(char *v);
 /* Formats the value of key as `get` shows it (without the "> "). */
 int room_setting_format(const struct room_settings *s, const struct setting_def *d, char *out,
 			size_t cap);
-/* Parses and stores a value; ERR_FORMAT (bad syntax) or ERR_INVAL (out of range). */
+/* Parses and stores a value; ERR_FORMAT (bad syntax), ERR_INVAL (out of
+ * range) or ERR_TOO_BIG (text longer than the key takes: never cut). */
 int room_setting_parse(struct room_settings *s, const struct setting_def *d, const char *value);
 
 /*
@@ -44,6 +70,18 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
  * Both write at most cap bytes, NUL-terminated.
  */
 void room_ftoa(float f, char *out, size_t cap);
+/*
+ * Exact decimals for the radio (frequencies are integer Hz, never a float):
+ * room_decimal_parse("869.618", 6, &hz) gives 869618000.  Digits past
+ * `decimals` round half up; a sign, spaces, an exponent or garbage are
+ * ERR_FORMAT; a value over UINT32_MAX is ERR_INVAL.  room_decimal_format
+ * prints it back as typed: trailing zeros and a bare point dropped
+ * (869618000, 6 -> "869.618"; 62500, 3 -> "62.5"; 250000, 3 -> "250").
+ */
+int room_decimal_parse(const char *s, unsigned decimals, uint32_t *out);
+void room_decimal_format(uint32_t v, unsigned decimals, char *out, size_t cap);
+/* "869.618,62.5,8,5": the radio as `get radio` shows it. */
+void room_radio_format(const struct lora_params *lp, char *out, size_t cap);
 void room_ftoa3(float f, char *out, size_t cap);
 
 #endif

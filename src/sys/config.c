@@ -29,6 +29,19 @@ static int parse_int(const char *v, long min, long max, long *out)
 	return num_long(v, min, max, out) ? ERR_OK : ERR_INVAL;
 }
 
+/* Keys that `set` also takes: their range is the settings table's. */
+static int node_double(const char *key, const char *v, double *out)
+{
+	const struct setting_def *d = node_setting_find(key);
+	return d ? parse_double(v, d->min, d->max, out) : ERR_INVAL;
+}
+
+static int node_int(const char *key, const char *v, long *out)
+{
+	const struct setting_def *d = node_setting_find(key);
+	return d ? parse_int(v, (long)d->min, (long)d->max, out) : ERR_INVAL;
+}
+
 static int parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
@@ -74,40 +87,47 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 	if (!strcmp(key, "radio")) {
 		snprintf(c->radio, sizeof(c->radio), "%s", v);
 	} else if (!strcmp(key, "freq")) {
-		if (!(rc = parse_double(v, 150, 2500, &d)))
-			c->radio_cfg.lp.freq_hz = (uint32_t)(d * 1e6 + 0.5);
+		/* integer Hz, exactly as written */
+		uint32_t hz;
+		const struct setting_def *fd = node_setting_find(key);
+		if (room_decimal_parse(v, 6, &hz) || hz < fd->min * 1e6 || hz > fd->max * 1e6)
+			return ERR_INVAL;
+		c->radio_cfg.lp.freq_hz = hz;
 	} else if (!strcmp(key, "bw")) {
-		if (!(rc = parse_double(v, 7.0, 500, &d)))
-			c->radio_cfg.lp.bw_hz = (uint32_t)(d * 1000 + 0.5);
+		uint32_t hz;
+		const struct setting_def *bd = node_setting_find(key);
+		if (room_decimal_parse(v, 3, &hz) || hz < bd->min * 1e3 || hz > bd->max * 1e3)
+			return ERR_INVAL;
+		c->radio_cfg.lp.bw_hz = hz;
 	} else if (!strcmp(key, "sf")) {
-		if (!(rc = parse_int(v, 5, 12, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->radio_cfg.lp.sf = (uint8_t)l;
 	} else if (!strcmp(key, "cr")) {
-		if (!(rc = parse_int(v, 5, 8, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->radio_cfg.lp.cr = (uint8_t)l;
 	} else if (!strcmp(key, "tx")) {
-		if (!(rc = parse_int(v, -9, 30, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->radio_cfg.tx_power_dbm = (int)l;
 	} else if (!strcmp(key, "repeat")) {
 		if (!(rc = parse_bool(v, &b)))
 			c->mesh.repeat = b;
 	} else if (!strcmp(key, "af")) {
-		if (!(rc = parse_double(v, 0, 100, &d)))
+		if (!(rc = node_double(key, v, &d)))
 			c->mesh.airtime_factor = d;
 	} else if (!strcmp(key, "txdelay")) {
-		if (!(rc = parse_double(v, 0, 2, &d)))
+		if (!(rc = node_double(key, v, &d)))
 			c->mesh.tx_delay_factor = d;
 	} else if (!strcmp(key, "direct.txdelay")) {
-		if (!(rc = parse_double(v, 0, 2, &d)))
+		if (!(rc = node_double(key, v, &d)))
 			c->mesh.direct_tx_delay_factor = d;
 	} else if (!strcmp(key, "flood.max")) {
-		if (!(rc = parse_int(v, 0, 64, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->mesh.flood_max = (uint8_t)l;
 	} else if (!strcmp(key, "flood.max.unscoped")) {
-		if (!(rc = parse_int(v, 0, 64, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->mesh.flood_max_unscoped = (uint8_t)l;
 	} else if (!strcmp(key, "flood.max.advert")) {
-		if (!(rc = parse_int(v, 0, 64, &l)))
+		if (!(rc = node_int(key, v, &l)))
 			c->mesh.flood_max_advert = (uint8_t)l;
 	} else if (!strcmp(key, "kiss.txdelay")) {
 		if (!(rc = parse_int(v, 0, 255, &l)))
@@ -172,14 +192,24 @@ int app_config_read(FILE *f, const char *path, struct app_config *c)
 			continue;
 		}
 		*eq = 0;
-		char *key = trim(s), *val = trim(eq + 1);
+		char *key = trim(s), *val = setting_unquote(trim(eq + 1));
 		int r = app_config_set(c, key, val);
 		if (r == ERR_NOT_FOUND) {
-			log_err("config", "%s:%d: unknown key '%s'", path, lineno, key);
+			char near[128];
+			setting_suggest(key, 3, near, sizeof(near));
+			log_err("config", "%s:%d: unknown key '%s'%s%s", path, lineno, key,
+				near[0] ? "; did you mean " : "", near);
+			rc = ERR_CONFIG;
+		} else if (r == ERR_TOO_BIG) {
+			log_err("config", "%s:%d: value of %s too long", path, lineno, key);
 			rc = ERR_CONFIG;
 		} else if (r) {
 			log_err("config", "%s:%d: bad value '%s' for %s", path, lineno, val, key);
 			rc = ERR_CONFIG;
+		} else {
+			const struct setting_def *sd = room_setting_find(key);
+			if (sd && sd - room_setting_defs < 64)
+				c->room_keys_in_file |= 1ull << (sd - room_setting_defs);
 		}
 	}
 	return rc;
@@ -201,7 +231,9 @@ int app_config_write_default(const char *path)
 	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
 		fprintf(f, "# %s\n#%s = %s\n", daemon_keys[i].help, daemon_keys[i].key,
 		        daemon_keys[i].dflt);
-	fprintf(f, "\n## Room settings: defaults for rooms created from now on\n");
+	fprintf(f, "\n## Room settings: defaults for rooms created from now on.  A room keeps\n"
+	           "## its own from its creation: change them with 'roomctl set KEY VALUE'\n"
+	           "## (roomd says at start which keys set here a room overrides).\n");
 	for (size_t i = 0; i < room_setting_count; i++) {
 		const struct setting_def *d = &room_setting_defs[i];
 		room_setting_format(&s, d, v, sizeof(v));

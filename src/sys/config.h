@@ -11,6 +11,7 @@
 #define ROOMD_SYS_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mesh/mesh.h"
@@ -23,6 +24,9 @@ struct app_config {
 	struct radio_cfg radio_cfg;
 	struct mesh_cfg mesh;
 	struct room_settings room;
+	/* the room keys the file itself set (bit i: room_setting_defs[i]), so
+	 * that roomd can say which of them an existing room overrides */
+	uint64_t room_keys_in_file;
 };
 
 void app_config_defaults(struct app_config *c);

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,4 +110,34 @@ int app_ident_load(const char *path, struct ident *id)
 			 : ERR_FORMAT;
 	crypto_wipe(buf, sizeof(buf));
 	return rc;
+}
+
+int app_dir_lock(const char *dir, const char *name, int *fd, long *holder)
+{
+	char path[4200], buf[32];
+	*holder = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		log_err("sys", "%s: %s", path, strerror(errno));
+		return ERR_SYS;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		ssize_t n = pread(*fd, buf, sizeof(buf) - 1, 0);
+		if (n > 0) {
+			buf[n] = 0;
+			*holder = strtol(buf, NULL, 10);
+		}
+		close(*fd);
+		*fd = -1;
+		if (e == EWOULDBLOCK)
+			return ERR_AGAIN;
+		log_err("sys", "%s: %s", path, strerror(e));
+		return ERR_SYS;
+	}
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(*fd, 0) != 0 || pwrite(*fd, buf, (size_t)n, 0) != n)
+		log_warn("sys", "%s: cannot write our pid: %s", path, strerror(errno));
+	return ERR_OK;
 }

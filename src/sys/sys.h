@@ -30,5 +30,13 @@ unsigned app_check_private(const char *dir);
 /* The 96-byte firmware identity file (pub || prv), written mode 0600 atomically. */
 int app_ident_save(const char *path, const struct ident *id);
 int app_ident_load(const char *path, struct ident *id);
+/*
+ * Takes the lock file dir/name (flock, exclusive, not waiting) and writes
+ * our pid into it; *fd keeps the lock until closed (close-on-exec, so a
+ * re-executed program takes it again).  ERR_AGAIN when another process
+ * holds it: *holder is then its pid as written in the file (0 if unknown).
+ * ERR_SYS (logged) when the file cannot be opened.
+ */
+int app_dir_lock(const char *dir, const char *name, int *fd, long *holder);
 
 #endif

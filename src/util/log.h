@@ -18,6 +18,9 @@ void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 /* A prefix added to every line, e.g. the program name; not copied. */
 void log_set_prefix(const char *prefix);
+/* With on, every line starts with the UTC time ("2026-12-07T07:35:47Z "):
+ * for logs that go to a file or a terminal; the journal stamps its own. */
+void log_set_timestamps(int on);
 
 void log_msg(enum log_level lvl, const char *subsys, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

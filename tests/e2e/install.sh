@@ -33,7 +33,8 @@ check 'grep -q "^ExecStart=/opt/roomd/bin/roomd --data /var/lib/roomd --radio \$
 check '! grep -q "@BINDIR@" "$unit"' "unit: no placeholder left"
 check 'grep -q "^Environment=ROOMD_RADIO=serial:" "$unit"' "unit: the radio in one place"
 check 'grep -q "^StateDirectory=roomd$" "$unit"' "unit: /var/lib/roomd as its state directory"
-check 'grep -q "^RestartPreventExitStatus=2$" "$unit"' "unit: no restart loop on a bad config"
+check 'grep -q "^RestartPreventExitStatus=2 4$" "$unit"' \
+	"unit: no restart loop on a bad config (2) or a corrupt database (4)"
 check '[ "$(stat -c %a "$unit")" = 644 ]' "unit mode 644"
 
 echo "install: $pass passed, $fail failed"

@@ -71,9 +71,9 @@ check '[ $rc -eq 1 ] && [ "$out" = "Error: interval range is 60-240 minutes" ]' 
 out=$(ctl get prv.key)
 check '[[ "$out" =~ ^\>\ [0-9A-F]{128}$ ]]' "get prv.key works locally"
 out=$(ctl set radio 869.525,250,11,5)
-check '[ "$out" = "OK - reboot to apply" ]' "set radio: '$out'"
+check '[[ "$out" == "OK - reboot to apply"* ]]' "set radio: '$out'"
 out=$(ctl get radio)
-check '[ "$out" = "> 869.5250244,250,11,5" ]' "get radio in the firmware's float format: '$out'"
+check '[ "$out" = "> 869.525,250,11,5" ]' "get radio as typed: '$out'"
 out=$(ctl set tx 10); check '[ "$out" = "OK" ]' "set tx: '$out'"
 out=$(ctl get tx); check '[ "$out" = "> 10" ]' "get tx: '$out'"
 check 'wait_for "$tmp/roomd.log" "radio reopened"' "set tx reopens the radio"
@@ -129,7 +129,7 @@ check '[ "$out" != "> $vec_pub" ]' "the old key stays until the restart"
 stop_roomd
 start_roomd; check '[ $? -eq 0 ]' "roomd restarted"
 out=$(ctl get guest.password); check '[ "$out" = "> s3cret" ]' "guest.password persisted: '$out'"
-out=$(ctl get radio); check '[ "$out" = "> 869.5250244,250,11,5" ]' "radio persisted: '$out'"
+out=$(ctl get radio); check '[ "$out" = "> 869.525,250,11,5" ]' "radio persisted: '$out'"
 out=$(ctl get tx); check '[ "$out" = "> 10" ]' "tx persisted: '$out'"
 out=$(ctl get max.posts); check '[ "$out" = "> 20000" ]' "max.posts persisted: '$out'"
 out=$(ctl region default); check '[ "$out" = " default scope is europe" ]' "regions persisted"
@@ -140,11 +140,12 @@ stop_roomd
 start_roomd; check '[ $? -eq 0 ]' "roomd restarted for the backup"
 mkdir -p "$tmp/restored"
 out=$(ctl backup "$tmp/restored/roomd.db")
-check '[ "$out" = "OK - backup written to $tmp/restored/roomd.db" ]' "backup: '$out'"
+check '[[ "$out" == "OK - backup written to $tmp/restored/roomd.db; with the room keys beside it (room-1.id, room-2.id): keep them secret" ]]' "backup: '$out'"
 out=$(ctl backup relative.db); check '[ "$out" = "Err - give an absolute path" ]' "backup: relative path"
 ctl backup "$RD/roomd.db" >/dev/null; check '[ $? -eq 1 ]' "backup over the live database: exit 1"
 stop_roomd
-cp "$RD"/*.id "$tmp/restored/"
+check 'cmp -s "$RD/room-1.id" "$tmp/restored/room-1.id" && cmp -s "$RD/room-2.id" "$tmp/restored/room-2.id"' \
+	"backup copied the room keys"
 live_rd=$RD RD=$tmp/restored
 start_roomd; check '[ $? -eq 0 ]' "roomd starts on the restored backup"
 out=$(ctl get guest.password); check '[ "$out" = "> s3cret" ]' "restored: guest.password '$out'"

@@ -32,6 +32,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -347,7 +348,8 @@ def near_stories(w, rd, far_thread):
     check(texts(got) == delivered, "nothing acknowledged was lost: %s" % texts(got))
     fkey = frank.of("ready")[0]["key"]
     newest = max([p["ts"] for p in got] or [0])
-    check(wait_until(lambda: re.search(r"(?m)^%s\S* .*\bs%d\b" % (fkey[:8], newest),
+    synced = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(newest))
+    check(wait_until(lambda: re.search(r"(?m)^%s\S* +\S+ +%s " % (fkey[:8].lower(), synced),
                                        rd.ctl("members")), 30),
           "roomd: frank's sync point is the newest post (%d): %s" % (newest, rd.ctl("members")))
     frank.quit()

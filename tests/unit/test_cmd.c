@@ -11,6 +11,8 @@
 
 #include "harness.h"
 #include "mesh/mesh.h"
+#include "proto/advert.h"
+#include "proto/packet.h"
 #include "proto/region.h"
 #include "room/cmd.h"
 #include "room/regions.h"
@@ -18,6 +20,7 @@
 #include "room/settings.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "tmpdb.h"
 
@@ -107,6 +110,150 @@ static void test_ftoa(void)
 	CHECK_EQ(strlen(out), 3);
 }
 
+/* Frequencies are integer Hz, printed as typed (issue 14: 869.618 became
+ * 869617981 Hz through a float, and the room went deaf after a restart). */
+static void test_radio_hz(void)
+{
+	static const struct {
+		const char *in;
+		unsigned dec;
+		int rc;
+		uint32_t v;
+		const char *out;
+	} v[] = {
+	    {"869.618", 6, ERR_OK, 869618000u, "869.618"},
+	    {"910.525", 6, ERR_OK, 910525000u, "910.525"},
+	    {"869.6179809", 6, ERR_OK, 869617981u, "869.617981"},
+	    {"868", 6, ERR_OK, 868000000u, "868"},
+	    {"2500", 6, ERR_OK, 2500000000u, "2500"},
+	    {"62.5", 3, ERR_OK, 62500u, "62.5"},
+	    {".5", 3, ERR_OK, 500u, "0.5"},
+	    {"4295", 6, ERR_INVAL, 0, NULL},
+	    {"", 6, ERR_FORMAT, 0, NULL},
+	    {".", 6, ERR_FORMAT, 0, NULL},
+	    {"-1", 6, ERR_FORMAT, 0, NULL},
+	    {"8e2", 6, ERR_FORMAT, 0, NULL},
+	    {"1.2.3", 6, ERR_FORMAT, 0, NULL},
+	    {"869.618 ", 6, ERR_FORMAT, 0, NULL},
+	};
+	char out[32];
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint32_t got = 0;
+		CHECK_EQ(room_decimal_parse(v[i].in, v[i].dec, &got), v[i].rc);
+		if (v[i].rc != ERR_OK)
+			continue;
+		CHECK_EQ(got, v[i].v);
+		room_decimal_format(got, v[i].dec, out, sizeof(out));
+		CHECK_STR(out, v[i].out);
+	}
+	struct lora_params saved = room.node->lp;
+	CHECK(strncmp(run("set freq 869.618"), "OK - reboot to apply", 20) == 0);
+	CHECK_EQ(room.node->lp.freq_hz, 869618000u);
+	CHECK_STR(run("get freq"), "> 869.618");
+	CHECK(strncmp(run("set radio 910.525,62.5,7,5"), "OK - reboot to apply", 20) == 0);
+	CHECK_EQ(room.node->lp.freq_hz, 910525000u);
+	CHECK_STR(run("get radio"), "> 910.525,62.5,7,5");
+	/* one part at a time, as in roomd.conf */
+	CHECK(strncmp(run("set sf 9"), "OK - reboot to apply", 20) == 0);
+	CHECK(strncmp(run("set bandwidth 125"), "OK - reboot to apply", 20) == 0);
+	CHECK(strstr(reply, "(bandwidth is bw)") != NULL);
+	CHECK(strncmp(run("set cr 8"), "OK - reboot to apply", 20) == 0);
+	CHECK_STR(run("get radio"), "> 910.525,125,9,8");
+	CHECK_STR(run("get bw"), "> 125");
+	CHECK_STR(run("get sf"), "> 9");
+	CHECK_STR(run("set sf 13"), "Error, invalid radio params (sf is 5-12)");
+	CHECK_STR(run("set cr 4"), "Error, invalid radio params (cr is 5-8, for 4/5-4/8)");
+	CHECK_STR(run("set bw 600"), "Error, invalid radio params (bw is 7-500 kHz)");
+	CHECK_STR(run("get radio"), "> 910.525,125,9,8");
+	room.node->lp = saved;
+}
+
+/* The setup guide's commands, word for word (issue 14), the errors that name
+ * what is wrong, and `help set`. */
+static void test_guide(void)
+{
+	struct room_settings saved = room.set;
+	struct mesh_cfg mc = room.mesh->cfg;
+	struct lora_params lp = room.node->lp;
+
+	CHECK_STR(run("set admin_password Adm1n"), "OK (admin_password is password)");
+	CHECK_STR(run("get password"), "> Adm1n");
+	CHECK_STR(run("set guest_password G3st"), "OK (guest_password is guest.password)");
+	CHECK_STR(run("get guest.password"), "> G3st");
+	CHECK_STR(run("set allow_blank_password on"),
+		  "OK (allow_blank_password is allow.read.only)");
+	CHECK(room.set.allow_read_only);
+	CHECK_STR(run("set flood_advert_interval 4"),
+		  "OK (flood_advert_interval is flood.advert.interval)");
+	CHECK_EQ(room.set.flood_advert_interval_h, 4);
+	CHECK_STR(run("set advert_lat 37.3352"), "OK (advert_lat is lat)");
+	CHECK_STR(run("get advert_lat"), "> 37.3352012");
+	CHECK_STR(run("set advert_long -121.8811"), "OK (advert_long is lon)");
+	CHECK(room.set.lon < -121.88 && room.set.lon > -121.89);
+	CHECK_STR(run("set advert_name \"Valley Room Server\""), "OK (advert_name is name)");
+	CHECK_STR(run("get name"), "> Valley Room Server");
+	CHECK_STR(run("set name 'Quoted Once'"), "OK");
+	CHECK_STR(run("get name"), "> Quoted Once");
+	CHECK_STR(run("set owner.info \"\"x\"\""), "OK"); /* one pair only */
+	CHECK_STR(run("get owner.info"), "> \"x\"");
+	CHECK(strncmp(run("set freq 910.525"), "OK - reboot to apply", 20) == 0);
+	CHECK_EQ(room.node->lp.freq_hz, 910525000u);
+	CHECK_STR(run("set repeat on"), "OK - repeat is now ON");
+	CHECK(room.mesh->cfg.repeat);
+	/* the clock is already past the guide's time: `time` moves it back (issue 13.5) */
+	uint32_t was = room_rtc(&room);
+	CHECK_STR(run("time 1738242833"), "OK - clock set: 13:13 - 30/1/2025 UTC");
+	char again[40];
+	snprintf(again, sizeof(again), "time %u", (unsigned)was);
+	CHECK(strncmp(run(again), "OK - clock set: ", 16) == 0);
+
+	/* errors name what is wrong */
+	CHECK_STR(run("time abc"),
+		  "(ERR: 'abc' is not a time: seconds since 1970 UTC, e.g. time 1738242833)");
+	CHECK_STR(run("set guest.password"),
+		  "Err - set guest.password needs a value: text, at most 15 bytes");
+	CHECK_STR(run("password"), "Err - password needs more: password <pw>: set the admin password");
+	CHECK_STR(run("set lat"), "Err - set lat needs a value: -90 to 90");
+	CHECK_STR(run("set name 0123456789012345678901234567890123"),
+		  "Error, too long: name takes at most 31 bytes (34 given)");
+	CHECK_STR(run("get name"), "> Quoted Once");
+	CHECK_STR(run("set guest.password 0123456789abcdef"),
+		  "Error, too long: guest.password takes at most 15 bytes (16 given)");
+	CHECK_STR(run("set allow.read.only maybe"), "Error, bad value for allow.read.only: on or off");
+	/* unknown keys: the nearest ones */
+	CHECK_STR(run("set guest.pasword x"),
+		  "unknown config: guest.pasword; did you mean guest.password? ('help set' lists "
+		  "every key)");
+	CHECK(strstr(run("set advert.lat 1"), "did you mean lat") != NULL);
+	CHECK(strstr(run("set flod.max 3"), "flood.max") != NULL);
+	CHECK(room_cmd_reply_is_error(reply));
+
+	/* help set: every key, with its range */
+	run("help set");
+	for (size_t i = 0; i < room_setting_count; i++) {
+		char k[80];
+		snprintf(k, sizeof(k), "%s%s", i ? "\n" : "", room_setting_defs[i].key);
+		CHECK(strstr(reply, k) != NULL);
+	}
+	for (size_t i = 0; i < node_setting_count; i++)
+		CHECK(strstr(reply, node_setting_defs[i].key) != NULL);
+	CHECK(strstr(reply, "\nlat (advert_lat, latitude): latitude in degrees; -90 to 90\n") != NULL);
+	CHECK(strstr(reply, "\nadvert.interval (advert_interval): zero-hop advert period, minutes; "
+			    "0 (off) or 60-240\n") != NULL);
+	CHECK(strstr(reply, "\nfreq (frequency): ") != NULL);
+	CHECK_STR(run_as("help set", CMD_REMOTE),
+		  "Err - over the radio: help set <key>; the whole list on the console");
+	CHECK_STR(run_as("help set lat", CMD_REMOTE),
+		  "lat (advert_lat, latitude): latitude in degrees; -90 to 90");
+	CHECK_STR(run("help set advert_long"),
+		  "lon (advert_long, advert_lon, longitude, long): longitude in degrees; -180 to 180");
+
+	room.set = saved;
+	room_save_settings(&room);
+	room.mesh->cfg = mc;
+	room.node->lp = lp;
+}
+
 static void test_get(void)
 {
 	/* every key of the settings table answers "> value" */
@@ -163,8 +310,8 @@ static void test_get(void)
 		snprintf(line, sizeof(line), "get %s", fw[i]);
 		CHECK(strncmp(run(line), "??:", 3) != 0);
 	}
-	CHECK_STR(run("get radio"), "> 869.6179809,62.5,8,5");
-	CHECK_STR(run("get freq"), "> 869.6179809");
+	CHECK_STR(run("get radio"), "> 869.618,62.5,8,5"); /* as typed (issue 14) */
+	CHECK_STR(run("get freq"), "> 869.618");
 	CHECK_STR(run("get af"), "> 1.0");
 	CHECK_STR(run("get dutycycle"), "> 50.0%");
 	CHECK_STR(run("get txdelay"), "> 0.5");
@@ -213,20 +360,24 @@ static void test_set(void)
 	CHECK_STR(run("set advert.interval 59"), "Error: interval range is 60-240 minutes");
 	CHECK_STR(run("set flood.advert.interval 2"), "Error: interval range is 3-168 hours");
 	CHECK_STR(run("set radio.fem.rxgain on"), "Error: unsupported");
-	CHECK_STR(run("set bogus 1"), "unknown config: bogus 1");
-	CHECK_STR(run("set nothing"), "unknown config: nothing");
+	CHECK_STR(run("set bogus 1"), "unknown config: bogus ('help set' lists every key)");
+	CHECK_STR(run("set nothing"), "unknown config: nothing ('help set' lists every key)");
 
 	/* radio: saved for the next start, not applied now */
-	CHECK_STR(run("set radio 869.525,250,11,5"), "OK - reboot to apply");
-	CHECK_STR(run("get radio"), "> 869.5250244,250,11,5");
+	CHECK_STR(run("set radio 869.525,250,11,5"),
+		  "OK - reboot to apply: 869.525,250,11,5; the room is on 869.618,62.5,8,5 now, "
+		  "members there will not hear it");
+	CHECK_STR(run("get radio"), "> 869.525,250,11,5");
 	CHECK_EQ(room.mesh->cfg.lp.sf, 8);
 	CHECK_STR(run("set radio 100,250,11,5"), "Error, invalid radio params");
 	CHECK_STR(run("set radio 869.525,250,13,5"), "Error, invalid radio params");
 	CHECK_STR(run("set radio garbage"), "Error, invalid radio params");
 	/* freq only from the console */
-	CHECK_STR(run_as("set freq 868", CMD_REMOTE), "unknown config: freq 868");
-	CHECK_STR(run("set freq 868"), "OK - reboot to apply");
-	CHECK_STR(run("get freq"), "> 868.0");
+	CHECK_STR(run_as("set freq 868", CMD_REMOTE), "Err - set freq is console only");
+	CHECK_STR(run("set freq 868"),
+		  "OK - reboot to apply: 868,250,11,5; the room is on 869.618,62.5,8,5 now, "
+		  "members there will not hear it");
+	CHECK_STR(run("get freq"), "> 868");
 	/* tx now */
 	int before = radio_changes;
 	CHECK_STR(run("set tx 14"), "OK");
@@ -410,24 +561,129 @@ static void test_setperm(void)
 	CHECK_STR(run(line), "OK");
 	CHECK_EQ(room.n_members, before + 1);
 	CHECK_EQ(room.members[room.n_members - 1].perms, 2);
-	CHECK_STR(run("setperm A75A 3"), "Err - invalid params");
-	CHECK_STR(run("setperm A75 0"), "Err - bad pubkey");
-	CHECK_STR(run("setperm A75A"), "Err - bad params");
-	CHECK_STR(run("setperm FFFF 0"), "Err - invalid params");
-	CHECK_STR(run("setperm A75A0B 0"), "OK");
+	CHECK_STR(run("setperm A75A 3"), "Err - key prefix too short: give at least 8 hex digits");
+	CHECK_STR(run("setperm A75 0"), "Err - bad pubkey: give hex digits (a prefix of at least 8)");
+	CHECK_STR(run("setperm A75A"), "Err - bad params: setperm <key or prefix> <perm>");
+	CHECK_STR(run("setperm FFFFFFFF 0"), "Err - no member or banned key starts with FFFFFFFF");
+	CHECK_STR(run("setperm A75A0B7E 1"), "OK"); /* a prefix: the member's role changes */
+	CHECK_EQ(room.members[room.n_members - 1].perms, 1);
+	CHECK_STR(run("setperm A75A0B7E 0"), "OK");
 	CHECK_EQ(room.n_members, before);
+}
+
+/* One rule for every command that takes a key (issue 14): a full key or a
+ * unique prefix of at least 4 bytes, among the members (in memory or only in
+ * the store) and the banned keys; an ambiguous prefix lists the candidates. */
+static void test_key_prefixes(void)
+{
+	static const char *const a = "C0FFEE01" "11111111111111111111111111111111111111111111111111111111";
+	static const char *const b = "C0FFEE01" "22222222222222222222222222222222222222222222222222222222";
+	char line[300];
+	uint8_t pub[32];
+	size_t before = room.n_members;
+
+	/* members in the store only (not loaded into the room) */
+	struct store_member sm;
+	memset(&sm, 0, sizeof(sm));
+	sm.permissions = ROLE_READ_WRITE;
+	sm.out_path_len = STORE_PATH_UNKNOWN;
+	CHECK_EQ(hex_decode(sm.pub, 32, a, 64), 32);
+	CHECK_EQ(store_member_put(room.store, room.store_id, &sm), ERR_OK);
+	CHECK_EQ(hex_decode(pub, 32, b, 64), 32);
+	memcpy(sm.pub, pub, 32);
+	CHECK_EQ(store_member_put(room.store, room.store_id, &sm), ERR_OK);
+	CHECK(room_member_find(&room, pub) == NULL);
+
+	CHECK_STR(run("ban C0FFEE01 spam"), "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
+					    "c0ffee0111111111 c0ffee0122222222");
+	CHECK_STR(run("ban C0FFEE0122 spam"), "OK - banned"); /* the member only in the store */
+	run("members c0ffee0122");
+	CHECK(strstr(reply, "\nc0ffee0122222222 write -                   -                   -") !=
+	      NULL);
+	CHECK(strncmp(run("members C0FFEE01"), "Err - C0FFEE01 is ambiguous", 27) == 0);
+	CHECK_STR(run("ban c0ffee0111 flood"), "OK - banned"); /* lower case too */
+	run("bans");
+	const char *bh = "key              banned (UTC)        reason\n";
+	CHECK(strncmp(reply, bh, strlen(bh)) == 0);
+	CHECK(strstr(reply, "\nc0ffee0122222222 2025-") != NULL);
+	CHECK(strstr(reply, " spam") != NULL && strstr(reply, " flood") != NULL);
+	CHECK_STR(run("unban C0FFEE01"), "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
+					 "c0ffee0111111111 c0ffee0122222222");
+	CHECK_STR(run("unban C0FFEE0122"), "OK"); /* 10 digits: was refused (64 needed) */
+	CHECK_STR(run("unban C0FFEE0122"), "Err - not banned");
+	CHECK_STR(run("unban C0FF"), "Err - key prefix too short: give at least 8 hex digits");
+	/* a banned stranger (no member): its prefix works for unban */
+	CHECK_STR(run("setperm C0FFEE0122 0"), "OK"); /* removes a member only in the store */
+	CHECK_EQ(store_member_get(room.store, room.store_id, pub, &sm), ERR_NOT_FOUND);
+	CHECK_EQ(hex_decode(pub, 32, a, 64), 32);
+	CHECK_EQ(store_member_delete(room.store, room.store_id, pub), ERR_OK);
+	CHECK_STR(run("unban C0FFEE0111"), "OK");
+	CHECK_STR(run("bans"), "no bans");
+	CHECK_EQ(room.n_members, before);
+	/* members: a header and readable times */
+	CHECK_STR(run("setperm A75A0B7EC7E8A0800C66A59EAB29550E7F3B0486383590DB3645080F2CFC9F59 3"),
+		  "OK");
+	run("members");
+	const char *mh = "key              role  synced to (UTC)     last seen (UTC)     name\n";
+	CHECK(strncmp(reply, mh, strlen(mh)) == 0);
+	CHECK(strstr(reply, "\na75a0b7ec7e8a080 admin -                   -                   -") !=
+	      NULL);
+	CHECK_STR(run("setperm A75A0B7E 0"), "OK");
+	/* a member's name comes from its advert */
+	struct ident alice;
+	uint8_t seed[32], app[ADVERT_DATA_MAX], frame[256];
+	char hex[65];
+	size_t app_len, frame_len;
+	struct advert_data ad;
+	struct pkt p;
+	memset(seed, 0xA1, sizeof(seed));
+	ident_from_seed(&alice, seed);
+	hex_encode_upper(hex, sizeof(hex), alice.pub, 32);
+	snprintf(line, sizeof(line), "setperm %s 2", hex);
+	CHECK_STR(run(line), "OK");
+	memset(&ad, 0, sizeof(ad));
+	ad.type = ADV_TYPE_CHAT;
+	snprintf(ad.name, sizeof(ad.name), "Alice");
+	ad.name_len = 5;
+	CHECK_EQ(advert_data_encode(&ad, app, &app_len), ERR_OK);
+	CHECK_EQ(mesh_build_advert(&p, &alice, 1750000100, app, app_len), ERR_OK);
+	CHECK_EQ(pkt_encode(&p, frame, sizeof(frame), &frame_len), ERR_OK);
+	mesh_on_frame(room.mesh, frame, frame_len, 20, -50, room.mesh->now_ms);
+	run("members");
+	CHECK(strstr(reply, " write ") != NULL && strstr(reply, " Alice") != NULL);
+	hex[8] = 0;
+	snprintf(line, sizeof(line), "setperm %s 0", hex);
+	CHECK_STR(run(line), "OK");
+	ident_wipe(&alice);
+	/* post.list: id, time, author; the room's own posts say so */
+	CHECK_STR(run("room.post listed"), "OK");
+	run("post.list 1");
+	CHECK(strncmp(reply, "id time (UTC) author: text\n", 27) == 0);
+	CHECK(strstr(reply, " 2025-06-15 ") != NULL && strstr(reply, " (room): listed") != NULL);
+	/* over the radio the list is what fits in a reply, not an error */
+	CHECK_STR(run("room.post listed again"), "OK");
+	room_cmd(&room, "post.list 3", 1750000000, CMD_REMOTE, reply, ROOM_REPLY_MAX);
+	CHECK(strncmp(reply, "id time (UTC) author: text\n", 27) == 0);
+	CHECK(!room_cmd_reply_is_error(reply));
+	/* room.post over 150 bytes: refused, never cut */
+	char big[200];
+	memset(big, 'x', 151);
+	big[151] = 0;
+	snprintf(line, sizeof(line), "room.post %s", big);
+	CHECK_STR(run(line), "ERR too long: a post takes at most 150 bytes (151 given)");
 }
 
 static void test_doors(void)
 {
-	CHECK_STR(run_as("get prv.key", CMD_REMOTE), "??: prv.key");
+	CHECK_STR(run_as("get prv.key", CMD_REMOTE), "Err - get prv.key is console only");
 	CHECK(strncmp(run_as("get prv.key", CMD_LOCAL), "> ", 2) == 0);
-	CHECK_STR(run_as("get acl", CMD_REMOTE), "??: acl");
+	CHECK_STR(run_as("get acl", CMD_REMOTE), "Err - get acl is console only (serial or roomctl)");
 	CHECK(strncmp(run_as("get acl", CMD_LOCAL), "ACL:", 4) == 0);
-	CHECK_STR(run_as("stats-core", CMD_REMOTE), "Unknown command");
-	CHECK_STR(run_as("erase", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("stats-core", CMD_REMOTE),
+		  "Err - stats-core is console only (serial or roomctl)");
+	CHECK_STR(run_as("erase", CMD_REMOTE), "Err - erase is console only (serial or roomctl)");
 	CHECK_STR(run_as("erase", CMD_SERIAL), "File system erase: Err");
-	CHECK_STR(run_as("log", CMD_REMOTE), "Unknown command");
+	CHECK_STR(run_as("log", CMD_REMOTE), "Err - log is console only (serial or roomctl)");
 	CHECK_STR(run_as("log", CMD_LOCAL), "line1\n   EOF");
 	CHECK_STR(run_as("log start", CMD_REMOTE), "   logging on");
 	CHECK(room.node->log_on);
@@ -446,7 +702,7 @@ static void test_doors(void)
 	CHECK_STR(run("advertise"), "OK - Advert sent"); /* prefix match, as the firmware */
 	CHECK_STR(run("room.post "), "ERR empty message");
 	CHECK_STR(run("clock sync"), "ERR: clock cannot go backwards");
-	CHECK_STR(run("time 1000"), "(ERR: clock cannot go backwards)");
+	CHECK_STR(run("time 1000"), "(ERR: clock cannot go before 2024: 1000 is 00:16 - 1/1/1970 UTC)");
 	CHECK_EQ(room_cmd(&room, "what", 0, CMD_SERIAL, reply, sizeof(reply)), ERR_NOT_FOUND);
 	CHECK(room_cmd_reply_is_error("Err - bad pubkey"));
 	CHECK(room_cmd_reply_is_error("ERROR: dutycycle must be 1-100"));
@@ -457,8 +713,9 @@ static void test_doors(void)
 	CHECK(!room_cmd_reply_is_error("   logging on"));
 	/* backup: local doors only, an absolute path, the copy opens as a store;
 	 * a program that offers none (hooks.backup NULL) says so */
-	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE), "Unknown command");
-	int (*bk)(void *, struct room *, const char *) = room.hooks.backup;
+	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE),
+		  "Err - backup is console only (serial or roomctl)");
+	int (*bk)(void *, struct room *, const char *, char *, size_t) = room.hooks.backup;
 	room.hooks.backup = NULL;
 	CHECK_STR(run("backup /tmp/x.db"), "Err - no backup here");
 	room.hooks.backup = bk;
@@ -523,9 +780,11 @@ static void test_retention(void)
 	CHECK_STR(run("set max.posts 10000"), "OK");
 }
 
-static int on_backup(void *ctx, struct room *r, const char *path)
+static int on_backup(void *ctx, struct room *r, const char *path, char *note, size_t note_cap)
 {
 	(void)ctx;
+	(void)note;
+	(void)note_cap;
 	return store_backup(r->store, path);
 }
 
@@ -562,6 +821,8 @@ int main(void)
 	                                 .backup = on_backup};
 
 	test_ftoa();
+	test_radio_hz();
+	test_guide();
 	test_get();
 	test_set();
 	test_tempradio(&now);
@@ -569,6 +830,7 @@ int main(void)
 	test_scopes();
 	test_region_def();
 	test_setperm();
+	test_key_prefixes();
 	test_doors();
 	test_prv_key();
 	test_retention();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "room/settings.h"
 #include "sys/config.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -217,6 +218,48 @@ static void test_default_file(void)
 	CHECK(memcmp(&dflt.room, &c.room, sizeof(c.room)) == 0);
 }
 
+/* The setup guide's spellings and quotes work in the file too (issue 14). */
+static void test_guide_spellings(void)
+{
+	struct app_config c;
+	app_config_defaults(&c);
+	CHECK_EQ(read_text(&c, "advert_name = \"Valley Room Server\"\n"
+			       "guest_password = 'g3st'\n"
+			       "advert_lat = 37.3352\n"
+			       "freq = 869.618\n"),
+		 ERR_OK);
+	CHECK_STR(c.room.name, "Valley Room Server");
+	CHECK_STR(c.room.guest_password, "g3st");
+	CHECK(c.room.lat > 37.335 && c.room.lat < 37.336);
+	CHECK_EQ(c.radio_cfg.lp.freq_hz, 869618000u);
+	/* too long is an error, never cut */
+	CHECK_EQ(read_text(&c, "name = 0123456789012345678901234567890123\n"), ERR_CONFIG);
+	CHECK_STR(c.room.name, "Valley Room Server");
+}
+
+/* The file and `set` check a node key against the one range of the settings table. */
+static void test_node_ranges(void)
+{
+	for (size_t i = 0; i < node_setting_count; i++) {
+		const struct setting_def *d = &node_setting_defs[i];
+		struct app_config c;
+		char v[32];
+		if (d->min == d->max)
+			continue;
+		app_config_defaults(&c);
+		snprintf(v, sizeof(v), "%g", d->min);
+		if (app_config_set(&c, d->key, v) == ERR_NOT_FOUND)
+			continue; /* a command only (dutycycle sets af) */
+		CHECK_EQ(app_config_set(&c, d->key, v), ERR_OK);
+		snprintf(v, sizeof(v), "%g", d->max);
+		CHECK_EQ(app_config_set(&c, d->key, v), ERR_OK);
+		snprintf(v, sizeof(v), "%g", d->max + 1);
+		CHECK(app_config_set(&c, d->key, v) != ERR_OK);
+		snprintf(v, sizeof(v), "%g", d->min - 1);
+		CHECK(app_config_set(&c, d->key, v) != ERR_OK);
+	}
+}
+
 int main(void)
 {
 	log_set_level(LOG_NONE); /* the reader logs each bad line */
@@ -224,5 +267,7 @@ int main(void)
 	test_keys();
 	test_file();
 	test_default_file();
+	test_guide_spellings();
+	test_node_ranges();
 	return harness_done("test_config");
 }
