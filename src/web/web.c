@@ -408,7 +408,7 @@ struct push_ctx {
 static int push_one(void *ctx, const struct store_post *p)
 {
 	struct push_ctx *pc = ctx;
-	wout_puts(&pc->o, "event: post\ndata: ");
+	wout_printf(&pc->o, "id: %lld\nevent: post\ndata: ", (long long)p->id);
 	post_json(&pc->o, pc->r, p);
 	wout_puts(&pc->o, "\n\n");
 	if (p->id > pc->max_id)
@@ -550,6 +550,20 @@ static void api_events(struct web *w, struct evhttp_request *req, const char *q,
 	if (bev)
 		setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	sse_send(c, "retry: 1000\n: hello\n\n", 21);
+	/* a page coming back (EventSource sends the last id it had) gets what it
+	 * missed, up to 200 posts */
+	const char *last =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+	char *end;
+	long long from = last ? strtoll(last, &end, 10) : -1;
+	if (s && last && *last >= '0' && *last <= '9' && !*end && from >= 0 && from < s->max_id) {
+		struct push_ctx pc = {.w = w, .r = r, .max_id = from};
+		wout_init(&pc.o);
+		store_post_after(w->h.store, r->store_id, from, 200, push_one, &pc);
+		if (pc.n && !pc.o.oom)
+			sse_send(c, pc.o.p, pc.o.len);
+		wout_free(&pc.o);
+	}
 }
 
 /* ---- the channel recorder ---- */

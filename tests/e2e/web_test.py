@@ -4,6 +4,7 @@
 meshair, roomd (two rooms: "Web" on the radio, "Archive" with 2,000 posts put
 in over the control socket) and two roomc (alice the admin, bob a member) run;
 Chromium (Selenium, chromium-driver) opens the page and:
+  - a live stream resumed with Last-Event-ID gets the posts it missed;
   - a post bob makes over the radio appears on the open board without a reload
     (the page's own marker survives) within 2 s of roomc's 'delivered';
   - paging with 'Older posts' reaches the first of the 2,000 posts;
@@ -211,6 +212,17 @@ def run(tmp):
     check(http(base + "/api/v1/login", form(ADMIN_PW), hdr)[0] == 429,
           "the right password waits too while the bucket is dry")
     check(metrics(web).get("roomd_web_logins_limited_total", 0) >= 2, "limited logins counted")
+    # a page coming back with Last-Event-ID gets what it missed, oldest first
+    ids = [p["id"] for p in json.loads(http(base + "/api/v1/posts?room=1&limit=3")[1])["posts"]]
+    with socket.create_connection(("127.0.0.1", web), timeout=10) as back:
+        back.sendall(b"GET /api/v1/events?room=1 HTTP/1.1\r\nHost: x\r\n"
+                     b"Last-Event-ID: %d\r\n\r\n" % ids[-1])
+        buf = b""
+        end = time.time() + 10
+        while buf.count(b"event: post") < 2 and time.time() < end:
+            buf += back.recv(65536)
+    got = [int(x) for x in re.findall(rb"(?m)^id: (\d+)$", buf)]
+    check(got == [ids[1], ids[0]], "Last-Event-ID: the missed posts %s, got %s" % (ids[:2], got))
     # a live page that never reads is dropped, not fed forever
     stuck = socket.socket()
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
