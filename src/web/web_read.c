@@ -46,6 +46,8 @@ bool web_static(struct web *w, struct evhttp_request *req, const char *path)
 		send_asset(req, web_app_js, web_app_js_len, "text/javascript; charset=utf-8");
 	else if (!strcmp(path, "/static/style.css"))
 		send_asset(req, web_style_css, web_style_css_len, "text/css; charset=utf-8");
+	else if (!strcmp(path, "/favicon.ico"))
+		web_send_buf(req, 204, "No Content", "image/x-icon", NULL); /* none: no 404 */
 	else
 		return false;
 	return true;
