@@ -62,10 +62,13 @@ struct node {
 static struct node nodes[MAX_NODES];
 static int n_nodes;
 
+/* A node whose radio finds the channel busy: its frames wait in its mesh. */
+static bool tx_blocked[MAX_NODES];
+
 static inline int transmit(void *ctx, const uint8_t *f, size_t len)
 {
 	struct node *n = ctx;
-	if (n_air >= 256)
+	if (n_air >= 256 || tx_blocked[n->idx])
 		return ERR_AGAIN;
 	air[n_air].from = n->idx;
 	memcpy(air[n_air].b, f, len);

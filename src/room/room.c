@@ -4,8 +4,12 @@
  * adverts (§7.9).  Admin commands are in cmd.c.
  *
  * Durability: a post is committed before its ACK is queued; a login's replay
- * mark and role are committed before the reply.  Sync points and activity
- * are written when they change (they only ever cost a re-push if lost).
+ * mark and role are committed before the reply.  The push engine's state
+ * is committed when it moves: before a push goes to the mesh (the copies
+ * sent of the member's next post) and when its ACK comes in (the sync
+ * point), so after a crash no acknowledged post is pushed again and no copy
+ * the member may hold is sent in a new variant.  Other activity is written
+ * by the next tick, and every member at a graceful close.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +30,6 @@
 #define REPLY_DELAY_MS 300             /* SERVER_RESPONSE_DELAY */
 #define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
 #define PUSH_TIMEOUT_FLOOD_MS 12000
-#define PUSH_FAILS_RESET_PATH 3
 /*
  * A round of pushes of one post is the 4 attempt-bit variants, each once: a
  * fifth copy would repeat one the member may already have (its ACK lost),
@@ -40,6 +43,31 @@
 #define PUSH_ROUND_PAUSE_MS 30000
 #define PUSH_ROUND_PAUSE_MAX_MS 900000
 #define PUSH_ROUND_ACTIVE_S 600
+/*
+ * What a member that never answers can cost (issue 13): after a sign of
+ * life at most PUSH_SILENT_ROUNDS rounds and PUSH_SILENT_FLOODS flooded
+ * pushes, and never more than PUSH_SILENT_HOUR unanswered pushes an hour,
+ * whatever it does (a login is a sign of life, and costs its sender one
+ * packet).  Then it is given up until it shows activity (the hour: until
+ * the hour is over).
+ */
+#define PUSH_SILENT_ROUNDS 3
+#define PUSH_SILENT_FLOODS 8
+#define PUSH_SILENT_HOUR 24
+/*
+ * A push that was out when the room stopped (its copies counted in the
+ * store) may have been shown with its ACK lost while the room was down.
+ * After the restart that copy goes once more unchanged (HELD_RESEND): a
+ * member that has it drops it as a duplicate, one that has not shows it and
+ * ACKs.  No ACK (or a second restart before one, HELD_RESENT, kept in the
+ * store as PUSH_SENT_RESENT): the member has it (HELD_ASSUME), and a new
+ * variant would show the post twice.
+ */
+enum { HELD_NONE, HELD_RESEND, HELD_RESENT, HELD_ASSUME };
+#define PUSH_SENT_RESENT 0x80
+#define PUSH_SENT_MAX 0x7F
+#define ALIVE_KEY "alive"
+#define ALIVE_EVERY_MS 60000
 #define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
 #define BOOT_ADVERT_MS 5000
 #define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
@@ -104,7 +132,7 @@ static void member_to_store(const struct room_member *m, struct store_member *s)
 	s->out_path_len = m->out_path_len;
 	if (m->out_path_len != MESH_NO_PATH)
 		memcpy(s->out_path, m->out_path, path_len_bytes(m->out_path_len));
-	s->push_failures = (uint8_t)(m->push_failures > 255 ? 255 : m->push_failures);
+	s->push_failures = (uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0));
 }
 
 static int member_save(struct room *r, const struct room_member *m)
@@ -287,6 +315,14 @@ static bool member_secret(struct room *r, struct room_member *m)
 	return m->secret_state > 0;
 }
 
+/* A sign of life: the member is pushed to again, in full rounds. */
+static void member_alive(struct room_member *m)
+{
+	m->push_failures = 0;
+	m->push_rounds = 0;
+	m->silent_floods = 0;
+}
+
 static int load_member(void *ctx, const struct store_member *s)
 {
 	struct load_ctx *lc = ctx;
@@ -306,8 +342,11 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->perms = s->permissions;
 	m->sync_since = s->sync_since;
 	m->last_ts = s->last_timestamp;
-	/* as after a firmware reboot: no pushes until the member shows activity */
-	m->last_activity = 0;
+	m->last_activity = s->last_activity; /* resume_members() decides */
+	m->push_sent = s->push_failures & PUSH_SENT_MAX;
+	m->held = (s->push_failures & PUSH_SENT_RESENT) ? HELD_ASSUME
+		  : m->push_sent			 ? HELD_RESEND
+							 : HELD_NONE;
 	m->out_path_len = s->out_path_len;
 	if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
 		memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));
@@ -457,6 +496,16 @@ static bool is_banned(struct room *r, const uint8_t *pub)
 	return banned;
 }
 
+/* A banned key gets nothing: no reply, no ACK, no push, no sync point moved
+ * (issue 13); what it sends is counted and dropped. */
+static bool banned_member(struct room *r, const struct room_member *m)
+{
+	if (!is_banned(r, m->pub))
+		return false;
+	r->stats.logins_banned++;
+	return true;
+}
+
 static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 			const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],
 			const uint8_t *pt, size_t len)
@@ -546,10 +595,11 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		return;
 	}
 	m->last_ts = ts_mark(r, ts);
+	/* a push out to the member stays out if the login does not move the
+	 * sync point: its ACK may still come (a new copy would be shown twice) */
+	m->pending = m->pending && since == m->sync_since;
 	m->sync_since = since;
-	m->pending = false;
-	m->push_failures = 0;
-	m->push_rounds = 0;
+	member_alive(m);
 	m->last_activity = room_rtc(r);
 	set_perms(r, m, (uint8_t)((m->perms & ~3) | role));
 	if (pkt_is_flood(rx->pkt))
@@ -665,6 +715,8 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		r->stats.malformed++;
 		return false; /* a wrong key's garbage, or not text at all */
 	}
+	if (banned_member(r, m))
+		return true;
 	if (ts < m->last_ts || replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts;
 		return true;
@@ -674,8 +726,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	accepted(r, m, rx);
 	uint32_t now = room_unique_time(r);
 	m->last_activity = now;
-	m->push_failures = 0;
-	m->push_rounds = 0;
+	member_alive(m);
 	m->dirty = true;
 	r->any_dirty = true;
 	ack_code(code, pt, 5 + text_len, m->pub);
@@ -776,6 +827,8 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		r->stats.malformed++;
 		return false;
 	}
+	if (banned_member(r, m))
+		return true;
 	if (ts < m->last_ts || replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts;
 		return true;
@@ -783,8 +836,7 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	m->last_ts = ts_mark(r, ts);
 	accepted(r, m, rx);
 	m->last_activity = room_rtc(r);
-	m->push_failures = 0;
-	m->push_rounds = 0;
+	member_alive(m);
 	m->dirty = true;
 	r->any_dirty = true;
 	r->stats.requests++;
@@ -870,30 +922,67 @@ static uint64_t turnaround_ms(const struct room *r)
 	return (8 * sym_us + 999) / 1000;
 }
 
+/*
+ * Any member can compute the ACK of a push it was also sent; one that
+ * arrives before the push can have reached its recipient is forged (issues
+ * 8, 13).  The clock starts when the push left the air (its TxDone): a
+ * modem may hold a frame for seconds before it keys up, so the time it was
+ * queued says nothing.  While the push has not been sent every ACK is early.
+ */
+static bool ack_too_early(struct room *r, const struct room_member *m, uint64_t now)
+{
+	uint64_t done = 0;
+	int st = mesh_tx_state(r->mesh, m->push_seq, &done);
+	if (st == MESH_TX_WAITING)
+		return true;
+	if (st == ERR_OK)
+		return done == UINT64_MAX || now < done + m->push_min_ack_ms;
+	/* the mesh has forgotten it (long ago): measure from queueing */
+	return now < m->push_sent_ms + m->push_air_ms + m->push_min_ack_ms;
+}
+
+/* The member's push state as it stands, in one commit (before a push goes
+ * out, and when its ACK moves the sync point). */
+static int push_state_save(struct room *r, const struct room_member *m)
+{
+	int rc = store_member_set_push(
+		r->store, r->store_id, m->pub, m->sync_since, m->last_activity,
+		(uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0)));
+	if (rc)
+		r->stats.store_errors++;
+	return rc;
+}
+
 static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		struct room_member *m = &r->members[r->inflight[j]];
 		if (!m->pending || memcmp(m->pending_ack, code, 4) != 0)
 			continue;
-		/* Any member can compute the ACK of a push it was also sent; one
-		 * that arrives before the push can have reached its recipient is
-		 * forged (issue 8): the post goes out again with new bits. */
-		if (rx->now_ms < m->push_sent_ms + m->push_min_ack_ms) {
+		if (ack_too_early(r, m, rx->now_ms)) {
+			/* ignored: the push stays out, and its member's own ACK
+			 * (the same bytes: forgotten by the duplicate table) is
+			 * taken when it comes; a new copy instead would show
+			 * the post twice on a stock client */
+			uint8_t h[PKT_HASH_SIZE];
+			pkt_hash(rx->pkt, h);
+			mesh_dup_clear(r->mesh, h);
 			r->stats.push_acks_forged++;
-			m->pending = false;
 			return true;
 		}
 		m->pending = false;
-		m->push_failures = 0;
-		m->push_rounds = 0;
+		member_alive(m);
 		m->last_activity = room_rtc(r);
 		m->sync_since = m->push_ts;
+		m->push_sent = 0;
+		m->push_retry_ts = 0;
+		m->held = HELD_NONE;
 		m->caught_up = 0;
 		m->next_push_ms = rx->now_ms;
 		r->stats.push_acks++;
-		if (store_member_set_sync_since(r->store, r->store_id, m->pub, m->sync_since))
-			r->stats.store_errors++;
+		/* durable now: the member has shown the post, and a crash must
+		 * not make it show it again (issue 18) */
+		push_state_save(r, m);
 		/* the next push goes out at once, but not before a frame its sender
 		 * keys up straight after the ACK (a return PATH, §9.3) can be
 		 * heard: carrier sense needs a few symbols of it (issue 7) */
@@ -917,7 +1006,7 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
 {
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
-	if (!m || replayed(r, rx))
+	if (!m || replayed(r, rx) || is_banned(r, m->pub))
 		return false; /* a PATH has no timestamp: only the window stops a replay */
 	accepted(r, m, rx);
 	m->out_path_len = path_len;
@@ -972,105 +1061,205 @@ static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops
 	return (2 * (uint64_t)hops + 1) * leg + CLIENT_ACK_DELAY_MS + BUSY_RETRY_MAX_MS;
 }
 
+/*
+ * A push's waits (its ACK due, its timeout) run from when it left the air:
+ * while the radio holds it (a busy channel) they have not begun.
+ */
+static uint64_t after_tx(const struct room *r, const struct room_member *m, uint64_t span,
+			 uint64_t now)
+{
+	uint64_t done = 0;
+	int st = mesh_tx_state(r->mesh, m->push_seq, &done);
+	if (st == MESH_TX_WAITING)
+		return now + span;
+	if (st == ERR_OK && done != UINT64_MAX)
+		return done + span;
+	return m->push_sent_ms + span;
+}
+
 static bool ack_due(const struct room *r, uint64_t now)
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
-		if (m->pending && now < m->ack_due_ms)
+		if (m->pending && now < after_tx(r, m, m->ack_due_span_ms, now))
 			return true;
 	}
 	return false;
 }
 
+/*
+ * The variant of copy n of a post (issue 12): the attempt bits are n & 3 and
+ * from the fifth copy on a tail byte n follows the text's NUL (the
+ * companion's "extended attempt" byte of §5.4), so no two copies of a post
+ * to a member are byte-identical and none is dropped by the member's
+ * duplicate table.  Neither changes the ACK or the text shown.  Returns
+ * the plaintext length.
+ */
+static size_t push_plaintext(uint8_t *pt, const struct store_post *p, unsigned n)
+{
+	le32_store(pt, p->post_ts);
+	pt[4] = (uint8_t)((TXT_SIGNED << 2) | (n & 3));
+	memcpy(pt + 5, p->author, 4);
+	memcpy(pt + 9, p->text, p->text_len);
+	size_t len = 9 + p->text_len;
+	if (n > 3) {
+		pt[len++] = 0;
+		pt[len++] = (uint8_t)n;
+	}
+	return len;
+}
+
 static int push_post(struct room *r, struct room_member *m, const struct store_post *p)
 {
-	uint8_t pt[9 + STORE_TEXT_MAX];
+	uint8_t pt[11 + STORE_TEXT_MAX];
 	struct pkt pkt;
-	uint8_t bits;
 
 	if (pushes_in_flight(r) >= ROOM_PUSH_PARALLEL_MAX)
 		return ERR_FULL; /* cannot happen: push.parallel is at most that */
 	if (!member_secret(r, m))
 		return ERR_CRYPTO;
-	/* a retry of the same post always changes the attempt bits, so it is
-	 * never byte-identical to the copy the client may have dropped */
-	if (m->push_retry_ts == p->post_ts) {
-		bits = (uint8_t)((m->push_attempt + 1) & 3);
-	} else {
-		rng_fill(r->mesh->rng, &bits, 1);
-		bits &= 3;
+	/* push_sent counts the copies of one post; loaded from the store
+	 * (push_retry_ts 0) they are copies of the member's next post */
+	if (m->push_retry_ts != p->post_ts) {
+		if (m->push_retry_ts) {
+			m->push_sent = 0;
+			m->held = HELD_NONE;
+		}
+		m->push_retry_ts = p->post_ts;
 	}
-	m->push_attempt = bits;
-	m->push_retry_ts = p->post_ts;
-	le32_store(pt, p->post_ts);
-	pt[4] = (uint8_t)((TXT_SIGNED << 2) | bits);
-	memcpy(pt + 5, p->author, 4);
-	memcpy(pt + 9, p->text, p->text_len);
-	size_t len = 9 + p->text_len;
+	bool resend = m->held == HELD_RESEND && m->push_sent;
+	unsigned n = resend ? m->push_sent - 1u : m->push_sent;
+	if (resend)
+		m->held = HELD_RESENT;
+	else if (m->push_sent < PUSH_SENT_MAX)
+		m->push_sent++;
+	/* durable before it is on the air, so a restart knows the copy */
+	if (push_state_save(r, m) != ERR_OK)
+		return ERR_STORE;
+	size_t len = push_plaintext(pt, p, n);
 	int rc = mesh_build_datagram(&pkt, PKT_TXT_MSG, &r->ep.id, m->pub[0], m->secret, pt, len);
 	if (rc)
 		return rc;
-	ack_code(m->pending_ack, pt, len, m->pub);
+	ack_code(m->pending_ack, pt, 9 + p->text_len, m->pub);
 	uint64_t now = r->mesh->now_ms;
-	if (m->out_path_len == MESH_NO_PATH) {
+	/* The last push of a round floods, in case the route changed, but the
+	 * route is kept (replies and later pushes use it) until a PATH
+	 * replaces it or the member logs in by flood (the firmware never drops
+	 * it either, issue 12). */
+	bool flood = m->out_path_len == MESH_NO_PATH || m->push_failures == PUSH_FAILS_GIVE_UP - 1;
+	uint32_t hops = flood ? 0 : path_len_count(m->out_path_len);
+	if (flood) {
 		uint8_t key[16];
 		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r),
 				     room_default_scope(r, key));
-		m->ack_timeout_ms = now + PUSH_TIMEOUT_FLOOD_MS;
+		m->ack_span_ms = PUSH_TIMEOUT_FLOOD_MS;
 	} else {
 		rc = mesh_send_direct(r->mesh, &pkt, m->out_path_len, m->out_path, 0);
-		m->ack_timeout_ms = now + 4000 + 2000 * (path_len_count(m->out_path_len) + 1);
+		m->ack_span_ms = 4000 + 2000 * (hops + 1);
 	}
+	m->ack_timeout_ms = now + m->ack_span_ms;
 	if (rc)
 		return rc;
-	/* The earliest a genuine ACK can come back: the push crosses every hop
-	 * of its route (each copy at least as long as the last one) and the
-	 * smallest ACK frame (header, path_len, code) crosses one more. */
-	uint32_t hops = m->out_path_len == MESH_NO_PATH ? 0 : path_len_count(m->out_path_len);
-	m->push_min_ack_ms = (hops + 1) * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
+	m->push_seq = mesh_last_queued(r->mesh);
+	m->push_flood = flood;
+	m->push_resend = resend;
+	m->push_air_ms = lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt_path_bytes(&pkt) + pkt.payload_len);
+	/* The earliest a genuine ACK can come back after the push left our
+	 * radio: the push crosses the remaining hops of its route (each copy at
+	 * least as long as ours) and the smallest ACK frame (header, path_len,
+	 * code) crosses one more. */
+	m->push_min_ack_ms = hops * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
 			     lora_airtime_ms(&r->mesh->cfg.lp, 6);
 	m->pending = true;
 	r->inflight[r->n_inflight++] = (uint32_t)(m - r->members);
 	m->push_ts = p->post_ts;
 	m->push_sent_ms = now;
-	m->ack_due_ms = now + ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
-					  m->out_path_len == MESH_NO_PATH
-						  ? 1
-						  : path_len_count(m->out_path_len));
+	m->ack_due_span_ms = ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
+					 flood ? 1 : hops);
 	r->stats.pushes++;
 	return ERR_OK;
+}
+
+/* The member has the post (see HELD_*): on to the next one. */
+static void held_assumed(struct room_member *m, uint32_t post_ts, uint64_t now)
+{
+	m->sync_since = post_ts;
+	m->push_sent = 0;
+	m->push_retry_ts = 0;
+	m->held = HELD_NONE;
+	m->caught_up = 0;
+	m->next_push_ms = now;
+}
+
+/* A bound on what a silent member costs was reached: given up until it
+ * shows activity (or, for the hourly bound, until the hour is over). */
+static void give_up(struct room *r, struct room_member *m)
+{
+	m->push_failures = PUSH_FAILS_GIVE_UP;
+	r->stats.push_given_up++;
+}
+
+static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
+{
+	uint32_t rtc = room_rtc(r);
+	m->pending = false;
+	if (m->push_resend && m->held == HELD_RESENT) {
+		held_assumed(m, m->push_ts, now);
+		return;
+	}
+	m->push_failures++;
+	r->stats.push_timeouts++;
+	r->stats.push_silent_air_ms += m->push_air_ms;
+	if (m->push_flood)
+		m->silent_floods++;
+	if (!m->silent_hour || rtc - m->silent_hour >= 3600) {
+		m->silent_hour = rtc;
+		m->silent_pushes = 0;
+	}
+	m->silent_pushes++;
+	if (m->silent_floods >= PUSH_SILENT_FLOODS || m->silent_pushes >= PUSH_SILENT_HOUR) {
+		give_up(r, m);
+		return;
+	}
+	if (m->push_failures < PUSH_FAILS_GIVE_UP)
+		return;
+	if (m->push_rounds + 1 >= PUSH_SILENT_ROUNDS || !m->last_activity ||
+	    rtc < m->last_activity || rtc - m->last_activity >= PUSH_ROUND_ACTIVE_S) {
+		r->stats.push_given_up++;
+		return;
+	}
+	unsigned shift = m->push_rounds < 5 ? m->push_rounds : 5;
+	uint64_t pause = (uint64_t)PUSH_ROUND_PAUSE_MS << shift;
+	if (pause > PUSH_ROUND_PAUSE_MAX_MS)
+		pause = PUSH_ROUND_PAUSE_MAX_MS;
+	m->push_rounds++;
+	m->push_failures = 0;
+	m->next_push_ms = now + pause;
+	r->stats.push_rounds++;
 }
 
 static void push_timeouts(struct room *r, uint64_t now)
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		struct room_member *m = &r->members[r->inflight[j]];
-		if (!m->pending || now < m->ack_timeout_ms)
+		if (!m->pending)
 			continue;
-		m->pending = false;
-		m->push_failures++;
-		r->stats.push_timeouts++;
-		/* the route may have changed: fall back to flood */
-		if (m->push_failures == PUSH_FAILS_RESET_PATH)
-			m->out_path_len = MESH_NO_PATH;
-		uint32_t rtc = room_rtc(r);
-		if (m->push_failures >= PUSH_FAILS_GIVE_UP && m->last_activity &&
-		    rtc >= m->last_activity && rtc - m->last_activity < PUSH_ROUND_ACTIVE_S) {
-			unsigned shift = m->push_rounds < 5 ? m->push_rounds : 5;
-			uint64_t pause = (uint64_t)PUSH_ROUND_PAUSE_MS << shift;
-			if (pause > PUSH_ROUND_PAUSE_MAX_MS)
-				pause = PUSH_ROUND_PAUSE_MAX_MS;
-			m->push_rounds++;
-			m->push_failures = 0;
-			m->next_push_ms = now + pause;
-			r->stats.push_rounds++;
-		}
+		m->ack_timeout_ms = after_tx(r, m, m->ack_span_ms, now);
+		if (now >= m->ack_timeout_ms)
+			push_timeout(r, m, now);
 	}
 }
 
 bool room_member_given_up(const struct room_member *m)
 {
 	return m->push_failures >= PUSH_FAILS_GIVE_UP;
+}
+
+/* The hourly bound on unanswered pushes holds the member back. */
+static bool silent_hour_spent(const struct room *r, const struct room_member *m)
+{
+	uint32_t rtc = room_rtc(r);
+	return m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600;
 }
 
 static void push_engine(struct room *r, uint64_t now)
@@ -1081,8 +1270,11 @@ static void push_engine(struct room *r, uint64_t now)
 	if (!r->n_members)
 		return;
 	/* One push per call at most: once it is out its ACK is due (ack_due),
-	 * and nothing else in the walk changes these three. */
-	if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4 ||
+	 * and nothing else in the walk changes these.  Nothing else may be
+	 * waiting to go on the air: an ACK, a login response or a CLI reply
+	 * goes before any push (the author sees "Delivered" first, issue 12),
+	 * and the radio's queue stays short. */
+	if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) > 0 ||
 	    ack_due(r, now))
 		return;
 	unsigned queries = 0;
@@ -1094,7 +1286,8 @@ static void push_engine(struct room *r, uint64_t now)
 		struct room_member *m = &r->members[r->rr];
 		r->rr = (r->rr + 1) % r->n_members;
 		if (m->pending || m->caught_up == r->post_gen || !m->last_activity ||
-		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms)
+		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms ||
+		    silent_hour_spent(r, m))
 			continue;
 		int rc = store_post_next(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY,
 					 &p);
@@ -1106,6 +1299,14 @@ static void push_engine(struct room *r, uint64_t now)
 		if (rc) {
 			r->stats.store_errors++;
 			return;
+		}
+		if (is_banned(r, m->pub)) {
+			m->push_failures = PUSH_FAILS_GIVE_UP; /* until it is unbanned and logs in */
+			continue;
+		}
+		if (m->held == HELD_ASSUME) {
+			held_assumed(m, p.post_ts, now);
+			continue;
 		}
 		push_post(r, m, &p);
 		return;
@@ -1273,6 +1474,49 @@ bool room_default_passwords(const struct room *r)
 	       strcmp(r->set.guest_password, "hello") == 0;
 }
 
+/*
+ * After a restart the room goes on pushing to the members that were active
+ * in the PUSH_ROUND_ACTIVE_S before it stopped (issue 18): their apps still
+ * show them logged in.  The stop is the room's last "alive" mark (written
+ * every ALIVE_EVERY_MS and at a graceful close), or else the newest
+ * activity or post the store holds; the time the room was down does not
+ * count as idle time, so they get the rounds of a member briefly out of
+ * reach.  Anyone else waits for a sign of life, as after a firmware reboot.
+ */
+static void resume_members(struct room *r, uint32_t newest, uint64_t now_ms)
+{
+	uint32_t stop = newest, rtc = room_clock_rtc(r->clock, now_ms);
+	char buf[16];
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].last_activity > stop)
+			stop = r->members[i].last_activity;
+	if (store_setting_get(r->store, r->store_id, ALIVE_KEY, NULL, buf, sizeof(buf)) ==
+	    ERR_OK) {
+		unsigned long v = strtoul(buf, NULL, 10);
+		if (v > stop && v <= UINT32_MAX)
+			stop = (uint32_t)v;
+	}
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct room_member *m = &r->members[i];
+		uint32_t la = m->last_activity;
+		if (!la || stop - la >= PUSH_ROUND_ACTIVE_S) {
+			m->last_activity = 0;
+			continue;
+		}
+		m->last_activity = rtc > stop ? la + (rtc - stop) : la;
+	}
+}
+
+/* The room's "alive" mark: the RTC it last ran at, for resume_members(). */
+static void mark_alive(struct room *r, uint64_t now_ms)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%u", room_clock_rtc(r->clock, now_ms));
+	if (store_setting_set(r->store, r->store_id, ALIVE_KEY, buf) != ERR_OK)
+		r->stats.store_errors++;
+	r->next_alive_ms = now_ms + ALIVE_EVERY_MS;
+}
+
 static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen)
 {
 	(void)seen;
@@ -1326,6 +1570,7 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 			log_warn("room", "room %u: clock %u s behind the newest post, moved forwards",
 				 store_id, newest - rtc);
 	}
+	resume_members(r, newest, now_ms);
 	schedule_adverts(r, now_ms);
 	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
 	rc = mesh_add_ep(mesh, &r->ep);
@@ -1357,12 +1602,15 @@ static void flush_members(struct room *r, uint64_t now_ms)
 	r->any_dirty = false;
 }
 
-void room_close(struct room *r)
+static void close_room(struct room *r, bool save)
 {
 	if (r->mesh)
 		mesh_remove_ep(r->mesh, &r->ep);
-	if (r->store)
+	if (r->store && save) {
 		flush_members(r, 0);
+		if (r->mesh)
+			mark_alive(r, r->mesh->now_ms);
+	}
 	if (r->members) {
 		crypto_wipe(r->members, r->cap_members * sizeof(*r->members));
 		free(r->members);
@@ -1375,6 +1623,16 @@ void room_close(struct room *r)
 	memset(r->hhead, 0, sizeof(r->hhead));
 	memset(r->htail, 0, sizeof(r->htail));
 	r->mesh = NULL;
+}
+
+void room_close(struct room *r)
+{
+	close_room(r, true);
+}
+
+void room_abandon(struct room *r)
+{
+	close_room(r, false);
 }
 
 void room_tick(struct room *r, uint64_t now_ms)
@@ -1390,6 +1648,8 @@ void room_tick(struct room *r, uint64_t now_ms)
 	}
 	if (now_ms >= r->next_flush_ms)
 		flush_members(r, now_ms);
+	if (now_ms >= r->next_alive_ms)
+		mark_alive(r, now_ms);
 }
 
 uint64_t room_next_deadline(const struct room *r)

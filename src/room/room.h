@@ -134,12 +134,25 @@ struct room_member {
 	uint32_t push_ts;        /* post_ts of the outstanding push */
 	uint64_t push_sent_ms;
 	uint32_t push_min_ack_ms; /* an ACK sooner than this after push_sent_ms is forged */
-	uint64_t ack_timeout_ms;
-	uint64_t ack_due_ms;     /* the ACK should be back by then: other pushes wait */
-	uint8_t push_attempt;    /* attempt bits of the last push, so a retry differs */
-	uint32_t push_retry_ts;  /* the post the attempt bits belong to */
+	uint64_t ack_timeout_ms; /* when the push times out (ack_span_ms after its TxDone) */
+	uint32_t ack_span_ms;
+	uint32_t ack_due_span_ms; /* the ACK should be back this long after the push's
+				   * TxDone: other pushes wait */
+	uint64_t push_seq;       /* the push in the mesh's transmit queue (mesh_tx_state) */
+	uint32_t push_retry_ts;  /* the post push_sent counts copies of (0 = the next one) */
+	uint8_t push_sent;       /* copies of it sent and not acknowledged, each one a
+				  * different variant (attempt bits, then a tail byte),
+				  * so none repeats a copy the member may hold; durable */
+	uint8_t held;            /* after a restart: the last copy sent again unchanged
+				  * (a member that has it drops it), HELD_* of room.c */
+	bool push_flood;         /* the outstanding push went by flood */
+	bool push_resend;        /* ... and is that unchanged copy */
+	uint32_t push_air_ms;    /* its airtime */
 	unsigned push_failures;  /* in this round (PUSH_FAILS_GIVE_UP) */
 	unsigned push_rounds;    /* failed rounds since the last sign of life */
+	unsigned silent_floods;  /* flooded pushes unanswered since the last sign of life */
+	uint32_t silent_hour;    /* room RTC at the start of the hour counted below */
+	unsigned silent_pushes;  /* unanswered pushes in that hour */
 	uint64_t next_push_ms;   /* no push before this */
 	uint32_t caught_up;      /* == the room's post_gen: the store had nothing newer at
 				  * the last look, and no post came since (0 = not caught up) */
@@ -153,6 +166,8 @@ struct room_stats {
 	uint32_t logins_ok, logins_bad, logins_replayed, logins_banned;
 	uint32_t posts_stored, posts_retried, posts_refused;
 	uint32_t pushes, push_acks, push_timeouts, push_acks_forged, push_rounds;
+	uint32_t push_given_up;   /* members given up by a bound on unanswered pushes */
+	uint64_t push_silent_air_ms; /* airtime of pushes that were never answered */
 	uint32_t replays;         /* old timestamp, or a packet in the duplicate window */
 	uint32_t cli_cmds, requests;
 	uint32_t store_errors;
@@ -199,6 +214,7 @@ struct room {
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
 	size_t rr;            /* round-robin position of the push engine */
 	uint64_t next_flush_ms; /* member state writes wait after a store error */
+	uint64_t next_alive_ms; /* the next "alive" mark (the restart resumes members) */
 	struct room_stats stats;
 	struct guard guard;   /* rate limits and the replay window */
 	struct room_node *node; /* shared radio state; &own_node unless the program sets it */
@@ -229,6 +245,9 @@ struct room {
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
 	      const struct ident *id, struct room_clock *clock, uint64_t now_ms);
 void room_close(struct room *r);
+/* Drops the room as a killed process would: nothing more is written to the
+ * store (simulations of SIGKILL). */
+void room_abandon(struct room *r);
 
 /* True if the push engine has given m up until it shows activity. */
 bool room_member_given_up(const struct room_member *m);
