@@ -393,9 +393,10 @@ def main():
         if args.keep:
             print("kept %s" % tmp, file=sys.stderr)
     rev = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"],
-                         stdout=subprocess.PIPE, text=True).stdout.strip()[:72]
+                         stdout=subprocess.PIPE, text=True).stdout.strip()[:60]
     print("SUMMARY interop (tests/interop), %s, %d rounds, seed %d, %.0f s" %
           (rev, args.rounds, args.seed, time.monotonic() - t0))
+    print("  programs: %s; reference peer: %s" % (os.path.join(ROOT, args.build), args.peer))
     for part, title in (("a", "(a) roomd + firmware clients"),
                         ("b", "(b) roomc + firmware room")):
         rs = [r for r in ck.results if r[0] == part]
