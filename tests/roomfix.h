@@ -62,8 +62,9 @@ struct node {
 static struct node nodes[MAX_NODES];
 static int n_nodes;
 
-/* A node whose radio finds the channel busy: its frames wait in its mesh. */
-static bool tx_blocked[MAX_NODES];
+/* A node whose radio finds the channel busy: its frames wait in its mesh;
+ * a node that hears nothing (out of range for a while). */
+static bool tx_blocked[MAX_NODES], rx_blocked[MAX_NODES];
 
 static inline int transmit(void *ctx, const uint8_t *f, size_t len)
 {
@@ -104,7 +105,7 @@ static inline void deliver(void)
 		n_air--;
 		now += lora_airtime_ms(&nodes[f.from].mesh.cfg.lp, f.len);
 		for (int i = 0; i < n_nodes; i++)
-			if (i != f.from)
+			if (i != f.from && !rx_blocked[i])
 				mesh_on_frame(&nodes[i].mesh, f.b, f.len, 40, -60, now);
 		mesh_on_tx_done(&nodes[f.from].mesh, true, now);
 	}

@@ -2459,6 +2459,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "roomc: libsodium failed to initialise\n");
 		return 1;
 	}
+	app_private_files(); /* the remembered room passwords and the key */
 	rc = cstore_open(&a->store, data);
 	if (rc == ERR_AGAIN) {
 		fprintf(stderr, "roomc: another roomc is using %s\n", data);

@@ -691,7 +691,8 @@ static void usage(FILE *f)
 "                          over changes made by command (repeatable; keys as in\n"
 "                          roomd.conf, e.g. --set freq=869.525 --set max.posts=50000)\n"
 "        --refuse-default-passwords\n"
-"                          exit if a room still has the factory admin or guest password\n"
+"                          exit if a room still has the factory admin or guest password,\n"
+"                          or an empty one\n"
 "    -v, --verbose         more logging (repeat for trace)\n"
 "    -q, --quiet           errors only\n"
 "    -h, --help            this text\n"
@@ -756,8 +757,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "roomd: libsodium failed to initialise\n");
 		return 1;
 	}
+	app_private_files(); /* database, WAL, config, keys, backups, packet log: 0600 */
 	if (app_mkdir(d.cfg.data_dir) != ERR_OK)
 		return 1;
+	app_check_private(d.cfg.data_dir);
 	char path[4096];
 	if (!config) {
 		snprintf(path, sizeof(path), "%s/roomd.conf", d.cfg.data_dir);
@@ -829,7 +832,7 @@ int main(int argc, char **argv)
 		if (!room_default_passwords(r))
 			continue;
 		log_warn("roomd", "room '%s' still has a factory default password (admin 'password' "
-				  "or guest 'hello'): anyone can log in; change them with "
+				  "or guest 'hello') or an empty one: anyone can log in; change them with "
 				  "'password <pw>' and 'set guest.password <pw>'", r->set.name);
 		if (refuse_defaults) {
 			log_err("roomd", "refusing to start (--refuse-default-passwords)");

@@ -192,6 +192,19 @@ int ident_shared_secret(const struct ident *id, const uint8_t peer_pub[CRYPTO_PU
 	return ERR_OK;
 }
 
+void ident_key_canonical(uint8_t out[CRYPTO_PUB_SIZE], const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	if (out != pub)
+		memcpy(out, pub, CRYPTO_PUB_SIZE);
+	out[CRYPTO_PUB_SIGN_BYTE] &= (uint8_t)~CRYPTO_PUB_SIGN_BIT;
+}
+
+int ident_key_same(const uint8_t a[CRYPTO_PUB_SIZE], const uint8_t b[CRYPTO_PUB_SIZE])
+{
+	return memcmp(a, b, CRYPTO_PUB_SIGN_BYTE) == 0 &&
+	       ((a[CRYPTO_PUB_SIGN_BYTE] ^ b[CRYPTO_PUB_SIGN_BYTE]) & ~CRYPTO_PUB_SIGN_BIT) == 0;
+}
+
 static void mac2(uint8_t mac[CRYPTO_MAC_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],
 		 const uint8_t *ct, size_t n)
 {

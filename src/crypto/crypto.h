@@ -80,6 +80,24 @@ int ident_shared_secret(const struct ident *id, const uint8_t peer_pub[CRYPTO_PU
 			uint8_t secret[CRYPTO_SECRET_SIZE]) CRYPTO_MUST_CHECK;
 
 /*
+ * One identity per curve point.  Bit 255 of an Ed25519 public key is the
+ * sign of x; the X25519 conversion (Montgomery u = (1+y)/(1-y)) ignores it,
+ * so a key and its copy with that bit flipped give the same shared secret:
+ * a captured packet with the bit flipped still carries a valid MAC.  Keys
+ * that name peers (members, bans, replay marks, limits) are therefore
+ * compared in canonical form, bit 255 cleared.  That is the only alias: a
+ * y of p or more (a non-canonical field element) is refused by the
+ * conversion for every y below 19 (libsodium 1.0.18, checked in
+ * test_crypto), so ident_shared_secret fails for those keys anyway.
+ */
+#define CRYPTO_PUB_SIGN_BYTE 31
+#define CRYPTO_PUB_SIGN_BIT  0x80
+/* out = pub with bit 255 cleared (out may be pub). */
+void ident_key_canonical(uint8_t out[CRYPTO_PUB_SIZE], const uint8_t pub[CRYPTO_PUB_SIZE]);
+/* 1 if a and b are the same key up to bit 255, else 0. */
+int ident_key_same(const uint8_t a[CRYPTO_PUB_SIZE], const uint8_t b[CRYPTO_PUB_SIZE]);
+
+/*
  * Encrypt-then-MAC (§4): out = MAC(2) || AES-128-ECB(secret[0..15], zero-padded pt),
  * MAC = HMAC-SHA256(secret, ciphertext)[0..1].  *out_len = 2 + padded length.
  * ERR_TOO_BIG if it does not fit in cap.

@@ -151,6 +151,17 @@ int mesh_tx_state(const struct mesh *m, uint64_t seq, uint64_t *done_ms)
 	return ERR_NOT_FOUND;
 }
 
+int mesh_set_due(struct mesh *m, uint64_t seq, uint64_t due_ms)
+{
+	for (int i = 0; i < MESH_TXQ_MAX; i++) {
+		if (m->txq[i].used && m->txq[i].seq == seq) {
+			m->txq[i].due_ms = due_ms;
+			return ERR_OK;
+		}
+	}
+	return ERR_NOT_FOUND;
+}
+
 unsigned mesh_queue_len(const struct mesh *m)
 {
 	unsigned n = 0;

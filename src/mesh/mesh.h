@@ -200,6 +200,8 @@ uint64_t mesh_last_queued(const struct mesh *m);
  */
 #define MESH_TX_WAITING 1
 int mesh_tx_state(const struct mesh *m, uint64_t seq, uint64_t *done_ms);
+/* Moves the time a queued packet is due (not yet with the radio); ERR_NOT_FOUND if none. */
+int mesh_set_due(struct mesh *m, uint64_t seq, uint64_t due_ms);
 
 /* Duplicate table (§6.6). */
 bool mesh_dup_seen(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);

@@ -72,15 +72,25 @@ static void c_clock(struct cmd_ctx *c)
 	format_clock(c->reply, c->cap, room_rtc(c->r));
 }
 
+/* Before this the clock cannot be right (2024-01-01). */
+#define TIME_MIN 1704067200UL
+
+/*
+ * `time` moves the clock backwards too, unlike the firmware's: an admin must
+ * be able to correct a clock that went ahead (issue 13.5).  Post times still
+ * only increase (room_unique_time), and the time is saved at once, so a
+ * restart does not bring the old one back.
+ */
 static void c_time(struct cmd_ctx *c)
 {
 	char t[40], *end;
 	unsigned long v = strtoul(c->args, &end, 10);
-	if (end == c->args || v > UINT32_MAX ||
-	    !room_clock_set(c->r->clock, c->r->mesh->now_ms, (uint32_t)v)) {
+	if (end == c->args || v > UINT32_MAX || v < TIME_MIN) {
 		REPLY(c, "(ERR: clock cannot go backwards)");
 		return;
 	}
+	room_clock_force(c->r->clock, c->r->mesh->now_ms, (uint32_t)v);
+	room_clock_floor_save(c->r);
 	format_clock(t, sizeof(t), room_rtc(c->r));
 	REPLY(c, "OK - clock set: %s", t);
 }
@@ -99,6 +109,11 @@ static void c_advert(struct cmd_ctx *c)
 
 static void c_password(struct cmd_ctx *c)
 {
+	if (!c->args[0]) {
+		/* `password ` would let every blank login in as admin */
+		REPLY(c, "Error, password must not be empty");
+		return;
+	}
 	snprintf(c->r->set.admin_password, sizeof(c->r->set.admin_password), "%s", c->args);
 	settings_changed(c->r);
 	REPLY(c, "password now: %s", c->r->set.admin_password);
@@ -736,7 +751,11 @@ static void c_unban(struct cmd_ctx *c)
 		REPLY(c, "Err - bad pubkey");
 		return;
 	}
+	/* a ban holds for both forms of a key (bit 255, crypto.h): lift both */
 	int rc = store_ban_remove(c->r->store, c->r->store_id, key);
+	key[CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
+	if (store_ban_remove(c->r->store, c->r->store_id, key) == ERR_OK)
+		rc = ERR_OK;
 	REPLY(c, rc == ERR_OK ? "OK" : "Err - not found");
 }
 
@@ -800,7 +819,7 @@ static const struct cmd_def {
 	{ "clock sync", c_clock_sync, 0, "clock sync: set the clock from the command's time" },
 	{ "start ota", c_start_ota, 0, "start ota: not on Linux" },
 	{ "clock", c_clock, 0, "clock: show the clock" },
-	{ "time ", c_time, 0, "time <epoch>: set the clock (never backwards)" },
+	{ "time ", c_time, 0, "time <epoch>: set the clock (backwards too)" },
 	{ "neighbors", c_neighbors, 0, "neighbors: not supported on a room" },
 	{ "neighbor.remove ", c_neighbor_remove, 0, "neighbor.remove <hex>: no-op on a room" },
 	{ "tempradio ", c_tempradio, 0,

@@ -15,6 +15,8 @@ static const struct limit_cfg login_all_cfg = {GUARD_LOGIN_ALL_BURST, GUARD_LOGI
                                                GUARD_LOGIN_ALL_MAX_MS};
 static const struct limit_cfg reply_key_cfg = {GUARD_REPLY_KEY_BURST, GUARD_REPLY_KEY_PERIOD_MS,
                                                GUARD_REPLY_KEY_MAX_MS};
+static const struct limit_cfg direct_key_cfg = {
+	GUARD_DIRECT_KEY_BURST, GUARD_DIRECT_KEY_PERIOD_MS, GUARD_DIRECT_KEY_MAX_MS};
 static const struct limit_cfg reply_all_cfg = {GUARD_REPLY_ALL_BURST, GUARD_REPLY_ALL_PERIOD_MS,
                                                GUARD_REPLY_ALL_PERIOD_MS};
 
@@ -25,6 +27,7 @@ void guard_init(struct guard *g, uint64_t now_ms)
 	limit_bucket_init(&g->login_all, &login_all_cfg, now_ms);
 	limit_table_init(&g->reply_key, &reply_key_cfg);
 	limit_bucket_init(&g->reply_all, &reply_all_cfg, now_ms);
+	limit_table_init(&g->direct_key, &direct_key_cfg);
 }
 
 static void pad(uint8_t out[PW_PAD], const char *s, size_t len)
@@ -41,20 +44,25 @@ int guard_password(const char *pw, size_t pw_len, const char *admin, const char 
 	pad(p, pw, pw_len);
 	pad(a, admin, strnlen(admin, PW_PAD - 1));
 	pad(g, guest, strnlen(guest, PW_PAD - 1));
+	/* an empty stored password matches nothing (the settings refuse one;
+	 * an old database may still hold it) */
 	int fits = pw_len < PW_PAD;
-	int is_admin = crypto_equal(p, a, PW_PAD) & fits;
-	int is_guest = crypto_equal(p, g, PW_PAD) & fits;
+	int is_admin = crypto_equal(p, a, PW_PAD) & fits & (admin[0] != 0);
+	int is_guest = crypto_equal(p, g, PW_PAD) & fits & (guest[0] != 0);
 	crypto_wipe(p, sizeof(p));
 	crypto_wipe(a, sizeof(a));
 	crypto_wipe(g, sizeof(g));
 	return is_admin ? GUARD_PW_ADMIN : is_guest ? GUARD_PW_GUEST : GUARD_PW_NONE;
 }
 
-bool guard_login_ok(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms)
+bool guard_login_ok(struct guard *g, const uint8_t *pub, uint64_t now_ms)
 {
-	if (!limit_table_ok(&g->login_key, pub, now_ms))
-		return false;
-	return member || limit_bucket_ok(&g->login_all, &login_all_cfg, now_ms);
+	return limit_table_ok(&g->login_key, pub, now_ms);
+}
+
+bool guard_strangers_ok(struct guard *g, uint64_t now_ms)
+{
+	return limit_bucket_ok(&g->login_all, &login_all_cfg, now_ms);
 }
 
 unsigned guard_login_failed(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms)
@@ -77,6 +85,11 @@ bool guard_flood_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms)
 	limit_table_take(&g->reply_key, pub, now_ms, NULL);
 	limit_bucket_take(&g->reply_all, &reply_all_cfg, now_ms);
 	return true;
+}
+
+bool guard_direct_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms)
+{
+	return limit_table_take(&g->direct_key, pub, now_ms, NULL);
 }
 
 bool guard_dup_seen(const struct guard *g, const uint8_t hash[PKT_HASH_SIZE])

@@ -6,17 +6,32 @@
  *    over 16 padded bytes, whichever the guess (PROTOCOL.md §7.2);
  *  - failed logins (a non-blank password that matches neither) are rate
  *    limited per key and, for keys that are not password members, all
- *    together: once a bucket is dry, logins it covers are dropped before the
- *    password is even looked at, so guessing goes no faster than the refill;
- *    password members only ever face their own key's bucket, so strangers
- *    cannot lock them out;
+ *    together.  A key whose own bucket is dry is dropped before its
+ *    password is looked at.  While the strangers' bucket is dry a stranger
+ *    still gets in with the guest password, and with nothing else: the
+ *    admin password and wrong guesses get the same silence, so the admin
+ *    password is guessed no faster than the refill, and an attacker who
+ *    spends every returning token cannot keep newcomers out (issue 13.3).
+ *    The price: the guest password (which lets one post, and is meant to
+ *    be shared) can be guessed at the rate logins fit on the air, from
+ *    ever new keys.  Password members only ever face their own key's
+ *    bucket, so strangers cannot lock them out;
+ *  - a login no newer than its key's replay mark is dropped before any
+ *    bucket is charged, and a failed login moves that mark (the member's,
+ *    or a stranger's mark in the store), so a captured typo replayed
+ *    cannot empty its key's bucket (issue 13.2);
  *  - replies that go out by flood (login responses, request responses, CLI
  *    replies without a route) are rate limited per requester and globally:
- *    a flooded request must not buy a flood reply at will (§6.10);
+ *    a flooded request must not buy a flood reply at will (§6.10); direct
+ *    replies per requester, so that one member's requests cannot fill the
+ *    channel with the room's answers;
  *  - a window of the hashes (§2.8) of packets accepted from password
  *    members, which the room persists through the store so that a capture
  *    replayed after a restart is still refused;
  *  - the bounded clock skew of replay marks (guard_ts_mark).
+ *
+ * The tables are keyed by the first LIMIT_KEY_SIZE bytes of a key, so the
+ * two forms of one key (bit 255, crypto.h) share their limits.
  *
  * Fixed size, no allocation.  Pure: time is passed in.
  */
@@ -31,11 +46,13 @@
 #include "room/limit.h"
 
 /* Failed logins of one key: 8 (a client that re-sends an unanswered login spends 2 per
- * typo), then one per 5 min, backing off to one per hour. */
+ * typo), then one per 10 min (the period doubles when the bucket first runs dry),
+ * backing off to one per hour. */
 #define GUARD_LOGIN_KEY_BURST     8
 #define GUARD_LOGIN_KEY_PERIOD_MS 300000
 #define GUARD_LOGIN_KEY_MAX_MS    3600000
-/* Failed logins of all non-members: 10, then one a minute, backing off to one per 15 min. */
+/* Failed logins of all non-members: 10, then one per 2 min (doubled at the first
+ * emptying), backing off to one per 15 min. */
 #define GUARD_LOGIN_ALL_BURST     10
 #define GUARD_LOGIN_ALL_PERIOD_MS 60000
 #define GUARD_LOGIN_ALL_MAX_MS    900000
@@ -44,6 +61,11 @@
 #define GUARD_REPLY_KEY_BURST     10
 #define GUARD_REPLY_KEY_PERIOD_MS 5000
 #define GUARD_REPLY_KEY_MAX_MS    300000
+/* Direct replies to one key (request responses, CLI replies): 20, then one per
+ * 2 s (4 s after the first emptying), backing off to one a minute (issue 13.9). */
+#define GUARD_DIRECT_KEY_BURST     20
+#define GUARD_DIRECT_KEY_PERIOD_MS 2000
+#define GUARD_DIRECT_KEY_MAX_MS    60000
 /* Flood replies of the room: 20, then one per 2 s (no backoff). */
 #define GUARD_REPLY_ALL_BURST     20
 #define GUARD_REPLY_ALL_PERIOD_MS 2000
@@ -64,6 +86,7 @@ struct guard {
 	struct limit_bucket login_all;
 	struct limit_table reply_key;
 	struct limit_bucket reply_all;
+	struct limit_table direct_key;
 	uint8_t dup[GUARD_DUP_MAX][PKT_HASH_SIZE];
 	unsigned dup_next, dup_n;
 };
@@ -78,8 +101,10 @@ void guard_init(struct guard *g, uint64_t now_ms);
  */
 int guard_password(const char *pw, size_t pw_len, const char *admin, const char *guest);
 
-/* May pub try a password now?  member: pub is a password member of the room. */
-bool guard_login_ok(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms);
+/* May pub try a password now (its own bucket)? */
+bool guard_login_ok(struct guard *g, const uint8_t *pub, uint64_t now_ms);
+/* False while the strangers' bucket is dry: only the guest password gets a stranger in. */
+bool guard_strangers_ok(struct guard *g, uint64_t now_ms);
 /*
  * Charges a failed guess to pub (and to all strangers unless member).
  * Returns a bit set: 1 if pub's bucket just ran dry, 2 if the global one did
@@ -87,8 +112,12 @@ bool guard_login_ok(struct guard *g, const uint8_t *pub, bool member, uint64_t n
  */
 unsigned guard_login_failed(struct guard *g, const uint8_t *pub, bool member, uint64_t now_ms);
 
-/* Takes a flood-reply token for pub: false if the reply must not be sent. */
+/* Takes a flood-reply token for pub: false if the reply must not be sent.
+ * pub's own budget is looked at first: a requester that spent it takes
+ * nothing from the room's, which newcomers' login replies need. */
 bool guard_flood_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms);
+/* Takes a direct-reply token for pub: false if the reply must not be sent. */
+bool guard_direct_reply(struct guard *g, const uint8_t *pub, uint64_t now_ms);
 
 /* The duplicate window of accepted packets. */
 bool guard_dup_seen(const struct guard *g, const uint8_t hash[PKT_HASH_SIZE]);

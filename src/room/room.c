@@ -31,18 +31,21 @@
 #define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
 #define PUSH_TIMEOUT_FLOOD_MS 12000
 /*
- * A round of pushes of one post is the 4 attempt-bit variants, each once: a
- * fifth copy would repeat one the member may already have (its ACK lost),
- * which its duplicate table drops without an ACK.  After a failed round the
- * firmware gives a member up until it shows activity; roomd pauses instead
- * (30 s, doubling to 15 min) and starts another round, as long as the
- * member was heard in the last 10 minutes, so a member that was briefly out
- * of reach is caught up without having to log in again.
+ * A round of pushes of one post is 4 copies, each a variant of its own
+ * (push_plaintext: no copy repeats one the member may already have, which
+ * its duplicate table would drop without an ACK).  After a failed round
+ * the firmware gives a member up until it shows activity; roomd pauses
+ * instead (30 s, doubling) and starts another round, as long as the member
+ * was heard in the last 10 minutes and the PUSH_SILENT_* bounds allow, so a
+ * member that was briefly out of reach is caught up without having to log
+ * in again.
  */
 #define PUSH_FAILS_GIVE_UP 4
 #define PUSH_ROUND_PAUSE_MS 30000
 #define PUSH_ROUND_PAUSE_MAX_MS 900000
 #define PUSH_ROUND_ACTIVE_S 600
+#define PATH_ANSWER_MS 120000 /* a member's PATH answers a flood of ours within this */
+#define MEMBER_KEEP_S (30u * 86400) /* a password member seen since is never evicted */
 /*
  * What a member that never answers can cost (issue 13): after a sign of
  * life at most PUSH_SILENT_ROUNDS rounds and PUSH_SILENT_FLOODS flooded
@@ -54,6 +57,9 @@
 #define PUSH_SILENT_ROUNDS 3
 #define PUSH_SILENT_FLOODS 8
 #define PUSH_SILENT_HOUR 24
+/* and all such members together: once pushes that were never answered took
+ * this much air in an hour, only members that answer pushes get more */
+#define PUSH_SILENT_ROOM_AIR_MS 108000 /* 3 % of the hour */
 /*
  * A push that was out when the room stopped (its copies counted in the
  * store) may have been shown with its ACK lost while the room was down.
@@ -70,7 +76,9 @@ enum { HELD_NONE, HELD_RESEND, HELD_RESENT, HELD_ASSUME };
 #define ALIVE_EVERY_MS 60000
 #define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
 #define BOOT_ADVERT_MS 5000
-#define CLOCK_STEP_S 600 /* the RTC this far behind the newest post was stepped back */
+#define CLOCK_STEP_S 600 /* the RTC this far behind the one saved was stepped back */
+#define CLOCK_FLOOR_KEY "clock.floor"  /* the RTC saved (a store setting, no config key) */
+#define CLOCK_FLOOR_SAVE_MS 600000
 #define CLI_ADVERT_DELAY_MS 1500
 #define RESP_SERVER_LOGIN_OK 0
 #define FIRMWARE_VER_LEVEL 1
@@ -100,6 +108,11 @@ bool room_clock_set(struct room_clock *c, uint64_t mono_ms, uint32_t epoch)
 	return true;
 }
 
+void room_clock_force(struct room_clock *c, uint64_t mono_ms, uint32_t epoch)
+{
+	c->offset_ms = (int64_t)epoch * 1000 - (int64_t)mono_ms;
+}
+
 uint32_t room_rtc(const struct room *r)
 {
 	return room_clock_rtc(r->clock, r->mesh->now_ms);
@@ -112,6 +125,23 @@ uint32_t room_unique_time(struct room *r)
 		t = r->last_unique + 1;
 	r->last_unique = t;
 	return t;
+}
+
+/*
+ * The time a login or CLI reply carries: a unique time, as the firmware's,
+ * while that runs less than REPLY_LEAD_S ahead of the RTC, else the RTC
+ * (the reply's random bytes keep it unique).  A unique time is one second
+ * ahead per message: 8,000 logins had put post times, and after a restart
+ * the clock, 2.2 h ahead (issue 13.5).  Only stored posts take unique
+ * times beyond that, one per post.
+ */
+#define REPLY_LEAD_S 60
+static uint32_t reply_time(struct room *r)
+{
+	uint32_t rtc = room_rtc(r);
+	if ((uint64_t)r->last_unique >= (uint64_t)rtc + REPLY_LEAD_S)
+		return rtc;
+	return room_unique_time(r);
 }
 
 static struct room *room_of(struct mesh_ep *ep)
@@ -168,10 +198,12 @@ static void index_rebuild(struct room *r)
 		index_link(r, i);
 }
 
+/* One member per curve point: a key and its copy with bit 255 flipped are
+ * the same peer (crypto.h, issue 13); bit 255 is outside pub[0], the index. */
 struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
 {
 	for (uint32_t l = r->hhead[pub[0]]; l; l = r->members[l - 1].hnext)
-		if (memcmp(r->members[l - 1].pub, pub, CRYPTO_PUB_SIZE) == 0)
+		if (ident_key_same(r->members[l - 1].pub, pub))
 			return &r->members[l - 1];
 	return NULL;
 }
@@ -200,13 +232,43 @@ void room_member_set_perms(struct room *r, struct room_member *m, uint8_t perms)
 	r->any_dirty = true;
 }
 
+/*
+ * The replay mark an evicted key left behind, kept under its canonical form
+ * (bit 255 cleared); a database written before issue 13 may hold it under
+ * the other form, so both are read and both deleted.
+ */
+static uint32_t replay_mark_get(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	uint8_t k[CRYPTO_PUB_SIZE];
+	uint32_t best = 0, mark;
+	ident_key_canonical(k, pub);
+	for (int i = 0; i < 2; i++) {
+		mark = 0;
+		if (store_replay_get(r->store, r->store_id, k, &mark) == ERR_OK && mark > best)
+			best = mark;
+		k[CRYPTO_PUB_SIGN_BYTE] |= CRYPTO_PUB_SIGN_BIT;
+	}
+	return best;
+}
+
+static void replay_mark_delete(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	uint8_t k[CRYPTO_PUB_SIZE];
+	ident_key_canonical(k, pub);
+	store_replay_delete(r->store, r->store_id, k);
+	k[CRYPTO_PUB_SIGN_BYTE] |= CRYPTO_PUB_SIGN_BIT;
+	store_replay_delete(r->store, r->store_id, k);
+}
+
 static void member_remove_at(struct room *r, size_t i)
 {
 	/* an evicted key keeps its replay mark, so its captured login cannot
 	 * bring it back (store_replay_* keeps the newest STORE_REPLAY_MAX) */
+	uint8_t canon[CRYPTO_PUB_SIZE];
+	ident_key_canonical(canon, r->members[i].pub);
 	if (r->members[i].last_ts &&
-	    store_replay_set(r->store, r->store_id, r->members[i].pub, r->members[i].last_ts,
-			     room_rtc(r)) != ERR_OK)
+	    store_replay_set(r->store, r->store_id, canon, r->members[i].last_ts, room_rtc(r)) !=
+		    ERR_OK)
 		r->stats.store_errors++;
 	store_member_delete(r->store, r->store_id, r->members[i].pub);
 	r->n_guests -= is_guest(r->members[i].perms);
@@ -226,38 +288,57 @@ static void member_remove_at(struct room *r, size_t i)
 	r->n_inflight = k;
 }
 
+/* One more slot in the table (memory only). */
+static int grow(struct room *r)
+{
+	if (r->n_members < r->cap_members)
+		return ERR_OK;
+	size_t cap = r->cap_members ? r->cap_members * 2 : 32;
+	struct room_member *n = realloc(r->members, cap * sizeof(*n));
+	if (!n)
+		return ERR_NOMEM;
+	r->members = n;
+	r->cap_members = cap;
+	return ERR_OK;
+}
+
+/* The newest sign of life of m, also from before the last start. */
+static uint32_t seen_at(const struct room_member *m)
+{
+	return m->last_activity > m->stored_activity ? m->last_activity : m->stored_activity;
+}
+
 /*
  * Makes room for one more member of the given role.  Guests only ever
  * recycle guest slots (least recently active first), so strangers cannot
- * push out members who logged in with a password.
+ * push out members who logged in with a password.  A password member is
+ * evicted only if it showed no sign of life (login, post, request, ACK) for
+ * MEMBER_KEEP_S and is not an admin: when every password member is newer,
+ * the table is full and the login is refused (issue 13.4: a guest-password
+ * holder with thousands of fresh keys evicted active members, whose later
+ * posts were dropped).
  */
 static int make_room_for(struct room *r, int role)
 {
 	bool guest = role == ROLE_GUEST;
 	size_t limit = guest ? r->set.max_guests : r->set.max_members;
 	if (count_role(r, guest) < limit)
-		goto grow;
+		return grow(r);
+	uint32_t rtc = room_rtc(r);
 	size_t victim = SIZE_MAX;
 	for (size_t i = 0; i < r->n_members; i++) {
 		const struct room_member *m = &r->members[i];
 		if (((m->perms & 3) == ROLE_GUEST) != guest || (m->perms & 3) == ROLE_ADMIN)
 			continue;
-		if (victim == SIZE_MAX || m->last_activity < r->members[victim].last_activity)
+		if (!guest && seen_at(m) + (uint64_t)MEMBER_KEEP_S > rtc)
+			continue;
+		if (victim == SIZE_MAX || seen_at(m) < seen_at(&r->members[victim]))
 			victim = i;
 	}
 	if (victim == SIZE_MAX)
 		return ERR_FULL;
 	member_remove_at(r, victim);
-grow:
-	if (r->n_members == r->cap_members) {
-		size_t cap = r->cap_members ? r->cap_members * 2 : 32;
-		struct room_member *n = realloc(r->members, cap * sizeof(*n));
-		if (!n)
-			return ERR_NOMEM;
-		r->members = n;
-		r->cap_members = cap;
-	}
-	return ERR_OK;
+	return grow(r);
 }
 
 /* known: the shared secret with pub if the caller has it already, else NULL */
@@ -271,7 +352,9 @@ static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_P
 		memcpy(secret, known, sizeof(secret));
 	else if (ident_shared_secret(&r->ep.id, pub, secret) != ERR_OK)
 		return NULL;
-	if (make_room_for(r, perms & 3) != ERR_OK) {
+	int rc = make_room_for(r, perms & 3);
+	if (rc != ERR_OK) {
+		r->stats.logins_full += rc == ERR_FULL;
 		crypto_wipe(secret, sizeof(secret));
 		return NULL;
 	}
@@ -304,6 +387,8 @@ void room_member_remove(struct room *r, struct room_member *m)
 struct load_ctx {
 	struct room *r;
 	int rc;
+	uint8_t (*stale)[CRYPTO_PUB_SIZE]; /* rows merged into another: deleted after */
+	size_t n_stale, cap_stale;
 };
 
 /* Derives m's shared secret if not done yet; false if m's key cannot talk to us. */
@@ -329,12 +414,46 @@ static int load_member(void *ctx, const struct store_member *s)
 	struct room *r = lc->r;
 	struct room_member *m;
 
-	if (r->n_members == r->cap_members && make_room_for(r, ROLE_ADMIN) == ERR_NOMEM) {
+	/* A database written before issue 13 may hold a member twice, under
+	 * both forms of its key (a flipped login was a new member then): the
+	 * row of the newer login wins, with the higher replay mark of both. */
+	m = room_member_find(r, s->pub);
+	if (m) {
+		if (lc->n_stale == lc->cap_stale) {
+			size_t cap = lc->cap_stale ? lc->cap_stale * 2 : 8;
+			void *n = realloc(lc->stale, cap * sizeof(*lc->stale));
+			if (!n) {
+				lc->rc = ERR_NOMEM;
+				return 1;
+			}
+			lc->stale = n;
+			lc->cap_stale = cap;
+		}
+		bool newer = s->last_timestamp > m->last_ts;
+		memcpy(lc->stale[lc->n_stale++], newer ? m->pub : s->pub, CRYPTO_PUB_SIZE);
+		log_warn("room", "room %u: member %02x%02x%02x%02x stored twice (bit 255), merged",
+			 r->store_id, s->pub[0], s->pub[1], s->pub[2], s->pub[3]);
+		if (!newer)
+			return 0;
+		memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
+		if (s->last_activity > m->stored_activity)
+			m->stored_activity = s->last_activity;
+		set_perms(r, m, s->permissions);
+		m->sync_since = s->sync_since;
+		m->last_ts = s->last_timestamp;
+		m->out_path_len = s->out_path_len;
+		if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
+			memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));
+		else
+			m->out_path_len = MESH_NO_PATH;
+		return 0;
+	}
+	/* every stored member is loaded, also beyond max.members (lowered
+	 * since): only logins evict */
+	if (grow(r) != ERR_OK) {
 		lc->rc = ERR_NOMEM;
 		return 1;
 	}
-	if (r->n_members == r->cap_members)
-		return 0;
 	m = &r->members[r->n_members];
 	memset(m, 0, sizeof(*m));
 	memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
@@ -347,6 +466,7 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->held = (s->push_failures & PUSH_SENT_RESENT) ? HELD_ASSUME
 		  : m->push_sent			 ? HELD_RESEND
 							 : HELD_NONE;
+	m->stored_activity = s->last_activity;
 	m->out_path_len = s->out_path_len;
 	if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
 		memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));
@@ -403,6 +523,15 @@ static bool flood_ok(struct room *r, const struct room_member *m)
 	return false;
 }
 
+/* A reply about to go along a member's route: rate limited too (issue 13.9). */
+static bool direct_ok(struct room *r, const struct room_member *m)
+{
+	if (guard_direct_reply(&r->guard, m->pub, r->mesh->now_ms))
+		return true;
+	r->stats.replies_limited++;
+	return false;
+}
+
 /* ---- sending helpers ---- */
 
 static int flood_hash_size(const struct room *r)
@@ -416,6 +545,38 @@ static const uint8_t *reply_scope(struct room *r, const struct pkt *req, uint8_t
 	return room_reply_scope(r, req, key);
 }
 
+static uint64_t push_acks_due_until(const struct room *r, uint64_t now);
+static void release_held(struct room *r, uint64_t now);
+
+/*
+ * The delay of a reply (an ACK, a response, a CLI reply): base, or longer
+ * while a push's ACK is due.  A stock client that defers its ACK behind a
+ * busy channel (120-360 ms steps, §6.7) tends to key up just when our
+ * reply, timed from the same end of a frame, does; the lost ACK costs a new
+ * copy, which it shows twice.  The wait is bounded by that ACK's window,
+ * and ends when the ACK is in (reply_held, release_held).
+ */
+#define REPLY_HOLD_MAX_MS 1500
+static uint32_t reply_delay(const struct room *r, uint32_t base)
+{
+	uint64_t now = r->mesh->now_ms, until = push_acks_due_until(r, now);
+	if (until <= now + base)
+		return base;
+	uint64_t d = until - now;
+	return (uint32_t)(d > base + REPLY_HOLD_MAX_MS ? base + REPLY_HOLD_MAX_MS : d);
+}
+
+/* After a send with reply_delay(r, base): remembers the packet if it was
+ * held back, to release it early. */
+static void reply_held(struct room *r, uint32_t base, uint32_t delay)
+{
+	if (delay == base || r->n_held == ROOM_HELD_REPLIES)
+		return;
+	r->held[r->n_held].seq = mesh_last_queued(r->mesh);
+	r->held[r->n_held].due_ms = r->mesh->now_ms + base;
+	r->n_held++;
+}
+
 /* A reply datagram to a member: direct along its route, or by flood if none is known. */
 static int send_datagram(struct room *r, struct room_member *m, unsigned type,
 			 const uint8_t *body, size_t len, uint32_t delay, const struct pkt *req)
@@ -427,9 +588,11 @@ static int send_datagram(struct room *r, struct room_member *m, unsigned type,
 	int rc = mesh_build_datagram(&p, type, &r->ep.id, m->pub[0], m->secret, body, len);
 	if (rc)
 		return rc;
-	if (m->out_path_len == MESH_NO_PATH)
+	if (m->out_path_len == MESH_NO_PATH) {
+		m->flood_sent_ms = r->mesh->now_ms;
 		return mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
 				       reply_scope(r, req, key));
+	}
 	return mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
 }
 
@@ -444,9 +607,13 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 	if (!member_secret(r, m))
 		return;
 
-	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) && !flood_ok(r, m))
+	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) ? !flood_ok(r, m)
+								   : !direct_ok(r, m))
 		return;
+	uint32_t base = delay;
+	delay = reply_delay(r, base);
 	if (pkt_is_flood(req)) {
+		m->flood_sent_ms = r->mesh->now_ms;
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
 				     type, body, len, r->mesh->rng);
 		if (!rc)
@@ -457,26 +624,35 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 	}
 	if (rc)
 		log_warn("room", "%s: reply not sent: %s", r->set.name, err_str(rc));
+	else
+		reply_held(r, base, delay);
 }
 
-static void send_ack(struct room *r, const struct room_member *m, const struct pkt *req,
+static void send_ack(struct room *r, struct room_member *m, const struct pkt *req,
 		     const uint8_t code[4], const uint8_t *extra, size_t extra_len, uint32_t delay)
 {
 	struct pkt p;
 	uint8_t key[16];
+	uint32_t base = delay;
+	delay = reply_delay(r, base);
 	if (m->out_path_len == MESH_NO_PATH) {
+		m->flood_sent_ms = r->mesh->now_ms;
 		mesh_build_ack(&p, code, extra, extra_len);
-		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
-				reply_scope(r, req, key));
+		if (mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
+				    reply_scope(r, req, key)) == ERR_OK)
+			reply_held(r, base, delay);
 		return;
 	}
 	if (r->set.multi_acks) {
 		mesh_build_multi_ack(&p, code, 1);
-		mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+		if (mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay) == ERR_OK)
+			reply_held(r, base, delay);
 		delay += 300;
+		base += 300;
 	}
 	mesh_build_ack(&p, code, extra, extra_len);
-	mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+	if (mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay) == ERR_OK)
+		reply_held(r, base, delay);
 }
 
 static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint8_t *pub)
@@ -488,11 +664,54 @@ static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint
 
 /* ---- login (§7.2) ---- */
 
+/* Remembers a failed login as its key's replay mark (the member's, or a
+ * stranger's in the store: one write per charged guess, which the limits
+ * bound), and in the window. */
+static void failed_login(struct room *r, struct room_member *m, const uint8_t *pub, uint32_t ts,
+			 const struct mesh_rx *rx)
+{
+	uint8_t h[PKT_HASH_SIZE], k[CRYPTO_PUB_SIZE];
+	pkt_hash(rx->pkt, h);
+	guard_dup_add(&r->guard, h);
+	if (m) {
+		m->last_ts = ts_mark(r, ts);
+		m->dirty = true;
+		r->any_dirty = true;
+		return;
+	}
+	ident_key_canonical(k, pub);
+	if (store_replay_set(r->store, r->store_id, k, ts_mark(r, ts), room_rtc(r)) != ERR_OK)
+		r->stats.store_errors++;
+}
+
+/* m's key becomes pub (the same curve point, the other bit 255), in the
+ * store too: the new row is written first, so a failure loses nothing. */
+static bool rekey(struct room *r, struct room_member *m, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	uint8_t old[CRYPTO_PUB_SIZE];
+	memcpy(old, m->pub, sizeof(old));
+	memcpy(m->pub, pub, CRYPTO_PUB_SIZE);
+	if (member_save(r, m) != ERR_OK) {
+		memcpy(m->pub, old, sizeof(old));
+		return false;
+	}
+	int rc = store_member_delete(r->store, r->store_id, old);
+	if (rc != ERR_OK && rc != ERR_NOT_FOUND)
+		r->stats.store_errors++; /* merged again at the next start */
+	return true;
+}
+
+/* A ban holds for the curve point: whichever form of the key was banned. */
 static bool is_banned(struct room *r, const uint8_t *pub)
 {
+	uint8_t k[CRYPTO_PUB_SIZE];
 	bool banned = false;
-	if (store_ban_check(r->store, r->store_id, pub, &banned) != ERR_OK)
-		return false;
+	ident_key_canonical(k, pub);
+	for (int i = 0; i < 2 && !banned; i++) {
+		if (store_ban_check(r->store, r->store_id, k, &banned) != ERR_OK)
+			banned = false;
+		k[CRYPTO_PUB_SIGN_BYTE] |= CRYPTO_PUB_SIGN_BIT;
+	}
 	return banned;
 }
 
@@ -543,15 +762,35 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		 * change to its state (§7.2 step 1) */
 		goto reply;
 	}
+	/* A login no newer than its key's mark is a replay, dropped before
+	 * anything is charged: a captured typo sent again must not empty the
+	 * key's bucket (issue 13.2).  A stranger's mark is in the store: left
+	 * by an evicted member, or by a failed login. */
+	uint32_t mark = m ? m->last_ts : replay_mark_get(r, pub);
+	if (mark && ts <= mark) {
+		r->stats.logins_replayed++;
+		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
+		return;
+	}
 	/* Guessing is slowed down before anything else is looked at; a
 	 * password member only ever meets its own key's limit, and a blank
 	 * password (no guess: read-only guests) none. */
 	bool member = m && (m->perms & 3) != ROLE_GUEST;
-	if (pw_len && !guard_login_ok(&r->guard, pub, member, rx->now_ms)) {
+	if (pw_len && !guard_login_ok(&r->guard, pub, rx->now_ms)) {
 		r->stats.logins_limited++;
 		return;
 	}
-	switch (guard_password(pw, pw_len, r->set.admin_password, r->set.guest_password)) {
+	int which = guard_password(pw, pw_len, r->set.admin_password, r->set.guest_password);
+	/* While the strangers' bucket is dry only the guest password gets a
+	 * stranger in: the admin password and a wrong guess meet the same
+	 * silence, so the admin password is guessed no faster than the
+	 * refill, and a newcomer is not locked out by whoever spends each
+	 * returning token (issue 13.3, guard.h). */
+	if (pw_len && !member && which != GUARD_PW_GUEST && !guard_strangers_ok(&r->guard, rx->now_ms)) {
+		r->stats.logins_limited++;
+		return;
+	}
+	switch (which) {
 	case GUARD_PW_ADMIN: role = ROLE_ADMIN; break;
 	case GUARD_PW_GUEST: role = ROLE_READ_WRITE; break;
 	default: role = -1; break;
@@ -561,6 +800,7 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		 * still gets in read-only: the role in the reply tells */
 		unsigned dry = guard_login_failed(&r->guard, pub, member, rx->now_ms);
 		r->stats.logins_bad++;
+		failed_login(r, m, pub, ts, rx);
 		log_info("room", "%s: wrong password from %s%s", r->set.name, hex,
 			 r->set.allow_read_only ? " (read-only)" : " (no reply)");
 		if (dry & 1)
@@ -575,24 +815,20 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	if (role < 0)
 		return;
 	if (!m) {
-		/* a key evicted from the table left its replay mark behind */
-		uint32_t mark = 0;
-		if (store_replay_get(r->store, r->store_id, pub, &mark) == ERR_OK && ts <= mark) {
-			r->stats.logins_replayed++;
-			log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
-			return;
-		}
 		m = member_add(r, pub, (uint8_t)role, secret);
 		if (!m) {
 			log_warn("room", "%s: no slot for %s", r->set.name, hex);
 			return;
 		}
-		if (mark)
-			store_replay_delete(r->store, r->store_id, pub);
-	} else if (ts <= m->last_ts) {
-		r->stats.logins_replayed++;
-		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
-		return;
+		if (mark || pw_len)
+			replay_mark_delete(r, pub);
+	} else if (memcmp(m->pub, pub, CRYPTO_PUB_SIZE) != 0) {
+		/* the same member, its key sent with the other bit 255: a newer
+		 * login than any seen, so from the key's holder (or a copy of one
+		 * the room missed).  ACK codes hash the key the sender uses, so
+		 * the member's key becomes this one; its row moves with it. */
+		if (!rekey(r, m, pub))
+			return;
 	}
 	m->last_ts = ts_mark(r, ts);
 	/* a push out to the member stays out if the login does not move the
@@ -613,7 +849,7 @@ reply:
 	accepted(r, m, rx);
 	if (pkt_is_flood(rx->pkt))
 		m->out_path_len = MESH_NO_PATH;
-	le32_store(resp, room_unique_time(r));
+	le32_store(resp, reply_time(r));
 	resp[4] = RESP_SERVER_LOGIN_OK;
 	resp[5] = keepalive_units(r->set.keepalive_interval_s); /* v1.17.1 sends 0 */
 	resp[6] = (m->perms & 3) == ROLE_ADMIN ? 1 : m->perms == 0 ? 2 : 0;
@@ -724,7 +960,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	bool is_retry = ts == m->last_ts;
 	m->last_ts = ts_mark(r, ts);
 	accepted(r, m, rx);
-	uint32_t now = room_unique_time(r);
+	uint32_t now = reply_time(r);
 	m->last_activity = now;
 	member_alive(m);
 	m->dirty = true;
@@ -747,10 +983,13 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		le32_store(out, now == ts ? now + 1 : now);
 		out[4] = TXT_CLI << 2;
 		memcpy(out + 5, reply, rl);
-		if (m->out_path_len == MESH_NO_PATH && !flood_ok(r, m))
+		if (m->out_path_len == MESH_NO_PATH ? !flood_ok(r, m) : !direct_ok(r, m))
 			return true;
-		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS, rx->pkt))
+		uint32_t delay = reply_delay(r, REPLY_DELAY_MS);
+		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, delay, rx->pkt))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);
+		else
+			reply_held(r, REPLY_DELAY_MS, delay);
 		return true;
 	}
 	if ((m->perms & 3) == ROLE_GUEST)
@@ -829,8 +1068,12 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	}
 	if (banned_member(r, m))
 		return true;
-	if (ts < m->last_ts || replayed(r, rx)) {
-		r->stats.replays += ts < m->last_ts;
+	/* A client stamps each request anew (a post's retry keeps its stamp,
+	 * a request's does not): one no newer than the key's mark is a replay,
+	 * refused by the mark alone, not by the shared window that a member's
+	 * own traffic can flush (issue 13.8). */
+	if (ts <= m->last_ts || replayed(r, rx)) {
+		r->stats.replays += ts <= m->last_ts;
 		return true;
 	}
 	m->last_ts = ts_mark(r, ts);
@@ -953,6 +1196,59 @@ static int push_state_save(struct room *r, const struct room_member *m)
 	return rc;
 }
 
+/* The ACK moved the member's sync point to post_ts: state, commit, pace. */
+static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint64_t now)
+{
+	m->pending = false;
+	m->answered = true;
+	member_alive(m);
+	m->last_activity = room_rtc(r);
+	m->sync_since = post_ts;
+	m->push_sent = 0;
+	m->push_retry_ts = 0;
+	m->held = HELD_NONE;
+	m->caught_up = 0;
+	m->next_push_ms = now;
+	r->stats.push_acks++;
+	/* durable now: the member has shown the post, and a crash must not
+	 * make it show it again (issue 18) */
+	push_state_save(r, m);
+	/* the next push goes out at once, but not before a frame its sender
+	 * keys up straight after the ACK (a return PATH, §9.3) can be heard:
+	 * carrier sense needs a few symbols of it (issue 7) */
+	r->next_push_ms = now + turnaround_ms(r);
+	release_held(r, now);
+}
+
+/* The ACK of an earlier copy of a post, after that copy timed out (the
+ * firmware's "TODO: keep prev expected_ack's in a list"). */
+static bool match_late_ack(struct room *r, const uint8_t code[4], uint64_t now)
+{
+	for (unsigned i = 0; i < ROOM_LATE_ACKS; i++) {
+		if (!r->late[i].post_ts || memcmp(r->late[i].code, code, 4) != 0)
+			continue;
+		struct room_member *m = room_member_find(r, r->late[i].pub);
+		uint32_t ts = r->late[i].post_ts;
+		r->late[i].post_ts = 0;
+		if (!m || m->sync_since >= ts || is_banned(r, m->pub))
+			return true; /* it has moved on (or is banned): nothing to do */
+		if (m->pending && m->push_ts != ts)
+			m->pending = false; /* cannot happen: copies of one post at a time */
+		acked(r, m, ts, now);
+		return true;
+	}
+	return false;
+}
+
+static void late_ack_keep(struct room *r, const struct room_member *m)
+{
+	unsigned i = r->late_next;
+	memcpy(r->late[i].pub, m->pub, CRYPTO_PUB_SIZE);
+	r->late[i].post_ts = m->push_ts;
+	memcpy(r->late[i].code, m->pending_ack, 4);
+	r->late_next = (i + 1) % ROOM_LATE_ACKS;
+}
+
 static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
@@ -970,26 +1266,14 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 			r->stats.push_acks_forged++;
 			return true;
 		}
-		m->pending = false;
-		member_alive(m);
-		m->last_activity = room_rtc(r);
-		m->sync_since = m->push_ts;
-		m->push_sent = 0;
-		m->push_retry_ts = 0;
-		m->held = HELD_NONE;
-		m->caught_up = 0;
-		m->next_push_ms = rx->now_ms;
-		r->stats.push_acks++;
-		/* durable now: the member has shown the post, and a crash must
-		 * not make it show it again (issue 18) */
-		push_state_save(r, m);
-		/* the next push goes out at once, but not before a frame its sender
-		 * keys up straight after the ACK (a return PATH, §9.3) can be
-		 * heard: carrier sense needs a few symbols of it (issue 7) */
-		r->next_push_ms = rx->now_ms + turnaround_ms(r);
+		if (is_banned(r, m->pub)) {
+			m->pending = false; /* a banned key moves no sync point */
+			return true;
+		}
+		acked(r, m, m->push_ts, rx->now_ms);
 		return true;
 	}
-	return false;
+	return match_late_ack(r, code, rx->now_ms);
 }
 
 static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
@@ -1007,7 +1291,18 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
 	if (!m || replayed(r, rx) || is_banned(r, m->pub))
-		return false; /* a PATH has no timestamp: only the window stops a replay */
+		return false;
+	/* A PATH has no timestamp.  A client sends one only in answer to a
+	 * flood of ours (a flooded reply, push, ACK or PATH: BaseChatMesh's
+	 * reciprocal path and handleReturnPathRetry), so one is taken only while
+	 * the member has no route or shortly after such a flood: an old PATH
+	 * replayed once the shared window was flushed by a member's own
+	 * requests, or after a restart, is refused (issue 13.8). */
+	if (m->out_path_len != MESH_NO_PATH &&
+	    (!m->flood_sent_ms || rx->now_ms > m->flood_sent_ms + PATH_ANSWER_MS)) {
+		r->stats.replays++;
+		return false;
+	}
 	accepted(r, m, rx);
 	m->out_path_len = path_len;
 	memcpy(m->out_path, path, path_len_bytes(path_len));
@@ -1075,6 +1370,37 @@ static uint64_t after_tx(const struct room *r, const struct room_member *m, uint
 	if (st == ERR_OK && done != UINT64_MAX)
 		return done + span;
 	return m->push_sent_ms + span;
+}
+
+/* When the last ACK now due from a push is due by (now if none).  Only
+ * members that answer pushes count: a reply does not wait for a key that
+ * never ACKs (a silent login, issue 13). */
+static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
+{
+	uint64_t until = now;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		const struct room_member *m = &r->members[r->inflight[j]];
+		if (!m->pending || !m->answered)
+			continue;
+		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
+		if (t > until)
+			until = t;
+	}
+	return until;
+}
+
+/* Replies held back for a push's ACK go once no ACK is due any more (a
+ * turnaround after the one that just came in, and never before their own
+ * delay). */
+static void release_held(struct room *r, uint64_t now)
+{
+	if (!r->n_held || push_acks_due_until(r, now) > now)
+		return;
+	for (unsigned i = 0; i < r->n_held; i++) {
+		uint64_t due = now + turnaround_ms(r);
+		mesh_set_due(r->mesh, r->held[i].seq, due > r->held[i].due_ms ? due : r->held[i].due_ms);
+	}
+	r->n_held = 0;
 }
 
 static bool ack_due(const struct room *r, uint64_t now)
@@ -1153,6 +1479,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r),
 				     room_default_scope(r, key));
 		m->ack_span_ms = PUSH_TIMEOUT_FLOOD_MS;
+		m->flood_sent_ms = now; /* its PATH + ACK answers this flood */
 	} else {
 		rc = mesh_send_direct(r->mesh, &pkt, m->out_path_len, m->out_path, 0);
 		m->ack_span_ms = 4000 + 2000 * (hops + 1);
@@ -1203,6 +1530,7 @@ static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
 {
 	uint32_t rtc = room_rtc(r);
 	m->pending = false;
+	late_ack_keep(r, m);
 	if (m->push_resend && m->held == HELD_RESENT) {
 		held_assumed(m, m->push_ts, now);
 		return;
@@ -1210,6 +1538,11 @@ static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
 	m->push_failures++;
 	r->stats.push_timeouts++;
 	r->stats.push_silent_air_ms += m->push_air_ms;
+	if (!r->silent_hour || rtc - r->silent_hour >= 3600) {
+		r->silent_hour = rtc;
+		r->silent_air_ms = 0;
+	}
+	r->silent_air_ms += m->push_air_ms;
 	if (m->push_flood)
 		m->silent_floods++;
 	if (!m->silent_hour || rtc - m->silent_hour >= 3600) {
@@ -1255,11 +1588,19 @@ bool room_member_given_up(const struct room_member *m)
 	return m->push_failures >= PUSH_FAILS_GIVE_UP;
 }
 
-/* The hourly bound on unanswered pushes holds the member back. */
+/* The hourly bounds on unanswered pushes hold the member back: its own, and
+ * the room's for members that have not answered a push. */
 static bool silent_hour_spent(const struct room *r, const struct room_member *m)
 {
 	uint32_t rtc = room_rtc(r);
-	return m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600;
+	if (m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600)
+		return true;
+	/* a member's first push after a sign of life always goes (a newcomer
+	 * answers it and is free of the bound; a silent key gets one push per
+	 * login, which costs it a packet) */
+	bool unanswered = m->push_failures || m->push_rounds || m->silent_floods;
+	return !m->answered && unanswered && r->silent_air_ms >= PUSH_SILENT_ROOM_AIR_MS &&
+	       rtc - r->silent_hour < 3600;
 }
 
 static void push_engine(struct room *r, uint64_t now)
@@ -1471,7 +1812,26 @@ int room_save_settings(struct room *r)
 bool room_default_passwords(const struct room *r)
 {
 	return strcmp(r->set.admin_password, "password") == 0 ||
-	       strcmp(r->set.guest_password, "hello") == 0;
+	       strcmp(r->set.guest_password, "hello") == 0 || !r->set.admin_password[0] ||
+	       !r->set.guest_password[0];
+}
+
+/* The RTC the room last saved (0: none); see room_open. */
+static uint32_t clock_floor_load(struct room *r)
+{
+	char buf[32], *end;
+	if (store_setting_get(r->store, r->store_id, CLOCK_FLOOR_KEY, NULL, buf, sizeof(buf)) != ERR_OK)
+		return 0;
+	unsigned long v = strtoul(buf, &end, 10);
+	return end != buf && !*end && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+void room_clock_floor_save(struct room *r)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%u", room_rtc(r));
+	if (store_setting_set(r->store, r->store_id, CLOCK_FLOOR_KEY, buf) != ERR_OK)
+		r->stats.store_errors++;
 }
 
 /*
@@ -1504,6 +1864,7 @@ static void resume_members(struct room *r, uint32_t newest, uint64_t now_ms)
 			continue;
 		}
 		m->last_activity = rtc > stop ? la + (rtc - stop) : la;
+		m->answered = true;
 	}
 }
 
@@ -1527,7 +1888,7 @@ static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
 	      const struct ident *id, struct room_clock *clock, uint64_t now_ms)
 {
-	struct load_ctx lc = { r, ERR_OK };
+	struct load_ctx lc = { r, ERR_OK, NULL, 0, 0 };
 	uint32_t newest = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -1549,6 +1910,10 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	room_node_init(&r->own_node, &mesh->cfg.lp, 22);
 	r->node = &r->own_node;
 	int rc = store_member_list(st, store_id, load_member, &lc);
+	for (size_t i = 0; !rc && !lc.rc && i < lc.n_stale; i++)
+		if (store_member_delete(st, store_id, lc.stale[i]) != ERR_OK)
+			r->stats.store_errors++;
+	free(lc.stale);
 	if (rc || lc.rc) {
 		room_close(r);
 		return rc ? rc : lc.rc;
@@ -1557,19 +1922,23 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	 * up in the same order) */
 	if (store_dup_load(st, store_id, GUARD_DUP_MAX, load_dup, &r->guard) != ERR_OK)
 		r->stats.store_errors++;
-	/* post timestamps must keep increasing across restarts, whatever the clock did.
-	 * A wall clock stepped back far while we were down would also date our
-	 * adverts before the last ones (clients drop those as replays): then the
-	 * RTC is floored too.  Unique times of a busy room run ahead of the RTC
-	 * (one per message, as in the firmware): that alone must not move the RTC,
-	 * or every restart would push it further ahead. */
-	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK) {
-		uint32_t rtc = room_clock_rtc(clock, now_ms);
+	/* Post timestamps keep increasing across restarts, whatever the clock
+	 * did.  A wall clock stepped back far while we were down would also date
+	 * our adverts before the last ones (clients drop those as replays): then
+	 * the RTC is moved forwards to the clock the room last saved (never to a
+	 * time clients made: unique times run ahead by one per post, and a
+	 * flood of posts must not push the clock ahead, issue 13.5), or to the
+	 * newest post if that is only a little later. */
+	if (store_post_newest_ts(st, store_id, &newest) == ERR_OK)
 		r->last_unique = newest;
-		if (newest > rtc + CLOCK_STEP_S && room_clock_set(clock, now_ms, newest))
-			log_warn("room", "room %u: clock %u s behind the newest post, moved forwards",
-				 store_id, newest - rtc);
+	uint32_t floor = clock_floor_load(r), rtc = room_clock_rtc(clock, now_ms);
+	if (floor > rtc + CLOCK_STEP_S) {
+		uint32_t to = newest > floor && newest <= floor + CLOCK_STEP_S ? newest : floor;
+		if (room_clock_set(clock, now_ms, to))
+			log_warn("room", "room %u: clock %u s behind the last one saved, moved forwards",
+				 store_id, to - rtc);
 	}
+	r->next_floor_ms = now_ms + CLOCK_FLOOR_SAVE_MS;
 	resume_members(r, newest, now_ms);
 	schedule_adverts(r, now_ms);
 	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
@@ -1610,6 +1979,8 @@ static void close_room(struct room *r, bool save)
 		flush_members(r, 0);
 		if (r->mesh)
 			mark_alive(r, r->mesh->now_ms);
+		if (r->mesh && r->clock)
+			room_clock_floor_save(r);
 	}
 	if (r->members) {
 		crypto_wipe(r->members, r->cap_members * sizeof(*r->members));
@@ -1642,12 +2013,17 @@ void room_tick(struct room *r, uint64_t now_ms)
 	/* ack timeouts are deadlines of their own (room_next_deadline): act on
 	 * them now, not at the next push slot, or the caller's loop spins */
 	push_timeouts(r, now_ms);
+	release_held(r, now_ms);
 	if (now_ms >= r->next_push_ms) {
 		push_engine(r, now_ms);
 		r->next_push_ms = now_ms + 150;
 	}
 	if (now_ms >= r->next_flush_ms)
 		flush_members(r, now_ms);
+	if (now_ms >= r->next_floor_ms) {
+		room_clock_floor_save(r);
+		r->next_floor_ms = now_ms + CLOCK_FLOOR_SAVE_MS;
+	}
 	if (now_ms >= r->next_alive_ms)
 		mark_alive(r, now_ms);
 }
@@ -1667,6 +2043,8 @@ uint64_t room_next_deadline(const struct room *r)
 		d = r->node->temp_apply_ms;
 	if (r->node->temp_revert_ms && r->node->temp_revert_ms < d)
 		d = r->node->temp_revert_ms;
+	if (r->next_floor_ms < d)
+		d = r->next_floor_ms;
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
 		if (m->pending && m->ack_timeout_ms < d)

@@ -11,10 +11,13 @@
  *  - pushes go out as soon as the previous ACK is in, to several members at
  *    once, with no 6 s hold and no 1.2 s gap, still one post per member at a
  *    time and each acknowledged before the next;
- *  - a retried push always has different attempt bits, so no retry is a
- *    byte-identical duplicate that the client would drop;
- *  - strangers can never evict password members, and a member is not given
- *    up while it keeps showing activity;
+ *  - no copy of a push repeats one the member may hold (attempt bits, then
+ *    a tail byte), so the client's duplicate table never drops a retry;
+ *  - the push state is committed when it moves (a push out, an ACK in), and
+ *    after a restart the members active before it are pushed to again;
+ *  - strangers can never evict password members, a password member seen in
+ *    the last 30 days is never evicted (a full table refuses logins), and a
+ *    member is not given up while it keeps showing activity;
  *  - failed logins and flood replies are rate limited, passwords compared
  *    in constant time, replays refused across restarts (a persisted window
  *    of accepted packets and the replay marks of evicted members), and ACKs
@@ -49,7 +52,8 @@ enum { ROLE_GUEST = 0, ROLE_READ_ONLY = 1, ROLE_READ_WRITE = 2, ROLE_ADMIN = 3 }
 /*
  * The wall clock shared by the rooms of a daemon: rtc = (mono_ms + offset) / 1000.
  * Built on the monotonic clock, so a system clock stepped backwards does not
- * move it; `time` and `clock sync` only ever move it forwards (§7.11).
+ * move it; `clock sync` only ever moves it forwards (§7.11), an admin's
+ * `time` backwards too (issue 13.5).  Nothing a client sends moves it.
  */
 struct room_clock {
 	int64_t offset_ms;
@@ -57,6 +61,9 @@ struct room_clock {
 uint32_t room_clock_rtc(const struct room_clock *c, uint64_t mono_ms);
 /* Sets the RTC to `epoch` if that is later; returns false if it would go backwards. */
 bool room_clock_set(struct room_clock *c, uint64_t mono_ms, uint32_t epoch);
+/* Sets the RTC to `epoch`, also backwards: an admin's `time` correcting a
+ * clock that was ahead (post times still only increase: room_unique_time). */
+void room_clock_force(struct room_clock *c, uint64_t mono_ms, uint32_t epoch);
 
 /* Settings of one room: every key of the config file and of `set`. */
 struct room_settings {
@@ -126,8 +133,10 @@ struct room_member {
 	uint32_t sync_since;
 	uint32_t last_ts;       /* replay high-water mark (client clock) */
 	uint32_t last_activity; /* room RTC; 0 = none since start */
+	uint32_t stored_activity; /* last_activity as stored before this start (eviction) */
 	uint8_t out_path_len;   /* MESH_NO_PATH = unknown */
 	uint8_t out_path[PKT_MAX_PATH];
+	uint64_t flood_sent_ms;  /* the last flood to it (a PATH answers one); 0 = none */
 	/* push engine */
 	bool pending;
 	uint8_t pending_ack[4];
@@ -147,6 +156,8 @@ struct room_member {
 				  * (a member that has it drops it), HELD_* of room.c */
 	bool push_flood;         /* the outstanding push went by flood */
 	bool push_resend;        /* ... and is that unchanged copy */
+	bool answered;           /* has ACKed a push (this run, or before a restart that
+				  * resumed it): replies wait for its ACKs */
 	uint32_t push_air_ms;    /* its airtime */
 	unsigned push_failures;  /* in this round (PUSH_FAILS_GIVE_UP) */
 	unsigned push_rounds;    /* failed rounds since the last sign of life */
@@ -175,6 +186,7 @@ struct room_stats {
 	uint32_t replies_limited; /* flood replies not sent (rate limit) */
 	uint32_t ts_clamped;      /* replay marks clamped (client clock far ahead) */
 	uint32_t malformed;       /* decrypted but unusable: dropped */
+	uint32_t logins_full;     /* refused: every password member active (MEMBER_KEEP_S) */
 };
 
 struct room;
@@ -236,6 +248,25 @@ struct room {
 	size_t n_guests;                   /* members whose role is ROLE_GUEST */
 	uint32_t post_gen;                 /* moves on with every stored post; never 0 */
 	bool any_dirty;                    /* some member has dirty set */
+	uint64_t next_floor_ms;            /* the RTC saved next (room_clock_floor_save) */
+	/* ACK codes of copies that timed out: an ACK that comes late still
+	 * counts (a new copy would be shown twice) */
+#define ROOM_LATE_ACKS 32
+	struct {
+		uint8_t pub[CRYPTO_PUB_SIZE];
+		uint32_t post_ts; /* 0 = unused */
+		uint8_t code[4];
+	} late[ROOM_LATE_ACKS];
+	unsigned late_next;
+	/* replies held back while a push's ACK is due (reply_delay): released
+	 * as soon as it is in */
+#define ROOM_HELD_REPLIES 8
+	struct {
+		uint64_t seq, due_ms; /* due_ms: when it would have gone */
+	} held[ROOM_HELD_REPLIES];
+	unsigned n_held;
+	uint32_t silent_hour;   /* room RTC at the start of the hour counted below */
+	uint64_t silent_air_ms; /* air of pushes never answered in that hour */
 };
 
 /*
@@ -287,8 +318,12 @@ const uint8_t *room_default_scope(struct room *r, uint8_t key[16]);
 /* Persists the settings (after a change by command). */
 int room_save_settings(struct room *r);
 uint32_t room_rtc(const struct room *r);
-/* True while the admin password is "password" or the guest password "hello" (§8.6). */
+/* True while the admin password is "password" or the guest password "hello" (§8.6),
+ * or either is empty. */
 bool room_default_passwords(const struct room *r);
 uint32_t room_unique_time(struct room *r);
+/* Saves the RTC: at the next start a wall clock stepped back while the room
+ * was down is moved forwards to it (room_open). */
+void room_clock_floor_save(struct room *r);
 
 #endif

@@ -18,9 +18,11 @@
 
 const struct setting_def room_setting_defs[] = {
 	{ "name", SET_STR, F(name), 0, 0, NULL, "room name shown in adverts (31 bytes)" },
-	{ "password", SET_STR, F(admin_password), 0, 0, NULL, "admin password (15 characters)" },
-	{ "guest.password", SET_STR, F(guest_password), 0, 0, NULL,
-	  "read-write password (15 characters; empty: blank logins are read-write)" },
+	/* never empty: an empty password would let every blank login in */
+	{ "password", SET_STR, F(admin_password), 1, 0, "Error, password must not be empty",
+	  "admin password (1-15 characters)" },
+	{ "guest.password", SET_STR, F(guest_password), 1, 0, "Error, password must not be empty",
+	  "read-write password (1-15 characters)" },
 	{ "allow.read.only", SET_BOOL, F(allow_read_only), 0, 0, NULL,
 	  "on: a blank or wrong password logs in read-only" },
 	{ "lat", SET_DOUBLE, F(lat), -90, 90, "Error, bad latitude", "latitude in degrees" },
@@ -105,6 +107,8 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 	char *p = (char *)s + d->offset, *end;
 	switch (d->type) {
 	case SET_STR:
+		if (d->min > 0 && !value[0])
+			return ERR_INVAL;
 		/* the firmware keeps what fits and drops the rest */
 		snprintf(p, d->size, "%s", value);
 		return ERR_OK;

@@ -19,7 +19,8 @@ struct setting_def {
 	enum setting_type type;
 	size_t offset;      /* into struct room_settings */
 	size_t size;        /* SET_STR: buffer size */
-	double min, max;    /* SET_UINT/SET_DOUBLE range (min == max: no check) */
+	double min, max;    /* SET_UINT/SET_DOUBLE range (min == max: no check);
+			     * SET_STR: min 1 refuses an empty value */
 	const char *range_err; /* firmware error text when out of range */
 	const char *help;
 };

@@ -1,4 +1,5 @@
 /* sys.c - clocks, directories and identity files for the programs. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,41 @@ int app_mkdir(const char *path)
 		return ERR_OK;
 	log_err("sys", "cannot create %s: %s", path, strerror(errno));
 	return ERR_SYS;
+}
+
+void app_private_files(void)
+{
+	umask(077);
+}
+
+unsigned app_check_private(const char *dir)
+{
+	struct stat st;
+	unsigned wide = 0;
+	if (stat(dir, &st) != 0)
+		return 0;
+	if (st.st_mode & 077) {
+		log_warn("sys", "%s is mode %04o: other users can list it; chmod 700 %s", dir,
+			 (unsigned)(st.st_mode & 07777), dir);
+		wide++;
+	}
+	DIR *d = opendir(dir);
+	if (!d)
+		return wide;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char p[4352];
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p) ||
+		    lstat(p, &st) != 0 || S_ISLNK(st.st_mode) || !(st.st_mode & 077))
+			continue;
+		log_warn("sys", "%s is mode %04o: other users can read it; chmod 600 %s", p,
+			 (unsigned)(st.st_mode & 07777), p);
+		wide++;
+	}
+	closedir(d);
+	return wide;
 }
 
 int app_ident_save(const char *path, const struct ident *id)

@@ -18,6 +18,15 @@ uint64_t app_now_ms(void);
 int64_t app_wall_ms(void);
 /* Creates a directory (mode 0700) if missing; logs and returns ERR_SYS on failure. */
 int app_mkdir(const char *path);
+/*
+ * Files created from now on are private: at most 0600, directories 0700
+ * (umask 077).  The data directory holds the passwords in clear, every post
+ * and the private keys (issue 13.11).
+ */
+void app_private_files(void);
+/* Warns about dir and each entry in it that others may read or list (mode
+ * & 077); returns how many. */
+unsigned app_check_private(const char *dir);
 /* The 96-byte firmware identity file (pub || prv), written mode 0600 atomically. */
 int app_ident_save(const char *path, const struct ident *id);
 int app_ident_load(const char *path, struct ident *id);

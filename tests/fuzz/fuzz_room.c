@@ -25,6 +25,8 @@
  *   9 restart
  *  10 setting byte(1): allow.read.only, max.guests, multi.acks
  *  11 system post len(1) text
+ *  12 login as 0, its sender key sent with bit 255 flipped (the same
+ *     X25519 secret, so the MAC holds: one member per curve point)
  * A ts-step is a signed byte added to the client's clock (replays, old
  * timestamps and equal ones are all reachable).
  *
@@ -195,7 +197,7 @@ static void step_ts(struct fclient *c, struct input *in)
 	c->ts += (uint32_t)(int32_t)(int8_t)in_u8(in);
 }
 
-static void op_login(struct fclient *c, struct input *in, bool flood, bool variant)
+static void op_login(struct fclient *c, struct input *in, bool flood, bool variant, bool flip)
 {
 	uint8_t pt[8 + 64];
 	struct pkt p;
@@ -210,8 +212,11 @@ static void op_login(struct fclient *c, struct input *in, bool flood, bool varia
 	case 2: break;
 	default: pl = in_bytes(in, pt + 8, in_u8(in) % 40); break;
 	}
-	if (mesh_build_anon(&p, &c->id, rid.pub[0], c->secret, pt, 8 + pl) == ERR_OK)
-		feed(&p, flood);
+	if (mesh_build_anon(&p, &c->id, rid.pub[0], c->secret, pt, 8 + pl) != ERR_OK)
+		return;
+	if (flip)
+		p.payload[1 + CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
+	feed(&p, flood);
 }
 
 static void op_txt(struct fclient *c, struct input *in, bool flood, unsigned type)
@@ -348,7 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			c = &stranger;
 		}
 		switch (op & 0x0F) {
-		case 0: op_login(c, &in, flood, variant); break;
+		case 0: op_login(c, &in, flood, variant, false); break;
 		case 1: op_txt(c, &in, flood, 0); break;
 		case 2: op_txt(c, &in, flood, 1); break;
 		case 3: op_req(c, &in, flood, false); break;
@@ -387,6 +392,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			room_post(&room, rid.pub, 0, text, strnlen(text, n), NULL);
 			break;
 		}
+		case 12: op_login(c, &in, flood, variant, true); break;
 		default: pump(1000); break;
 		}
 	}

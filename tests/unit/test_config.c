@@ -103,6 +103,8 @@ static void test_keys(void)
 	    {"kiss.persistence", ""},
 	    {"kiss.slottime", "x"},
 	    {"freq", "869.5MHz"},
+	    {"password", ""},       /* issue 13.12: every blank login would be admin */
+	    {"guest.password", ""},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct app_config before;

@@ -141,6 +141,48 @@ static void test_cipher(void)
 	CHECK(!crypto_equal("abc", "abd", 3));
 }
 
+/* Bit 255 of an Ed25519 key is the only alias of a peer's X25519 identity
+ * (crypto.h): the flipped key gives the same secret, and no y below 19,
+ * canonical or not (y + p), converts at all. */
+static void test_key_alias(void)
+{
+	uint8_t seed[32], flipped[32], canon[32], s1[32], s2[32], k[32];
+	struct ident r, c;
+
+	memset(seed, 3, sizeof(seed));
+	ident_from_seed(&r, seed);
+	for (unsigned i = 0; i < 8; i++) {
+		memset(seed, (int)(0x40 + i), sizeof(seed));
+		ident_from_seed(&c, seed);
+		memcpy(flipped, c.pub, 32);
+		flipped[31] ^= 0x80;
+		CHECK_EQ(ident_shared_secret(&r, c.pub, s1), ERR_OK);
+		CHECK_EQ(ident_shared_secret(&r, flipped, s2), ERR_OK);
+		CHECK_MEM(s1, s2, 32);
+		CHECK(ident_key_same(c.pub, flipped));
+		ident_key_canonical(canon, flipped);
+		CHECK(ident_key_same(canon, c.pub));
+		CHECK_EQ(canon[31] & 0x80, 0);
+		flipped[0] ^= 1;
+		CHECK(!ident_key_same(c.pub, flipped));
+		flipped[0] ^= 1;
+		flipped[31] ^= 0x01;
+		CHECK(!ident_key_same(c.pub, flipped));
+	}
+	for (unsigned y = 0; y < 19; y++) {
+		for (unsigned sign = 0; sign < 2; sign++) {
+			memset(k, 0, sizeof(k));
+			k[0] = (uint8_t)y;
+			k[31] = (uint8_t)(sign << 7);
+			CHECK_EQ(ident_shared_secret(&r, k, s1), ERR_CRYPTO);
+			memset(k, 0xFF, sizeof(k));
+			k[0] = (uint8_t)(0xED + y); /* y + p */
+			k[31] = (uint8_t)(0x7F | (sign << 7));
+			CHECK_EQ(ident_shared_secret(&r, k, s1), ERR_CRYPTO);
+		}
+	}
+}
+
 int main(void)
 {
 	if (crypto_init() != ERR_OK)
@@ -148,5 +190,6 @@ int main(void)
 	test_keys();
 	test_sign();
 	test_cipher();
+	test_key_alias();
 	return harness_done("test_crypto");
 }

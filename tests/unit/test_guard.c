@@ -344,22 +344,30 @@ static void test_brute_force(void)
 	}
 	CHECK_EQ(room.stats.logins_bad - before, GUARD_LOGIN_ALL_BURST);
 	CHECK_EQ(room.stats.logins_limited - lim, 40 - GUARD_LOGIN_ALL_BURST);
-	/* then no stranger gets in, not even with the password ... */
+	/* then no stranger gets in with the admin password (it meets the same
+	 * silence as a wrong guess) ... */
 	static struct client late;
 	client_init(&late, 99);
-	c_login(&late, ts++, "Gu3st-pw", false);
+	c_login(&late, ts++, "Adm1n-pw", false);
 	pump(500);
 	CHECK(!is_member(&late, -1));
-	/* ... but password members still do */
+	/* ... but password members still do, and a newcomer with the guest
+	 * password too (issue 13.3: the bucket holds only wrong guesses back) */
 	c_login(&mem, ts++, "Adm1n-pw", false);
 	pump(500);
 	CHECK(is_member(&mem, ROLE_ADMIN));
-	/* once a token is back, the stranger with the password gets in, and the
-	 * room's per-attacker state stayed within the fixed table */
-	now += GUARD_LOGIN_ALL_MAX_MS;
-	c_login(&late, ts++, "Gu3st-pw", false);
+	static struct client newcomer;
+	client_init(&newcomer, 98);
+	c_login(&newcomer, ts++, "Gu3st-pw", false);
 	pump(500);
-	CHECK(is_member(&late, ROLE_READ_WRITE));
+	CHECK(is_member(&newcomer, ROLE_READ_WRITE));
+	room_member_remove(&room, room_member_find(&room, newcomer.id.pub));
+	/* once a token is back, the stranger with the admin password gets in,
+	 * and the room's per-attacker state stayed within the fixed table */
+	now += GUARD_LOGIN_ALL_MAX_MS;
+	c_login(&late, ts++, "Adm1n-pw", false);
+	pump(500);
+	CHECK(is_member(&late, ROLE_ADMIN));
 	CHECK(limit_table_used(&room.guard.login_key) <= LIMIT_SLOTS);
 	CHECK_EQ(room.n_members, 3); /* mem, str, late and nobody else */
 
@@ -452,13 +460,24 @@ static void test_exhaustion(void)
 	CHECK_EQ(store_replay_count(st, room_id, &n), ERR_OK);
 	CHECK(n <= STORE_REPLAY_MAX);
 	CHECK(limit_table_used(&room.guard.login_key) <= LIMIT_SLOTS);
-	/* the most recent guests hold the slots; a new password member evicts
-	 * the least active password member, never an admin */
+	/* the most recent guests hold the slots; a new password member is
+	 * refused while every password member was active in the last 30 days
+	 * (issue 13.4) ... */
 	client_init(&g, 1000 + 2999);
 	CHECK(is_member(&g, ROLE_GUEST));
 	static struct client p4;
 	client_init(&p4, 20);
 	now += GUARD_LOGIN_ALL_MAX_MS; /* the wrong passwords above dried the global bucket */
+	c_login(&p4, ts++, "hello", false);
+	pump(500);
+	CHECK(!is_member(&p4, -1));
+	CHECK_EQ(room.stats.logins_full, 1);
+	/* ... and evicts the least active one once it was away that long, never
+	 * an admin */
+	now += 31ull * 86400 * 1000;
+	c_login(&pw[1], ts++, "hello", false);
+	c_login(&pw[2], ts++, "hello", false);
+	pump(500);
 	c_login(&p4, ts++, "hello", false);
 	pump(500);
 	CHECK(is_member(&p4, ROLE_READ_WRITE));

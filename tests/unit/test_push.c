@@ -145,20 +145,22 @@ static void story_contacts(struct story *s)
 
 /* ---- 18.1, 18.2: SIGKILL around ACKs ---- */
 
-static void test_kill_around_acks(void)
+static void test_kill_around_acks(uint64_t seed, bool verbose)
 {
 	struct story s;
-	story_open(&s, SEED + 1);
+	story_open(&s, seed);
 	struct world *w = s.w;
-	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob"), c = add_stock(w, "carol");
 	story_contacts(&s);
 	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
 	world_run_for(w, 3000);
+	CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
 
-	/* the kill moments: xorshift from the seed, printed in a failure */
-	uint64_t x = SEED;
+	/* the kill moments: xorshift from the seed */
+	uint64_t x = seed;
 	int posted = 0;
 	for (int k = 0; k < 100; k++) {
 		char t[32];
@@ -166,21 +168,31 @@ static void test_kill_around_acks(void)
 		if (post(w, a, s.rp, t))
 			posted++;
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		/* 0..4 s after Delivered: before the push, during it, between it
-		 * and its ACK, during the ACK, after it */
-		world_run_for(w, x % 4000);
+		/* 0..5 s after Delivered: before a push, during it, between it
+		 * and its ACK, during the ACK, after it, at the next push */
+		world_run_for(w, x % 5000);
 		CHECK_EQ(world_roomd_kill(w, s.rd), ERR_OK);
 		world_run_for(w, 500 + (x >> 20) % 3000);
 		CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
 		world_run_for(w, 1000);
 	}
 	CHECK_EQ(posted, 100);
-	/* bob never transmits but ACKs: every post reaches him once */
+	/* bob and carol never transmit but ACK: every post reaches them once */
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 100, 600000));
+	CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 100, 600000));
 	world_run_for(w, 120000);
-	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 100);
-	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	size_t nb = world_event_count(w, b, CLIENT_EV_POST, s.rp);
+	size_t nc = world_event_count(w, c, CLIENT_EV_POST, s.rp);
+	unsigned tb = world_posts_shown_twice(w, b), tc = world_posts_shown_twice(w, c);
+	CHECK_EQ(nb, 100);
+	CHECK_EQ(nc, 100);
+	CHECK_EQ(tb, 0);
+	CHECK_EQ(tc, 0);
 	CHECK_EQ(world_posts_shown_twice(w, a), 0);
+	if (verbose || nb != 100 || nc != 100 || tb || tc)
+		printf("test_push: seed %llu, 100 SIGKILLs: bob shows %zu posts (%u twice), carol "
+		       "%zu (%u twice)\n",
+		       (unsigned long long)seed, nb, tb, nc, tc);
 	story_close(&s);
 }
 
@@ -442,6 +454,35 @@ static void resume_story(bool kill, uint64_t idle_ms)
 	story_close(&s);
 }
 
+/* 18.4: a clean stop writes what only memory held: bob, idle for 15 min,
+ * asks for the room's status and the room stops at once; it still counts
+ * as active before the stop, so bob is pushed to after the restart. */
+static void test_clean_stop(void)
+{
+	struct story s;
+	story_open(&s, SEED + 10);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 15 * 60000);
+	uint32_t id;
+	CHECK_EQ(client_request(world_client(w, b), s.rp, REQ_GET_STATUS, world_now_ms(w), &id),
+	         ERR_OK);
+	struct room *r = world_room(w, s.rd, 0);
+	uint32_t reqs = r->stats.requests;
+	for (int i = 0; i < 5000 && r->stats.requests == reqs; i++)
+		world_run_for(w, 1);
+	CHECK_EQ(r->stats.requests, reqs + 1);
+	CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
+	CHECK(post(w, a, s.rp, "after a clean stop"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 60000));
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
 static void test_resume(void)
 {
 	resume_story(false, 0);
@@ -555,18 +596,69 @@ static void test_silent_member(void)
 	story_close(&s);
 }
 
+/* 13.7, the room's total: 120 keys log in and fall silent, a post is pushed
+ * to them all: the air of unanswered pushes in the hour stops near 3 %
+ * (108 s), and a member that answers still gets new posts. */
+static void test_silent_crowd(void)
+{
+	struct story s;
+	story_open(&s, SEED + 11);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	int q[120];
+	for (int i = 0; i < 120; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "q%d", i);
+		q[i] = add_stock(w, name);
+	}
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK(post(w, a, s.rp, "warm up"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
+	for (int i = 0; i < 120; i++) {
+		CHECK_EQ(login(w, q[i], s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(world_node_set_up(w, q[i], false), ERR_OK);
+	}
+	CHECK(post(w, a, s.rp, "to the crowd"));
+	world_run_for(w, 50 * 60000);
+	struct room *r = world_room(w, s.rd, 0);
+	double air_s = (double)r->stats.push_silent_air_ms / 1000.0;
+	printf("test_push: 120 silent logins: %u pushes unanswered, %.1f s of air in the hour\n",
+	       r->stats.push_timeouts, air_s);
+	CHECK(air_s <= 108.0 + 10.0);
+	CHECK(post(w, a, s.rp, "bob still gets this"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 3, 60000));
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	/* and a newcomer, who has answered nothing yet, is pushed to too */
+	int n = add_stock(w, "newcomer");
+	CHECK_EQ(world_client_add_room(w, n, s.rd, 0), ERR_OK);
+	CHECK_EQ(login(w, n, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK(wait_for(w, n, CLIENT_EV_POST, s.rp, 3, 120000));
+	CHECK_EQ(world_posts_shown_twice(w, n), 0);
+	story_close(&s);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERR);
 	if (crypto_init())
 		return 1;
 	printf("test_push: seed %u\n", SEED);
-	test_kill_around_acks();
+	test_kill_around_acks(SEED + 1, true);
+	/* PUSH_KILL_SEEDS=N: N more seeds (a longer local check) */
+	const char *more = getenv("PUSH_KILL_SEEDS");
+	for (long i = 0, n = more ? strtol(more, NULL, 10) : 0; i < n; i++)
+		test_kill_around_acks(SEED + 100 + (uint64_t)i, false);
 	test_route_kept();
 	test_ack_first();
 	test_no_repeated_copy();
 	test_resume();
+	test_clean_stop();
 	test_banned();
 	test_silent_member();
+	test_silent_crowd();
 	return harness_done("test_push");
 }
