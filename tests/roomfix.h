@@ -47,6 +47,7 @@ struct node {
 	struct mesh_ep ep;
 	uint8_t room_pub[32], secret[32];
 	int logged_in, role;
+	uint8_t login_keepalive; /* byte 5 of the last login response */
 	uint8_t expect_ack[4];
 	int acked;
 	int pushes;
@@ -169,6 +170,7 @@ static inline void c_response(struct node *n, const uint8_t *body, size_t len)
 	if (len >= 13 && body[4] == 0) {
 		n->logged_in = 1;
 		n->role = body[7];
+		n->login_keepalive = body[5];
 	}
 }
 

@@ -6,8 +6,11 @@
  * Text, one statement per line, `#' starts a comment, words separated by
  * blanks:
  *
- *   radio NAME PORT [down]         a named radio (PORT: meshair's TCP port
- *                                  for it; 0 = any; ignored in process)
+ *   radio NAME PORT [down] [csma=modem|host|firmware]
+ *                                  a named radio (PORT: meshair's TCP port
+ *                                  for it; 0 = any; ignored in process);
+ *                                  csma= its CSMA profile (channel.h),
+ *                                  else the channel's default
  *   default [snr=DB] [rssi=DBM] [loss=P]   parameters of links that give none
  *   mode full|links                full: every pair hears each other with the
  *                                  defaults, link lines adjust; links: only
@@ -39,6 +42,8 @@ struct topo_radio {
 	char name[CHAN_NAME_MAX];
 	unsigned port;
 	bool down;
+	bool has_csma; /* else the channel's default profile */
+	enum chan_csma csma;
 	int line;
 };
 

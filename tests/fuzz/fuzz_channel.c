@@ -113,7 +113,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
-		case 4: chan_radio_set_up(x.ch, r, op & 0x10); break;
+		case 4:
+			if (op & 0x20) /* a CSMA profile; 3 is none */
+				chan_radio_set_csma(x.ch, r, (enum chan_csma)((op >> 6) & 3));
+			else
+				chan_radio_set_up(x.ch, r, op & 0x10);
+			break;
 		case 5: chan_radio_attach(x.ch, r, op & 0x10); break;
 		case 6:
 			if (op & 0x10)

@@ -93,6 +93,11 @@ static void test_errors(void)
 	    {"radio A 65536\n", 1, "PORT"},
 	    {"radio A -1\n", 1, "PORT"},
 	    {"radio A 1x\n", 1, "PORT"},
+	    {"radio A 1 csma=fw\n", 1, "csma= wants modem, host or firmware"},
+	    {"radio A 1 csma=\n", 1, "csma= wants"},
+	    {"radio A 1 csma=host csma=modem\n", 1, "usage: radio"},
+	    {"radio A 1 down down\n", 1, "usage: radio"},
+	    {"radio A 1 down csma=host x\n", 1, "usage: radio"},
 	    {"\nradio A 1\nradio A 2\n", 3, "radio A already declared on line 2"},
 	    {"radio A 5\nradio B 5\n", 2, "port 5 already belongs to radio A"},
 	    {"radio ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 1\n", 1, "radio name too long"},
@@ -218,6 +223,35 @@ static void test_apply(void)
 	CHECK_EQ(l.rssi, -70);
 	topo_free(&t);
 	chan_free(ch);
+
+	/* CSMA profiles: csma= per radio, the channel's default for the others */
+	cfg.csma = CHAN_CSMA_HOST;
+	ch = chan_new(&cfg, NULL, &rng, 0);
+	CHECK_EQ(parse(&t,
+	               "radio A 1 csma=firmware\nradio B 2\nradio C 3 csma=modem down\n"
+	               "radio D 4 down csma=firmware\n",
+	               &line, err, sizeof(err)),
+	         ERR_OK);
+	CHECK(t.radios[0].has_csma);
+	CHECK_EQ(t.radios[0].csma, CHAN_CSMA_FIRMWARE);
+	CHECK(!t.radios[1].has_csma);
+	CHECK(t.radios[2].down);
+	CHECK(t.radios[3].down);
+	CHECK_EQ(topo_apply(&t, ch, ids), ERR_OK);
+	static const enum chan_csma want[] = {CHAN_CSMA_FIRMWARE, CHAN_CSMA_HOST, CHAN_CSMA_MODEM,
+	                                      CHAN_CSMA_FIRMWARE};
+	for (int k = 0; k < 4; k++) {
+		chan_radio_info(ch, ids[k], &info);
+		CHECK_EQ(info.csma, want[k]);
+	}
+	chan_radio_info(ch, ids[2], &info);
+	CHECK_EQ(info.txdelay, CHAN_TXDELAY_DEFAULT);
+	chan_radio_info(ch, ids[1], &info);
+	CHECK_EQ(info.txdelay, 0);
+	CHECK_EQ(info.persistence, 255);
+	topo_free(&t);
+	chan_free(ch);
+	cfg.csma = CHAN_CSMA_MODEM;
 
 	/* too small a channel */
 	cfg.max_radios = 2;
