@@ -37,6 +37,7 @@
 #include "util/err.h"
 #include "util/num.h"
 #include "util/hex.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/rng.h"
 #include "util/version.h"
@@ -257,19 +258,15 @@ __attribute__((format(printf, 2, 3))) static void jb_printf(struct jb *j, const 
 	j->len += (size_t)n;
 }
 
+/* A JSON string through the one writer (util/json.h). */
 static void jb_str(struct jb *j, const char *s)
 {
-	jb_raw(j, "\"");
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			jb_printf(j, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7F)
-			jb_printf(j, "\\u%04x", c);
-		else
-			jb_printf(j, "%c", c);
-	}
-	jb_raw(j, "\"");
+	size_t len = s ? strlen(s) : 0, n = json_str(NULL, 0, s, len);
+	jb_reserve(j, n);
+	if (j->err)
+		return;
+	json_str(j->p + j->len, n + 1, s, len);
+	j->len += n;
 }
 
 static void jb_free(struct jb *j)
