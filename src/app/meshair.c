@@ -47,7 +47,6 @@
 
 #define MAX_CONNS     256
 #define MAX_ANON      128
-#define MAX_NAMED     1024
 #define RADIO_OUT_CAP (64 * 1024)   /* unread output before a radio client is dropped */
 #define CTL_OUT_CAP   (1024 * 1024) /* the same for a control client */
 #define CTL_LINE_MAX  512
@@ -996,11 +995,9 @@ static const struct ctl_cmd {
 	void (*fn)(struct app *app, struct conn *c, int argc, char **argv, struct jb *j);
 } ctl_cmds[] = {
     {"radios", "", "list the radios: name, port, connected, up, tx state, settings", ctl_radios},
-    {"radio", "NAME up|down",
-     "take a radio off the air (it neither hears nor is heard; "
-     "its connection stays open) or back",
-     ctl_radio},
-    {"radio", "NAME disconnect", "close the radio's TCP connection (an unplugged modem)",
+    {"radio", "NAME up|down|disconnect",
+     "down takes a radio off the air (it neither hears nor is heard; its connection "
+     "stays open), up puts it back; disconnect closes its TCP connection (an unplugged modem)",
      ctl_radio},
     {"link", "A B up|down [snr=DB] [rssi=DBM] [loss=P]",
      "both directions; `up' creates a missing link with the default parameters; "
