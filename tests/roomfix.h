@@ -248,7 +248,12 @@ static inline bool c_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uin
 	return false;
 }
 
-static const struct mesh_ep_ops client_ops = {c_peers, NULL, c_data, c_path, c_ack, NULL};
+static const struct mesh_ep_ops client_ops = {
+    .peers_by_hash = c_peers,
+    .on_peer_data = c_data,
+    .on_peer_path = c_path,
+    .on_ack = c_ack,
+};
 
 static inline struct node *client_new(uint8_t seed_byte, const uint8_t room_pub[32])
 {

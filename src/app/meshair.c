@@ -37,6 +37,7 @@
 #include "util/err.h"
 #include "util/num.h"
 #include "util/hex.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/rng.h"
 #include "util/version.h"
@@ -46,7 +47,6 @@
 
 #define MAX_CONNS     256
 #define MAX_ANON      128
-#define MAX_NAMED     1024
 #define RADIO_OUT_CAP (64 * 1024)   /* unread output before a radio client is dropped */
 #define CTL_OUT_CAP   (1024 * 1024) /* the same for a control client */
 #define CTL_LINE_MAX  512
@@ -272,19 +272,15 @@ __attribute__((format(printf, 2, 3))) static void jb_printf(struct jb *j, const 
 	j->len += (size_t)n;
 }
 
+/* A JSON string through the one writer (util/json.h). */
 static void jb_str(struct jb *j, const char *s)
 {
-	jb_raw(j, "\"");
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			jb_printf(j, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7F)
-			jb_printf(j, "\\u%04x", c);
-		else
-			jb_printf(j, "%c", c);
-	}
-	jb_raw(j, "\"");
+	size_t len = s ? strlen(s) : 0, n = json_str(NULL, 0, s, len);
+	jb_reserve(j, n);
+	if (j->err)
+		return;
+	json_str(j->p + j->len, n + 1, s, len);
+	j->len += n;
 }
 
 static void jb_free(struct jb *j)
@@ -1014,11 +1010,9 @@ static const struct ctl_cmd {
 	void (*fn)(struct app *app, struct conn *c, int argc, char **argv, struct jb *j);
 } ctl_cmds[] = {
     {"radios", "", "list the radios: name, port, connected, up, tx state, settings", ctl_radios},
-    {"radio", "NAME up|down",
-     "take a radio off the air (it neither hears nor is heard; "
-     "its connection stays open) or back",
-     ctl_radio},
-    {"radio", "NAME disconnect", "close the radio's TCP connection (an unplugged modem)",
+    {"radio", "NAME up|down|disconnect",
+     "down takes a radio off the air (it neither hears nor is heard; its connection "
+     "stays open), up puts it back; disconnect closes its TCP connection (an unplugged modem)",
      ctl_radio},
     {"link", "A B up|down [snr=DB] [rssi=DBM] [loss=P]",
      "both directions; `up' creates a missing link with the default parameters; "

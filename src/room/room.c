@@ -80,7 +80,6 @@ enum { HELD_NONE, HELD_RESEND, HELD_RESENT, HELD_ASSUME };
 #define CLOCK_STEP_S 600 /* the RTC this far behind the one saved was stepped back */
 #define CLOCK_FLOOR_KEY "clock.floor"  /* the RTC saved (a store setting, no config key) */
 #define CLOCK_FLOOR_SAVE_MS 600000
-#define CLI_ADVERT_DELAY_MS 1500
 #define RESP_SERVER_LOGIN_OK 0
 #define FIRMWARE_VER_LEVEL 1
 

@@ -31,7 +31,7 @@ int topo_split(char *line, char **word, int max)
 		if (!*p)
 			break;
 		if (n == max)
-			return -1;
+			return ERR_TOO_BIG;
 		word[n++] = p;
 		while (*p && !is_blank(*p))
 			p++;
@@ -78,7 +78,7 @@ int topo_parse_link_names(char **word, int n, struct topo_link *l, const char **
 
 	if (n < 3) {
 		*err = "a link wants two radio names";
-		return -1;
+		return ERR_FORMAT;
 	}
 	a = word[i++];
 	b = word[i++];
@@ -86,7 +86,7 @@ int topo_parse_link_names(char **word, int n, struct topo_link *l, const char **
 		const char *arrow = b;
 		if (i >= n) {
 			*err = "a link wants two radio names";
-			return -1;
+			return ERR_FORMAT;
 		}
 		b = word[i++];
 		if (strcmp(arrow, "<-") == 0) {
@@ -98,11 +98,11 @@ int topo_parse_link_names(char **word, int n, struct topo_link *l, const char **
 	}
 	if (strlen(a) >= CHAN_NAME_MAX || strlen(b) >= CHAN_NAME_MAX) {
 		*err = "radio name too long (31 at most)";
-		return -1;
+		return ERR_FORMAT;
 	}
 	if (strcmp(a, b) == 0) {
 		*err = "a link needs two different radios";
-		return -1;
+		return ERR_FORMAT;
 	}
 	memcpy(l->a, a, strlen(a) + 1);
 	memcpy(l->b, b, strlen(b) + 1);

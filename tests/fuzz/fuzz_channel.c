@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chan_config_default(&cfg);
 	cfg.max_radios = NR;
 	rng_seeded_init(&s, &rng, 1 + (size ? data[0] : 0));
-	struct chan_ops ops = {on_host, on_rx, NULL, on_report, &x};
+	struct chan_ops ops = {
+	    .host_frame = on_host, .rx = on_rx, .tx_report = on_report, .ctx = &x};
 	x.ch = chan_new(&cfg, &ops, &rng, 1000);
 	if (!x.ch)
 		abort();

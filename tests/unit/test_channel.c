@@ -126,7 +126,11 @@ static struct world *world_new(const struct chan_config *cfg, uint64_t seed)
 	else
 		chan_config_default(&c);
 	rng_seeded_init(&w->seeded, &w->rng, seed);
-	struct chan_ops ops = {on_host, on_rx, on_done, on_report, w};
+	struct chan_ops ops = {.host_frame = on_host,
+	                       .rx = on_rx,
+	                       .tx_done = on_done,
+	                       .tx_report = on_report,
+	                       .ctx = w};
 	w->ch = chan_new(&c, &ops, &w->rng, T0);
 	if (!w->ch)
 		abort();

@@ -278,7 +278,11 @@ static void test_helpers(void)
 	CHECK_EQ(l.p.snr_x4, 12);
 	CHECK(topo_parse_link_opts(w + i, n - i, &l, false) != NULL); /* `up' not allowed */
 	char many[] = "a b c d";
-	CHECK_EQ(topo_split(many, w, 3), -1);
+	CHECK_EQ(topo_split(many, w, 3), ERR_TOO_BIG); /* err.h codes, not a private -1 */
+	char one[] = "link A";
+	n = topo_split(one, w, 8);
+	CHECK_EQ(topo_parse_link_names(w, n, &l, &e), ERR_FORMAT);
+	CHECK_STR(e, "a link wants two radio names");
 }
 
 int main(void)
