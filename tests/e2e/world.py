@@ -11,8 +11,10 @@ meshair):
   - Roomd: a room server with a roomd.conf written before its first start,
     its control socket (the console's commands), SIGKILL and restart;
   - Roomc: roomc --json kept running with commands on its standard input;
-    every event is collected by a reader thread, and a story waits for the
-    events it expects (generous timeouts: nothing is asserted on durations).
+    every event is collected by a reader thread (and written to
+    DATA.events.jsonl with the wall-clock time it came, for a kept run), and
+    a story waits for the events it expects (generous timeouts: nothing is
+    asserted on durations).
 Timeouts only bound a wait; a story fails on what it saw, never on how long
 it took.
 """
@@ -331,6 +333,8 @@ class Roomc:
         args = [os.path.join(BIN, "roomc"), "--data", data, "--radio", radio,
                 "--json"] + FAST + list(extra)
         self.errf = open(log or (data.rstrip("/") + ".stderr"), "a")
+        # every event, as it came, for the kept directory (KEEP=1)
+        self.evf = open(data.rstrip("/") + ".events.jsonl", "a")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.errf, text=True, bufsize=1)
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -338,6 +342,8 @@ class Roomc:
 
     def _read(self):
         for line in self.proc.stdout:
+            self.evf.write("%.3f %s" % (time.time(), line))
+            self.evf.flush()
             try:
                 e = json.loads(line)
             except ValueError:
@@ -346,6 +352,7 @@ class Roomc:
                 self.events.append(e)
                 self.on_event(e)
                 self.lock.notify_all()
+        self.evf.close()
         with self.lock:
             self.events.append({"event": "exit"})
             self.lock.notify_all()
