@@ -514,6 +514,13 @@ static void login_lost(struct client *c, struct client_room *rs, struct client_c
 static void login_inferred(struct client *c, struct client_room *rs, struct client_contact *ct,
                            unsigned role, uint64_t now_ms)
 {
+	if (rs->login == CLIENT_LOGIN_PENDING) {
+		/* kept for the login's timeout: the room has us in already */
+		if (!rs->ev_in || rs->ev_role < role)
+			rs->ev_role = role;
+		rs->ev_in = true;
+		return;
+	}
 	if (rs->login != CLIENT_LOGIN_NONE)
 		return;
 	rs->login = CLIENT_LOGIN_OK;
@@ -984,6 +991,7 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 	switch (op->kind) {
 	case OP_LOGIN:
 		rs->login_attempt = 0;
+		rs->ev_in = false;
 		rc = send_login(c, rs, ct, op->text, now_ms);
 		if (rc)
 			login_lost(c, rs, ct, CLIENT_EV_LOGIN_TIMEOUT, 0);
@@ -1174,8 +1182,19 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		 * by flood, before giving up */
 		client_reset_path(c, ct);
 		if (rs->login_attempt++ > 0 ||
-		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK)
-			login_lost(c, rs, ct, CLIENT_EV_LOGIN_TIMEOUT, 0);
+		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK) {
+			if (rs->ev_in) {
+				/* no answer to this login, but the room pushed to us or
+				 * ACKed our post meanwhile: we are in (the state shown is
+				 * the room's), and what waits for the login goes ahead */
+				rs->login = CLIENT_LOGIN_NONE;
+				rs->ev_in = false;
+				crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
+				login_inferred(c, rs, ct, rs->ev_role, now_ms);
+			} else {
+				login_lost(c, rs, ct, CLIENT_EV_LOGIN_TIMEOUT, 0);
+			}
+		}
 	}
 	if (rs->post.active && now_ms >= rs->post.deadline) {
 		unsigned next = rs->post.attempt + 1;

@@ -119,6 +119,11 @@ struct client_room {
 	uint64_t login_end;                 /* a flooded login: when the firmware's time is up */
 	unsigned login_attempt;             /* 0, then 1 for the flooded second try */
 	char login_pw[CLIENT_PASS_MAX + 1]; /* kept for the second try only */
+	/* the room pushed to us or ACKed our post while the login was pending:
+	 * it has us logged in (role at least ev_role) even if its answer to
+	 * this login is lost */
+	bool ev_in;
+	unsigned ev_role;
 
 	struct {
 		bool active;

@@ -1478,6 +1478,38 @@ static void test_login_time_and_state(void)
 	world_free(w);
 }
 
+/* A login whose answer never comes while the room already has us in and
+ * pushes to us (roomc started again, its remembered password sent anew):
+ * the state is the room's, logged in, and a post queued behind the login
+ * goes ahead instead of failing unsent. */
+static void test_login_pending_pushed(void)
+{
+	struct world *w = world_new(1, 13);
+	struct fake_room *r = &w->rooms[1];
+	const uint8_t author[4] = {1, 2, 3, 4};
+	uint32_t id;
+
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 20000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	r->no_reply = true;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "queued", 6, w->now, &id), ERR_OK);
+	world_run(w, w->now + 1000);
+	struct client_room *rs = client_room_find(w->c, room_key(w, 1));
+	CHECK(rs && rs->login == CLIENT_LOGIN_PENDING);
+	fr_push(r, r->rtc + 1, author, "pushed meanwhile", 0);
+	world_run(w, w->now + 120000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 1);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), 0);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 2); /* the second one inferred */
+	CHECK_EQ(count(&w->rec, CLIENT_EV_FAILED), 0);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_DELIVERED), 1);
+	rs = client_room_find(w->c, room_key(w, 1));
+	CHECK(rs && rs->login == CLIENT_LOGIN_OK);
+	world_free(w);
+}
+
 /* The room adverts itself under a name (a flooded advert, stamped ts). */
 static void fr_advert(struct world *w, int i, const char *name, uint32_t ts)
 {
@@ -1555,6 +1587,7 @@ int main(void)
 	test_two_rooms();
 	test_repush_any_room();
 	test_login_time_and_state();
+	test_login_pending_pushed();
 	test_contact_rename_remove();
 	json_decref(vectors);
 	return harness_done("test_client");
