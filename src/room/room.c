@@ -1359,6 +1359,18 @@ static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops
 	return (2 * (uint64_t)hops + 1) * leg + CLIENT_ACK_DELAY_MS + BUSY_RETRY_MAX_MS;
 }
 
+/* When a member's ACK is expected after the push left our radio: the push
+ * over the other hops, the client's 200 ms, the ACK back over every hop, and
+ * one busy retry (up to 360 ms) of a client that heard something else (a
+ * post that came in meanwhile: our reply to it would meet the ACK). */
+static uint32_t ack_soon_ms(const struct room *r, size_t push_len, unsigned hops)
+{
+	const struct lora_params *lp = &r->mesh->cfg.lp;
+	uint64_t fwd = (uint64_t)hops * lora_airtime_ms(lp, push_len);
+	uint64_t back = ((uint64_t)hops + 1) * lora_airtime_ms(lp, ACK_FRAME_MAX + hops);
+	return (uint32_t)(fwd + CLIENT_ACK_DELAY_MS + back + BUSY_RETRY_MAX_MS);
+}
+
 /*
  * A push's waits (its ACK due, its timeout) run from when it left the air:
  * while the radio holds it (a busy channel) they have not begun.
@@ -1375,17 +1387,21 @@ static uint64_t after_tx(const struct room *r, const struct room_member *m, uint
 	return m->push_sent_ms + span;
 }
 
-/* When the last ACK now due from a push is due by (now if none).  Only
- * members that answer pushes count: a reply does not wait for a key that
- * never ACKs (a silent login, issue 13). */
+/* When the last ACK now due from a push is due by (now if none).  A member
+ * that has answered pushes is waited for over its ACK's whole window; one
+ * that has not (a newcomer's first push, or a silent login, issue 13) only
+ * around the moment its ACK is expected: a newcomer's first ACK is not met
+ * by our reply, and a key that never ACKs holds a reply up by a few hundred
+ * ms, not by a whole window. */
 static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
 {
 	uint64_t until = now;
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
-		if (!m->pending || !m->answered)
+		if (!m->pending)
 			continue;
-		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
+		uint64_t t = after_tx(r, m, m->answered ? m->ack_due_span_ms : m->ack_soon_span_ms,
+				      now);
 		if (t > until)
 			until = t;
 	}
@@ -1506,6 +1522,8 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	m->push_sent_ms = now;
 	m->ack_due_span_ms = ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
 					 flood ? 1 : hops);
+	m->ack_soon_span_ms = ack_soon_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
+					  flood ? 1 : hops);
 	r->stats.pushes++;
 	return ERR_OK;
 }

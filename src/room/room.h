@@ -147,6 +147,9 @@ struct room_member {
 	uint32_t ack_span_ms;
 	uint32_t ack_due_span_ms; /* the ACK should be back this long after the push's
 				   * TxDone: other pushes wait */
+	uint32_t ack_soon_span_ms; /* ... and is expected about this long after it (the
+				    * client's 200 ms, the ACK on the air, a margin): a reply
+				    * waits this long for a member that has answered no push */
 	uint64_t push_seq;       /* the push in the mesh's transmit queue (mesh_tx_state) */
 	uint32_t push_retry_ts;  /* the post push_sent counts copies of (0 = the next one) */
 	uint8_t push_sent;       /* copies of it sent and not acknowledged, each one a
