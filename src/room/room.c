@@ -1220,6 +1220,7 @@ static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint6
 	 * keys up straight after the ACK (a return PATH, §9.3) can be heard:
 	 * carrier sense needs a few symbols of it (issue 7) */
 	r->next_push_ms = now + turnaround_ms(r);
+	r->push_idle_ms = now;
 	release_held(r, now);
 }
 
@@ -1362,7 +1363,10 @@ static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops
 /* When a member's ACK is expected after the push left our radio: the push
  * over the other hops, the client's 200 ms, the ACK back over every hop, and
  * one busy retry (up to 360 ms) of a client that heard something else (a
- * post that came in meanwhile: our reply to it would meet the ACK). */
+ * post that came in meanwhile: our reply to it would meet the ACK).  A
+ * flooded push counts no hops here: the answer of a member in range is the
+ * one our reply could meet, and a silent key's flood must not hold a
+ * reply up for a second (the author's ACK within 1 s, issue 13). */
 static uint32_t ack_soon_ms(const struct room *r, size_t push_len, unsigned hops)
 {
 	const struct lora_params *lp = &r->mesh->cfg.lp;
@@ -1522,8 +1526,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	m->push_sent_ms = now;
 	m->ack_due_span_ms = ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
 					 flood ? 1 : hops);
-	m->ack_soon_span_ms = ack_soon_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
-					  flood ? 1 : hops);
+	m->ack_soon_span_ms = ack_soon_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len, hops);
 	r->stats.pushes++;
 	return ERR_OK;
 }
@@ -1551,6 +1554,7 @@ static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
 {
 	uint32_t rtc = room_rtc(r);
 	m->pending = false;
+	r->push_idle_ms = now;
 	late_ack_keep(r, m);
 	if (m->push_resend && m->held == HELD_RESENT) {
 		held_assumed(m, m->push_ts, now);
@@ -1624,6 +1628,32 @@ static bool silent_hour_spent(const struct room *r, const struct room_member *m)
 	       rtc - r->silent_hour < 3600;
 }
 
+/*
+ * A silent gap in a long run of pushes (issue 12.2).  While the room pushes
+ * to member after member, the channel is busy but for the 200 ms before each
+ * ACK; a firmware client with a post to send looks again 120, 240 or 360 ms
+ * after it found the channel busy (Dispatcher::checkSend), so it either
+ * keys up in one of those 200 ms, where a member's ACK may start within its
+ * carrier-sense time, or gives up waiting after 4 s and sends anyway.  So
+ * after PUSH_RUN_MAX_MS of back-to-back exchanges the next push waits until
+ * the channel has been silent PUSH_GAP_MS (longer than the longest retry:
+ * every waiting client's next look falls into it).  Returns true if the
+ * push has to wait.
+ */
+#define PUSH_RUN_MAX_MS 3000
+#define PUSH_GAP_MS 400
+static bool push_gap(struct room *r, uint64_t now)
+{
+	if (!r->push_run_ms || now >= r->push_idle_ms + PUSH_GAP_MS) {
+		r->push_run_ms = now; /* the channel was quiet: a new run */
+		return false;
+	}
+	if (now - r->push_run_ms < PUSH_RUN_MAX_MS)
+		return false;
+	r->push_gap_until = r->push_idle_ms + PUSH_GAP_MS;
+	return true;
+}
+
 static void push_engine(struct room *r, uint64_t now)
 {
 	struct store_post p;
@@ -1670,6 +1700,8 @@ static void push_engine(struct room *r, uint64_t now)
 			held_assumed(m, p.post_ts, now);
 			continue;
 		}
+		if (push_gap(r, now))
+			return;
 		push_post(r, m, &p);
 		return;
 	}
@@ -2051,7 +2083,7 @@ void room_tick(struct room *r, uint64_t now_ms)
 	release_held(r, now_ms);
 	if (now_ms >= r->next_push_ms) {
 		push_engine(r, now_ms);
-		r->next_push_ms = now_ms + 150;
+		r->next_push_ms = r->push_gap_until > now_ms ? r->push_gap_until : now_ms + 150;
 	}
 	if (now_ms >= r->next_flush_ms)
 		flush_members(r, now_ms);

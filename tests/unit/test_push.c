@@ -455,6 +455,82 @@ static void test_first_push_ack(void)
 	CHECK_EQ(met, 0);
 }
 
+/* ---- 12.2: a silent gap in a long run of pushes ---- */
+
+static uint64_t air_tx[1024][2];
+static size_t n_air_tx;
+
+static void air_hook(void *ctx, struct world *w, const struct chan_tx_report *rep)
+{
+	(void)ctx;
+	(void)w;
+	if (n_air_tx < 1024) {
+		air_tx[n_air_tx][0] = rep->start_us / 1000;
+		air_tx[n_air_tx++][1] = rep->end_us / 1000;
+	}
+}
+
+/*
+ * Alice posts once and the room pushes the post to 10 members, one exchange
+ * after another (~10 s of air on EU-SF8 with only the clients' 200 ms holes
+ * between them).  A firmware client waiting to post looks again 120-360 ms
+ * after it found the channel busy, so it needs a silence longer than 360 ms
+ * to get on the air safely: after at most ~3 s of exchanges (plus the one
+ * under way) the room leaves one of at least 400 ms.  Every member still
+ * gets the post once.
+ */
+static void test_push_gap(void)
+{
+	struct story s;
+	story_open(&s, SEED + 12);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), o[10];
+	for (int i = 0; i < 10; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "o%d", i);
+		o[i] = add_stock(w, name);
+	}
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	for (int i = 0; i < 10; i++) {
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, o[i], s.rp, "hello"), ROLE_READ_WRITE);
+	}
+	CHECK(post(w, a, s.rp, "warm up")); /* every member answers a push first */
+	for (int i = 0; i < 10; i++)
+		CHECK(wait_for(w, o[i], CLIENT_EV_POST, s.rp, 1, 60000));
+	world_run_for(w, 10000);
+	n_air_tx = 0;
+	world_set_tx_hook(w, air_hook, NULL);
+	CHECK(post(w, a, s.rp, "to ten"));
+	for (int i = 0; i < 10; i++)
+		CHECK(wait_for(w, o[i], CLIENT_EV_POST, s.rp, 2, 60000));
+	world_run_for(w, 5000);
+	world_set_tx_hook(w, NULL, NULL);
+	/* the longest stretch of air without a silence of 400 ms */
+	uint64_t longest = 0, from = n_air_tx ? air_tx[0][0] : 0, end = from;
+	unsigned gaps = 0;
+	for (size_t i = 0; i < n_air_tx; i++) {
+		if (air_tx[i][0] >= end + 400) {
+			gaps++;
+			from = air_tx[i][0];
+		}
+		if (air_tx[i][1] > end)
+			end = air_tx[i][1];
+		if (end - from > longest)
+			longest = end - from;
+	}
+	printf("test_push: 10 members: %zu transmissions, longest stretch without a 400 ms "
+	       "silence %llu ms, %u such silences\n",
+	       n_air_tx, (unsigned long long)longest, gaps);
+	CHECK(longest <= 3000 + 1500);
+	for (int i = 0; i < 10; i++) {
+		CHECK_EQ(world_event_count(w, o[i], CLIENT_EV_POST, s.rp), 2);
+		CHECK_EQ(world_posts_shown_twice(w, o[i]), 0);
+	}
+	story_close(&s);
+}
+
 /* ---- 12.3: no copy of a push twice ---- */
 
 static void test_no_repeated_copy(void)
@@ -751,6 +827,7 @@ int main(void)
 	test_route_kept();
 	test_ack_first();
 	test_first_push_ack();
+	test_push_gap();
 	test_no_repeated_copy();
 	test_resume();
 	test_clean_stop();
