@@ -1761,8 +1761,49 @@ static void schedule_adverts(struct room *r, uint64_t now)
 					  : UINT64_MAX;
 }
 
+/* When the last push's ACK window ends (now if none): the end of its whole
+ * window, for any member. */
+static uint64_t push_window_end(const struct room *r, uint64_t now)
+{
+	uint64_t until = now;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		const struct room_member *m = &r->members[r->inflight[j]];
+		if (!m->pending)
+			continue;
+		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
+		if (t > until)
+			until = t;
+	}
+	return until;
+}
+
+/* An advert due while a push's ACK is due waits until that ACK's window
+ * ends: keyed up on top of the ACK it loses it, and the new copy of the
+ * push is shown twice by a firmware client (interop, after a restart: the
+ * start's zero-hop advert 12 ms after a member's ACK).  The push engine
+ * starts nothing while the advert is queued, so it is not put off again. */
+static void adverts_wait(struct room *r, uint64_t until)
+{
+	if (r->pending_flood_ms && r->pending_flood_ms < until)
+		r->pending_flood_ms = until;
+	if (r->pending_zero_hop_ms && r->pending_zero_hop_ms < until)
+		r->pending_zero_hop_ms = until;
+	if (r->next_flood_advert_ms < until)
+		r->next_flood_advert_ms = until;
+	if (r->next_advert_ms < until)
+		r->next_advert_ms = until;
+}
+
 static void advert_timers(struct room *r, uint64_t now)
 {
+	bool due = (r->pending_flood_ms && now >= r->pending_flood_ms) ||
+		   (r->pending_zero_hop_ms && now >= r->pending_zero_hop_ms) ||
+		   now >= r->next_flood_advert_ms || now >= r->next_advert_ms;
+	uint64_t until = due ? push_window_end(r, now) : now;
+	if (until > now) {
+		adverts_wait(r, until);
+		return;
+	}
 	if (r->pending_flood_ms && now >= r->pending_flood_ms) {
 		r->pending_flood_ms = 0;
 		room_advert(r, true);

@@ -455,6 +455,57 @@ static void test_first_push_ack(void)
 	CHECK_EQ(met, 0);
 }
 
+/* ---- 12.6: an advert does not meet a member's ACK ---- */
+
+/*
+ * The room's zero-hop advert (the one after a start, or `advert') falls due
+ * at a sweep of moments (10 ms apart) while carol catches up 4 posts: it
+ * never keys up on top of carol's ACK of a push (interop round 2 after a
+ * SIGKILL: the advert 12 ms after her ACK, the room lost it and pushed the
+ * post again, which the firmware client showed twice).
+ */
+static void test_advert_waits(void)
+{
+	unsigned met = 0, twice = 0;
+	for (unsigned d = 0; d <= 1200; d += 10) {
+		struct story s;
+		story_open(&s, SEED + 3000 + d);
+		struct world *w = s.w;
+		int a = add_stock(w, "alice"), c = add_stock(w, "carol");
+		story_contacts(&s);
+		CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK(post(w, a, s.rp, "warm up"));
+		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 1, 60000));
+		CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
+		for (int i = 0; i < 4; i++) {
+			char t[8];
+			snprintf(t, sizeof(t), "p%d", i);
+			CHECK(post(w, a, s.rp, t));
+		}
+		world_run_for(w, 30000);
+		CHECK_EQ(world_node_set_up(w, c, true), ERR_OK);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		ack_author_radio = world_radio_id(w, a);
+		ack_room_radio = world_radio_id(w, s.rd);
+		n_room_tx = n_ack_tx = 0;
+		world_set_tx_hook(w, ack_hook, NULL);
+		world_room(w, s.rd, 0)->pending_zero_hop_ms = world_now_ms(w) + 1000 + d;
+		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 5, 60000));
+		world_run_for(w, 20000);
+		world_set_tx_hook(w, NULL, NULL);
+		met += acks_met();
+		twice += world_posts_shown_twice(w, c);
+		story_close(&s);
+	}
+	printf("test_push: advert during a catch-up: the room keyed up on %u of carol's ACKs, %u "
+	       "posts shown twice\n",
+	       met, twice);
+	CHECK_EQ(met, 0);
+	CHECK_EQ(twice, 0);
+}
+
 /* ---- 12.2: a silent gap in a long run of pushes ---- */
 
 static uint64_t air_tx[1024][2];
@@ -828,6 +879,7 @@ int main(void)
 	test_ack_first();
 	test_first_push_ack();
 	test_push_gap();
+	test_advert_waits();
 	test_no_repeated_copy();
 	test_resume();
 	test_clean_stop();
