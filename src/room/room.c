@@ -1220,6 +1220,7 @@ static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint6
 	 * keys up straight after the ACK (a return PATH, §9.3) can be heard:
 	 * carrier sense needs a few symbols of it (issue 7) */
 	r->next_push_ms = now + turnaround_ms(r);
+	r->push_idle_ms = now;
 	release_held(r, now);
 }
 
@@ -1359,6 +1360,21 @@ static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops
 	return (2 * (uint64_t)hops + 1) * leg + CLIENT_ACK_DELAY_MS + BUSY_RETRY_MAX_MS;
 }
 
+/* When a member's ACK is expected after the push left our radio: the push
+ * over the other hops, the client's 200 ms, the ACK back over every hop, and
+ * one busy retry (up to 360 ms) of a client that heard something else (a
+ * post that came in meanwhile: our reply to it would meet the ACK).  A
+ * flooded push counts no hops here: the answer of a member in range is the
+ * one our reply could meet, and a silent key's flood must not hold a
+ * reply up for a second (the author's ACK within 1 s, issue 13). */
+static uint32_t ack_soon_ms(const struct room *r, size_t push_len, unsigned hops)
+{
+	const struct lora_params *lp = &r->mesh->cfg.lp;
+	uint64_t fwd = (uint64_t)hops * lora_airtime_ms(lp, push_len);
+	uint64_t back = ((uint64_t)hops + 1) * lora_airtime_ms(lp, ACK_FRAME_MAX + hops);
+	return (uint32_t)(fwd + CLIENT_ACK_DELAY_MS + back + BUSY_RETRY_MAX_MS);
+}
+
 /*
  * A push's waits (its ACK due, its timeout) run from when it left the air:
  * while the radio holds it (a busy channel) they have not begun.
@@ -1375,17 +1391,21 @@ static uint64_t after_tx(const struct room *r, const struct room_member *m, uint
 	return m->push_sent_ms + span;
 }
 
-/* When the last ACK now due from a push is due by (now if none).  Only
- * members that answer pushes count: a reply does not wait for a key that
- * never ACKs (a silent login, issue 13). */
+/* When the last ACK now due from a push is due by (now if none).  A member
+ * that has answered pushes is waited for over its ACK's whole window; one
+ * that has not (a newcomer's first push, or a silent login, issue 13) only
+ * around the moment its ACK is expected: a newcomer's first ACK is not met
+ * by our reply, and a key that never ACKs holds a reply up by a few hundred
+ * ms, not by a whole window. */
 static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
 {
 	uint64_t until = now;
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
-		if (!m->pending || !m->answered)
+		if (!m->pending)
 			continue;
-		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
+		uint64_t t = after_tx(r, m, m->answered ? m->ack_due_span_ms : m->ack_soon_span_ms,
+				      now);
 		if (t > until)
 			until = t;
 	}
@@ -1506,6 +1526,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	m->push_sent_ms = now;
 	m->ack_due_span_ms = ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
 					 flood ? 1 : hops);
+	m->ack_soon_span_ms = ack_soon_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len, hops);
 	r->stats.pushes++;
 	return ERR_OK;
 }
@@ -1533,6 +1554,7 @@ static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
 {
 	uint32_t rtc = room_rtc(r);
 	m->pending = false;
+	r->push_idle_ms = now;
 	late_ack_keep(r, m);
 	if (m->push_resend && m->held == HELD_RESENT) {
 		held_assumed(m, m->push_ts, now);
@@ -1606,6 +1628,32 @@ static bool silent_hour_spent(const struct room *r, const struct room_member *m)
 	       rtc - r->silent_hour < 3600;
 }
 
+/*
+ * A silent gap in a long run of pushes (issue 12.2).  While the room pushes
+ * to member after member, the channel is busy but for the 200 ms before each
+ * ACK; a firmware client with a post to send looks again 120, 240 or 360 ms
+ * after it found the channel busy (Dispatcher::checkSend), so it either
+ * keys up in one of those 200 ms, where a member's ACK may start within its
+ * carrier-sense time, or gives up waiting after 4 s and sends anyway.  So
+ * after PUSH_RUN_MAX_MS of back-to-back exchanges the next push waits until
+ * the channel has been silent PUSH_GAP_MS (longer than the longest retry:
+ * every waiting client's next look falls into it).  Returns true if the
+ * push has to wait.
+ */
+#define PUSH_RUN_MAX_MS 3000
+#define PUSH_GAP_MS 400
+static bool push_gap(struct room *r, uint64_t now)
+{
+	if (!r->push_run_ms || now >= r->push_idle_ms + PUSH_GAP_MS) {
+		r->push_run_ms = now; /* the channel was quiet: a new run */
+		return false;
+	}
+	if (now - r->push_run_ms < PUSH_RUN_MAX_MS)
+		return false;
+	r->push_gap_until = r->push_idle_ms + PUSH_GAP_MS;
+	return true;
+}
+
 static void push_engine(struct room *r, uint64_t now)
 {
 	struct store_post p;
@@ -1652,6 +1700,8 @@ static void push_engine(struct room *r, uint64_t now)
 			held_assumed(m, p.post_ts, now);
 			continue;
 		}
+		if (push_gap(r, now))
+			return;
 		push_post(r, m, &p);
 		return;
 	}
@@ -1711,8 +1761,49 @@ static void schedule_adverts(struct room *r, uint64_t now)
 					  : UINT64_MAX;
 }
 
+/* When the last push's ACK window ends (now if none): the end of its whole
+ * window, for any member. */
+static uint64_t push_window_end(const struct room *r, uint64_t now)
+{
+	uint64_t until = now;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		const struct room_member *m = &r->members[r->inflight[j]];
+		if (!m->pending)
+			continue;
+		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
+		if (t > until)
+			until = t;
+	}
+	return until;
+}
+
+/* An advert due while a push's ACK is due waits until that ACK's window
+ * ends: keyed up on top of the ACK it loses it, and the new copy of the
+ * push is shown twice by a firmware client (interop, after a restart: the
+ * start's zero-hop advert 12 ms after a member's ACK).  The push engine
+ * starts nothing while the advert is queued, so it is not put off again. */
+static void adverts_wait(struct room *r, uint64_t until)
+{
+	if (r->pending_flood_ms && r->pending_flood_ms < until)
+		r->pending_flood_ms = until;
+	if (r->pending_zero_hop_ms && r->pending_zero_hop_ms < until)
+		r->pending_zero_hop_ms = until;
+	if (r->next_flood_advert_ms < until)
+		r->next_flood_advert_ms = until;
+	if (r->next_advert_ms < until)
+		r->next_advert_ms = until;
+}
+
 static void advert_timers(struct room *r, uint64_t now)
 {
+	bool due = (r->pending_flood_ms && now >= r->pending_flood_ms) ||
+		   (r->pending_zero_hop_ms && now >= r->pending_zero_hop_ms) ||
+		   now >= r->next_flood_advert_ms || now >= r->next_advert_ms;
+	uint64_t until = due ? push_window_end(r, now) : now;
+	if (until > now) {
+		adverts_wait(r, until);
+		return;
+	}
 	if (r->pending_flood_ms && now >= r->pending_flood_ms) {
 		r->pending_flood_ms = 0;
 		room_advert(r, true);
@@ -2033,7 +2124,7 @@ void room_tick(struct room *r, uint64_t now_ms)
 	release_held(r, now_ms);
 	if (now_ms >= r->next_push_ms) {
 		push_engine(r, now_ms);
-		r->next_push_ms = now_ms + 150;
+		r->next_push_ms = r->push_gap_until > now_ms ? r->push_gap_until : now_ms + 150;
 	}
 	if (now_ms >= r->next_flush_ms)
 		flush_members(r, now_ms);

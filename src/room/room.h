@@ -147,6 +147,9 @@ struct room_member {
 	uint32_t ack_span_ms;
 	uint32_t ack_due_span_ms; /* the ACK should be back this long after the push's
 				   * TxDone: other pushes wait */
+	uint32_t ack_soon_span_ms; /* ... and is expected about this long after it (the
+				    * client's 200 ms, the ACK on the air, a margin): a reply
+				    * waits this long for a member that has answered no push */
 	uint64_t push_seq;       /* the push in the mesh's transmit queue (mesh_tx_state) */
 	uint32_t push_retry_ts;  /* the post push_sent counts copies of (0 = the next one) */
 	uint8_t push_sent;       /* copies of it sent and not acknowledged, each one a
@@ -225,6 +228,9 @@ struct room {
 	uint32_t last_unique; /* getCurrentTimeUnique */
 	uint64_t start_ms;
 	uint64_t next_push_ms;
+	uint64_t push_run_ms;    /* start of the current run of back-to-back pushes */
+	uint64_t push_idle_ms;   /* when the last push exchange ended (ACK in, or timeout) */
+	uint64_t push_gap_until; /* a silent gap in a long run: no push before this */
 	uint64_t next_advert_ms, next_flood_advert_ms;
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
 	size_t rr;            /* round-robin position of the push engine */

@@ -359,6 +359,229 @@ static void test_ack_first(void)
 	story_close(&s);
 }
 
+/* ---- a member's first push: its ACK is not met by one of ours ---- */
+
+static int ack_author_radio = -1, ack_room_radio = -1;
+static uint64_t room_tx[256][2], ack_tx[256][2];
+static size_t n_room_tx, n_ack_tx;
+
+/* Records the room's transmissions and the ACKs of members other than the author. */
+static void ack_hook(void *ctx, struct world *w, const struct chan_tx_report *rep)
+{
+	struct pkt p;
+	(void)ctx;
+	(void)w;
+	if (rep->sender == ack_room_radio) {
+		if (n_room_tx < 256) {
+			room_tx[n_room_tx][0] = rep->start_us;
+			room_tx[n_room_tx++][1] = rep->end_us;
+		}
+		return;
+	}
+	if (rep->sender == ack_author_radio || pkt_decode(&p, rep->frame, rep->len) != ERR_OK ||
+	    (pkt_type(&p) != PKT_ACK && pkt_type(&p) != PKT_PATH) || n_ack_tx == 256)
+		return;
+	ack_tx[n_ack_tx][0] = rep->start_us;
+	ack_tx[n_ack_tx++][1] = rep->end_us;
+}
+
+/* Member ACKs on the air when the room keyed up (the room loses them: it does
+ * not hear while it sends, and a radio that starts during them blanks them). */
+static unsigned acks_met(void)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < n_ack_tx; i++)
+		for (size_t j = 0; j < n_room_tx; j++)
+			if (room_tx[j][0] >= ack_tx[i][0] && room_tx[j][0] < ack_tx[i][1]) {
+				n++;
+				break;
+			}
+	return n;
+}
+
+/*
+ * Bob, carol and dave have just logged in (none has ACKed a push in this
+ * run) and alice posts twice; her second post comes in at a sweep of
+ * moments (10 ms apart) across their first pushes.  A member's ACK of a
+ * push is answered 200 ms after it, or later from a client that deferred
+ * behind alice's post; the room's ACK to alice, 300 ms after her post,
+ * must not key up on top of it (the room would lose the ACK and send a new
+ * copy, which a firmware client shows twice).
+ */
+static void test_first_push_ack(void)
+{
+	unsigned met = 0, acks = 0, twice = 0;
+	for (unsigned d = 600; d <= 2400; d += 10) {
+		struct story s;
+		story_open(&s, SEED + 20 + d);
+		struct world *w = s.w;
+		int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+		int c = add_stock(w, "carol"), e = add_stock(w, "dave");
+		story_contacts(&s);
+		CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, e, s.rp, "hello"), ROLE_READ_WRITE);
+		world_run_for(w, 3000);
+		ack_author_radio = world_radio_id(w, a);
+		ack_room_radio = world_radio_id(w, s.rd);
+		n_room_tx = n_ack_tx = 0;
+		world_set_tx_hook(w, ack_hook, NULL);
+		uint32_t id = 0;
+		CHECK(post(w, a, s.rp, "first"));
+		world_run_for(w, d);
+		CHECK_EQ(client_post(world_client(w, a), s.rp, "second", 6, world_now_ms(w), &id),
+		         ERR_OK);
+		CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 2, 60000));
+		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 2, 60000));
+		CHECK(wait_for(w, e, CLIENT_EV_POST, s.rp, 2, 60000));
+		world_run_for(w, 20000);
+		world_set_tx_hook(w, NULL, NULL);
+		met += acks_met();
+		acks += (unsigned)n_ack_tx;
+		twice += world_posts_shown_twice(w, b) + world_posts_shown_twice(w, c) +
+		         world_posts_shown_twice(w, e);
+		story_close(&s);
+	}
+	/* (a post shown twice here comes from alice's post and a member's ACK
+	 * keying up within one carrier-sense time of each other: no room can
+	 * help that) */
+	printf("test_push: first pushes: members sent %u ACKs, the room keyed up on %u, %u posts "
+	       "shown twice\n",
+	       acks, met, twice);
+	CHECK_EQ(met, 0);
+}
+
+/* ---- 12.6: an advert does not meet a member's ACK ---- */
+
+/*
+ * The room's zero-hop advert (the one after a start, or `advert') falls due
+ * at a sweep of moments (10 ms apart) while carol catches up 4 posts: it
+ * never keys up on top of carol's ACK of a push (interop round 2 after a
+ * SIGKILL: the advert 12 ms after her ACK, the room lost it and pushed the
+ * post again, which the firmware client showed twice).
+ */
+static void test_advert_waits(void)
+{
+	unsigned met = 0, twice = 0;
+	for (unsigned d = 0; d <= 1200; d += 10) {
+		struct story s;
+		story_open(&s, SEED + 3000 + d);
+		struct world *w = s.w;
+		int a = add_stock(w, "alice"), c = add_stock(w, "carol");
+		story_contacts(&s);
+		CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK(post(w, a, s.rp, "warm up"));
+		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 1, 60000));
+		CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
+		for (int i = 0; i < 4; i++) {
+			char t[8];
+			snprintf(t, sizeof(t), "p%d", i);
+			CHECK(post(w, a, s.rp, t));
+		}
+		world_run_for(w, 30000);
+		CHECK_EQ(world_node_set_up(w, c, true), ERR_OK);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		ack_author_radio = world_radio_id(w, a);
+		ack_room_radio = world_radio_id(w, s.rd);
+		n_room_tx = n_ack_tx = 0;
+		world_set_tx_hook(w, ack_hook, NULL);
+		world_room(w, s.rd, 0)->pending_zero_hop_ms = world_now_ms(w) + 1000 + d;
+		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 5, 60000));
+		world_run_for(w, 20000);
+		world_set_tx_hook(w, NULL, NULL);
+		met += acks_met();
+		twice += world_posts_shown_twice(w, c);
+		story_close(&s);
+	}
+	printf("test_push: advert during a catch-up: the room keyed up on %u of carol's ACKs, %u "
+	       "posts shown twice\n",
+	       met, twice);
+	CHECK_EQ(met, 0);
+	CHECK_EQ(twice, 0);
+}
+
+/* ---- 12.2: a silent gap in a long run of pushes ---- */
+
+static uint64_t air_tx[1024][2];
+static size_t n_air_tx;
+
+static void air_hook(void *ctx, struct world *w, const struct chan_tx_report *rep)
+{
+	(void)ctx;
+	(void)w;
+	if (n_air_tx < 1024) {
+		air_tx[n_air_tx][0] = rep->start_us / 1000;
+		air_tx[n_air_tx++][1] = rep->end_us / 1000;
+	}
+}
+
+/*
+ * Alice posts once and the room pushes the post to 10 members, one exchange
+ * after another (~10 s of air on EU-SF8 with only the clients' 200 ms holes
+ * between them).  A firmware client waiting to post looks again 120-360 ms
+ * after it found the channel busy, so it needs a silence longer than 360 ms
+ * to get on the air safely: after at most ~3 s of exchanges (plus the one
+ * under way) the room leaves one of at least 400 ms.  Every member still
+ * gets the post once.
+ */
+static void test_push_gap(void)
+{
+	struct story s;
+	story_open(&s, SEED + 12);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), o[10];
+	for (int i = 0; i < 10; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "o%d", i);
+		o[i] = add_stock(w, name);
+	}
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	for (int i = 0; i < 10; i++) {
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, o[i], s.rp, "hello"), ROLE_READ_WRITE);
+	}
+	CHECK(post(w, a, s.rp, "warm up")); /* every member answers a push first */
+	for (int i = 0; i < 10; i++)
+		CHECK(wait_for(w, o[i], CLIENT_EV_POST, s.rp, 1, 60000));
+	world_run_for(w, 10000);
+	n_air_tx = 0;
+	world_set_tx_hook(w, air_hook, NULL);
+	CHECK(post(w, a, s.rp, "to ten"));
+	for (int i = 0; i < 10; i++)
+		CHECK(wait_for(w, o[i], CLIENT_EV_POST, s.rp, 2, 60000));
+	world_run_for(w, 5000);
+	world_set_tx_hook(w, NULL, NULL);
+	/* the longest stretch of air without a silence of 400 ms */
+	uint64_t longest = 0, from = n_air_tx ? air_tx[0][0] : 0, end = from;
+	unsigned gaps = 0;
+	for (size_t i = 0; i < n_air_tx; i++) {
+		if (air_tx[i][0] >= end + 400) {
+			gaps++;
+			from = air_tx[i][0];
+		}
+		if (air_tx[i][1] > end)
+			end = air_tx[i][1];
+		if (end - from > longest)
+			longest = end - from;
+	}
+	printf("test_push: 10 members: %zu transmissions, longest stretch without a 400 ms "
+	       "silence %llu ms, %u such silences\n",
+	       n_air_tx, (unsigned long long)longest, gaps);
+	CHECK(longest <= 3000 + 1500);
+	for (int i = 0; i < 10; i++) {
+		CHECK_EQ(world_event_count(w, o[i], CLIENT_EV_POST, s.rp), 2);
+		CHECK_EQ(world_posts_shown_twice(w, o[i]), 0);
+	}
+	story_close(&s);
+}
+
 /* ---- 12.3: no copy of a push twice ---- */
 
 static void test_no_repeated_copy(void)
@@ -654,6 +877,9 @@ int main(void)
 		test_kill_around_acks(SEED + 100 + (uint64_t)i, false);
 	test_route_kept();
 	test_ack_first();
+	test_first_push_ack();
+	test_push_gap();
+	test_advert_waits();
 	test_no_repeated_copy();
 	test_resume();
 	test_clean_stop();
