@@ -61,10 +61,14 @@ struct node {
 static struct node nodes[MAX_NODES];
 static int n_nodes;
 
+/* A node whose radio finds the channel busy: its frames wait in its mesh;
+ * a node that hears nothing (out of range for a while). */
+static bool tx_blocked[MAX_NODES], rx_blocked[MAX_NODES];
+
 static inline int transmit(void *ctx, const uint8_t *f, size_t len)
 {
 	struct node *n = ctx;
-	if (n_air >= 256)
+	if (n_air >= 256 || tx_blocked[n->idx])
 		return ERR_AGAIN;
 	air[n_air].from = n->idx;
 	memcpy(air[n_air].b, f, len);
@@ -100,7 +104,7 @@ static inline void deliver(void)
 		n_air--;
 		now += lora_airtime_ms(&nodes[f.from].mesh.cfg.lp, f.len);
 		for (int i = 0; i < n_nodes; i++)
-			if (i != f.from)
+			if (i != f.from && !rx_blocked[i])
 				mesh_on_frame(&nodes[i].mesh, f.b, f.len, 40, -60, now);
 		mesh_on_tx_done(&nodes[f.from].mesh, true, now);
 	}

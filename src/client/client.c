@@ -565,7 +565,7 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
 		fingerprint(m->timestamp, m->author, m->text, m->text_len, fp);
-		if (!seen_add(rs, fp))
+		if (!seen_add(rs, fp) && !c->cfg.stock)
 			return; /* a re-push after a lost ACK: acknowledged again, shown once */
 	}
 	struct client_event ev = {.type = CLIENT_EV_POST,

@@ -150,6 +150,9 @@ struct client_cfg {
 	double timeout_factor; /* scales the §9.2 timeouts, default 1.0 */
 	unsigned multi_acks;   /* extra multi-ACK before a direct ACK (companion: 0) */
 	unsigned op_gap_ms;    /* least time between operations started, default 1500 */
+	/* a stock firmware client (BaseChatMesh): every push that its duplicate
+	 * table lets through is shown, with no de-duplication of its own */
+	bool stock;
 };
 
 void client_cfg_defaults(struct client_cfg *cfg);

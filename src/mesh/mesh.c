@@ -88,6 +88,13 @@ void mesh_dup_mark(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE])
 	m->dup_next = (m->dup_next + 1) % MESH_DUP_ENTRIES;
 }
 
+void mesh_dup_clear(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE])
+{
+	for (int i = 0; i < MESH_DUP_ENTRIES; i++)
+		if (memcmp(m->dup[i], hash, PKT_HASH_SIZE) == 0)
+			memset(m->dup[i], 0, PKT_HASH_SIZE);
+}
+
 /* Checks and marks; counts duplicates by route kind. */
 static bool seen_or_mark(struct mesh *m, const struct pkt *p, const uint8_t hash[PKT_HASH_SIZE])
 {
@@ -121,6 +128,38 @@ static int enqueue(struct mesh *m, const struct pkt *p, uint8_t pri, uint32_t de
 	m->stats.err_flags |= MESH_ERR_POOL;
 	log_warn("mesh", "transmit queue full, %s dropped", pkt_type_name(pkt_type(p)));
 	return ERR_FULL;
+}
+
+uint64_t mesh_last_queued(const struct mesh *m)
+{
+	return m->txq_seq - 1;
+}
+
+int mesh_tx_state(const struct mesh *m, uint64_t seq, uint64_t *done_ms)
+{
+	if (m->tx_busy && m->tx_seq == seq)
+		return MESH_TX_WAITING;
+	for (int i = 0; i < MESH_TXQ_MAX; i++)
+		if (m->txq[i].used && m->txq[i].seq == seq)
+			return MESH_TX_WAITING;
+	for (int i = 0; i < MESH_TX_DONE_LOG; i++) {
+		if (m->tx_done[i].seq == seq && m->tx_done[i].done_ms) {
+			*done_ms = m->tx_done[i].done_ms;
+			return ERR_OK;
+		}
+	}
+	return ERR_NOT_FOUND;
+}
+
+int mesh_set_due(struct mesh *m, uint64_t seq, uint64_t due_ms)
+{
+	for (int i = 0; i < MESH_TXQ_MAX; i++) {
+		if (m->txq[i].used && m->txq[i].seq == seq) {
+			m->txq[i].due_ms = due_ms;
+			return ERR_OK;
+		}
+	}
+	return ERR_NOT_FOUND;
 }
 
 unsigned mesh_queue_len(const struct mesh *m)
@@ -200,6 +239,7 @@ static void try_send(struct mesh *m)
 		else
 			m->stats.direct_tx++;
 		m->tx_busy = true;
+		m->tx_seq = e->seq;
 		m->tx_start_ms = m->now_ms;
 		m->tx_est_ms = lora_airtime_ms(&m->cfg.lp, len);
 		e->used = false;
@@ -217,6 +257,10 @@ void mesh_on_tx_done(struct mesh *m, bool ok, uint64_t now_ms)
 	} else {
 		m->stats.sent++;
 	}
+	/* when each frame left the air: the earliest a genuine answer can follow */
+	m->tx_done[m->tx_done_next].seq = m->tx_seq;
+	m->tx_done[m->tx_done_next].done_ms = ok ? now_ms : UINT64_MAX;
+	m->tx_done_next = (m->tx_done_next + 1) % MESH_TX_DONE_LOG;
 	/* The modem's TxDone also covers its own listen-before-talk wait, so the
 	 * budget is charged the estimated time on air, not the elapsed time. */
 	uint32_t t = m->tx_est_ms;

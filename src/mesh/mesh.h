@@ -32,6 +32,7 @@
 #define MESH_MAX_EPS 64
 #define MESH_MAX_CANDIDATES 16
 #define MESH_NO_PATH 0xFF /* out_path unknown */
+#define MESH_TX_DONE_LOG 16 /* transmissions whose TxDone time is remembered */
 
 /* Priorities (§6.5): lower goes first. */
 enum { MESH_PRI_DIRECT = 0, MESH_PRI_FLOOD = 1, MESH_PRI_PATH_FLOOD = 2, MESH_PRI_ADVERT = 3,
@@ -157,6 +158,11 @@ struct mesh {
 	struct mesh_txq_entry txq[MESH_TXQ_MAX];
 	uint64_t txq_seq;
 	bool tx_busy;         /* a frame is with the radio */
+	uint64_t tx_seq;      /* ... this one (txq_entry.seq) */
+	struct {
+		uint64_t seq, done_ms; /* done_ms UINT64_MAX: the radio failed it */
+	} tx_done[MESH_TX_DONE_LOG];
+	unsigned tx_done_next;
 	uint64_t tx_start_ms;
 	uint32_t tx_est_ms;
 	double budget_ms;     /* airtime budget (§6.8) */
@@ -184,10 +190,25 @@ void mesh_tick(struct mesh *m, uint64_t now_ms);
 uint64_t mesh_next_deadline(const struct mesh *m);
 /* Packets queued, due or not. */
 unsigned mesh_queue_len(const struct mesh *m);
+/* The sequence number of the packet queued last (after a successful send). */
+uint64_t mesh_last_queued(const struct mesh *m);
+/*
+ * Where a queued packet is: MESH_TX_WAITING while it waits in the queue or
+ * is with the radio; ERR_OK once the radio reported its TxDone (*done_ms:
+ * when; UINT64_MAX if the radio failed it); ERR_NOT_FOUND if unknown (dropped,
+ * or more than MESH_TX_DONE_LOG transmissions ago).
+ */
+#define MESH_TX_WAITING 1
+int mesh_tx_state(const struct mesh *m, uint64_t seq, uint64_t *done_ms);
+/* Moves the time a queued packet is due (not yet with the radio); ERR_NOT_FOUND if none. */
+int mesh_set_due(struct mesh *m, uint64_t seq, uint64_t due_ms);
 
 /* Duplicate table (§6.6). */
 bool mesh_dup_seen(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
 void mesh_dup_mark(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
+/* Forgets a hash, so the same packet is taken again (MeshTables::clear):
+ * for a packet refused on its timing whose genuine twin may still come. */
+void mesh_dup_clear(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
 
 /*
  * Sending (§6.5).  The packet's header type and payload must be set; the

@@ -207,9 +207,11 @@ static void c_stats_room(struct cmd_ctx *c)
 	const struct room_stats *s = &c->r->stats;
 	REPLY(c,
 	      "{\"members\":%zu,\"logins\":%u,\"bad_logins\":%u,\"posts\":%u,\"pushes\":%u,"
-	      "\"push_acks\":%u,\"push_timeouts\":%u,\"store_errors\":%u}",
+	      "\"push_acks\":%u,\"push_timeouts\":%u,\"store_errors\":%u,\"given_up\":%u,"
+	      "\"silent_air_s\":%u}",
 	      c->r->n_members, s->logins_ok, s->logins_bad, s->posts_stored, s->pushes, s->push_acks,
-	      s->push_timeouts, s->store_errors);
+	      s->push_timeouts, s->store_errors, s->push_given_up,
+	      (unsigned)(s->push_silent_air_ms / 1000));
 }
 
 /* ---- node-wide settings (§8.3, §8.4): the radio and the mesh ---- */

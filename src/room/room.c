@@ -4,8 +4,12 @@
  * adverts (§7.9).  Admin commands are in cmd.c.
  *
  * Durability: a post is committed before its ACK is queued; a login's replay
- * mark and role are committed before the reply.  Sync points and activity
- * are written when they change (they only ever cost a re-push if lost).
+ * mark and role are committed before the reply.  The push engine's state
+ * is committed when it moves: before a push goes to the mesh (the copies
+ * sent of the member's next post) and when its ACK comes in (the sync
+ * point), so after a crash no acknowledged post is pushed again and no copy
+ * the member may hold is sent in a new variant.  Other activity is written
+ * by the next tick, and every member at a graceful close.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +31,6 @@
 #define REPLY_DELAY_MS 300             /* SERVER_RESPONSE_DELAY */
 #define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
 #define PUSH_TIMEOUT_FLOOD_MS 12000
-#define PUSH_FAILS_RESET_PATH 3
 /*
  * A round of pushes of one post is the 4 attempt-bit variants, each once: a
  * fifth copy would repeat one the member may already have (its ACK lost),
@@ -43,6 +46,34 @@
 #define PUSH_ROUND_ACTIVE_S 600
 #define PATH_ANSWER_MS 120000 /* a member's PATH answers a flood of ours within this */
 #define MEMBER_KEEP_S (30u * 86400) /* a password member seen since is never evicted */
+/*
+ * What a member that never answers can cost (issue 13): after a sign of
+ * life at most PUSH_SILENT_ROUNDS rounds and PUSH_SILENT_FLOODS flooded
+ * pushes, and never more than PUSH_SILENT_HOUR unanswered pushes an hour,
+ * whatever it does (a login is a sign of life, and costs its sender one
+ * packet).  Then it is given up until it shows activity (the hour: until
+ * the hour is over).
+ */
+#define PUSH_SILENT_ROUNDS 3
+#define PUSH_SILENT_FLOODS 8
+#define PUSH_SILENT_HOUR 24
+/* and all such members together: once pushes that were never answered took
+ * this much air in an hour, only members that answer pushes get more */
+#define PUSH_SILENT_ROOM_AIR_MS 108000 /* 3 % of the hour */
+/*
+ * A push that was out when the room stopped (its copies counted in the
+ * store) may have been shown with its ACK lost while the room was down.
+ * After the restart that copy goes once more unchanged (HELD_RESEND): a
+ * member that has it drops it as a duplicate, one that has not shows it and
+ * ACKs.  No ACK (or a second restart before one, HELD_RESENT, kept in the
+ * store as PUSH_SENT_RESENT): the member has it (HELD_ASSUME), and a new
+ * variant would show the post twice.
+ */
+enum { HELD_NONE, HELD_RESEND, HELD_RESENT, HELD_ASSUME };
+#define PUSH_SENT_RESENT 0x80
+#define PUSH_SENT_MAX 0x7F
+#define ALIVE_KEY "alive"
+#define ALIVE_EVERY_MS 60000
 #define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
 #define BOOT_ADVERT_MS 5000
 #define CLOCK_STEP_S 600 /* the RTC this far behind the one saved was stepped back */
@@ -107,7 +138,7 @@ static void member_to_store(const struct room_member *m, struct store_member *s)
 	s->out_path_len = m->out_path_len;
 	if (m->out_path_len != MESH_NO_PATH)
 		memcpy(s->out_path, m->out_path, path_len_bytes(m->out_path_len));
-	s->push_failures = (uint8_t)(m->push_failures > 255 ? 255 : m->push_failures);
+	s->push_failures = (uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0));
 }
 
 static int member_save(struct room *r, const struct room_member *m)
@@ -345,6 +376,14 @@ static bool member_secret(struct room *r, struct room_member *m)
 	return m->secret_state > 0;
 }
 
+/* A sign of life: the member is pushed to again, in full rounds. */
+static void member_alive(struct room_member *m)
+{
+	m->push_failures = 0;
+	m->push_rounds = 0;
+	m->silent_floods = 0;
+}
+
 static int load_member(void *ctx, const struct store_member *s)
 {
 	struct load_ctx *lc = ctx;
@@ -398,9 +437,12 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->perms = s->permissions;
 	m->sync_since = s->sync_since;
 	m->last_ts = s->last_timestamp;
-	/* as after a firmware reboot: no pushes until the member shows activity */
-	m->last_activity = 0;
+	m->last_activity = s->last_activity; /* resume_members() decides */
 	m->stored_activity = s->last_activity;
+	m->push_sent = s->push_failures & PUSH_SENT_MAX;
+	m->held = (s->push_failures & PUSH_SENT_RESENT) ? HELD_ASSUME
+		  : m->push_sent			 ? HELD_RESEND
+							 : HELD_NONE;
 	m->out_path_len = s->out_path_len;
 	if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
 		memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));
@@ -479,6 +521,38 @@ static const uint8_t *reply_scope(struct room *r, const struct pkt *req, uint8_t
 	return room_reply_scope(r, req, key);
 }
 
+static uint64_t push_acks_due_until(const struct room *r, uint64_t now);
+static void release_held(struct room *r, uint64_t now);
+
+/*
+ * The delay of a reply (an ACK, a response, a CLI reply): base, or longer
+ * while a push's ACK is due.  A stock client that defers its ACK behind a
+ * busy channel (120-360 ms steps, §6.7) tends to key up just when our
+ * reply, timed from the same end of a frame, does; the lost ACK costs a new
+ * copy, which it shows twice.  The wait is bounded by that ACK's window,
+ * and ends when the ACK is in (reply_held, release_held).
+ */
+#define REPLY_HOLD_MAX_MS 1500
+static uint32_t reply_delay(const struct room *r, uint32_t base)
+{
+	uint64_t now = r->mesh->now_ms, until = push_acks_due_until(r, now);
+	if (until <= now + base)
+		return base;
+	uint64_t d = until - now;
+	return (uint32_t)(d > base + REPLY_HOLD_MAX_MS ? base + REPLY_HOLD_MAX_MS : d);
+}
+
+/* After a send with reply_delay(r, base): remembers the packet if it was
+ * held back, to release it early. */
+static void reply_held(struct room *r, uint32_t base, uint32_t delay)
+{
+	if (delay == base || r->n_held == ROOM_HELD_REPLIES)
+		return;
+	r->held[r->n_held].seq = mesh_last_queued(r->mesh);
+	r->held[r->n_held].due_ms = r->mesh->now_ms + base;
+	r->n_held++;
+}
+
 /* A reply datagram to a member: direct along its route, or by flood if none is known. */
 static int send_datagram(struct room *r, struct room_member *m, unsigned type,
 			 const uint8_t *body, size_t len, uint32_t delay, const struct pkt *req)
@@ -512,6 +586,8 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) ? !flood_ok(r, m)
 								   : !direct_ok(r, m))
 		return;
+	uint32_t base = delay;
+	delay = reply_delay(r, base);
 	if (pkt_is_flood(req)) {
 		m->flood_sent_ms = r->mesh->now_ms;
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
@@ -524,6 +600,8 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 	}
 	if (rc)
 		log_warn("room", "%s: reply not sent: %s", r->set.name, err_str(rc));
+	else
+		reply_held(r, base, delay);
 }
 
 static void send_ack(struct room *r, struct room_member *m, const struct pkt *req,
@@ -531,20 +609,26 @@ static void send_ack(struct room *r, struct room_member *m, const struct pkt *re
 {
 	struct pkt p;
 	uint8_t key[16];
+	uint32_t base = delay;
+	delay = reply_delay(r, base);
 	if (m->out_path_len == MESH_NO_PATH) {
 		m->flood_sent_ms = r->mesh->now_ms;
 		mesh_build_ack(&p, code, extra, extra_len);
-		mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
-				reply_scope(r, req, key));
+		if (mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
+				    reply_scope(r, req, key)) == ERR_OK)
+			reply_held(r, base, delay);
 		return;
 	}
 	if (r->set.multi_acks) {
 		mesh_build_multi_ack(&p, code, 1);
-		mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+		if (mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay) == ERR_OK)
+			reply_held(r, base, delay);
 		delay += 300;
+		base += 300;
 	}
 	mesh_build_ack(&p, code, extra, extra_len);
-	mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
+	if (mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay) == ERR_OK)
+		reply_held(r, base, delay);
 }
 
 static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint8_t *pub)
@@ -605,6 +689,16 @@ static bool is_banned(struct room *r, const uint8_t *pub)
 		k[CRYPTO_PUB_SIGN_BYTE] |= CRYPTO_PUB_SIGN_BIT;
 	}
 	return banned;
+}
+
+/* A banned key gets nothing: no reply, no ACK, no push, no sync point moved
+ * (issue 13); what it sends is counted and dropped. */
+static bool banned_member(struct room *r, const struct room_member *m)
+{
+	if (!is_banned(r, m->pub))
+		return false;
+	r->stats.logins_banned++;
+	return true;
 }
 
 static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
@@ -713,10 +807,11 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 			return;
 	}
 	m->last_ts = ts_mark(r, ts);
+	/* a push out to the member stays out if the login does not move the
+	 * sync point: its ACK may still come (a new copy would be shown twice) */
+	m->pending = m->pending && since == m->sync_since;
 	m->sync_since = since;
-	m->pending = false;
-	m->push_failures = 0;
-	m->push_rounds = 0;
+	member_alive(m);
 	m->last_activity = room_rtc(r);
 	set_perms(r, m, (uint8_t)((m->perms & ~3) | role));
 	if (pkt_is_flood(rx->pkt))
@@ -839,6 +934,8 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		r->stats.malformed++;
 		return false; /* a wrong key's garbage, or not text at all */
 	}
+	if (banned_member(r, m))
+		return true;
 	if (ts < m->last_ts || replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts;
 		return true;
@@ -848,8 +945,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	accepted(r, m, rx);
 	uint32_t now = room_rtc(r); /* only a stored post takes a unique time */
 	m->last_activity = now;
-	m->push_failures = 0;
-	m->push_rounds = 0;
+	member_alive(m);
 	m->dirty = true;
 	r->any_dirty = true;
 	ack_code(code, pt, 5 + text_len, m->pub);
@@ -872,8 +968,11 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 		memcpy(out + 5, reply, rl);
 		if (m->out_path_len == MESH_NO_PATH ? !flood_ok(r, m) : !direct_ok(r, m))
 			return true;
-		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, REPLY_DELAY_MS, rx->pkt))
+		uint32_t delay = reply_delay(r, REPLY_DELAY_MS);
+		if (send_datagram(r, m, PKT_TXT_MSG, out, 5 + rl, delay, rx->pkt))
 			log_warn("room", "%s: CLI reply not sent", r->set.name);
+		else
+			reply_held(r, REPLY_DELAY_MS, delay);
 		return true;
 	}
 	if ((m->perms & 3) == ROLE_GUEST)
@@ -950,6 +1049,8 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		r->stats.malformed++;
 		return false;
 	}
+	if (banned_member(r, m))
+		return true;
 	/* A client stamps each request anew (a post's retry keeps its stamp,
 	 * a request's does not): one no newer than the key's mark is a replay,
 	 * refused by the mark alone, not by the shared window that a member's
@@ -961,8 +1062,7 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	m->last_ts = ts_mark(r, ts);
 	accepted(r, m, rx);
 	m->last_activity = room_rtc(r);
-	m->push_failures = 0;
-	m->push_rounds = 0;
+	member_alive(m);
 	m->dirty = true;
 	r->any_dirty = true;
 	r->stats.requests++;
@@ -1048,37 +1148,115 @@ static uint64_t turnaround_ms(const struct room *r)
 	return (8 * sym_us + 999) / 1000;
 }
 
+/*
+ * Any member can compute the ACK of a push it was also sent; one that
+ * arrives before the push can have reached its recipient is forged (issues
+ * 8, 13).  The clock starts when the push left the air (its TxDone): a
+ * modem may hold a frame for seconds before it keys up, so the time it was
+ * queued says nothing.  While the push has not been sent every ACK is early.
+ */
+static bool ack_too_early(struct room *r, const struct room_member *m, uint64_t now)
+{
+	uint64_t done = 0;
+	int st = mesh_tx_state(r->mesh, m->push_seq, &done);
+	if (st == MESH_TX_WAITING)
+		return true;
+	if (st == ERR_OK)
+		return done == UINT64_MAX || now < done + m->push_min_ack_ms;
+	/* the mesh has forgotten it (long ago): measure from queueing */
+	return now < m->push_sent_ms + m->push_air_ms + m->push_min_ack_ms;
+}
+
+/* The member's push state as it stands, in one commit (before a push goes
+ * out, and when its ACK moves the sync point). */
+static int push_state_save(struct room *r, const struct room_member *m)
+{
+	int rc = store_member_set_push(
+		r->store, r->store_id, m->pub, m->sync_since, m->last_activity,
+		(uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0)));
+	if (rc)
+		r->stats.store_errors++;
+	return rc;
+}
+
+/* The ACK moved the member's sync point to post_ts: state, commit, pace. */
+static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint64_t now)
+{
+	m->pending = false;
+	m->answered = true;
+	member_alive(m);
+	m->last_activity = room_rtc(r);
+	m->sync_since = post_ts;
+	m->push_sent = 0;
+	m->push_retry_ts = 0;
+	m->held = HELD_NONE;
+	m->caught_up = 0;
+	m->next_push_ms = now;
+	r->stats.push_acks++;
+	/* durable now: the member has shown the post, and a crash must not
+	 * make it show it again (issue 18) */
+	push_state_save(r, m);
+	/* the next push goes out at once, but not before a frame its sender
+	 * keys up straight after the ACK (a return PATH, §9.3) can be heard:
+	 * carrier sense needs a few symbols of it (issue 7) */
+	r->next_push_ms = now + turnaround_ms(r);
+	release_held(r, now);
+}
+
+/* The ACK of an earlier copy of a post, after that copy timed out (the
+ * firmware's "TODO: keep prev expected_ack's in a list"). */
+static bool match_late_ack(struct room *r, const uint8_t code[4], uint64_t now)
+{
+	for (unsigned i = 0; i < ROOM_LATE_ACKS; i++) {
+		if (!r->late[i].post_ts || memcmp(r->late[i].code, code, 4) != 0)
+			continue;
+		struct room_member *m = room_member_find(r, r->late[i].pub);
+		uint32_t ts = r->late[i].post_ts;
+		r->late[i].post_ts = 0;
+		if (!m || m->sync_since >= ts || is_banned(r, m->pub))
+			return true; /* it has moved on (or is banned): nothing to do */
+		if (m->pending && m->push_ts != ts)
+			m->pending = false; /* cannot happen: copies of one post at a time */
+		acked(r, m, ts, now);
+		return true;
+	}
+	return false;
+}
+
+static void late_ack_keep(struct room *r, const struct room_member *m)
+{
+	unsigned i = r->late_next;
+	memcpy(r->late[i].pub, m->pub, CRYPTO_PUB_SIZE);
+	r->late[i].post_ts = m->push_ts;
+	memcpy(r->late[i].code, m->pending_ack, 4);
+	r->late_next = (i + 1) % ROOM_LATE_ACKS;
+}
+
 static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t code[4])
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		struct room_member *m = &r->members[r->inflight[j]];
 		if (!m->pending || memcmp(m->pending_ack, code, 4) != 0)
 			continue;
-		/* Any member can compute the ACK of a push it was also sent; one
-		 * that arrives before the push can have reached its recipient is
-		 * forged (issue 8): the post goes out again with new bits. */
-		if (rx->now_ms < m->push_sent_ms + m->push_min_ack_ms) {
+		if (ack_too_early(r, m, rx->now_ms)) {
+			/* ignored: the push stays out, and its member's own ACK
+			 * (the same bytes: forgotten by the duplicate table) is
+			 * taken when it comes; a new copy instead would show
+			 * the post twice on a stock client */
+			uint8_t h[PKT_HASH_SIZE];
+			pkt_hash(rx->pkt, h);
+			mesh_dup_clear(r->mesh, h);
 			r->stats.push_acks_forged++;
-			m->pending = false;
 			return true;
 		}
-		m->pending = false;
-		m->push_failures = 0;
-		m->push_rounds = 0;
-		m->last_activity = room_rtc(r);
-		m->sync_since = m->push_ts;
-		m->caught_up = 0;
-		m->next_push_ms = rx->now_ms;
-		r->stats.push_acks++;
-		if (store_member_set_sync_since(r->store, r->store_id, m->pub, m->sync_since))
-			r->stats.store_errors++;
-		/* the next push goes out at once, but not before a frame its sender
-		 * keys up straight after the ACK (a return PATH, §9.3) can be
-		 * heard: carrier sense needs a few symbols of it (issue 7) */
-		r->next_push_ms = rx->now_ms + turnaround_ms(r);
+		if (is_banned(r, m->pub)) {
+			m->pending = false; /* a banned key moves no sync point */
+			return true;
+		}
+		acked(r, m, m->push_ts, rx->now_ms);
 		return true;
 	}
-	return false;
+	return match_late_ack(r, code, rx->now_ms);
 }
 
 static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
@@ -1095,7 +1273,7 @@ static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
 {
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
-	if (!m || replayed(r, rx))
+	if (!m || replayed(r, rx) || is_banned(r, m->pub))
 		return false;
 	/* A PATH has no timestamp.  A client sends one only in answer to a
 	 * flood of ours (a flooded reply, push, ACK or PATH: BaseChatMesh's
@@ -1161,105 +1339,246 @@ static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops
 	return (2 * (uint64_t)hops + 1) * leg + CLIENT_ACK_DELAY_MS + BUSY_RETRY_MAX_MS;
 }
 
+/*
+ * A push's waits (its ACK due, its timeout) run from when it left the air:
+ * while the radio holds it (a busy channel) they have not begun.
+ */
+static uint64_t after_tx(const struct room *r, const struct room_member *m, uint64_t span,
+			 uint64_t now)
+{
+	uint64_t done = 0;
+	int st = mesh_tx_state(r->mesh, m->push_seq, &done);
+	if (st == MESH_TX_WAITING)
+		return now + span;
+	if (st == ERR_OK && done != UINT64_MAX)
+		return done + span;
+	return m->push_sent_ms + span;
+}
+
+/* When the last ACK now due from a push is due by (now if none).  Only
+ * members that answer pushes count: a reply does not wait for a key that
+ * never ACKs (a silent login, issue 13). */
+static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
+{
+	uint64_t until = now;
+	for (unsigned j = 0; j < r->n_inflight; j++) {
+		const struct room_member *m = &r->members[r->inflight[j]];
+		if (!m->pending || !m->answered)
+			continue;
+		uint64_t t = after_tx(r, m, m->ack_due_span_ms, now);
+		if (t > until)
+			until = t;
+	}
+	return until;
+}
+
+/* Replies held back for a push's ACK go once no ACK is due any more (a
+ * turnaround after the one that just came in, and never before their own
+ * delay). */
+static void release_held(struct room *r, uint64_t now)
+{
+	if (!r->n_held || push_acks_due_until(r, now) > now)
+		return;
+	for (unsigned i = 0; i < r->n_held; i++) {
+		uint64_t due = now + turnaround_ms(r);
+		mesh_set_due(r->mesh, r->held[i].seq, due > r->held[i].due_ms ? due : r->held[i].due_ms);
+	}
+	r->n_held = 0;
+}
+
 static bool ack_due(const struct room *r, uint64_t now)
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		const struct room_member *m = &r->members[r->inflight[j]];
-		if (m->pending && now < m->ack_due_ms)
+		if (m->pending && now < after_tx(r, m, m->ack_due_span_ms, now))
 			return true;
 	}
 	return false;
 }
 
+/*
+ * The variant of copy n of a post (issue 12): the attempt bits are n & 3 and
+ * from the fifth copy on a tail byte n follows the text's NUL (the
+ * companion's "extended attempt" byte of §5.4), so no two copies of a post
+ * to a member are byte-identical and none is dropped by the member's
+ * duplicate table.  Neither changes the ACK or the text shown.  Returns
+ * the plaintext length.
+ */
+static size_t push_plaintext(uint8_t *pt, const struct store_post *p, unsigned n)
+{
+	le32_store(pt, p->post_ts);
+	pt[4] = (uint8_t)((TXT_SIGNED << 2) | (n & 3));
+	memcpy(pt + 5, p->author, 4);
+	memcpy(pt + 9, p->text, p->text_len);
+	size_t len = 9 + p->text_len;
+	if (n > 3) {
+		pt[len++] = 0;
+		pt[len++] = (uint8_t)n;
+	}
+	return len;
+}
+
 static int push_post(struct room *r, struct room_member *m, const struct store_post *p)
 {
-	uint8_t pt[9 + STORE_TEXT_MAX];
+	uint8_t pt[11 + STORE_TEXT_MAX];
 	struct pkt pkt;
-	uint8_t bits;
 
 	if (pushes_in_flight(r) >= ROOM_PUSH_PARALLEL_MAX)
 		return ERR_FULL; /* cannot happen: push.parallel is at most that */
 	if (!member_secret(r, m))
 		return ERR_CRYPTO;
-	/* a retry of the same post always changes the attempt bits, so it is
-	 * never byte-identical to the copy the client may have dropped */
-	if (m->push_retry_ts == p->post_ts) {
-		bits = (uint8_t)((m->push_attempt + 1) & 3);
-	} else {
-		rng_fill(r->mesh->rng, &bits, 1);
-		bits &= 3;
+	/* push_sent counts the copies of one post; loaded from the store
+	 * (push_retry_ts 0) they are copies of the member's next post */
+	if (m->push_retry_ts != p->post_ts) {
+		if (m->push_retry_ts) {
+			m->push_sent = 0;
+			m->held = HELD_NONE;
+		}
+		m->push_retry_ts = p->post_ts;
 	}
-	m->push_attempt = bits;
-	m->push_retry_ts = p->post_ts;
-	le32_store(pt, p->post_ts);
-	pt[4] = (uint8_t)((TXT_SIGNED << 2) | bits);
-	memcpy(pt + 5, p->author, 4);
-	memcpy(pt + 9, p->text, p->text_len);
-	size_t len = 9 + p->text_len;
+	bool resend = m->held == HELD_RESEND && m->push_sent;
+	unsigned n = resend ? m->push_sent - 1u : m->push_sent;
+	if (resend)
+		m->held = HELD_RESENT;
+	else if (m->push_sent < PUSH_SENT_MAX)
+		m->push_sent++;
+	/* durable before it is on the air, so a restart knows the copy */
+	if (push_state_save(r, m) != ERR_OK)
+		return ERR_STORE;
+	size_t len = push_plaintext(pt, p, n);
 	int rc = mesh_build_datagram(&pkt, PKT_TXT_MSG, &r->ep.id, m->pub[0], m->secret, pt, len);
 	if (rc)
 		return rc;
-	ack_code(m->pending_ack, pt, len, m->pub);
+	ack_code(m->pending_ack, pt, 9 + p->text_len, m->pub);
 	uint64_t now = r->mesh->now_ms;
-	if (m->out_path_len == MESH_NO_PATH) {
+	/* The last push of a round floods, in case the route changed, but the
+	 * route is kept (replies and later pushes use it) until a PATH
+	 * replaces it or the member logs in by flood (the firmware never drops
+	 * it either, issue 12). */
+	bool flood = m->out_path_len == MESH_NO_PATH || m->push_failures == PUSH_FAILS_GIVE_UP - 1;
+	uint32_t hops = flood ? 0 : path_len_count(m->out_path_len);
+	if (flood) {
 		uint8_t key[16];
 		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r),
 				     room_default_scope(r, key));
-		m->ack_timeout_ms = now + PUSH_TIMEOUT_FLOOD_MS;
+		m->ack_span_ms = PUSH_TIMEOUT_FLOOD_MS;
 	} else {
 		rc = mesh_send_direct(r->mesh, &pkt, m->out_path_len, m->out_path, 0);
-		m->ack_timeout_ms = now + 4000 + 2000 * (path_len_count(m->out_path_len) + 1);
+		m->ack_span_ms = 4000 + 2000 * (hops + 1);
 	}
+	m->ack_timeout_ms = now + m->ack_span_ms;
 	if (rc)
 		return rc;
-	/* The earliest a genuine ACK can come back: the push crosses every hop
-	 * of its route (each copy at least as long as the last one) and the
-	 * smallest ACK frame (header, path_len, code) crosses one more. */
-	uint32_t hops = m->out_path_len == MESH_NO_PATH ? 0 : path_len_count(m->out_path_len);
-	m->push_min_ack_ms = (hops + 1) * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
+	m->push_seq = mesh_last_queued(r->mesh);
+	m->push_flood = flood;
+	m->push_resend = resend;
+	m->push_air_ms = lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt_path_bytes(&pkt) + pkt.payload_len);
+	/* The earliest a genuine ACK can come back after the push left our
+	 * radio: the push crosses the remaining hops of its route (each copy at
+	 * least as long as ours) and the smallest ACK frame (header, path_len,
+	 * code) crosses one more. */
+	m->push_min_ack_ms = hops * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
 			     lora_airtime_ms(&r->mesh->cfg.lp, 6);
 	m->pending = true;
 	r->inflight[r->n_inflight++] = (uint32_t)(m - r->members);
 	m->push_ts = p->post_ts;
 	m->push_sent_ms = now;
-	m->ack_due_ms = now + ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
-					  m->out_path_len == MESH_NO_PATH
-						  ? 1
-						  : path_len_count(m->out_path_len));
+	m->ack_due_span_ms = ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
+					 flood ? 1 : hops);
 	r->stats.pushes++;
 	return ERR_OK;
+}
+
+/* The member has the post (see HELD_*): on to the next one. */
+static void held_assumed(struct room_member *m, uint32_t post_ts, uint64_t now)
+{
+	m->sync_since = post_ts;
+	m->push_sent = 0;
+	m->push_retry_ts = 0;
+	m->held = HELD_NONE;
+	m->caught_up = 0;
+	m->next_push_ms = now;
+}
+
+/* A bound on what a silent member costs was reached: given up until it
+ * shows activity (or, for the hourly bound, until the hour is over). */
+static void give_up(struct room *r, struct room_member *m)
+{
+	m->push_failures = PUSH_FAILS_GIVE_UP;
+	r->stats.push_given_up++;
+}
+
+static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
+{
+	uint32_t rtc = room_rtc(r);
+	m->pending = false;
+	late_ack_keep(r, m);
+	if (m->push_resend && m->held == HELD_RESENT) {
+		held_assumed(m, m->push_ts, now);
+		return;
+	}
+	m->push_failures++;
+	r->stats.push_timeouts++;
+	r->stats.push_silent_air_ms += m->push_air_ms;
+	if (!r->silent_hour || rtc - r->silent_hour >= 3600) {
+		r->silent_hour = rtc;
+		r->silent_air_ms = 0;
+	}
+	r->silent_air_ms += m->push_air_ms;
+	if (m->push_flood)
+		m->silent_floods++;
+	if (!m->silent_hour || rtc - m->silent_hour >= 3600) {
+		m->silent_hour = rtc;
+		m->silent_pushes = 0;
+	}
+	m->silent_pushes++;
+	if (m->silent_floods >= PUSH_SILENT_FLOODS || m->silent_pushes >= PUSH_SILENT_HOUR) {
+		give_up(r, m);
+		return;
+	}
+	if (m->push_failures < PUSH_FAILS_GIVE_UP)
+		return;
+	if (m->push_rounds + 1 >= PUSH_SILENT_ROUNDS || !m->last_activity ||
+	    rtc < m->last_activity || rtc - m->last_activity >= PUSH_ROUND_ACTIVE_S) {
+		r->stats.push_given_up++;
+		return;
+	}
+	unsigned shift = m->push_rounds < 5 ? m->push_rounds : 5;
+	uint64_t pause = (uint64_t)PUSH_ROUND_PAUSE_MS << shift;
+	if (pause > PUSH_ROUND_PAUSE_MAX_MS)
+		pause = PUSH_ROUND_PAUSE_MAX_MS;
+	m->push_rounds++;
+	m->push_failures = 0;
+	m->next_push_ms = now + pause;
+	r->stats.push_rounds++;
 }
 
 static void push_timeouts(struct room *r, uint64_t now)
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		struct room_member *m = &r->members[r->inflight[j]];
-		if (!m->pending || now < m->ack_timeout_ms)
+		if (!m->pending)
 			continue;
-		m->pending = false;
-		m->push_failures++;
-		r->stats.push_timeouts++;
-		/* the route may have changed: fall back to flood */
-		if (m->push_failures == PUSH_FAILS_RESET_PATH)
-			m->out_path_len = MESH_NO_PATH;
-		uint32_t rtc = room_rtc(r);
-		if (m->push_failures >= PUSH_FAILS_GIVE_UP && m->last_activity &&
-		    rtc >= m->last_activity && rtc - m->last_activity < PUSH_ROUND_ACTIVE_S) {
-			unsigned shift = m->push_rounds < 5 ? m->push_rounds : 5;
-			uint64_t pause = (uint64_t)PUSH_ROUND_PAUSE_MS << shift;
-			if (pause > PUSH_ROUND_PAUSE_MAX_MS)
-				pause = PUSH_ROUND_PAUSE_MAX_MS;
-			m->push_rounds++;
-			m->push_failures = 0;
-			m->next_push_ms = now + pause;
-			r->stats.push_rounds++;
-		}
+		m->ack_timeout_ms = after_tx(r, m, m->ack_span_ms, now);
+		if (now >= m->ack_timeout_ms)
+			push_timeout(r, m, now);
 	}
 }
 
 bool room_member_given_up(const struct room_member *m)
 {
 	return m->push_failures >= PUSH_FAILS_GIVE_UP;
+}
+
+/* The hourly bounds on unanswered pushes hold the member back: its own, and
+ * the room's for members that have not answered a push. */
+static bool silent_hour_spent(const struct room *r, const struct room_member *m)
+{
+	uint32_t rtc = room_rtc(r);
+	if (m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600)
+		return true;
+	return !m->answered && r->silent_air_ms >= PUSH_SILENT_ROOM_AIR_MS &&
+	       rtc - r->silent_hour < 3600;
 }
 
 static void push_engine(struct room *r, uint64_t now)
@@ -1270,8 +1589,11 @@ static void push_engine(struct room *r, uint64_t now)
 	if (!r->n_members)
 		return;
 	/* One push per call at most: once it is out its ACK is due (ack_due),
-	 * and nothing else in the walk changes these three. */
-	if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) >= 4 ||
+	 * and nothing else in the walk changes these.  Nothing else may be
+	 * waiting to go on the air: an ACK, a login response or a CLI reply
+	 * goes before any push (the author sees "Delivered" first, issue 12),
+	 * and the radio's queue stays short. */
+	if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) > 0 ||
 	    ack_due(r, now))
 		return;
 	unsigned queries = 0;
@@ -1283,7 +1605,8 @@ static void push_engine(struct room *r, uint64_t now)
 		struct room_member *m = &r->members[r->rr];
 		r->rr = (r->rr + 1) % r->n_members;
 		if (m->pending || m->caught_up == r->post_gen || !m->last_activity ||
-		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms)
+		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms ||
+		    silent_hour_spent(r, m))
 			continue;
 		int rc = store_post_next(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY,
 					 &p);
@@ -1295,6 +1618,14 @@ static void push_engine(struct room *r, uint64_t now)
 		if (rc) {
 			r->stats.store_errors++;
 			return;
+		}
+		if (is_banned(r, m->pub)) {
+			m->push_failures = PUSH_FAILS_GIVE_UP; /* until it is unbanned and logs in */
+			continue;
+		}
+		if (m->held == HELD_ASSUME) {
+			held_assumed(m, p.post_ts, now);
+			continue;
 		}
 		push_post(r, m, &p);
 		return;
@@ -1495,6 +1826,50 @@ void room_clock_floor_save(struct room *r)
 		r->stats.store_errors++;
 }
 
+/*
+ * After a restart the room goes on pushing to the members that were active
+ * in the PUSH_ROUND_ACTIVE_S before it stopped (issue 18): their apps still
+ * show them logged in.  The stop is the room's last "alive" mark (written
+ * every ALIVE_EVERY_MS and at a graceful close), or else the newest
+ * activity or post the store holds; the time the room was down does not
+ * count as idle time, so they get the rounds of a member briefly out of
+ * reach.  Anyone else waits for a sign of life, as after a firmware reboot.
+ */
+static void resume_members(struct room *r, uint32_t newest, uint64_t now_ms)
+{
+	uint32_t stop = newest, rtc = room_clock_rtc(r->clock, now_ms);
+	char buf[16];
+	for (size_t i = 0; i < r->n_members; i++)
+		if (r->members[i].last_activity > stop)
+			stop = r->members[i].last_activity;
+	if (store_setting_get(r->store, r->store_id, ALIVE_KEY, NULL, buf, sizeof(buf)) ==
+	    ERR_OK) {
+		unsigned long v = strtoul(buf, NULL, 10);
+		if (v > stop && v <= UINT32_MAX)
+			stop = (uint32_t)v;
+	}
+	for (size_t i = 0; i < r->n_members; i++) {
+		struct room_member *m = &r->members[i];
+		uint32_t la = m->last_activity;
+		if (!la || stop - la >= PUSH_ROUND_ACTIVE_S) {
+			m->last_activity = 0;
+			continue;
+		}
+		m->last_activity = rtc > stop ? la + (rtc - stop) : la;
+		m->answered = true;
+	}
+}
+
+/* The room's "alive" mark: the RTC it last ran at, for resume_members(). */
+static void mark_alive(struct room *r, uint64_t now_ms)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%u", room_clock_rtc(r->clock, now_ms));
+	if (store_setting_set(r->store, r->store_id, ALIVE_KEY, buf) != ERR_OK)
+		r->stats.store_errors++;
+	r->next_alive_ms = now_ms + ALIVE_EVERY_MS;
+}
+
 static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen)
 {
 	(void)seen;
@@ -1556,6 +1931,7 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 				 store_id, to - rtc);
 	}
 	r->next_floor_ms = now_ms + CLOCK_FLOOR_SAVE_MS;
+	resume_members(r, newest, now_ms);
 	schedule_adverts(r, now_ms);
 	r->pending_zero_hop_ms = now_ms + BOOT_ADVERT_MS;
 	rc = mesh_add_ep(mesh, &r->ep);
@@ -1587,14 +1963,17 @@ static void flush_members(struct room *r, uint64_t now_ms)
 	r->any_dirty = false;
 }
 
-void room_close(struct room *r)
+static void close_room(struct room *r, bool save)
 {
 	if (r->mesh)
 		mesh_remove_ep(r->mesh, &r->ep);
-	if (r->store)
+	if (r->store && save) {
 		flush_members(r, 0);
-	if (r->store && r->mesh && r->clock)
-		room_clock_floor_save(r);
+		if (r->mesh)
+			mark_alive(r, r->mesh->now_ms);
+		if (r->mesh && r->clock)
+			room_clock_floor_save(r);
+	}
 	if (r->members) {
 		crypto_wipe(r->members, r->cap_members * sizeof(*r->members));
 		free(r->members);
@@ -1609,6 +1988,16 @@ void room_close(struct room *r)
 	r->mesh = NULL;
 }
 
+void room_close(struct room *r)
+{
+	close_room(r, true);
+}
+
+void room_abandon(struct room *r)
+{
+	close_room(r, false);
+}
+
 void room_tick(struct room *r, uint64_t now_ms)
 {
 	node_timers(r, now_ms);
@@ -1616,6 +2005,7 @@ void room_tick(struct room *r, uint64_t now_ms)
 	/* ack timeouts are deadlines of their own (room_next_deadline): act on
 	 * them now, not at the next push slot, or the caller's loop spins */
 	push_timeouts(r, now_ms);
+	release_held(r, now_ms);
 	if (now_ms >= r->next_push_ms) {
 		push_engine(r, now_ms);
 		r->next_push_ms = now_ms + 150;
@@ -1626,6 +2016,8 @@ void room_tick(struct room *r, uint64_t now_ms)
 		room_clock_floor_save(r);
 		r->next_floor_ms = now_ms + CLOCK_FLOOR_SAVE_MS;
 	}
+	if (now_ms >= r->next_alive_ms)
+		mark_alive(r, now_ms);
 }
 
 uint64_t room_next_deadline(const struct room *r)

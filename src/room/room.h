@@ -11,8 +11,10 @@
  *  - pushes go out as soon as the previous ACK is in, to several members at
  *    once, with no 6 s hold and no 1.2 s gap, still one post per member at a
  *    time and each acknowledged before the next;
- *  - a retried push always has different attempt bits, so no retry is a
- *    byte-identical duplicate that the client would drop;
+ *  - no copy of a push repeats one the member may hold (attempt bits, then
+ *    a tail byte), so the client's duplicate table never drops a retry;
+ *  - the push state is committed when it moves (a push out, an ACK in), and
+ *    after a restart the members active before it are pushed to again;
  *  - strangers can never evict password members, a password member seen in
  *    the last 30 days is never evicted (a full table refuses logins), and a
  *    member is not given up while it keeps showing activity;
@@ -140,12 +142,27 @@ struct room_member {
 	uint32_t push_ts;        /* post_ts of the outstanding push */
 	uint64_t push_sent_ms;
 	uint32_t push_min_ack_ms; /* an ACK sooner than this after push_sent_ms is forged */
-	uint64_t ack_timeout_ms;
-	uint64_t ack_due_ms;     /* the ACK should be back by then: other pushes wait */
-	uint8_t push_attempt;    /* attempt bits of the last push, so a retry differs */
-	uint32_t push_retry_ts;  /* the post the attempt bits belong to */
+	uint64_t ack_timeout_ms; /* when the push times out (ack_span_ms after its TxDone) */
+	uint32_t ack_span_ms;
+	uint32_t ack_due_span_ms; /* the ACK should be back this long after the push's
+				   * TxDone: other pushes wait */
+	uint64_t push_seq;       /* the push in the mesh's transmit queue (mesh_tx_state) */
+	uint32_t push_retry_ts;  /* the post push_sent counts copies of (0 = the next one) */
+	uint8_t push_sent;       /* copies of it sent and not acknowledged, each one a
+				  * different variant (attempt bits, then a tail byte),
+				  * so none repeats a copy the member may hold; durable */
+	uint8_t held;            /* after a restart: the last copy sent again unchanged
+				  * (a member that has it drops it), HELD_* of room.c */
+	bool push_flood;         /* the outstanding push went by flood */
+	bool push_resend;        /* ... and is that unchanged copy */
+	bool answered;           /* has ACKed a push (this run, or before a restart that
+				  * resumed it): replies wait for its ACKs */
+	uint32_t push_air_ms;    /* its airtime */
 	unsigned push_failures;  /* in this round (PUSH_FAILS_GIVE_UP) */
 	unsigned push_rounds;    /* failed rounds since the last sign of life */
+	unsigned silent_floods;  /* flooded pushes unanswered since the last sign of life */
+	uint32_t silent_hour;    /* room RTC at the start of the hour counted below */
+	unsigned silent_pushes;  /* unanswered pushes in that hour */
 	uint64_t next_push_ms;   /* no push before this */
 	uint32_t caught_up;      /* == the room's post_gen: the store had nothing newer at
 				  * the last look, and no post came since (0 = not caught up) */
@@ -160,6 +177,8 @@ struct room_stats {
 	uint32_t logins_ok, logins_bad, logins_replayed, logins_banned;
 	uint32_t posts_stored, posts_retried, posts_refused;
 	uint32_t pushes, push_acks, push_timeouts, push_acks_forged, push_rounds;
+	uint32_t push_given_up;   /* members given up by a bound on unanswered pushes */
+	uint64_t push_silent_air_ms; /* airtime of pushes that were never answered */
 	uint32_t replays;         /* old timestamp, or a packet in the duplicate window */
 	uint32_t cli_cmds, requests;
 	uint32_t store_errors;
@@ -209,6 +228,7 @@ struct room {
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
 	size_t rr;            /* round-robin position of the push engine */
 	uint64_t next_flush_ms; /* member state writes wait after a store error */
+	uint64_t next_alive_ms; /* the next "alive" mark (the restart resumes members) */
 	struct room_stats stats;
 	struct guard guard;   /* rate limits and the replay window */
 	struct room_node *node; /* shared radio state; &own_node unless the program sets it */
@@ -231,6 +251,24 @@ struct room {
 	uint32_t post_gen;                 /* moves on with every stored post; never 0 */
 	bool any_dirty;                    /* some member has dirty set */
 	uint64_t next_floor_ms;            /* the RTC saved next (room_clock_floor_save) */
+	/* ACK codes of copies that timed out: an ACK that comes late still
+	 * counts (a new copy would be shown twice) */
+#define ROOM_LATE_ACKS 32
+	struct {
+		uint8_t pub[CRYPTO_PUB_SIZE];
+		uint32_t post_ts; /* 0 = unused */
+		uint8_t code[4];
+	} late[ROOM_LATE_ACKS];
+	unsigned late_next;
+	/* replies held back while a push's ACK is due (reply_delay): released
+	 * as soon as it is in */
+#define ROOM_HELD_REPLIES 8
+	struct {
+		uint64_t seq, due_ms; /* due_ms: when it would have gone */
+	} held[ROOM_HELD_REPLIES];
+	unsigned n_held;
+	uint32_t silent_hour;   /* room RTC at the start of the hour counted below */
+	uint64_t silent_air_ms; /* air of pushes never answered in that hour */
 };
 
 /*
@@ -240,6 +278,9 @@ struct room {
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
 	      const struct ident *id, struct room_clock *clock, uint64_t now_ms);
 void room_close(struct room *r);
+/* Drops the room as a killed process would: nothing more is written to the
+ * store (simulations of SIGKILL). */
+void room_abandon(struct room *r);
 
 /* True if the push engine has given m up until it shows activity. */
 bool room_member_given_up(const struct room_member *m);

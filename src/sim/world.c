@@ -50,6 +50,11 @@ struct node {
 	struct ident room_ids[WORLD_MAX_ROOMS];
 	uint32_t room_sids[WORLD_MAX_ROOMS];
 	int n_rooms;
+	bool dead; /* killed (world_roomd_kill) until world_roomd_restart */
+	/* posts shown (POST events), as fingerprints, and how many twice */
+	uint64_t *shown;
+	size_t n_shown, cap_shown;
+	unsigned shown_twice;
 	/* counters */
 	uint64_t frames_in, cpu_ns;
 };
@@ -140,7 +145,7 @@ static void on_rx(void *ctx, int radio, const uint8_t *frame, size_t len, int sn
 {
 	struct world *w = ctx;
 	struct node *n = chan_radio_user(w->ch, radio);
-	if (!n)
+	if (!n || n->dead)
 		return;
 	uint64_t t0 = prof_start(n);
 	n->frames_in++;
@@ -152,7 +157,7 @@ static void on_tx_done(void *ctx, int radio, bool ok)
 {
 	struct world *w = ctx;
 	struct node *n = chan_radio_user(w->ch, radio);
-	if (!n)
+	if (!n || n->dead)
 		return;
 	uint64_t t0 = prof_start(n);
 	mesh_on_tx_done(&n->mesh, ok, now_ms(w));
@@ -189,6 +194,36 @@ static void modem_setup(struct world *w, struct node *n)
 
 /* ---- client events ---- */
 
+/* Counts a post shown a second time: same room, timestamp, author and text. */
+static void count_shown(struct node *n, const struct client_event *e)
+{
+	uint64_t h = 1469598103934665603ULL;
+	uint8_t head[8];
+	memcpy(head, &e->ts, 4);
+	memcpy(head + 4, e->author, 4);
+	for (size_t i = 0; i < 8; i++)
+		h = (h ^ e->contact->pub[i]) * 1099511628211ULL;
+	for (size_t i = 0; i < 8; i++)
+		h = (h ^ head[i]) * 1099511628211ULL;
+	for (size_t i = 0; i < e->text_len; i++)
+		h = (h ^ (uint8_t)e->text[i]) * 1099511628211ULL;
+	for (size_t i = 0; i < n->n_shown; i++) {
+		if (n->shown[i] == h) {
+			n->shown_twice++;
+			return;
+		}
+	}
+	if (n->n_shown == n->cap_shown) {
+		size_t cap = n->cap_shown ? n->cap_shown * 2 : 64;
+		uint64_t *ns = realloc(n->shown, cap * sizeof(*ns));
+		if (!ns)
+			return;
+		n->shown = ns;
+		n->cap_shown = cap;
+	}
+	n->shown[n->n_shown++] = h;
+}
+
 static void on_client_event(void *ctx, struct client *c, const struct client_event *e)
 {
 	struct node *n = ctx;
@@ -196,6 +231,8 @@ static void on_client_event(void *ctx, struct client *c, const struct client_eve
 	struct world_event x;
 	(void)c;
 
+	if (e->type == CLIENT_EV_POST)
+		count_shown(n, e);
 	memset(&x, 0, sizeof(x));
 	x.node = n->idx;
 	x.t_ms = now_ms(w);
@@ -289,6 +326,7 @@ void world_free(struct world *w)
 			client_cleanup(n->client);
 			free(n->client);
 		}
+		free(n->shown);
 		ident_wipe(&n->ep.id);
 		free(n);
 	}
@@ -659,7 +697,9 @@ int world_roomd_restart(struct world *w, int node)
 	int rc = ERR_OK;
 	if (!n || n->kind != WORLD_ROOMD)
 		return ERR_INVAL;
-	roomd_close(n);
+	if (!n->dead)
+		roomd_close(n);
+	n->dead = false;
 	/* a new process: fresh mesh state and a rebooted modem */
 	struct mesh_cfg mc = n->mesh.cfg;
 	mesh_init(&n->mesh, &mc, &(struct mesh_io){node_transmit, n}, &n->rng, now_ms(w));
@@ -678,10 +718,34 @@ int world_roomd_restart(struct world *w, int node)
 	return rc;
 }
 
+int world_roomd_kill(struct world *w, int node)
+{
+	struct node *n = node_get(w, node);
+	if (!n || n->kind != WORLD_ROOMD || n->dead)
+		return ERR_INVAL;
+	for (int i = 0; i < n->n_rooms; i++)
+		if (n->rooms[i] && n->rooms[i]->mesh)
+			room_abandon(n->rooms[i]);
+	/* what was committed is on disk; nothing else is written */
+	store_close(n->store);
+	n->store = NULL;
+	chan_radio_attach(w->ch, n->radio, false);
+	n->dead = true;
+	return ERR_OK;
+}
+
+unsigned world_posts_shown_twice(const struct world *w, int node)
+{
+	const struct node *n = node_get(w, node);
+	return n ? n->shown_twice : 0;
+}
+
 /* ---- the loop ---- */
 
 static uint64_t node_deadline(const struct node *n)
 {
+	if (n->dead)
+		return UINT64_MAX;
 	uint64_t d = mesh_next_deadline(&n->mesh);
 	for (int i = 0; i < n->n_rooms; i++) {
 		if (!n->rooms[i]->mesh)
@@ -703,7 +767,7 @@ static void tick_nodes(struct world *w)
 	uint64_t t = now_ms(w);
 	for (int i = 0; i < w->n_nodes; i++) {
 		struct node *n = w->nodes[i];
-		if (node_deadline(n) > t)
+		if (n->dead || node_deadline(n) > t)
 			continue;
 		uint64_t t0 = prof_start(n);
 		/* the mesh's clock first, as roomd and roomc do: a send the room or

@@ -166,6 +166,12 @@ int world_client_add_room(struct world *w, int client, int roomd, int i);
  * (duplicate table and transmit queue lost).  A ":memory:" store loses all.
  */
 int world_roomd_restart(struct world *w, int node);
+/*
+ * Kills a roomd node as SIGKILL would: rooms dropped without writing
+ * anything more (what was committed stays), the radio off the air, the node
+ * silent until world_roomd_restart.
+ */
+int world_roomd_kill(struct world *w, int node);
 
 /* Time. */
 uint64_t world_now_ms(const struct world *w);
@@ -178,6 +184,11 @@ void world_run_for(struct world *w, uint64_t ms);
  */
 bool world_run_until_pred(struct world *w, bool (*pred)(struct world *w, void *ctx), void *ctx,
                           uint64_t max_ms);
+
+/* POST events of a client that repeated a post it had shown (same room,
+ * timestamp, author and text): what a stock client (client_cfg.stock) shows
+ * twice.  Counted whether or not events are recorded. */
+unsigned world_posts_shown_twice(const struct world *w, int node);
 
 /* Client events, oldest first (only with cfg.record_events). */
 const struct world_event *world_events(const struct world *w, size_t *n);

@@ -268,7 +268,8 @@ struct store_member {
 	uint32_t last_activity;           /* room RTC, 0 = none */
 	uint8_t out_path_len;             /* encoded §2.4 byte; STORE_PATH_UNKNOWN = no route */
 	uint8_t out_path[STORE_PATH_MAX]; /* the first path-bytes of it are kept */
-	uint8_t push_failures;
+	uint8_t push_failures;            /* pushes of the member's next post sent and not
+	                                   * acknowledged: the copies it may hold (§7.8) */
 	uint32_t created; /* room RTC of first sight */
 };
 
@@ -293,7 +294,8 @@ int store_member_count(struct store *st, uint32_t room, uint32_t *count);
  * batch each is one durable commit); ERR_NOT_FOUND if the key is not a
  * member.  set_out_path validates as store_member_put() (out_path may be
  * NULL when out_path_len is STORE_PATH_UNKNOWN); set_activity writes
- * last_activity and push_failures together.
+ * last_activity and push_failures together, set_push sync_since too (the
+ * push engine's state after a push or an ACK, in one commit).
  */
 int store_member_set_sync_since(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
                                 uint32_t sync_since);
@@ -303,6 +305,8 @@ int store_member_set_out_path(struct store *st, uint32_t room, const uint8_t pub
                               uint8_t out_path_len, const uint8_t out_path[STORE_PATH_MAX]);
 int store_member_set_activity(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
                               uint32_t last_activity, uint8_t push_failures);
+int store_member_set_push(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                          uint32_t sync_since, uint32_t last_activity, uint8_t push_failures);
 
 /* ---- replay marks of non-members ------------------------------------ */
 

@@ -160,6 +160,7 @@ enum stmt {
 	S_MEMBER_SET_LAST_TS,
 	S_MEMBER_SET_PATH,
 	S_MEMBER_SET_ACTIVITY,
+	S_MEMBER_SET_PUSH,
 	S_REPLAY_UPDATE,
 	S_REPLAY_INSERT,
 	S_REPLAY_TRIM,
@@ -260,6 +261,8 @@ static const char *const sql[S_COUNT] = {
                           " WHERE room_id = ?1 AND pub = ?2",
     [S_MEMBER_SET_ACTIVITY] = "UPDATE members SET last_activity = ?3, push_failures = ?4"
                               " WHERE room_id = ?1 AND pub = ?2",
+    [S_MEMBER_SET_PUSH] = "UPDATE members SET sync_since = ?3, last_activity = ?4,"
+                          " push_failures = ?5 WHERE room_id = ?1 AND pub = ?2",
 
     [S_REPLAY_UPDATE] = "UPDATE replay SET last_timestamp = ?3, updated = ?4"
                         " WHERE room_id = ?1 AND pub = ?2",
@@ -1581,6 +1584,21 @@ int store_member_set_out_path(struct store *st, uint32_t room, const uint8_t pub
 	bind_key(&q, room, pub);
 	q_int(&q, 3, out_path_len);
 	q_blob(&q, 4, n ? out_path : NULL, n);
+	return change_one(st, &q);
+}
+
+int store_member_set_push(struct store *st, uint32_t room, const uint8_t pub[STORE_PUB_LEN],
+                          uint32_t sync_since, uint32_t last_activity, uint8_t push_failures)
+{
+	GUARD(st);
+	if (!pub)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_MEMBER_SET_PUSH, "member push state");
+	bind_key(&q, room, pub);
+	q_int(&q, 3, sync_since);
+	q_int(&q, 4, last_activity);
+	q_int(&q, 5, push_failures);
 	return change_one(st, &q);
 }
 

@@ -1058,6 +1058,35 @@ static void test_post_retries(void)
 	world_free(w);
 }
 
+/* The stock firmware client (client_cfg.stock, BaseChatMesh): every push its
+ * duplicate table lets through is shown and ACKed; a byte-identical copy is
+ * dropped by the table, unanswered. */
+static void test_stock_pushes(void)
+{
+	struct world *w = world_new(1, 4);
+	struct fake_room *r = &w->rooms[1];
+	uint8_t author[4] = {0xde, 0xad, 0xbe, 0xef};
+	w->c->cfg.stock = true;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 20000);
+
+	fr_push(r, 1700000100, author, "one", 0);
+	world_run(w, w->now + 5000);
+	CHECK(r->push_acked);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 1);
+	/* another copy (new attempt bits): shown again, ACKed again */
+	fr_push(r, 1700000100, author, "one", 1);
+	world_run(w, w->now + 5000);
+	CHECK(r->push_acked);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 2);
+	/* the same copy again: the duplicate table drops it, no ACK */
+	fr_push(r, 1700000100, author, "one", 1);
+	world_run(w, w->now + 5000);
+	CHECK(!r->push_acked);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 2);
+	world_free(w);
+}
+
 static void test_pushes(void)
 {
 	struct world *w = world_new(1, 3);
@@ -1357,6 +1386,7 @@ int main(void)
 	test_login_tiers_and_timeout();
 	test_post_retries();
 	test_pushes();
+	test_stock_pushes();
 	test_cli_status_keepalive();
 	test_one_at_a_time();
 	test_two_rooms();

@@ -534,6 +534,10 @@ static void test_replay(void)
 	pump(500);
 	CHECK(!is_member(&g1, -1));
 
+	/* idle for 11 minutes before the restart: nobody is resumed, so
+	 * nothing the room sends afterwards is a push */
+	now += 11 * 60000;
+	pump(1000);
 	room_restart(db);
 	unsigned mark = n_out;
 	uint32_t replays = room.stats.replays;
@@ -655,9 +659,9 @@ static void test_forged_ack(void)
 	CHECK_EQ(room.stats.push_acks_forged, 1);
 	CHECK_EQ(room.stats.push_acks, 0);
 	CHECK(mv && mv->sync_since == 0);
-	/* the post went out again (new attempt bits); the real ACK, after the
-	 * push's airtime, is taken */
-	CHECK(push_count >= 2);
+	/* the forged ACK is ignored, the push stays out; the real ACK, after
+	 * the push's airtime, is taken */
+	CHECK(push_count >= 1);
 	now += 300;
 	c_ack(push_code);
 	pump(100);

@@ -503,6 +503,13 @@ static void test_members(struct store *st, uint32_t room, uint32_t other)
 	CHECK_EQ(g.last_activity, 555);
 	CHECK_EQ(g.push_failures, 3);
 	CHECK_EQ(g.permissions, 0);
+	/* the push engine's state in one commit */
+	CHECK_EQ(store_member_set_push(st, room, c.pub, 5000, 600, 0x81), ERR_OK);
+	CHECK_EQ(store_member_get(st, room, c.pub, &g), ERR_OK);
+	CHECK_EQ(g.sync_since, 5000);
+	CHECK_EQ(g.last_activity, 600);
+	CHECK_EQ(g.push_failures, 0x81);
+	CHECK_EQ(g.last_timestamp, 77);
 	CHECK_EQ(store_member_set_out_path(st, room, c.pub, 0xFF, NULL), ERR_OK);
 	CHECK_EQ(store_member_get(st, room, c.pub, &g), ERR_OK);
 	CHECK_EQ(g.out_path_len, 0xFF);
@@ -514,6 +521,7 @@ static void test_members(struct store *st, uint32_t room, uint32_t other)
 	CHECK_EQ(store_member_set_last_timestamp(st, room, stranger, 1), ERR_NOT_FOUND);
 	CHECK_EQ(store_member_set_out_path(st, room, stranger, 0, path), ERR_NOT_FOUND);
 	CHECK_EQ(store_member_set_activity(st, room, stranger, 1, 0), ERR_NOT_FOUND);
+	CHECK_EQ(store_member_set_push(st, room, stranger, 1, 1, 1), ERR_NOT_FOUND);
 	CHECK_EQ(store_member_set_sync_since(st, other, c.pub, 1), ERR_NOT_FOUND);
 
 	CHECK_EQ(store_member_delete(st, room, b.pub), ERR_OK);

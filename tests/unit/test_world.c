@@ -623,7 +623,8 @@ static uint64_t trace_of(uint64_t seed)
 	const struct world_event *ev = world_events(w, &n);
 	uint64_t h = 1469598103934665603ULL;
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ (ev[i].t_ms * 131 + ev[i].type * 7 + (uint64_t)ev[i].node)) *
+		h = (h ^ (ev[i].t_ms * 131 + ev[i].type * 7 + (uint64_t)ev[i].node +
+		          ((uint64_t)ev[i].author[0] << 40))) *
 		    1099511628211ULL;
 	struct chan_stats cs;
 	world_chan_stats(w, &cs);

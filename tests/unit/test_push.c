@@ -1,0 +1,658 @@
+/*
+ * test_push.c - the push engine with stock firmware clients, in virtual time
+ * (src/sim/world.c; clients with client_cfg.stock: they show every push
+ * their duplicate table lets through, as BaseChatMesh does).
+ *
+ * Stories: the room killed (SIGKILL) at random moments around pushes and
+ * their ACKs, 100 times: every post shown once, none twice; a member that
+ * never transmits after a restart still receives new posts; the route kept
+ * after push timeouts; the author's ACK before any push; no repeated copy
+ * of a push; a banned key gets nothing; forged-ACK timing from TxDone; the
+ * air a silent member can cost.  Every run is seeded; the seed is printed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "proto/packet.h"
+#include "room/cmd.h"
+#include "room/room.h"
+#include "sim/world.h"
+#include "store/store.h"
+#include "tmpdb.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define SEED 20261207u
+
+static struct world *mk_world(uint64_t seed)
+{
+	struct world_cfg cfg;
+	world_cfg_defaults(&cfg);
+	cfg.seed = seed;
+	struct world *w = world_new(&cfg);
+	CHECK(w != NULL);
+	return w;
+}
+
+/* A stock firmware client (BaseChatMesh). */
+static int add_stock(struct world *w, const char *name)
+{
+	struct client_cfg cc;
+	client_cfg_defaults(&cc);
+	snprintf(cc.name, sizeof(cc.name), "%s", name);
+	cc.stock = true;
+	int n = world_add_client(w, name, &cc);
+	CHECK(n >= 0);
+	return n;
+}
+
+/* Logs in and waits for the outcome; returns the role, or -1 (timeout), -2 (refused). */
+static int login(struct world *w, int c, const uint8_t *room, const char *pw)
+{
+	size_t ok = world_event_count(w, c, CLIENT_EV_LOGIN, room);
+	size_t to = world_event_count(w, c, CLIENT_EV_LOGIN_TIMEOUT, room);
+	size_t bad = world_event_count(w, c, CLIENT_EV_LOGIN_FAILED, room);
+	CHECK_EQ(client_login(world_client(w, c), room, pw, world_now_ms(w)), ERR_OK);
+	for (int i = 0; i < 600; i++) {
+		world_run_for(w, 100);
+		if (world_event_count(w, c, CLIENT_EV_LOGIN, room) > ok)
+			return world_event_last(w, c, CLIENT_EV_LOGIN, room)->role;
+		if (world_event_count(w, c, CLIENT_EV_LOGIN_TIMEOUT, room) > to)
+			return -1;
+		if (world_event_count(w, c, CLIENT_EV_LOGIN_FAILED, room) > bad)
+			return -2;
+	}
+	return -3;
+}
+
+/* Posts and waits for DELIVERED (true) or FAILED (false). */
+static bool post(struct world *w, int c, const uint8_t *room, const char *text)
+{
+	uint32_t id = 0;
+	size_t d = world_event_count(w, c, CLIENT_EV_DELIVERED, room);
+	size_t f = world_event_count(w, c, CLIENT_EV_FAILED, room);
+	CHECK_EQ(client_post(world_client(w, c), room, text, strlen(text), world_now_ms(w), &id),
+	         ERR_OK);
+	for (int i = 0; i < 1200; i++) {
+		world_run_for(w, 100);
+		if (world_event_count(w, c, CLIENT_EV_DELIVERED, room) > d)
+			return true;
+		if (world_event_count(w, c, CLIENT_EV_FAILED, room) > f)
+			return false;
+	}
+	return false;
+}
+
+struct want {
+	int node;
+	enum client_event_type type;
+	const uint8_t *room;
+	size_t count;
+};
+
+static bool have(struct world *w, void *ctx)
+{
+	const struct want *x = ctx;
+	return world_event_count(w, x->node, x->type, x->room) >= x->count;
+}
+
+static bool wait_for(struct world *w, int node, enum client_event_type type, const uint8_t *room,
+                     size_t count, uint64_t max_ms)
+{
+	struct want x = {node, type, room, count};
+	return world_run_until_pred(w, have, &x, max_ms);
+}
+
+/* A room on a file database, advertised, with members logged in. */
+struct story {
+	struct world *w;
+	char db[64];
+	int rd;
+	const uint8_t *rp;
+};
+
+static void story_open(struct story *s, uint64_t seed)
+{
+	s->w = mk_world(seed);
+	snprintf(s->db, sizeof(s->db), "/tmp/test_push_XXXXXX");
+	int fd = mkstemp(s->db);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	tmpdb_remove(s->db);
+	s->rd = world_add_roomd(s->w, "roomd", s->db);
+	CHECK(s->rd >= 0);
+	CHECK_EQ(world_add_room(s->w, s->rd, "Push", NULL), 0);
+	s->rp = world_room_pub(s->w, s->rd, 0);
+}
+
+static void story_close(struct story *s)
+{
+	world_free(s->w);
+	tmpdb_remove(s->db);
+}
+
+/* Makes every client a contact of the room and lets the air settle. */
+static void story_contacts(struct story *s)
+{
+	for (int i = 0; i < world_node_count(s->w); i++)
+		if (world_node_kind(s->w, i) == WORLD_CLIENT)
+			CHECK_EQ(world_client_add_room(s->w, i, s->rd, 0), ERR_OK);
+}
+
+/* ---- 18.1, 18.2: SIGKILL around ACKs ---- */
+
+static void test_kill_around_acks(uint64_t seed, bool verbose)
+{
+	struct story s;
+	story_open(&s, seed);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob"), c = add_stock(w, "carol");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+
+	/* the kill moments: xorshift from the seed */
+	uint64_t x = seed;
+	int posted = 0;
+	for (int k = 0; k < 100; k++) {
+		char t[32];
+		snprintf(t, sizeof(t), "post %d", k);
+		if (post(w, a, s.rp, t))
+			posted++;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* 0..5 s after Delivered: before a push, during it, between it
+		 * and its ACK, during the ACK, after it, at the next push */
+		world_run_for(w, x % 5000);
+		CHECK_EQ(world_roomd_kill(w, s.rd), ERR_OK);
+		world_run_for(w, 500 + (x >> 20) % 3000);
+		CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
+		world_run_for(w, 1000);
+	}
+	CHECK_EQ(posted, 100);
+	/* bob and carol never transmit but ACK: every post reaches them once */
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 100, 600000));
+	CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 100, 600000));
+	world_run_for(w, 120000);
+	size_t nb = world_event_count(w, b, CLIENT_EV_POST, s.rp);
+	size_t nc = world_event_count(w, c, CLIENT_EV_POST, s.rp);
+	unsigned tb = world_posts_shown_twice(w, b), tc = world_posts_shown_twice(w, c);
+	CHECK_EQ(nb, 100);
+	CHECK_EQ(nc, 100);
+	CHECK_EQ(tb, 0);
+	CHECK_EQ(tc, 0);
+	CHECK_EQ(world_posts_shown_twice(w, a), 0);
+	if (verbose || nb != 100 || nc != 100 || tb || tc)
+		printf("test_push: seed %llu, 100 SIGKILLs: bob shows %zu posts (%u twice), carol "
+		       "%zu (%u twice)\n",
+		       (unsigned long long)seed, nb, tb, nc, tc);
+	story_close(&s);
+}
+
+/* ---- what the room put on the air ---- */
+
+struct txrec {
+	uint64_t t_ms; /* end of the transmission */
+	unsigned type; /* PKT_* */
+	bool flood;
+	uint8_t dest; /* first payload byte: the recipient's hash (datagrams, PATH) */
+	uint8_t hash[PKT_HASH_SIZE];
+};
+
+static struct txrec txlog[4096];
+static size_t n_txlog;
+static int tx_radio = -1;
+
+static void tx_hook(void *ctx, struct world *w, const struct chan_tx_report *rep)
+{
+	struct pkt p;
+	(void)ctx;
+	(void)w;
+	if (rep->sender != tx_radio || n_txlog == sizeof(txlog) / sizeof(txlog[0]) ||
+	    pkt_decode(&p, rep->frame, rep->len) != ERR_OK)
+		return;
+	struct txrec *x = &txlog[n_txlog++];
+	x->t_ms = rep->end_us / 1000;
+	x->type = pkt_type(&p);
+	x->flood = pkt_is_flood(&p);
+	x->dest = p.payload_len ? p.payload[0] : 0;
+	pkt_hash(&p, x->hash);
+}
+
+static void txlog_start(struct story *s)
+{
+	n_txlog = 0;
+	tx_radio = world_radio_id(s->w, s->rd);
+	world_set_tx_hook(s->w, tx_hook, NULL);
+}
+
+/* The first transmission of the room to dest of one of two types after t_ms. */
+static const struct txrec *txlog_first(uint64_t t_ms, uint8_t dest, unsigned t1, unsigned t2)
+{
+	for (size_t i = 0; i < n_txlog; i++)
+		if (txlog[i].t_ms > t_ms && txlog[i].dest == dest &&
+		    (txlog[i].type == t1 || txlog[i].type == t2))
+			return &txlog[i];
+	return NULL;
+}
+
+static struct room_member *member_of(struct story *s, int c)
+{
+	return room_member_find(world_room(s->w, s->rd, 0), world_node_pub(s->w, c));
+}
+
+struct timeouts_at_least {
+	struct story *s;
+	uint32_t n;
+};
+
+static bool timeouts_reached(struct world *w, void *ctx)
+{
+	struct timeouts_at_least *x = ctx;
+	return world_room(w, x->s->rd, 0)->stats.push_timeouts >= x->n;
+}
+
+/* ---- 12.1: the route survives push timeouts ---- */
+
+static void test_route_kept(void)
+{
+	struct story s;
+	story_open(&s, SEED + 2);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	txlog_start(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	struct room_member *mb = member_of(&s, b);
+	CHECK(mb && mb->out_path_len != MESH_NO_PATH);
+	uint8_t bh = world_node_pub(w, b)[0];
+
+	/* bob out of reach: a round of pushes of a post times out (the room
+	 * used to forget the route after the third) */
+	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+	CHECK(post(w, a, s.rp, "while bob is away"));
+	struct timeouts_at_least x = {&s, world_room(w, s.rd, 0)->stats.push_timeouts + 3};
+	CHECK(world_run_until_pred(w, timeouts_reached, &x, 120000));
+	mb = member_of(&s, b);
+	CHECK(mb && mb->out_path_len != MESH_NO_PATH); /* the route is kept */
+	x.n++;
+	CHECK(world_run_until_pred(w, timeouts_reached, &x, 120000));
+	world_run_for(w, 1000);
+
+	/* back, bob logs in along its route: answered along the route, and
+	 * the next push goes along it too */
+	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
+	uint64_t t0 = world_now_ms(w);
+	struct client_contact *ct = client_contact_find(world_client(w, b), s.rp);
+	CHECK(ct && ct->out_path_len != MESH_NO_PATH); /* bob's login goes direct */
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	const struct txrec *resp = txlog_first(t0, bh, PKT_RESPONSE, PKT_PATH);
+	CHECK(resp && resp->type == PKT_RESPONSE && !resp->flood);
+	CHECK(post(w, a, s.rp, "bob is back"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 2, 60000));
+	const struct txrec *push = txlog_first(t0, bh, PKT_TXT_MSG, PKT_TXT_MSG);
+	CHECK(push && !push->flood);
+	world_run_for(w, 60000);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 2);
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	world_set_tx_hook(w, NULL, NULL);
+	story_close(&s);
+}
+
+/* ---- 12.2: "Delivered" first ---- */
+
+static void test_ack_first(void)
+{
+	struct story s;
+	story_open(&s, SEED + 3);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice");
+	int o[3];
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "o%d", i);
+		o[i] = add_stock(w, name);
+	}
+	story_contacts(&s);
+	txlog_start(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	for (int i = 0; i < 3; i++) {
+		world_run_for(w, 3000);
+		CHECK_EQ(login(w, o[i], s.rp, "hello"), ROLE_READ_WRITE);
+	}
+	world_run_for(w, 5000);
+	uint8_t ah = world_node_pub(w, a)[0];
+	for (int k = 0; k < 5; k++) {
+		char t[16];
+		snprintf(t, sizeof(t), "p%d", k);
+		size_t from = n_txlog;
+		CHECK(post(w, a, s.rp, t));
+		/* the first thing the room sent after the post is alice's ACK */
+		bool ack_first = false;
+		for (size_t i = from; i < n_txlog; i++) {
+			if (txlog[i].type == PKT_ACK ||
+			    (txlog[i].type == PKT_PATH && txlog[i].dest == ah)) {
+				ack_first = true;
+				break;
+			}
+			if (txlog[i].type == PKT_TXT_MSG)
+				break;
+		}
+		CHECK(ack_first);
+		world_run_for(w, 15000);
+	}
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(world_event_count(w, o[i], CLIENT_EV_POST, s.rp), 5);
+		CHECK_EQ(world_posts_shown_twice(w, o[i]), 0);
+	}
+	world_set_tx_hook(w, NULL, NULL);
+	story_close(&s);
+}
+
+/* ---- 12.3: no copy of a push twice ---- */
+
+static void test_no_repeated_copy(void)
+{
+	struct story s;
+	story_open(&s, SEED + 4);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	txlog_start(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	/* bob away for two rounds of pushes (8 copies), then back by a login */
+	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+	CHECK(post(w, a, s.rp, "one"));
+	struct timeouts_at_least x = {&s, world_room(w, s.rd, 0)->stats.push_timeouts + 6};
+	CHECK(world_run_until_pred(w, timeouts_reached, &x, 600000));
+	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 120000));
+	world_run_for(w, 30000);
+	/* every push to bob was a packet of its own */
+	uint8_t bh = world_node_pub(w, b)[0];
+	unsigned pushes = 0, repeats = 0;
+	for (size_t i = 0; i < n_txlog; i++) {
+		if (txlog[i].type != PKT_TXT_MSG || txlog[i].dest != bh)
+			continue;
+		pushes++;
+		for (size_t j = 0; j < i; j++)
+			if (txlog[j].type == PKT_TXT_MSG &&
+			    memcmp(txlog[j].hash, txlog[i].hash, PKT_HASH_SIZE) == 0)
+				repeats++;
+	}
+	CHECK(pushes >= 7);
+	CHECK_EQ(repeats, 0);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 1);
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	printf("test_push: bob away: %u pushes of one post, %u repeated copies\n", pushes, repeats);
+	world_set_tx_hook(w, NULL, NULL);
+	story_close(&s);
+}
+
+/* ---- 18.2, 18.4: after a restart, members still logged in get new posts ---- */
+
+static uint64_t first_post_after(struct world *w, int c, const uint8_t *room, uint64_t t)
+{
+	size_t n;
+	const struct world_event *ev = world_events(w, &n);
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].node == c && ev[i].type == CLIENT_EV_POST && ev[i].t_ms >= t &&
+		    memcmp(ev[i].room, room, 32) == 0)
+			return ev[i].t_ms;
+	return 0;
+}
+
+static void resume_story(bool kill, uint64_t idle_ms)
+{
+	struct story s;
+	story_open(&s, SEED + 5 + kill);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK(post(w, a, s.rp, "before"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
+	world_run_for(w, 5000);
+	if (kill) {
+		CHECK_EQ(world_roomd_kill(w, s.rd), ERR_OK);
+		world_run_for(w, 2000);
+	}
+	CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
+	uint64_t t0 = world_now_ms(w);
+	world_run_for(w, idle_ms);
+	/* bob has not transmitted since the restart; alice posts */
+	uint64_t t1 = world_now_ms(w);
+	CHECK(post(w, a, s.rp, "after"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 2, 120000));
+	uint64_t t2 = first_post_after(w, b, s.rp, t1);
+	CHECK(t2 != 0);
+	if (t2)
+		printf("test_push: %s, post %llu s after the restart: bob shows it %llu ms after "
+		       "the post (%llu ms after the restart)\n",
+		       kill ? "SIGKILL" : "graceful stop", (unsigned long long)(t1 - t0) / 1000,
+		       (unsigned long long)(t2 - t1), (unsigned long long)(t2 - t0));
+	world_run_for(w, 30000);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 2);
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
+/* 18.4: a clean stop writes what only memory held: bob, idle for 15 min,
+ * asks for the room's status and the room stops at once; it still counts
+ * as active before the stop, so bob is pushed to after the restart. */
+static void test_clean_stop(void)
+{
+	struct story s;
+	story_open(&s, SEED + 10);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 15 * 60000);
+	uint32_t id;
+	CHECK_EQ(client_request(world_client(w, b), s.rp, REQ_GET_STATUS, world_now_ms(w), &id),
+	         ERR_OK);
+	struct room *r = world_room(w, s.rd, 0);
+	uint32_t reqs = r->stats.requests;
+	for (int i = 0; i < 5000 && r->stats.requests == reqs; i++)
+		world_run_for(w, 1);
+	CHECK_EQ(r->stats.requests, reqs + 1);
+	CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
+	CHECK(post(w, a, s.rp, "after a clean stop"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 60000));
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
+static void test_resume(void)
+{
+	resume_story(false, 0);
+	resume_story(true, 0);
+	resume_story(false, 8 * 60000); /* the story: 8 minutes later */
+	resume_story(true, 8 * 60000);
+}
+
+/* ---- 13.10: a banned key gets nothing ---- */
+
+static void test_banned(void)
+{
+	struct story s;
+	story_open(&s, SEED + 8);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	txlog_start(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK(post(w, a, s.rp, "before the ban"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
+	world_run_for(w, 5000);
+
+	char line[100], reply[200];
+	const uint8_t *bp = world_node_pub(w, b);
+	int n = snprintf(line, sizeof(line), "ban ");
+	for (int i = 0; i < 32; i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%02x", bp[i]);
+	CHECK_EQ(world_room_cmd(w, s.rd, 0, line, reply, sizeof(reply)), ERR_OK);
+	struct room_member *mb = member_of(&s, b);
+	uint32_t sync0 = mb ? mb->sync_since : 0;
+	uint64_t t0 = world_now_ms(w);
+	uint8_t bh = bp[0];
+
+	/* bob keeps transmitting: a request, a post; alice posts */
+	uint32_t id;
+	CHECK_EQ(client_request(world_client(w, b), s.rp, REQ_GET_STATUS, world_now_ms(w), &id),
+	         ERR_OK);
+	world_run_for(w, 20000);
+	CHECK(!post(w, b, s.rp, "from a banned key"));
+	CHECK(post(w, a, s.rp, "after the ban"));
+	world_run_for(w, 120000);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_STATUS, s.rp), 0);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 1);
+	CHECK(txlog_first(t0, bh, PKT_TXT_MSG, PKT_RESPONSE) == NULL);
+	CHECK(txlog_first(t0, bh, PKT_PATH, PKT_PATH) == NULL);
+	mb = member_of(&s, b);
+	CHECK(mb && mb->sync_since == sync0);
+	world_set_tx_hook(w, NULL, NULL);
+	story_close(&s);
+}
+
+/* ---- 13.7: the air a member that never answers costs ---- */
+
+static unsigned pushes_to(uint8_t dest, unsigned *floods)
+{
+	unsigned n = 0;
+	*floods = 0;
+	for (size_t i = 0; i < n_txlog; i++) {
+		if (txlog[i].type != PKT_TXT_MSG || txlog[i].dest != dest)
+			continue;
+		n++;
+		*floods += txlog[i].flood;
+	}
+	return n;
+}
+
+static void test_silent_member(void)
+{
+	struct story s;
+	story_open(&s, SEED + 9);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	txlog_start(&s);
+	uint8_t bh = world_node_pub(w, b)[0];
+
+	/* one login, then never a word: pushes of a post for two hours */
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+	CHECK(post(w, a, s.rp, "nobody answers"));
+	world_run_for(w, 2 * 3600 * 1000);
+	unsigned floods, pushes = pushes_to(bh, &floods);
+	printf("test_push: one silent login: %u pushes (%u flooded) in 2 h\n", pushes, floods);
+	CHECK(pushes >= 4 && pushes <= 12);
+	CHECK(floods <= 8);
+	char reply[300];
+	CHECK_EQ(world_room_cmd(w, s.rd, 0, "stats-room", reply, sizeof(reply)), ERR_OK);
+	CHECK(strstr(reply, "\"given_up\":1,") != NULL);
+	CHECK(strstr(reply, "\"silent_air_s\":") != NULL);
+	printf("test_push: stats-room %s\n", reply);
+
+	/* a login every 10 minutes for an hour, each followed by silence: at
+	 * most 24 unanswered pushes in the hour */
+	n_txlog = 0;
+	for (int k = 0; k < 6; k++) {
+		CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
+		CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+		world_run_for(w, 600000);
+	}
+	pushes = pushes_to(bh, &floods);
+	printf("test_push: six silent logins in an hour: %u pushes (%u flooded)\n", pushes, floods);
+	CHECK(pushes <= 24);
+	world_set_tx_hook(w, NULL, NULL);
+	story_close(&s);
+}
+
+/* 13.7, the room's total: 120 keys log in and fall silent, a post is pushed
+ * to them all: the air of unanswered pushes in the hour stops near 3 %
+ * (108 s), and a member that answers still gets new posts. */
+static void test_silent_crowd(void)
+{
+	struct story s;
+	story_open(&s, SEED + 11);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	int q[120];
+	for (int i = 0; i < 120; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "q%d", i);
+		q[i] = add_stock(w, name);
+	}
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK(post(w, a, s.rp, "warm up"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
+	for (int i = 0; i < 120; i++) {
+		CHECK_EQ(login(w, q[i], s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(world_node_set_up(w, q[i], false), ERR_OK);
+	}
+	CHECK(post(w, a, s.rp, "to the crowd"));
+	world_run_for(w, 50 * 60000);
+	struct room *r = world_room(w, s.rd, 0);
+	double air_s = (double)r->stats.push_silent_air_ms / 1000.0;
+	printf("test_push: 120 silent logins: %u pushes unanswered, %.1f s of air in the hour\n",
+	       r->stats.push_timeouts, air_s);
+	CHECK(air_s <= 108.0 + 10.0);
+	CHECK(post(w, a, s.rp, "bob still gets this"));
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 3, 60000));
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERR);
+	if (crypto_init())
+		return 1;
+	printf("test_push: seed %u\n", SEED);
+	test_kill_around_acks(SEED + 1, true);
+	/* PUSH_KILL_SEEDS=N: N more seeds (a longer local check) */
+	const char *more = getenv("PUSH_KILL_SEEDS");
+	for (long i = 0, n = more ? strtol(more, NULL, 10) : 0; i < n; i++)
+		test_kill_around_acks(SEED + 100 + (uint64_t)i, false);
+	test_route_kept();
+	test_ack_first();
+	test_no_repeated_copy();
+	test_resume();
+	test_clean_stop();
+	test_banned();
+	test_silent_member();
+	test_silent_crowd();
+	return harness_done("test_push");
+}
