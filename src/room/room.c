@@ -120,6 +120,23 @@ uint32_t room_unique_time(struct room *r)
 	return t;
 }
 
+/*
+ * The time a login or CLI reply carries: a unique time, as the firmware's,
+ * while that runs less than REPLY_LEAD_S ahead of the RTC, else the RTC
+ * (the reply's random bytes keep it unique).  A unique time is one second
+ * ahead per message: 8,000 logins had put post times, and after a restart
+ * the clock, 2.2 h ahead (issue 13.5).  Only stored posts take unique
+ * times beyond that, one per post.
+ */
+#define REPLY_LEAD_S 60
+static uint32_t reply_time(struct room *r)
+{
+	uint32_t rtc = room_rtc(r);
+	if ((uint64_t)r->last_unique >= (uint64_t)rtc + REPLY_LEAD_S)
+		return rtc;
+	return room_unique_time(r);
+}
+
 static struct room *room_of(struct mesh_ep *ep)
 {
 	return ep->ctx;
@@ -825,11 +842,7 @@ reply:
 	accepted(r, m, rx);
 	if (pkt_is_flood(rx->pkt))
 		m->out_path_len = MESH_NO_PATH;
-	/* the RTC, not a unique time (the firmware's): a unique time is one
-	 * second ahead per message, and a flood of logins would move post
-	 * times, and once the clock, hours ahead (issue 13.5); the random
-	 * bytes below keep the reply unique */
-	le32_store(resp, room_rtc(r));
+	le32_store(resp, reply_time(r));
 	resp[4] = RESP_SERVER_LOGIN_OK;
 	resp[5] = 0; /* legacy keep-alive interval: v1.17.1 sends 0 */
 	resp[6] = (m->perms & 3) == ROLE_ADMIN ? 1 : m->perms == 0 ? 2 : 0;
@@ -943,7 +956,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	bool is_retry = ts == m->last_ts;
 	m->last_ts = ts_mark(r, ts);
 	accepted(r, m, rx);
-	uint32_t now = room_rtc(r); /* only a stored post takes a unique time */
+	uint32_t now = reply_time(r);
 	m->last_activity = now;
 	member_alive(m);
 	m->dirty = true;

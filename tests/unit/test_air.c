@@ -393,6 +393,12 @@ static void test_clock_ahead(void)
 	c_txt(&g, ts++, 0, 0, "one post", false);
 	pump(1000);
 	CHECK_EQ(room.stats.posts_stored, 1);
+	/* login replies took unique times only up to a minute ahead */
+	uint32_t post_ts = 0;
+	CHECK_EQ(store_post_newest_ts(st, room_id, &post_ts), ERR_OK);
+	printf("test_air: figure: 3000 logins and a post: the post dated %+d s from the clock\n",
+	       (int)(post_ts - rtc()));
+	CHECK(post_ts <= rtc() + 61);
 	/* the wall clock: rclock is the machine's, the room moves it only by
 	 * `time` and after a clock stepped back (room_open) */
 	int64_t wall = rclock.offset_ms;
@@ -538,7 +544,8 @@ static const char *cli_reply(unsigned mark, const struct client *c)
 		if (pkt_decode(&p, out[i].b, out[i].len) != ERR_OK || pkt_type(&p) != PKT_TXT_MSG ||
 		    p.payload[0] != c->id.pub[0] ||
 		    cipher_decrypt(c->secret, p.payload + 2, p.payload_len - 2, pt, sizeof(pt) - 1,
-		                   &n) != ERR_OK || n < 5)
+		                   &n) != ERR_OK ||
+		    n < 5)
 			continue;
 		pt[n] = 0;
 		snprintf(text, sizeof(text), "%s", (const char *)pt + 5);

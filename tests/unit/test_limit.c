@@ -117,8 +117,11 @@ static void test_password(void)
 	CHECK_EQ(guard_password("hell", 4, "password", "hello"), GUARD_PW_NONE);
 	CHECK_EQ(guard_password("hello!", 6, "password", "hello"), GUARD_PW_NONE);
 	CHECK_EQ(guard_password("", 0, "password", "hello"), GUARD_PW_NONE);
-	/* an empty guest password: a blank login is read-write (§7.2) */
-	CHECK_EQ(guard_password("", 0, "password", ""), GUARD_PW_GUEST);
+	/* an empty stored password matches nothing (issue 13.12; in the firmware
+	 * an empty guest password makes every blank login read-write, §7.2, and
+	 * an empty admin password every blank login admin) */
+	CHECK_EQ(guard_password("", 0, "password", ""), GUARD_PW_NONE);
+	CHECK_EQ(guard_password("", 0, "", "hello"), GUARD_PW_NONE);
 	/* 15 characters is the most; a 16th makes any guess wrong */
 	CHECK_EQ(guard_password("abcdefghijklmno", 15, "abcdefghijklmno", "x"), GUARD_PW_ADMIN);
 	CHECK_EQ(guard_password("abcdefghijklmnop", 16, "abcdefghijklmno", "x"), GUARD_PW_NONE);
