@@ -75,7 +75,7 @@ int fed_encode(const struct fed_msg *m, const struct ident *id, uint8_t *out, si
 	wbuf_put_bytes(&w, id->pub, CRYPTO_PUB_SIZE);
 	if (put_site(&w, m->site))
 		return ERR_INVAL;
-	wbuf_put_le32(&w, m->sent_ts);
+	put_le64(&w, m->sent_ms);
 	switch (m->kind) {
 	case FED_POST: {
 		const struct fed_post *p = &m->u.post;
@@ -198,7 +198,7 @@ int fed_decode(const uint8_t *in, size_t len, const uint8_t room_pub[CRYPTO_PUB_
 	 * a shared broker are counted as such, not as garbage */
 	if (memcmp(m.room, room_pub, CRYPTO_PUB_SIZE) != 0)
 		return FED_WRONG_ROOM;
-	if (get_site(&r, m.site) || rbuf_get_le32(&r, &m.sent_ts) || decode_body(&r, &m) ||
+	if (get_site(&r, m.site) || get_le64(&r, &m.sent_ms) || decode_body(&r, &m) ||
 	    rbuf_left(&r) != 0)
 		return FED_GARBAGE;
 	if (ident_verify(room_pub, in, len - CRYPTO_SIG_SIZE, in + len - CRYPTO_SIG_SIZE))

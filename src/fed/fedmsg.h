@@ -6,7 +6,7 @@
  * of the room's key file), so neither the broker nor anyone else on it can
  * inject a post, a member or a resync answer.  Wire form, little-endian:
  *
- *   "RDF1" | kind u8 | room pub[32] | site_len u8 | site | sent_ts u32 |
+ *   "RDF1" | kind u8 | room pub[32] | site_len u8 | site | sent_ms u64 |
  *   body (by kind) | sig[64] over everything before it
  *
  *   FED_POST:   origin_len u8 | origin | seq u64 | origin_ts u32 |
@@ -82,7 +82,7 @@ struct fed_msg {
 	uint8_t kind;
 	uint8_t room[CRYPTO_PUB_SIZE];
 	char site[FED_SITE_MAX + 1]; /* the sender */
-	uint32_t sent_ts;
+	uint64_t sent_ms;            /* the sender's wall clock, ms */
 	union {
 		struct fed_post post;
 		struct fed_member member;

@@ -3,13 +3,20 @@
  * a message signed by another room, a flipped bit anywhere, a cut message and
  * garbage are refused with the verdict they are counted under.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 #include "fed/fedmsg.h"
 #include "harness.h"
 #include "store/store.h"
+#include "fed/fed.h"
+#include "mesh/mesh.h"
+#include "room/room.h"
+#include "util/log.h"
+#include "util/rng.h"
 #include "util/err.h"
 
 static struct ident room, other;
@@ -27,7 +34,7 @@ static struct fed_msg post_msg(void)
 	memset(&m, 0, sizeof(m));
 	m.kind = FED_POST;
 	strcpy(m.site, "site-b");
-	m.sent_ts = 1700000100;
+	m.sent_ms = 1700000100123ull;
 	strcpy(m.u.post.origin, "site-a");
 	m.u.post.seq = 42;
 	m.u.post.origin_ts = 1700000000;
@@ -272,6 +279,255 @@ static void test_store_apply(void)
 	store_close(st);
 }
 
+/* ---- three sites through an in-test broker (fed.c, no MQTT) ---- */
+
+#define SITES 3
+struct site {
+	struct mesh mesh;
+	struct rng_seeded seed;
+	struct rng rng;
+	struct store *st;
+	struct room room;
+	struct fed fed;
+	bool down; /* cut off from the broker: what it publishes is lost */
+};
+static struct site sites[SITES];
+static struct room_clock clock0 = {(int64_t)1750000000 * 1000};
+static uint64_t t_ms = 1000;
+struct qmsg {
+	int from;
+	size_t len;
+	uint8_t b[FED_MSG_MAX];
+};
+static struct qmsg queue[4096];
+static unsigned nq;
+
+static int no_tx(void *ctx, const uint8_t *f, size_t len)
+{
+	(void)ctx;
+	(void)f;
+	(void)len;
+	return ERR_OK;
+}
+
+static int pub(void *ctx, const char *topic, const uint8_t *p, size_t len)
+{
+	struct site *s = ctx;
+	(void)topic;
+	if (s->down || nq == sizeof(queue) / sizeof(queue[0]))
+		return ERR_OK; /* lost on the way */
+	queue[nq].from = (int)(s - sites);
+	queue[nq].len = len;
+	memcpy(queue[nq].b, p, len);
+	nq++;
+	return ERR_OK;
+}
+
+static void h_post(void *ctx, struct room *r, int64_t id)
+{
+	(void)r;
+	fed_post_stored(&((struct site *)ctx)->fed, id);
+}
+
+static void h_member(void *ctx, struct room *r, const struct room_member *m)
+{
+	(void)r;
+	fed_member_saved(&((struct site *)ctx)->fed, m);
+}
+
+/* Delivers every queued message to every connected site but its sender. */
+static void pump(void)
+{
+	for (unsigned i = 0; i < nq; i++) {
+		for (int k = 0; k < SITES; k++)
+			if (k != queue[i].from && !sites[k].down && sites[k].st)
+				fed_receive(&sites[k].fed, queue[i].b, queue[i].len, t_ms,
+				            1750000000000ull + t_ms);
+		t_ms += 1;
+		if (i == nq - 1) {
+			for (int k = 0; k < SITES; k++)
+				if (sites[k].st)
+					fed_tick(&sites[k].fed, t_ms, 1750000000000ull + t_ms);
+		}
+	}
+	nq = 0;
+}
+
+static void site_open(int k, const char *db)
+{
+	struct site *s = &sites[k];
+	struct mesh_cfg cfg;
+	uint32_t id;
+	char name[8];
+	mesh_cfg_defaults(&cfg);
+	rng_seeded_init(&s->seed, &s->rng, 77 + (uint64_t)k);
+	mesh_init(&s->mesh, &cfg, &(struct mesh_io){no_tx, s}, &s->rng, t_ms);
+	CHECK_EQ(store_open(&s->st, db), ERR_OK);
+	CHECK_EQ(store_room_add(s->st, "Fed", room.pub, &id), ERR_OK);
+	CHECK_EQ(room_open(&s->room, &s->mesh, s->st, id, &room, &clock0, t_ms), ERR_OK);
+	s->room.hooks.post_stored = h_post;
+	s->room.hooks.member_saved = h_member;
+	s->room.hooks.ctx = s;
+	snprintf(name, sizeof(name), "s%c", 'a' + k);
+	CHECK_EQ(fed_init(&s->fed, &s->room, name, "Fed", pub, s), ERR_OK);
+	fed_set_up(&s->fed, true, t_ms, 1750000000000ull + t_ms);
+}
+
+static void site_close(int k)
+{
+	room_close(&sites[k].room);
+	store_close(sites[k].st);
+	sites[k].st = NULL;
+}
+
+struct list {
+	char line[512][200];
+	unsigned n;
+};
+
+static int list_cb(void *ctx, const struct store_post *p)
+{
+	struct list *l = ctx;
+	if (l->n < 512)
+		snprintf(l->line[l->n++], sizeof(l->line[0]), "%s", (const char *)p->text);
+	return 0;
+}
+
+static unsigned post_count(int k)
+{
+	uint32_t n = 0;
+	CHECK_EQ(store_post_count(sites[k].st, sites[k].room.store_id, &n), ERR_OK);
+	return n;
+}
+
+static bool has_text(int k, const char *text)
+{
+	struct list *l = calloc(1, sizeof(*l));
+	bool found = false;
+	store_post_list_newest(sites[k].st, sites[k].room.store_id, 512, list_cb, l);
+	for (unsigned i = 0; i < l->n; i++)
+		found |= strcmp(l->line[i], text) == 0;
+	free(l);
+	return found;
+}
+
+static void test_sites(void)
+{
+	char db[SITES][64];
+	uint8_t author[32];
+	bool dup;
+
+	for (int k = 0; k < SITES; k++) {
+		snprintf(db[k], sizeof(db[k]), "/tmp/test_fed_%d_%c.db", (int)getpid(), 'a' + k);
+		unlink(db[k]);
+	}
+	site_open(0, db[0]);
+	site_open(1, db[1]);
+	pump();
+	struct ident au;
+	seed_ident(&au, 0x55);
+	memcpy(author, au.pub, sizeof(author));
+	/* a post at A reaches B once */
+	CHECK_EQ(room_post(&sites[0].room, author, 1750000001, "one", 3, &dup), ERR_OK);
+	CHECK_EQ(nq, 1);
+	pump();
+	CHECK_EQ(post_count(1), 1);
+	CHECK(has_text(1, "one"));
+	CHECK_EQ(sites[1].fed.stats.posts_applied, 1);
+	/* the same message again (QoS 1 may deliver twice): stored once */
+	CHECK_EQ(room_post(&sites[0].room, author, 1750000002, "two", 3, &dup), ERR_OK);
+	memcpy(&queue[1], &queue[0], sizeof(queue[0]));
+	nq = 2;
+	pump();
+	CHECK_EQ(post_count(1), 2);
+	CHECK_EQ(sites[1].fed.stats.posts_dup, 1);
+	/* B posts while cut off: lost on the way, fetched by the next hello */
+	sites[1].down = true;
+	CHECK_EQ(room_post(&sites[1].room, author, 1750000003, "three", 5, &dup), ERR_OK);
+	pump();
+	CHECK_EQ(post_count(0), 2);
+	sites[1].down = false;
+	fed_set_up(&sites[1].fed, false, t_ms, 0);
+	fed_set_up(&sites[1].fed, true, t_ms, 1750000000000ull + t_ms);
+	for (int i = 0; i < 5 && nq; i++)
+		pump();
+	CHECK_EQ(post_count(0), 3);
+	CHECK(has_text(0, "three"));
+	/* a site started empty from the key gets the whole history, also the
+	 * posts of origins that are not there to answer */
+	site_close(0);
+	for (int i = 0; i < 300; i++) {
+		char t[16];
+		snprintf(t, sizeof(t), "bulk %d", i);
+		CHECK_EQ(
+		    room_post(&sites[1].room, author, 1750000100 + (uint32_t)i, t, strlen(t), &dup),
+		    ERR_OK);
+	}
+	nq = 0;
+	site_open(2, db[2]);
+	for (int i = 0; i < 20; i++) {
+		t_ms += FED_HELLO_MIN_MS;
+		fed_tick(&sites[2].fed, t_ms, 1750000000000ull + t_ms);
+		fed_tick(&sites[1].fed, t_ms, 1750000000000ull + t_ms);
+		pump();
+	}
+	CHECK_EQ(post_count(2), 303);
+	CHECK(has_text(2, "one"));
+	CHECK(has_text(2, "bulk 299"));
+	uint64_t hw = 0;
+	CHECK_EQ(store_fed_hw(sites[2].st, sites[2].room.store_id, "sa", &hw), ERR_OK);
+	CHECK_EQ(hw, 2);
+	CHECK_EQ(store_fed_hw(sites[2].st, sites[2].room.store_id, "sb", &hw), ERR_OK);
+	CHECK_EQ(hw, 301);
+
+	/* members: a login at B is known at C with its role and replay mark; the
+	 * site that heard it last pushes */
+	struct room_member *mb = room_member_put(&sites[1].room, author, ROLE_READ_WRITE);
+	CHECK(mb != NULL);
+	if (!mb)
+		return;
+	mb->last_ts = 1750000500;
+	mb->last_activity = room_rtc(&sites[1].room);
+	mb->sync_since = 1750000400;
+	mb->dirty = true;
+	sites[1].room.any_dirty = true;
+	room_tick(&sites[1].room, t_ms);
+	pump();
+	struct room_member *mc = room_member_find(&sites[2].room, author);
+	CHECK(mc != NULL);
+	if (mc) {
+		CHECK_EQ(mc->perms, ROLE_READ_WRITE);
+		CHECK_EQ(mc->last_ts, 1750000500);
+		CHECK_EQ(mc->sync_since, 1750000400);
+		CHECK_EQ(mc->last_activity, 0); /* not heard here: C does not push */
+		CHECK(mc->remote_heard > 0);
+	}
+
+	/* what is not ours is counted and dropped */
+	uint8_t junk[200];
+	memset(junk, 0x42, sizeof(junk));
+	fed_receive(&sites[2].fed, junk, sizeof(junk), t_ms, 0);
+	CHECK_EQ(sites[2].fed.stats.dropped_garbage, 1);
+	struct fed_msg m = post_msg();
+	uint8_t buf[FED_MSG_MAX];
+	size_t len;
+	CHECK_EQ(fed_encode(&m, &other, buf, sizeof(buf), &len), ERR_OK);
+	fed_receive(&sites[2].fed, buf, len, t_ms, 0);
+	CHECK_EQ(sites[2].fed.stats.dropped_wrong_room, 1);
+	memcpy(buf + 5, room.pub, 32);
+	fed_receive(&sites[2].fed, buf, len, t_ms, 0);
+	CHECK_EQ(sites[2].fed.stats.dropped_bad_sig, 1);
+	CHECK_EQ(post_count(2), 303);
+
+	char js[1024];
+	CHECK(fed_status_json(&sites[2].fed, js, sizeof(js)) > 0);
+	CHECK(strstr(js, "\"dropped_bad_sig\":1") != NULL);
+	site_close(1);
+	site_close(2);
+	for (int k = 0; k < SITES; k++)
+		unlink(db[k]);
+}
+
 int main(void)
 {
 	if (crypto_init())
@@ -281,5 +537,7 @@ int main(void)
 	test_round_trip();
 	test_refused();
 	test_store_apply();
+	log_set_level(LOG_ERR);
+	test_sites();
 	return harness_done("test_fed");
 }
