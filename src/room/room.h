@@ -217,6 +217,12 @@ struct room_hooks {
 	/* a member's record written to the store (login, ACK, setperm...); not
 	 * called for a record room_member_merge wrote */
 	void (*member_saved)(void *ctx, struct room *r, const struct room_member *m);
+	/* ban / unban of a key, delete of a post (before it goes) by a command */
+	void (*ban_changed)(void *ctx, struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
+			    bool banned, uint32_t when);
+	void (*post_deleting)(void *ctx, struct room *r, int64_t id);
+	/* a JSON object stats-room adds as "fed" at a local door; its length */
+	size_t (*status)(void *ctx, struct room *r, char *out, size_t cap);
 	void *ctx;
 };
 
