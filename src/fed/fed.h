@@ -38,7 +38,7 @@ struct room_member;
 
 #define FED_PEERS_MAX    32
 #define FED_HELLO_MS     30000
-#define FED_HELLO_MIN_MS 1000 /* hellos asking for more go at most this often */
+#define FED_HELLO_MIN_MS 250 /* hellos asking for more go at most this often */
 #define FED_RESYNC_BATCH 200
 #define FED_LAG_SAMPLES  1024
 #define FED_TOPIC_MAX    128
