@@ -388,10 +388,17 @@ static size_t on_fed_status(void *ctx, struct room *r, char *out, size_t cap)
 	return fed_status_json(&d->fed, out, cap);
 }
 
-static int fed_publish(void *ctx, const char *topic, const uint8_t *p, size_t len)
+static int fed_publish(void *ctx, const char *topic, const uint8_t *p, size_t len, bool retain)
 {
 	struct daemon *d = ctx;
-	return mqtt_publish(d->mq, topic, p, len);
+	return mqtt_publish(d->mq, topic, p, len, retain);
+}
+
+static void on_fed_settings(void *ctx, struct room *r)
+{
+	struct daemon *d = ctx;
+	if (fed_room(d, r))
+		fed_settings_changed(&d->fed);
 }
 
 static void on_mqtt_msg(void *ctx, const char *topic, const uint8_t *p, size_t len)
@@ -529,6 +536,7 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 					.ban_changed = on_fed_ban,
 					.post_deleting = on_fed_delete,
 					.status = on_fed_status,
+					.settings_changed = on_fed_settings,
 					.ctx = d };
 	r->node = &d->node;
 	d->n_rooms++;

@@ -33,7 +33,77 @@ int fed_init(struct fed *f, struct room *room, const char *site, const char *roo
 	snprintf(f->prefix, sizeof(f->prefix), "roomd/%s/", room_name);
 	f->publish = publish;
 	f->io = io;
+	char v[16];
+	if (store_setting_get(room->store, room->store_id, "fed.settings.version", "0", v,
+	                      sizeof(v)) == ERR_OK)
+		f->set.version = (uint32_t)strtoul(v, NULL, 10);
+	snprintf(f->set.name, sizeof(f->set.name), "%s", room->set.name);
+	snprintf(f->set.admin, sizeof(f->set.admin), "%s", room->set.admin_password);
+	snprintf(f->set.guest, sizeof(f->set.guest), "%s", room->set.guest_password);
+	f->set.allow_read_only = room->set.allow_read_only;
 	return ERR_OK;
+}
+
+static void send_msg(struct fed *f, struct fed_msg *m);
+
+static void save_version(struct fed *f)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%u", f->set.version);
+	if (store_setting_set(f->room->store, f->room->store_id, "fed.settings.version", v))
+		f->stats.dropped_store++;
+}
+
+static void publish_settings(struct fed *f)
+{
+	struct fed_msg m;
+	if (!f->set.version)
+		return; /* never changed anywhere: nothing to share */
+	memset(&m, 0, sizeof(m));
+	m.kind = FED_SETTINGS;
+	m.u.set = f->set;
+	send_msg(f, &m);
+}
+
+void fed_settings_changed(struct fed *f)
+{
+	const struct room_settings *s = &f->room->set;
+	if (!strcmp(f->set.name, s->name) && !strcmp(f->set.admin, s->admin_password) &&
+	    !strcmp(f->set.guest, s->guest_password) &&
+	    f->set.allow_read_only == s->allow_read_only)
+		return;
+	uint32_t rtc = room_rtc(f->room);
+	f->set.version = rtc > f->set.version ? rtc : f->set.version + 1;
+	snprintf(f->set.name, sizeof(f->set.name), "%s", s->name);
+	snprintf(f->set.admin, sizeof(f->set.admin), "%s", s->admin_password);
+	snprintf(f->set.guest, sizeof(f->set.guest), "%s", s->guest_password);
+	f->set.allow_read_only = s->allow_read_only;
+	save_version(f);
+	publish_settings(f);
+}
+
+static void on_settings(struct fed *f, struct fed_msg *m)
+{
+	struct room *r = f->room;
+	if (fed_settings_open(m, &r->ep.id) != ERR_OK) {
+		f->stats.dropped_garbage++;
+		return;
+	}
+	const struct fed_settings *s = &m->u.set;
+	/* the newest change wins; equal versions: the greater site name */
+	if (s->version < f->set.version ||
+	    (s->version == f->set.version && strcmp(m->site, f->site) <= 0))
+		return;
+	f->set = *s;
+	snprintf(r->set.name, sizeof(r->set.name), "%s", s->name);
+	snprintf(r->set.admin_password, sizeof(r->set.admin_password), "%s", s->admin);
+	snprintf(r->set.guest_password, sizeof(r->set.guest_password), "%s", s->guest);
+	r->set.allow_read_only = s->allow_read_only;
+	if (room_save_settings(r) != ERR_OK)
+		f->stats.dropped_store++;
+	save_version(f);
+	f->stats.settings_applied++;
+	log_info(SUB, "room settings version %u from %s applied", s->version, m->site);
 }
 
 static const char *kind_name(unsigned kind)
@@ -44,6 +114,7 @@ static const char *kind_name(unsigned kind)
 	case FED_HELLO: return "hello";
 	case FED_BAN: return "ban";
 	case FED_DELETE: return "del";
+	case FED_SETTINGS: return "settings";
 	default: return "x";
 	}
 }
@@ -64,7 +135,7 @@ static void send_msg(struct fed *f, struct fed_msg *m)
 		return;
 	}
 	snprintf(topic, sizeof(topic), "%s%s/%s", f->prefix, f->site, kind_name(m->kind));
-	if (f->publish(f->io, topic, buf, len) != ERR_OK) {
+	if (f->publish(f->io, topic, buf, len, m->kind == FED_SETTINGS) != ERR_OK) {
 		f->stats.publish_failed++;
 		return;
 	}
@@ -322,6 +393,7 @@ void fed_receive(struct fed *f, const uint8_t *payload, size_t len, uint64_t now
 		return;
 	}
 	case FED_HELLO: on_hello(f, &m); return;
+	case FED_SETTINGS: on_settings(f, &m); return;
 	case FED_BAN: {
 		int rc = m.u.ban.banned ? store_ban_add(r->store, r->store_id, m.u.ban.pub,
 		                                        m.u.ban.when, "federated")
@@ -355,8 +427,10 @@ void fed_set_up(struct fed *f, bool up, uint64_t now_ms, uint64_t wall_ms)
 		return;
 	f->up = up;
 	log_info(SUB, "broker %s", up ? "connected" : "lost");
-	if (up)
+	if (up) {
 		send_hello(f, true);
+		publish_settings(f); /* retained: also for sites that come later */
+	}
 }
 
 void fed_tick(struct fed *f, uint64_t now_ms, uint64_t wall_ms)

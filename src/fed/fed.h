@@ -16,7 +16,9 @@
  *  - a member's record is published whenever the room writes it (login,
  *    ACK, role): role, sync point, replay mark, and where and when it was
  *    last heard; the site that heard it last pushes to it, the others not;
- *  - bans and deletions by global id;
+ *  - bans and deletions by global id; the room's name, passwords and
+ *    read-only access (the newest version wins; retained at the broker, so a
+ *    site that joins later gets them), radio settings stay per site;
  *  - resync: a hello carries this site's high-water mark per origin; a peer
  *    that holds more of an origin sends what is missing (FED_RESYNC_BATCH
  *    posts an answer, then its own hello so the asker asks again).  Hellos go
@@ -43,8 +45,10 @@ struct room_member;
 #define FED_LAG_SAMPLES  1024
 #define FED_TOPIC_MAX    128
 
-/* Publishes payload on topic with QoS 1; ERR_OK if handed to the client. */
-typedef int fed_publish_fn(void *ctx, const char *topic, const uint8_t *payload, size_t len);
+/* Publishes payload on topic with QoS 1 (retained: the broker keeps the last one
+ * for sites that subscribe later); ERR_OK if handed to the client. */
+typedef int fed_publish_fn(void *ctx, const char *topic, const uint8_t *payload, size_t len,
+                           bool retain);
 
 struct fed_peer {
 	char site[FED_SITE_MAX + 1];
@@ -56,7 +60,7 @@ struct fed_stats {
 	uint32_t published, publish_failed;
 	uint32_t posts_applied, posts_dup, members_applied, bans_applied, deletes_applied;
 	uint32_t dropped_garbage, dropped_wrong_room, dropped_bad_sig, dropped_store;
-	uint32_t hellos_sent, hellos_rx, resync_posts_sent;
+	uint32_t hellos_sent, hellos_rx, resync_posts_sent, settings_applied;
 	uint64_t rx_bytes, tx_bytes;
 };
 
@@ -76,6 +80,8 @@ struct fed {
 	uint32_t lag[FED_LAG_SAMPLES]; /* live posts' lag, ms, a ring */
 	unsigned n_lag, lag_next;
 	struct fed_stats stats;
+	/* room-level settings: the version and values last published or applied */
+	struct fed_settings set;
 };
 
 /* ERR_INVAL for a bad site or room name (topic level: no '/', '+', '#'). */
@@ -95,6 +101,9 @@ void fed_member_saved(struct fed *f, const struct room_member *m);
 /* A ban set or lifted here, a post deleted here (by its id, before the delete). */
 void fed_ban_changed(struct fed *f, const uint8_t pub[32], bool banned, uint32_t when);
 void fed_post_deleting(struct fed *f, int64_t id);
+/* The room's settings changed here (struct room_hooks settings_changed): a
+ * change of name, passwords or read-only access is published (retained). */
+void fed_settings_changed(struct fed *f);
 
 /* Periodic hellos; the next deadline (now_ms scale). */
 void fed_tick(struct fed *f, uint64_t now_ms, uint64_t wall_ms);

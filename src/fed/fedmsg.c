@@ -63,6 +63,47 @@ static int text_ok(const char *t, size_t n)
 	return n <= FED_TEXT_MAX && memchr(t, 0, n) == NULL && utf8_valid_prefix_len(t, n, n) == n;
 }
 
+/* The passwords' key: of the room's private key, so any site can read them. */
+static void settings_key(const uint8_t *prv, uint8_t key[32])
+{
+	static const char label[] = "roomd fed settings v1";
+	hash_sha256_2(key, (const uint8_t *)label, sizeof(label) - 1, prv, CRYPTO_PRV_SIZE);
+}
+
+static void settings_nonce(const char *site, uint32_t version, uint8_t nonce[24])
+{
+	uint8_t h[CRYPTO_HASH_SIZE], v[4];
+	le32_store(v, version);
+	hash_sha256_2(h, (const uint8_t *)site, strlen(site), v, 4);
+	memcpy(nonce, h, 24);
+}
+
+static int pass_ok(const char *p, size_t n)
+{
+	return n >= 1 && n <= FED_PASS_MAX && memchr(p, 0, n) == NULL;
+}
+
+int fed_settings_open(struct fed_msg *m, const struct ident *id)
+{
+	struct fed_settings *st = &m->u.set;
+	uint8_t key[32], nonce[24], both[2 * FED_PASS_MAX];
+	size_t al = st->admin_len, gl = st->guest_len;
+	if (m->kind != FED_SETTINGS || al > FED_PASS_MAX || gl > FED_PASS_MAX)
+		return ERR_INVAL;
+	settings_key(id->prv, key);
+	settings_nonce(m->site, st->version, nonce);
+	memcpy(both, st->admin, al);
+	memcpy(both + al, st->guest, gl);
+	stream_xor(both, al + gl, nonce, key);
+	memcpy(st->admin, both, al);
+	st->admin[al] = 0;
+	memcpy(st->guest, both + al, gl);
+	st->guest[gl] = 0;
+	crypto_wipe(both, sizeof(both));
+	crypto_wipe(key, sizeof(key));
+	return pass_ok(st->admin, al) && pass_ok(st->guest, gl) ? ERR_OK : ERR_FORMAT;
+}
+
 int fed_encode(const struct fed_msg *m, const struct ident *id, uint8_t *out, size_t cap,
                size_t *len)
 {
@@ -123,6 +164,34 @@ int fed_encode(const struct fed_msg *m, const struct ident *id, uint8_t *out, si
 		rc = put_site(&w, m->u.del.origin);
 		put_le64(&w, m->u.del.seq);
 		break;
+	case FED_SETTINGS: {
+		const struct fed_settings *st = &m->u.set;
+		size_t nl = strnlen(st->name, FED_NAME_MAX + 1),
+		       al = strnlen(st->admin, FED_PASS_MAX + 1),
+		       gl = strnlen(st->guest, FED_PASS_MAX + 1);
+		uint8_t key[32], nonce[24], both[2 * FED_PASS_MAX];
+		if (nl > FED_NAME_MAX || !text_ok(st->name, nl) || !pass_ok(st->admin, al) ||
+		    !pass_ok(st->guest, gl) || st->allow_read_only > 1)
+			return ERR_INVAL;
+		settings_key(id->prv, key);
+		settings_nonce(m->site, st->version, nonce);
+		wbuf_put_le32(&w, st->version);
+		wbuf_put_u8(&w, (uint8_t)nl);
+		wbuf_put_bytes(&w, st->name, nl);
+		wbuf_put_u8(&w, st->allow_read_only);
+		wbuf_put_bytes(&w, nonce, 24);
+		/* one keystream over both: admin, then guest */
+		memcpy(both, st->admin, al);
+		memcpy(both + al, st->guest, gl);
+		stream_xor(both, al + gl, nonce, key);
+		wbuf_put_u8(&w, (uint8_t)al);
+		wbuf_put_bytes(&w, both, al);
+		wbuf_put_u8(&w, (uint8_t)gl);
+		wbuf_put_bytes(&w, both + al, gl);
+		crypto_wipe(both, sizeof(both));
+		crypto_wipe(key, sizeof(key));
+		break;
+	}
 	default: return ERR_INVAL;
 	}
 	if (rc)
@@ -176,6 +245,25 @@ static int decode_body(struct rbuf *r, struct fed_msg *m)
 		if (get_site(r, m->u.del.origin) || get_le64(r, &m->u.del.seq) || m->u.del.seq == 0)
 			return ERR_FORMAT;
 		return ERR_OK;
+	case FED_SETTINGS: {
+		struct fed_settings *st = &m->u.set;
+		uint8_t nl, al, gl, nonce[24], want[24];
+		if (rbuf_get_le32(r, &st->version) || rbuf_get_u8(r, &nl) || nl > FED_NAME_MAX ||
+		    rbuf_get_bytes(r, st->name, nl) || rbuf_get_u8(r, &st->allow_read_only) ||
+		    st->allow_read_only > 1 || rbuf_get_bytes(r, nonce, 24))
+			return ERR_FORMAT;
+		settings_nonce(m->site, st->version, want);
+		if (memcmp(nonce, want, 24) != 0 || rbuf_get_u8(r, &al) || al == 0 ||
+		    al > FED_PASS_MAX || rbuf_get_bytes(r, st->admin, al) || rbuf_get_u8(r, &gl) ||
+		    gl == 0 || gl > FED_PASS_MAX || rbuf_get_bytes(r, st->guest, gl))
+			return ERR_FORMAT;
+		st->name[nl] = 0;
+		st->admin[al] = 0; /* encrypted (a NUL byte possible): fed_settings_open */
+		st->guest[gl] = 0;
+		st->admin_len = al;
+		st->guest_len = gl;
+		return text_ok(st->name, nl) ? ERR_OK : ERR_FORMAT;
+	}
 	default: return ERR_FORMAT;
 	}
 }

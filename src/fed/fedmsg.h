@@ -16,6 +16,10 @@
  *   FED_HELLO:  flags u8 | n u8 | n x (site_len u8 | site | hw u64)
  *   FED_BAN:    pub[32] | banned u8 | when u32
  *   FED_DELETE: origin_len u8 | origin | seq u64
+ *   FED_SETTINGS: version u32 | name_len u8 | name | allow_read_only u8 |
+ *               nonce[24] | admin_len u8 | admin | guest_len u8 | guest
+ *               (the passwords XChaCha20-encrypted with a key derived from
+ *               the room's private key: the broker never reads them)
  *
  * A post's global id is (origin site, seq): seq counts the posts stored at
  * the origin (1, 2, 3..., never reused), origin_ts is the origin's post time.
@@ -35,7 +39,16 @@
 #define FED_MSG_MAX   2048
 #define FED_MAGIC     "RDF1"
 
-enum fed_kind { FED_POST = 1, FED_MEMBER = 2, FED_HELLO = 3, FED_BAN = 4, FED_DELETE = 5 };
+enum fed_kind {
+	FED_POST = 1,
+	FED_MEMBER = 2,
+	FED_HELLO = 3,
+	FED_BAN = 4,
+	FED_DELETE = 5,
+	FED_SETTINGS = 6
+};
+#define FED_NAME_MAX 31 /* room name bytes */
+#define FED_PASS_MAX 15 /* password bytes */
 
 /* fed_decode's verdicts beside ERR_OK: what a dropped message is counted as */
 enum fed_verdict { FED_OK = 0, FED_GARBAGE = 1, FED_WRONG_ROOM = 2, FED_BAD_SIG = 3 };
@@ -78,6 +91,15 @@ struct fed_delete {
 	uint64_t seq;
 };
 
+/* The room-level settings every site shares (radio settings stay per site). */
+struct fed_settings {
+	uint32_t version; /* the change's room RTC (or the last one + 1) */
+	char name[FED_NAME_MAX + 1];
+	uint8_t allow_read_only;
+	char admin[FED_PASS_MAX + 1], guest[FED_PASS_MAX + 1]; /* NUL-terminated to encode */
+	uint8_t admin_len, guest_len; /* decoded: still encrypted, fed_settings_open */
+};
+
 struct fed_msg {
 	uint8_t kind;
 	uint8_t room[CRYPTO_PUB_SIZE];
@@ -89,6 +111,7 @@ struct fed_msg {
 		struct fed_hello hello;
 		struct fed_ban ban;
 		struct fed_delete del;
+		struct fed_settings set;
 	} u;
 };
 
@@ -110,5 +133,9 @@ int fed_encode(const struct fed_msg *m, const struct ident *id, uint8_t *out, si
  */
 int fed_decode(const uint8_t *in, size_t len, const uint8_t room_pub[CRYPTO_PUB_SIZE],
                struct fed_msg *out);
+
+/* Decrypts a decoded FED_SETTINGS' passwords with the room's key; ERR_FORMAT
+ * if they are not passwords (a NUL inside). */
+int fed_settings_open(struct fed_msg *m, const struct ident *id);
 
 #endif

@@ -215,11 +215,11 @@ void mqtt_close(struct mqtt *m)
 	free(m);
 }
 
-int mqtt_publish(struct mqtt *m, const char *topic, const uint8_t *payload, size_t len)
+int mqtt_publish(struct mqtt *m, const char *topic, const uint8_t *payload, size_t len, bool retain)
 {
 	if (!m->connected)
 		return ERR_CLOSED;
-	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1, false);
+	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1, retain);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_debug(SUB, "publish %s: %s", topic, mosquitto_strerror(rc));
 		return ERR_CLOSED;

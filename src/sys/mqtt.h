@@ -42,7 +42,8 @@ int mqtt_open(struct mqtt **out, const struct mqtt_cfg *cfg, mqtt_msg_fn *on_msg
 void mqtt_close(struct mqtt *m);
 
 /* QoS 1; ERR_CLOSED while not connected (the federation resyncs later). */
-int mqtt_publish(struct mqtt *m, const char *topic, const uint8_t *payload, size_t len);
+int mqtt_publish(struct mqtt *m, const char *topic, const uint8_t *payload, size_t len,
+                 bool retain);
 
 int mqtt_socket(const struct mqtt *m); /* -1 while none */
 bool mqtt_want_write(const struct mqtt *m);

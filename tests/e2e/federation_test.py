@@ -9,7 +9,8 @@ own roomd sharing one room key file, roomc members at each:
      posts made meanwhile without logging in again; a post captured on A's
      channel and replayed on B's is stored nowhere;
   3. garbage, a bad signature and another room's messages on the room's
-     topics are dropped and counted;
+     topics are dropped and counted; a guest password set at A lets a
+     newcomer in at C;
   4. partition: the broker stops for FED_PARTITION_S seconds (default 300)
      while every site takes posts (each acknowledged while the broker is down:
      Delivered never waits for replication); once it is back every database
@@ -380,6 +381,14 @@ def run(tmp):
     other.rd.stop()
     other.air.stop()
 
+    # -- room settings: a guest password set at A lets a newcomer in at C ---------------------
+    check(a.rd.ctl("set guest.password valley2").startswith("OK"), "guest password set at A")
+    ok = wait_until(lambda: "valley2" in c.rd.ctl("get guest.password"), 30, 0.5)
+    check(ok, "the new guest password reached C: %s" % c.rd.ctl("get guest.password"))
+    gina = member(tmp, c, "m3", "gina")
+    join(gina, key, "valley2")
+    gina.quit()
+
     # -- 4. partition ----------------------------------------------------------------------------
     broker.stop()
     check(wait_until(lambda: not a.fed().get("connected", True), 30, 0.5), "A sees the broker gone")
@@ -430,7 +439,7 @@ def run(tmp):
     ok = wait_until(lambda: set(want) <= set(f.texts()), 120, 0.5)
     check(ok, "site f (other broker) caught up")
     frank = member(tmp, f, "m1", "frank")
-    join(frank, key)
+    join(frank, key, "valley2")  # the settings reached F too (retained)
     ma = alice.mark()
     d = frank.do("post Valley from the bridged broker", "delivered", 60)
     check(d is not None, "frank's post delivered at F")

@@ -310,8 +310,9 @@ static int no_tx(void *ctx, const uint8_t *f, size_t len)
 	return ERR_OK;
 }
 
-static int pub(void *ctx, const char *topic, const uint8_t *p, size_t len)
+static int pub(void *ctx, const char *topic, const uint8_t *p, size_t len, bool retain)
 {
+	(void)retain;
 	struct site *s = ctx;
 	(void)topic;
 	if (s->down || nq == sizeof(queue) / sizeof(queue[0]))
@@ -502,6 +503,30 @@ static void test_sites(void)
 		CHECK_EQ(mc->last_activity, 0); /* not heard here: C does not push */
 		CHECK(mc->remote_heard > 0);
 	}
+
+	/* room settings: a change at B reaches C (passwords encrypted on the way),
+	 * an older version does not undo it */
+	snprintf(sites[1].room.set.guest_password, ROOM_PASS_MAX, "%s", "newguest");
+	snprintf(sites[1].room.set.name, ROOM_NAME_MAX, "%s", "Valley Two");
+	sites[1].room.set.allow_read_only = true;
+	fed_settings_changed(&sites[1].fed);
+	CHECK_EQ(nq, 1);
+	CHECK(nq == 1 && memmem(queue[0].b, queue[0].len, "newguest", 8) == NULL);
+	CHECK(nq == 1 && memmem(queue[0].b, queue[0].len, "Valley Two", 10) != NULL);
+	struct qmsg old_set = queue[0];
+	pump();
+	CHECK_STR(sites[2].room.set.guest_password, "newguest");
+	CHECK_STR(sites[2].room.set.name, "Valley Two");
+	CHECK(sites[2].room.set.allow_read_only);
+	CHECK_EQ(sites[2].fed.stats.settings_applied, 1);
+	snprintf(sites[2].room.set.guest_password, ROOM_PASS_MAX, "%s", "third");
+	fed_settings_changed(&sites[2].fed);
+	pump();
+	CHECK_STR(sites[1].room.set.guest_password, "third");
+	queue[0] = old_set; /* the older version again (a retained copy) */
+	nq = 1;
+	pump();
+	CHECK_STR(sites[2].room.set.guest_password, "third");
 
 	/* what is not ours is counted and dropped */
 	uint8_t junk[200];
