@@ -1323,6 +1323,45 @@ static int host_command(void *ctx, int i, const char *line, char *reply, size_t 
 	return run_command(ctx, line, CMD_LOCAL, &cur, reply, cap);
 }
 
+static int host_fed_counters(void *ctx, struct web_counter *out, int max)
+{
+	struct daemon *d = ctx;
+	if (!d->fed_on)
+		return 0;
+	const struct fed *f = &d->fed;
+	const struct fed_stats *s = &f->stats;
+	uint64_t now = app_now_ms();
+	struct web_counter all[] = {
+		{ "connected", "1 while the broker connection is up", WEB_GAUGE, f->up },
+		{ "peers", "sites heard in the last 90 s", WEB_GAUGE, fed_peers_live(f) },
+		{ "lag_p50_ms", "replication lag of recent live posts, median", WEB_GAUGE,
+		  fed_lag_pct(f, 50) },
+		{ "lag_p99_ms", "replication lag of recent live posts, 99th percentile", WEB_GAUGE,
+		  fed_lag_pct(f, 99) },
+		{ "queued", "messages published and not yet acknowledged by the broker", WEB_GAUGE,
+		  mqtt_queued(d->mq) },
+		{ "last_sync_age_seconds", "since a peer's hello showed nothing missing (-1: never)",
+		  WEB_GAUGE, f->last_sync_ms ? (double)(now - f->last_sync_ms) / 1000.0 : -1 },
+#define C(fl, h) { #fl, h, WEB_COUNTER, (double)s->fl }
+		C(published, "messages published"),
+		C(publish_failed, "messages not handed to the broker"),
+		C(posts_applied, "posts from other sites stored"),
+		C(posts_dup, "posts from other sites already held"),
+		C(members_applied, "member records merged"),
+		C(settings_applied, "room settings applied"),
+		C(resync_posts_sent, "posts sent again to a peer that lacked them"),
+		C(dropped_garbage, "messages dropped: malformed"),
+		C(dropped_wrong_room, "messages dropped: another room's"),
+		C(dropped_bad_sig, "messages dropped: bad signature"),
+		C(dropped_store, "messages dropped: the store failed"),
+#undef C
+	};
+	int n = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+		out[n++] = all[i];
+	return n;
+}
+
 static int host_radio_counters(void *ctx, struct web_counter *out, int max)
 {
 	struct daemon *d = ctx;
@@ -1382,6 +1421,7 @@ static void web_start(struct daemon *d)
 		.room = host_room,
 		.command = host_command,
 		.radio_counters = host_radio_counters,
+		.fed_counters = host_fed_counters,
 		.radio_settings = host_radio_settings,
 		.now_ms = app_now_ms,
 	};

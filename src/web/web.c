@@ -885,6 +885,16 @@ static void metrics(struct web *w, struct evhttp_request *req)
 		web_metric_head(&o, name, rc[i].type, rc[i].help);
 		web_metric_sample(&o, name, NULL, NULL, NULL, NULL, rc[i].value);
 	}
+	n = w->h.fed_counters ? w->h.fed_counters(w->h.ctx, rc, 48) : 0;
+	for (int i = 0; i < n; i++) {
+		char name[96];
+		snprintf(name, sizeof(name), "roomd_fed_%s%s", rc[i].name,
+			 rc[i].type == WEB_COUNTER ? "_total" : "");
+		if (!web_metric_name_ok(name))
+			continue;
+		web_metric_head(&o, name, rc[i].type, rc[i].help);
+		web_metric_sample(&o, name, NULL, NULL, NULL, NULL, rc[i].value);
+	}
 	struct {
 		const char *name, *help;
 		uint64_t v;

@@ -200,8 +200,9 @@ class Sniffer:
 
 
 class Site:
-    def __init__(self, tmp, name, broker_port, key_from=None):
+    def __init__(self, tmp, name, broker_port, key_from=None, http=0):
         self.name = name
+        self.http = http
         self.air = Air(tmp, TOPO, "air-" + name)
         self.air.start()
         procs.append(self.air)
@@ -211,7 +212,8 @@ class Site:
             shutil.copy(os.path.join(key_from, "room-1.id"), os.path.join(d, "room-1.id"))
             os.chmod(os.path.join(d, "room-1.id"), 0o600)
         self.rd = Roomd(tmp, "site-" + name, self.air.spec("room"), {"fed.site": name}, "Valley",
-                        flags=["-v", "--federate", "mqtt://127.0.0.1:%d/%s" % (broker_port, ROOM)])
+                        flags=["-v", "--federate", "mqtt://127.0.0.1:%d/%s" % (broker_port, ROOM)] +
+                        (["--http", "127.0.0.1:%d" % http] if http else []))
         procs.append(self.rd)
         self.db = os.path.join(self.rd.dir, "roomd.db")
 
@@ -285,7 +287,7 @@ def all_hold(sites, texts, timeout):
 def run(tmp):
     broker = Broker(tmp, "broker", free_port())
     check(broker.start(), "mosquitto up")
-    a = Site(tmp, "a", broker.port)
+    a = Site(tmp, "a", broker.port, http=free_port())
     check(a.start(), "site a up")
     b = Site(tmp, "b", broker.port, key_from=a.rd.dir)
     c = Site(tmp, "c", broker.port, key_from=a.rd.dir)
@@ -312,6 +314,15 @@ def run(tmp):
     check(all(s.texts().count("hello from A") == 1 for s in (a, b, c)), "... exactly once")
     frames = sniff.frames(1.0)
     txt = [f for f in frames if (f[0] >> 2) & 15 == 2]  # PAYLOAD_TYPE_TXT_MSG
+
+    try:
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % a.http, timeout=10) as r:
+            metrics = r.read().decode()
+    except OSError as e:
+        metrics = str(e)
+    check("roomd_fed_connected 1" in metrics and "roomd_fed_peers 2" in metrics and
+          "roomd_fed_published_total" in metrics, "/metrics has the federation's figures")
 
     # -- 2. roaming A -> B without a new login; a replay at B refused ------------------------
     dave = member(tmp, a, "m2", "dave")
