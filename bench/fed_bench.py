@@ -8,7 +8,8 @@ A with room.post over the control socket.
   throughput BURST posts (default 1000) as fast as A takes them: posts/s A stores and
              publishes, posts/s B applies
   partition  the broker stopped, PART_POSTS posts (default 1000) at A and 100 at B,
-             the broker started: seconds until both hold every post
+             PART_S more seconds down (default 0), the broker started: seconds until
+             both hold every post
   traffic    broker bytes in + out per post ($SYS/broker/bytes/*), 2 sites
 
 Prints one line per figure.  Never passes or fails on time.
@@ -29,6 +30,7 @@ import federation_test as ft  # noqa: E402
 LAG_POSTS = int(os.environ.get("LAG_POSTS", "200"))
 BURST = int(os.environ.get("BURST", "1000"))
 PART_POSTS = int(os.environ.get("PART_POSTS", "1000"))
+PART_S = float(os.environ.get("PART_S", "0"))  # the broker's time down beyond the posting
 
 
 def count(site):
@@ -124,12 +126,13 @@ def run(tmp):
     na, nb = count(a), count(b)
     posts_at(a, PART_POSTS, "partA")
     posts_at(b, 100, "partB")
+    time.sleep(PART_S)
     t0 = time.time()
     broker.start()
     ok = wait_until(lambda: count(a) >= na + PART_POSTS + 100 and
                     count(b) >= nb + PART_POSTS + 100, 600, 0.1)
-    print("convergence after a partition with %d + 100 posts: %.2f s from the broker's restart%s"
-          % (PART_POSTS, time.time() - t0, "" if ok else " (NOT converged)"))
+    print("convergence after a partition of %.0f s with %d + 100 posts: %.2f s from the broker's "
+          "restart%s" % (PART_S, PART_POSTS, time.time() - t0, "" if ok else " (NOT converged)"))
     print("status at B: %s" % json.dumps(b.fed()))
 
 

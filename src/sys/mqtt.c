@@ -15,7 +15,7 @@
 #define SUB            "mqtt"
 #define KEEPALIVE_S    30
 #define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 30000
+#define BACKOFF_MAX_MS 10000
 
 struct mqtt {
 	struct mosquitto *mosq;

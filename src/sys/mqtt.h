@@ -8,7 +8,7 @@
  * Sessions are persistent (clean_session false, a fixed client id: the site
  * name), subscriptions and publications QoS 1, so messages published while
  * a site was away wait for it at the broker.  Reconnects back off from 1 s
- * to 30 s.
+ * to 10 s.
  */
 #ifndef ROOMD_SYS_MQTT_H
 #define ROOMD_SYS_MQTT_H
