@@ -8,6 +8,8 @@
 #   make format     apply .clang-format
 #   make install    the programs into $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local),
 #                   the systemd unit into $(DESTDIR)$(UNITDIR)
+#   make apps       the programs only (no tests: no libjansson needed)
+#   make deb        a Debian package in ../ (debian/, dpkg-buildpackage), then lintian
 #
 # Sources are found by directory: a new .c file under src/<module>/ joins the
 # library, a new src/app/<prog>.c is a program, tests/unit/test_<x>.c a test.
@@ -25,12 +27,12 @@ CC ?= cc
 PKGS = libsodium nettle sqlite3 libevent libmosquitto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
-JANSSON_CFLAGS := $(shell pkg-config --cflags jansson)
-JANSSON_LIBS := $(shell pkg-config --libs jansson)
+JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Isrc -I$(O)/gen $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -Isrc -I$(O)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lm
 
 MODULES = util proto crypto mesh radio room store client sim sys web fed
@@ -54,8 +56,9 @@ FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_O)/%)
 PREFIX ?= /usr/local
 UNITDIR ?= /etc/systemd/system
 
-.PHONY: all test fuzz format clean bench install
+.PHONY: all apps test fuzz format clean bench install deb
 all: $(LIB) $(APPS) $(TESTS) $(BENCHES)
+apps: $(APPS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -74,7 +77,7 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(O)/%: $(O)/src/app/%.o $(LIB)
-	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(O)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
@@ -117,11 +120,29 @@ install: $(APPS)
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' contrib/roomd.service >$(DESTDIR)$(UNITDIR)/roomd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/roomd.service
 
+# The package is built from a clean copy of the source files (those git
+# knows or would add; outside git, the tree without build-*/ and data), so a
+# build here never mixes in stale objects; the .deb, the build log and
+# lintian's report land in $(DEB_OUT).
+DEB_OUT ?= build-deb
+deb:
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files --cached --others --exclude-standard; \
+	else \
+		find . -mindepth 1 \( -name 'build*' -o -name demo-data -o -name data \) -prune \
+			-o -type f -print; \
+	fi | tar -c --ignore-failed-read -T - -f - 2>/dev/null | tar -x -C $(DEB_OUT)/src
+	cd $(DEB_OUT)/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 \
+		|| { tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error $(DEB_OUT)/*.deb | tee $(DEB_OUT)/lintian.txt
+	@ls $(DEB_OUT)/*.deb
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san build-clang build-fuzz
+	rm -rf build build-san build-clang build-fuzz build-deb
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 -include $(shell find $(FUZZ_O) -name '*.d' 2>/dev/null)

@@ -1,18 +1,22 @@
 /*
  * kissprobe.c - checks that a LoRa modem answers (PROTOCOL.md §10.2).
  *
- *   kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N] [--cr N]
- *             [--power DBM] [--txdelay N]] SPEC
+ *   kissprobe [-v] [--timeout MS] [--set [--freq MHZ] [--bw KHZ] [--sf N] [--cr N]
+ *             [--tx DBM] [--txdelay N]] SPEC
  *
  * SPEC is a radio spec as roomd takes it: serial:/dev/ttyACM0[:BAUD] or
  * tcp:HOST:PORT.  Connects, waits for the modem's GetVersion answer, asks
  * what it knows (radio settings, TX power, noise floor, counters, battery,
- * name...), prints it all as one JSON object and exits 0; exits 1 if the
- * modem did not answer as MeshCore's kiss_modem in time, 2 on bad usage.
+ * name...), prints it all as one JSON object and exits 0; exits 1 if no
+ * modem answered as MeshCore's kiss_modem in time (a device that cannot be
+ * opened is tried again until then), 2 on bad usage: the exit codes of
+ * roomd and roomc, and their units (MHz, kHz).
  * By default the probe is passive (it changes nothing but turning the
  * modem's signal reports on, their default); --set applies radio settings
  * (the firmware defaults unless given) as roomd would.
  */
+#include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,7 @@
 #include "util/err.h"
 #include "util/num.h"
 #include "util/log.h"
+#include "util/version.h"
 
 static uint64_t mono_ms(void)
 {
@@ -31,22 +36,15 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N]\n"
-	      "                 [--cr N] [--power DBM] [--txdelay N]] SPEC\n"
-	      "       kissprobe --help\n",
-	      f);
-}
-
 static void help(void)
 {
 	fputs("NAME\n"
 	      "    kissprobe - check that a MeshCore KISS modem answers\n"
 	      "\n"
 	      "SYNOPSIS\n"
-	      "    kissprobe [-v] [--timeout MS] [--set [--freq HZ] [--bw HZ] [--sf N]\n"
-	      "              [--cr N] [--power DBM] [--txdelay N]] SPEC\n"
+	      "    kissprobe [-v] [--timeout MS] [--set [--freq MHZ] [--bw KHZ] [--sf N]\n"
+	      "              [--cr N] [--tx DBM] [--txdelay N]] SPEC\n"
+	      "    kissprobe --help | --version\n"
 	      "\n"
 	      "DESCRIPTION\n"
 	      "    Checks that a LoRa modem running MeshCore's kiss_modem firmware answers\n"
@@ -55,6 +53,8 @@ static void help(void)
 	      "    (radio settings, TX power, noise floor, RSSI, busy, counters, battery,\n"
 	      "    device name, MCU temperature) and prints it all as one JSON object on\n"
 	      "    standard output.  By default the probe changes nothing on the modem.\n"
+	      "    A device that cannot be opened yet (a board still starting) is tried\n"
+	      "    again, 250 ms, 500 ms, 1 s... apart, until the timeout.\n"
 	      "\n"
 	      "    SPEC is the radio syntax of roomd, roomc and meshair:\n"
 	      "        serial:DEVICE[:BAUD]   a board on a serial port, 115200 8N1 by default\n"
@@ -65,21 +65,37 @@ static void help(void)
 	      "    --set          apply radio settings as roomd does at start: the firmware\n"
 	      "                   defaults (869.618 MHz, 62.5 kHz, SF8, CR 4/5, 22 dBm,\n"
 	      "                   TXDELAY 0, persistence 255) unless given below\n"
-	      "    --freq HZ, --bw HZ, --sf N (5..12), --cr N (5..8), --power DBM (-9..30),\n"
+	      "    --freq MHZ (100..3000), --bw KHZ (7.8..1625), --sf N (5..12),\n"
+	      "    --cr N (5..8), --tx DBM (-9..30; --power is the same),\n"
 	      "    --txdelay N (0..255, units of 10 ms)\n"
-	      "                   with --set: the values to apply\n"
+	      "                   with --set: the values to apply, in the units of roomd\n"
+	      "                   and roomc\n"
 	      "    -v             log the KISS exchange on stderr (twice: every byte)\n"
 	      "    -h, --help     this text\n"
+	      "    --version      print the version\n"
 	      "\n"
 	      "EXIT STATUS\n"
-	      "    0 the modem answered; 1 it did not answer as kiss_modem in time;\n"
-	      "    2 bad usage or the device could not be opened.\n"
+	      "    0 the modem answered; 1 no modem answered as kiss_modem within the\n"
+	      "    timeout (the device could not be opened, or it is not kiss_modem);\n"
+	      "    2 usage error.  The same codes as roomd and roomc.\n"
 	      "\n"
 	      "EXAMPLES\n"
 	      "    kissprobe serial:/dev/ttyACM0\n"
-	      "    kissprobe --set --freq 910525000 --sf 7 serial:/dev/ttyUSB0\n"
+	      "    kissprobe --set --freq 910.525 --bw 250 --sf 7 serial:/dev/ttyUSB0\n"
 	      "    kissprobe tcp:127.0.0.1:7300\n",
 	      stdout);
+}
+
+/* A usage error: one line and where to look. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("kissprobe: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'kissprobe --help'.\n", stderr);
+	return 2;
 }
 
 static void json_str(const char *s)
@@ -143,8 +159,10 @@ static void print_json(struct radio *r, int up)
 		json_str(m->name);
 	}
 	if (m->known & RADIO_KNOWN_RADIO) {
-		printf(",\n  \"radio\": {\"freq_hz\": %u, \"bw_hz\": %u, \"sf\": %u, \"cr\": %u}",
-		       m->radio.freq_hz, m->radio.bw_hz, m->radio.sf, m->radio.cr);
+		printf(",\n  \"radio\": {\"freq_mhz\": %.9g, \"bw_khz\": %.9g, \"freq_hz\": %u, "
+		       "\"bw_hz\": %u, \"sf\": %u, \"cr\": %u}",
+		       m->radio.freq_hz / 1e6, m->radio.bw_hz / 1e3, m->radio.freq_hz,
+		       m->radio.bw_hz, m->radio.sf, m->radio.cr);
 		/* GetRadio reports what SetRadio last set: zeros since boot */
 		if (!m->radio.freq_hz)
 			printf(",\n  \"radio_note\": \"not set since boot: the modem runs its "
@@ -191,45 +209,64 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		double d;
+		bool takes = !strcmp(a, "--timeout") || !strcmp(a, "--freq") ||
+		             !strcmp(a, "--bw") || !strcmp(a, "--sf") || !strcmp(a, "--cr") ||
+		             !strcmp(a, "--tx") || !strcmp(a, "--power") || !strcmp(a, "--txdelay");
+		if (takes && !val)
+			return usage_error("%s needs a value", a);
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			help();
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("kissprobe %s (MeshCore %s compatible)\n", ROOMD_VERSION,
+			       ROOMD_MESHCORE_COMPAT);
 			return 0;
 		} else if (!strcmp(a, "-v")) {
 			verbose++;
 		} else if (!strcmp(a, "--set")) {
 			set = 1;
-		} else if (!strcmp(a, "--timeout") && num_long(val, 100, 600000, &v)) {
+		} else if (!strcmp(a, "--timeout")) {
+			if (!num_long(val, 100, 600000, &v))
+				return usage_error("--timeout wants ms (100..600000), not %s", val);
 			timeout_ms = v;
-			i++;
-		} else if (!strcmp(a, "--freq") && num_long(val, 1, 3000000000L, &v)) {
-			cfg.lp.freq_hz = (uint32_t)v;
-			i++;
-		} else if (!strcmp(a, "--bw") && num_long(val, 1, 1000000, &v)) {
-			cfg.lp.bw_hz = (uint32_t)v;
-			i++;
-		} else if (!strcmp(a, "--sf") && num_long(val, 5, 12, &v)) {
+		} else if (!strcmp(a, "--freq")) {
+			if (!num_double(val, 100, 3000, &d))
+				return usage_error("--freq wants MHz (100..3000), not %s", val);
+			cfg.lp.freq_hz = (uint32_t)llround(d * 1e6);
+		} else if (!strcmp(a, "--bw")) {
+			if (!num_double(val, 7.8, 1625, &d))
+				return usage_error("--bw wants kHz (7.8..1625), not %s", val);
+			cfg.lp.bw_hz = (uint32_t)llround(d * 1e3);
+		} else if (!strcmp(a, "--sf")) {
+			if (!num_long(val, 5, 12, &v))
+				return usage_error("--sf wants 5..12, not %s", val);
 			cfg.lp.sf = (uint8_t)v;
-			i++;
-		} else if (!strcmp(a, "--cr") && num_long(val, 5, 8, &v)) {
+		} else if (!strcmp(a, "--cr")) {
+			if (!num_long(val, 5, 8, &v))
+				return usage_error("--cr wants 5..8, not %s", val);
 			cfg.lp.cr = (uint8_t)v;
-			i++;
-		} else if (!strcmp(a, "--power") && num_long(val, -9, 30, &v)) {
+		} else if (!strcmp(a, "--tx") || !strcmp(a, "--power")) {
+			if (!num_long(val, -9, 30, &v))
+				return usage_error("%s wants dBm (-9..30), not %s", a, val);
 			cfg.tx_power_dbm = (int)v;
-			i++;
-		} else if (!strcmp(a, "--txdelay") && num_long(val, 0, 255, &v)) {
+		} else if (!strcmp(a, "--txdelay")) {
+			if (!num_long(val, 0, 255, &v))
+				return usage_error("--txdelay wants 0..255 (10 ms units), not %s",
+				                   val);
 			cfg.txdelay_10ms = (int)v;
-			i++;
-		} else if (a[0] != '-' && !spec) {
-			spec = a;
+		} else if (a[0] == '-') {
+			return usage_error("unknown option %s", a);
+		} else if (spec) {
+			return usage_error("one SPEC only (got %s and %s)", spec, a);
 		} else {
-			usage(stderr);
-			return 2;
+			spec = a;
 		}
+		if (takes)
+			i++;
 	}
-	if (!spec) {
-		usage(stderr);
-		return 2;
-	}
+	if (!spec)
+		return usage_error("a radio SPEC is required (serial:DEVICE or tcp:HOST:PORT)");
 	if (verbose)
 		log_set_level(verbose > 1 ? LOG_TRACE : LOG_DEBUG);
 	if (!set) {
@@ -241,7 +278,8 @@ int main(int argc, char **argv)
 	}
 	uint64_t start = mono_ms(), deadline = start + (uint64_t)timeout_ms;
 	if (radio_open(&r, spec, &cfg, NULL, start) < 0)
-		return 2;
+		return usage_error("bad radio SPEC %s (serial:DEVICE[:BAUD] or tcp:HOST:PORT)",
+		                   spec);
 
 	run_until(r, is_up, deadline);
 	int up = radio_link_up(r);
@@ -269,7 +307,7 @@ int main(int argc, char **argv)
 	int ok = up && (radio_stats(r)->modem.known & RADIO_KNOWN_VERSION);
 	if (!ok)
 		fprintf(stderr, "kissprobe: %s: %s\n", spec,
-		        !up ? "no modem answered (see the messages above)"
+		        !up ? "could not connect within the timeout (see the messages above)"
 		            : "the modem does not answer GetVersion: is it running MeshCore's "
 		              "kiss_modem firmware at this baud rate?");
 	radio_close(r);

@@ -39,6 +39,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/rng.h"
+#include "util/version.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
@@ -119,6 +120,7 @@ static const char *help_text_head =
     "                         frame (default 4; 0 = at once).\n"
     "    -v, --verbose        More logging; repeat for hex dumps.\n"
     "    -h, --help           This text.\n"
+    "    --version            Print the version.\n"
     "\n"
     "TOPOLOGY FILE\n"
     "    Plain text, one statement per line, `#' starts a comment:\n"
@@ -1249,6 +1251,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	    {"detect-symbols", required_argument, NULL, O_DETECT},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -1314,6 +1317,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			fputs(help_text_tail, stdout);
 			exit(0);
 		}
+		case 'V':
+			printf("meshair %s (MeshCore %s compatible)\n", ROOMD_VERSION,
+			       ROOMD_MESHCORE_COMPAT);
+			exit(0);
 		case ':': usage_error("option %s needs an argument", argv[optind - 1]);
 		default: usage_error("unknown option %s", argv[optind - 1]);
 		}

@@ -40,6 +40,7 @@
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/version.h"
 
 #define LINE_MAX_LEN  1024
 #define PENDING_HIGH  256 /* stdin is not read while this many commands wait */
@@ -92,6 +93,7 @@ struct app {
 	bool input_done; /* no more commands will come */
 	uint64_t done_deadline;
 	int failures;
+	bool retry; /* the command waits: the room's queue is full (run it again later) */
 	bool quit;
 	int exit_code;
 	char **argv_cmds;
@@ -313,10 +315,12 @@ static void update_prompt(struct app *a)
 	int n = snprintf(prompt, sizeof(prompt), "%s", ct ? "[" : "roomc");
 	const char *radio = !a->link_up ? (a->ever_up ? " (radio down)" : " (connecting)") : "";
 	if (ct) {
-		struct client_room *rs = client_room_find(a->c, ct->pub);
+		enum client_login_state ls = client_login_state(a->c, ct->pub);
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, "%s%s]",
 		              contact_label(ct, name, sizeof(name)),
-		              rs && rs->login == CLIENT_LOGIN_OK ? "" : " (not logged in)");
+		              ls == CLIENT_LOGIN_OK        ? ""
+		              : ls == CLIENT_LOGIN_PENDING ? " (logging in)"
+		                                           : " (not logged in)");
 	}
 	if (unread && n > 0 && (size_t)n < sizeof(prompt))
 		n += snprintf(prompt + n, sizeof(prompt) - (size_t)n, " %u unread", unread);
@@ -360,11 +364,8 @@ static void history_cb(void *ctx, const struct cstore_post *p)
 		return;
 	}
 	view_add(x->v, p);
-	if (!p->self) {
-		client_mark_seen(x->a->c, x->room, p->ts, p->author, p->text, p->text_len);
-		if (p->ts > x->newest)
-			x->newest = p->ts;
-	}
+	if (!p->self && p->ts > x->newest)
+		x->newest = p->ts;
 }
 
 /* Loads the history of every room we know, seeding de-duplication and sync points. */
@@ -374,13 +375,23 @@ static void load_histories(struct app *a)
 		struct client_contact *ct = &a->c->contacts[i];
 		if (!ct->used || ct->type != ADV_TYPE_ROOM)
 			continue;
+		static struct view scratch; /* more rooms than views: still seeded */
 		struct view *v = view_find(a, ct->pub, true);
-		if (!v)
-			return;
+		if (!v) {
+			memset(&scratch, 0, sizeof(scratch));
+			v = &scratch;
+		}
 		struct load_ctx x = {a, v, ct->pub, 0};
 		cstore_history_load(&a->store, ct->pub, history_cb, &x);
 		if (x.newest > ct->sync_since)
 			ct->sync_since = x.newest;
+		/* the newest posts of each room (a repeated push is a recent one) */
+		for (unsigned k = 0; k < v->n; k++) {
+			const struct cstore_post *p = &v->ring[(v->head + k) % VIEW_RING];
+			if (!p->self)
+				client_mark_seen(a->c, ct->pub, p->ts, p->author, p->text,
+				                 p->text_len);
+		}
 		if (!v->n)
 			v->used = false;
 	}
@@ -646,9 +657,17 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			json_room(&w, ct);
 			jsonl_w_cstr(&w, "role", client_role_name(ev->role));
 			jsonl_w_int(&w, "permissions", ev->perms);
-			jsonl_w_int(&w, "server_time", ev->server_time);
-			jsonl_w_int(&w, "fw_level", ev->fw_level);
+			if (ev->inferred) {
+				jsonl_w_bool(&w, "inferred", true);
+			} else {
+				jsonl_w_int(&w, "server_time", ev->server_time);
+				jsonl_w_int(&w, "fw_level", ev->fw_level);
+			}
 			emit_json(a, &w);
+		} else if (ev->inferred) {
+			say(a, "✓ %s has us logged in after all (its answer to the login was lost)",
+			    name);
+			update_prompt(a);
 		} else {
 			say(a, "✓ logged in to %s as %s%s", name, client_role_name(ev->role),
 			    ev->role == ACL_ROLE_GUEST ? " (read only: you can read but not post)"
@@ -677,8 +696,10 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			    "✗ no answer from %s to the login: the password is wrong (a room "
 			    "never answers a wrong one) or the room is out of reach",
 			    name);
+			update_prompt(a);
 		} else {
 			say(a, "✗ %s refused the login (code %u)", name, ev->code);
+			update_prompt(a);
 		}
 		break;
 	case CLIENT_EV_SEND:
@@ -704,8 +725,29 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			    c->cfg.max_attempts, ev->flood ? ", by flood" : "");
 		}
 		break;
-	case CLIENT_EV_DELIVERED:
-	case CLIENT_EV_FAILED: {
+	case CLIENT_EV_FAILED:
+		if (ev->unsent) {
+			/* queued behind a login that failed: never on the air */
+			if (a->json) {
+				json_begin(a, &w, buf, sizeof(buf), "failed");
+				json_room(&w, ct);
+				jsonl_w_int(&w, "id", ev->id);
+				jsonl_w_int(&w, "attempt", -1);
+				jsonl_w_bool(&w, "unsent", true);
+				jsonl_w_cstr(&w, "reason", "the login failed");
+				jsonl_w_str(&w, "text", ev->text, ev->text_len);
+				emit_json(a, &w);
+				a->failures++;
+			} else {
+				say(a,
+				    "  ✗ NOT sent to %s: \"%s\" (the login failed; post it again "
+				    "once logged in)",
+				    name, clean(text, sizeof(text), ev->text, ev->text_len));
+			}
+			break;
+		}
+		/* fall through */
+	case CLIENT_EV_DELIVERED: {
 		bool ok = ev->type == CLIENT_EV_DELIVERED;
 		struct cstore_post p = {.is_ack = true, .ok = ok, .ts = ev->ts, .at = now};
 		history_append(a, ct->pub, &p);
@@ -766,8 +808,12 @@ static void on_event(void *ctx, struct client *c, const struct client_event *ev)
 			json_room(&w, ct);
 			jsonl_w_int(&w, "id", ev->id);
 			jsonl_w_cstr(&w, "request", req_name(ev->kind));
+			if (ev->unsent)
+				jsonl_w_bool(&w, "unsent", true);
 			emit_json(a, &w);
 			a->failures++;
+		} else if (ev->unsent) {
+			say(a, "✗ command not sent to %s: the login failed", name);
 		} else if (ev->kind == CLIENT_REQ_CLI) {
 			say(a, "✗ no reply from %s to the command (only an admin gets replies)",
 			    name);
@@ -836,6 +882,7 @@ static void autologin_cb(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE], const c
 	} else {
 		say(a, "* logging in to %s (remembered password)…",
 		    contact_label(ct, name, sizeof(name)));
+		update_prompt(a);
 	}
 }
 
@@ -952,20 +999,23 @@ static bool is_room(const struct client_contact *ct)
 }
 
 /*
- * Finds a room by name (exact, then case-insensitive), key prefix (hex), or
- * unique case-insensitive name prefix.  *err says why not.
+ * Finds a contact (a room if rooms_only) by name (exact, then
+ * case-insensitive), key prefix (hex), or unique case-insensitive name
+ * prefix.  *err says why not.
  */
-static struct client_contact *room_by_token(struct app *a, const char *tok, const char **err)
+static struct client_contact *contact_by_token(struct app *a, const char *tok, bool rooms_only,
+                                               const char **err)
 {
 	struct client_contact *found = NULL;
 	int hits;
 
-	*err = "no such room (see 'contacts'; rooms appear when their advert is heard)";
+	*err = rooms_only ? "no such room (see 'contacts'; rooms appear when their advert is heard)"
+	                  : "no such contact (see 'contacts')";
 	for (int pass = 0; pass < 4; pass++) {
 		hits = 0;
 		for (int i = 0; i < CLIENT_MAX_CONTACTS; i++) {
 			struct client_contact *ct = &a->c->contacts[i];
-			if (!is_room(ct))
+			if (rooms_only ? !is_room(ct) : !ct->used)
 				continue;
 			bool m = false;
 			if (pass == 0)
@@ -989,11 +1039,18 @@ static struct client_contact *room_by_token(struct app *a, const char *tok, cons
 		if (hits == 1)
 			return found;
 		if (hits > 1) {
-			*err = "several rooms match: give more of the name or the key";
+			*err = rooms_only
+			           ? "several rooms match: give more of the name or the key"
+			           : "several contacts match: give more of the name or the key";
 			return NULL;
 		}
 	}
 	return NULL;
+}
+
+static struct client_contact *room_by_token(struct app *a, const char *tok, const char **err)
+{
+	return contact_by_token(a, tok, true, err);
 }
 
 /* JSON mode: the room at the start of *pp (a whole room name with spaces is tried first). */
@@ -1045,6 +1102,12 @@ static void report_rc(struct app *a, struct client_contact *room, int rc, const 
                       const char *line)
 {
 	char name[128];
+	if (rc == ERR_FULL && client_queue_space(a->c, room->pub) == 0) {
+		/* CLIENT_QUEUE_MAX operations wait for this room: the command
+		 * waits too, in order (run_pending), rather than fail */
+		a->retry = true;
+		return;
+	}
 	const char *why = rc == ERR_PERM        ? "not allowed with the role this room gave you"
 	                  : rc == ERR_FULL      ? "too many operations waiting for this room"
 	                  : rc == ERR_TOO_BIG   ? "too long"
@@ -1127,10 +1190,10 @@ static void cmd_rooms(struct app *a, struct client_contact *room, char *args, co
 			continue;
 		struct client_room *rs = client_room_find(a->c, ct->pub);
 		struct view *v = view_find(a, ct->pub, false);
-		const char *state = !rs                            ? "not logged in"
-		                    : rs->login == CLIENT_LOGIN_OK ? client_role_name(rs->perms)
-		                    : rs->login == CLIENT_LOGIN_PENDING ? "logging in"
-		                                                        : "not logged in";
+		enum client_login_state ls = client_login_state(a->c, ct->pub);
+		const char *state = ls == CLIENT_LOGIN_OK && rs  ? client_role_name(rs->perms)
+		                    : ls == CLIENT_LOGIN_PENDING ? "logging in"
+		                                                 : "not logged in";
 		char name[128];
 		n++;
 		if (a->json) {
@@ -1271,22 +1334,14 @@ static void json_queued(struct app *a, const struct client_contact *room, uint32
 	emit_json(a, &w);
 }
 
-/* Splits text into posts a room keeps whole (<= 150 bytes), at spaces where possible. */
-static void cmd_post(struct app *a, struct client_contact *room, char *args, const char *line)
+/*
+ * Splits text into posts a room keeps whole (<= 150 bytes), at spaces where
+ * possible: parts[i] = {offset, length}; returns how many (at most max).
+ */
+static size_t split_post(const char *text, size_t len, size_t parts[][2], size_t max)
 {
-	char text[LINE_MAX_LEN];
-	size_t len, off = 0;
-
-	/* control characters never go on the air */
-	args = skip_spaces(args);
-	len = jsonl_clean_utf8(text, sizeof(text), args, strlen(args), true);
-	while (len && text[len - 1] == ' ')
-		len--;
-	if (!len) {
-		error_out(a, line, "nothing to post");
-		return;
-	}
-	while (off < len) {
+	size_t off = 0, n_parts = 0;
+	while (off < len && n_parts < max) {
 		size_t n = len - off;
 		if (n > POST_CHUNK) {
 			n = POST_CHUNK;
@@ -1298,22 +1353,93 @@ static void cmd_post(struct app *a, struct client_contact *room, char *args, con
 			if (sp > POST_CHUNK / 2)
 				n = sp;
 		}
-		uint32_t id = 0;
-		int rc = client_post(a->c, room->pub, text + off, n, app_now_ms(), &id);
-		if (rc) {
-			report_rc(a, room, rc, "cannot post to", line);
-			return;
-		}
-		if (a->json) {
-			json_queued(a, room, id, "text", text + off, n);
-		} else {
-			char when[32], t[LINE_MAX_LEN * 2];
-			format_time(client_rtc(a->c, app_now_ms()), when, sizeof(when));
-			say(a, "%s me: %s", when, clean(t, sizeof(t), text + off, n));
-		}
+		parts[n_parts][0] = off;
+		parts[n_parts][1] = n;
+		n_parts++;
 		off += n;
 		while (off < len && text[off] == ' ')
 			off++;
+	}
+	return n_parts;
+}
+
+static void cmd_post(struct app *a, struct client_contact *room, char *args, const char *line)
+{
+	char text[LINE_MAX_LEN], name[128];
+	size_t len, parts[CLIENT_QUEUE_MAX][2];
+
+	/* control characters never go on the air */
+	args = skip_spaces(args);
+	len = jsonl_clean_utf8(text, sizeof(text), args, strlen(args), true);
+	while (len && text[len - 1] == ' ')
+		len--;
+	if (!len) {
+		error_out(a, line, "nothing to post");
+		return;
+	}
+	contact_label(room, name, sizeof(name));
+	enum client_login_state ls = client_login_state(a->c, room->pub);
+	if (ls == CLIENT_LOGIN_NONE && a->autologin) {
+		/* a room ignores posts from members it has not logged in: refused
+		 * now rather than after four attempts (with --no-login they go
+		 * out: a room that still knows us from before takes them) */
+		error_out(a, line, "not logged in to %s: %s first; nothing was posted", name,
+		          a->json ? "login ROOM PASSWORD" : "/login PASSWORD");
+		return;
+	}
+	size_t n_parts = split_post(text, len, parts, CLIENT_QUEUE_MAX);
+	if (parts[n_parts - 1][0] + parts[n_parts - 1][1] < len) {
+		error_out(a, line, "too long to post (%zu bytes); nothing was posted", len);
+		return;
+	}
+	if (client_queue_space(a->c, room->pub) < n_parts) {
+		a->retry = true; /* all parts at once, after what waits for this room */
+		return;
+	}
+	if (ls == CLIENT_LOGIN_PENDING && !a->json)
+		say(a,
+		    "* waiting for the login to %s: this goes out once it succeeds "
+		    "(and not at all if it fails)",
+		    name);
+	if (n_parts > 1 && !a->json)
+		say(a, "* %zu bytes: sent as %zu posts (a room keeps %d bytes of a post)", len,
+		    n_parts, POST_CHUNK);
+	for (size_t i = 0; i < n_parts; i++) {
+		const char *part = text + parts[i][0];
+		size_t n = parts[i][1];
+		uint32_t id = 0;
+		int rc = client_post(a->c, room->pub, part, n, app_now_ms(), &id);
+		if (rc) {
+			report_rc(a, room, rc, "cannot post to", line);
+			if (a->retry) { /* never run again with some parts queued */
+				a->retry = false;
+				error_out(a, line, "cannot post to %s: too many operations waiting",
+				          name);
+			}
+			if (i)
+				error_out(a, line, "only the first %zu of %zu parts were queued", i,
+				          n_parts);
+			return;
+		}
+		if (a->json) {
+			char buf[2048];
+			struct jsonl_w w;
+			json_begin(a, &w, buf, sizeof(buf), "queued");
+			json_room(&w, room);
+			jsonl_w_int(&w, "id", id);
+			jsonl_w_str(&w, "text", part, n);
+			if (n_parts > 1) {
+				jsonl_w_int(&w, "part", (long long)i + 1);
+				jsonl_w_int(&w, "parts", (long long)n_parts);
+			}
+			if (ls == CLIENT_LOGIN_PENDING)
+				jsonl_w_bool(&w, "after_login", true);
+			emit_json(a, &w);
+		} else {
+			char when[32], t[LINE_MAX_LEN * 2];
+			format_time(client_rtc(a->c, app_now_ms()), when, sizeof(when));
+			say(a, "%s me: %s", when, clean(t, sizeof(t), part, n));
+		}
 	}
 }
 
@@ -1466,6 +1592,116 @@ static void cmd_add(struct app *a, struct client_contact *room, char *args, cons
 	json_ok(a, "add");
 }
 
+/* The contact a command names: a "quoted name", a name, a key prefix; the rest stays in *pp. */
+static struct client_contact *take_contact(struct app *a, char **pp, const char *line)
+{
+	char tok[LINE_MAX_LEN];
+	const char *err;
+	char *p = skip_spaces(*pp);
+	struct client_contact *ct = NULL;
+
+	/* a whole name with spaces, unquoted, as the only argument */
+	if (*p && *p != '"') {
+		char whole[LINE_MAX_LEN];
+		snprintf(whole, sizeof(whole), "%s", p);
+		trim_end(whole);
+		for (int i = 0; i < CLIENT_MAX_CONTACTS && !ct; i++)
+			if (a->c->contacts[i].used && strchr(whole, ' ') &&
+			    strcmp(a->c->contacts[i].name, whole) == 0)
+				ct = &a->c->contacts[i];
+		if (ct) {
+			*pp = p + strlen(p);
+			return ct;
+		}
+	}
+	if (!take_token(&p, tok, sizeof(tok))) {
+		error_out(a, line,
+		          "a contact is required: its name (\"quoted\" if it has "
+		          "spaces) or a key prefix");
+		return NULL;
+	}
+	if (!(ct = contact_by_token(a, tok, false, &err)))
+		error_out(a, line, "%s", err);
+	*pp = p;
+	return ct;
+}
+
+static void cmd_remove(struct app *a, struct client_contact *room, char *args, const char *line)
+{
+	char name[128], key[2 * CRYPTO_PUB_SIZE + 1];
+	struct client_contact *ct;
+	(void)room;
+	if (!(ct = take_contact(a, &args, line)))
+		return;
+	if (*skip_spaces(args)) {
+		error_out(a, line, "remove CONTACT: one contact at a time");
+		return;
+	}
+	contact_label(ct, name, sizeof(name));
+	hex_encode(key, sizeof(key), ct->pub, CRYPTO_PUB_SIZE);
+	uint8_t pub[CRYPTO_PUB_SIZE];
+	memcpy(pub, ct->pub, sizeof(pub));
+	int rc = client_contact_remove(a->c, ct);
+	if (rc == ERR_AGAIN) {
+		error_out(a, line, "%s has operations under way: remove it once they end", name);
+		return;
+	}
+	if (rc) {
+		error_out(a, line, "cannot remove %s: %s", name, err_str(rc));
+		return;
+	}
+	cstore_password_forget(&a->store, pub);
+	struct view *v = view_find(a, pub, false);
+	if (v)
+		memset(v, 0, sizeof(*v));
+	if (a->has_current && memcmp(a->current, pub, sizeof(pub)) == 0)
+		a->has_current = false;
+	save_now(a);
+	say(a,
+	    "* %s removed (and its remembered password); its history stays in "
+	    "%s/history/%.64s.jsonl; its next advert adds it again",
+	    name, a->store.dir, key);
+	json_ok(a, "remove");
+}
+
+static void cmd_rename(struct app *a, struct client_contact *room, char *args, const char *line)
+{
+	char old[128], name[CLIENT_NAME_MAX * 4], clean_name[CLIENT_NAME_MAX * 4];
+	struct client_contact *ct;
+	(void)room;
+	if (!(ct = take_contact(a, &args, line)))
+		return;
+	args = skip_spaces(args);
+	if (*args == '"') {
+		if (!take_token(&args, name, sizeof(name)) || *skip_spaces(args)) {
+			error_out(a, line, "rename CONTACT NEW NAME: unclosed quote");
+			return;
+		}
+	} else {
+		snprintf(name, sizeof(name), "%s", args);
+		trim_end(name);
+	}
+	contact_label(ct, old, sizeof(old));
+	size_t len = jsonl_clean_utf8(clean_name, sizeof(clean_name), name, strlen(name), true);
+	if (len > CLIENT_NAME_MAX - 1) {
+		error_out(a, line, "a name holds %d bytes at most (this one: %zu)",
+		          CLIENT_NAME_MAX - 1, len);
+		return;
+	}
+	int rc = client_contact_rename(a->c, ct, clean_name);
+	if (rc) {
+		error_out(a, line, "cannot rename %s: %s", old, err_str(rc));
+		return;
+	}
+	save_now(a);
+	if (!len)
+		say(a, "* %s: its adverts name it again from the next one", old);
+	else
+		say(a, "* %s is now \"%s\" (its adverts no longer rename it)", old, ct->name);
+	update_prompt(a);
+	json_ok(a, "rename");
+}
+
 static void cmd_path(struct app *a, struct client_contact *room, char *args, const char *line)
 {
 	char name[128], hex[2 * PKT_MAX_PATH + 1];
@@ -1539,6 +1775,10 @@ static const struct cmd cmds[] = {
     {"acl", F_ROOM | F_RADIO, "ROOM", "", "the room's admins (admins only)", cmd_acl},
     {"advert", F_RADIO, "[zerohop]", "[zerohop]", "send our advert (flood by default)", cmd_advert},
     {"add", 0, "KEY [NAME]", "KEY [NAME]", "add a room by its public key", cmd_add},
+    {"rename", 0, "CONTACT NAME", "CONTACT NAME",
+     "name a contact yourself (\"quote\" names with spaces; an empty name: the advert's)",
+     cmd_rename},
+    {"remove", 0, "CONTACT", "CONTACT", "forget a contact and its remembered password", cmd_remove},
     {"path", F_ROOM | F_UI, "", "", "show the route to the room", cmd_path},
     {"reset_path", F_ROOM, "ROOM", "", "forget the route to the room (next sends flood)",
      cmd_reset_path},
@@ -1562,6 +1802,8 @@ static const struct cmd *cmd_find(const char *name, bool json)
 		return cmd_find("quit", json);
 	if (!json && !strcmp(name, "reset"))
 		return cmd_find("reset_path", false);
+	if (!strcmp(name, "rm") || !strcmp(name, "delete"))
+		return cmd_find("remove", json);
 	return NULL;
 }
 
@@ -1616,6 +1858,11 @@ static void run_line(struct app *a, char *line)
 	p = skip_spaces(line);
 	if (!*p)
 		return;
+	if (strlen(p) >= sizeof(copy)) {
+		error_out(a, NULL, "line too long (%zu bytes, at most %d): not run, nothing posted",
+		          strlen(p), LINE_MAX_LEN - 1);
+		return;
+	}
 	snprintf(copy, sizeof(copy), "%s", p);
 	if (!a->json) {
 		if (*p != '/' || p[1] == '/') {
@@ -1725,11 +1972,26 @@ static int run_pending(struct app *a)
 		if (!a->link_up && needs_radio(a, a->pending[0]))
 			return ran;
 		char *line = a->pending[0];
+		char *again = strdup(line); /* run_line edits its line */
+		if (!again)
+			return ran;
 		memmove(a->pending, a->pending + 1,
 		        sizeof(a->pending[0]) * (size_t)(a->n_pending - 1));
 		a->n_pending--;
+		a->retry = false;
 		run_line(a, line);
 		free(line);
+		if (a->retry) {
+			/* the room's queue is full: this line, and those after it,
+			 * wait until an operation ends (order is kept) */
+			a->retry = false;
+			memmove(a->pending + 1, a->pending,
+			        sizeof(a->pending[0]) * (size_t)a->n_pending);
+			a->pending[0] = again;
+			a->n_pending++;
+			return ran;
+		}
+		free(again);
 		ran++;
 	}
 	return ran;
@@ -1748,17 +2010,41 @@ static void on_line(void *ctx, char *line)
 			a->input_done = true;
 		return;
 	}
+	if (a->ed.cut) {
+		/* a line that did not fit is refused whole: never post part of it */
+		error_out(a, NULL,
+		          "line too long (%zu bytes, at most %d): nothing was %s; post it in "
+		          "pieces",
+		          strlen(line) + a->ed.cut, LINED_MAX - 1, a->json ? "run" : "posted");
+		return;
+	}
 	if (a->json) {
 		queue_line(a, line);
 		return;
 	}
-	/* interactive: at once, except radio commands while the radio is down */
+	/* interactive: at once, except radio commands while the radio is down,
+	 * and radio commands typed while earlier ones wait */
+	if (a->n_pending && needs_radio(a, line)) {
+		say(a, "* waiting behind %d earlier line%s", a->n_pending,
+		    a->n_pending == 1 ? "" : "s");
+		queue_line(a, line);
+		return;
+	}
 	if (!a->link_up && needs_radio(a, line)) {
 		say(a, "* the radio is not connected yet: this will go out once it is");
 		queue_line(a, line);
 		return;
 	}
+	char *again = strdup(line);
+	a->retry = false;
 	run_line(a, line);
+	if (a->retry && again) {
+		a->retry = false;
+		say(a, "* %d operations already wait for this room: this one goes out after them",
+		    CLIENT_QUEUE_MAX);
+		queue_line(a, again);
+	}
+	free(again);
 	update_prompt(a);
 }
 
@@ -1860,19 +2146,28 @@ static void usage(FILE *f)
 	    "    every time, attempts 0, 1 and 2 along the known route, then the route is\n"
 	    "    forgotten and attempt 3 is flooded; it is \"delivered\" when the room's ACK\n"
 	    "    arrives, \"failed\" when the last attempt times out. A room never answers a\n"
-	    "    wrong password, so a failed login is reported after a timeout. Pushed\n"
-	    "    posts are acknowledged exactly as the firmware client does, kept in DIR and\n"
-	    "    shown once even when a room pushes one twice. Several rooms can be used at\n"
-	    "    once, each with its own login, sync point and history. Passwords that\n"
-	    "    worked are remembered (DIR/passwords.jsonl, mode 0600) and used to log in\n"
-	    "    again at the next start.\n"
+	    "    wrong password, so a failed login is reported after a timeout: the one the\n"
+	    "    firmware companion gives the app (500 ms + 16 x the login's airtime by\n"
+	    "    flood, about 8 s at the default preset; a second flood goes out halfway).\n"
+	    "    A post needs a login: typed while one is under way it waits for it (and\n"
+	    "    fails, unsent, if the login fails); typed with none it is refused (unless\n"
+	    "    --no-login). A login whose answer was lost is noticed when the room ACKs\n"
+	    "    a post or pushes one. A line holds at most 1023 bytes: a longer one is\n"
+	    "    refused whole. Pushed posts are acknowledged exactly as the firmware\n"
+	    "    client does, kept in DIR and shown once even when a room pushes one\n"
+	    "    twice. Several rooms can be used at once, each with its own login, sync\n"
+	    "    point and history. Passwords that worked are remembered\n"
+	    "    (DIR/passwords.jsonl, mode 0600) and used to log in again at the next\n"
+	    "    start.\n"
 	    "\n"
 	    "    Interactive mode (the default) is a line-oriented terminal client: pick a\n"
 	    "    room with /room NAME, type text to post it, /help lists the commands. The\n"
 	    "    prompt shows the current room and the number of unread posts elsewhere.\n"
 	    "\n"
 	    "    With --json, roomc reads one command per line from standard input (or from\n"
-	    "    -c arguments) and writes one JSON object per line for each event.\n"
+	    "    -c arguments) and writes one JSON object per line for each event. Any\n"
+	    "    number of commands may be queued: while 16 operations wait for one room\n"
+	    "    (the client's queue), later commands wait in order until one ends.\n"
 	    "\n"
 	    "OPTIONS\n"
 	    "    -d, --data DIR        data directory (created if missing): identity, contacts,\n"
@@ -1889,7 +2184,9 @@ static void usage(FILE *f)
 	    "        --advert          send our advert (flood) when the radio comes up\n"
 	    "        --keepalive SECONDS  send keep-alives to logged-in rooms this often\n"
 	    "                          (off by default, as in the v1.17.1 companion)\n"
-	    "        --no-login        do not log in again with remembered passwords at start\n"
+	    "        --no-login        do not log in again with remembered passwords at start;\n"
+	    "                          posts then go out without a login (a room that still\n"
+	    "                          knows you takes them) instead of being refused\n"
 	    "        --no-remember     do not remember passwords that worked\n"
 	    "        --freq MHZ, --bw KHZ, --sf N, --cr N, --tx DBM\n"
 	    "                          radio settings sent to the modem (firmware defaults:\n"
@@ -1910,7 +2207,8 @@ static void usage(FILE *f)
 	    "    /room NAME            (interactive) switch room and show what is new\n"
 	    "    login ROOM [PASSWORD] log in; an empty password is \"\" or nothing (in\n"
 	    "                          interactive mode a bare /login uses the remembered one)\n"
-	    "    post ROOM TEXT        post; text over 150 bytes is split into several posts\n"
+	    "    post ROOM TEXT        post (logged in, or a login under way); text over 150\n"
+	    "                          bytes is split into several posts, and says so\n"
 	    "    cli ROOM COMMAND      an admin command (the room's CLI), e.g. cli Room get name\n"
 	    "    status ROOM           the room's status (uptime, battery, radio counters)\n"
 	    "    telemetry ROOM        the room's telemetry (voltage, temperature)\n"
@@ -1919,6 +2217,12 @@ static void usage(FILE *f)
 	    "    forget ROOM           forget the remembered password\n"
 	    "    advert [zerohop]      send our advert\n"
 	    "    add KEY [NAME]        add a room by its 64-hex-digit key without its advert\n"
+	    "    rename CONTACT NAME   name a contact yourself; its adverts no longer rename it\n"
+	    "                          (an empty NAME gives the naming back to them)\n"
+	    "    remove CONTACT        forget a contact, its route, session and remembered\n"
+	    "                          password (history stays in DIR); its next advert adds\n"
+	    "                          it again. CONTACT: a name (\"quoted\" with spaces) or key\n"
+	    "                          prefix\n"
 	    "    reset_path ROOM       forget the route: the next sends flood\n"
 	    "    wait                  (--json) hold later commands until nothing is pending\n"
 	    "    sleep SECONDS         (--json) hold later commands for a while\n"
@@ -1934,13 +2238,18 @@ static void usage(FILE *f)
 	    "                   advert was heard (path: route hops, -1 = flood)\n"
 	    "    contacts       {count, contacts: [...]}: answer to 'contacts'\n"
 	    "    rooms          {count, rooms: [{room, key, logged_in, role, unread}]}\n"
-	    "    login          {room, key, role, permissions, server_time, fw_level}\n"
+	    "    login          {room, key, role, permissions, server_time, fw_level}; or\n"
+	    "                   {room, key, role, permissions, inferred: true}: the answer\n"
+	    "                   was lost but the room ACKed a post (role read-write) or\n"
+	    "                   pushed one (guest)\n"
 	    "    login_timeout  {room, key}: no answer (wrong password, or out of reach)\n"
 	    "    login_failed   {room, key, code}: the room refused\n"
-	    "    queued         {room, key, id, text | cli | request}: accepted, with its id\n"
+	    "    queued         {room, key, id, text | cli | request}: accepted, with its id;\n"
+	    "                   a long post: {part, parts}; behind a login: {after_login}\n"
 	    "    sent           {room, key, id, attempt, flood, timeout_ms}: an attempt went out\n"
 	    "    delivered      {room, key, id, attempt, rtt_ms, text}: the room ACKed the post\n"
-	    "    failed         {room, key, id, attempt, text}: no ACK after the last attempt\n"
+	    "    failed         {room, key, id, attempt, text}: no ACK after the last attempt;\n"
+	    "                   {unsent: true, reason}: never sent, the login before it failed\n"
 	    "    post           {room, key, ts, author, author_key, text}: a post pushed by the\n"
 	    "                   room (ts: room clock; author: name when known, else key prefix)\n"
 	    "    cli_reply      {room, key, id, ts, text}\n"
@@ -2119,9 +2428,12 @@ int main(int argc, char **argv)
 		case 'q': verbose = -1; break;
 		case 'h': usage(stdout); return 0;
 		case O_VERSION:
-			printf("roomc %s (MeshCore v1.17.1 compatible)\n", APP_VERSION);
+			printf("roomc %s (MeshCore %s compatible)\n", ROOMD_VERSION,
+			       ROOMD_MESHCORE_COMPAT);
 			return 0;
-		default: usage(stderr); return 2;
+		default: /* getopt said what was wrong, on one line */
+			fprintf(stderr, "Try 'roomc --help'.\n");
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -2234,7 +2546,7 @@ int main(int argc, char **argv)
 		emit_json(a, &w);
 	} else {
 		say(a, "roomc %s — MeshCore room client. You are \"%s\" (key %.8s…)%s.",
-		    APP_VERSION, a->state.name, key, created ? ", a new identity" : "");
+		    ROOMD_VERSION, a->state.name, key, created ? ", a new identity" : "");
 		say(a, "Data in %s, %d contact%s. Connecting to the radio %s…", data, n_contacts,
 		    n_contacts == 1 ? "" : "s", a->radio_spec);
 		say(a, "Type /help for commands; /rooms lists rooms, /room NAME picks one.");

@@ -1574,6 +1574,7 @@ int main(int argc, char **argv)
 	app_private_files(); /* database, WAL, config, keys, backups, packet log: 0600 */
 	if (app_mkdir(d.cfg.data_dir) != ERR_OK)
 		return EXIT_RUNTIME;
+	app_check_private(d.cfg.data_dir);
 	/* one roomd per data directory: two would transmit as one identity */
 	long holder;
 	rc = app_dir_lock(d.cfg.data_dir, "roomd.lock", &d.lock_fd, &holder);
@@ -1588,7 +1589,6 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		return EXIT_RUNTIME;
-	app_check_private(d.cfg.data_dir);
 	char path[4096];
 	if (!config) {
 		snprintf(path, sizeof(path), "%s/roomd.conf", d.cfg.data_dir);

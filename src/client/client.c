@@ -19,6 +19,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 /* Operation kinds besides CLIENT_REQ_* (client_op.kind). */
 enum { OP_LOGIN = 0x200, OP_POST = 0x201 };
@@ -139,21 +140,32 @@ struct client_room *client_room_find(struct client *c, const uint8_t pub[CRYPTO_
 	return NULL;
 }
 
+static bool room_busy(const struct client_room *rs);
+
+/* A session nobody needs: not logged in, nothing queued or awaited. */
+static bool room_idle(const struct client_room *rs)
+{
+	return rs->login == CLIENT_LOGIN_NONE && !rs->q_len && !room_busy(rs) && !rs->ka_pending;
+}
+
 static struct client_room *room_get(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE])
 {
-	struct client_room *rs = client_room_find(c, pub);
+	struct client_room *rs = client_room_find(c, pub), *victim = NULL;
 	if (rs)
 		return rs;
-	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
-		rs = &c->rooms[i];
-		if (rs->used)
-			continue;
-		memset(rs, 0, sizeof(*rs));
-		rs->used = true;
-		memcpy(rs->pub, pub, CRYPTO_PUB_SIZE);
-		return rs;
-	}
-	return NULL;
+	for (int i = 0; i < CLIENT_MAX_ROOMS && !victim; i++)
+		if (!c->rooms[i].used)
+			victim = &c->rooms[i];
+	/* all in use: an idle session is reused (a failed login, a room left) */
+	for (int i = 0; i < CLIENT_MAX_ROOMS && !victim; i++)
+		if (room_idle(&c->rooms[i]))
+			victim = &c->rooms[i];
+	if (!victim)
+		return NULL;
+	crypto_wipe(victim, sizeof(*victim));
+	victim->used = true;
+	memcpy(victim->pub, pub, CRYPTO_PUB_SIZE);
+	return victim;
 }
 
 int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
@@ -199,6 +211,39 @@ int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
 	victim->secret_state = 1;
 	crypto_wipe(secret, sizeof(secret));
 	*out = victim;
+	return ERR_OK;
+}
+
+int client_contact_remove(struct client *c, struct client_contact *ct)
+{
+	struct client_room *rs;
+	if (!ct || !ct->used)
+		return ERR_NOT_FOUND;
+	if ((rs = client_room_find(c, ct->pub))) {
+		if (room_busy(rs) || rs->q_len)
+			return ERR_AGAIN;
+		crypto_wipe(rs, sizeof(*rs));
+	}
+	crypto_wipe(ct, sizeof(*ct));
+	return ERR_OK;
+}
+
+int client_contact_rename(struct client *c, struct client_contact *ct, const char *name)
+{
+	size_t len = strlen(name), n;
+	(void)c;
+	if (!ct || !ct->used)
+		return ERR_NOT_FOUND;
+	if (!len) {
+		ct->renamed = false;
+		return ERR_OK;
+	}
+	n = utf8_valid_prefix_len(name, len, CLIENT_NAME_MAX - 1);
+	if (n == 0)
+		return ERR_INVAL;
+	memset(ct->name, 0, sizeof(ct->name));
+	memcpy(ct->name, name, n);
+	ct->renamed = true;
 	return ERR_OK;
 }
 
@@ -277,7 +322,8 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 	is_new = !ct;
 	if (!ct && client_contact_add(c, pub, &ct) != ERR_OK)
 		return;
-	snprintf(ct->name, sizeof(ct->name), "%s", d.name);
+	if (!ct->renamed)
+		snprintf(ct->name, sizeof(ct->name), "%s", d.name);
 	ct->type = d.type;
 	ct->has_loc = d.has_loc;
 	ct->lat_e6 = d.lat_e6;
@@ -292,7 +338,7 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 /* ---- receiving from peers ---- */
 
 static int peers_by_hash(struct mesh_ep *ep, uint8_t src_hash, int skip, struct mesh_peer *out,
-			 int max)
+                         int max)
 {
 	struct client *c = ep->ctx;
 	int n = 0;
@@ -331,6 +377,8 @@ static void return_path_retry(struct client *c, struct client_contact *ct, const
 }
 
 static void start_next(struct client *c, struct client_room *rs, uint64_t now_ms);
+static void login_inferred(struct client *c, struct client_room *rs, struct client_contact *ct,
+                           unsigned role, uint64_t now_ms);
 
 /* An operation awaits its outcome: the next one waits (one at a time per room,
  * so no retry is made stale by a newer stamp and no request goes out while
@@ -359,6 +407,8 @@ static void post_done(struct client *c, struct client_room *rs, struct client_co
 	    .text_len = rs->post.len,
 	};
 	rs->post.active = false;
+	if (ok && !c->cfg.stock)
+		login_inferred(c, rs, ct, ACL_ROLE_READ_WRITE, now_ms);
 	emit(c, &ev);
 	start_next(c, rs, now_ms);
 }
@@ -409,6 +459,76 @@ static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t c
 	return true;
 }
 
+/*
+ * The login failed (refused, or no answer): posts and CLI commands queued
+ * behind it were typed for a session that did not come, so they fail now,
+ * unsent (FAILED / TIMEOUT with .unsent), instead of being tried for half a
+ * minute against a room that does not know us.  Requests and later logins
+ * stay queued.
+ */
+static void fail_queued(struct client *c, struct client_room *rs, struct client_contact *ct)
+{
+	struct client_op all[CLIENT_QUEUE_MAX];
+	unsigned len = rs->q_len;
+
+	/* the queue keeps the rest before any event runs (a handler may queue more) */
+	for (unsigned i = 0; i < len; i++)
+		all[i] = rs->queue[(rs->q_head + i) % CLIENT_QUEUE_MAX];
+	rs->q_head = rs->q_len = 0;
+	for (unsigned i = 0; i < len; i++)
+		if (all[i].kind != OP_POST && all[i].kind != CLIENT_REQ_CLI)
+			rs->queue[rs->q_len++] = all[i];
+	for (unsigned i = 0; i < len; i++) {
+		if (all[i].kind != OP_POST && all[i].kind != CLIENT_REQ_CLI)
+			continue;
+		struct client_event ev = {.type = all[i].kind == OP_POST ? CLIENT_EV_FAILED
+		                                                         : CLIENT_EV_TIMEOUT,
+		                          .contact = ct,
+		                          .id = all[i].id,
+		                          .kind = all[i].kind,
+		                          .unsent = true,
+		                          .text = all[i].text,
+		                          .text_len = all[i].len};
+		emit(c, &ev);
+	}
+	crypto_wipe(all, sizeof(all));
+}
+
+/* The login is over without a session: refused (code) or unanswered. */
+static void login_lost(struct client *c, struct client_room *rs, struct client_contact *ct,
+                       enum client_event_type type, uint8_t code)
+{
+	struct client_event ev = {.type = type, .contact = ct, .code = code};
+	rs->login = CLIENT_LOGIN_NONE;
+	crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
+	emit(c, &ev);
+	fail_queued(c, rs, ct);
+}
+
+/*
+ * The room answered something only a client it has logged in gets (the
+ * ACK of a post, a push): a login whose reply was lost did log us in.  The
+ * state shown is the room's: logged in, with the role the evidence proves
+ * at least (a post: read-write; a push: guest) unless a login said more.
+ */
+static void login_inferred(struct client *c, struct client_room *rs, struct client_contact *ct,
+                           unsigned role, uint64_t now_ms)
+{
+	if (rs->login != CLIENT_LOGIN_NONE)
+		return;
+	rs->login = CLIENT_LOGIN_OK;
+	if ((rs->perms & ACL_ROLE_MASK) < role)
+		rs->perms = (uint8_t)((rs->perms & ~ACL_ROLE_MASK) | role);
+	rs->ka_next_ms = now_ms + (uint64_t)c->cfg.keepalive_s * 1000;
+	rs->ka_lost = false;
+	struct client_event ev = {.type = CLIENT_EV_LOGIN,
+	                          .contact = ct,
+	                          .perms = rs->perms,
+	                          .role = rs->perms & ACL_ROLE_MASK,
+	                          .inferred = true};
+	emit(c, &ev);
+}
+
 static void login_reply(struct client *c, struct client_room *rs, struct client_contact *ct,
                         const uint8_t *body, size_t len, uint64_t now_ms)
 {
@@ -420,10 +540,7 @@ static void login_reply(struct client *c, struct client_room *rs, struct client_
 	rs->last_rx_ms = now_ms;
 	crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
 	if (r.code != LOGIN_RESP_OK) {
-		rs->login = CLIENT_LOGIN_NONE;
-		ev.type = CLIENT_EV_LOGIN_FAILED;
-		ev.code = r.code;
-		emit(c, &ev);
+		login_lost(c, rs, ct, CLIENT_EV_LOGIN_FAILED, r.code);
 		return;
 	}
 	rs->login = CLIENT_LOGIN_OK;
@@ -510,38 +627,41 @@ static void send_push_ack(struct client *c, struct client_contact *ct, const str
 	mesh_send_direct(c->mesh, &p, ct->out_path_len, ct->out_path, delay);
 }
 
-static void fingerprint(uint32_t ts, const uint8_t author[4], const char *text, size_t len,
-                        uint8_t out[8])
+/* A post's identity: room, timestamp, author prefix and text (§9.5). */
+static void fingerprint(const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t author[4],
+                        const char *text, size_t len, uint8_t out[8])
 {
-	uint8_t head[8], h[CRYPTO_HASH_SIZE];
-	le32_store(head, ts);
-	memcpy(head + 4, author, 4);
+	uint8_t head[CRYPTO_PUB_SIZE + 8], h[CRYPTO_HASH_SIZE];
+	memcpy(head, room, CRYPTO_PUB_SIZE);
+	le32_store(head + CRYPTO_PUB_SIZE, ts);
+	memcpy(head + CRYPTO_PUB_SIZE + 4, author, 4);
 	hash_sha256_2(h, head, sizeof(head), (const uint8_t *)text, len);
 	memcpy(out, h, 8);
 }
 
-/* Marks a post seen; false if it already was. */
-static bool seen_add(struct client_room *rs, const uint8_t fp[8])
+static bool seen_has(const struct client *c, const uint8_t fp[8])
 {
-	for (unsigned i = 0; i < rs->seen_len; i++)
-		if (memcmp(rs->seen[i], fp, 8) == 0)
-			return false;
-	memcpy(rs->seen[rs->seen_next], fp, 8);
-	rs->seen_next = (rs->seen_next + 1) % CLIENT_SEEN_MAX;
-	if (rs->seen_len < CLIENT_SEEN_MAX)
-		rs->seen_len++;
-	return true;
+	for (unsigned i = 0; i < c->seen_len; i++)
+		if (memcmp(c->seen[i], fp, 8) == 0)
+			return true;
+	return false;
+}
+
+static void seen_put(struct client *c, const uint8_t fp[8])
+{
+	memcpy(c->seen[c->seen_next], fp, 8);
+	c->seen_next = (c->seen_next + 1) % CLIENT_SEEN_MAX;
+	if (c->seen_len < CLIENT_SEEN_MAX)
+		c->seen_len++;
 }
 
 void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
                       const uint8_t author[4], const char *text, size_t len)
 {
 	uint8_t fp[8];
-	struct client_room *rs = room_get(c, room);
-	if (!rs)
-		return;
-	fingerprint(ts, author, text, len, fp);
-	seen_add(rs, fp);
+	fingerprint(room, ts, author, text, len, fp);
+	if (!seen_has(c, fp))
+		seen_put(c, fp);
 }
 
 /* §9.5: a post pushed by the room. */
@@ -561,13 +681,17 @@ static void on_push(struct client *c, struct client_contact *ct, const struct me
 		    .type = CLIENT_EV_SYNC, .contact = ct, .sync_since = m->timestamp};
 		emit(c, &ev);
 	}
-	struct client_room *rs = room_get(c, ct->pub);
+	struct client_room *rs = client_room_find(c, ct->pub);
 	if (rs) {
 		rs->last_rx_ms = rx->now_ms;
-		fingerprint(m->timestamp, m->author, m->text, m->text_len, fp);
-		if (!seen_add(rs, fp) && !c->cfg.stock)
-			return; /* a re-push after a lost ACK: acknowledged again, shown once */
+		if (!c->cfg.stock)
+			login_inferred(c, rs, ct, ACL_ROLE_GUEST, rx->now_ms);
 	}
+	fingerprint(ct->pub, m->timestamp, m->author, m->text, m->text_len, fp);
+	if (!seen_has(c, fp))
+		seen_put(c, fp);
+	else if (!c->cfg.stock)
+		return; /* a re-push after a lost ACK: acknowledged again, shown once */
 	struct client_event ev = {.type = CLIENT_EV_POST,
 	                          .contact = ct,
 	                          .ts = m->timestamp,
@@ -674,7 +798,24 @@ static int send_login(struct client *c, struct client_room *rs, struct client_co
 	if (rc)
 		return rc;
 	rs->login = CLIENT_LOGIN_PENDING;
-	rs->login_deadline = now_ms + delay + timeout;
+	/*
+	 * The firmware's time: the companion hands the app est_timeout for
+	 * the login it sent (CMD_SEND_LOGIN -> RESP_CODE_SENT), the §9.2 value
+	 * above.  A flooded login gets that in all: a second flood (two
+	 * members who pressed login together collide once, not twice) goes
+	 * out halfway.  A direct one gets its own, then a flood (the route may
+	 * be stale) with the flood's.
+	 */
+	if (rs->login_attempt == 0 && ct->out_path_len == MESH_NO_PATH) {
+		rs->login_end = now_ms + timeout;
+		rs->login_deadline = now_ms + timeout / 2;
+	} else if (rs->login_attempt > 0 && rs->login_end) {
+		rs->login_deadline =
+		    rs->login_end > now_ms + delay ? rs->login_end : now_ms + delay;
+	} else {
+		rs->login_end = 0;
+		rs->login_deadline = now_ms + delay + timeout;
+	}
 	return ERR_OK;
 }
 
@@ -844,10 +985,8 @@ static void start_op(struct client *c, struct client_room *rs, const struct clie
 	case OP_LOGIN:
 		rs->login_attempt = 0;
 		rc = send_login(c, rs, ct, op->text, now_ms);
-		if (rc) {
-			rs->login = CLIENT_LOGIN_NONE;
-			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
-		}
+		if (rc)
+			login_lost(c, rs, ct, CLIENT_EV_LOGIN_TIMEOUT, 0);
 		return;
 	case OP_POST:
 		rs->post.active = true;
@@ -926,6 +1065,29 @@ static int text_op(struct client_op *op, unsigned kind, const char *text, size_t
 	memcpy(op->text, text, len);
 	op->len = len;
 	return ERR_OK;
+}
+
+enum client_login_state client_login_state(const struct client *c,
+                                           const uint8_t room[CRYPTO_PUB_SIZE])
+{
+	const struct client_room *rs = NULL;
+	for (int i = 0; i < CLIENT_MAX_ROOMS && !rs; i++)
+		if (c->rooms[i].used && memcmp(c->rooms[i].pub, room, CRYPTO_PUB_SIZE) == 0)
+			rs = &c->rooms[i];
+	if (!rs)
+		return CLIENT_LOGIN_NONE;
+	for (unsigned i = 0; i < rs->q_len; i++)
+		if (rs->queue[(rs->q_head + i) % CLIENT_QUEUE_MAX].kind == OP_LOGIN)
+			return CLIENT_LOGIN_PENDING;
+	return rs->login;
+}
+
+unsigned client_queue_space(const struct client *c, const uint8_t room[CRYPTO_PUB_SIZE])
+{
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+		if (c->rooms[i].used && memcmp(c->rooms[i].pub, room, CRYPTO_PUB_SIZE) == 0)
+			return CLIENT_QUEUE_MAX - c->rooms[i].q_len;
+	return CLIENT_QUEUE_MAX;
 }
 
 int client_login(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char *password,
@@ -1012,11 +1174,8 @@ static void room_tick(struct client *c, struct client_room *rs, uint64_t now_ms)
 		 * by flood, before giving up */
 		client_reset_path(c, ct);
 		if (rs->login_attempt++ > 0 ||
-		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK) {
-			rs->login = CLIENT_LOGIN_NONE;
-			crypto_wipe(rs->login_pw, sizeof(rs->login_pw));
-			emit_simple(c, CLIENT_EV_LOGIN_TIMEOUT, ct);
-		}
+		    send_login(c, rs, ct, rs->login_pw, now_ms) != ERR_OK)
+			login_lost(c, rs, ct, CLIENT_EV_LOGIN_TIMEOUT, 0);
 	}
 	if (rs->post.active && now_ms >= rs->post.deadline) {
 		unsigned next = rs->post.attempt + 1;

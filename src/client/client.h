@@ -7,8 +7,15 @@
  *     point (newest post timestamp received);
  *   - login (§9.3) with the room form of ANON_REQ, answered by a RESPONSE or
  *     a PATH; the reciprocal PATH is the mesh layer's (ep.reciprocal_path).
- *     A login without an answer is sent once more, by flood, before it is
- *     reported as timed out (a wrong password is never answered);
+ *     A login gets the firmware's time: the timeout the companion reports to
+ *     the app for it (RESP_CODE_SENT est_timeout: 500 ms + 16 x airtime by
+ *     flood, 500 ms + (6 x airtime + 250 ms) x (hops + 1) direct).  A flooded
+ *     login is sent once more by flood halfway through that time; a direct
+ *     one, once it is over, by flood with the flood's time (the route may be
+ *     stale); then LOGIN_TIMEOUT (a wrong password is never answered).
+ *     Posts and CLI commands queued behind a login that fails fail with it,
+ *     unsent.  An ACK of our post or a push from the room while no login is
+ *     known is a login whose reply was lost: LOGIN (inferred);
  *   - posts (§9.4) with the app's retry policy: the same timestamp, attempt
  *     0, 1, 2 along the current route, then the path is reset and attempt 3
  *     is flooded; "delivered" on the expected ACK (plain, multi-ACK, in
@@ -53,7 +60,7 @@
 #define CLIENT_PASS_MAX     15   /* the client truncates passwords to 15 bytes (§5.2) */
 #define CLIENT_TEXT_MAX     160  /* MAX_TEXT_LEN of a chat client */
 #define CLIENT_QUEUE_MAX    16   /* operations waiting per room */
-#define CLIENT_SEEN_MAX     256  /* remembered posts per room, for de-duplication */
+#define CLIENT_SEEN_MAX     8192 /* remembered posts (all rooms), for de-duplication */
 #define CLIENT_MAX_ATTEMPTS 4    /* attempts 0..3: the flags byte holds them all */
 #define CLIENT_MAX_REQS     4    /* outstanding requests per room */
 #define CLIENT_CANDIDATES   8    /* contacts tried per source hash (searchPeersByHash) */
@@ -67,6 +74,7 @@ struct client_contact {
 	bool used;
 	uint8_t pub[CRYPTO_PUB_SIZE];
 	char name[CLIENT_NAME_MAX]; /* NUL-terminated; may be empty for a manual contact */
+	bool renamed;               /* the name is ours (client_contact_rename): adverts keep it */
 	uint8_t type;               /* ADV_TYPE_* */
 	bool has_loc;
 	int32_t lat_e6, lon_e6; /* degrees x 1e6 */
@@ -108,6 +116,7 @@ struct client_room {
 	uint8_t perms;     /* the permissions byte of the last login */
 	uint32_t login_ts; /* stamp of the pending login */
 	uint64_t login_deadline;
+	uint64_t login_end;                 /* a flooded login: when the firmware's time is up */
 	unsigned login_attempt;             /* 0, then 1 for the flooded second try */
 	char login_pw[CLIENT_PASS_MAX + 1]; /* kept for the second try only */
 
@@ -136,9 +145,6 @@ struct client_room {
 
 	struct client_op queue[CLIENT_QUEUE_MAX];
 	unsigned q_head, q_len;
-
-	uint8_t seen[CLIENT_SEEN_MAX][8]; /* post fingerprints, a ring */
-	unsigned seen_next, seen_len;
 };
 
 struct client_cfg {
@@ -197,6 +203,8 @@ struct client_event {
 	size_t data_len;
 	const struct acl_entry *acl; /* ACL */
 	size_t n_acl;
+	bool unsent;      /* FAILED, TIMEOUT: never sent, the login before it failed */
+	bool inferred;    /* LOGIN: no reply, but the room acted on our session */
 	int unsynced;     /* KEEPALIVE: posts waiting at the room, -1 if not said */
 	bool new_contact; /* CONTACT */
 };
@@ -214,6 +222,10 @@ struct client {
 	uint32_t next_id;
 	uint64_t now_ms;
 	uint64_t last_start_ms; /* when the last operation started (op_gap_ms) */
+	/* fingerprints of the posts shown (room, timestamp, author, text), a
+	 * ring shared by every room: de-duplication needs no room session */
+	uint8_t seen[CLIENT_SEEN_MAX][8];
+	unsigned seen_next, seen_len;
 };
 
 /*
@@ -255,6 +267,19 @@ struct client_contact *client_contact_by_prefix(struct client *c, const uint8_t 
  */
 int client_contact_add(struct client *c, const uint8_t pub[CRYPTO_PUB_SIZE],
                        struct client_contact **out);
+/*
+ * Forgets a contact (CMD_REMOVE_CONTACT): its route, sync point, room
+ * session and the posts it de-duplicates stay gone until its next advert
+ * adds it again.  ERR_AGAIN while an operation on it is under way or
+ * queued (a login, post, command or request).
+ */
+int client_contact_remove(struct client *c, struct client_contact *ct);
+/*
+ * Names a contact ourselves (1..31 bytes, no NUL; cut at a code point):
+ * later adverts change everything but the name.  An empty name gives the
+ * naming back to the adverts (the next one sets it).
+ */
+int client_contact_rename(struct client *c, struct client_contact *ct, const char *name);
 /* Forgets the route: the next sends flood (CMD_RESET_PATH). */
 void client_reset_path(struct client *c, struct client_contact *ct);
 /* Sends our advert now: flooded, or zero-hop. */
@@ -290,7 +315,20 @@ int client_cli(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], const char
 /* A request (§9.7): REQ_GET_STATUS, _TELEMETRY or _ACL; outcome its event or TIMEOUT. */
 int client_request(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], unsigned kind,
                    uint64_t now_ms, uint32_t *id);
-/* Seeds the de-duplication set from history kept on disk. */
+/*
+ * The login state of a room as it stands: PENDING while a login is on the
+ * air or queued (what is posted now goes out after it), OK once the room
+ * has answered one (or acted on our session), NONE otherwise.
+ */
+enum client_login_state client_login_state(const struct client *c,
+                                           const uint8_t room[CRYPTO_PUB_SIZE]);
+/* How many more operations the room's queue takes now (CLIENT_QUEUE_MAX at most). */
+unsigned client_queue_space(const struct client *c, const uint8_t room[CRYPTO_PUB_SIZE]);
+/*
+ * Seeds the de-duplication set from history kept on disk (a room session is
+ * not needed: any number of rooms).  Seed the newest posts of each room last
+ * and at most CLIENT_SEEN_MAX in all.
+ */
 void client_mark_seen(struct client *c, const uint8_t room[CRYPTO_PUB_SIZE], uint32_t ts,
                       const uint8_t author[4], const char *text, size_t len);
 

@@ -204,6 +204,7 @@ static void contact_line(void *ctx, const struct jsonl_field *f, int n)
 	}
 	if (jsonl_get_str(f, n, "name", &name, &name_len))
 		jsonl_clean_utf8(ct->name, sizeof(ct->name), name, name_len, false);
+	jsonl_get_bool(f, n, "renamed", &ct->renamed);
 	if (jsonl_get_u32(f, n, "type", &v) && v <= 15)
 		ct->type = (uint8_t)v;
 	if (jsonl_get_u32(f, n, "hops", &v) && v < 0xFF)
@@ -250,6 +251,8 @@ int cstore_contacts_save(struct cstore *s, const struct client *c)
 		struct jsonl_w *j = wfile_begin(&w);
 		jsonl_w_hex(j, "key", ct->pub, sizeof(ct->pub));
 		jsonl_w_cstr(j, "name", ct->name);
+		if (ct->renamed)
+			jsonl_w_bool(j, "renamed", true);
 		jsonl_w_int(j, "type", ct->type);
 		jsonl_w_cstr(j, "type_name", client_type_name(ct->type));
 		if (ct->hops != 0xFF)

@@ -192,6 +192,7 @@ static void set_line(struct lined *l, const char *s)
 	memcpy(l->buf, s, n);
 	l->len = l->pos = n;
 	l->scroll = 0;
+	l->over = 0;
 }
 
 static void hist_add(struct lined *l, const char *s)
@@ -228,6 +229,8 @@ static void finish_line(struct lined *l)
 	char line[LINED_MAX];
 	memcpy(line, l->buf, l->len);
 	line[l->len] = 0;
+	l->cut = l->over;
+	l->over = 0;
 	if (l->tty) {
 		/* the caller echoes what it did with the line */
 		outs(l, "\r\x1b[K");
@@ -238,6 +241,7 @@ static void finish_line(struct lined *l)
 	free(l->saved_line);
 	l->saved_line = NULL;
 	l->on_line(l->ctx, line);
+	l->cut = 0;
 	lined_redraw(l);
 }
 
@@ -263,8 +267,10 @@ static void delete_range(struct lined *l, size_t from, size_t to)
 
 static void insert(struct lined *l, char c)
 {
-	if (l->len >= LINED_MAX - 1)
+	if (l->len >= LINED_MAX - 1) {
+		l->over++;
 		return;
+	}
 	memmove(l->buf + l->pos + 1, l->buf + l->pos, l->len - l->pos);
 	l->buf[l->pos++] = c;
 	l->len++;
@@ -352,6 +358,7 @@ static void key(struct lined *l, unsigned char c)
 			return;
 		}
 		l->len = l->pos = l->scroll = 0;
+		l->over = 0;
 		break;
 	default:
 		if (c < 0x20)
@@ -381,9 +388,14 @@ void lined_feed(struct lined *l, const char *p, size_t n)
 				memcpy(line, l->buf, l->len);
 				line[l->len] = 0;
 				l->len = 0;
+				l->cut = l->over;
+				l->over = 0;
 				l->on_line(l->ctx, line);
+				l->cut = 0;
 			} else if (l->len < LINED_MAX - 1) {
 				l->buf[l->len++] = (char)c;
+			} else {
+				l->over++;
 			}
 			continue;
 		}

@@ -11,8 +11,12 @@
  * of input on an empty line).  Long lines scroll horizontally.
  *
  * Not a terminal (a pipe or a file): bytes are split into lines, nothing is
- * echoed, messages are printed as they come.  Input is fed by the caller's
- * poll() loop (lined_feed); nothing here blocks.
+ * echoed, messages are printed as they come.
+ *
+ * A line holds LINED_MAX - 1 bytes.  What does not fit is dropped and
+ * counted: on_line sees the count in l->cut (0 for a line that fit), so
+ * the caller can refuse the line and say so rather than act on part of it.  Input is fed by the
+ * caller's poll() loop (lined_feed); nothing here blocks.
  */
 #ifndef ROOMD_CLIENT_LINED_H
 #define ROOMD_CLIENT_LINED_H
@@ -43,6 +47,8 @@ struct lined {
 	int hist_n, hist_pos; /* hist_pos == hist_n: editing a new line */
 	char *saved_line;     /* the new line, while browsing history */
 	bool eof;
+	size_t over; /* bytes of the line being read that did not fit */
+	size_t cut;  /* in on_line: bytes of this line that did not fit (dropped) */
 	void (*on_line)(void *ctx, char *line); /* line NULL: end of input */
 	void *ctx;
 };

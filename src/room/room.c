@@ -32,13 +32,14 @@
 #define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
 #define PUSH_TIMEOUT_FLOOD_MS 12000
 /*
- * A round of pushes of one post is the 4 attempt-bit variants, each once: a
- * fifth copy would repeat one the member may already have (its ACK lost),
- * which its duplicate table drops without an ACK.  After a failed round the
- * firmware gives a member up until it shows activity; roomd pauses instead
- * (30 s, doubling to 15 min) and starts another round, as long as the
- * member was heard in the last 10 minutes, so a member that was briefly out
- * of reach is caught up without having to log in again.
+ * A round of pushes of one post is 4 copies, each a variant of its own
+ * (push_plaintext: no copy repeats one the member may already have, which
+ * its duplicate table would drop without an ACK).  After a failed round
+ * the firmware gives a member up until it shows activity; roomd pauses
+ * instead (30 s, doubling) and starts another round, as long as the member
+ * was heard in the last 10 minutes and the PUSH_SILENT_* bounds allow, so a
+ * member that was briefly out of reach is caught up without having to log
+ * in again.
  */
 #define PUSH_FAILS_GIVE_UP 4
 #define PUSH_ROUND_PAUSE_MS 30000
@@ -457,11 +458,11 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->sync_since = s->sync_since;
 	m->last_ts = s->last_timestamp;
 	m->last_activity = s->last_activity; /* resume_members() decides */
-	m->stored_activity = s->last_activity;
 	m->push_sent = s->push_failures & PUSH_SENT_MAX;
 	m->held = (s->push_failures & PUSH_SENT_RESENT) ? HELD_ASSUME
 		  : m->push_sent			 ? HELD_RESEND
 							 : HELD_NONE;
+	m->stored_activity = s->last_activity;
 	m->out_path_len = s->out_path_len;
 	if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
 		memcpy(m->out_path, s->out_path, path_len_bytes(s->out_path_len));
@@ -1549,6 +1550,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r),
 				     room_default_scope(r, key));
 		m->ack_span_ms = PUSH_TIMEOUT_FLOOD_MS;
+		m->flood_sent_ms = now; /* its PATH + ACK answers this flood */
 	} else {
 		rc = mesh_send_direct(r->mesh, &pkt, m->out_path_len, m->out_path, 0);
 		m->ack_span_ms = 4000 + 2000 * (hops + 1);
@@ -1664,7 +1666,11 @@ static bool silent_hour_spent(const struct room *r, const struct room_member *m)
 	uint32_t rtc = room_rtc(r);
 	if (m->silent_pushes >= PUSH_SILENT_HOUR && rtc - m->silent_hour < 3600)
 		return true;
-	return !m->answered && r->silent_air_ms >= PUSH_SILENT_ROOM_AIR_MS &&
+	/* a member's first push after a sign of life always goes (a newcomer
+	 * answers it and is free of the bound; a silent key gets one push per
+	 * login, which costs it a packet) */
+	bool unanswered = m->push_failures || m->push_rounds || m->silent_floods;
+	return !m->answered && unanswered && r->silent_air_ms >= PUSH_SILENT_ROOM_AIR_MS &&
 	       rtc - r->silent_hour < 3600;
 }
 

@@ -272,11 +272,13 @@ static const char *const sql[S_COUNT] = {
     [S_POST_NEWEST] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1"
                       " ORDER BY post_ts DESC LIMIT ?2",
     /* the web page's board: by id, newest first, an optional text to find
-     * (case-insensitive for ASCII letters) */
-    [S_POST_PAGE] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1 AND id < ?2"
+     * (case-insensitive for ASCII letters).  "+room_id": walk the ids from
+     * the cursor, not the whole room through posts_by_ts and a sort (which
+     * made a page's time grow with the room's size) */
+    [S_POST_PAGE] = "SELECT " POST_COLS " FROM posts WHERE +room_id = ?1 AND id < ?2"
                     " AND (?3 IS NULL OR instr(lower(CAST(text AS TEXT)), lower(?3)) > 0)"
                     " ORDER BY id DESC LIMIT ?4",
-    [S_POST_AFTER] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1 AND id > ?2"
+    [S_POST_AFTER] = "SELECT " POST_COLS " FROM posts WHERE +room_id = ?1 AND id > ?2"
                      " ORDER BY id LIMIT ?3",
     [S_POST_GET] = "SELECT " POST_COLS " FROM posts WHERE id = ?1 AND room_id = ?2",
     [S_POST_DELETE] = "DELETE FROM posts WHERE id = ?1 AND room_id = ?2",

@@ -1,4 +1,5 @@
 /* config.c - the configuration file (see config.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,33 @@ static int parse_bool(const char *v, bool *out)
 	else
 		return ERR_INVAL;
 	return ERR_OK;
+}
+
+/* "ADDR:PORT" with a numeric IPv4 or [IPv6] address (the web page's http.listen). */
+static bool listen_spec_ok(const char *v, size_t cap)
+{
+	char addr[64], *end;
+	const char *colon = strrchr(v, ':');
+	if (!colon || colon == v || !colon[1] || strlen(v) >= cap)
+		return false;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || colon[1] < '0' || colon[1] > '9' || port > 65535)
+		return false;
+	const char *a = v;
+	size_t n = (size_t)(colon - v);
+	if (*a == '[') {
+		if (n < 3 || a[n - 1] != ']')
+			return false;
+		a++;
+		n -= 2;
+	}
+	if (n >= sizeof(addr))
+		return false;
+	memcpy(addr, a, n);
+	addr[n] = 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+	return inet_pton(AF_INET, addr, &a4) == 1 || inet_pton(AF_INET6, addr, &a6) == 1;
 }
 
 /* The daemon keys: one table for parsing, the default file and the docs. */
@@ -154,12 +182,7 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 		if (!(rc = parse_int(v, 0, 255, &l)))
 			c->radio_cfg.slottime_10ms = (int)l;
 	} else if (!strcmp(key, "http.listen")) {
-		/* off, or ADDR:PORT (the address itself is checked when roomd binds it) */
-		const char *colon = strrchr(v, ':');
-		char *end;
-		if (strcmp(v, "off") != 0 &&
-		    (!colon || colon == v || !colon[1] || strtoul(colon + 1, &end, 10) > 65535 || *end ||
-		     strlen(v) >= sizeof(c->http_listen)))
+		if (strcmp(v, "off") != 0 && !listen_spec_ok(v, sizeof(c->http_listen)))
 			return ERR_INVAL;
 		snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
 	} else if (!strncmp(key, "fed.", 4)) {

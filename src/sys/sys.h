@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 #include "crypto/crypto.h"
+#include "util/version.h"
 
-#define APP_VERSION "0.1.0"
+#define APP_VERSION ROOMD_VERSION /* one version for every program: util/version.h */
 
 /* Monotonic milliseconds (CLOCK_MONOTONIC). */
 uint64_t app_now_ms(void);

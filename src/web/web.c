@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -28,14 +29,14 @@
 #include "util/log.h"
 #include "web_assets.h"
 
-#define SUB "web"
-#define PAGE_MAX 200          /* posts per page at most */
-#define RECENT_MAX 256        /* packets kept for the channel page */
-#define MINUTES 60            /* airtime per minute, the last hour */
+#define SUB             "web"
+#define PAGE_MAX        200 /* posts per page at most */
+#define RECENT_MAX      256 /* packets kept for the channel page */
+#define MINUTES         60  /* airtime per minute, the last hour */
 #define SESSION_IDLE_MS (60ull * 60 * 1000)
-#define SESSION_MAX_MS (12ull * 60 * 60 * 1000)
+#define SESSION_MAX_MS  (12ull * 60 * 60 * 1000)
 #define SSE_KEEPALIVE_S 15
-#define ROOMS_TRACKED 64
+#define ROOMS_TRACKED   64
 
 struct session {
 	char id[WEB_TOKEN_LEN + 1];
@@ -67,7 +68,7 @@ struct room_seen {
 
 struct web_stats {
 	uint64_t requests, bad_requests, not_found, forbidden, too_big;
-	uint64_t sse_pushed, sse_refused, sse_opened;
+	uint64_t sse_pushed, sse_refused, sse_opened, sse_dropped;
 	uint64_t logins_ok, logins_bad, logins_limited;
 	uint64_t admin_writes;
 };
@@ -97,7 +98,7 @@ struct web {
 /* ---- helpers ---- */
 
 static void send_buf(struct evhttp_request *req, int code, const char *reason, const char *type,
-		     struct wout *o)
+                     struct wout *o)
 {
 	struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
 	evhttp_add_header(oh, "Content-Type", type);
@@ -106,9 +107,9 @@ static void send_buf(struct evhttp_request *req, int code, const char *reason, c
 	evhttp_add_header(oh, "X-Frame-Options", "DENY");
 	evhttp_add_header(oh, "Referrer-Policy", "no-referrer");
 	evhttp_add_header(oh, "Content-Security-Policy",
-			  "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-			  "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
-			  "form-action 'self'; base-uri 'none'");
+	                  "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+	                  "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+	                  "form-action 'self'; base-uri 'none'");
 	struct evbuffer *b = evbuffer_new();
 	if (b && o && !o->oom && o->len)
 		evbuffer_add(b, o->p, o->len);
@@ -123,17 +124,17 @@ static void send_buf(struct evhttp_request *req, int code, const char *reason, c
 
 static void send_json(struct evhttp_request *req, int code, struct wout *o)
 {
-	static const char *reasons[] = { [0] = "OK" };
-	const char *reason = code == 200 ? reasons[0]
-			     : code == 400 ? "Bad Request"
-			     : code == 401 ? "Unauthorized"
-			     : code == 403 ? "Forbidden"
-			     : code == 404 ? "Not Found"
-			     : code == 405 ? "Method Not Allowed"
-			     : code == 413 ? "Payload Too Large"
-			     : code == 429 ? "Too Many Requests"
-			     : code == 503 ? "Service Unavailable"
-					   : "Error";
+	static const char *reasons[] = {[0] = "OK"};
+	const char *reason = code == 200   ? reasons[0]
+	                     : code == 400 ? "Bad Request"
+	                     : code == 401 ? "Unauthorized"
+	                     : code == 403 ? "Forbidden"
+	                     : code == 404 ? "Not Found"
+	                     : code == 405 ? "Method Not Allowed"
+	                     : code == 413 ? "Payload Too Large"
+	                     : code == 429 ? "Too Many Requests"
+	                     : code == 503 ? "Service Unavailable"
+	                                   : "Error";
 	if (o)
 		wout_put(o, "\n", 1);
 	send_buf(req, code, reason, "application/json; charset=utf-8", o);
@@ -220,7 +221,7 @@ static void post_json(struct wout *o, struct room *r, const struct store_post *p
 	key_hex(key, p->author, 32);
 	const char *name = author_name(r, p->author);
 	wout_printf(o, "{\"id\":%lld,\"ts\":%u,\"author\":\"%s\",\"name\":", (long long)p->id,
-		    p->post_ts, key);
+	            p->post_ts, key);
 	if (name[0])
 		web_json_c(o, name);
 	else
@@ -302,13 +303,16 @@ static void client_key(struct evhttp_request *req, uint8_t key[32])
 /* Writes: the session's, the CSRF token in the form (or X-CSRF-Token) and,
  * if the browser says where the form came from, our own origin. */
 static struct session *admin_check(struct web *w, struct evhttp_request *req, const char *form,
-				   size_t flen)
+                                   size_t flen)
 {
 	struct evkeyvalq *ih = evhttp_request_get_input_headers(req);
 	const char *origin = evhttp_find_header(ih, "Origin");
 	const char *host = evhttp_find_header(ih, "Host");
 	if (origin && strcmp(origin, "null") != 0) {
-		const char *o = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
+		/* https too: behind a TLS proxy that keeps the Host header */
+		const char *o = strncmp(origin, "http://", 7) == 0    ? origin + 7
+		                : strncmp(origin, "https://", 8) == 0 ? origin + 8
+		                                                      : NULL;
 		if (!o || !host || strcmp(o, host) != 0) {
 			send_error(w, req, 403, "cross-site request refused");
 			return NULL;
@@ -344,14 +348,33 @@ static void sse_close(struct sse *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The page went away.  A request libevent detached from its connection (the
+ * peer closed while the reply was still open) is ours to free, which
+ * evhttp_send_reply_end does; one still attached goes with its connection. */
 static void on_sse_gone(struct evhttp_connection *con, void *arg)
 {
+	struct sse *c = arg;
+	struct evhttp_request *req = c->req;
 	(void)con;
-	sse_close(arg);
+	sse_close(c);
+	if (req && !evhttp_request_get_connection(req))
+		evhttp_send_reply_end(req);
 }
+
+/* A page that does not read what it is sent is dropped past this backlog
+ * (beside the socket's own buffers), so it cannot make roomd hold every post. */
+#define SSE_BACKLOG (256 * 1024)
 
 static void sse_send(struct sse *c, const char *s, size_t n)
 {
+	struct evhttp_connection *con = evhttp_request_get_connection(c->req);
+	struct bufferevent *bev = con ? evhttp_connection_get_bufferevent(con) : NULL;
+	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > SSE_BACKLOG) {
+		c->w->st.sse_dropped++;
+		log_info(SUB, "a live page that does not read was dropped");
+		evhttp_connection_free(con); /* on_sse_gone forgets it */
+		return;
+	}
 	struct evbuffer *b = evbuffer_new();
 	if (!b)
 		return;
@@ -385,7 +408,7 @@ struct push_ctx {
 static int push_one(void *ctx, const struct store_post *p)
 {
 	struct push_ctx *pc = ctx;
-	wout_puts(&pc->o, "event: post\ndata: ");
+	wout_printf(&pc->o, "id: %lld\nevent: post\ndata: ", (long long)p->id);
 	post_json(&pc->o, pc->r, p);
 	wout_puts(&pc->o, "\n\n");
 	if (p->id > pc->max_id)
@@ -403,13 +426,28 @@ static struct room_seen *seen_of(struct web *w, uint32_t id)
 		if (!w->seen[i].room_id && !free_slot)
 			free_slot = &w->seen[i];
 	}
-	if (free_slot)
+	if (free_slot) {
 		free_slot->room_id = id;
+		free_slot->max_id = -1; /* not known yet */
+	}
 	return free_slot;
 }
 
 static int64_t newest_id(struct web *w, uint32_t room_id);
 
+static bool room_has_pages(struct web *w, uint32_t room_id)
+{
+	for (int k = 0; k < WEB_SSE_MAX; k++)
+		if (w->sse[k].used && w->sse[k].room_id == room_id)
+			return true;
+	return false;
+}
+
+/*
+ * Posts stored since the last call, to the live pages of their room: each
+ * room's newest id pushed is kept while it has pages (a room without any
+ * forgets it, and takes the newest id when a page joins).
+ */
 void web_poll(struct web *w)
 {
 	if (!w || !w->n_sse)
@@ -421,23 +459,29 @@ void web_poll(struct web *w)
 		if (!s || s->gen == r->post_gen)
 			continue;
 		s->gen = r->post_gen;
-		/* the new posts once, then to every page of this room */
-		struct push_ctx pc = { .w = w, .r = r, .max_id = s->max_id };
-		wout_init(&pc.o);
-		if (s->max_id == 0)
-			s->max_id = pc.max_id = newest_id(w, r->store_id) - 1;
-		store_post_after(w->h.store, r->store_id, s->max_id, 64, push_one, &pc);
-		if (pc.n && !pc.o.oom)
-			for (int k = 0; k < WEB_SSE_MAX; k++) {
-				struct sse *c = &w->sse[k];
-				if (!c->used || c->room_id != r->store_id)
-					continue;
-				sse_send(c, pc.o.p, pc.o.len);
-				c->last_id = pc.max_id;
-				w->st.sse_pushed++;
-			}
-		s->max_id = pc.max_id;
-		wout_free(&pc.o);
+		if (s->max_id < 0 || !room_has_pages(w, r->store_id)) {
+			s->max_id = -1;
+			continue;
+		}
+		/* the new posts formatted once, then to every page of this room */
+		for (int round = 0; round < 64; round++) {
+			struct push_ctx pc = {.w = w, .r = r, .max_id = s->max_id};
+			wout_init(&pc.o);
+			store_post_after(w->h.store, r->store_id, s->max_id, 64, push_one, &pc);
+			if (pc.n && !pc.o.oom)
+				for (int k = 0; k < WEB_SSE_MAX; k++) {
+					struct sse *c = &w->sse[k];
+					if (!c->used || c->room_id != r->store_id)
+						continue;
+					sse_send(c, pc.o.p, pc.o.len);
+					c->last_id = pc.max_id;
+					w->st.sse_pushed += pc.n;
+				}
+			s->max_id = pc.max_id;
+			wout_free(&pc.o);
+			if (pc.n < 64)
+				break;
+		}
 	}
 }
 
@@ -482,8 +526,8 @@ static void api_events(struct web *w, struct evhttp_request *req, const char *q,
 			c = &w->sse[k];
 	struct room *r = w->h.room(w->h.ctx, idx);
 	struct room_seen *s = seen_of(w, r->store_id);
-	if (s && s->gen != r->post_gen) { /* catch up before this page joins */
-		web_poll(w);
+	if (s && (s->max_id < 0 || s->gen != r->post_gen)) {
+		web_poll(w); /* the room's other pages first */
 		s->gen = r->post_gen;
 		s->max_id = newest_id(w, r->store_id);
 	}
@@ -498,14 +542,34 @@ static void api_events(struct web *w, struct evhttp_request *req, const char *q,
 	evhttp_add_header(oh, "Cache-Control", "no-store");
 	evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
 	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_sse_gone, c);
+	struct evhttp_connection *con = evhttp_request_get_connection(req);
+	evhttp_connection_set_closecb(con, on_sse_gone, c);
+	/* the kernel's share of a page's backlog bounded too (SSE_BACKLOG is ours) */
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(con);
+	int sndbuf = 64 * 1024;
+	if (bev)
+		setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	sse_send(c, "retry: 1000\n: hello\n\n", 21);
+	/* a page coming back (EventSource sends the last id it had) gets what it
+	 * missed, up to 200 posts */
+	const char *last =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+	char *end;
+	long long from = last ? strtoll(last, &end, 10) : -1;
+	if (s && last && *last >= '0' && *last <= '9' && !*end && from >= 0 && from < s->max_id) {
+		struct push_ctx pc = {.w = w, .r = r, .max_id = from};
+		wout_init(&pc.o);
+		store_post_after(w->h.store, r->store_id, from, 200, push_one, &pc);
+		if (pc.n && !pc.o.oom)
+			sse_send(c, pc.o.p, pc.o.len);
+		wout_free(&pc.o);
+	}
 }
 
 /* ---- the channel recorder ---- */
 
 void web_packet(struct web *w, bool tx, const uint8_t *frame, size_t len, int snr_x4, int rssi,
-		uint32_t air_ms)
+                uint32_t air_ms)
 {
 	if (!w || !len)
 		return;
@@ -521,13 +585,13 @@ void web_packet(struct web *w, bool tx, const uint8_t *frame, size_t len, int sn
 	w->pkts[tx][type]++;
 	w->bytes[tx] += len;
 	struct chan_rec *c = &w->recent[w->recent_next];
-	*c = (struct chan_rec){ .ms = now,
-				.air_ms = air_ms,
-				.rssi = (int16_t)rssi,
-				.snr_x4 = (int16_t)snr_x4,
-				.tx = tx,
-				.type = (uint8_t)type,
-				.len = (uint8_t)(len > 255 ? 255 : len) };
+	*c = (struct chan_rec){.ms = now,
+	                       .air_ms = air_ms,
+	                       .rssi = (int16_t)rssi,
+	                       .snr_x4 = (int16_t)snr_x4,
+	                       .tx = tx,
+	                       .type = (uint8_t)type,
+	                       .len = (uint8_t)(len > 255 ? 255 : len)};
 	w->recent_next = (w->recent_next + 1) % RECENT_MAX;
 	if (w->recent_n < RECENT_MAX)
 		w->recent_n++;
@@ -536,9 +600,9 @@ void web_packet(struct web *w, bool tx, const uint8_t *frame, size_t len, int sn
 /* ---- pages and the API ---- */
 
 static void send_asset(struct web *w, struct evhttp_request *req, const unsigned char *p,
-		       unsigned n, const char *type)
+                       unsigned n, const char *type)
 {
-	struct wout o = { .p = (char *)p, .len = n, .cap = n };
+	struct wout o = {.p = (char *)p, .len = n, .cap = n};
 	(void)w;
 	send_buf(req, 200, "OK", type, &o);
 }
@@ -555,10 +619,11 @@ static void api_rooms(struct web *w, struct evhttp_request *req)
 		char key[65];
 		store_post_count(w->h.store, r->store_id, &posts);
 		key_hex(key, r->ep.id.pub, 32);
-		wout_printf(&o, "%s{\"index\":%d,\"id\":%u,\"name\":", i ? "," : "", i, r->store_id);
+		wout_printf(&o, "%s{\"index\":%d,\"id\":%u,\"name\":", i ? "," : "", i,
+		            r->store_id);
 		web_json_c(&o, r->set.name);
 		wout_printf(&o, ",\"key\":\"%s\",\"posts\":%u,\"members\":%zu,\"clock\":%u}", key,
-			    posts, r->n_members, room_rtc(r));
+		            posts, r->n_members, room_rtc(r));
 	}
 	wout_puts(&o, "]}");
 	send_json(req, 200, &o);
@@ -608,10 +673,10 @@ static void api_posts(struct web *w, struct evhttp_request *req, const char *q, 
 	struct room *r = w->h.room(w->h.ctx, idx);
 	struct wout o;
 	wout_init(&o);
-	struct page_ctx pc = { &o, r, 0, 0 };
+	struct page_ctx pc = {&o, r, 0, 0};
 	wout_printf(&o, "{\"room\":%d,\"posts\":[", idx);
 	if (store_post_page(w->h.store, r->store_id, (int64_t)before, find, (uint32_t)limit,
-			    page_one, &pc) < 0) {
+	                    page_one, &pc) < 0) {
 		wout_free(&o);
 		send_error(w, req, 500, "store error");
 		return;
@@ -667,13 +732,15 @@ static void api_members(struct web *w, struct evhttp_request *req, const char *q
 		uint32_t waiting = 0;
 		key_hex(key, m->pub, 32);
 		store_post_count_since(w->h.store, r->store_id, m->pub, m->sync_since, UINT32_MAX,
-				       1000, &waiting);
+		                       1000, &waiting);
 		wout_printf(&o, "%s{\"key\":\"%s\",\"name\":", i ? "," : "", key);
 		web_json_c(&o, m->name);
-		wout_printf(&o, ",\"role\":\"%s\",\"last_heard\":%u,\"sync_since\":%u,"
-				"\"waiting\":%u,\"push\":\"%s\",\"hops\":",
-			    role_name(m->perms), m->last_activity ? m->last_activity : m->stored_activity,
-			    m->sync_since, waiting, push_state(r, m));
+		wout_printf(&o,
+		            ",\"role\":\"%s\",\"last_heard\":%u,\"sync_since\":%u,"
+		            "\"waiting\":%u,\"push\":\"%s\",\"hops\":",
+		            role_name(m->perms),
+		            m->last_activity ? m->last_activity : m->stored_activity, m->sync_since,
+		            waiting, push_state(r, m));
 		if (m->out_path_len == MESH_NO_PATH)
 			wout_puts(&o, "null");
 		else
@@ -686,44 +753,44 @@ static void api_members(struct web *w, struct evhttp_request *req, const char *q
 }
 
 /* Counters of one room (name, help, value), for /metrics and the API. */
-#define ROOM_STAT(X)                                                                       \
-	X(logins_ok, "logins accepted")                                                      \
-	X(logins_bad, "logins refused (wrong password)")                                     \
-	X(logins_replayed, "logins dropped as replays")                                      \
-	X(logins_banned, "logins of banned keys")                                            \
-	X(logins_limited, "logins dropped unread (rate limit)")                              \
-	X(logins_full, "logins refused: every password member active")                      \
-	X(posts_stored, "posts stored")                                                      \
-	X(posts_retried, "post retries answered from the store")                             \
-	X(posts_refused, "posts refused")                                                    \
-	X(pushes, "posts pushed to members")                                                 \
-	X(push_acks, "pushes acknowledged")                                                  \
-	X(push_timeouts, "pushes not acknowledged in time")                                  \
-	X(push_acks_forged, "ACKs ignored (sooner than radio allows)")                      \
-	X(push_rounds, "push rounds given up")                                               \
-	X(replays, "packets refused as replays")                                             \
-	X(cli_cmds, "admin commands over the air")                                           \
-	X(requests, "requests answered")                                                     \
-	X(store_errors, "store errors")                                                      \
-	X(replies_limited, "flood replies not sent (rate limit)")                            \
-	X(ts_clamped, "replay marks clamped")                                                \
+#define ROOM_STAT(X)                                                                               \
+	X(logins_ok, "logins accepted")                                                            \
+	X(logins_bad, "logins refused (wrong password)")                                           \
+	X(logins_replayed, "logins dropped as replays")                                            \
+	X(logins_banned, "logins of banned keys")                                                  \
+	X(logins_limited, "logins dropped unread (rate limit)")                                    \
+	X(logins_full, "logins refused: every password member active")                             \
+	X(posts_stored, "posts stored")                                                            \
+	X(posts_retried, "post retries answered from the store")                                   \
+	X(posts_refused, "posts refused")                                                          \
+	X(pushes, "posts pushed to members")                                                       \
+	X(push_acks, "pushes acknowledged")                                                        \
+	X(push_timeouts, "pushes not acknowledged in time")                                        \
+	X(push_acks_forged, "ACKs ignored (sooner than radio allows)")                             \
+	X(push_rounds, "push rounds given up")                                                     \
+	X(replays, "packets refused as replays")                                                   \
+	X(cli_cmds, "admin commands over the air")                                                 \
+	X(requests, "requests answered")                                                           \
+	X(store_errors, "store errors")                                                            \
+	X(replies_limited, "flood replies not sent (rate limit)")                                  \
+	X(ts_clamped, "replay marks clamped")                                                      \
 	X(malformed, "decrypted packets unusable")
 
-#define MESH_STAT(X)                                                                       \
-	X(recv, "frames received")                                                           \
-	X(sent, "frames sent")                                                               \
-	X(flood_tx, "flood packets sent")                                                    \
-	X(direct_tx, "direct packets sent")                                                  \
-	X(flood_rx, "flood packets received")                                                \
-	X(direct_rx, "direct packets received")                                              \
-	X(dup_flood, "duplicate floods dropped")                                             \
-	X(dup_direct, "duplicate direct packets dropped")                                    \
-	X(forwarded, "packets forwarded")                                                    \
-	X(tx_failed, "transmissions failed")                                                 \
-	X(queue_full, "packets dropped: queue full")                                         \
-	X(bad_payload, "payloads under the minimum")                                         \
-	X(bad_mac, "packets no key decrypted")                                               \
-	X(bad_advert, "adverts with a bad signature")                                        \
+#define MESH_STAT(X)                                                                               \
+	X(recv, "frames received")                                                                 \
+	X(sent, "frames sent")                                                                     \
+	X(flood_tx, "flood packets sent")                                                          \
+	X(direct_tx, "direct packets sent")                                                        \
+	X(flood_rx, "flood packets received")                                                      \
+	X(direct_rx, "direct packets received")                                                    \
+	X(dup_flood, "duplicate floods dropped")                                                   \
+	X(dup_direct, "duplicate direct packets dropped")                                          \
+	X(forwarded, "packets forwarded")                                                          \
+	X(tx_failed, "transmissions failed")                                                       \
+	X(queue_full, "packets dropped: queue full")                                               \
+	X(bad_payload, "payloads under the minimum")                                               \
+	X(bad_mac, "packets no key decrypted")                                                     \
+	X(bad_advert, "adverts with a bad signature")                                              \
 	X(not_for_us, "packets for others")
 
 static void stats_json(struct web *w, struct wout *o)
@@ -734,10 +801,11 @@ static void stats_json(struct web *w, struct wout *o)
 #define J(f, help_) wout_printf(o, "\"" #f "\":%llu,", (unsigned long long)ms->f);
 	MESH_STAT(J)
 #undef J
-	wout_printf(o, "\"tx_air_ms\":%llu,\"rx_air_ms\":%llu,\"queue\":%u,\"last_snr\":%.2f,"
-		       "\"last_rssi\":%d},",
-		    (unsigned long long)ms->tx_air_ms, (unsigned long long)ms->rx_air_ms,
-		    mesh_queue_len(w->h.mesh), ms->last_snr_x4 / 4.0, ms->last_rssi);
+	wout_printf(o,
+	            "\"tx_air_ms\":%llu,\"rx_air_ms\":%llu,\"queue\":%u,\"last_snr\":%.2f,"
+	            "\"last_rssi\":%d},",
+	            (unsigned long long)ms->tx_air_ms, (unsigned long long)ms->rx_air_ms,
+	            mesh_queue_len(w->h.mesh), ms->last_snr_x4 / 4.0, ms->last_rssi);
 	struct web_counter rc[48];
 	int n = w->h.radio_counters(w->h.ctx, rc, 48);
 	wout_puts(o, "\"radio\":{");
@@ -756,7 +824,7 @@ static void stats_json(struct web *w, struct wout *o)
 			if (!w->pkts[d][t])
 				continue;
 			wout_printf(o, "%s\"%s\":%llu", first ? "" : ",", pkt_type_name(t),
-				    (unsigned long long)w->pkts[d][t]);
+			            (unsigned long long)w->pkts[d][t]);
 			first = false;
 		}
 	}
@@ -770,32 +838,35 @@ static void stats_json(struct web *w, struct wout *o)
 			uint64_t m = minute - (uint64_t)k;
 			unsigned slot = (unsigned)(m % MINUTES);
 			wout_printf(o, "%s%llu", k == MINUTES - 1 ? "" : ",",
-				    (unsigned long long)(w->air_min_no[slot] == m ? w->air_min[d][slot]
-										  : 0));
+			            (unsigned long long)(w->air_min_no[slot] == m
+			                                     ? w->air_min[d][slot]
+			                                     : 0));
 		}
 	}
 	unsigned slot = (unsigned)(minute % MINUTES);
 	double elapsed = (double)(now % 60000) + 1;
-	double duty = w->air_min_no[slot] == minute ? 100.0 * (double)w->air_min[1][slot] / elapsed
-						    : 0;
+	double duty =
+	    w->air_min_no[slot] == minute ? 100.0 * (double)w->air_min[1][slot] / elapsed : 0;
 	wout_printf(o, "]},\"duty_cycle_percent\":%.3f,\"recent\":[", duty);
 	for (unsigned i = 0; i < w->recent_n; i++) {
 		unsigned k = (w->recent_next + RECENT_MAX - w->recent_n + i) % RECENT_MAX;
 		const struct chan_rec *c = &w->recent[k];
-		wout_printf(o, "%s{\"ago_ms\":%llu,\"dir\":\"%s\",\"type\":\"%s\",\"len\":%u,"
-			       "\"air_ms\":%u",
-			    i ? "," : "", (unsigned long long)(now - c->ms), c->tx ? "out" : "in",
-			    pkt_type_name(c->type), c->len, c->air_ms);
+		wout_printf(o,
+		            "%s{\"ago_ms\":%llu,\"dir\":\"%s\",\"type\":\"%s\",\"len\":%u,"
+		            "\"air_ms\":%u",
+		            i ? "," : "", (unsigned long long)(now - c->ms), c->tx ? "out" : "in",
+		            pkt_type_name(c->type), c->len, c->air_ms);
 		if (!c->tx)
 			wout_printf(o, ",\"snr\":%.2f,\"rssi\":%d", c->snr_x4 / 4.0, c->rssi);
 		wout_puts(o, "}");
 	}
-	wout_printf(o, "],\"web\":{\"requests\":%llu,\"bad_requests\":%llu,\"live_pages\":%u},"
-		       "\"rooms\":[",
-		    (unsigned long long)w->st.requests,
-		    (unsigned long long)(w->st.bad_requests + w->st.not_found + w->st.forbidden +
-					 w->st.too_big),
-		    w->n_sse);
+	wout_printf(o,
+	            "],\"web\":{\"requests\":%llu,\"bad_requests\":%llu,\"live_pages\":%u},"
+	            "\"rooms\":[",
+	            (unsigned long long)w->st.requests,
+	            (unsigned long long)(w->st.bad_requests + w->st.not_found + w->st.forbidden +
+	                                 w->st.too_big),
+	            w->n_sse);
 	int nr = w->h.n_rooms(w->h.ctx);
 	for (int i = 0; i < nr; i++) {
 		struct room *r = w->h.room(w->h.ctx, i);
@@ -825,13 +896,13 @@ static void metrics(struct web *w, struct evhttp_request *req)
 	const struct mesh_stats *ms = &w->h.mesh->stats;
 	int nr = w->h.n_rooms(w->h.ctx);
 	char idx[12];
-#define M(f, help_)                                                                              \
-	web_metric_head(&o, "roomd_room_" #f "_total", WEB_COUNTER, help_);                  \
-	for (int i = 0; i < nr; i++) {                                                       \
-		struct room *r = w->h.room(w->h.ctx, i);                                     \
-		snprintf(idx, sizeof(idx), "%d", i);                                         \
-		web_metric_sample(&o, "roomd_room_" #f "_total", "room", idx, "name",         \
-				  r->set.name, r->stats.f);                                  \
+#define M(f, help_)                                                                                \
+	web_metric_head(&o, "roomd_room_" #f "_total", WEB_COUNTER, help_);                        \
+	for (int i = 0; i < nr; i++) {                                                             \
+		struct room *r = w->h.room(w->h.ctx, i);                                           \
+		snprintf(idx, sizeof(idx), "%d", i);                                               \
+		web_metric_sample(&o, "roomd_room_" #f "_total", "room", idx, "name", r->set.name, \
+		                  r->stats.f);                                                     \
 	}
 	ROOM_STAT(M)
 #undef M
@@ -840,7 +911,7 @@ static void metrics(struct web *w, struct evhttp_request *req)
 		struct room *r = w->h.room(w->h.ctx, i);
 		snprintf(idx, sizeof(idx), "%d", i);
 		web_metric_sample(&o, "roomd_room_members", "room", idx, "name", r->set.name,
-				  (double)r->n_members);
+		                  (double)r->n_members);
 	}
 	web_metric_head(&o, "roomd_room_posts", WEB_GAUGE, "posts stored in the room");
 	for (int i = 0; i < nr; i++) {
@@ -850,36 +921,38 @@ static void metrics(struct web *w, struct evhttp_request *req)
 		snprintf(idx, sizeof(idx), "%d", i);
 		web_metric_sample(&o, "roomd_room_posts", "room", idx, "name", r->set.name, posts);
 	}
-#define M(f, help_)                                                                              \
-	web_metric_head(&o, "roomd_mesh_" #f "_total", WEB_COUNTER, help_);                  \
+#define M(f, help_)                                                                                \
+	web_metric_head(&o, "roomd_mesh_" #f "_total", WEB_COUNTER, help_);                        \
 	web_metric_sample(&o, "roomd_mesh_" #f "_total", NULL, NULL, NULL, NULL, (double)ms->f);
 	MESH_STAT(M)
 #undef M
 	web_metric_head(&o, "roomd_mesh_tx_air_seconds_total", WEB_COUNTER, "airtime transmitting");
 	web_metric_sample(&o, "roomd_mesh_tx_air_seconds_total", NULL, NULL, NULL, NULL,
-			  (double)ms->tx_air_ms / 1000.0);
+	                  (double)ms->tx_air_ms / 1000.0);
 	web_metric_head(&o, "roomd_mesh_rx_air_seconds_total", WEB_COUNTER, "airtime receiving");
 	web_metric_sample(&o, "roomd_mesh_rx_air_seconds_total", NULL, NULL, NULL, NULL,
-			  (double)ms->rx_air_ms / 1000.0);
+	                  (double)ms->rx_air_ms / 1000.0);
 	web_metric_head(&o, "roomd_mesh_queue", WEB_GAUGE, "packets queued to transmit");
-	web_metric_sample(&o, "roomd_mesh_queue", NULL, NULL, NULL, NULL, mesh_queue_len(w->h.mesh));
+	web_metric_sample(&o, "roomd_mesh_queue", NULL, NULL, NULL, NULL,
+	                  mesh_queue_len(w->h.mesh));
 	web_metric_head(&o, "roomd_mesh_last_snr_db", WEB_GAUGE, "SNR of the last packet heard");
 	web_metric_sample(&o, "roomd_mesh_last_snr_db", NULL, NULL, NULL, NULL,
-			  ms->last_snr_x4 / 4.0);
+	                  ms->last_snr_x4 / 4.0);
 	web_metric_head(&o, "roomd_mesh_last_rssi_dbm", WEB_GAUGE, "RSSI of the last packet heard");
 	web_metric_sample(&o, "roomd_mesh_last_rssi_dbm", NULL, NULL, NULL, NULL, ms->last_rssi);
 	web_metric_head(&o, "roomd_packets_total", WEB_COUNTER, "packets by type and direction");
 	for (int d = 0; d < 2; d++)
 		for (unsigned t = 0; t < 16; t++)
 			if (w->pkts[d][t])
-				web_metric_sample(&o, "roomd_packets_total", "dir", d ? "out" : "in",
-						  "type", pkt_type_name(t), (double)w->pkts[d][t]);
+				web_metric_sample(&o, "roomd_packets_total", "dir",
+				                  d ? "out" : "in", "type", pkt_type_name(t),
+				                  (double)w->pkts[d][t]);
 	struct web_counter rc[48];
 	int n = w->h.radio_counters(w->h.ctx, rc, 48);
 	for (int i = 0; i < n; i++) {
 		char name[96];
 		snprintf(name, sizeof(name), "roomd_radio_%s%s", rc[i].name,
-			 rc[i].type == WEB_COUNTER ? "_total" : "");
+		         rc[i].type == WEB_COUNTER ? "_total" : "");
 		if (!web_metric_name_ok(name))
 			continue;
 		web_metric_head(&o, name, rc[i].type, rc[i].help);
@@ -899,22 +972,20 @@ static void metrics(struct web *w, struct evhttp_request *req)
 		const char *name, *help;
 		uint64_t v;
 	} ws[] = {
-		{ "roomd_web_requests_total", "HTTP requests", w->st.requests },
-		{ "roomd_web_bad_requests_total", "HTTP requests refused with 400",
-		  w->st.bad_requests },
-		{ "roomd_web_not_found_total", "HTTP requests answered 404", w->st.not_found },
-		{ "roomd_web_forbidden_total", "HTTP requests refused with 401 or 403",
-		  w->st.forbidden },
-		{ "roomd_web_too_big_total", "HTTP requests refused with 413", w->st.too_big },
-		{ "roomd_web_live_updates_total", "posts pushed to live pages", w->st.sse_pushed },
-		{ "roomd_web_live_refused_total", "live pages refused (too many)",
-		  w->st.sse_refused },
-		{ "roomd_web_logins_ok_total", "admin logins on the page", w->st.logins_ok },
-		{ "roomd_web_logins_bad_total", "admin logins refused on the page",
-		  w->st.logins_bad },
-		{ "roomd_web_logins_limited_total", "admin logins refused by the rate limit",
-		  w->st.logins_limited },
-		{ "roomd_web_admin_writes_total", "admin writes from the page", w->st.admin_writes },
+	    {"roomd_web_requests_total", "HTTP requests", w->st.requests},
+	    {"roomd_web_bad_requests_total", "HTTP requests refused with 400", w->st.bad_requests},
+	    {"roomd_web_not_found_total", "HTTP requests answered 404", w->st.not_found},
+	    {"roomd_web_forbidden_total", "HTTP requests refused with 401 or 403", w->st.forbidden},
+	    {"roomd_web_too_big_total", "HTTP requests refused with 413", w->st.too_big},
+	    {"roomd_web_live_updates_total", "posts pushed to live pages", w->st.sse_pushed},
+	    {"roomd_web_live_refused_total", "live pages refused (too many)", w->st.sse_refused},
+	    {"roomd_web_live_dropped_total", "live pages dropped: they did not read",
+	     w->st.sse_dropped},
+	    {"roomd_web_logins_ok_total", "admin logins on the page", w->st.logins_ok},
+	    {"roomd_web_logins_bad_total", "admin logins refused on the page", w->st.logins_bad},
+	    {"roomd_web_logins_limited_total", "admin logins refused by the rate limit",
+	     w->st.logins_limited},
+	    {"roomd_web_admin_writes_total", "admin writes from the page", w->st.admin_writes},
 	};
 	for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
 		web_metric_head(&o, ws[i].name, WEB_COUNTER, ws[i].help);
@@ -932,7 +1003,7 @@ static bool secret_key(const char *key)
 }
 
 static void setting_json(struct web *w, struct wout *o, int idx, const struct setting_def *d,
-			 bool first, bool node)
+                         bool first, bool node)
 {
 	char line[96], reply[1024], range[128];
 	wout_printf(o, "%s{\"key\":", first ? "" : ",");
@@ -985,7 +1056,7 @@ static void api_session(struct web *w, struct evhttp_request *req)
 		s = NULL;
 	if (s)
 		wout_printf(&o, "{\"admin\":true,\"room\":%d,\"csrf\":\"%s\",\"data_dir\":", idx,
-			    s->csrf);
+		            s->csrf);
 	else
 		wout_puts(&o, "{\"admin\":false,\"data_dir\":");
 	web_json_c(&o, s ? w->h.data_dir : "");
@@ -1014,16 +1085,21 @@ static void api_login(struct web *w, struct evhttp_request *req, const char *bod
 	client_key(req, key);
 	if (!guard_login_ok(&w->guard, key, now) || !guard_strangers_ok(&w->guard, now)) {
 		w->st.logins_limited++;
-		log_warn(SUB, "admin login refused: too many failed logins (rate limit)");
+		log_debug(SUB, "admin login refused: too many failed logins (rate limit)");
 		send_error(w, req, 429, "too many failed logins; wait and try again");
 		return;
 	}
 	struct room *r = w->h.room(w->h.ctx, idx);
 	if (guard_password(pw, strlen(pw), r->set.admin_password, r->set.guest_password) !=
 	    GUARD_PW_ADMIN) {
-		guard_login_failed(&w->guard, key, false, now);
+		unsigned dry = guard_login_failed(&w->guard, key, false, now);
 		w->st.logins_bad++;
 		log_info(SUB, "admin login to room %d refused: wrong password", idx);
+		if (dry)
+			log_warn(SUB,
+			         "too many failed admin logins%s: further tries wait (the radio's "
+			         "login limits)",
+			         (dry & 2) ? " from all addresses" : " from one address");
 		send_error(w, req, 403, "wrong password");
 		return;
 	}
@@ -1032,7 +1108,7 @@ static void api_login(struct web *w, struct evhttp_request *req, const char *bod
 	log_info(SUB, "admin login to room %d '%s'", idx, r->set.name);
 	char cookie[128];
 	snprintf(cookie, sizeof(cookie), "roomd_session=%s; Path=/; HttpOnly; SameSite=Strict",
-		 s->id);
+	         s->id);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
 	struct wout o;
 	wout_init(&o);
@@ -1063,8 +1139,8 @@ static void admin_run(struct web *w, struct evhttp_request *req, int idx, const 
 	wout_free(&o);
 }
 
-static void api_admin(struct web *w, struct evhttp_request *req, const char *what,
-		      const char *body, size_t blen, bool post)
+static void api_admin(struct web *w, struct evhttp_request *req, const char *what, const char *body,
+                      size_t blen, bool post)
 {
 	struct session *s = admin_check(w, req, body, blen);
 	if (!s)
@@ -1082,7 +1158,7 @@ static void api_admin(struct web *w, struct evhttp_request *req, const char *wha
 	if (strcmp(what, "logout") == 0) {
 		memset(s, 0, sizeof(*s));
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
-				  "roomd_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+		                  "roomd_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 		struct wout o;
 		wout_init(&o);
 		wout_puts(&o, "{\"ok\":true}");
@@ -1094,8 +1170,7 @@ static void api_admin(struct web *w, struct evhttp_request *req, const char *wha
 		admin_run(w, req, idx, "bans");
 		return;
 	}
-	if (strcmp(what, "set") == 0 &&
-	    web_form_get(body, blen, "key", a, sizeof(a)) == ERR_OK &&
+	if (strcmp(what, "set") == 0 && web_form_get(body, blen, "key", a, sizeof(a)) == ERR_OK &&
 	    web_form_get(body, blen, "value", b, sizeof(b)) == ERR_OK) {
 		if (!setting_lookup(a)) {
 			send_error(w, req, 400, "no such setting");
@@ -1129,13 +1204,14 @@ static void api_admin(struct web *w, struct evhttp_request *req, const char *wha
 		admin_run(w, req, idx, line);
 		return;
 	}
-	if (strcmp(what, "backup") == 0 && web_form_get(body, blen, "path", a, sizeof(a)) == ERR_OK) {
+	if (strcmp(what, "backup") == 0 &&
+	    web_form_get(body, blen, "path", a, sizeof(a)) == ERR_OK) {
 		snprintf(line, sizeof(line), "backup %s", a);
 		admin_run(w, req, idx, line);
 		return;
 	}
 	send_error(w, req, strstr("set post-delete ban unban room-add backup", what) ? 400 : 404,
-		   "unknown admin action or a field missing (see docs/api.md)");
+	           "unknown admin action or a field missing (see docs/api.md)");
 }
 
 static bool path_is(const char *path, const char *want)
@@ -1174,15 +1250,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 			return;
 		}
 		const char *ct =
-			evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+		    evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 		if (blen && (!ct || strncmp(ct, "application/x-www-form-urlencoded", 33) != 0)) {
 			free(body);
-			send_error(w, req, 400, "the body must be application/x-www-form-urlencoded");
+			send_error(w, req, 400,
+			           "the body must be application/x-www-form-urlencoded");
 			return;
 		}
 	}
 	if (!post && (path_is(path, "/") || path_is(path, "/board") || path_is(path, "/members") ||
-		      path_is(path, "/channel") || path_is(path, "/admin")))
+	              path_is(path, "/channel") || path_is(path, "/admin")))
 		send_asset(w, req, web_index_html, web_index_html_len, "text/html; charset=utf-8");
 	else if (!post && path_is(path, "/static/app.js"))
 		send_asset(w, req, web_app_js, web_app_js_len, "text/javascript; charset=utf-8");
@@ -1200,7 +1277,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		api_stats(w, req);
 	else if (!post && path_is(path, "/api/v1/settings"))
 		api_settings(w, req, q, qlen);
-	else if (!post && path_is(path, "/api/v1/events"))
+	else if (cmd == EVHTTP_REQ_GET && path_is(path, "/api/v1/events"))
 		api_events(w, req, q, qlen);
 	else if (!post && path_is(path, "/api/v1/session"))
 		api_session(w, req);
@@ -1252,7 +1329,7 @@ static bool loopback(const char *addr)
 }
 
 int web_open(struct web **out, struct event_base *base, const char *spec,
-	     const struct web_host *host)
+             const struct web_host *host)
 {
 	char addr[64];
 	unsigned port;
@@ -1286,16 +1363,18 @@ int web_open(struct web **out, struct event_base *base, const char *spec,
 	evutil_socket_t fd = evhttp_bound_socket_get_fd(w->sock);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 		w->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-							: ((struct sockaddr_in6 *)&ss)->sin6_port);
+		                                        : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	w->ev_keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, w);
-	struct timeval tv = { SSE_KEEPALIVE_S, 0 };
+	struct timeval tv = {SSE_KEEPALIVE_S, 0};
 	if (w->ev_keepalive)
 		event_add(w->ev_keepalive, &tv);
 	if (!loopback(addr))
-		log_warn(SUB, "the web page listens on %s, not on loopback: anyone who can reach it "
-			      "reads the board (admin needs the password)", spec);
+		log_warn(SUB,
+		         "the web page listens on %s, not on loopback: anyone who can reach it "
+		         "reads the board (admin needs the password)",
+		         spec);
 	log_info(SUB, "web page on http://%s%s%s:%u/", strchr(addr, ':') ? "[" : "", addr,
-		 strchr(addr, ':') ? "]" : "", w->port);
+	         strchr(addr, ':') ? "]" : "", w->port);
 	*out = w;
 	return ERR_OK;
 }
@@ -1314,7 +1393,7 @@ void web_close(struct web *w)
 	for (int k = 0; k < WEB_SSE_MAX; k++)
 		if (w->sse[k].used) {
 			evhttp_connection_set_closecb(evhttp_request_get_connection(w->sse[k].req),
-						      NULL, NULL);
+			                              NULL, NULL);
 			evhttp_send_reply_end(w->sse[k].req);
 			sse_close(&w->sse[k]);
 		}

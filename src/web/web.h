@@ -28,10 +28,10 @@ struct store;
 struct mesh;
 
 #define WEB_DEFAULT_LISTEN "127.0.0.1:8073"
-#define WEB_SSE_MAX 128       /* live pages open at once; more get a 503 */
-#define WEB_SESSIONS 16       /* admin sessions; the oldest goes first */
-#define WEB_BODY_MAX 16384    /* request body bytes */
-#define WEB_HEADERS_MAX 8192  /* request header bytes */
+#define WEB_SSE_MAX        128   /* live pages open at once; more get a 503 */
+#define WEB_SESSIONS       16    /* admin sessions; the oldest goes first */
+#define WEB_BODY_MAX       16384 /* request body bytes */
+#define WEB_HEADERS_MAX    8192  /* request header bytes */
 
 /* A counter or gauge the program has and the page shows (the radio's). */
 struct web_counter {
@@ -68,13 +68,13 @@ int web_parse_listen(const char *spec, char *addr, size_t cap, unsigned *port);
 
 /* Listens on spec (ADDR:PORT); a non-loopback address is logged as a warning. */
 int web_open(struct web **out, struct event_base *base, const char *spec,
-	     const struct web_host *host);
+             const struct web_host *host);
 void web_close(struct web *w);
 /* After every event of the loop: posts stored since the last call go to the live pages. */
 void web_poll(struct web *w);
 /* Every frame in or out (the channel page): air is its airtime. */
 void web_packet(struct web *w, bool tx, const uint8_t *frame, size_t len, int snr_x4, int rssi,
-		uint32_t air_ms);
+                uint32_t air_ms);
 /* The port bound (for a spec with port 0). */
 unsigned web_port(const struct web *w);
 

@@ -93,8 +93,8 @@ static void escape(struct wout *o, const char *s, size_t n, const char *special,
 				esc(o, c);
 			} else {
 				size_t k = i + 1;
-				while (k < n && (unsigned char)s[k] >= 0x20 && (unsigned char)s[k] < 0x80 &&
-				       !strchr(special, s[k]))
+				while (k < n && (unsigned char)s[k] >= 0x20 &&
+				       (unsigned char)s[k] < 0x80 && !strchr(special, s[k]))
 					k++;
 				wout_put(o, s + i, k - i);
 				i = k;
@@ -207,10 +207,11 @@ int web_form_get(const char *form, size_t len, const char *key, char *out, size_
 		while (eq < end && form[eq] != '=')
 			eq++;
 		char name[64];
-		if (eq - i < sizeof(name) && form_decode(form + i, eq - i, name, sizeof(name)) == ERR_OK &&
+		if (eq - i < sizeof(name) &&
+		    form_decode(form + i, eq - i, name, sizeof(name)) == ERR_OK &&
 		    strlen(name) == klen && memcmp(name, key, klen) == 0)
-			return form_decode(form + (eq < end ? eq + 1 : end), eq < end ? end - eq - 1 : 0,
-					   out, cap);
+			return form_decode(form + (eq < end ? eq + 1 : end),
+			                   eq < end ? end - eq - 1 : 0, out, cap);
 		i = end + 1;
 	}
 	return ERR_NOT_FOUND;
@@ -318,7 +319,7 @@ static void label(struct wout *o, const char *k, const char *v, bool first)
 }
 
 void web_metric_sample(struct wout *o, const char *name, const char *k1, const char *v1,
-		       const char *k2, const char *v2, double v)
+                       const char *k2, const char *v2, double v)
 {
 	wout_puts(o, name);
 	if (k1 || k2) {

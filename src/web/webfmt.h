@@ -67,7 +67,7 @@ void web_metric_head(struct wout *o, const char *name, enum web_metric_type t, c
 /* One sample: name{k1="v1",k2="v2"} value; a NULL key leaves its label out;
  * label values are escaped (\\ \" \n) and invalid UTF-8 replaced. */
 void web_metric_sample(struct wout *o, const char *name, const char *k1, const char *v1,
-		       const char *k2, const char *v2, double v);
+                       const char *k2, const char *v2, double v);
 /* True if name is a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*). */
 bool web_metric_name_ok(const char *name);
 

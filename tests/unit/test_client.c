@@ -116,6 +116,7 @@ struct rec_event {
 	struct server_stats stats;
 	size_t n_acl;
 	int unsynced;
+	uint64_t at; /* the client's clock when it fired */
 };
 
 struct recorder {
@@ -126,11 +127,11 @@ struct recorder {
 static void record(void *ctx, struct client *c, const struct client_event *e)
 {
 	struct recorder *r = ctx;
-	(void)c;
 	if (r->n >= MAX_EVENTS)
 		return;
 	struct rec_event *x = &r->ev[r->n++];
 	memset(x, 0, sizeof(*x));
+	x->at = c->now_ms;
 	x->type = e->type;
 	memcpy(x->room, e->contact->pub, 32);
 	x->id = e->id;
@@ -1366,6 +1367,168 @@ static void test_stamps_and_contacts(void)
 	bench_free(b);
 }
 
+/*
+ * Issue 12.4: a post repeated after a lost ACK is shown once in any room,
+ * however many rooms there are.  The de-duplication set lived in the room
+ * sessions (16): seeding the history of 16 other rooms took every session,
+ * and a 17th room's repeated push was shown twice (and could not be logged
+ * in to: "too many operations waiting").
+ */
+static void test_repush_any_room(void)
+{
+	struct world *w = world_new(1, 9);
+	struct fake_room *r = &w->rooms[1];
+	uint8_t author[4] = {0xca, 0xfe, 0x00, 0x01}, s[32];
+	struct client_contact *other[CLIENT_MAX_ROOMS];
+
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++) {
+		struct ident id;
+		memset(s, 0x40 + i, 32);
+		ident_from_seed(&id, s);
+		CHECK_EQ(client_contact_add(w->c, id.pub, &other[i]), ERR_OK);
+		other[i]->type = ADV_TYPE_ROOM;
+		client_mark_seen(w->c, id.pub, 1700000000 + (uint32_t)i, author, "old", 3);
+	}
+	/* the room knows us from an earlier run and pushes without a login */
+	memcpy(r->client_pub, w->c->ep.id.pub, 32);
+	CHECK_EQ(ident_shared_secret(&r->ep.id, r->client_pub, r->secret), ERR_OK);
+	r->have_client = true;
+	fr_push(r, 1700000500, author, "twice?", 0);
+	world_run(w, w->now + 5000);
+	CHECK(r->push_acked);
+	fr_push(r, 1700000500, author, "twice?", 1); /* our ACK was lost */
+	world_run(w, w->now + 5000);
+	CHECK(r->push_acked);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 1);
+	/* another room's post with the same stamp, author and text is its own */
+	client_mark_seen(w->c, other[0]->pub, 1700000600, author, "same", 4);
+	fr_push(r, 1700000600, author, "same", 0);
+	world_run(w, w->now + 5000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_POST), 2);
+
+	/* 16 sessions that timed out leave room for a 17th login */
+	for (int i = 0; i < CLIENT_MAX_ROOMS; i++)
+		CHECK_EQ(client_login(w->c, other[i]->pub, "x", w->now), ERR_OK);
+	world_run(w, w->now + 600000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), CLIENT_MAX_ROOMS);
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 20000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	world_free(w);
+}
+
+/*
+ * Issue 14, roomc and logins.  A login the room never answers gives up in
+ * the firmware's time: the est_timeout the companion hands the app for it
+ * (BaseChatMesh::sendLogin, calcFloodTimeoutMillisFor: 500 + 16 x airtime),
+ * not twice that.  Posts typed before it completes wait for it and fail
+ * with it, unsent (they were tried 4 times over ~30 s).  A login whose
+ * reply is lost did log us in: the room's ACK of a post says so, and the
+ * state becomes "logged in" (roomc showed "not logged in" while its posts
+ * were delivered).
+ */
+static void test_login_time_and_state(void)
+{
+	struct world *w = world_new(1, 11);
+	struct fake_room *r = &w->rooms[1];
+	const struct rec_event *e;
+	uint32_t id;
+
+	r->no_reply = true;
+	uint64_t t0 = w->now;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "early one", 9, w->now, &id), ERR_OK);
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "early two", 9, w->now, &id), ERR_OK);
+	world_run(w, w->now + 120000);
+	uint32_t est = client_timeout_ms(w->c, 51, MESH_NO_PATH); /* the ANON_REQ */
+	e = last_of(&w->rec, CLIENT_EV_LOGIN_TIMEOUT);
+	CHECK(e != NULL);
+	if (e) {
+		printf("test_client: unreachable room: login timeout after %llu ms "
+		       "(firmware est_timeout %u ms)\n",
+		       (unsigned long long)(e->at - t0), est);
+		CHECK(e->at - t0 <= est + 10);
+		CHECK(e->at - t0 >= est / 2);
+	}
+	/* the posts failed with the login, at once, and never went on the air */
+	CHECK_EQ(count(&w->rec, CLIENT_EV_FAILED), 2);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_SEND), 0);
+	CHECK_EQ(w->nodes[0].sent, 2); /* the login and its second flood */
+	e = last_of(&w->rec, CLIENT_EV_FAILED);
+	CHECK(e && e->at == last_of(&w->rec, CLIENT_EV_LOGIN_TIMEOUT)->at);
+	CHECK(!client_busy(w->c));
+
+	/* the room logs us in but its reply is lost */
+	r->no_reply = false;
+	w->drop = drop_all_from_room;
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	world_run(w, w->now + 60000);
+	w->drop = NULL;
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN_TIMEOUT), 2);
+	CHECK(r->have_client);
+	struct client_room *rs = client_room_find(w->c, room_key(w, 1));
+	CHECK(rs && rs->login == CLIENT_LOGIN_NONE);
+	/* a post is delivered: the room has us logged in, and so do we */
+	CHECK_EQ(client_post(w->c, room_key(w, 1), "after all", 9, w->now, &id), ERR_OK);
+	world_run(w, w->now + 30000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_DELIVERED), 1);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	rs = client_room_find(w->c, room_key(w, 1));
+	CHECK(rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & 3) == ACL_ROLE_READ_WRITE);
+	world_free(w);
+}
+
+/* The room adverts itself under a name (a flooded advert, stamped ts). */
+static void fr_advert(struct world *w, int i, const char *name, uint32_t ts)
+{
+	struct advert_data d = {.type = ADV_TYPE_ROOM};
+	uint8_t app[ADVERT_DATA_MAX];
+	size_t n = 0;
+	struct pkt p;
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	CHECK_EQ(advert_data_encode(&d, app, &n), ERR_OK);
+	CHECK_EQ(mesh_build_advert(&p, &w->rooms[i].ep.id, ts, app, n), ERR_OK);
+	CHECK_EQ(mesh_send_flood(w->rooms[i].m, &p, 0, 1, NULL), ERR_OK);
+	world_run(w, w->now + 5000);
+}
+
+/* Issue 14: contacts can be renamed (adverts keep our name) and removed. */
+static void test_contact_rename_remove(void)
+{
+	struct world *w = world_new(1, 12);
+	struct client_contact *ct = client_contact_find(w->c, room_key(w, 1));
+
+	fr_advert(w, 1, "Advertised", 1700000001);
+	CHECK_STR(ct->name, "Advertised");
+	CHECK_EQ(client_contact_rename(w->c, ct, "Valley Room Server"), ERR_OK);
+	CHECK_STR(ct->name, "Valley Room Server");
+	fr_advert(w, 1, "Advertised again", 1700000002);
+	CHECK_STR(ct->name, "Valley Room Server"); /* ours */
+	CHECK_EQ(ct->advert_ts, 1700000002);       /* the rest follows the advert */
+	/* cut to 31 bytes at a code point */
+	CHECK_EQ(client_contact_rename(w->c, ct, "0123456789012345678901234567890\xc3\xa9"),
+	         ERR_OK);
+	CHECK_EQ(strlen(ct->name), 31);
+	CHECK_EQ(client_contact_rename(w->c, ct, ""), ERR_OK); /* the adverts name it again */
+	fr_advert(w, 1, "Advertised", 1700000003);
+	CHECK_STR(ct->name, "Advertised");
+
+	/* not while a login is under way; then gone, session and all */
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_OK);
+	CHECK_EQ(client_contact_remove(w->c, ct), ERR_AGAIN);
+	world_run(w, w->now + 20000);
+	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
+	CHECK_EQ(client_contact_remove(w->c, ct), ERR_OK);
+	CHECK(client_contact_find(w->c, room_key(w, 1)) == NULL);
+	CHECK(client_room_find(w->c, room_key(w, 1)) == NULL);
+	CHECK_EQ(client_login(w->c, room_key(w, 1), "hello", w->now), ERR_NOT_FOUND);
+	/* its next advert adds it again, named by the advert */
+	fr_advert(w, 1, "Back", 1700000004);
+	ct = client_contact_find(w->c, room_key(w, 1));
+	CHECK(ct && strcmp(ct->name, "Back") == 0 && !ct->renamed);
+	world_free(w);
+}
+
 int main(void)
 {
 	const char *path = getenv("ROOMD_VECTORS");
@@ -1390,6 +1553,9 @@ int main(void)
 	test_cli_status_keepalive();
 	test_one_at_a_time();
 	test_two_rooms();
+	test_repush_any_room();
+	test_login_time_and_state();
+	test_contact_rename_remove();
 	json_decref(vectors);
 	return harness_done("test_client");
 }

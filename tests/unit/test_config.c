@@ -260,6 +260,24 @@ static void test_node_ranges(void)
 	}
 }
 
+/* http.listen: the web page's address (default loopback), off, or refused. */
+static void test_http_listen(void)
+{
+	struct app_config c;
+	app_config_defaults(&c);
+	CHECK_STR(c.http_listen, "127.0.0.1:8073");
+	CHECK_EQ(app_config_set(&c, "http.listen", "off"), ERR_OK);
+	CHECK_STR(c.http_listen, "off");
+	CHECK_EQ(app_config_set(&c, "http.listen", "0.0.0.0:80"), ERR_OK);
+	CHECK_EQ(app_config_set(&c, "http.listen", "[::1]:8073"), ERR_OK);
+	CHECK_STR(c.http_listen, "[::1]:8073");
+	const char *bad[] = { "localhost:80", "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:x",
+			      "127.0.0.1:65536", "[::1:80", "1.2.3.4:-1", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ(app_config_set(&c, "http.listen", bad[i]), ERR_INVAL);
+	CHECK_STR(c.http_listen, "[::1]:8073"); /* a refused value changes nothing */
+}
+
 int main(void)
 {
 	log_set_level(LOG_NONE); /* the reader logs each bad line */
@@ -269,5 +287,6 @@ int main(void)
 	test_default_file();
 	test_guide_spellings();
 	test_node_ranges();
+	test_http_listen();
 	return harness_done("test_config");
 }

@@ -14,8 +14,10 @@
 
 struct got {
 	char lines[16][LINED_MAX];
+	size_t cut[16];
 	int n;
 	int eof;
+	struct lined *l;
 };
 
 static void on_line(void *ctx, char *line)
@@ -25,8 +27,10 @@ static void on_line(void *ctx, char *line)
 		g->eof++;
 		return;
 	}
-	if (g->n < 16)
+	if (g->n < 16) {
+		g->cut[g->n] = g->l ? g->l->cut : 0;
 		snprintf(g->lines[g->n++], LINED_MAX, "%s", line);
+	}
 }
 
 static void feed(struct lined *l, const char *s)
@@ -179,10 +183,53 @@ static void test_long_line(void)
 	close(out[1]);
 }
 
+/* Issue 14: a line over LINED_MAX - 1 bytes (a 5,000-character paste) was
+ * cut without a word, and the caller posted the part that fitted.  The
+ * bytes dropped are now counted for the caller (l.cut), in both modes. */
+static void test_overlong(void)
+{
+	static char big[5001];
+	struct lined l;
+	struct got g = {.n = 0, .l = &l};
+	int p[2], out[2];
+
+	memset(big, 'x', 5000);
+	CHECK_EQ(pipe(p), 0);
+	lined_open(&l, p[0], p[1], on_line, &g);
+	feed(&l, big);
+	feed(&l, "\nshort\n");
+	CHECK_EQ(g.n, 2);
+	CHECK_EQ(strlen(g.lines[0]), LINED_MAX - 1);
+	CHECK_EQ(g.cut[0], 5000 - (LINED_MAX - 1));
+	CHECK_STR(g.lines[1], "short");
+	CHECK_EQ(g.cut[1], 0);
+	lined_close(&l);
+	close(p[0]);
+	close(p[1]);
+
+	memset(&g, 0, sizeof(g));
+	g.l = &l;
+	tty_open(&l, &g, out);
+	static char screen[1 << 16];
+	for (size_t off = 0; off < 5000; off += 100) {
+		lined_feed(&l, big + off, 100); /* the screen drained as a terminal would */
+		drain(out[0], screen, sizeof(screen));
+	}
+	feed(&l, "\r");
+	feed(&l, "ok\r");
+	CHECK_EQ(g.n, 2);
+	CHECK_EQ(g.cut[0], 5000 - (LINED_MAX - 1));
+	CHECK_EQ(g.cut[1], 0);
+	lined_close(&l);
+	close(out[0]);
+	close(out[1]);
+}
+
 int main(void)
 {
 	test_plain();
 	test_keys();
 	test_long_line();
+	test_overlong();
 	return harness_done("test_lined");
 }

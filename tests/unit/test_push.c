@@ -632,6 +632,12 @@ static void test_silent_crowd(void)
 	CHECK(post(w, a, s.rp, "bob still gets this"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 3, 60000));
 	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	/* and a newcomer, who has answered nothing yet, is pushed to too */
+	int n = add_stock(w, "newcomer");
+	CHECK_EQ(world_client_add_room(w, n, s.rd, 0), ERR_OK);
+	CHECK_EQ(login(w, n, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK(wait_for(w, n, CLIENT_EV_POST, s.rp, 3, 120000));
+	CHECK_EQ(world_posts_shown_twice(w, n), 0);
 	story_close(&s);
 }
 

@@ -377,6 +377,53 @@ static void test_posts(struct store *st, uint32_t room, uint32_t other)
 	CHECK_EQ(store_post_newest_ts(st, 9999, &ts), ERR_NOT_FOUND);
 }
 
+/* The web board's paging (by id, newest first, a text to find) and the live
+ * page's posts after an id, with two rooms' posts interleaved. */
+static void test_post_pages(void)
+{
+	struct store *st;
+	uint32_t a, b;
+	uint8_t pa[32] = {0xA1}, pb[32] = {0xB2};
+	CHECK_EQ(store_open(&st, ":memory:"), ERR_OK);
+	CHECK_EQ(store_room_add(st, "A", pa, &a), ERR_OK);
+	CHECK_EQ(store_room_add(st, "B", pb, &b), ERR_OK);
+	int64_t ids[10], id;
+	bool dup;
+	for (int i = 0; i < 10; i++) {
+		char t[32];
+		snprintf(t, sizeof(t), i == 4 ? "post %d Needle" : "post %d", i);
+		CHECK_EQ(add_post(st, a, 1, 1000 + (uint32_t)i, 0, t, &ids[i], &dup), ERR_OK);
+		CHECK_EQ(add_post(st, b, 1, 1000 + (uint32_t)i, 0, "needle in b", &id, &dup), ERR_OK);
+	}
+	struct posts_seen seen = {0};
+	CHECK_EQ(store_post_page(st, a, INT64_MAX, NULL, 3, collect_post, &seen), ERR_OK);
+	CHECK_EQ(seen.n, 3);
+	CHECK_EQ(seen.id[0], ids[9]);
+	CHECK_EQ(seen.id[2], ids[7]);
+	memset(&seen, 0, sizeof(seen)); /* the next page from the last id */
+	CHECK_EQ(store_post_page(st, a, ids[7], "", 100, collect_post, &seen), ERR_OK);
+	CHECK_EQ(seen.n, 7);
+	CHECK_EQ(seen.id[0], ids[6]);
+	CHECK_EQ(seen.id[6], ids[0]);
+	memset(&seen, 0, sizeof(seen)); /* search: this room only, any case */
+	CHECK_EQ(store_post_page(st, a, INT64_MAX, "nEEDLE", 100, collect_post, &seen), ERR_OK);
+	CHECK_EQ(seen.n, 1);
+	CHECK_EQ(seen.id[0], ids[4]);
+	memset(&seen, 0, sizeof(seen)); /* '%' and '_' are plain text, not patterns */
+	CHECK_EQ(store_post_page(st, a, INT64_MAX, "%", 100, collect_post, &seen), ERR_OK);
+	CHECK_EQ(seen.n, 0);
+	memset(&seen, 0, sizeof(seen)); /* after an id, oldest first, this room only */
+	CHECK_EQ(store_post_after(st, a, ids[6], 100, collect_post, &seen), ERR_OK);
+	CHECK_EQ(seen.n, 3);
+	CHECK_EQ(seen.id[0], ids[7]);
+	CHECK_EQ(seen.id[2], ids[9]);
+	memset(&seen, 0, sizeof(seen));
+	CHECK_EQ(store_post_after(st, a, ids[9], 100, collect_post, &seen), ERR_OK);
+	CHECK_EQ(seen.n, 0);
+	CHECK_EQ(store_post_page(st, a, INT64_MAX, NULL, 1, NULL, NULL), ERR_INVAL);
+	store_close(st);
+}
+
 static void test_retention(struct store *st)
 {
 	uint8_t k[32];
@@ -1228,6 +1275,7 @@ int main(void)
 	test_full();
 	test_corrupt();
 	test_batch_durable();
+	test_post_pages();
 
 	tmpdb_remove(path);
 	if (rmdir(dir) != 0)
