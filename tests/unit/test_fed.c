@@ -504,6 +504,39 @@ static void test_sites(void)
 		CHECK(mc->remote_heard > 0);
 	}
 
+	/* who pushes: B heard the member; once C says it heard it later, B
+	 * leaves it alone (and pushes again when it hears it itself) */
+	struct ident mk;
+	seed_ident(&mk, 0x66); /* not the author of B's posts: they are due to it */
+	mb = room_member_put(&sites[1].room, mk.pub, ROLE_READ_WRITE);
+	CHECK(mb != NULL);
+	if (!mb)
+		return;
+	mb->sync_since = 0; /* behind: every post of B is due */
+	mb->caught_up = 0;
+	mb->last_activity = room_rtc(&sites[1].room);
+	uint32_t pushes = sites[1].room.stats.pushes;
+	CHECK_EQ(room_member_merge(&sites[1].room, mk.pub, ROLE_READ_WRITE, 0, 0,
+	                           mb->last_activity + 10, false),
+	         ERR_OK);
+	CHECK(mb->remote_heard > mb->last_activity);
+	for (int i = 0; i < 20; i++) {
+		t_ms += 500;
+		mesh_tick(&sites[1].mesh, t_ms);
+		room_tick(&sites[1].room, t_ms);
+	}
+	CHECK_EQ(sites[1].room.stats.pushes, pushes);
+	mb->last_activity = mb->remote_heard + 1; /* heard here again */
+	mb->caught_up = 0;
+	for (int i = 0; i < 20; i++) {
+		t_ms += 500;
+		mesh_tick(&sites[1].mesh, t_ms);
+		mesh_on_tx_done(&sites[1].mesh, true, t_ms);
+		room_tick(&sites[1].room, t_ms);
+	}
+	CHECK(sites[1].room.stats.pushes > pushes);
+	nq = 0;
+
 	/* room settings: a change at B reaches C (passwords encrypted on the way),
 	 * an older version does not undo it */
 	snprintf(sites[1].room.set.guest_password, ROOM_PASS_MAX, "%s", "newguest");
