@@ -3,6 +3,7 @@
  * a message signed by another room, a flipped bit anywhere, a cut message and
  * garbage are refused with the verdict they are counted under.
  */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -277,6 +278,65 @@ static void test_store_apply(void)
 	CHECK_EQ(store_post_apply(st, &p, "a", 1, 90, &pid, &dup), ERR_OK);
 	CHECK(dup);
 	store_close(st);
+}
+
+/* store: a schema 1 database with posts in two rooms is migrated: its posts
+ * numbered per room in id order, their origin time their post time */
+static void test_migration(void)
+{
+	char db[64];
+	struct store *st;
+	uint32_t r1, r2;
+	int64_t id;
+	bool dup;
+	uint64_t hw;
+	struct ident other_room;
+
+	snprintf(db, sizeof(db), "/tmp/test_fed_mig_%d.db", (int)getpid());
+	unlink(db);
+	seed_ident(&other_room, 9);
+	CHECK_EQ(store_open(&st, db), ERR_OK);
+	CHECK_EQ(store_room_add(st, "one", room.pub, &r1), ERR_OK);
+	CHECK_EQ(store_room_add(st, "two", other_room.pub, &r2), ERR_OK);
+	for (uint32_t i = 0; i < 6; i++) {
+		struct store_post p = remote(i % 2 ? r2 : r1, 100 + i, 0, "old");
+		CHECK_EQ(store_post_add(st, &p, &id, &dup), ERR_OK);
+	}
+	store_close(st);
+	/* back to schema 1 (what roomd before federation wrote) */
+	sqlite3 *h;
+	CHECK_EQ(sqlite3_open(db, &h), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(h,
+	                      "DROP TRIGGER posts_local; DROP INDEX posts_origin;"
+	                      "ALTER TABLE posts DROP COLUMN origin;"
+	                      "ALTER TABLE posts DROP COLUMN origin_seq;"
+	                      "ALTER TABLE posts DROP COLUMN origin_ts;"
+	                      "ALTER TABLE rooms DROP COLUMN local_seq;"
+	                      "DROP TABLE fed_hw; DROP TABLE fed_got; PRAGMA user_version = 1;",
+	                      NULL, NULL, NULL),
+	         SQLITE_OK);
+	sqlite3_close(h);
+	CHECK_EQ(store_open(&st, db), ERR_OK);
+	int v = 0;
+	CHECK_EQ(store_schema_version(st, &v), ERR_OK);
+	CHECK_EQ(v, 2);
+	CHECK_EQ(store_fed_hw(st, r1, "", &hw), ERR_OK);
+	CHECK_EQ(hw, 3);
+	CHECK_EQ(store_fed_hw(st, r2, "", &hw), ERR_OK);
+	CHECK_EQ(hw, 3);
+	struct store_post got;
+	CHECK_EQ(store_fed_find(st, r2, "", 3, &id), ERR_OK);
+	CHECK_EQ(store_post_get(st, r2, id, &got), ERR_OK);
+	CHECK_EQ(got.post_ts, 105);
+	CHECK_EQ(got.origin_ts, 105);
+	/* the next local post goes on from there */
+	struct store_post p = remote(r1, 200, 0, "new");
+	CHECK_EQ(store_post_add(st, &p, &id, &dup), ERR_OK);
+	CHECK_EQ(store_post_get(st, r1, id, &got), ERR_OK);
+	CHECK_EQ(got.origin_seq, 4);
+	CHECK_EQ(store_check(st), ERR_OK);
+	store_close(st);
+	unlink(db);
 }
 
 /* ---- three sites through an in-test broker (fed.c, no MQTT) ---- */
@@ -596,6 +656,7 @@ int main(void)
 	test_refused();
 	test_store_apply();
 	log_set_level(LOG_ERR);
+	test_migration();
 	test_sites();
 	return harness_done("test_fed");
 }
