@@ -20,7 +20,10 @@ own roomd sharing one room key file, roomc members at each:
      reaches the others after its restart;
   6. a site started empty from a copy of the key file catches up the whole
      history;
-  7. two brokers bridged: a site on the second broker behaves as the others.
+  7. two brokers bridged: a site on the second broker behaves as the others;
+  8. the ACL file of docs/federation.md with passwords: two sites log in as
+     their users and replicate, a user cannot write under another site's name
+     nor in another room.
 Prints "federation: N passed, N failed".
 """
 import json
@@ -114,9 +117,12 @@ def mqtt_len(n):
 class Mqtt:
     """A bare MQTT 3.1.1 client: enough to publish raw bytes and capture messages."""
 
-    def __init__(self, port, cid):
+    def __init__(self, port, cid, user=None, password=None):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        body = mqtt_str("MQTT") + bytes([4, 2]) + struct.pack(">H", 60) + mqtt_str(cid)
+        flags = 2 | (0xC0 if user else 0)
+        body = mqtt_str("MQTT") + bytes([4, flags]) + struct.pack(">H", 60) + mqtt_str(cid)
+        if user:
+            body += mqtt_str(user) + mqtt_str(password)
         self.s.sendall(bytes([0x10]) + mqtt_len(len(body)) + body)
         self.read_packet()  # CONNACK
 
@@ -200,18 +206,19 @@ class Sniffer:
 
 
 class Site:
-    def __init__(self, tmp, name, broker_port, key_from=None, http=0):
+    def __init__(self, tmp, name, broker_port, key_from=None, http=0, tag="", conf=None):
         self.name = name
         self.http = http
-        self.air = Air(tmp, TOPO, "air-" + name)
+        self.air = Air(tmp, TOPO, "air-" + name + tag)
         self.air.start()
         procs.append(self.air)
-        d = os.path.join(tmp, "site-" + name)
+        d = os.path.join(tmp, "site-" + name + tag)
         if key_from:
             os.makedirs(d, mode=0o700, exist_ok=True)
             shutil.copy(os.path.join(key_from, "room-1.id"), os.path.join(d, "room-1.id"))
             os.chmod(os.path.join(d, "room-1.id"), 0o600)
-        self.rd = Roomd(tmp, "site-" + name, self.air.spec("room"), {"fed.site": name}, "Valley",
+        self.rd = Roomd(tmp, "site-" + name + tag, self.air.spec("room"),
+                        dict({"fed.site": name}, **(conf or {})), "Valley",
                         flags=["-v", "--federate", "mqtt://127.0.0.1:%d/%s" % (broker_port, ROOM)] +
                         (["--http", "127.0.0.1:%d" % http] if http else []))
         procs.append(self.rd)
@@ -463,6 +470,54 @@ def run(tmp):
     check(all_hold((f,), ["back across the bridge"], 60), "alice's post reached F across the bridge")
     sts = [s.fed() for s in (a, b, c, e, f)]
     check(all(x.get("connected") for x in sts), "every site connected: %s" % sts)
+
+    # -- 8. the ACL file of docs/federation.md, with user names and passwords ------------------
+    acl_world(tmp, a.rd.dir)
+
+
+def acl_world(tmp, key_dir):
+    """A broker with docs/federation.md's ACL file and passwords: sites a and b log in as
+    users a and b and replicate; user b cannot write under a's name nor another room."""
+    doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                       "federation.md")
+    with open(doc) as fh:
+        text = fh.read()
+    i = text.index("# roomd federation: room")
+    acl = text[i:text.index("```", i)]
+    br = Broker(tmp, "broker-acl", free_port())
+    with open(os.path.join(br.dir, "roomd.acl"), "w") as fh:
+        fh.write(acl)
+    pwfile = os.path.join(br.dir, "passwords")
+    open(pwfile, "w").close()
+    for u in ("a", "b"):
+        subprocess.run(["mosquitto_passwd", "-b", pwfile, u, u + "-pw"], check=True)
+    with open(br.conf) as fh:
+        conf = fh.read().replace("allow_anonymous true", "allow_anonymous false")
+    conf += "password_file %s\nacl_file %s\nlog_type all\n" % (pwfile,
+                                                                 os.path.join(br.dir, "roomd.acl"))
+    with open(br.conf, "w") as fh:
+        fh.write(conf)
+    check(br.start(), "a broker with the documented ACL file")
+    sa = Site(tmp, "a", br.port, key_from=key_dir, tag="-acl",
+              conf={"fed.username": "a", "fed.password": "a-pw"})
+    sb = Site(tmp, "b", br.port, key_from=key_dir, tag="-acl",
+              conf={"fed.username": "b", "fed.password": "b-pw"})
+    check(sa.start() and sb.start(), "sites a and b up with user names and passwords")
+    check(wait_until(lambda: sa.fed().get("peers") == 1 and sb.fed().get("peers") == 1, 60, 0.5),
+          "they see each other through the ACL: %s %s" % (sa.fed(), sb.fed()))
+    check(sa.rd.ctl("room.post through the acl").startswith("OK"), "a post at a")
+    check(all_hold((sb,), ["through the acl"], 30), "it reached b")
+    # user b writing under a's name or in another room: denied by the broker
+    m = Mqtt(br.port, "b-intruder", "b", "b-pw")
+    m.publish("roomd/%s/a/post" % ROOM, b"RDF1 as a")
+    m.publish("roomd/other/b/post", b"RDF1 other room")
+    m.close()
+    ok = wait_until(lambda: "Denied PUBLISH" in open(br.log).read(), 10, 0.5)
+    log = open(br.log).read()
+    check(ok and "roomd/valley/a/post" in log and "roomd/other/b/post" in log,
+          "the broker denied user b's writes under a's name and in another room")
+    sa.rd.stop()
+    sb.rd.stop()
 
 
 if __name__ == "__main__":
