@@ -69,7 +69,7 @@ WEB_STATIC := $(sort $(wildcard src/web/static/*))
 $(O)/gen/web_assets.h $(FUZZ_O)/gen/web_assets.h: $(WEB_STATIC) scripts/embed
 	@mkdir -p $(dir $@)
 	scripts/embed $@ $(WEB_STATIC)
-$(O)/src/web/web.o: $(O)/gen/web_assets.h
+$(O)/src/web/web_read.o: $(O)/gen/web_assets.h
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -106,7 +106,7 @@ fuzz: $(FUZZERS)
 $(FUZZ_O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
-$(FUZZ_O)/obj/src/web/web.o: $(FUZZ_O)/gen/web_assets.h
+$(FUZZ_O)/obj/src/web/web_read.o: $(FUZZ_O)/gen/web_assets.h
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^

@@ -201,6 +201,12 @@ def run(tmp):
     d = browser(tmp)
     try:
         browser_story(d, rd, alice, bob, base, web, m0, k1, tmp)
+        # no script error and no Content-Security-Policy violation on our pages (the
+        # refused requests of the story are logged as failed loads: those are expected)
+        errs = [e["message"] for e in d.get_log("browser") if e.get("level") == "SEVERE" and
+                "Failed to load resource" not in e["message"] and "localhost:" not in
+                e["message"]]
+        check(not errs, "the page's console has no error: %s" % errs[:3])
     finally:
         d.quit()
     # the radio's login limits: failed logins from one address run dry, then even the
