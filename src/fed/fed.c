@@ -159,12 +159,21 @@ static void post_to_msg(const struct fed *f, const struct store_post *p, struct 
 
 void fed_post_stored(struct fed *f, int64_t id)
 {
+	if (f->n_out < FED_OUTBOX)
+		f->outbox[f->n_out++] = id;
+}
+
+static void flush_outbox(struct fed *f)
+{
 	struct store_post p;
 	struct fed_msg m;
-	if (store_post_get(f->room->store, f->room->store_id, id, &p) != ERR_OK)
-		return;
-	post_to_msg(f, &p, &m);
-	send_msg(f, &m);
+	for (unsigned i = 0; i < f->n_out; i++) {
+		if (store_post_get(f->room->store, f->room->store_id, f->outbox[i], &p) != ERR_OK)
+			continue;
+		post_to_msg(f, &p, &m);
+		send_msg(f, &m);
+	}
+	f->n_out = 0;
 }
 
 void fed_member_saved(struct fed *f, const struct room_member *mb)
@@ -437,8 +446,11 @@ void fed_tick(struct fed *f, uint64_t now_ms, uint64_t wall_ms)
 {
 	f->now_ms = now_ms;
 	f->wall_ms = wall_ms;
-	if (!f->up)
+	if (!f->up) {
+		f->n_out = 0; /* the hello at reconnect sends them */
 		return;
+	}
+	flush_outbox(f);
 	if (now_ms >= f->next_hello_ms || (f->hello_due_ms && now_ms >= f->hello_due_ms))
 		send_hello(f, false);
 }
@@ -447,6 +459,8 @@ uint64_t fed_next_deadline(const struct fed *f)
 {
 	if (!f->up)
 		return UINT64_MAX;
+	if (f->n_out)
+		return f->now_ms;
 	if (f->hello_due_ms && f->hello_due_ms < f->next_hello_ms)
 		return f->hello_due_ms;
 	return f->next_hello_ms;

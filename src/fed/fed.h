@@ -44,6 +44,7 @@ struct room_member;
 #define FED_RESYNC_BATCH 200
 #define FED_LAG_SAMPLES  1024
 #define FED_TOPIC_MAX    128
+#define FED_OUTBOX       256 /* posts stored since the last fed_tick, published by it */
 
 /* Publishes payload on topic with QoS 1 (retained: the broker keeps the last one
  * for sites that subscribe later); ERR_OK if handed to the client. */
@@ -80,6 +81,10 @@ struct fed {
 	uint32_t lag[FED_LAG_SAMPLES]; /* live posts' lag, ms, a ring */
 	unsigned n_lag, lag_next;
 	struct fed_stats stats;
+	/* posts stored here, published at the next fed_tick: after the tick's
+	 * ACK went to the radio (more than FED_OUTBOX: the next hello resyncs) */
+	int64_t outbox[FED_OUTBOX];
+	unsigned n_out;
 	/* room-level settings: the version and values last published or applied */
 	struct fed_settings set;
 };
@@ -95,7 +100,8 @@ void fed_set_up(struct fed *f, bool up, uint64_t now_ms, uint64_t wall_ms);
 void fed_receive(struct fed *f, const uint8_t *payload, size_t len, uint64_t now_ms,
                  uint64_t wall_ms);
 
-/* The room's hooks (struct room_hooks post_stored / member_saved). */
+/* The room's hooks (struct room_hooks post_stored / member_saved); a post is
+ * published by the next fed_tick, so the author's ACK never waits for it. */
 void fed_post_stored(struct fed *f, int64_t id);
 void fed_member_saved(struct fed *f, const struct room_member *m);
 /* A ban set or lifted here, a post deleted here (by its id, before the delete). */
@@ -105,7 +111,8 @@ void fed_post_deleting(struct fed *f, int64_t id);
  * change of name, passwords or read-only access is published (retained). */
 void fed_settings_changed(struct fed *f);
 
-/* Periodic hellos; the next deadline (now_ms scale). */
+/* Publishes the posts stored since the last call, sends periodic hellos; the
+ * next deadline (now_ms scale). */
 void fed_tick(struct fed *f, uint64_t now_ms, uint64_t wall_ms);
 uint64_t fed_next_deadline(const struct fed *f);
 
