@@ -294,6 +294,12 @@ static void stats_json(struct web *w, struct wout *o)
 	wout_puts(o, "\"radio\":{");
 	for (int i = 0; i < n; i++)
 		wout_printf(o, "%s\"%s\":%.17g", i ? "," : "", rc[i].name, rc[i].value);
+	n = w->h.fed_counters ? w->h.fed_counters(w->h.ctx, rc, 48) : 0;
+	if (n > 0) { /* the federation (issue 17), when the program has one */
+		wout_puts(o, "},\"fed\":{");
+		for (int i = 0; i < n; i++)
+			wout_printf(o, "%s\"%s\":%.17g", i ? "," : "", rc[i].name, rc[i].value);
+	}
 	char rs[160];
 	w->h.radio_settings(w->h.ctx, rs, sizeof(rs));
 	wout_puts(o, "},\"radio_settings\":");

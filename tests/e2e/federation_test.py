@@ -330,6 +330,14 @@ def run(tmp):
         metrics = str(e)
     check("roomd_fed_connected 1" in metrics and "roomd_fed_peers 2" in metrics and
           "roomd_fed_published_total" in metrics, "/metrics has the federation's figures")
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/stats" % a.http, timeout=10) as r:
+            fed_api = json.loads(r.read().decode()).get("fed", {})
+    except (OSError, ValueError) as e:
+        fed_api = {"error": str(e)}
+    check(fed_api.get("connected") == 1 and fed_api.get("peers") == 2 and
+          "lag_p99_ms" in fed_api, "/api/v1/stats (the dashboard's channel page) has \"fed\": %s"
+          % fed_api)
 
     # -- 2. roaming A -> B without a new login; a replay at B refused ------------------------
     dave = member(tmp, a, "m2", "dave")
