@@ -992,8 +992,10 @@ int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_
 		m->sync_since = sync_since;
 		m->caught_up = 0;
 	}
-	if (last_ts > m->last_ts)
+	if (last_ts > m->last_ts) {
 		m->last_ts = last_ts;
+		m->remote_ts = last_ts;
+	}
 	if (!heard_here && heard_ts > m->remote_heard)
 		m->remote_heard = heard_ts;
 	r->merging = true;
@@ -1024,8 +1026,11 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	}
 	if (banned_member(r, m))
 		return true;
-	if (ts < m->last_ts || replayed(r, rx)) {
-		r->stats.replays += ts < m->last_ts;
+	/* a retry keeps its timestamp, but one whose mark came from another site
+	 * (room_member_merge) was accepted there, not here: a replay (issue 17) */
+	bool remote_mark = ts == m->last_ts && m->remote_ts && m->remote_ts == m->last_ts;
+	if (ts < m->last_ts || remote_mark || replayed(r, rx)) {
+		r->stats.replays += ts < m->last_ts || remote_mark;
 		return true;
 	}
 	bool is_retry = ts == m->last_ts;

@@ -173,6 +173,8 @@ struct room_member {
 	char name[32];           /* from its latest advert heard since start ("" = none) */
 	uint32_t remote_heard;   /* federation: when another site heard it last (its RTC);
 				  * while newer than last_activity that site pushes, not us */
+	uint32_t remote_ts;      /* federation: the replay mark another site set (a post
+				  * with this timestamp was accepted there: a replay here) */
 };
 
 struct room_stats {

@@ -249,6 +249,21 @@ class Site:
         return [x[3] for x in p]
 
 
+def metric(site, name):
+    """A sample of /metrics at a site with --http (summed over labels), or -1."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % site.http, timeout=10) as r:
+            text = r.read().decode()
+    except OSError:
+        return -1
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 def member(tmp, site, radio, name):
     c = Roomc(os.path.join(tmp, name), site.air.spec(radio), ["--timeout-factor", "3"])
     procs.append(c)
@@ -296,7 +311,7 @@ def run(tmp):
     check(broker.start(), "mosquitto up")
     a = Site(tmp, "a", broker.port, http=free_port())
     check(a.start(), "site a up")
-    b = Site(tmp, "b", broker.port, key_from=a.rd.dir)
+    b = Site(tmp, "b", broker.port, key_from=a.rd.dir, http=free_port())
     c = Site(tmp, "c", broker.port, key_from=a.rd.dir)
     check(b.start() and c.start(), "sites b and c up")
     key = a.rd.key(1)
@@ -366,10 +381,14 @@ def run(tmp):
     counts = [len(s.texts()) for s in (a, b, c)]
     check(len(txt) >= 1, "alice's post captured on A's channel (%d frames)" % len(frames))
     if txt:
+        replays0 = metric(b, "roomd_room_replays_total")
         sb = Sniffer(b.air.ports["sniff"])
         for f in txt:
             sb.send(f)
         time.sleep(5)
+        replays1 = metric(b, "roomd_room_replays_total")
+        check(replays1 > replays0, "B counted the post accepted at A as a replay (%s -> %s)"
+              % (replays0, replays1))
         check([len(s.texts()) for s in (a, b, c)] == counts,
               "the replayed post is stored nowhere (%s -> %s)" %
               (counts, [len(s.texts()) for s in (a, b, c)]))
