@@ -98,7 +98,7 @@ bench: all
 
 # libFuzzer: clang only, always with ASan+UBSan.  The library is compiled
 # once with coverage instrumentation (fuzzer-no-link) and every target links it.
-FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -Isrc -I$(FUZZ_O)/gen $(PKG_CFLAGS) \
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) -g -O1 -Isrc -I$(FUZZ_O)/gen $(PKG_CFLAGS) \
 	-fno-sanitize-recover=all -MMD -MP
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_O)/obj/%.o)
 FUZZ_LIB := $(FUZZ_O)/libroomd-fuzz.a

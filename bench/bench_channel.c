@@ -58,7 +58,7 @@ int main(void)
 	struct rng_seeded s1, s2;
 	struct rng chan_rng, traffic;
 	struct counts c = {0};
-	struct chan_ops ops = {on_host, on_rx, on_done, NULL, &c};
+	struct chan_ops ops = {.host_frame = on_host, .rx = on_rx, .tx_done = on_done, .ctx = &c};
 
 	chan_config_default(&cfg);
 	rng_seeded_init(&s1, &chan_rng, 1);

@@ -47,6 +47,7 @@ struct node {
 	struct mesh_ep ep;
 	uint8_t room_pub[32], secret[32];
 	int logged_in, role;
+	uint8_t login_keepalive; /* byte 5 of the last login response */
 	uint8_t expect_ack[4];
 	int acked;
 	int pushes;
@@ -169,6 +170,7 @@ static inline void c_response(struct node *n, const uint8_t *body, size_t len)
 	if (len >= 13 && body[4] == 0) {
 		n->logged_in = 1;
 		n->role = body[7];
+		n->login_keepalive = body[5];
 	}
 }
 
@@ -246,7 +248,12 @@ static inline bool c_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uin
 	return false;
 }
 
-static const struct mesh_ep_ops client_ops = {c_peers, NULL, c_data, c_path, c_ack, NULL};
+static const struct mesh_ep_ops client_ops = {
+    .peers_by_hash = c_peers,
+    .on_peer_data = c_data,
+    .on_peer_path = c_path,
+    .on_ack = c_ack,
+};
 
 static inline struct node *client_new(uint8_t seed_byte, const uint8_t room_pub[32])
 {

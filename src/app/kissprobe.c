@@ -25,6 +25,7 @@
 #include "proto/kiss.h"
 #include "radio/radio.h"
 #include "util/err.h"
+#include "util/json.h"
 #include "util/num.h"
 #include "util/log.h"
 #include "util/version.h"
@@ -98,18 +99,18 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 	return 2;
 }
 
-static void json_str(const char *s)
+/* A JSON string through the one writer (util/json.h); null if out of memory. */
+static void put_json_str(const char *s)
 {
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7F)
-			printf("\\u%04x", *p); /* bytes, not UTF-8: keep the JSON valid */
-		else
-			putchar(*p);
+	size_t len = strlen(s), n = json_str(NULL, 0, s, len);
+	char *buf = malloc(n + 1);
+	if (!buf) {
+		fputs("null", stdout);
+		return;
 	}
-	putchar('"');
+	json_str(buf, n + 1, s, len);
+	fwrite(buf, 1, n, stdout);
+	free(buf);
 }
 
 /* Runs the loop until done(r) or the deadline. */
@@ -149,14 +150,14 @@ static void print_json(struct radio *r, int up)
 	const struct radio_modem_info *m = &st->modem;
 
 	printf("{\n  \"spec\": ");
-	json_str(radio_spec(r));
+	put_json_str(radio_spec(r));
 	printf(",\n  \"link\": %s,\n  \"kiss_modem\": %s", up ? "true" : "false",
 	       (m->known & RADIO_KNOWN_VERSION) ? "true" : "false");
 	if (m->known & RADIO_KNOWN_VERSION)
 		printf(",\n  \"version\": \"%u.%u\"", m->version_major, m->version_minor);
 	if (m->known & RADIO_KNOWN_NAME) {
 		printf(",\n  \"name\": ");
-		json_str(m->name);
+		put_json_str(m->name);
 	}
 	if (m->known & RADIO_KNOWN_RADIO) {
 		printf(",\n  \"radio\": {\"freq_mhz\": %.9g, \"bw_khz\": %.9g, \"freq_hz\": %u, "

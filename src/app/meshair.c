@@ -37,6 +37,7 @@
 #include "util/err.h"
 #include "util/num.h"
 #include "util/hex.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/rng.h"
 #include "util/version.h"
@@ -46,7 +47,6 @@
 
 #define MAX_CONNS     256
 #define MAX_ANON      128
-#define MAX_NAMED     1024
 #define RADIO_OUT_CAP (64 * 1024)   /* unread output before a radio client is dropped */
 #define CTL_OUT_CAP   (1024 * 1024) /* the same for a control client */
 #define CTL_LINE_MAX  512
@@ -60,7 +60,8 @@ static const char *help_text_head =
     "SYNOPSIS\n"
     "    meshair --listen HOST:PORT [--topology FILE] [--control HOST:PORT]\n"
     "            [--trace FILE] [--seed N] [--freq MHZ] [--bw KHZ] [--sf N] [--cr N]\n"
-    "            [--loss P] [--capture-db DB] [--detect-symbols N] [-v]...\n"
+    "            [--loss P] [--capture-db DB] [--detect-symbols N]\n"
+    "            [--csma modem|host|firmware] [-v]...\n"
     "    meshair --help\n"
     "\n"
     "DESCRIPTION\n"
@@ -78,6 +79,16 @@ static const char *help_text_head =
     "    transmission ends, followed by RxMeta (SNR x 4, RSSI) unless signal\n"
     "    reports are off; the sender then gets TxDone (06 F8 01).  A second Data\n"
     "    frame while one is pending is refused with F1 07.\n"
+    "\n"
+    "    That is the `modem' CSMA profile, the default.  --csma or a radio's\n"
+    "    csma= in the topology file choose another: `host' runs the same\n"
+    "    CSMA but starts from TXDELAY 0, persistence 255 and slot time 0, so\n"
+    "    only what the client's KISS parameters say applies; `firmware' is a\n"
+    "    MeshCore node driving its own radio (upstream Dispatcher::checkSend):\n"
+    "    it transmits at once when the channel is clear, looks again after\n"
+    "    120, 240 or 360 ms at random while it is busy, and transmits anyway\n"
+    "    once it has been busy for more than 4 s; no TXDELAY, no persistence\n"
+    "    draw, KISS CSMA parameters ignored.\n"
     "\n"
     "    A radio does not hear while it transmits.  Carrier sense (CSMA and\n"
     "    IsChannelBusy) notices a transmission after --detect-symbols preamble\n"
@@ -118,6 +129,9 @@ static const char *help_text_head =
     "    --capture-db DB      Capture margin in dB (default 6).\n"
     "    --detect-symbols N   Preamble symbols before carrier sense sees a\n"
     "                         frame (default 4; 0 = at once).\n"
+    "    --csma PROFILE       CSMA profile of radios whose topology line has\n"
+    "                         no csma= and of anonymous radios: modem\n"
+    "                         (default), host or firmware (see above).\n"
     "    -v, --verbose        More logging; repeat for hex dumps.\n"
     "    -h, --help           This text.\n"
     "    --version            Print the version.\n"
@@ -125,11 +139,12 @@ static const char *help_text_head =
     "TOPOLOGY FILE\n"
     "    Plain text, one statement per line, `#' starts a comment:\n"
     "\n"
-    "    radio NAME PORT [down]\n"
+    "    radio NAME PORT [down] [csma=modem|host|firmware]\n"
     "        A named radio: a client connecting to PORT (on the --listen host)\n"
     "        is this radio; one client at a time.  PORT 0 picks a free port\n"
     "        (see the log or the `radios' control command).  `down' starts it\n"
-    "        administratively down.  NAME: 1..31 of A-Z a-z 0-9 _ . : -\n"
+    "        administratively down.  csma= its CSMA profile (else --csma).\n"
+    "        NAME: 1..31 of A-Z a-z 0-9 _ . : -\n"
     "    default [snr=DB] [rssi=DBM] [loss=P]\n"
     "        Link parameters wherever none are given (default snr=8 rssi=-70\n"
     "        loss=0; --loss overrides loss=).\n"
@@ -257,19 +272,15 @@ __attribute__((format(printf, 2, 3))) static void jb_printf(struct jb *j, const 
 	j->len += (size_t)n;
 }
 
+/* A JSON string through the one writer (util/json.h). */
 static void jb_str(struct jb *j, const char *s)
 {
-	jb_raw(j, "\"");
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			jb_printf(j, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7F)
-			jb_printf(j, "\\u%04x", c);
-		else
-			jb_printf(j, "%c", c);
-	}
-	jb_raw(j, "\"");
+	size_t len = s ? strlen(s) : 0, n = json_str(NULL, 0, s, len);
+	jb_reserve(j, n);
+	if (j->err)
+		return;
+	json_str(j->p + j->len, n + 1, s, len);
+	j->len += n;
 }
 
 static void jb_free(struct jb *j)
@@ -865,14 +876,14 @@ static void ctl_radios(struct app *app, struct conn *c, int argc, char **argv, s
 		          ",\"named\":%s,\"port\":%u,\"connected\":%s,\"up\":%s,\"state\":\"%s\","
 		          "\"busy\":%s,\"freq\":%u,\"bw\":%u,\"sf\":%u,\"cr\":%u,\"txdelay\":%u,"
 		          "\"persistence\":%u,\"slottime\":%u,\"fullduplex\":%u,\"tx_power\":%u,"
-		          "\"signal_report\":%s",
+		          "\"signal_report\":%s,\"csma\":\"%s\"",
 		          named >= 0 ? "true" : "false",
 		          named >= 0 ? app->named[named].bound : app->listen_port,
 		          in.attached ? "true" : "false", in.up ? "true" : "false",
 		          chan_tx_state_name(in.state), in.busy ? "true" : "false",
 		          in.params.freq_hz, in.params.bw_hz, in.params.sf, in.params.cr,
 		          in.txdelay, in.persistence, in.slottime, in.fullduplex, in.tx_power,
-		          in.signal_report ? "true" : "false");
+		          in.signal_report ? "true" : "false", chan_csma_name(in.csma));
 		if (rc) {
 			jb_raw(j, ",\"peer\":");
 			jb_str(j, rc->peer);
@@ -999,11 +1010,9 @@ static const struct ctl_cmd {
 	void (*fn)(struct app *app, struct conn *c, int argc, char **argv, struct jb *j);
 } ctl_cmds[] = {
     {"radios", "", "list the radios: name, port, connected, up, tx state, settings", ctl_radios},
-    {"radio", "NAME up|down",
-     "take a radio off the air (it neither hears nor is heard; "
-     "its connection stays open) or back",
-     ctl_radio},
-    {"radio", "NAME disconnect", "close the radio's TCP connection (an unplugged modem)",
+    {"radio", "NAME up|down|disconnect",
+     "down takes a radio off the air (it neither hears nor is heard; its connection "
+     "stays open), up puts it back; disconnect closes its TCP connection (an unplugged modem)",
      ctl_radio},
     {"link", "A B up|down [snr=DB] [rssi=DBM] [loss=P]",
      "both directions; `up' creates a missing link with the default parameters; "
@@ -1234,7 +1243,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		O_CR,
 		O_LOSS,
 		O_CAPTURE,
-		O_DETECT
+		O_DETECT,
+		O_CSMA
 	};
 	static const struct option lo[] = {
 	    {"listen", required_argument, NULL, O_LISTEN},
@@ -1249,6 +1259,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	    {"loss", required_argument, NULL, O_LOSS},
 	    {"capture-db", required_argument, NULL, O_CAPTURE},
 	    {"detect-symbols", required_argument, NULL, O_DETECT},
+	    {"csma", required_argument, NULL, O_CSMA},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -1307,6 +1318,13 @@ static void parse_args(struct opts *o, int argc, char **argv)
 				usage_error("--detect-symbols wants 0..64, not %s", optarg);
 			o->cfg.detect_symbols = (unsigned)u;
 			break;
+		case O_CSMA: {
+			int p = chan_csma_parse(optarg);
+			if (p < 0)
+				usage_error("--csma wants modem, host or firmware, not %s", optarg);
+			o->cfg.csma = (enum chan_csma)p;
+			break;
+		}
 		case 'v': o->verbose++; break;
 		case 'h': {
 			fputs(help_text_head, stdout);
@@ -1426,8 +1444,9 @@ int main(int argc, char **argv)
 		if (r->lfd < 0)
 			goto out;
 		r->bound = bound_port(r->lfd);
-		log_info("net", "radio %s on %s:%u%s", r->t->name, app.listen_host, r->bound,
-		         r->t->down ? " (down)" : "");
+		log_info("net", "radio %s on %s:%u%s, csma %s", r->t->name, app.listen_host,
+		         r->bound, r->t->down ? " (down)" : "",
+		         chan_csma_name(r->t->has_csma ? r->t->csma : app.o.cfg.csma));
 	}
 	if (app.o.control) {
 		bool not_lo = false;
@@ -1444,10 +1463,11 @@ int main(int argc, char **argv)
 		app.ctl_port = bound_port(app.ctl_fd);
 		log_info("net", "control on %s:%u", ctl_host, app.ctl_port);
 	}
-	log_info("main", "preset %.3f MHz, %.1f kHz, SF%u, CR 4/%u; %s topology; seed %llu; ready",
+	log_info("main",
+	         "preset %.3f MHz, %.1f kHz, SF%u, CR 4/%u; %s topology; csma %s; seed %llu; ready",
 	         app.o.cfg.preset.freq_hz / 1e6, app.o.cfg.preset.bw_hz / 1e3, app.o.cfg.preset.sf,
 	         app.o.cfg.preset.cr, app.topo.mode == TOPO_MODE_LINKS ? "links" : "full",
-	         (unsigned long long)app.o.seed);
+	         chan_csma_name(app.o.cfg.csma), (unsigned long long)app.o.seed);
 
 	rc = run(&app);
 	trace_summary(&app);

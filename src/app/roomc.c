@@ -40,6 +40,7 @@
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/num.h"
 #include "util/version.h"
 
 #define LINE_MAX_LEN  1024
@@ -95,7 +96,6 @@ struct app {
 	int failures;
 	bool retry; /* the command waits: the room's queue is full (run it again later) */
 	bool quit;
-	int exit_code;
 	char **argv_cmds;
 	int n_argv_cmds;
 };
@@ -934,13 +934,6 @@ struct cmd {
 
 static const struct cmd *cmd_find(const char *name, bool json);
 
-static char *skip_spaces(char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
 static void trim_end(char *s)
 {
 	size_t n = strlen(s);
@@ -954,7 +947,7 @@ static void trim_end(char *s)
  */
 static bool take_token(char **pp, char *out, size_t cap)
 {
-	char *p = skip_spaces(*pp);
+	char *p = skip_blanks(*pp);
 	size_t n = 0;
 	if (!*p)
 		return false;
@@ -1056,7 +1049,7 @@ static struct client_contact *room_by_token(struct app *a, const char *tok, cons
 /* JSON mode: the room at the start of *pp (a whole room name with spaces is tried first). */
 static struct client_contact *take_room(struct app *a, char **pp, const char **err)
 {
-	char *p = skip_spaces(*pp), tok[LINE_MAX_LEN];
+	char *p = skip_blanks(*pp), tok[LINE_MAX_LEN];
 	struct client_contact *best = NULL;
 	size_t best_len = 0;
 
@@ -1239,14 +1232,14 @@ static void cmd_room(struct app *a, struct client_contact *room, char *args, con
 	const char *err;
 	(void)room;
 	trim_end(args);
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	if (!*args) {
 		cmd_rooms(a, NULL, args, line);
 		return;
 	}
 	char *p = args;
 	struct client_contact *ct = room_by_token(a, args, &err);
-	if (!ct && take_token(&p, tok, sizeof(tok)) && !*skip_spaces(p))
+	if (!ct && take_token(&p, tok, sizeof(tok)) && !*skip_blanks(p))
 		ct = room_by_token(a, tok, &err);
 	if (!ct) {
 		error_out(a, line, "%s", err);
@@ -1290,7 +1283,7 @@ static void cmd_login(struct app *a, struct client_contact *room, char *args, co
 {
 	char pw[LINE_MAX_LEN];
 	trim_end(args);
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	if (*args == '"') {
 		if (!take_token(&args, pw, sizeof(pw))) {
 			error_out(a, line, "unclosed quote in the password");
@@ -1369,7 +1362,7 @@ static void cmd_post(struct app *a, struct client_contact *room, char *args, con
 	size_t len, parts[CLIENT_QUEUE_MAX][2];
 
 	/* control characters never go on the air */
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	len = jsonl_clean_utf8(text, sizeof(text), args, strlen(args), true);
 	while (len && text[len - 1] == ' ')
 		len--;
@@ -1447,7 +1440,7 @@ static void cmd_cli(struct app *a, struct client_contact *room, char *args, cons
 {
 	uint32_t id;
 	trim_end(args);
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	if (!*args) {
 		error_out(a, line, "a command is required (try: cli ROOM help)");
 		return;
@@ -1500,10 +1493,10 @@ static void cmd_history(struct app *a, struct client_contact *room, char *args, 
 {
 	unsigned max = 20;
 	char *end;
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	if (*args) {
 		unsigned long v = strtoul(args, &end, 10);
-		if (*skip_spaces(end) || v == 0) {
+		if (*skip_blanks(end) || v == 0) {
 			error_out(a, line, "history [N]: N is a number of posts");
 			return;
 		}
@@ -1550,7 +1543,7 @@ static void cmd_advert(struct app *a, struct client_contact *room, char *args, c
 {
 	(void)room;
 	trim_end(args);
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	bool zero = strcmp(args, "zerohop") == 0 || strcmp(args, "zero-hop") == 0;
 	if (*args && !zero && strcmp(args, "flood") != 0) {
 		error_out(a, line, "advert [flood|zerohop]");
@@ -1582,7 +1575,7 @@ static void cmd_add(struct app *a, struct client_contact *room, char *args, cons
 		return;
 	}
 	trim_end(args);
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	if (*args)
 		jsonl_clean_utf8(ct->name, sizeof(ct->name), args, strlen(args), true);
 	if (ct->type == ADV_TYPE_NONE)
@@ -1597,7 +1590,7 @@ static struct client_contact *take_contact(struct app *a, char **pp, const char 
 {
 	char tok[LINE_MAX_LEN];
 	const char *err;
-	char *p = skip_spaces(*pp);
+	char *p = skip_blanks(*pp);
 	struct client_contact *ct = NULL;
 
 	/* a whole name with spaces, unquoted, as the only argument */
@@ -1633,7 +1626,7 @@ static void cmd_remove(struct app *a, struct client_contact *room, char *args, c
 	(void)room;
 	if (!(ct = take_contact(a, &args, line)))
 		return;
-	if (*skip_spaces(args)) {
+	if (*skip_blanks(args)) {
 		error_out(a, line, "remove CONTACT: one contact at a time");
 		return;
 	}
@@ -1671,9 +1664,9 @@ static void cmd_rename(struct app *a, struct client_contact *room, char *args, c
 	(void)room;
 	if (!(ct = take_contact(a, &args, line)))
 		return;
-	args = skip_spaces(args);
+	args = skip_blanks(args);
 	if (*args == '"') {
-		if (!take_token(&args, name, sizeof(name)) || *skip_spaces(args)) {
+		if (!take_token(&args, name, sizeof(name)) || *skip_blanks(args)) {
 			error_out(a, line, "rename CONTACT NEW NAME: unclosed quote");
 			return;
 		}
@@ -1741,8 +1734,8 @@ static void cmd_sleep(struct app *a, struct client_contact *room, char *args, co
 {
 	char *end;
 	(void)room;
-	double s = strtod(skip_spaces(args), &end);
-	if (end == skip_spaces(args) || *skip_spaces(end) || !(s >= 0) || s > 86400) {
+	double s = strtod(skip_blanks(args), &end);
+	if (end == skip_blanks(args) || *skip_blanks(end) || !(s >= 0) || s > 86400) {
 		error_out(a, line, "sleep SECONDS");
 		return;
 	}
@@ -1855,7 +1848,7 @@ static void run_line(struct app *a, char *line)
 	const char *err;
 
 	trim_end(line);
-	p = skip_spaces(line);
+	p = skip_blanks(line);
 	if (!*p)
 		return;
 	if (strlen(p) >= sizeof(copy)) {
@@ -2050,11 +2043,6 @@ static void on_line(void *ctx, char *line)
 
 /* ---- main loop ---- */
 
-static uint64_t min64(uint64_t x, uint64_t y)
-{
-	return x < y ? x : y;
-}
-
 static int run(struct app *a)
 {
 	struct pollfd fds[8];
@@ -2089,17 +2077,17 @@ static int run(struct app *a)
 		}
 
 		uint64_t next = mesh_next_deadline(&a->mesh);
-		next = min64(next, client_next_deadline(a->c));
-		next = min64(next, radio_next_deadline(a->radio));
+		next = u64_min(next, client_next_deadline(a->c));
+		next = u64_min(next, radio_next_deadline(a->radio));
 		if (a->dirty)
-			next = min64(next, a->save_due);
+			next = u64_min(next, a->save_due);
 		if (a->wait == WAIT_SLEEP)
-			next = min64(next, a->wait_until);
+			next = u64_min(next, a->wait_until);
 		if (a->done_deadline)
-			next = min64(next, a->done_deadline);
+			next = u64_min(next, a->done_deadline);
 		int timeout = next == UINT64_MAX ? 1000
 		              : next <= now      ? 0
-		                                 : (int)min64(next - now, 1000);
+		                                 : (int)u64_min(next - now, 1000);
 
 		int n = 0, in_idx = -1;
 		feed_argv(a);

@@ -688,6 +688,18 @@ static int list_rooms_cb(void *ctx, const struct store_room *sr)
 	return 0;
 }
 
+/* A start that fails after open_rooms(): every room's keys and members are
+ * wiped and freed, and nothing is written to the store (room_abandon), so
+ * the last "alive" mark of the previous run stays what it was. */
+static void abandon_rooms(struct daemon *d)
+{
+	for (int i = 0; i < d->n_rooms; i++) {
+		room_abandon(d->rooms[i]);
+		free(d->rooms[i]);
+	}
+	d->n_rooms = 0;
+}
+
 /* Opens every room of the store (the store cannot be used from inside its
  * own listing callback, so the list is taken first). */
 static void open_rooms(struct daemon *d)
@@ -985,7 +997,7 @@ static int ctl_reply(struct ctl_client *c, const char *reply, int rc)
 	char out[8192];
 	size_t off = 0;
 	const char *s = reply;
-	while (*s && off < sizeof(out) - 16) {
+	while (*s && off + 2 < sizeof(out) - 16) { /* room for ' ', a byte, '\n' */
 		size_t len = strcspn(s, "\n");
 		if (len > sizeof(out) - 16 - off - 2)
 			len = sizeof(out) - 16 - off - 2;
@@ -1686,6 +1698,7 @@ int main(int argc, char **argv)
 				  "'password <pw>' and 'set guest.password <pw>'", r->set.name);
 		if (refuse_defaults) {
 			log_err("roomd", "refusing to start (--refuse-default-passwords)");
+			abandon_rooms(&d);
 			store_close(d.store);
 			return 2;
 		}
@@ -1696,6 +1709,7 @@ int main(int argc, char **argv)
 	rc = radio_open(&d.radio, d.cfg.radio, &d.cfg.radio_cfg, &ev, app_now_ms());
 	if (rc) {
 		log_err("roomd", "radio %s: %s", d.cfg.radio, err_str(rc));
+		abandon_rooms(&d);
 		store_close(d.store);
 		return 2;
 	}

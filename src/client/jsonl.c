@@ -11,41 +11,10 @@
 #include "client/jsonl.h"
 #include "util/err.h"
 #include "util/hex.h"
+#include "util/json.h"
+#include "util/utf8.h"
 
 /* ---- UTF-8 ---- */
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq(const uint8_t *s, size_t left, uint32_t *cp)
-{
-	uint8_t c = s[0];
-	size_t n;
-	uint32_t v, min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, v = c & 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, v = c & 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (left < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return n;
-}
 
 static size_t put_utf8(char *out, uint32_t cp)
 {
@@ -73,29 +42,25 @@ static size_t put_utf8(char *out, uint32_t cp)
 
 size_t jsonl_clean_utf8(char *dst, size_t cap, const char *src, size_t len, bool controls)
 {
-	const uint8_t *s = (const uint8_t *)src;
 	size_t i = 0, o = 0;
 
 	if (cap == 0)
 		return 0;
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_seq(s + i, len - i, &cp);
-		char tmp[4];
-		size_t tn;
+		size_t n = utf8_decode(src + i, len - i, &cp);
+		const char *from = src + i;
+		size_t tn = n;
 		if (n == 0 || cp == 0 ||
 		    (controls && (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)))) {
-			tn = put_utf8(tmp, 0xFFFD);
-			i += n ? n : 1;
-		} else {
-			memcpy(tmp, s + i, n);
-			tn = n;
-			i += n;
+			from = "\xEF\xBF\xBD"; /* U+FFFD */
+			tn = 3;
 		}
 		if (o + tn + 1 > cap)
 			break;
-		memcpy(dst + o, tmp, tn);
+		memcpy(dst + o, from, tn);
 		o += tn;
+		i += n ? n : 1;
 	}
 	dst[o] = 0;
 	return o;
@@ -121,40 +86,19 @@ static void putc1(struct jsonl_w *w, char c)
 	put(w, &c, 1);
 }
 
+/* A JSON string literal through the one writer (util/json.h). */
 static void put_string(struct jsonl_w *w, const char *s, size_t len)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0;
-
-	putc1(w, '"');
-	while (i < len) {
-		uint32_t cp;
-		size_t n = utf8_seq(p + i, len - i, &cp);
-		char esc[8];
-		if (n == 0) {
-			put(w, "\xEF\xBF\xBD", 3);
-			i++;
-			continue;
-		}
-		if (cp == '"' || cp == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)cp;
-			put(w, esc, 2);
-		} else if (cp == '\n') {
-			put(w, "\\n", 2);
-		} else if (cp == '\t') {
-			put(w, "\\t", 2);
-		} else if (cp == '\r') {
-			put(w, "\\r", 2);
-		} else if (cp < 0x20 || cp == 0x7F || cp == 0x2028 || cp == 0x2029) {
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
-			put(w, esc, 6);
-		} else {
-			put(w, s + i, n);
-		}
-		i += n;
+	if (w->err)
+		return;
+	size_t room = w->cap - w->len;
+	size_t n = json_str(w->buf + w->len, room, s, len);
+	if (n >= room) {
+		w->buf[w->len] = 0;
+		w->err = ERR_TOO_BIG;
+		return;
 	}
-	putc1(w, '"');
+	w->len += n;
 }
 
 static void key(struct jsonl_w *w, const char *k)

@@ -90,10 +90,11 @@ int ident_from_prv(struct ident *id, const uint8_t prv[CRYPTO_PRV_SIZE])
 {
 	uint8_t pub[CRYPTO_PUB_SIZE];
 
-	if ((prv[0] & 0x07) || (prv[31] & 0x80) || !(prv[31] & 0x40))
+	if ((prv[0] & 0x07) || (prv[31] & 0x80) || !(prv[31] & 0x40) || derive_pub(pub, prv) ||
+	    pub[0] == 0x00 || pub[0] == 0xFF) {
+		ident_wipe(id); /* the output is zeroed on failure (crypto.h) */
 		return ERR_CRYPTO;
-	if (derive_pub(pub, prv) || pub[0] == 0x00 || pub[0] == 0xFF)
-		return ERR_CRYPTO;
+	}
 	memcpy(id->pub, pub, sizeof(pub));
 	memcpy(id->prv, prv, CRYPTO_PRV_SIZE);
 	return ERR_OK;
@@ -109,11 +110,10 @@ int ident_decode(struct ident *id, const uint8_t *in, size_t len)
 {
 	struct ident tmp;
 
-	if (len < CRYPTO_IDENT_FILE_SIZE)
-		return ERR_CRYPTO;
-	if (ident_from_prv(&tmp, in + CRYPTO_PUB_SIZE) != ERR_OK ||
+	if (len < CRYPTO_IDENT_FILE_SIZE || ident_from_prv(&tmp, in + CRYPTO_PUB_SIZE) != ERR_OK ||
 	    sodium_memcmp(tmp.pub, in, CRYPTO_PUB_SIZE) != 0) {
 		ident_wipe(&tmp);
+		ident_wipe(id); /* the output is zeroed on failure (crypto.h) */
 		return ERR_CRYPTO;
 	}
 	*id = tmp;
@@ -249,11 +249,17 @@ int cipher_decrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *in, 
 	/* The firmware would decrypt a partial last block from beyond its
 	 * buffer; such input never comes from an honest peer, so it is refused
 	 * before any other work. */
-	if (len <= CRYPTO_MAC_SIZE || (len - CRYPTO_MAC_SIZE) % CRYPTO_BLOCK_SIZE)
+	if (len <= CRYPTO_MAC_SIZE || (len - CRYPTO_MAC_SIZE) % CRYPTO_BLOCK_SIZE) {
+		if (cap)
+			memset(out, 0, cap); /* the output is zeroed on failure (crypto.h) */
 		return ERR_FORMAT;
+	}
 	ct_len = len - CRYPTO_MAC_SIZE;
-	if (cap < ct_len)
+	if (cap < ct_len) {
+		if (cap)
+			memset(out, 0, cap);
 		return ERR_TOO_BIG;
+	}
 	mac2(mac, secret, in + CRYPTO_MAC_SIZE, ct_len);
 	if (sodium_memcmp(mac, in, CRYPTO_MAC_SIZE) != 0) {
 		memset(out, 0, ct_len);

@@ -3,7 +3,7 @@
  *
  * This module is the ONLY place that includes the crypto libraries:
  * libsodium (Ed25519, X25519, SHA-256/512, HMAC-SHA256, randomness, wiping)
- * and OpenSSL libcrypto (AES-128).  Nothing here is hand-written crypto.
+ * and Nettle (AES-128).  Nothing here is hand-written crypto.
  *
  * Key format: the firmware's 64-byte *expanded* private key (orlp format:
  * SHA-512(seed), clamped), never libsodium's seed||pub secret key.  The ECDH
@@ -11,7 +11,10 @@
  * Signing works from the expanded key alone, so identities imported from a
  * device (which never stored a seed) sign exactly like generated ones.
  *
- * Every function that writes a secret zeroes its output on failure.
+ * Every function that writes a secret zeroes its output on failure: the
+ * identity (ident_generate, ident_from_prv, ident_decode), the signature,
+ * the shared secret, and the whole of cipher_decrypt's out (cap bytes, or
+ * the ciphertext's length after a MAC mismatch).
  */
 #ifndef ROOMD_CRYPTO_CRYPTO_H
 #define ROOMD_CRYPTO_CRYPTO_H
@@ -55,12 +58,14 @@ int ident_generate(struct ident *id, const struct rng *rng) CRYPTO_MUST_CHECK;
 /*
  * Imports a firmware private key with no seed: checks it as
  * LocalIdentity::validatePrivateKey does (§3.6: clamped scalar, public key
- * not starting 0x00/0xFF) and derives pub.  ERR_CRYPTO if invalid.
+ * not starting 0x00/0xFF) and derives pub.  ERR_CRYPTO if invalid (*id
+ * zeroed).
  */
 int ident_from_prv(struct ident *id, const uint8_t prv[CRYPTO_PRV_SIZE]) CRYPTO_MUST_CHECK;
 /* The 96-byte identity file image, pub || prv. */
 void ident_encode(const struct ident *id, uint8_t out[CRYPTO_IDENT_FILE_SIZE]);
-/* Parses a 96-byte image; ERR_CRYPTO if prv is invalid or pub does not match it. */
+/* Parses a 96-byte image; ERR_CRYPTO if prv is invalid or pub does not match it
+ * (*id zeroed). */
 int ident_decode(struct ident *id, const uint8_t *in, size_t len) CRYPTO_MUST_CHECK;
 /* Wipes the private key. */
 void ident_wipe(struct ident *id);
@@ -108,8 +113,9 @@ int cipher_encrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, 
  * MAC-then-decrypt (§4).  Rejects, before any other work, an input whose
  * ciphertext part is empty or not a multiple of 16 (ERR_FORMAT); then compares
  * the MAC in constant time (ERR_AUTH).  On success writes the padded plaintext
- * (padding kept) and sets *out_len to its length.  out must hold len-2 bytes;
- * it is zeroed on failure.
+ * (padding kept) and sets *out_len to its length.  out must hold len-2 bytes
+ * (ERR_TOO_BIG if cap is less).  On every failure *out_len is 0 and out is
+ * zeroed: its first len-2 bytes after ERR_AUTH, all cap bytes otherwise.
  */
 int cipher_decrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *in, size_t len,
 		   uint8_t *out, size_t cap, size_t *out_len) CRYPTO_MUST_CHECK;

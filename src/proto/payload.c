@@ -12,14 +12,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-static int finish(const struct wbuf *w, size_t *out_len)
-{
-	if (w->err)
-		return w->err;
-	*out_len = w->len;
-	return ERR_OK;
-}
-
 /* Encrypts pt after a clear header already written to out[0..hdr_len). */
 static int seal_after(size_t hdr_len, const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt,
                       size_t pt_len, uint8_t *out, size_t cap, size_t *out_len)
@@ -107,7 +99,7 @@ int login_req_encode(const struct login_req *l, enum login_form form, uint8_t *o
 	if (form == LOGIN_FORM_ROOM)
 		wbuf_put_le32(&w, l->sync_since);
 	wbuf_put_bytes(&w, l->password, strnlen(l->password, LOGIN_PASSWORD_MAX));
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int login_req_decode(struct login_req *l, enum login_form form, const uint8_t *pt, size_t len)
@@ -150,7 +142,7 @@ int login_resp_encode(const struct login_resp *r, uint8_t *out, size_t cap, size
 	wbuf_put_u8(&w, r->permissions);
 	wbuf_put_bytes(&w, r->random, sizeof(r->random));
 	wbuf_put_u8(&w, r->fw_level);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int login_resp_decode(struct login_resp *r, const uint8_t *p, size_t len)
@@ -196,7 +188,7 @@ int txt_encode(const struct txt_msg *m, uint8_t *out, size_t cap, size_t *out_le
 	}
 	if (!w.err && w.len > PL_DGRAM_MAX_PLAIN)
 		return ERR_TOO_BIG;
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int txt_decode(struct txt_msg *m, const uint8_t *pt, size_t len)
@@ -277,7 +269,7 @@ int ack_encode(const uint8_t code[ACK_CODE_SIZE], const uint8_t *extra, size_t e
 	wbuf_init(&w, out, cap);
 	wbuf_put_bytes(&w, code, ACK_CODE_SIZE);
 	wbuf_put_bytes(&w, extra, extra_len);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int ack_decode(struct ack *a, const uint8_t *payload, size_t len)
@@ -311,7 +303,7 @@ int multiack_encode(uint8_t remaining, const uint8_t code[ACK_CODE_SIZE], uint8_
 	wbuf_init(&w, out, cap);
 	wbuf_put_u8(&w, (uint8_t)((remaining << 4) | PKT_ACK));
 	wbuf_put_bytes(&w, code, ACK_CODE_SIZE);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int multiack_decode(const uint8_t *payload, size_t len, uint8_t *remaining,
@@ -358,7 +350,7 @@ int path_msg_encode(const struct path_msg *m, const struct rng *rng, uint8_t *ou
 		wbuf_put_u8(&w, m->extra_type);
 		wbuf_put_bytes(&w, m->extra, m->extra_len);
 	}
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int path_msg_decode(struct path_msg *m, const uint8_t *pt, size_t len)
@@ -425,5 +417,5 @@ int trace_encode(uint32_t tag, uint32_t auth, uint8_t flags, const uint8_t *hash
 	wbuf_put_le32(&w, auth);
 	wbuf_put_u8(&w, flags);
 	wbuf_put_bytes(&w, hashes, list_len);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }

@@ -9,14 +9,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-static int finish(const struct wbuf *w, size_t *out_len)
-{
-	if (w->err)
-		return w->err;
-	*out_len = w->len;
-	return ERR_OK;
-}
-
 int req_encode(const struct req *q, uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct wbuf w;
@@ -25,7 +17,7 @@ int req_encode(const struct req *q, uint8_t *out, size_t cap, size_t *out_len)
 	wbuf_put_le32(&w, q->timestamp);
 	wbuf_put_u8(&w, q->type);
 	wbuf_put_bytes(&w, q->params, q->params_len);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int req_decode(struct req *q, const uint8_t *pt, size_t len)
@@ -46,7 +38,7 @@ int resp_encode(const struct resp *r, uint8_t *out, size_t cap, size_t *out_len)
 	wbuf_init(&w, out, cap);
 	wbuf_put_le32(&w, r->tag);
 	wbuf_put_bytes(&w, r->data, r->data_len);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int resp_decode(struct resp *r, const uint8_t *pt, size_t len)
@@ -68,7 +60,7 @@ int keepalive_encode(uint32_t timestamp, uint32_t force_since, uint8_t *out, siz
 	wbuf_put_le32(&w, timestamp);
 	wbuf_put_u8(&w, REQ_KEEP_ALIVE);
 	wbuf_put_le32(&w, force_since);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 int keepalive_decode(const uint8_t *pt, size_t len, uint32_t *timestamp, uint32_t *force_since)
@@ -126,7 +118,7 @@ int stats_encode(const struct server_stats *s, uint8_t *out, size_t cap, size_t 
 	stats_put_radio(&w, s);
 	stats_put_mesh(&w, s);
 	stats_put_room(&w, s);
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 static int16_t get_i16(struct rbuf *r)
@@ -195,7 +187,7 @@ int acl_list_encode(uint32_t tag, const struct acl_entry *e, size_t n, uint8_t *
 		wbuf_put_u8(&w, e[i].permissions);
 	}
 	*n_written = i;
-	return finish(&w, out_len);
+	return wbuf_finish(&w, out_len);
 }
 
 static bool entry_is_zero(const uint8_t *p)

@@ -29,6 +29,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/num.h"
 
 #define SUB "radio"
 
@@ -128,11 +129,6 @@ struct radio {
 
 	struct radio_stats st;
 };
-
-static uint64_t min64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
 
 static const char *hw_name(uint8_t cmd)
 {
@@ -1068,22 +1064,22 @@ uint64_t radio_next_deadline(const struct radio *r)
 	switch (r->state) {
 	case LINK_DOWN: return r->retry_at;
 	case LINK_CONNECTING: return r->connect_deadline;
-	case LINK_CONFIRMING: t = min64(t, r->grace_at); break;
+	case LINK_CONFIRMING: t = u64_min(t, r->grace_at); break;
 	case LINK_UP:
 		if (r->confirmed)
-			t = min64(t, r->keepalive_at);
+			t = u64_min(t, r->keepalive_at);
 		if (r->tx == TX_SENT)
-			t = min64(t, r->tx_deadline);
+			t = u64_min(t, r->tx_deadline);
 		if (r->tx == TX_BUSY)
-			t = min64(t, r->tx_retry_at);
+			t = u64_min(t, r->tx_retry_at);
 		break;
 	}
 	if (!r->confirmed)
-		t = min64(t, r->settings_at);
+		t = u64_min(t, r->settings_at);
 	if (r->held)
-		t = min64(t, r->held_until);
+		t = u64_min(t, r->held_until);
 	if (r->pend_n)
-		t = min64(t, r->pend[r->pend_head].sent_at + REPLY_TIMEOUT_MS);
+		t = u64_min(t, r->pend[r->pend_head].sent_at + REPLY_TIMEOUT_MS);
 	return t;
 }
 

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/hex.h"
+#include "util/num.h"
 
 struct cmd_ctx {
 	struct room *r;
@@ -30,13 +31,6 @@ struct cmd_ctx {
 };
 
 #define REPLY(c, ...) snprintf((c)->reply, (c)->cap, __VA_ARGS__)
-
-static const char *skip_spaces(const char *s)
-{
-	while (*s == ' ')
-		s++;
-	return s;
-}
 
 static void format_clock(char *out, size_t cap, uint32_t t)
 {
@@ -85,7 +79,7 @@ static void c_time(struct cmd_ctx *c)
 {
 	char t[40], *end;
 	unsigned long v = strtoul(c->args, &end, 10);
-	if (end == c->args || *skip_spaces(end) || c->args[0] == '-' || v > UINT32_MAX) {
+	if (end == c->args || *skip_blanks(end) || c->args[0] == '-' || v > UINT32_MAX) {
 		REPLY(c, "(ERR: '%s' is not a time: seconds since 1970 UTC, e.g. time 1738242833)",
 		      c->args);
 		return;
@@ -981,12 +975,12 @@ static void c_setperm(struct cmd_ctx *c)
 	const char *sp = strchr(c->args, ' ');
 	uint8_t key[32];
 	char *end;
-	if (!sp || !*skip_spaces(sp)) {
+	if (!sp || !*skip_blanks(sp)) {
 		REPLY(c, "Err - bad params: setperm <key or prefix> <perm>");
 		return;
 	}
-	unsigned long perm = strtoul(skip_spaces(sp), &end, 10);
-	if (*skip_spaces(end) || perm > 255) {
+	unsigned long perm = strtoul(skip_blanks(sp), &end, 10);
+	if (*skip_blanks(end) || perm > 255) {
 		REPLY(c, "Err - bad params: perm is 0-255 (0 removes, 1 read, 2 read-write, 3 admin)");
 		return;
 	}
@@ -1021,7 +1015,7 @@ static void c_ban(struct cmd_ctx *c)
 		return;
 	const char *reason = strchr(c->args, ' ');
 	int rc = store_ban_add(c->r->store, c->r->store_id, key, room_rtc(c->r),
-			       reason ? skip_spaces(reason) : "");
+			       reason ? skip_blanks(reason) : "");
 	struct room_member *m = room_member_find(c->r, key);
 	if (m)
 		m->pending = false, m->push_failures = 99;
@@ -1212,7 +1206,7 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 	     char *reply, size_t cap)
 {
 	char tag[4] = "";
-	const char *s = skip_spaces(line);
+	const char *s = skip_blanks(line);
 	size_t tl = 0;
 
 	reply[0] = 0;
@@ -1236,7 +1230,7 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 		if (strncmp(s, cmds[i].name, n) != 0) {
 			/* "password" alone: a command that takes arguments was given none */
 			if (n > 1 && cmds[i].name[n - 1] == ' ' &&
-			    strncmp(s, cmds[i].name, n - 1) == 0 && !*skip_spaces(s + n - 1)) {
+			    strncmp(s, cmds[i].name, n - 1) == 0 && !*skip_blanks(s + n - 1)) {
 				snprintf(reply + tl, cap - tl, "Err - %.*s needs more: %s", (int)n - 1,
 					 cmds[i].name, cmds[i].help);
 				goto done;
@@ -1249,7 +1243,7 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 				 (int)(cmds[i].name[n - 1] == ' ' ? n - 1 : n), cmds[i].name);
 			goto done;
 		}
-		c.args = skip_spaces(s + n);
+		c.args = skip_blanks(s + n);
 		cmds[i].fn(&c);
 	done:
 		if (tl && reply[tl]) {

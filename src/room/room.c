@@ -80,12 +80,18 @@ enum { HELD_NONE, HELD_RESEND, HELD_RESENT, HELD_ASSUME };
 #define CLOCK_STEP_S 600 /* the RTC this far behind the one saved was stepped back */
 #define CLOCK_FLOOR_KEY "clock.floor"  /* the RTC saved (a store setting, no config key) */
 #define CLOCK_FLOOR_SAVE_MS 600000
-#define CLI_ADVERT_DELAY_MS 1500
 #define RESP_SERVER_LOGIN_OK 0
 #define FIRMWARE_VER_LEVEL 1
 
 enum { REQ_GET_STATUS = 1, REQ_KEEP_ALIVE = 2, REQ_GET_TELEMETRY = 3, REQ_GET_ACCESS_LIST = 5 };
 enum { TXT_PLAIN = 0, TXT_CLI = 1, TXT_SIGNED = 2 };
+
+/* Login response byte 5: the keep-alive interval in 16 s units, rounded up. */
+static uint8_t keepalive_units(unsigned secs)
+{
+	unsigned u = (secs + 15) / 16;
+	return (uint8_t)(u > 255 ? 255 : u);
+}
 
 /* ---- clock ---- */
 
@@ -847,7 +853,7 @@ reply:
 		m->out_path_len = MESH_NO_PATH;
 	le32_store(resp, reply_time(r));
 	resp[4] = RESP_SERVER_LOGIN_OK;
-	resp[5] = 0; /* legacy keep-alive interval: v1.17.1 sends 0 */
+	resp[5] = keepalive_units(r->set.keepalive_interval_s); /* v1.17.1 sends 0 */
 	resp[6] = (m->perms & 3) == ROLE_ADMIN ? 1 : m->perms == 0 ? 2 : 0;
 	resp[7] = m->perms;
 	rng_fill(r->mesh->rng, resp + 8, 4);

@@ -82,6 +82,7 @@ struct room_settings {
 	unsigned max_guests;          /* read-only guest slots */
 	unsigned max_members;         /* password members */
 	unsigned push_parallel;       /* members pushed to at once */
+	unsigned keepalive_interval_s; /* login response byte 5, in 16 s units; 0 = none */
 	/* firmware radio tuning with no effect here, kept so get/set behave */
 	double rxdelay;
 	unsigned int_thresh;

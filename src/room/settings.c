@@ -53,6 +53,10 @@ const struct setting_def room_setting_defs[] = {
 	  "password members kept", NULL, "max_members" },
 	{ "push.parallel", SET_UINT, F(push_parallel), 1, 32, "Error, must be 1-32",
 	  "members pushed to at the same time", NULL, "push_parallel" },
+	{ "keepalive.interval", SET_UINT, F(keepalive_interval_s), 0, 4080,
+	  "Error, must be 0-4080",
+	  "keep-alive interval asked of members at login, seconds (16 s units; 0 = none, "
+	  "as v1.17.1)", NULL, "keepalive_interval" },
 	/* firmware radio tuning the KISS modem does not expose: kept and shown, no effect */
 	{ "rxdelay", SET_DOUBLE, F(rxdelay), 0, 20, "Error, must be 0-20",
 	  "receive delay base (firmware; no effect here)", NULL, NULL },

@@ -44,8 +44,9 @@ struct modem {
 	uint32_t cfg_freq, cfg_bw; /* last SetRadio, as given (GetRadio) */
 	uint8_t cfg_sf, cfg_cr, tx_power;
 	enum chan_tx_state state;
-	uint64_t timer;    /* the firmware's _tx_timer */
-	uint64_t deadline; /* next time this modem has work, CHAN_NEVER if none */
+	uint64_t timer;      /* the firmware's _tx_timer */
+	uint64_t busy_since; /* firmware profile: cad_busy_start, CHAN_NEVER if clear */
+	uint64_t deadline;   /* next time this modem has work, CHAN_NEVER if none */
 	bool has_pending;
 	size_t pending_len;
 	uint8_t pending[CHAN_MAX_FRAME];
@@ -54,6 +55,7 @@ struct modem {
 
 struct radio {
 	bool used, attached, up;
+	enum chan_csma csma;
 	char name[CHAN_NAME_MAX];
 	void *user;
 	struct lora_params params; /* effective */
@@ -101,7 +103,22 @@ void chan_config_default(struct chan_config *cfg)
 	    .noise_floor = -120,
 	    .max_radios = 64,
 	    .device_name = "meshair",
+	    .csma = CHAN_CSMA_MODEM,
 	};
+}
+
+const char *chan_csma_name(enum chan_csma c)
+{
+	static const char *names[CHAN_CSMA_COUNT] = {"modem", "host", "firmware"};
+	return (unsigned)c < CHAN_CSMA_COUNT ? names[c] : "?";
+}
+
+int chan_csma_parse(const char *s)
+{
+	for (int i = 0; i < CHAN_CSMA_COUNT; i++)
+		if (s && strcmp(s, chan_csma_name((enum chan_csma)i)) == 0)
+			return i;
+	return -1;
 }
 
 const char *chan_outcome_name(enum chan_outcome o)
@@ -198,16 +215,24 @@ static void emit_err(struct chan *ch, int id, uint8_t code)
 	emit_hw(ch, id, KISS_HW_ERROR, &code, 1);
 }
 
+/* The CSMA parameters a modem of r's profile boots with. */
+static void modem_csma_defaults(struct radio *r)
+{
+	bool kiss_modem = r->csma == CHAN_CSMA_MODEM;
+	r->m.txdelay = kiss_modem ? CHAN_TXDELAY_DEFAULT : 0;
+	r->m.persistence = kiss_modem ? CHAN_PERSISTENCE_DEFAULT : 255;
+	r->m.slottime = kiss_modem ? CHAN_SLOTTIME_DEFAULT : 0;
+}
+
 static void modem_boot(struct chan *ch, struct radio *r)
 {
 	r->m = (struct modem){
-	    .txdelay = CHAN_TXDELAY_DEFAULT,
-	    .persistence = CHAN_PERSISTENCE_DEFAULT,
-	    .slottime = CHAN_SLOTTIME_DEFAULT,
 	    .signal_report = true,
 	    .state = CHAN_TX_IDLE,
 	    .deadline = CHAN_NEVER,
+	    .busy_since = CHAN_NEVER,
 	};
+	modem_csma_defaults(r);
 	r->params = ch->cfg.preset;
 	r->params.preamble = 0;
 	if (r->on_air >= 0)
@@ -222,7 +247,7 @@ struct chan *chan_new(const struct chan_config *cfg, const struct chan_ops *ops,
 	struct chan *ch;
 	unsigned cap = cfg->max_radios;
 
-	if (cap == 0 || cap > 4096 || !rng)
+	if (cap == 0 || cap > 4096 || !rng || (unsigned)cfg->csma >= CHAN_CSMA_COUNT)
 		return NULL;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
@@ -318,7 +343,12 @@ int chan_radio_add(struct chan *ch, const char *name, bool link_all, void *user)
 	if (id < 0)
 		return ERR_FULL;
 	struct radio *r = &ch->radios[id];
-	*r = (struct radio){.used = true, .attached = true, .up = true, .user = user, .on_air = -1};
+	*r = (struct radio){.used = true,
+	                    .attached = true,
+	                    .up = true,
+	                    .csma = ch->cfg.csma,
+	                    .user = user,
+	                    .on_air = -1};
 	memcpy(r->name, name, strlen(name) + 1);
 	modem_boot(ch, r);
 	for (unsigned i = 0; i < ch->cap; i++) {
@@ -409,7 +439,21 @@ int chan_radio_info(const struct chan *ch, int id, struct chan_radio_info *out)
 	    .fullduplex = r->m.fullduplex,
 	    .tx_power = r->m.tx_power,
 	    .signal_report = r->m.signal_report,
+	    .csma = r->csma,
 	};
+	return ERR_OK;
+}
+
+int chan_radio_set_csma(struct chan *ch, int id, enum chan_csma c)
+{
+	struct radio *r = radio_get(ch, id);
+
+	if (!r)
+		return ERR_NOT_FOUND;
+	if ((unsigned)c >= CHAN_CSMA_COUNT)
+		return ERR_INVAL;
+	r->csma = c;
+	modem_csma_defaults(r);
 	return ERR_OK;
 }
 
@@ -701,7 +745,8 @@ static void modem_queue(struct chan *ch, struct radio *r, const uint8_t *frame, 
 	r->m.pending_len = len;
 	r->m.has_pending = true;
 	r->m.timer = ch->now;
-	if (r->m.fullduplex) {
+	r->m.busy_since = CHAN_NEVER;
+	if (r->m.fullduplex && r->csma != CHAN_CSMA_FIRMWARE) {
 		r->m.state = CHAN_TX_DELAY;
 		r->m.deadline = ch->now + (uint64_t)r->m.txdelay * 10000u;
 	} else {
@@ -710,12 +755,45 @@ static void modem_queue(struct chan *ch, struct radio *r, const uint8_t *frame, 
 	}
 }
 
+/*
+ * WAIT_CLEAR of a firmware node (Dispatcher::checkSend): clear -> key up now;
+ * busy -> look again in 120, 240 or 360 ms, or transmit anyway once busy
+ * for more than 4 s.  Between looks it does not listen (SLOT_WAIT).
+ */
+static void firmware_check(struct chan *ch, int id)
+{
+	struct radio *r = &ch->radios[id];
+	struct modem *m = &r->m;
+
+	if (chan_radio_busy(ch, id)) {
+		if (m->busy_since == CHAN_NEVER)
+			m->busy_since = ch->now;
+		if (ch->now - m->busy_since <= (uint64_t)CHAN_FW_BUSY_MAX_MS * 1000u) {
+			uint32_t v;
+			rng_fill(ch->rng, &v, sizeof(v));
+			r->st.fw_retries++;
+			m->state = CHAN_TX_SLOT_WAIT;
+			m->deadline = ch->now + (uint64_t)(v % 3u + 1u) * CHAN_FW_RETRY_MS * 1000u;
+			return;
+		}
+		r->st.busy_timeouts++;
+	}
+	m->busy_since = CHAN_NEVER;
+	m->timer = ch->now;
+	m->state = CHAN_TX_DELAY; /* with no delay: only waits for a frame still going out */
+	m->deadline = ch->now;
+}
+
 static void modem_run(struct chan *ch, int id)
 {
 	struct radio *r = &ch->radios[id];
 	struct modem *m = &r->m;
 
 	m->deadline = CHAN_NEVER;
+	if (r->csma == CHAN_CSMA_FIRMWARE && m->state == CHAN_TX_WAIT_CLEAR) {
+		firmware_check(ch, id);
+		return;
+	}
 	switch (m->state) {
 	case CHAN_TX_IDLE:
 	case CHAN_TX_SENDING: break;

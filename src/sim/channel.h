@@ -15,7 +15,8 @@
  * CSMA with TXDELAY, persistence and slot time (defaults 50, 63, 10), the
  * busy timeout of 1.5 x airtime(255), FullDuplex skipping carrier sense,
  * TxDone after the transmission, RxMeta after each received frame and the
- * SetHardware commands of §10.2.  Crypto sub-commands (01..08) answer
+ * SetHardware commands of §10.2 (how it listens before talking depends on
+ * its CSMA profile, below).  Crypto sub-commands (01..08) answer
  * F1 03: a simulated modem has no identity.
  *
  * Physics.  A transmission occupies the air for lora_airtime_us() of the
@@ -58,6 +59,33 @@
 #define CHAN_PERSISTENCE_DEFAULT 63 /* transmit when a random byte <= P */
 #define CHAN_SLOTTIME_DEFAULT    10 /* x 10 ms */
 
+/*
+ * How a radio listens before it talks (its CSMA profile).
+ *
+ * MODEM: a kiss_modem (§10.2) as above: boots with TXDELAY 50, persistence
+ *   63, slot time 10; the host's KISS parameters change them.
+ * HOST: the same state machine, but the modem adds nothing of its own: it
+ *   boots with TXDELAY 0, persistence 255, slot time 0, and only what the
+ *   host's KISS parameters say applies.
+ * FIRMWARE: a MeshCore node driving its own radio, as upstream
+ *   Dispatcher::checkSend: a frame goes out at once if the channel is
+ *   clear; while it is busy the node looks again after
+ *   CHAN_FW_RETRY_MS x 1, 2 or 3 at random (Mesh::getCADFailRetryDelay:
+ *   nextInt(1, 4) * 120) and, once the channel has been busy for more than
+ *   CHAN_FW_BUSY_MAX_MS (getCADFailMaxDuration), transmits anyway.  No
+ *   TXDELAY, no persistence draw; KISS TXDELAY/Persistence/SlotTime/
+ *   FullDuplex are stored (GetRadio-like bookkeeping) but not used.
+ */
+enum chan_csma { CHAN_CSMA_MODEM = 0, CHAN_CSMA_HOST, CHAN_CSMA_FIRMWARE };
+#define CHAN_CSMA_COUNT     3
+#define CHAN_FW_RETRY_MS    120
+#define CHAN_FW_BUSY_MAX_MS 4000
+
+/* "modem", "host", "firmware". */
+const char *chan_csma_name(enum chan_csma c);
+/* The profile called s, or -1. */
+int chan_csma_parse(const char *s);
+
 /* One direction of a link. */
 struct chan_link {
 	int16_t snr_x4; /* SNR in quarter dB, as RxMeta carries it */
@@ -76,6 +104,7 @@ struct chan_config {
 	int16_t noise_floor;     /* dBm, GetNoiseFloor and idle GetCurrentRssi; default -120 */
 	unsigned max_radios;     /* ids 0..max_radios-1; default 64 */
 	const char *device_name; /* GetDeviceName reply; default "meshair" (not copied) */
+	enum chan_csma csma;     /* profile of radios added; default CHAN_CSMA_MODEM */
 };
 
 /* Fills cfg with the defaults above and LORA_PARAMS_DEFAULT. */
@@ -135,7 +164,9 @@ struct chan_radio_stats {
 	uint32_t rx[CHAN_OUTCOMES]; /* receptions by outcome */
 	uint32_t tx_busy_rejects;   /* Data frames refused with F1 07 */
 	uint32_t csma_slots;        /* slot-time waits after losing the persistence draw */
-	uint32_t busy_timeouts;     /* sent anyway after 1.5 x airtime(255) of busy channel */
+	uint32_t busy_timeouts;     /* sent anyway after 1.5 x airtime(255) of busy channel
+	                               (firmware: after CHAN_FW_BUSY_MAX_MS) */
+	uint32_t fw_retries;        /* firmware: looked again 120/240/360 ms after busy */
 };
 
 struct chan_stats {
@@ -164,12 +195,14 @@ struct chan_radio_info {
 	struct lora_params params; /* effective (preset until a valid SetRadio) */
 	uint8_t txdelay, persistence, slottime, fullduplex, tx_power;
 	bool signal_report;
+	enum chan_csma csma;
 };
 
 /*
  * Creates a channel (the one allocation; ERR-free: NULL only when out of
- * memory or cfg->max_radios is 0 or over 4096).  rng is not copied and must
- * outlive the channel; ops is copied.  now_us is the start time.
+ * memory, cfg->max_radios is 0 or over 4096, or cfg->csma is unknown).
+ * rng is not copied and must outlive the channel; ops is copied.  now_us is
+ * the start time.
  */
 struct chan *chan_new(const struct chan_config *cfg, const struct chan_ops *ops,
                       const struct rng *rng, uint64_t now_us);
@@ -196,6 +229,13 @@ bool chan_radio_exists(const struct chan *ch, int id);
 const char *chan_radio_name(const struct chan *ch, int id);
 void *chan_radio_user(const struct chan *ch, int id);
 int chan_radio_info(const struct chan *ch, int id, struct chan_radio_info *out);
+
+/*
+ * Sets a radio's CSMA profile (it stays across reboots and re-attaches).
+ * Its CSMA parameters become those a modem of that profile boots with.
+ * ERR_NOT_FOUND, ERR_INVAL for an unknown profile, else ERR_OK.
+ */
+int chan_radio_set_csma(struct chan *ch, int id, enum chan_csma c);
 
 /*
  * Plugs the modem in or out.  Detached, a radio neither hears nor is heard

@@ -31,7 +31,7 @@ int topo_split(char *line, char **word, int max)
 		if (!*p)
 			break;
 		if (n == max)
-			return -1;
+			return ERR_TOO_BIG;
 		word[n++] = p;
 		while (*p && !is_blank(*p))
 			p++;
@@ -78,7 +78,7 @@ int topo_parse_link_names(char **word, int n, struct topo_link *l, const char **
 
 	if (n < 3) {
 		*err = "a link wants two radio names";
-		return -1;
+		return ERR_FORMAT;
 	}
 	a = word[i++];
 	b = word[i++];
@@ -86,7 +86,7 @@ int topo_parse_link_names(char **word, int n, struct topo_link *l, const char **
 		const char *arrow = b;
 		if (i >= n) {
 			*err = "a link wants two radio names";
-			return -1;
+			return ERR_FORMAT;
 		}
 		b = word[i++];
 		if (strcmp(arrow, "<-") == 0) {
@@ -98,11 +98,11 @@ int topo_parse_link_names(char **word, int n, struct topo_link *l, const char **
 	}
 	if (strlen(a) >= CHAN_NAME_MAX || strlen(b) >= CHAN_NAME_MAX) {
 		*err = "radio name too long (31 at most)";
-		return -1;
+		return ERR_FORMAT;
 	}
 	if (strcmp(a, b) == 0) {
 		*err = "a link needs two different radios";
-		return -1;
+		return ERR_FORMAT;
 	}
 	memcpy(l->a, a, strlen(a) + 1);
 	memcpy(l->b, b, strlen(b) + 1);
@@ -136,8 +136,22 @@ static const char *statement(struct topo *t, char **w, int n, int ln, int *mode,
 {
 	if (strcmp(w[0], "radio") == 0) {
 		unsigned long long port_ull;
-		if (n < 3 || n > 4 || (n == 4 && strcmp(w[3], "down") != 0))
-			return "usage: radio NAME PORT [down]";
+		bool down = false, has_csma = false;
+		int csma = CHAN_CSMA_MODEM;
+		if (n < 3 || n > 5)
+			return "usage: radio NAME PORT [down] [csma=modem|host|firmware]";
+		for (int i = 3; i < n; i++) {
+			if (strcmp(w[i], "down") == 0 && !down) {
+				down = true;
+			} else if (strncmp(w[i], "csma=", 5) == 0 && !has_csma) {
+				csma = chan_csma_parse(w[i] + 5);
+				if (csma < 0)
+					return "csma= wants modem, host or firmware";
+				has_csma = true;
+			} else {
+				return "usage: radio NAME PORT [down] [csma=modem|host|firmware]";
+			}
+		}
 		if (strlen(w[1]) >= CHAN_NAME_MAX)
 			return "radio name too long (31 at most)";
 		if (!num_ulong(w[2], 65535, &port_ull))
@@ -160,7 +174,11 @@ static const char *statement(struct topo *t, char **w, int n, int ln, int *mode,
 		if (grow((void **)&t->radios, t->n_radios, sizeof(*t->radios)))
 			return "out of memory";
 		struct topo_radio *r = &t->radios[t->n_radios++];
-		*r = (struct topo_radio){.port = port, .down = n == 4, .line = ln};
+		*r = (struct topo_radio){.port = port,
+		                         .down = down,
+		                         .has_csma = has_csma,
+		                         .csma = (enum chan_csma)csma,
+		                         .line = ln};
 		memcpy(r->name, w[1], strlen(w[1]) + 1);
 		return NULL;
 	}
@@ -285,6 +303,8 @@ int topo_apply(const struct topo *t, struct chan *ch, int *ids)
 			ids[i] = id[i];
 		if (t->radios[i].down)
 			chan_radio_set_up(ch, id[i], false);
+		if (t->radios[i].has_csma)
+			chan_radio_set_csma(ch, id[i], t->radios[i].csma);
 	}
 	/* full mode: the pairs of the file get the file's default (link_all gave
 	 * them the channel's, which may differ) */

@@ -6,8 +6,11 @@
  * Text, one statement per line, `#' starts a comment, words separated by
  * blanks:
  *
- *   radio NAME PORT [down]         a named radio (PORT: meshair's TCP port
- *                                  for it; 0 = any; ignored in process)
+ *   radio NAME PORT [down] [csma=modem|host|firmware]
+ *                                  a named radio (PORT: meshair's TCP port
+ *                                  for it; 0 = any; ignored in process);
+ *                                  csma= its CSMA profile (channel.h),
+ *                                  else the channel's default
  *   default [snr=DB] [rssi=DBM] [loss=P]   parameters of links that give none
  *   mode full|links                full: every pair hears each other with the
  *                                  defaults, link lines adjust; links: only
@@ -39,6 +42,8 @@ struct topo_radio {
 	char name[CHAN_NAME_MAX];
 	unsigned port;
 	bool down;
+	bool has_csma; /* else the channel's default profile */
+	enum chan_csma csma;
 	int line;
 };
 
@@ -85,13 +90,13 @@ struct chan_link topo_link_params(const struct topo *t, const struct topo_link *
 /*
  * Helpers shared with control interfaces that speak the same words.
  * topo_split cuts line (modified in place; a `#' ends it) into at most max
- * words; returns the count or -1 when there are more.
+ * words; returns the count or ERR_TOO_BIG when there are more.
  */
 int topo_split(char *line, char **word, int max);
 /*
  * The names of "link A B", "link A <-> B", "link A -> B", "link A <- B" or
  * "link1 A B" (word[0] is the keyword) into l.  Returns the index of the
- * first word after the names, or -1 with *err set to a message.
+ * first word after the names, or ERR_FORMAT with *err set to a message.
  */
 int topo_parse_link_names(char **word, int n, struct topo_link *l, const char **err);
 /* snr=DB rssi=DBM loss=P (and `down'/`up' if allow_state).  NULL or a message. */

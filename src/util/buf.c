@@ -117,3 +117,11 @@ int wbuf_put_zeros(struct wbuf *w, size_t n)
 	w->len += n;
 	return ERR_OK;
 }
+
+int wbuf_finish(const struct wbuf *w, size_t *out_len)
+{
+	if (w->err)
+		return w->err;
+	*out_len = w->len;
+	return ERR_OK;
+}

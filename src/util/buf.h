@@ -58,6 +58,9 @@ int wbuf_put_le16(struct wbuf *w, uint16_t v);
 int wbuf_put_le32(struct wbuf *w, uint32_t v);
 int wbuf_put_bytes(struct wbuf *w, const void *p, size_t n);
 int wbuf_put_zeros(struct wbuf *w, size_t n);
+/* The end of an encoder: the sticky error if any write failed, else ERR_OK
+ * with *out_len set to the bytes written. */
+int wbuf_finish(const struct wbuf *w, size_t *out_len);
 
 /* Plain little-endian loads and stores on buffers known to be big enough. */
 static inline uint16_t le16_load(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }

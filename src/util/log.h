@@ -2,7 +2,8 @@
  * log.h - logging to standard error.
  *
  * One line per message: "LEVEL subsystem: text".  The level threshold is
- * global; a trace mask enables hex dumps of frames per subsystem.  Pure core
+ * global and the only filter: at LOG_TRACE, log_hex dumps frames of every
+ * subsystem alike (there is no per-subsystem mask).  Pure core
  * modules may log (it is not I/O they depend on), but never on a hot path
  * below LOG_DEBUG.
  */

@@ -42,6 +42,21 @@ static size_t seq_len(const uint8_t *p, size_t n)
 	return need;
 }
 
+size_t utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t n = len ? seq_len(p, len) : 0;
+	static const uint8_t lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+
+	if (n == 0)
+		return 0;
+	uint32_t v = p[0] & lead_mask[n];
+	for (size_t i = 1; i < n; i++)
+		v = (v << 6) | (p[i] & 0x3F);
+	*cp = v;
+	return n;
+}
+
 size_t utf8_valid_prefix_len(const char *s, size_t len, size_t max)
 {
 	const uint8_t *p = (const uint8_t *)s;

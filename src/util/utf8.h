@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Length of the longest prefix of s[0..len) that is valid UTF-8, contains no
@@ -18,6 +19,13 @@
  * left out whole.
  */
 size_t utf8_valid_prefix_len(const char *s, size_t len, size_t max);
+
+/*
+ * Decodes the code point at s (len > 0 bytes available) into *cp and returns
+ * its length in bytes (1..4), or 0 if the bytes there are not valid UTF-8
+ * (malformed, overlong, a surrogate, above U+10FFFF or cut short).
+ */
+size_t utf8_decode(const char *s, size_t len, uint32_t *cp);
 
 /*
  * True if s[0..len) is the start of one code point cut short: a lead byte

@@ -430,6 +430,15 @@ static void api_admin(struct web *w, struct evhttp_request *req, const char *wha
 	}
 	if (strcmp(what, "backup") == 0 &&
 	    web_form_get(body, blen, "path", a, sizeof(a)) == ERR_OK) {
+		/* the console's backup writes anywhere roomd may; the page's stays in
+		 * the data directory (the page may be reachable from the network) */
+		size_t dl = strlen(w->h.data_dir);
+		if (strncmp(a, w->h.data_dir, dl) != 0 || a[dl] != '/' || strstr(a, "/..") ||
+		    !a[dl + 1]) {
+			web_send_error(w, req, 400,
+			               "a backup from the page goes into the data directory");
+			return;
+		}
 		snprintf(line, sizeof(line), "backup %s", a);
 		admin_run(w, req, idx, line);
 		return;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/json.h"
 #include "util/utf8.h"
 
 void wout_init(struct wout *o)
@@ -136,23 +137,14 @@ void web_html(struct wout *o, const char *s, size_t n)
 	escape(o, s, n, "&<>\"'", html_esc);
 }
 
-static void json_esc(struct wout *o, unsigned char c)
-{
-	switch (c) {
-	case '"': wout_puts(o, "\\\""); break;
-	case '\\': wout_puts(o, "\\\\"); break;
-	case '\n': wout_puts(o, "\\n"); break;
-	case '\r': wout_puts(o, "\\r"); break;
-	case '\t': wout_puts(o, "\\t"); break;
-	default: wout_printf(o, "\\u%04x", c); break;
-	}
-}
-
+/* The one JSON string writer of every program (util/json.h). */
 void web_json(struct wout *o, const char *s, size_t n)
 {
-	wout_put(o, "\"", 1);
-	escape(o, s, n, "\"\\<>&", json_esc);
-	wout_put(o, "\"", 1);
+	size_t need = json_str(NULL, 0, s, n);
+	if (!wout_reserve(o, need))
+		return;
+	json_str(o->p + o->len, need + 1, s, n);
+	o->len += need;
 }
 
 static int hexval(char c)

@@ -29,8 +29,8 @@ void wout_printf(struct wout *o, const char *fmt, ...) __attribute__((format(pri
 
 /* s[0..n) HTML-escaped (& < > " '), invalid UTF-8 and NUL as U+FFFD. */
 void web_html(struct wout *o, const char *s, size_t n);
-/* s[0..n) as a JSON string with its quotes: " \ and controls escaped, < > &
- * as \u003c... (safe inside HTML too), invalid UTF-8 and NUL as U+FFFD. */
+/* s[0..n) as a JSON string with its quotes, by util/json.h's json_str (the
+ * one JSON writer: valid UTF-8 kept, invalid bytes as U+FFFD, controls escaped). */
 void web_json(struct wout *o, const char *s, size_t n);
 static inline void web_json_c(struct wout *o, const char *s)
 {

@@ -94,6 +94,43 @@ else
 	bad "meshair did not start"; cat "$tmp/log2" >&2
 fi
 
+# -- CSMA profiles: --csma is the default, csma= per radio ----------------------------
+"$BIN" --listen 127.0.0.1:0 --csma fw >/dev/null 2>&1; check '[ $? -eq 2 ]' "--csma fw: exit 2"
+printf 'radio A 0 csma=mcu\n' >"$tmp/bad2.topo"
+"$BIN" --listen 127.0.0.1:0 --topology "$tmp/bad2.topo" 2>"$tmp/bad2.err" >/dev/null
+check '[ $? -eq 2 ]' "topology csma=mcu: exit 2"
+check 'grep -q "bad2.topo:1: csma= wants" "$tmp/bad2.err"' "csma= error names file:line"
+printf 'radio M 0 csma=modem\nradio H 0 csma=host\nradio F 0\n' >"$tmp/csma.topo"
+"$BIN" --listen 127.0.0.1:0 --topology "$tmp/csma.topo" --csma firmware --control 127.0.0.1:0 \
+	2>"$tmp/log4" &
+pid=$!
+pids+=("$pid")
+if wait_ready "$tmp/log4"; then
+	check 'grep -q "csma firmware; seed" "$tmp/log4"' "log names the default profile"
+	check 'grep -q "radio F on .*, csma firmware" "$tmp/log4"' "log names a radio's profile"
+	out=$(python3 - "$(port_of "$tmp/log4" control)" "$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/log4")" <<'PY'
+import json, socket, sys, time
+a = socket.create_connection(("127.0.0.1", int(sys.argv[2])))  # an anonymous radio
+time.sleep(0.2)
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"radios\n")
+buf = b""
+while not buf.endswith(b"\n"):
+    buf += c.recv(65536)
+for r in json.loads(buf)["radios"]:
+    print(r["name"], r["csma"], r["txdelay"], r["persistence"], r["slottime"])
+PY
+)
+	echo "$out" >&2
+	check 'grep -qx "M modem 50 63 10" <<<"$out"' "csma=modem: kiss_modem defaults"
+	check 'grep -qx "H host 0 255 0" <<<"$out"' "csma=host: nothing added"
+	check 'grep -qx "F firmware 0 255 0" <<<"$out"' "no csma=: the --csma default"
+	check 'grep -qx "anon1 firmware 0 255 0" <<<"$out"' "anonymous radio: the --csma default"
+	kill -TERM "$pid"; wait "$pid"
+else
+	bad "meshair did not start"; cat "$tmp/log4" >&2
+fi
+
 # -- a port in use is a runtime error (1) ------------------------------------------
 "$BIN" --listen 127.0.0.1:0 2>"$tmp/log3" &
 pid=$!

@@ -193,6 +193,11 @@ def topo_tests(ctl_port, trace_path, ports):
     check(radios and radios["ok"], "radios answers")
     conn = {r["name"]: r["connected"] for r in radios["radios"]}
     check(all(conn.get(n) for n in "ABCS"), "all four radios connected: %r" % conn)
+    # help: one row per command (issue 15: "radio" was listed twice)
+    hl = (ctl.cmd("help") or {}).get("commands", [])
+    names = [h.split()[0] for h in hl]
+    check(hl and len(names) == len(set(names)), "help lists each command once: %r" % names)
+    check("radio NAME up|down|disconnect" in hl, "help: radio NAME up|down|disconnect")
 
     # modem commands, as the kiss_modem answers them
     A.hw(0x11)

@@ -166,7 +166,7 @@ check '[ $? -eq 2 ]' "--set of an unknown key: exit 2"
 for k in radio freq bw sf cr tx repeat af txdelay direct.txdelay flood.max flood.max.unscoped \
 	flood.max.advert name password guest.password allow.read.only lat lon advert.interval \
 	flood.advert.interval path.hash.mode multi.acks owner.info max.posts max.guests \
-	max.members push.parallel rxdelay int.thresh cad agc.reset.interval loop.detect \
+	max.members push.parallel keepalive.interval rxdelay int.thresh cad agc.reset.interval loop.detect \
 	kiss.txdelay kiss.persistence kiss.slottime; do
 	check 'grep -q "^#$k = " "$RD/roomd.conf"' "roomd.conf lists $k"
 done

@@ -397,10 +397,16 @@ def browser_story(d, rd, alice, bob, base, web, m0, k1, tmp):
     # add a room, take a backup
     admin_form("#form-room-add", {"name": "Web Two"})
     check(wait_until(lambda: "Web Two" in rd.ctl("rooms"), 10), "room added from the page")
-    bpath = os.path.join(tmp, "web-backup.db")
+    admin_form("#form-backup", {"path": os.path.join(tmp, "elsewhere.db")})
+    check(wait_until(lambda: "data directory" in d.find_element(By.ID, "st-backup").text, 10),
+          "a backup outside the data directory is refused: %r" %
+          d.find_element(By.ID, "st-backup").text)
+    check(not os.path.exists(os.path.join(tmp, "elsewhere.db")), "and not written")
+    os.makedirs(os.path.join(rd.dir, "backups"))
+    bpath = os.path.join(rd.dir, "backups", "web-backup.db")
     admin_form("#form-backup", {"path": bpath})
     check(wait_until(lambda: os.path.exists(bpath) and
-                     os.path.exists(os.path.join(tmp, "room-1.id")), 10),
+                     os.path.exists(os.path.join(rd.dir, "backups", "room-1.id")), 10),
           "backup written with the keys: %r" % d.find_element(By.ID, "st-backup").text)
 
     # ban bob from the page (by key prefix, with a reason)

@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chan_config_default(&cfg);
 	cfg.max_radios = NR;
 	rng_seeded_init(&s, &rng, 1 + (size ? data[0] : 0));
-	struct chan_ops ops = {on_host, on_rx, NULL, on_report, &x};
+	struct chan_ops ops = {
+	    .host_frame = on_host, .rx = on_rx, .tx_report = on_report, .ctx = &x};
 	x.ch = chan_new(&cfg, &ops, &rng, 1000);
 	if (!x.ch)
 		abort();
@@ -113,7 +114,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
-		case 4: chan_radio_set_up(x.ch, r, op & 0x10); break;
+		case 4:
+			if (op & 0x20) /* a CSMA profile; 3 is none */
+				chan_radio_set_csma(x.ch, r, (enum chan_csma)((op >> 6) & 3));
+			else
+				chan_radio_set_up(x.ch, r, op & 0x10);
+			break;
 		case 5: chan_radio_attach(x.ch, r, op & 0x10); break;
 		case 6:
 			if (op & 0x10)

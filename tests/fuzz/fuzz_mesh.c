@@ -93,8 +93,9 @@ static void on_anon(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t 
 }
 
 /* Datagrams: the room ACKs by flood with a keep-alive byte, the client
- * replies along the flood path it came by, reversed. */
-static void on_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+ * replies along the flood path it came by, reversed.  Every plaintext is
+ * taken as this peer's (true), as mesh.h's on_peer_data asks. */
+static bool on_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
                     unsigned type, const uint8_t *pt, size_t len)
 {
 	struct fep *f = ep->ctx;
@@ -107,7 +108,7 @@ static void on_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 	if (f->room) {
 		if (mesh_build_ack(&p, code, &extra, 1) == ERR_OK)
 			mesh_send_flood(f->m, &p, 0, 1, NULL);
-		return;
+		return true;
 	}
 	unsigned size = pkt_path_hash_size(rx->pkt), count = pkt_path_count(rx->pkt);
 	for (unsigned i = 0; i < count; i++)
@@ -116,6 +117,7 @@ static void on_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct m
 	                        len > 40 ? 40 : len) == ERR_OK)
 		mesh_send_to(f->m, &p, pkt_is_flood(rx->pkt) ? rx->pkt->path_len : MESH_NO_PATH,
 		             rev, 50);
+	return true;
 }
 
 static bool on_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
@@ -154,7 +156,14 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_
 	REQUIRE(app_len <= 32);
 }
 
-static const struct mesh_ep_ops ops = {peers_by_hash, on_anon, on_data, on_path, on_ack, on_advert};
+static const struct mesh_ep_ops ops = {
+    .peers_by_hash = peers_by_hash,
+    .on_anon_req = on_anon,
+    .on_peer_data = on_data,
+    .on_peer_path = on_path,
+    .on_ack = on_ack,
+    .on_advert = on_advert,
+};
 
 static int transmit(void *ctx, const uint8_t *frame, size_t len)
 {

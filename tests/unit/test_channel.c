@@ -126,7 +126,11 @@ static struct world *world_new(const struct chan_config *cfg, uint64_t seed)
 	else
 		chan_config_default(&c);
 	rng_seeded_init(&w->seeded, &w->rng, seed);
-	struct chan_ops ops = {on_host, on_rx, on_done, on_report, w};
+	struct chan_ops ops = {.host_frame = on_host,
+	                       .rx = on_rx,
+	                       .tx_done = on_done,
+	                       .tx_report = on_report,
+	                       .ctx = w};
 	w->ch = chan_new(&c, &ops, &w->rng, T0);
 	if (!w->ch)
 		abort();
@@ -603,6 +607,141 @@ static void test_csma(void)
 	world_free(w);
 }
 
+/* CSMA profiles: modem (kiss_modem defaults), host (only the KISS
+ * parameters), firmware (Dispatcher::checkSend: 120/240/360 ms retries, sent
+ * anyway after 4 s busy, no TXDELAY, no persistence). */
+static void test_csma_profiles(void)
+{
+	struct chan_config cfg;
+	struct chan_radio_info info;
+	struct chan_radio_stats rs;
+
+	CHECK_STR(chan_csma_name(CHAN_CSMA_MODEM), "modem");
+	CHECK_STR(chan_csma_name(CHAN_CSMA_HOST), "host");
+	CHECK_STR(chan_csma_name(CHAN_CSMA_FIRMWARE), "firmware");
+	CHECK_EQ(chan_csma_parse("firmware"), CHAN_CSMA_FIRMWARE);
+	CHECK_EQ(chan_csma_parse("host"), CHAN_CSMA_HOST);
+	CHECK_EQ(chan_csma_parse("modem"), CHAN_CSMA_MODEM);
+	CHECK_EQ(chan_csma_parse("Firmware"), -1);
+	CHECK_EQ(chan_csma_parse(""), -1);
+	CHECK_EQ(chan_csma_parse(NULL), -1);
+	chan_config_default(&cfg);
+	CHECK_EQ(cfg.csma, CHAN_CSMA_MODEM);
+	cfg.csma = (enum chan_csma)7;
+	struct rng_seeded rs_seed;
+	struct rng r;
+	rng_seeded_init(&rs_seed, &r, 1);
+	CHECK(chan_new(&cfg, NULL, &r, 0) == NULL);
+
+	/* modem: kiss_modem defaults, as before */
+	struct world *w = world_new(NULL, 11);
+	int a = chan_radio_add(w->ch, "A", true, NULL);
+	int b = chan_radio_add(w->ch, "B", true, NULL);
+	chan_radio_info(w->ch, a, &info);
+	CHECK_EQ(info.csma, CHAN_CSMA_MODEM);
+	CHECK_EQ(info.txdelay, 50);
+	CHECK_EQ(info.persistence, 63);
+	CHECK_EQ(info.slottime, 10);
+	CHECK_EQ(chan_radio_set_csma(w->ch, a, (enum chan_csma)3), ERR_INVAL);
+	CHECK_EQ(chan_radio_set_csma(w->ch, 40, CHAN_CSMA_HOST), ERR_NOT_FOUND);
+
+	/* host: nothing added unless the KISS parameters say so */
+	CHECK_EQ(chan_radio_set_csma(w->ch, a, CHAN_CSMA_HOST), ERR_OK);
+	chan_radio_info(w->ch, a, &info);
+	CHECK_EQ(info.csma, CHAN_CSMA_HOST);
+	CHECK_EQ(info.txdelay, 0);
+	CHECK_EQ(info.persistence, 255);
+	CHECK_EQ(info.slottime, 0);
+	uint64_t q = chan_now(w->ch);
+	send_data(w, a, 40, 1);
+	drain(w);
+	CHECK_EQ(w->nrep, 1);
+	CHECK_EQ(w->reps[0].start, q);
+	set_byte(w, a, KISS_TXDELAY, 30);
+	w->nrep = 0;
+	q = chan_now(w->ch);
+	send_data(w, a, 40, 1);
+	drain(w);
+	CHECK_EQ(w->nrep, 1);
+	CHECK_EQ(w->reps[0].start, q + 300 * MS);
+	/* the profile survives a re-attach; the modem boots with its defaults */
+	chan_radio_attach(w->ch, a, false);
+	chan_radio_attach(w->ch, a, true);
+	chan_radio_info(w->ch, a, &info);
+	CHECK_EQ(info.csma, CHAN_CSMA_HOST);
+	CHECK_EQ(info.txdelay, 0);
+
+	/* firmware: at once on a clear channel, KISS TXDELAY/persistence ignored */
+	CHECK_EQ(chan_radio_set_csma(w->ch, b, CHAN_CSMA_FIRMWARE), ERR_OK);
+	set_byte(w, b, KISS_TXDELAY, 50);
+	set_byte(w, b, KISS_PERSISTENCE, 0);
+	w->nrep = 0;
+	q = chan_now(w->ch);
+	send_data(w, b, 40, 2);
+	drain(w);
+	CHECK_EQ(w->nrep, 1);
+	CHECK_EQ(w->reps[0].start, q);
+	/* busy: it looks again 120, 240 or 360 ms later, not at the frame's end */
+	set_byte(w, a, KISS_TXDELAY, 0);
+	for (int k = 0; k < 30; k++) {
+		w->nrep = 0;
+		send_data(w, a, 100, 1);
+		run(w, chan_now(w->ch) + 20 * MS);
+		q = chan_now(w->ch);
+		send_data(w, b, 20, 2);
+		drain(w);
+		CHECK_EQ(w->nrep, 2);
+		CHECK_EQ(w->reps[1].sender, b);
+		uint64_t d = w->reps[1].start - q;
+		CHECK_EQ(d % (120 * MS), 0);
+		CHECK(w->reps[1].start >= w->reps[0].end);
+		CHECK(w->reps[1].start - w->reps[0].end < 360 * MS);
+		CHECK_EQ(w->reps[0].outcome[b], CHAN_DELIVERED);
+		CHECK_EQ(w->reps[1].outcome[a], CHAN_DELIVERED);
+	}
+	chan_radio_stats(w->ch, b, &rs);
+	CHECK(rs.fw_retries >= 30);
+	CHECK_EQ(rs.busy_timeouts, 0);
+	CHECK_EQ(rs.csma_slots, 0);
+	world_free(w);
+
+	/* firmware: a channel busy for more than 4 s is used anyway (at the first
+	 * look after 4000 ms); the default profile comes from the config */
+	chan_config_default(&cfg);
+	cfg.detect_symbols = 0;
+	cfg.csma = CHAN_CSMA_FIRMWARE;
+	w = world_new(&cfg, 12);
+	a = chan_radio_add(w->ch, "A", true, NULL);
+	b = chan_radio_add(w->ch, "B", true, NULL);
+	chan_radio_info(w->ch, b, &info);
+	CHECK_EQ(info.csma, CHAN_CSMA_FIRMWARE);
+	CHECK_EQ(chan_radio_set_csma(w->ch, a, CHAN_CSMA_HOST), ERR_OK);
+	set_byte(w, a, KISS_FULLDUPLEX, 1);
+	w->resend[a] = 3;
+	w->resend_len = 255;
+	send_data(w, a, 255, 1); /* four 1512 ms frames back to back */
+	run(w, T0 + 10 * MS);
+	send_data(w, b, 10, 2);
+	drain(w);
+	CHECK_EQ(w->nrep, 5);
+	int bi = -1;
+	for (size_t i = 0; i < w->nrep; i++)
+		if (w->reps[i].sender == b)
+			bi = (int)i;
+	CHECK(bi >= 0);
+	if (bi >= 0) {
+		uint64_t d = w->reps[bi].start - (T0 + 10 * MS);
+		CHECK(d > 4000 * MS);
+		CHECK(d <= 4360 * MS);
+		CHECK_EQ(d % (120 * MS), 0);
+		CHECK(w->reps[bi].start < w->reps[3].end); /* A was still on the air */
+	}
+	chan_radio_stats(w->ch, b, &rs);
+	CHECK_EQ(rs.busy_timeouts, 1);
+	CHECK(rs.fw_retries >= 12);
+	world_free(w);
+}
+
 static void test_loss_statistics(void)
 {
 	struct world *w = world_new(NULL, 12345);
@@ -888,6 +1027,7 @@ int main(void)
 	test_collisions_and_capture();
 	test_half_duplex();
 	test_csma();
+	test_csma_profiles();
 	test_loss_statistics();
 	test_settings_isolate();
 	test_topology_changes();

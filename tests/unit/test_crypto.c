@@ -46,6 +46,9 @@ static void test_keys(void)
 	memcpy(prv, r.prv, 64);
 	prv[0] |= 1;
 	CHECK_EQ(ident_from_prv(&imported, prv), ERR_CRYPTO);
+	/* and the output is zeroed, as crypto.h promises (it was left as is) */
+	static const struct ident zero_id;
+	CHECK_MEM(&imported, &zero_id, sizeof(zero_id));
 	memcpy(prv, r.prv, 64);
 	prv[31] &= 0xBF;
 	CHECK_EQ(ident_from_prv(&imported, prv), ERR_CRYPTO);
@@ -57,7 +60,10 @@ static void test_keys(void)
 	CHECK_MEM(imported.prv, r.prv, 64);
 	file[5] ^= 1;
 	CHECK_EQ(ident_decode(&imported, file, sizeof(file)), ERR_CRYPTO);
+	CHECK_MEM(&imported, &zero_id, sizeof(zero_id));
+	imported = r;
 	CHECK_EQ(ident_decode(&imported, file, 95), ERR_CRYPTO);
+	CHECK_MEM(&imported, &zero_id, sizeof(zero_id));
 
 	/* a public key that is not a curve point gives no secret */
 	uint8_t bad[32];
@@ -127,8 +133,16 @@ static void test_cipher(void)
 	out[9] ^= 0x80;
 	CHECK_EQ(cipher_decrypt(secret, out, len, back, sizeof(back), &blen), ERR_AUTH);
 	out[9] ^= 0x80;
-	/* not a multiple of 16, or nothing after the MAC: refused before the MAC */
+	/* not a multiple of 16, or nothing after the MAC: refused before the MAC,
+	 * and the output zeroed as for every failure (issue 15: it was left as is) */
+	uint8_t zero[sizeof(back)] = {0};
+	memset(back, 0xAA, sizeof(back));
 	CHECK_EQ(cipher_decrypt(secret, out, len - 1, back, sizeof(back), &blen), ERR_FORMAT);
+	CHECK_MEM(back, zero, sizeof(back));
+	memset(back, 0xAA, sizeof(back));
+	CHECK_EQ(cipher_decrypt(secret, out, len, back, 8, &blen), ERR_TOO_BIG);
+	CHECK_MEM(back, zero, 8);
+	CHECK_EQ(back[8], 0xAA);
 	CHECK_EQ(cipher_decrypt(secret, out, 2, back, sizeof(back), &blen), ERR_FORMAT);
 	CHECK_EQ(cipher_decrypt(secret, out, 0, back, sizeof(back), &blen), ERR_FORMAT);
 	/* output capacity is respected */

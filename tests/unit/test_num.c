@@ -13,6 +13,14 @@ int main(void)
 	long l = -1;
 	unsigned long long u = 7;
 
+	/* the one skip_blanks and u64_min (issue 15: two copies of each, one
+	 * skipping spaces only) */
+	const char *line = " \t \tpost hi";
+	CHECK_STR(skip_blanks(line), "post hi");
+	CHECK_STR(skip_blanks(""), "");
+	CHECK_EQ(u64_min(3, UINT64_MAX), 3);
+	CHECK_EQ(u64_min(UINT64_MAX, 0), 0);
+
 	CHECK(num_double("869.618", 100, 1000, &d));
 	CHECK(d > 869.6179 && d < 869.6181);
 	CHECK(num_double("-33.5", -90, 90, &d) && d == -33.5);

@@ -828,6 +828,14 @@ static void test_lpp(void)
 	CHECK_EQ(lpp_value_size(0xEE), 0);
 	wbuf_init(&w, buf, 3);
 	CHECK_EQ(lpp_put_voltage(&w, 1, 3.3), ERR_TOO_BIG);
+	/* wbuf_finish, the one end of every encoder: the sticky error, or the length */
+	size_t fin = 99;
+	CHECK_EQ(wbuf_finish(&w, &fin), ERR_TOO_BIG);
+	CHECK_EQ(fin, 99);
+	wbuf_init(&w, buf, sizeof(buf));
+	CHECK_EQ(wbuf_put_le16(&w, 7), ERR_OK);
+	CHECK_EQ(wbuf_finish(&w, &fin), ERR_OK);
+	CHECK_EQ(fin, 2);
 }
 
 static void test_region(void)

@@ -93,6 +93,11 @@ static void test_errors(void)
 	    {"radio A 65536\n", 1, "PORT"},
 	    {"radio A -1\n", 1, "PORT"},
 	    {"radio A 1x\n", 1, "PORT"},
+	    {"radio A 1 csma=fw\n", 1, "csma= wants modem, host or firmware"},
+	    {"radio A 1 csma=\n", 1, "csma= wants"},
+	    {"radio A 1 csma=host csma=modem\n", 1, "usage: radio"},
+	    {"radio A 1 down down\n", 1, "usage: radio"},
+	    {"radio A 1 down csma=host x\n", 1, "usage: radio"},
 	    {"\nradio A 1\nradio A 2\n", 3, "radio A already declared on line 2"},
 	    {"radio A 5\nradio B 5\n", 2, "port 5 already belongs to radio A"},
 	    {"radio ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 1\n", 1, "radio name too long"},
@@ -219,6 +224,35 @@ static void test_apply(void)
 	topo_free(&t);
 	chan_free(ch);
 
+	/* CSMA profiles: csma= per radio, the channel's default for the others */
+	cfg.csma = CHAN_CSMA_HOST;
+	ch = chan_new(&cfg, NULL, &rng, 0);
+	CHECK_EQ(parse(&t,
+	               "radio A 1 csma=firmware\nradio B 2\nradio C 3 csma=modem down\n"
+	               "radio D 4 down csma=firmware\n",
+	               &line, err, sizeof(err)),
+	         ERR_OK);
+	CHECK(t.radios[0].has_csma);
+	CHECK_EQ(t.radios[0].csma, CHAN_CSMA_FIRMWARE);
+	CHECK(!t.radios[1].has_csma);
+	CHECK(t.radios[2].down);
+	CHECK(t.radios[3].down);
+	CHECK_EQ(topo_apply(&t, ch, ids), ERR_OK);
+	static const enum chan_csma want[] = {CHAN_CSMA_FIRMWARE, CHAN_CSMA_HOST, CHAN_CSMA_MODEM,
+	                                      CHAN_CSMA_FIRMWARE};
+	for (int k = 0; k < 4; k++) {
+		chan_radio_info(ch, ids[k], &info);
+		CHECK_EQ(info.csma, want[k]);
+	}
+	chan_radio_info(ch, ids[2], &info);
+	CHECK_EQ(info.txdelay, CHAN_TXDELAY_DEFAULT);
+	chan_radio_info(ch, ids[1], &info);
+	CHECK_EQ(info.txdelay, 0);
+	CHECK_EQ(info.persistence, 255);
+	topo_free(&t);
+	chan_free(ch);
+	cfg.csma = CHAN_CSMA_MODEM;
+
 	/* too small a channel */
 	cfg.max_radios = 2;
 	ch = chan_new(&cfg, NULL, &rng, 0);
@@ -244,7 +278,11 @@ static void test_helpers(void)
 	CHECK_EQ(l.p.snr_x4, 12);
 	CHECK(topo_parse_link_opts(w + i, n - i, &l, false) != NULL); /* `up' not allowed */
 	char many[] = "a b c d";
-	CHECK_EQ(topo_split(many, w, 3), -1);
+	CHECK_EQ(topo_split(many, w, 3), ERR_TOO_BIG); /* err.h codes, not a private -1 */
+	char one[] = "link A";
+	n = topo_split(one, w, 8);
+	CHECK_EQ(topo_parse_link_names(w, n, &l, &e), ERR_FORMAT);
+	CHECK_STR(e, "a link wants two radio names");
 }
 
 int main(void)
