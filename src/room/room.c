@@ -159,6 +159,7 @@ static void member_to_store(const struct room_member *m, struct store_member *s)
 	s->sync_since = m->sync_since;
 	s->last_timestamp = m->last_ts;
 	s->last_activity = m->last_activity;
+	s->remote_heard = m->remote_heard;
 	s->out_path_len = m->out_path_len;
 	if (m->out_path_len != MESH_NO_PATH)
 		memcpy(s->out_path, m->out_path, path_len_bytes(m->out_path_len));
@@ -464,6 +465,7 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->sync_since = s->sync_since;
 	m->last_ts = s->last_timestamp;
 	m->last_activity = s->last_activity; /* resume_members() decides */
+	m->remote_heard = s->remote_heard;
 	m->push_sent = s->push_failures & PUSH_SENT_MAX;
 	m->held = (s->push_failures & PUSH_SENT_RESENT) ? HELD_ASSUME
 		  : m->push_sent			 ? HELD_RESEND

@@ -305,6 +305,9 @@ struct store_member {
 	uint8_t push_failures;            /* pushes of the member's next post sent and not
 	                                   * acknowledged: the copies it may hold (§7.8) */
 	uint32_t created; /* room RTC of first sight */
+	uint32_t remote_heard; /* federation: another site heard it last at this time (its
+	                        * RTC), 0 = none: while newer than last_activity, that
+	                        * site pushes to it */
 };
 
 /*

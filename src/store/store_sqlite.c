@@ -117,6 +117,8 @@ static const char *const migrations[] = {
     "ALTER TABLE posts ADD COLUMN origin_seq INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE posts ADD COLUMN origin_ts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE rooms ADD COLUMN local_seq INTEGER NOT NULL DEFAULT 0;"
+    /* when another site heard the member last: that site pushes to it */
+    "ALTER TABLE members ADD COLUMN remote_heard INTEGER NOT NULL DEFAULT 0;"
     "UPDATE posts SET origin_seq = w.rn, origin_ts = posts.post_ts FROM"
     " (SELECT id, row_number() OVER (PARTITION BY room_id ORDER BY id) AS rn FROM posts) AS w"
     " WHERE w.id = posts.id;"
@@ -223,7 +225,7 @@ enum stmt {
 #define POST_COLS "id, room_id, author, post_ts, sender_ts, text, origin, origin_seq, origin_ts"
 #define MEMBER_COLS                                                                                \
 	"pub, permissions, sync_since, last_timestamp, last_activity, out_path_len, out_path, "    \
-	"push_failures, created"
+	"push_failures, created, remote_heard"
 #define ROOM_COLS "id, pub, name, max_posts, max_age, last_post_ts, post_count"
 /* The next-post filter; ?4 IS NULL means "exclude no author". */
 #define POST_FILTER                                                                                \
@@ -284,13 +286,14 @@ static const char *const sql[S_COUNT] = {
     [S_POST_DELETE] = "DELETE FROM posts WHERE id = ?1 AND room_id = ?2",
 
     [S_MEMBER_PUT] = "INSERT INTO members(room_id, " MEMBER_COLS ")"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                      " ON CONFLICT(room_id, pub) DO UPDATE SET"
                      " permissions = excluded.permissions, sync_since = excluded.sync_since,"
                      " last_timestamp = excluded.last_timestamp,"
                      " last_activity = excluded.last_activity,"
                      " out_path_len = excluded.out_path_len, out_path = excluded.out_path,"
-                     " push_failures = excluded.push_failures, created = excluded.created",
+                     " push_failures = excluded.push_failures, created = excluded.created,"
+                     " remote_heard = excluded.remote_heard",
     [S_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 AND pub = ?2",
     [S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND pub = ?2",
     [S_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 ORDER BY seq",
@@ -1723,6 +1726,7 @@ static void read_member(struct q *q, void *row)
 		q->bad = true;
 	m->push_failures = col_u8(q, 7);
 	m->created = col_u32(q, 8);
+	m->remote_heard = col_u32(q, 9);
 }
 
 static void bind_key(struct q *q, uint32_t room, const uint8_t *pub)
@@ -1763,6 +1767,7 @@ int store_member_put(struct store *st, uint32_t room, const struct store_member 
 	q_blob(&q, 8, m->out_path, n);
 	q_int(&q, 9, m->push_failures);
 	q_int(&q, 10, m->created);
+	q_int(&q, 11, m->remote_heard);
 	return q_run(&q);
 }
 

@@ -312,6 +312,7 @@ static void test_migration(void)
 	                      "ALTER TABLE posts DROP COLUMN origin_seq;"
 	                      "ALTER TABLE posts DROP COLUMN origin_ts;"
 	                      "ALTER TABLE rooms DROP COLUMN local_seq;"
+	                      "ALTER TABLE members DROP COLUMN remote_heard;"
 	                      "DROP TABLE fed_hw; DROP TABLE fed_got; PRAGMA user_version = 1;",
 	                      NULL, NULL, NULL),
 	         SQLITE_OK);
@@ -584,6 +585,10 @@ static void test_sites(void)
 	                           mb->last_activity + 10, false),
 	         ERR_OK);
 	CHECK(mb->remote_heard > mb->last_activity);
+	/* kept in the store: after a restart B still leaves the member to C */
+	struct store_member sm;
+	CHECK_EQ(store_member_get(sites[1].st, sites[1].room.store_id, mk.pub, &sm), ERR_OK);
+	CHECK_EQ(sm.remote_heard, mb->remote_heard);
 	for (int i = 0; i < 20; i++) {
 		t_ms += 500;
 		mesh_tick(&sites[1].mesh, t_ms);
