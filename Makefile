@@ -24,7 +24,7 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libsodium nettle sqlite3 libevent
+PKGS = libsodium nettle sqlite3 libevent libmosquitto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
@@ -35,7 +35,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -Isrc -I$(O)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lm
 
-MODULES = util proto crypto mesh radio room store client sim sys web
+MODULES = util proto crypto mesh radio room store client sim sys web fed
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 LIB := $(O)/libroomd.a

@@ -49,6 +49,8 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "web/web.h"
+#include "fed/fed.h"
+#include "sys/mqtt.h"
 
 /* Exit statuses (see usage() and contrib/roomd.service). */
 enum {
@@ -102,6 +104,13 @@ struct daemon {
 	struct pollfd radio_fds[RADIO_FDS_MAX]; /* what ev_radio watch */
 	int n_radio;
 	struct web *web; /* the web page, NULL when off */
+	/* federation (issue 17): the first room, over MQTT */
+	bool fed_on;
+	struct fed fed;
+	struct mqtt *mq;
+	struct event *ev_mqtt;
+	int mqtt_fd;     /* what ev_mqtt watches, -1 = none */
+	bool mqtt_write; /* ... and whether for writing */
 };
 
 static volatile sig_atomic_t stop_signal; /* set by the loop's signal events */
@@ -331,6 +340,165 @@ static int on_backup(void *ctx, struct room *r, const char *path, char *note, si
 	return ERR_OK;
 }
 
+/* ---- federation glue: the room's hooks -> fed, fed <-> mqtt ---- */
+
+static bool fed_room(struct daemon *d, struct room *r)
+{
+	return d->fed_on && d->fed.room == r;
+}
+
+static void on_fed_post(void *ctx, struct room *r, int64_t id)
+{
+	struct daemon *d = ctx;
+	if (fed_room(d, r)) {
+		d->fed.wall_ms = (uint64_t)app_wall_ms();
+		fed_post_stored(&d->fed, id); /* after the commit; the ACK does not wait */
+	}
+}
+
+static void on_fed_member(void *ctx, struct room *r, const struct room_member *m)
+{
+	struct daemon *d = ctx;
+	if (fed_room(d, r))
+		fed_member_saved(&d->fed, m);
+}
+
+static void on_fed_ban(void *ctx, struct room *r, const uint8_t pub[32], bool banned,
+		       uint32_t when)
+{
+	struct daemon *d = ctx;
+	if (fed_room(d, r))
+		fed_ban_changed(&d->fed, pub, banned, when);
+}
+
+static void on_fed_delete(void *ctx, struct room *r, int64_t id)
+{
+	struct daemon *d = ctx;
+	if (fed_room(d, r))
+		fed_post_deleting(&d->fed, id);
+}
+
+static size_t on_fed_status(void *ctx, struct room *r, char *out, size_t cap)
+{
+	struct daemon *d = ctx;
+	if (!fed_room(d, r))
+		return 0;
+	d->fed.queued = mqtt_queued(d->mq);
+	d->fed.now_ms = app_now_ms();
+	return fed_status_json(&d->fed, out, cap);
+}
+
+static int fed_publish(void *ctx, const char *topic, const uint8_t *p, size_t len, bool retain)
+{
+	struct daemon *d = ctx;
+	return mqtt_publish(d->mq, topic, p, len, retain);
+}
+
+static void on_fed_settings(void *ctx, struct room *r)
+{
+	struct daemon *d = ctx;
+	if (fed_room(d, r))
+		fed_settings_changed(&d->fed);
+}
+
+static void on_mqtt_msg(void *ctx, const char *topic, const uint8_t *p, size_t len)
+{
+	struct daemon *d = ctx;
+	(void)topic;
+	fed_receive(&d->fed, p, len, app_now_ms(), (uint64_t)app_wall_ms());
+}
+
+static void on_mqtt_conn(void *ctx, bool up)
+{
+	struct daemon *d = ctx;
+	fed_set_up(&d->fed, up, app_now_ms(), (uint64_t)app_wall_ms());
+}
+
+/* The site's name: fed.site, else the one kept in the database, else a new one. */
+static int fed_site(struct daemon *d, char *site, size_t cap)
+{
+	if (d->cfg.fed.site[0]) {
+		snprintf(site, cap, "%s", d->cfg.fed.site);
+		return ERR_OK;
+	}
+	if (store_setting_get(d->store, 0, "fed.site.made", NULL, site, cap) == ERR_OK &&
+	    fed_site_valid(site))
+		return ERR_OK;
+	uint8_t rnd[4];
+	crypto_rng_system()->fill(crypto_rng_system()->ctx, rnd, sizeof(rnd));
+	snprintf(site, cap, "site-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+	log_info("roomd", "federation: this site is %s (set fed.site to name it)", site);
+	return store_setting_set(d->store, 0, "fed.site.made", site);
+}
+
+static int fed_start(struct daemon *d)
+{
+	struct mqtt_cfg mc;
+	char room_name[80], site[FED_SITE_MAX + 1];
+
+	memset(&mc, 0, sizeof(mc));
+	if (mqtt_url_parse(d->cfg.fed.url, &mc, room_name, sizeof(room_name)) != ERR_OK) {
+		log_err("roomd", "fed.url %s: expected mqtt://[user:pass@]HOST:PORT/ROOM",
+			d->cfg.fed.url);
+		return ERR_CONFIG;
+	}
+	if (fed_site(d, site, sizeof(site)) != ERR_OK)
+		return ERR_STORE;
+	if (!mc.username[0])
+		snprintf(mc.username, sizeof(mc.username), "%s", d->cfg.fed.username);
+	if (!mc.password[0])
+		snprintf(mc.password, sizeof(mc.password), "%s", d->cfg.fed.password);
+	snprintf(mc.cafile, sizeof(mc.cafile), "%s", d->cfg.fed.cafile);
+	snprintf(mc.certfile, sizeof(mc.certfile), "%s", d->cfg.fed.certfile);
+	snprintf(mc.keyfile, sizeof(mc.keyfile), "%s", d->cfg.fed.keyfile);
+	snprintf(mc.client_id, sizeof(mc.client_id), "%s", site);
+	snprintf(mc.subscribe, sizeof(mc.subscribe), "roomd/%s/#", room_name);
+	if (fed_init(&d->fed, d->rooms[0], site, room_name, fed_publish, d) != ERR_OK) {
+		log_err("roomd", "federation: bad site or room name");
+		return ERR_CONFIG;
+	}
+	d->mqtt_fd = -1;
+	int rc = mqtt_open(&d->mq, &mc, on_mqtt_msg, on_mqtt_conn, d, app_now_ms());
+	if (rc)
+		return rc;
+	d->fed_on = true;
+	log_info("roomd", "federation: room '%s' as site %s on %s:%d, topic roomd/%s/",
+		 d->rooms[0]->set.name, site, mc.host, mc.port, room_name);
+	return ERR_OK;
+}
+
+static void service(struct daemon *d);
+
+static void on_mqtt_fd(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	mqtt_io(d->mq, what & EV_READ, what & EV_WRITE, app_now_ms());
+	service(d);
+}
+
+/* Watches the broker's socket (it changes at every reconnect), for writing
+ * only while libmosquitto has bytes to send. */
+static void mqtt_watch(struct daemon *d)
+{
+	int fd = mqtt_socket(d->mq);
+	bool wr = mqtt_want_write(d->mq);
+	if (fd == d->mqtt_fd && wr == d->mqtt_write && (fd < 0 || d->ev_mqtt))
+		return;
+	if (d->ev_mqtt) {
+		event_free(d->ev_mqtt);
+		d->ev_mqtt = NULL;
+	}
+	d->mqtt_fd = fd;
+	d->mqtt_write = wr;
+	if (fd < 0)
+		return;
+	d->ev_mqtt = event_new(d->base, fd, (short)(EV_READ | EV_PERSIST | (wr ? EV_WRITE : 0)),
+			       on_mqtt_fd, d);
+	if (!d->ev_mqtt || event_add(d->ev_mqtt, NULL) < 0)
+		log_err("roomd", "event loop: cannot watch the broker");
+}
+
 static int open_room(struct daemon *d, const struct store_room *sr)
 {
 	struct ident id;
@@ -363,6 +531,12 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 					.packet_log = on_packet_log,
 					.save_identity = on_save_identity,
 					.backup = on_backup,
+					.post_stored = on_fed_post,
+					.member_saved = on_fed_member,
+					.ban_changed = on_fed_ban,
+					.post_deleting = on_fed_delete,
+					.status = on_fed_status,
+					.settings_changed = on_fed_settings,
 					.ctx = d };
 	r->node = &d->node;
 	d->n_rooms++;
@@ -975,6 +1149,11 @@ static void service(struct daemon *d)
 		return;
 	}
 	radio_watch(d);
+	if (d->fed_on) {
+		mqtt_tick(d->mq, now);
+		fed_tick(&d->fed, now, (uint64_t)app_wall_ms());
+		mqtt_watch(d);
+	}
 	web_poll(d->web); /* posts stored by this event go to the live pages now */
 
 	uint64_t next = mesh_next_deadline(&d->mesh);
@@ -985,6 +1164,8 @@ static void service(struct daemon *d)
 	}
 	uint64_t t = radio_next_deadline(d->radio);
 	if (t < next)
+		next = t;
+	if (d->fed_on && (t = fed_next_deadline(&d->fed)) < next)
 		next = t;
 	uint64_t wait = next == UINT64_MAX ? 1000 : next <= now ? 0 : next - now;
 	if (wait > 1000)
@@ -1115,7 +1296,7 @@ static int loop_open(struct daemon *d)
 
 static void loop_close(struct daemon *d)
 {
-	struct event **evs[] = { &d->ev_timer, &d->ev_stdin, &d->ev_ctl, &d->ev_sig[0],
+	struct event **evs[] = { &d->ev_mqtt, &d->ev_timer, &d->ev_stdin, &d->ev_ctl, &d->ev_sig[0],
 				 &d->ev_sig[1] };
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (*evs[i]) {
@@ -1152,6 +1333,45 @@ static int host_command(void *ctx, int i, const char *line, char *reply, size_t 
 {
 	int cur = i;
 	return run_command(ctx, line, CMD_LOCAL, &cur, reply, cap);
+}
+
+static int host_fed_counters(void *ctx, struct web_counter *out, int max)
+{
+	struct daemon *d = ctx;
+	if (!d->fed_on)
+		return 0;
+	const struct fed *f = &d->fed;
+	const struct fed_stats *s = &f->stats;
+	uint64_t now = app_now_ms();
+	struct web_counter all[] = {
+		{ "connected", "1 while the broker connection is up", WEB_GAUGE, f->up },
+		{ "peers", "sites heard in the last 90 s", WEB_GAUGE, fed_peers_live(f) },
+		{ "lag_p50_ms", "replication lag of recent live posts, median", WEB_GAUGE,
+		  fed_lag_pct(f, 50) },
+		{ "lag_p99_ms", "replication lag of recent live posts, 99th percentile", WEB_GAUGE,
+		  fed_lag_pct(f, 99) },
+		{ "queued", "messages published and not yet acknowledged by the broker", WEB_GAUGE,
+		  mqtt_queued(d->mq) },
+		{ "last_sync_age_seconds", "since a peer's hello showed nothing missing (-1: never)",
+		  WEB_GAUGE, f->last_sync_ms ? (double)(now - f->last_sync_ms) / 1000.0 : -1 },
+#define C(fl, h) { #fl, h, WEB_COUNTER, (double)s->fl }
+		C(published, "messages published"),
+		C(publish_failed, "messages not handed to the broker"),
+		C(posts_applied, "posts from other sites stored"),
+		C(posts_dup, "posts from other sites already held"),
+		C(members_applied, "member records merged"),
+		C(settings_applied, "room settings applied"),
+		C(resync_posts_sent, "posts sent again to a peer that lacked them"),
+		C(dropped_garbage, "messages dropped: malformed"),
+		C(dropped_wrong_room, "messages dropped: another room's"),
+		C(dropped_bad_sig, "messages dropped: bad signature"),
+		C(dropped_store, "messages dropped: the store failed"),
+#undef C
+	};
+	int n = 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+		out[n++] = all[i];
+	return n;
 }
 
 static int host_radio_counters(void *ctx, struct web_counter *out, int max)
@@ -1213,6 +1433,7 @@ static void web_start(struct daemon *d)
 		.room = host_room,
 		.command = host_command,
 		.radio_counters = host_radio_counters,
+		.fed_counters = host_fed_counters,
 		.radio_settings = host_radio_settings,
 		.now_ms = app_now_ms,
 	};
@@ -1276,6 +1497,10 @@ static void usage(FILE *f)
 "        --refuse-default-passwords\n"
 "                          exit if a room still has the factory admin or guest password,\n"
 "                          or an empty one\n"
+"        --federate mqtt://[USER:PASS@]HOST:PORT/ROOM\n"
+"                          share the first room with the other roomd sites on that\n"
+"                          MQTT broker (same room key file at each; fed.* keys in\n"
+"                          roomd.conf: site name, TLS files, user and password)\n"
 "        --http ADDR:PORT  the web page: board, members, channel, admin, /metrics and\n"
 "                          /api/v1 (default 127.0.0.1:8073, http.listen in roomd.conf);\n"
 "                          --http off: none\n"
@@ -1317,6 +1542,7 @@ int main(int argc, char **argv)
 		{ "refuse-default-passwords", no_argument, 0, 'R' },
 		{ "set", required_argument, 0, 's' },
 		{ "http", required_argument, 0, 'H' },
+		{ "federate", required_argument, 0, 'F' },
 		{ 0, 0, 0, 0 },
 	};
 	int c, rc;
@@ -1329,6 +1555,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's': break; /* applied after the file and the database */
 		case 'H': break; /* likewise */
+		case 'F': break;
 		case 'd': snprintf(d.cfg.data_dir, sizeof(d.cfg.data_dir), "%s", optarg); break;
 		case 'r': snprintf(d.cfg.radio, sizeof(d.cfg.radio), "%s", optarg); break;
 		case 'c': config = optarg; break;
@@ -1412,6 +1639,12 @@ int main(int argc, char **argv)
 			store_close(d.store);
 			return 2;
 		}
+		if (c == 'F' && app_config_set(&d.cfg, "fed.url", optarg) != ERR_OK) {
+			fprintf(stderr, "roomd: --federate %s: expected mqtt://[user:pass@]HOST:PORT/ROOM\n",
+				optarg);
+			store_close(d.store);
+			return 2;
+		}
 	}
 	if (!d.cfg.radio[0]) {
 		fprintf(stderr, "roomd: --radio SPEC is required (see roomd --help)\n");
@@ -1486,6 +1719,11 @@ int main(int argc, char **argv)
 	ctl_open(&d);
 	d.console_open = true;
 	signal(SIGPIPE, SIG_IGN);
+	if (d.cfg.fed.url[0] && fed_start(&d) != ERR_OK) {
+		radio_close(d.radio);
+		store_close(d.store);
+		return 2;
+	}
 	log_info("roomd", "ready: %d room(s) on %s; type 'help' for commands", d.n_rooms,
 		 d.cfg.radio);
 
@@ -1493,6 +1731,8 @@ int main(int argc, char **argv)
 	web_close(d.web);
 	d.web = NULL;
 	loop_close(&d);
+	mqtt_close(d.mq);
+	d.mq = NULL;
 
 	for (int i = 0; i < d.n_rooms; i++) {
 		room_close(d.rooms[i]);

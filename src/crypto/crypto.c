@@ -277,6 +277,11 @@ void hash_sha256(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *p, size_t n)
 	crypto_hash_sha256(out, p, n);
 }
 
+void stream_xor(uint8_t *buf, size_t n, const uint8_t nonce[24], const uint8_t key[32])
+{
+	crypto_stream_xchacha20_xor(buf, buf, n, nonce, key);
+}
+
 void hash_sha256_2(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *a, size_t a_len,
 		   const uint8_t *b, size_t b_len)
 {

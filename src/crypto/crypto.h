@@ -125,6 +125,9 @@ void hash_sha256(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *p, size_t n);
 void hash_sha256_2(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *a, size_t a_len,
 		   const uint8_t *b, size_t b_len);
 void hash_sha512(uint8_t out[64], const uint8_t *p, size_t n);
+/* XChaCha20 keystream XORed into buf (libsodium): the federation hides the
+ * passwords it replicates with a key of the room's (its signature covers them). */
+void stream_xor(uint8_t *buf, size_t n, const uint8_t nonce[24], const uint8_t key[32]);
 void hmac_sha256(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *key, size_t key_len,
 		 const uint8_t *msg, size_t n);
 

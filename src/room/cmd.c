@@ -196,6 +196,8 @@ static void c_stats_core(struct cmd_ctx *c)
 	      c->r->mesh->stats.err_flags, mesh_queue_len(c->r->mesh));
 }
 
+static bool is_local(const struct cmd_ctx *c);
+
 static void c_stats_room(struct cmd_ctx *c)
 {
 	const struct room_stats *s = &c->r->stats;
@@ -206,6 +208,13 @@ static void c_stats_room(struct cmd_ctx *c)
 	      c->r->n_members, s->logins_ok, s->logins_bad, s->posts_stored, s->pushes, s->push_acks,
 	      s->push_timeouts, s->store_errors, s->push_given_up,
 	      (unsigned)(s->push_silent_air_ms / 1000));
+	/* the federation's status, at a local door (too long for a radio reply) */
+	size_t n = strlen(c->reply);
+	char fed[768];
+	if (is_local(c) && c->r->hooks.status && n > 0 && c->reply[n - 1] == '}' &&
+	    c->r->hooks.status(c->r->hooks.ctx, c->r, fed, sizeof(fed)) > 0)
+		snprintf(c->reply + n - 1, c->cap - (n - 1), ",\"posts_federated\":%u,\"fed\":%s}",
+			 s->posts_federated, fed);
 }
 
 /* ---- node-wide settings (§8.3, §8.4): the radio and the mesh ---- */
@@ -866,6 +875,8 @@ static void c_post_delete(struct cmd_ctx *c)
 		REPLY(c, "Err - bad params");
 		return;
 	}
+	if (c->r->hooks.post_deleting)
+		c->r->hooks.post_deleting(c->r->hooks.ctx, c->r, id);
 	int rc = store_post_delete(c->r->store, c->r->store_id, id);
 	REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not found" : "Err - store");
 }
@@ -1008,6 +1019,8 @@ static void c_ban(struct cmd_ctx *c)
 	struct room_member *m = room_member_find(c->r, key);
 	if (m)
 		m->pending = false, m->push_failures = 99;
+	if (!rc && c->r->hooks.ban_changed)
+		c->r->hooks.ban_changed(c->r->hooks.ctx, c->r, key, true, room_rtc(c->r));
 	REPLY(c, rc ? "Err - store" : "OK - banned");
 }
 
@@ -1021,6 +1034,11 @@ static void c_unban(struct cmd_ctx *c)
 	key[CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
 	if (store_ban_remove(c->r->store, c->r->store_id, key) == ERR_OK)
 		rc = ERR_OK;
+	if (rc == ERR_OK && c->r->hooks.ban_changed) {
+		c->r->hooks.ban_changed(c->r->hooks.ctx, c->r, key, false, room_rtc(c->r));
+		key[CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
+		c->r->hooks.ban_changed(c->r->hooks.ctx, c->r, key, false, room_rtc(c->r));
+	}
 	REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not banned" : "Err - store");
 }
 

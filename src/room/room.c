@@ -159,6 +159,7 @@ static void member_to_store(const struct room_member *m, struct store_member *s)
 	s->sync_since = m->sync_since;
 	s->last_timestamp = m->last_ts;
 	s->last_activity = m->last_activity;
+	s->remote_heard = m->remote_heard;
 	s->out_path_len = m->out_path_len;
 	if (m->out_path_len != MESH_NO_PATH)
 		memcpy(s->out_path, m->out_path, path_len_bytes(m->out_path_len));
@@ -173,6 +174,8 @@ static int member_save(struct room *r, const struct room_member *m)
 	if (rc) {
 		r->stats.store_errors++;
 		log_err("room", "%s: cannot save member: %s", r->set.name, err_str(rc));
+	} else if (r->hooks.member_saved && !r->merging) {
+		r->hooks.member_saved(r->hooks.ctx, r, m);
 	}
 	return rc;
 }
@@ -462,6 +465,7 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->sync_since = s->sync_since;
 	m->last_ts = s->last_timestamp;
 	m->last_activity = s->last_activity; /* resume_members() decides */
+	m->remote_heard = s->remote_heard;
 	m->push_sent = s->push_failures & PUSH_SENT_MAX;
 	m->held = (s->push_failures & PUSH_SENT_RESENT) ? HELD_ASSUME
 		  : m->push_sent			 ? HELD_RESEND
@@ -931,7 +935,81 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 		r->post_gen = 1;
 	if (r->next_push_ms > r->mesh->now_ms)
 		r->next_push_ms = r->mesh->now_ms;
+	if (r->hooks.post_stored)
+		r->hooks.post_stored(r->hooks.ctx, r, id);
 	return ERR_OK;
+}
+
+int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
+		     const char *text, size_t len, const char *origin, uint64_t seq,
+		     uint32_t origin_ts, bool *dup)
+{
+	struct store_post p;
+	int64_t id;
+	bool held = false;
+
+	if (len > ROOM_POST_MAX)
+		return ERR_TOO_BIG;
+	/* a post already here takes no unique time (a resync sends many again) */
+	int rc = store_fed_held(r->store, r->store_id, origin, seq, &held);
+	if (rc == ERR_OK && held) {
+		*dup = true;
+		return ERR_OK;
+	}
+	memset(&p, 0, sizeof(p));
+	p.room = r->store_id;
+	memcpy(p.author, author, CRYPTO_PUB_SIZE);
+	p.post_ts = room_unique_time(r);
+	p.sender_ts = sender_ts;
+	p.text_len = len;
+	memcpy(p.text, text, len);
+	rc = store_post_apply(r->store, &p, origin, seq, origin_ts, &id, dup);
+	if (rc) {
+		r->stats.store_errors++;
+		log_err("room", "%s: post from %s not stored: %s", r->set.name, origin,
+			err_str(rc));
+		return rc;
+	}
+	if (*dup)
+		return ERR_OK;
+	r->stats.posts_federated++;
+	log_info("room", "%s: post %lld from %s #%llu by %02x%02x%02x%02x, %zu bytes",
+		 r->set.name, (long long)id, origin, (unsigned long long)seq, author[0],
+		 author[1], author[2], author[3], len);
+	if (++r->post_gen == 0)
+		r->post_gen = 1;
+	if (r->next_push_ms > r->mesh->now_ms)
+		r->next_push_ms = r->mesh->now_ms;
+	return ERR_OK;
+}
+
+int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_t perms,
+		      uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here)
+{
+	struct room_member *m = room_member_find(r, pub);
+	bool fresh = !m;
+	if (!m) {
+		m = room_member_put(r, pub, perms);
+		if (!m)
+			return ERR_FULL;
+		m->last_activity = 0; /* never heard here: no pushes from us */
+	}
+	if (fresh || heard_ts >= m->last_activity)
+		room_member_set_perms(r, m, perms);
+	if (sync_since > m->sync_since) {
+		m->sync_since = sync_since;
+		m->caught_up = 0;
+	}
+	if (last_ts > m->last_ts) {
+		m->last_ts = last_ts;
+		m->remote_ts = last_ts;
+	}
+	if (!heard_here && heard_ts > m->remote_heard)
+		m->remote_heard = heard_ts;
+	r->merging = true;
+	int rc = member_save(r, m);
+	r->merging = false;
+	return rc;
 }
 
 static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member *m,
@@ -956,8 +1034,11 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	}
 	if (banned_member(r, m))
 		return true;
-	if (ts < m->last_ts || replayed(r, rx)) {
-		r->stats.replays += ts < m->last_ts;
+	/* a retry keeps its timestamp, but one whose mark came from another site
+	 * (room_member_merge) was accepted there, not here: a replay (issue 17) */
+	bool remote_mark = ts == m->last_ts && m->remote_ts && m->remote_ts == m->last_ts;
+	if (ts < m->last_ts || remote_mark || replayed(r, rx)) {
+		r->stats.replays += ts < m->last_ts || remote_mark;
 		return true;
 	}
 	bool is_retry = ts == m->last_ts;
@@ -1678,6 +1759,7 @@ static void push_engine(struct room *r, uint64_t now)
 		struct room_member *m = &r->members[r->rr];
 		r->rr = (r->rr + 1) % r->n_members;
 		if (m->pending || m->caught_up == r->post_gen || !m->last_activity ||
+		    m->remote_heard > m->last_activity ||
 		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms ||
 		    silent_hour_spent(r, m))
 			continue;

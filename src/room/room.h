@@ -175,6 +175,10 @@ struct room_member {
 				  * first needed), -1: a key that cannot talk to us */
 	uint32_t hnext;          /* the next member with the same pub[0], index + 1 (0 = none) */
 	char name[32];           /* from its latest advert heard since start ("" = none) */
+	uint32_t remote_heard;   /* federation: when another site heard it last (its RTC);
+				  * while newer than last_activity that site pushes, not us */
+	uint32_t remote_ts;      /* federation: the replay mark another site set (a post
+				  * with this timestamp was accepted there: a replay here) */
 };
 
 struct room_stats {
@@ -191,6 +195,7 @@ struct room_stats {
 	uint32_t ts_clamped;      /* replay marks clamped (client clock far ahead) */
 	uint32_t malformed;       /* decrypted but unusable: dropped */
 	uint32_t logins_full;     /* refused: every password member active (MEMBER_KEEP_S) */
+	uint32_t posts_federated; /* stored from another site (room_post_remote) */
 };
 
 struct room;
@@ -212,6 +217,18 @@ struct room_hooks {
 	 * note (note_cap bytes, "" on entry) may say what else was written or
 	 * not (the room key files): it ends the reply. */
 	int (*backup)(void *ctx, struct room *r, const char *path, char *note, size_t note_cap);
+	/* a post stored here (not a retry, not one from another site): the
+	 * federation publishes it (NULL: none) */
+	void (*post_stored)(void *ctx, struct room *r, int64_t id);
+	/* a member's record written to the store (login, ACK, setperm...); not
+	 * called for a record room_member_merge wrote */
+	void (*member_saved)(void *ctx, struct room *r, const struct room_member *m);
+	/* ban / unban of a key, delete of a post (before it goes) by a command */
+	void (*ban_changed)(void *ctx, struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
+			    bool banned, uint32_t when);
+	void (*post_deleting)(void *ctx, struct room *r, int64_t id);
+	/* a JSON object stats-room adds as "fed" at a local door; its length */
+	size_t (*status)(void *ctx, struct room *r, char *out, size_t cap);
 	void *ctx;
 };
 
@@ -276,6 +293,7 @@ struct room {
 	unsigned n_held;
 	uint32_t silent_hour;   /* room RTC at the start of the hour counted below */
 	uint64_t silent_air_ms; /* air of pushes never answered in that hour */
+	bool merging;           /* room_member_merge is writing: no member_saved hook */
 };
 
 /*
@@ -299,6 +317,25 @@ uint64_t room_next_deadline(const struct room *r);
 /* Stores a post and schedules its pushes; the room's own key for system posts. */
 int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
 	      const char *text, size_t len, bool *duplicate);
+
+/*
+ * Federation (src/fed): stores a post made at another site, exactly once by
+ * its global id (origin, seq), with a unique time of this room, and
+ * schedules its pushes.  *dup: it was there already (nothing stored).
+ */
+int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
+		     const char *text, size_t len, const char *origin, uint64_t seq,
+		     uint32_t origin_ts, bool *dup);
+/*
+ * Federation: what another site knows of a member.  The member is added if
+ * new (not pushed to here until it is heard here); the sync point and the
+ * replay mark become the greater of both; the role is taken when the other
+ * site heard the member no earlier than we did; heard_ts from another site
+ * (heard_here false) newer than our own last hearing leaves its pushes to
+ * that site.  Written to the store at once, without the member_saved hook.
+ */
+int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_t perms,
+		      uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here);
 
 /* Sends an advert now (flood or zero-hop). */
 int room_advert(struct room *r, bool flood);

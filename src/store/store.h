@@ -48,7 +48,8 @@
 #define STORE_SETTING_VALUE_MAX 512
 #define STORE_BAN_REASON_MAX    128
 
-#define STORE_SCHEMA_VERSION    1 /* PRAGMA user_version this code writes */
+#define STORE_SCHEMA_VERSION    2 /* PRAGMA user_version this code writes */
+#define STORE_ORIGIN_MAX        32 /* bytes of a federated post's origin site */
 #define STORE_DEFAULT_MAX_POSTS 10000
 #define STORE_REPLAY_MAX        4096       /* replay marks kept per room */
 #define STORE_DUP_MAX           1024       /* packet hashes kept per room id */
@@ -192,6 +193,11 @@ struct store_post {
 	uint32_t sender_ts;               /* the client's timestamp; 0 for system posts */
 	size_t text_len;                  /* 0..STORE_TEXT_MAX */
 	uint8_t text[STORE_TEXT_MAX + 1]; /* any bytes but NUL; a NUL follows text_len on output */
+	/* output only: the global id (federation): origin "" = this site, whose
+	 * posts are numbered 1, 2, 3... per room; origin_ts the origin's post_ts */
+	char origin[STORE_ORIGIN_MAX + 1];
+	uint64_t origin_seq;
+	uint32_t origin_ts;
 };
 
 /*
@@ -258,6 +264,34 @@ int store_post_newest_ts(struct store *st, uint32_t room, uint32_t *ts);
  */
 int store_retention(struct store *st, uint32_t room, uint32_t now, uint32_t *deleted);
 
+/* ---- federation (issue 17) ------------------------------------------------- */
+
+/*
+ * Stores a post received from another site, exactly once by its global id
+ * (origin, seq): p->room, author, post_ts (a unique time of this room, as
+ * store_post_add wants), sender_ts, text are read.  *dup is true and nothing
+ * is stored when (origin, seq) was received before (also if that post was
+ * deleted or expired since), or when the room holds a post of the same author
+ * and sender_ts (the member's retry heard at two sites: kept once).  Either
+ * way (origin, seq) counts as received: the origin's high-water mark moves
+ * over every contiguous seq received.  origin is a non-empty site name of at
+ * most STORE_ORIGIN_MAX bytes, seq >= 1.  *id is the stored post (0 on dup).
+ */
+int store_post_apply(struct store *st, const struct store_post *p, const char *origin,
+                     uint64_t seq, uint32_t origin_ts, int64_t *id, bool *dup);
+/* Whether (origin, seq) was received (or, for origin "", stored here). */
+int store_fed_held(struct store *st, uint32_t room, const char *origin, uint64_t seq, bool *held);
+/* The high-water mark of origin ("" = this site's own posts: the last seq given). */
+int store_fed_hw(struct store *st, uint32_t room, const char *origin, uint64_t *hw);
+/* Every remote origin with its high-water mark, by name. */
+typedef int store_fed_hw_cb(void *ctx, const char *origin, uint64_t hw);
+int store_fed_hw_list(struct store *st, uint32_t room, store_fed_hw_cb *cb, void *ctx);
+/* Up to n posts of origin ("" = this site) with seq above `after`, by seq. */
+int store_fed_after(struct store *st, uint32_t room, const char *origin, uint64_t after,
+                    uint32_t n, store_post_cb *cb, void *ctx);
+/* The post id of (origin, seq); ERR_NOT_FOUND if not held. */
+int store_fed_find(struct store *st, uint32_t room, const char *origin, uint64_t seq, int64_t *id);
+
 /* ---- members: the ACL (§7.1) ----------------------------------------- */
 
 struct store_member {
@@ -271,6 +305,9 @@ struct store_member {
 	uint8_t push_failures;            /* pushes of the member's next post sent and not
 	                                   * acknowledged: the copies it may hold (§7.8) */
 	uint32_t created; /* room RTC of first sight */
+	uint32_t remote_heard; /* federation: another site heard it last at this time (its
+	                        * RTC), 0 = none: while newer than last_activity, that
+	                        * site pushes to it */
 };
 
 /*

@@ -108,6 +108,36 @@ static const char *const migrations[] = {
     " seen INTEGER NOT NULL,"
     " UNIQUE (room_id, hash));"
     "CREATE INDEX dups_by_age ON dups(room_id, seen);",
+    /* 1 -> 2: federation (issue 17).  A post's global id is (origin, origin_seq):
+     * origin '' is this site, whose posts are numbered 1, 2, 3... per room
+     * (rooms.local_seq, never reused); origin_ts is the origin's post time.
+     * fed_hw: per origin, every post up to hw was received (contiguous);
+     * fed_got: received above hw, until the gap below closes. */
+    "ALTER TABLE posts ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE posts ADD COLUMN origin_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE posts ADD COLUMN origin_ts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN local_seq INTEGER NOT NULL DEFAULT 0;"
+    /* when another site heard the member last: that site pushes to it */
+    "ALTER TABLE members ADD COLUMN remote_heard INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE posts SET origin_seq = w.rn, origin_ts = posts.post_ts FROM"
+    " (SELECT id, row_number() OVER (PARTITION BY room_id ORDER BY id) AS rn FROM posts) AS w"
+    " WHERE w.id = posts.id;"
+    "UPDATE rooms SET local_seq = (SELECT count(*) FROM posts WHERE room_id = rooms.id);"
+    "CREATE UNIQUE INDEX posts_origin ON posts(room_id, origin, origin_seq);"
+    "CREATE TRIGGER posts_local AFTER INSERT ON posts WHEN new.origin = '' BEGIN"
+    " UPDATE rooms SET local_seq = local_seq + 1 WHERE id = new.room_id;"
+    " UPDATE posts SET origin_seq = (SELECT local_seq FROM rooms WHERE id = new.room_id),"
+    "  origin_ts = new.post_ts WHERE id = new.id; END;"
+    "CREATE TABLE fed_hw ("
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " origin TEXT NOT NULL,"
+    " hw INTEGER NOT NULL,"
+    " PRIMARY KEY (room_id, origin)) WITHOUT ROWID;"
+    "CREATE TABLE fed_got ("
+    " room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,"
+    " origin TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " PRIMARY KEY (room_id, origin, seq)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
@@ -178,13 +208,24 @@ enum stmt {
 	S_DUP_ADD,
 	S_DUP_TRIM,
 	S_DUP_LOAD,
+	S_FED_HELD,
+	S_FED_INSERT,
+	S_FED_GOT_ADD,
+	S_FED_GOT_TAKE,
+	S_FED_GOT_TRIM,
+	S_FED_HW_GET,
+	S_FED_HW_SET,
+	S_FED_HW_LIST,
+	S_FED_LOCAL_SEQ,
+	S_FED_AFTER,
+	S_FED_FIND,
 	S_COUNT
 };
 
-#define POST_COLS "id, room_id, author, post_ts, sender_ts, text"
+#define POST_COLS "id, room_id, author, post_ts, sender_ts, text, origin, origin_seq, origin_ts"
 #define MEMBER_COLS                                                                                \
 	"pub, permissions, sync_since, last_timestamp, last_activity, out_path_len, out_path, "    \
-	"push_failures, created"
+	"push_failures, created, remote_heard"
 #define ROOM_COLS "id, pub, name, max_posts, max_age, last_post_ts, post_count"
 /* The next-post filter; ?4 IS NULL means "exclude no author". */
 #define POST_FILTER                                                                                \
@@ -245,13 +286,14 @@ static const char *const sql[S_COUNT] = {
     [S_POST_DELETE] = "DELETE FROM posts WHERE id = ?1 AND room_id = ?2",
 
     [S_MEMBER_PUT] = "INSERT INTO members(room_id, " MEMBER_COLS ")"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                      " ON CONFLICT(room_id, pub) DO UPDATE SET"
                      " permissions = excluded.permissions, sync_since = excluded.sync_since,"
                      " last_timestamp = excluded.last_timestamp,"
                      " last_activity = excluded.last_activity,"
                      " out_path_len = excluded.out_path_len, out_path = excluded.out_path,"
-                     " push_failures = excluded.push_failures, created = excluded.created",
+                     " push_failures = excluded.push_failures, created = excluded.created,"
+                     " remote_heard = excluded.remote_heard",
     [S_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 AND pub = ?2",
     [S_MEMBER_DELETE] = "DELETE FROM members WHERE room_id = ?1 AND pub = ?2",
     [S_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members WHERE room_id = ?1 ORDER BY seq",
@@ -298,6 +340,21 @@ static const char *const sql[S_COUNT] = {
     [S_DUP_LOAD] = "SELECT hash, seen FROM (SELECT hash, seen, rowid AS r FROM dups"
                    " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT ?2)"
                    " ORDER BY seen, r",
+    [S_FED_HELD] = "SELECT 1 FROM fed_got WHERE room_id = ?1 AND origin = ?2 AND seq = ?3"
+                   " UNION ALL SELECT 1 FROM fed_hw WHERE room_id = ?1 AND origin = ?2 AND hw >= ?3",
+    [S_FED_INSERT] = "INSERT INTO posts(room_id, post_ts, sender_ts, author, text, origin,"
+                     " origin_seq, origin_ts) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_FED_GOT_ADD] = "INSERT OR IGNORE INTO fed_got(room_id, origin, seq) VALUES(?1, ?2, ?3)",
+    [S_FED_GOT_TAKE] = "DELETE FROM fed_got WHERE room_id = ?1 AND origin = ?2 AND seq = ?3",
+    [S_FED_GOT_TRIM] = "DELETE FROM fed_got WHERE room_id = ?1 AND origin = ?2 AND seq <= ?3",
+    [S_FED_HW_GET] = "SELECT hw FROM fed_hw WHERE room_id = ?1 AND origin = ?2",
+    [S_FED_HW_SET] = "INSERT INTO fed_hw(room_id, origin, hw) VALUES(?1, ?2, ?3)"
+                     " ON CONFLICT(room_id, origin) DO UPDATE SET hw = excluded.hw",
+    [S_FED_HW_LIST] = "SELECT origin, hw FROM fed_hw WHERE room_id = ?1 ORDER BY origin",
+    [S_FED_LOCAL_SEQ] = "SELECT local_seq FROM rooms WHERE id = ?1",
+    [S_FED_AFTER] = "SELECT " POST_COLS " FROM posts WHERE room_id = ?1 AND origin = ?2"
+                    " AND origin_seq > ?3 ORDER BY origin_seq LIMIT ?4",
+    [S_FED_FIND] = "SELECT id FROM posts WHERE room_id = ?1 AND origin = ?2 AND origin_seq = ?3",
 };
 
 struct store {
@@ -1166,6 +1223,9 @@ static void read_post(struct q *q, void *row)
 	p->text[p->text_len] = 0;
 	if (memchr(p->text, 0, p->text_len))
 		q->bad = true;
+	col_text(q, 6, p->origin, sizeof(p->origin));
+	p->origin_seq = (uint64_t)col_int(q, 7, 0, INT64_MAX);
+	p->origin_ts = col_u32(q, 8);
 }
 
 /*
@@ -1371,6 +1431,228 @@ int store_post_delete(struct store *st, uint32_t room, int64_t id)
 	return change_one(st, &q);
 }
 
+/* ---- federation ----------------------------------------------------------- */
+
+static bool origin_ok(const char *origin, bool local_ok)
+{
+	if (!origin)
+		return false;
+	size_t n = strnlen(origin, STORE_ORIGIN_MAX + 1);
+	return n <= STORE_ORIGIN_MAX && (n > 0 || local_ok);
+}
+
+static int fed_held(struct store *st, uint32_t room, const char *origin, uint64_t seq, bool *held)
+{
+	struct q q;
+	q_start(&q, st, origin[0] ? S_FED_HELD : S_FED_FIND, "fed held");
+	q_int(&q, 1, room);
+	q_text(&q, 2, origin);
+	q_int(&q, 3, (int64_t)seq);
+	bool found = q_step(&q) == SQLITE_ROW;
+	int err = q_end(&q);
+	if (err == ERR_OK)
+		*held = found;
+	return err;
+}
+
+static int fed_hw_get(struct store *st, uint32_t room, const char *origin, uint64_t *hw)
+{
+	struct q q;
+	q_start(&q, st, origin[0] ? S_FED_HW_GET : S_FED_LOCAL_SEQ, "fed hw");
+	q_int(&q, 1, room);
+	if (origin[0])
+		q_text(&q, 2, origin);
+	uint64_t v = 0;
+	if (q_step(&q) == SQLITE_ROW)
+		v = (uint64_t)col_int(&q, 0, 0, INT64_MAX);
+	int err = q_end(&q);
+	if (err == ERR_OK)
+		*hw = v;
+	return err;
+}
+
+/* Marks (origin, seq) received and moves the high-water mark over the run. */
+static int fed_mark(struct store *st, uint32_t room, const char *origin, uint64_t seq)
+{
+	struct q q;
+	uint64_t hw;
+	int err = fed_hw_get(st, room, origin, &hw);
+	if (err)
+		return err;
+	if (seq <= hw)
+		return ERR_OK;
+	if (seq == hw + 1) {
+		hw = seq;
+	} else {
+		q_start(&q, st, S_FED_GOT_ADD, "fed got");
+		q_int(&q, 1, room);
+		q_text(&q, 2, origin);
+		q_int(&q, 3, (int64_t)seq);
+		return q_run(&q);
+	}
+	for (;;) {
+		q_start(&q, st, S_FED_GOT_TAKE, "fed got");
+		q_int(&q, 1, room);
+		q_text(&q, 2, origin);
+		q_int(&q, 3, (int64_t)(hw + 1));
+		if ((err = q_run(&q)) != ERR_OK)
+			return err;
+		if (sqlite3_changes(st->db) == 0)
+			break;
+		hw++;
+	}
+	q_start(&q, st, S_FED_GOT_TRIM, "fed got");
+	q_int(&q, 1, room);
+	q_text(&q, 2, origin);
+	q_int(&q, 3, (int64_t)hw);
+	if ((err = q_run(&q)) != ERR_OK)
+		return err;
+	q_start(&q, st, S_FED_HW_SET, "fed hw");
+	q_int(&q, 1, room);
+	q_text(&q, 2, origin);
+	q_int(&q, 3, (int64_t)hw);
+	return q_run(&q);
+}
+
+int store_post_apply(struct store *st, const struct store_post *p, const char *origin,
+                     uint64_t seq, uint32_t origin_ts, int64_t *id, bool *dup)
+{
+	GUARD(st);
+	if (!p || !id || !dup || p->room == 0 || !origin_ok(origin, false) || seq == 0 ||
+	    seq > INT64_MAX)
+		return ERR_INVAL;
+	if (p->text_len > STORE_TEXT_MAX)
+		return ERR_TOO_BIG;
+	if (memchr(p->text, 0, p->text_len))
+		return ERR_INVAL;
+	struct q q;
+	struct store_room r;
+	bool held = false, retry = false;
+	int64_t found = 0;
+	uint32_t deleted = 0;
+	int err = op_begin(st);
+	if (err)
+		return err;
+	if ((err = fed_held(st, p->room, origin, seq, &held)) != ERR_OK || held)
+		goto out;
+	if (p->sender_ts != 0) {
+		q_start(&q, st, S_POST_FIND_RETRY, "fed apply");
+		q_int(&q, 1, p->room);
+		q_blob(&q, 2, p->author, STORE_PUB_LEN);
+		q_int(&q, 3, p->sender_ts);
+		retry = q_step(&q) == SQLITE_ROW;
+		if ((err = q_end(&q)) != ERR_OK)
+			goto out;
+	}
+	if (!retry) {
+		if ((err = room_get(st, p->room, "fed apply", &r)) != ERR_OK)
+			goto out;
+		if (p->post_ts == 0 || p->post_ts <= r.last_post_ts) {
+			err = ERR_INVAL;
+			goto out;
+		}
+		q_start(&q, st, S_FED_INSERT, "fed apply");
+		q_int(&q, 1, p->room);
+		q_int(&q, 2, p->post_ts);
+		q_int(&q, 3, p->sender_ts);
+		q_blob(&q, 4, p->author, STORE_PUB_LEN);
+		q_blob(&q, 5, p->text, p->text_len);
+		q_text(&q, 6, origin);
+		q_int(&q, 7, (int64_t)seq);
+		q_int(&q, 8, origin_ts);
+		if ((err = q_run(&q)) != ERR_OK)
+			goto out;
+		found = sqlite3_last_insert_rowid(st->db);
+		r.post_count++;
+		if ((err = trim_posts(st, p->room, &r, p->post_ts, &deleted)) != ERR_OK)
+			goto out;
+	}
+	err = fed_mark(st, p->room, origin, seq);
+out:
+	err = op_end(st, err);
+	if (err == ERR_OK) {
+		*id = found;
+		*dup = held || retry;
+	}
+	return err;
+}
+
+int store_fed_held(struct store *st, uint32_t room, const char *origin, uint64_t seq, bool *held)
+{
+	GUARD(st);
+	if (!held || !origin_ok(origin, true) || seq > INT64_MAX)
+		return ERR_INVAL;
+	return fed_held(st, room, origin, seq, held);
+}
+
+int store_fed_hw(struct store *st, uint32_t room, const char *origin, uint64_t *hw)
+{
+	GUARD(st);
+	if (!hw || !origin_ok(origin, true))
+		return ERR_INVAL;
+	return fed_hw_get(st, room, origin, hw);
+}
+
+int store_fed_hw_list(struct store *st, uint32_t room, store_fed_hw_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb)
+		return ERR_INVAL;
+	struct q q;
+	int stop = 0;
+	q_start(&q, st, S_FED_HW_LIST, "fed hw list");
+	q_int(&q, 1, room);
+	while (!stop && !q.bad && q_step(&q) == SQLITE_ROW) {
+		char origin[STORE_ORIGIN_MAX + 1];
+		col_text(&q, 0, origin, sizeof(origin));
+		uint64_t hw = (uint64_t)col_int(&q, 1, 0, INT64_MAX);
+		if (q.bad)
+			break;
+		st->in_cb = true;
+		stop = cb(ctx, origin, hw);
+		st->in_cb = false;
+	}
+	int err = q_end(&q);
+	return err ? err : stop;
+}
+
+int store_fed_after(struct store *st, uint32_t room, const char *origin, uint64_t after,
+                    uint32_t n, store_post_cb *cb, void *ctx)
+{
+	GUARD(st);
+	if (!cb || !origin_ok(origin, true) || after > INT64_MAX)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_FED_AFTER, "fed after");
+	q_int(&q, 1, room);
+	q_text(&q, 2, origin);
+	q_int(&q, 3, (int64_t)after);
+	q_int(&q, 4, n);
+	return q_list(&q, post_row, (union list_cb){.post = cb}, ctx);
+}
+
+int store_fed_find(struct store *st, uint32_t room, const char *origin, uint64_t seq, int64_t *id)
+{
+	GUARD(st);
+	if (!id || !origin_ok(origin, true) || seq > INT64_MAX)
+		return ERR_INVAL;
+	struct q q;
+	q_start(&q, st, S_FED_FIND, "fed find");
+	q_int(&q, 1, room);
+	q_text(&q, 2, origin);
+	q_int(&q, 3, (int64_t)seq);
+	int64_t v = 0;
+	bool found = q_step(&q) == SQLITE_ROW;
+	if (found)
+		v = col_int(&q, 0, 1, INT64_MAX);
+	int err = q_end(&q);
+	if (err == ERR_OK && !found)
+		return ERR_NOT_FOUND;
+	if (err == ERR_OK)
+		*id = v;
+	return err;
+}
+
 int store_post_count(struct store *st, uint32_t room, uint32_t *count)
 {
 	GUARD(st);
@@ -1444,6 +1726,7 @@ static void read_member(struct q *q, void *row)
 		q->bad = true;
 	m->push_failures = col_u8(q, 7);
 	m->created = col_u32(q, 8);
+	m->remote_heard = col_u32(q, 9);
 }
 
 static void bind_key(struct q *q, uint32_t room, const uint8_t *pub)
@@ -1484,6 +1767,7 @@ int store_member_put(struct store *st, uint32_t room, const struct store_member 
 	q_blob(&q, 8, m->out_path, n);
 	q_int(&q, 9, m->push_failures);
 	q_int(&q, 10, m->created);
+	q_int(&q, 11, m->remote_heard);
 	return q_run(&q);
 }
 

@@ -7,6 +7,7 @@
 
 #include "room/settings.h"
 #include "sys/config.h"
+#include "fed/fedmsg.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/num.h"
@@ -107,6 +108,16 @@ static const struct {
 	{ "http.listen", APP_HTTP_DEFAULT,
 	  "the web page (board, members, channel, admin, /metrics): ADDR:PORT, or off;\n"
 	  "# an address other than loopback serves it to the network (logged as a warning)" },
+	{ "fed.url", "",
+	  "federation: mqtt://[USER:PASS@]HOST:PORT/ROOM (mqtts:// for TLS) shares the first\n"
+	  "# room with every roomd on that broker and ROOM (the same room key file at each)" },
+	{ "fed.site", "", "this site's name in the federation, [A-Za-z0-9._-], 1..32 (default:\n"
+	  "# one made at first use and kept in the database); also the MQTT client id" },
+	{ "fed.cafile", "", "federation TLS: the broker's CA certificate (PEM)" },
+	{ "fed.certfile", "", "federation TLS: this site's client certificate (PEM)" },
+	{ "fed.keyfile", "", "federation TLS: its private key (PEM)" },
+	{ "fed.username", "", "federation: broker user name (or in fed.url)" },
+	{ "fed.password", "", "federation: broker password (or in fed.url)" },
 };
 
 int app_config_set(struct app_config *c, const char *key, const char *v)
@@ -174,6 +185,34 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 		if (strcmp(v, "off") != 0 && !listen_spec_ok(v, sizeof(c->http_listen)))
 			return ERR_INVAL;
 		snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
+	} else if (!strncmp(key, "fed.", 4)) {
+		struct {
+			const char *k;
+			char *dst;
+			size_t cap;
+		} f[] = {
+			{ "fed.url", c->fed.url, sizeof(c->fed.url) },
+			{ "fed.site", c->fed.site, sizeof(c->fed.site) },
+			{ "fed.cafile", c->fed.cafile, sizeof(c->fed.cafile) },
+			{ "fed.certfile", c->fed.certfile, sizeof(c->fed.certfile) },
+			{ "fed.keyfile", c->fed.keyfile, sizeof(c->fed.keyfile) },
+			{ "fed.username", c->fed.username, sizeof(c->fed.username) },
+			{ "fed.password", c->fed.password, sizeof(c->fed.password) },
+		};
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			if (strcmp(key, f[i].k))
+				continue;
+			if (strlen(v) >= f[i].cap)
+				return ERR_INVAL;
+			if (!strcmp(key, "fed.url") && v[0] && strncmp(v, "mqtt://", 7) &&
+			    strncmp(v, "mqtts://", 8))
+				return ERR_INVAL;
+			if (!strcmp(key, "fed.site") && v[0] && !fed_site_valid(v))
+				return ERR_INVAL;
+			snprintf(f[i].dst, f[i].cap, "%s", v);
+			return ERR_OK;
+		}
+		return ERR_NOT_FOUND;
 	} else {
 		const struct setting_def *sd = room_setting_find(key);
 		if (!sd)

@@ -25,6 +25,13 @@ struct app_config {
 	struct mesh_cfg mesh;
 	struct room_settings room;
 	char http_listen[128]; /* the web page: ADDR:PORT or "off" */
+	/* federation (issue 17): fed.url mqtt://[user:pass@]HOST:PORT/ROOM or "" */
+	struct {
+		char url[512];
+		char site[33]; /* "" = the one saved in the database (made at first use) */
+		char cafile[512], certfile[512], keyfile[512];
+		char username[128], password[128];
+	} fed;
 	/* the room keys the file itself set (bit i: room_setting_defs[i]), so
 	 * that roomd can say which of them an existing room overrides */
 	uint64_t room_keys_in_file;

@@ -54,6 +54,8 @@ struct web_host {
 	int (*command)(void *ctx, int i, const char *line, char *reply, size_t cap);
 	/* the radio's counters and gauges, at most max; returns how many */
 	int (*radio_counters)(void *ctx, struct web_counter *out, int max);
+	/* the federation's counters and gauges (NULL or 0: none), as roomd_fed_* */
+	int (*fed_counters)(void *ctx, struct web_counter *out, int max);
 	/* the radio settings in use, one line */
 	void (*radio_settings)(void *ctx, char *out, size_t cap);
 	uint64_t (*now_ms)(void); /* monotonic */

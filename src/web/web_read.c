@@ -294,6 +294,12 @@ static void stats_json(struct web *w, struct wout *o)
 	wout_puts(o, "\"radio\":{");
 	for (int i = 0; i < n; i++)
 		wout_printf(o, "%s\"%s\":%.17g", i ? "," : "", rc[i].name, rc[i].value);
+	n = w->h.fed_counters ? w->h.fed_counters(w->h.ctx, rc, 48) : 0;
+	if (n > 0) { /* the federation (issue 17), when the program has one */
+		wout_puts(o, "},\"fed\":{");
+		for (int i = 0; i < n; i++)
+			wout_printf(o, "%s\"%s\":%.17g", i ? "," : "", rc[i].name, rc[i].value);
+	}
 	char rs[160];
 	w->h.radio_settings(w->h.ctx, rs, sizeof(rs));
 	wout_puts(o, "},\"radio_settings\":");
@@ -342,6 +348,22 @@ void web_api_stats(struct web *w, struct evhttp_request *req)
 }
 
 /* The radio's counters and the web page's own, for /metrics. */
+/* The federation's figures (roomd_fed_*), when the program has them. */
+static void metrics_fed(struct web *w, struct wout *o)
+{
+	struct web_counter rc[48];
+	int n = w->h.fed_counters ? w->h.fed_counters(w->h.ctx, rc, 48) : 0;
+	for (int i = 0; i < n; i++) {
+		char name[96];
+		snprintf(name, sizeof(name), "roomd_fed_%s%s", rc[i].name,
+		         rc[i].type == WEB_COUNTER ? "_total" : "");
+		if (!web_metric_name_ok(name))
+			continue;
+		web_metric_head(o, name, rc[i].type, rc[i].help);
+		web_metric_sample(o, name, NULL, NULL, NULL, NULL, rc[i].value);
+	}
+}
+
 static void metrics_radio_web(struct web *w, struct wout *o)
 {
 	struct web_counter rc[48];
@@ -441,6 +463,7 @@ void web_metrics(struct web *w, struct evhttp_request *req)
 				                  d ? "out" : "in", "type", pkt_type_name(t),
 				                  (double)w->pkts[d][t]);
 	metrics_radio_web(w, &o);
+	metrics_fed(w, &o);
 	web_send_buf(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", &o);
 	wout_free(&o);
 }

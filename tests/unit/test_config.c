@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "room/settings.h"
 #include "sys/config.h"
+#include "sys/mqtt.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -278,9 +279,50 @@ static void test_http_listen(void)
 	CHECK_STR(c.http_listen, "[::1]:8073"); /* a refused value changes nothing */
 }
 
+/* fed.*: the federation's keys (issue 17); the URL itself is parsed by mqtt.c. */
+static void test_fed_keys(void)
+{
+	struct app_config c;
+	struct mqtt_cfg mc;
+	char room[80];
+	app_config_defaults(&c);
+	CHECK_STR(c.fed.url, "");
+	CHECK_EQ(app_config_set(&c, "fed.url", "mqtt://u:p@127.0.0.1:1883/valley"), ERR_OK);
+	CHECK_EQ(app_config_set(&c, "fed.url", "http://x/valley"), ERR_INVAL);
+	CHECK_STR(c.fed.url, "mqtt://u:p@127.0.0.1:1883/valley");
+	CHECK_EQ(app_config_set(&c, "fed.site", "hill-1"), ERR_OK);
+	CHECK_EQ(app_config_set(&c, "fed.site", "hill 1"), ERR_INVAL);
+	CHECK_EQ(app_config_set(&c, "fed.site", "012345678901234567890123456789012"), ERR_INVAL);
+	CHECK_STR(c.fed.site, "hill-1");
+	CHECK_EQ(app_config_set(&c, "fed.cafile", "/etc/roomd/ca.crt"), ERR_OK);
+	CHECK_EQ(app_config_set(&c, "fed.username", "a"), ERR_OK);
+	CHECK_EQ(app_config_set(&c, "fed.password", "pw"), ERR_OK);
+	CHECK_EQ(app_config_set(&c, "fed.nothing", "x"), ERR_NOT_FOUND);
+
+	memset(&mc, 0, sizeof(mc));
+	CHECK_EQ(mqtt_url_parse(c.fed.url, &mc, room, sizeof(room)), ERR_OK);
+	CHECK_STR(mc.host, "127.0.0.1");
+	CHECK_EQ(mc.port, 1883);
+	CHECK_STR(mc.username, "u");
+	CHECK_STR(mc.password, "p");
+	CHECK_STR(room, "valley");
+	CHECK(!mc.tls);
+	memset(&mc, 0, sizeof(mc));
+	CHECK_EQ(mqtt_url_parse("mqtts://broker.example.org/r1", &mc, room, sizeof(room)), ERR_OK);
+	CHECK(mc.tls);
+	CHECK_EQ(mc.port, 8883);
+	CHECK_STR(mc.username, "");
+	const char *bad[] = { "mqtt://host:1883/", "mqtt://host:1883", "mqtt://host:0/r",
+			      "mqtt://host:65536/r", "mqtt://:1883/r", "mqtt://host:1883/a/b",
+			      "mqtt://host:1883/r#", "mqtt://@host/r", "tcp://host/r" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ(mqtt_url_parse(bad[i], &mc, room, sizeof(room)), ERR_INVAL);
+}
+
 int main(void)
 {
 	log_set_level(LOG_NONE); /* the reader logs each bad line */
+	test_fed_keys();
 	test_defaults();
 	test_keys();
 	test_file();

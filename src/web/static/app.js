@@ -175,7 +175,8 @@ async function channel() {
     el("div", { class: "grid" },
       el("div", { class: "card" }, el("b", { text: "Packets by type" }), types),
       el("div", { class: "card" }, el("b", { text: "Now" }), kv(now)),
-      el("div", { class: "card" }, el("b", { text: "Errors" }), kv(errors))));
+      el("div", { class: "card" }, el("b", { text: "Errors" }), kv(errors)),
+      ...(s.fed ? [el("div", { class: "card", id: "fed" }, el("b", { text: "Federation" }), kv(s.fed))] : [])));
 }
 
 // ---- admin ----
