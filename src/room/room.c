@@ -863,6 +863,11 @@ reply:
 	m->caught_up = 0;
 	m->next_push_ms = rx->now_ms + (pkt_is_flood(rx->pkt) ? LOGIN_PUSH_DELAY_FLOOD_MS
 							       : LOGIN_PUSH_DELAY_DIRECT_MS);
+	/* a push kept out by the login (its ACK may still come) is kept only
+	 * until the login's own push slot: a member that logs in with the sync
+	 * point it had does not have that copy, or its ACK would have come by
+	 * then; an ACK after it is still taken (late_ack_keep) */
+	m->push_drop_ms = m->pending ? m->next_push_ms : 0;
 	send_reply(r, m, rx->pkt, PKT_RESPONSE, resp, sizeof(resp), REPLY_DELAY_MS);
 }
 
@@ -1601,6 +1606,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	 * code) crosses one more. */
 	m->push_min_ack_ms = hops * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
 			     lora_airtime_ms(&r->mesh->cfg.lp, 6);
+	m->push_drop_ms = 0;
 	m->pending = true;
 	r->inflight[r->n_inflight++] = (uint32_t)(m - r->members);
 	m->push_ts = p->post_ts;
@@ -1677,11 +1683,30 @@ static void push_timeout(struct room *r, struct room_member *m, uint64_t now)
 	r->stats.push_rounds++;
 }
 
+/* A push a login kept out, dropped at the login's push slot once its ACK
+ * is no longer due (not a failure: the member showed life): the next copy
+ * goes at once.  Not the unchanged copy resent after a restart, whose
+ * outcome decides what the member is assumed to have (HELD_RESENT). */
+static bool push_drop(struct room *r, struct room_member *m, uint64_t now)
+{
+	if (!m->push_drop_ms || now < m->push_drop_ms ||
+	    (m->push_resend && m->held == HELD_RESENT) ||
+	    now < after_tx(r, m, m->ack_due_span_ms, now))
+		return false;
+	m->pending = false;
+	m->push_drop_ms = 0;
+	r->push_idle_ms = now;
+	late_ack_keep(r, m);
+	return true;
+}
+
 static void push_timeouts(struct room *r, uint64_t now)
 {
 	for (unsigned j = 0; j < r->n_inflight; j++) {
 		struct room_member *m = &r->members[r->inflight[j]];
 		if (!m->pending)
+			continue;
+		if (push_drop(r, m, now))
 			continue;
 		m->ack_timeout_ms = after_tx(r, m, m->ack_span_ms, now);
 		if (now >= m->ack_timeout_ms)

@@ -168,6 +168,8 @@ struct room_member {
 	uint32_t silent_hour;    /* room RTC at the start of the hour counted below */
 	unsigned silent_pushes;  /* unanswered pushes in that hour */
 	uint64_t next_push_ms;   /* no push before this */
+	uint64_t push_drop_ms;   /* a login kept the outstanding push out until this
+				  * (0 = none): then it is dropped, not failed */
 	uint32_t caught_up;      /* == the room's post_gen: the store had nothing newer at
 				  * the last look, and no post came since (0 = not caught up) */
 	bool dirty;              /* sync/replay state not yet written */

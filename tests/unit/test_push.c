@@ -714,6 +714,61 @@ static void test_resume(void)
 	resume_story(true, 8 * 60000);
 }
 
+/* ---- a login while a push to the member is out and past its ACK ---- */
+
+struct push_out {
+	struct story *s;
+	int c;
+};
+
+static bool push_out(struct world *w, void *ctx)
+{
+	(void)w;
+	struct push_out *x = ctx;
+	struct room_member *m = member_of(x->s, x->c);
+	return m && m->pending;
+}
+
+/* bob is away when a post is pushed to him and logs in again while that
+ * push is still out, long after its ACK was due, with the sync point he had
+ * (he never got it): he gets the post soon after his login, not once the
+ * push has timed out (real-time catch-up benchmark: the first push after
+ * a restart went to a resumed member away, and his login waited for its
+ * 12 s flood timeout). */
+static void test_login_push_out(void)
+{
+	struct story s;
+	story_open(&s, SEED + 12);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+	uint32_t to = world_room(w, s.rd, 0)->stats.push_timeouts;
+	CHECK(post(w, a, s.rp, "while bob is away"));
+	struct push_out x = {&s, b};
+	CHECK(world_run_until_pred(w, push_out, &x, 30000));
+	world_run_for(w, 1500); /* the push is on the air and its ACK overdue */
+	CHECK(member_of(&s, b)->pending);
+	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	uint64_t t0 = world_now_ms(w);
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 60000));
+	uint64_t t1 = first_post_after(w, b, s.rp, t0);
+	CHECK(t1 != 0 && t1 - t0 < 2500);
+	printf("test_push: bob logs in while a push to him is out: the post %llu ms after the "
+	       "login\n",
+	       (unsigned long long)(t1 - t0));
+	CHECK_EQ(world_room(w, s.rd, 0)->stats.push_timeouts, to); /* given up, not failed */
+	world_run_for(w, 30000);
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 1);
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
 /* ---- 13.10: a banned key gets nothing ---- */
 
 static void test_banned(void)
@@ -883,6 +938,7 @@ int main(void)
 	test_no_repeated_copy();
 	test_resume();
 	test_clean_stop();
+	test_login_push_out();
 	test_banned();
 	test_silent_member();
 	test_silent_crowd();
