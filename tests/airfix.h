@@ -1,6 +1,6 @@
 /*
  * airfix.h - a room attacked from the air, for the unit tests of its
- * defences (test_air.c): the room runs on its own mesh in virtual time;
+ * defences (test_guard.c, test_air.c): the room runs on its own mesh in virtual time;
  * clients are just keys, the test builds their packets (logins, posts,
  * requests, PATHs, ACKs) with the mesh builders, feeds the encoded frames
  * to the room's mesh and looks at what the room transmits.  Captured frames
@@ -29,35 +29,6 @@
 
 #ifndef AIRFIX_DB_PREFIX
 #define AIRFIX_DB_PREFIX "/tmp/airfix_"
-/* A captured login with bit 255 of its sender key flipped: the MAC still
- * holds (the X25519 secret ignores that bit). */
-static inline struct capture flip_login(const struct capture *cap)
-{
-	struct pkt p;
-	struct capture f;
-	CHECK_EQ(pkt_decode(&p, cap->b, cap->len), ERR_OK);
-	CHECK_EQ(pkt_type(&p), PKT_ANON_REQ);
-	p.payload[1 + CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
-	CHECK_EQ(pkt_encode(&p, f.b, sizeof(f.b), &f.len), ERR_OK);
-	return f;
-}
-
-/* The key c with bit 255 flipped. */
-static inline void flip_key(uint8_t key[CRYPTO_PUB_SIZE], const struct client *c)
-{
-	memcpy(key, c->id.pub, CRYPTO_PUB_SIZE);
-	key[CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
-}
-
-/* The member whose key is exactly pub (not up to bit 255), or NULL. */
-static inline struct room_member *member_exact(const uint8_t *pub)
-{
-	for (size_t i = 0; i < room.n_members; i++)
-		if (memcmp(room.members[i].pub, pub, CRYPTO_PUB_SIZE) == 0)
-			return &room.members[i];
-	return NULL;
-}
-
 #endif
 
 #define T0 1750000000u
