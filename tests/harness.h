@@ -14,51 +14,49 @@
 
 static unsigned harness_pass, harness_fail;
 
-#define CHECK(cond)                                                                 \
-	do {                                                                        \
-		if (cond) {                                                         \
-			harness_pass++;                                             \
-		} else {                                                            \
-			harness_fail++;                                             \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                             \
-		}                                                                   \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			harness_pass++;                                                            \
+		} else {                                                                           \
+			harness_fail++;                                                            \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                              \
-	do {                                                                        \
-		long long va_ = (long long)(a), vb_ = (long long)(b);               \
-		if (va_ == vb_) {                                                   \
-			harness_pass++;                                             \
-		} else {                                                            \
-			harness_fail++;                                             \
-			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", \
-				__FILE__, __LINE__, #a, va_, #b, vb_);              \
-		}                                                                   \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long va_ = (long long)(a), vb_ = (long long)(b);                              \
+		if (va_ == vb_) {                                                                  \
+			harness_pass++;                                                            \
+		} else {                                                                           \
+			harness_fail++;                                                            \
+			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n",        \
+			        __FILE__, __LINE__, #a, va_, #b, vb_);                             \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_MEM(a, b, n)                                                          \
-	do {                                                                        \
-		if (memcmp((a), (b), (n)) == 0) {                                   \
-			harness_pass++;                                             \
-		} else {                                                            \
-			harness_fail++;                                             \
-			fprintf(stderr, "%s:%d: CHECK_MEM failed: %s vs %s (%zu bytes)\n", \
-				__FILE__, __LINE__, #a, #b, (size_t)(n));          \
-		}                                                                   \
+#define CHECK_MEM(a, b, n)                                                                         \
+	do {                                                                                       \
+		if (memcmp((a), (b), (n)) == 0) {                                                  \
+			harness_pass++;                                                            \
+		} else {                                                                           \
+			harness_fail++;                                                            \
+			fprintf(stderr, "%s:%d: CHECK_MEM failed: %s vs %s (%zu bytes)\n",         \
+			        __FILE__, __LINE__, #a, #b, (size_t)(n));                          \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                             \
-	do {                                                                        \
-		const char *sa_ = (a), *sb_ = (b);                                  \
-		if (sa_ && sb_ && strcmp(sa_, sb_) == 0) {                          \
-			harness_pass++;                                             \
-		} else {                                                            \
-			harness_fail++;                                             \
-			fprintf(stderr, "%s:%d: CHECK_STR failed: \"%s\" vs \"%s\"\n", \
-				__FILE__, __LINE__, sa_ ? sa_ : "(null)",          \
-				sb_ ? sb_ : "(null)");                              \
-		}                                                                   \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *sa_ = (a), *sb_ = (b);                                                 \
+		if (sa_ && sb_ && strcmp(sa_, sb_) == 0) {                                         \
+			harness_pass++;                                                            \
+		} else {                                                                           \
+			harness_fail++;                                                            \
+			fprintf(stderr, "%s:%d: CHECK_STR failed: \"%s\" vs \"%s\"\n", __FILE__,   \
+			        __LINE__, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");             \
+		}                                                                                  \
 	} while (0)
 
 static inline int harness_done(const char *name)

@@ -57,13 +57,13 @@ enum {
 	EXIT_RUNTIME = 1, /* a runtime error: a restart may help */
 	EXIT_CONFIG = 2,  /* usage or configuration */
 	EXIT_LOCKED = 3,  /* another roomd runs on the data directory */
-	EXIT_STORE = 4,   /* the database is corrupt, not roomd's or too new: a restart cannot help */
+	EXIT_STORE = 4, /* the database is corrupt, not roomd's or too new: a restart cannot help */
 };
 
-#define MAX_ROOMS 16
+#define MAX_ROOMS       16
 #define MAX_CTL_CLIENTS 8
-#define LINE_MAX_LEN 512
-#define RADIO_FDS_MAX 8
+#define LINE_MAX_LEN    512
+#define RADIO_FDS_MAX   8
 
 struct daemon;
 
@@ -91,7 +91,7 @@ struct daemon {
 	int ctl_fd;
 	dev_t ctl_dev; /* the socket file we bound: removed at exit only if still ours */
 	ino_t ctl_ino;
-	int lock_fd;   /* DIR/roomd.lock, held while we run */
+	int lock_fd; /* DIR/roomd.lock, held while we run */
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_client ctl[MAX_CTL_CLIENTS];
 	struct room_node node; /* the radio, shared by the rooms */
@@ -119,7 +119,7 @@ static volatile sig_atomic_t stop_signal; /* set by the loop's signal events */
 
 /* One line per frame: wall time, direction, signal, hex. */
 static void packet_log(struct daemon *d, const char *dir, const uint8_t *frame, size_t len,
-		       int snr_x4, int rssi)
+                       int snr_x4, int rssi)
 {
 	char ts[32];
 	time_t now = (time_t)(app_wall_ms() / 1000);
@@ -249,8 +249,7 @@ static int on_packet_log(void *ctx, struct room *r, int op, char *out, size_t ca
 			return ERR_SYS;
 		}
 		return ERR_OK;
-	case ROOM_LOG_STOP:
-		return ERR_OK; /* node.log_on stops the writing; the file stays open */
+	case ROOM_LOG_STOP: return ERR_OK; /* node.log_on stops the writing; the file stays open */
 	case ROOM_LOG_ERASE:
 		if (d->log_f) {
 			fclose(d->log_f);
@@ -278,7 +277,7 @@ static int on_save_identity(void *ctx, struct room *r, const struct ident *id)
 	int rc = app_ident_save(path, id);
 	if (rc == ERR_OK)
 		log_info("roomd", "room %u: new identity saved to %s; used after a restart",
-			 r->store_id, path);
+		         r->store_id, path);
 	return rc;
 }
 
@@ -330,10 +329,12 @@ static int on_backup(void *ctx, struct room *r, const char *path, char *note, si
 		snprintf(list + off, 256 - off, "%sroom-%u.id", off ? ", " : "", id);
 	}
 	if (failed[0]) {
-		log_warn("roomd", "backup: %s not copied to %s (a different file is there, or "
-				  "it cannot be written)", failed, dir);
+		log_warn("roomd",
+		         "backup: %s not copied to %s (a different file is there, or "
+		         "it cannot be written)",
+		         failed, dir);
 		snprintf(note, cap, "keys %s copied beside it; NOT copied: %s (see the log)",
-			 done[0] ? done : "none", failed);
+		         done[0] ? done : "none", failed);
 	} else {
 		snprintf(note, cap, "with the room keys beside it (%s): keep them secret", done);
 	}
@@ -363,8 +364,7 @@ static void on_fed_member(void *ctx, struct room *r, const struct room_member *m
 		fed_member_saved(&d->fed, m);
 }
 
-static void on_fed_ban(void *ctx, struct room *r, const uint8_t pub[32], bool banned,
-		       uint32_t when)
+static void on_fed_ban(void *ctx, struct room *r, const uint8_t pub[32], bool banned, uint32_t when)
 {
 	struct daemon *d = ctx;
 	if (fed_room(d, r))
@@ -439,7 +439,7 @@ static int fed_start(struct daemon *d)
 	memset(&mc, 0, sizeof(mc));
 	if (mqtt_url_parse(d->cfg.fed.url, &mc, room_name, sizeof(room_name)) != ERR_OK) {
 		log_err("roomd", "fed.url %s: expected mqtt://[user:pass@]HOST:PORT/ROOM",
-			d->cfg.fed.url);
+		        d->cfg.fed.url);
 		return ERR_CONFIG;
 	}
 	if (fed_site(d, site, sizeof(site)) != ERR_OK)
@@ -463,7 +463,7 @@ static int fed_start(struct daemon *d)
 		return rc;
 	d->fed_on = true;
 	log_info("roomd", "federation: room '%s' as site %s on %s:%d, topic roomd/%s/",
-		 d->rooms[0]->set.name, site, mc.host, mc.port, room_name);
+	         d->rooms[0]->set.name, site, mc.host, mc.port, room_name);
 	return ERR_OK;
 }
 
@@ -494,7 +494,7 @@ static void mqtt_watch(struct daemon *d)
 	if (fd < 0)
 		return;
 	d->ev_mqtt = event_new(d->base, fd, (short)(EV_READ | EV_PERSIST | (wr ? EV_WRITE : 0)),
-			       on_mqtt_fd, d);
+	                       on_mqtt_fd, d);
 	if (!d->ev_mqtt || event_add(d->ev_mqtt, NULL) < 0)
 		log_err("roomd", "event loop: cannot watch the broker");
 }
@@ -515,8 +515,10 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 		return 0;
 	}
 	if (memcmp(id.pub, sr->pub, 32) != 0)
-		log_warn("roomd", "%s: identity differs from the one room %u was created with "
-				  "(set prv.key); using the file", path, sr->id);
+		log_warn("roomd",
+		         "%s: identity differs from the one room %u was created with "
+		         "(set prv.key); using the file",
+		         path, sr->id);
 	struct room *r = calloc(1, sizeof(*r));
 	rc = r ? room_open(r, &d->mesh, d->store, sr->id, &id, &d->clock, app_now_ms()) : ERR_NOMEM;
 	ident_wipe(&id);
@@ -526,29 +528,28 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 		return 0;
 	}
 	d->rooms[d->n_rooms] = r;
-	r->hooks = (struct room_hooks){ .reboot = on_reboot,
-					.radio_changed = on_radio_changed,
-					.packet_log = on_packet_log,
-					.save_identity = on_save_identity,
-					.backup = on_backup,
-					.post_stored = on_fed_post,
-					.member_saved = on_fed_member,
-					.ban_changed = on_fed_ban,
-					.post_deleting = on_fed_delete,
-					.status = on_fed_status,
-					.settings_changed = on_fed_settings,
-					.ctx = d };
+	r->hooks = (struct room_hooks){.reboot = on_reboot,
+	                               .radio_changed = on_radio_changed,
+	                               .packet_log = on_packet_log,
+	                               .save_identity = on_save_identity,
+	                               .backup = on_backup,
+	                               .post_stored = on_fed_post,
+	                               .member_saved = on_fed_member,
+	                               .ban_changed = on_fed_ban,
+	                               .post_deleting = on_fed_delete,
+	                               .status = on_fed_status,
+	                               .settings_changed = on_fed_settings,
+	                               .ctx = d};
 	r->node = &d->node;
 	d->n_rooms++;
 	log_info("roomd", "room %u '%s' key %02x%02x%02x%02x... %zu members", sr->id, r->set.name,
-		 r->ep.id.pub[0], r->ep.id.pub[1], r->ep.id.pub[2], r->ep.id.pub[3], r->n_members);
+	         r->ep.id.pub[0], r->ep.id.pub[1], r->ep.id.pub[2], r->ep.id.pub[3], r->n_members);
 	return 0;
 }
 
 /* Registers a room with identity id in the store and gives it the config
  * file's room settings; *rid is its id. */
-static int register_room(struct daemon *d, const char *name, const struct ident *id,
-			 uint32_t *rid)
+static int register_room(struct daemon *d, const char *name, const struct ident *id, uint32_t *rid)
 {
 	struct room_settings s;
 	int rc = store_room_add(d->store, name, id->pub, rid);
@@ -569,7 +570,7 @@ static int register_room(struct daemon *d, const char *name, const struct ident 
  * identity file is never overwritten (it may be the only copy of a key
  * that members know). */
 static int create_room(struct daemon *d, const char *name, char *why, size_t why_cap,
-		       uint32_t *out_id)
+                       uint32_t *out_id)
 {
 	struct ident id;
 	char path[4096];
@@ -586,8 +587,10 @@ static int create_room(struct daemon *d, const char *name, char *why, size_t why
 	if (rc == ERR_OK) {
 		snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, rid);
 		if (access(path, F_OK) == 0 || errno != ENOENT) {
-			snprintf(why, why_cap, "room-%u.id exists and belongs to no room: move it "
-					       "away, or restart roomd to adopt it", rid);
+			snprintf(why, why_cap,
+			         "room-%u.id exists and belongs to no room: move it "
+			         "away, or restart roomd to adopt it",
+			         rid);
 			rc = ERR_INVAL;
 		}
 	}
@@ -650,7 +653,7 @@ static int adopt_identities(struct daemon *d, const char *first_name)
 		rc = app_ident_load(path, &id);
 		if (rc) {
 			log_err("roomd", "%s: cannot read it (%s); move it away to start", path,
-				err_str(rc));
+			        err_str(rc));
 			return rc;
 		}
 		if (store_room_find(d->store, id.pub, &sr) == ERR_OK) {
@@ -668,9 +671,11 @@ static int adopt_identities(struct daemon *d, const char *first_name)
 			rc = ERR_SYS;
 			break;
 		}
-		log_warn("roomd", "%s has no room in the database: adopted as room %u with its "
-				  "key (its posts and members are not there; settings are the "
-				  "config file's)", path, rid);
+		log_warn("roomd",
+		         "%s has no room in the database: adopted as room %u with its "
+		         "key (its posts and members are not there; settings are the "
+		         "config file's)",
+		         path, rid);
 	}
 	return rc;
 }
@@ -798,14 +803,16 @@ static int room_remove(struct daemon *d, const char *arg, char *reply, size_t ca
 	for (int k = 0; k <= MAX_CTL_CLIENTS; k++)
 		*sel[k] = *sel[k] == i ? 0 : *sel[k] > i ? *sel[k] - 1 : *sel[k];
 	log_info("roomd", "room %u '%s' removed; its key is kept in %s", id, name, kept);
-	snprintf(reply, cap, "OK - room '%s' removed with its posts, members and settings; "
-			     "its key is kept in room-%u.id.removed", name, id);
+	snprintf(reply, cap,
+	         "OK - room '%s' removed with its posts, members and settings; "
+	         "its key is kept in room-%u.id.removed",
+	         name, id);
 	return ERR_OK;
 }
 
 /* Runs one command line for the room *cur; returns ERR_OK or an error for the status. */
 static int run_command(struct daemon *d, const char *line, enum cmd_origin origin, int *cur,
-		       char *reply, size_t cap)
+                       char *reply, size_t cap)
 {
 	/* daemon-level commands first: room selection */
 	if (strcmp(line, "rooms") == 0) {
@@ -813,10 +820,10 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		reply[0] = 0;
 		for (int i = 0; i < d->n_rooms && off < cap; i++) {
 			struct room *r = d->rooms[i];
-			int n = snprintf(reply + off, cap - off, "%s%c%d %s %02X%02X%02X%02X %zu members",
-					 i ? "\n" : "", i == *cur ? '*' : ' ', i,
-					 r->set.name, r->ep.id.pub[0], r->ep.id.pub[1],
-					 r->ep.id.pub[2], r->ep.id.pub[3], r->n_members);
+			int n = snprintf(
+			    reply + off, cap - off, "%s%c%d %s %02X%02X%02X%02X %zu members",
+			    i ? "\n" : "", i == *cur ? '*' : ' ', i, r->set.name, r->ep.id.pub[0],
+			    r->ep.id.pub[1], r->ep.id.pub[2], r->ep.id.pub[3], r->n_members);
 			if (n > 0)
 				off += (size_t)n;
 		}
@@ -838,11 +845,11 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		return room_remove(d, line + 12, reply, cap);
 	if (strcmp(line, "help") == 0) {
 		snprintf(reply, cap,
-			 "  rooms: list the rooms (* = selected)\n"
-			 "  use <index|name>: select a room\n"
-			 "  room.add <name>: create a room with a fresh identity\n"
-			 "  room.remove <index|name>: delete a room's posts, members and settings "
-			 "(its key is kept as room-N.id.removed; never the last room)\n");
+		         "  rooms: list the rooms (* = selected)\n"
+		         "  use <index|name>: select a room\n"
+		         "  room.add <name>: create a room with a fresh identity\n"
+		         "  room.remove <index|name>: delete a room's posts, members and settings "
+		         "(its key is kept as room-N.id.removed; never the last room)\n");
 		size_t off = strlen(reply);
 		room_cmd_help(reply + off, cap - off);
 		return ERR_OK;
@@ -892,7 +899,7 @@ static void console_read(struct daemon *d)
 
 static int ctl_open(struct daemon *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int n = snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/control.sock", d->cfg.data_dir);
 	if (n < 0 || (size_t)n >= sizeof(d->ctl_path)) {
 		log_warn("roomd", "data directory path too long for a control socket");
@@ -903,7 +910,8 @@ static int ctl_open(struct daemon *d)
 	d->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	struct stat st;
 	if (d->ctl_fd < 0 || bind(d->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 4) < 0 || stat(d->ctl_path, &st) < 0) {
+	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 4) < 0 ||
+	    stat(d->ctl_path, &st) < 0) {
 		log_warn("roomd", "control socket %s: %s", d->ctl_path, strerror(errno));
 		if (d->ctl_fd >= 0)
 			close(d->ctl_fd);
@@ -969,7 +977,7 @@ static int ctl_write(int fd, const char *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = { fd, POLLOUT, 0 };
+			struct pollfd p = {fd, POLLOUT, 0};
 			if (poll(&p, 1, 1000) <= 0)
 				return ERR_SYS; /* a client that does not read is dropped */
 			continue;
@@ -1028,7 +1036,7 @@ static void ctl_read(struct daemon *d, struct ctl_client *c)
 		if (nl > c->buf && nl[-1] == '\r')
 			nl[-1] = 0;
 		int rc = *c->buf ? run_command(d, c->buf, CMD_LOCAL, &c->room, reply, sizeof(reply))
-				 : (reply[0] = 0, ERR_OK);
+		                 : (reply[0] = 0, ERR_OK);
 		if (ctl_reply(c, reply, rc) != ERR_OK) {
 			ctl_close(c);
 			return;
@@ -1045,7 +1053,7 @@ static void ctl_read(struct daemon *d, struct ctl_client *c)
 
 static void radio_events_init(struct daemon *d, struct radio_events *ev)
 {
-	*ev = (struct radio_events){ radio_rx, radio_tx_done, radio_link, d };
+	*ev = (struct radio_events){radio_rx, radio_tx_done, radio_link, d};
 }
 
 /* The radio of the last run (global settings), to say when it changed. */
@@ -1059,11 +1067,13 @@ static void log_radio(struct daemon *d)
 	char now[64], last[STORE_SETTING_VALUE_MAX];
 	room_radio_format(&rc->lp, now, sizeof(now));
 	log_info("roomd", "radio %s: %s (MHz,kHz,SF,CR), %d dBm", d->cfg.radio, now,
-		 rc->tx_power_dbm);
+	         rc->tx_power_dbm);
 	if (store_setting_get(d->store, 0, LAST_RADIO_KEY, "", last, sizeof(last)) == ERR_OK &&
 	    last[0] && strcmp(last, now) != 0)
-		log_warn("roomd", "the radio settings changed since the last run (were %s, now %s): "
-				  "members still on %s will not hear the room", last, now, last);
+		log_warn("roomd",
+		         "the radio settings changed since the last run (were %s, now %s): "
+		         "members still on %s will not hear the room",
+		         last, now, last);
 	if (strcmp(last, now) != 0)
 		store_setting_set(d->store, 0, LAST_RADIO_KEY, now);
 }
@@ -1100,11 +1110,12 @@ static void log_overridden(struct daemon *d, const char *conf)
 			    strcmp(want, have) == 0)
 				continue;
 			bool secret = strstr(sd->key, "password") != NULL;
-			log_warn("roomd", "%s: %s = %s does not apply to room %d '%s', which has %s "
-					  "of its own (the file gives new rooms' defaults; change it "
-					  "with: roomctl -d DIR --room %d set %s ...)",
-				 conf, sd->key, secret ? "***" : want, i, r->set.name,
-				 secret ? "another" : have, i, sd->key);
+			log_warn("roomd",
+			         "%s: %s = %s does not apply to room %d '%s', which has %s "
+			         "of its own (the file gives new rooms' defaults; change it "
+			         "with: roomctl -d DIR --room %d set %s ...)",
+			         conf, sd->key, secret ? "***" : want, i, r->set.name,
+			         secret ? "another" : have, i, sd->key);
 		}
 	}
 }
@@ -1170,7 +1181,7 @@ static void service(struct daemon *d)
 	uint64_t wait = next == UINT64_MAX ? 1000 : next <= now ? 0 : next - now;
 	if (wait > 1000)
 		wait = 1000;
-	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
 	evtimer_add(d->ev_timer, &tv);
 }
 
@@ -1189,8 +1200,8 @@ static void on_radio_fd(evutil_socket_t fd, short what, void *arg)
 	memcpy(fds, d->radio_fds, sizeof(fds[0]) * (size_t)n);
 	for (int i = 0; i < n; i++)
 		fds[i].revents = fds[i].fd != fd ? 0
-				 : (short)(((what & EV_READ) ? POLLIN : 0) |
-					   ((what & EV_WRITE) ? POLLOUT : 0));
+		                                 : (short)(((what & EV_READ) ? POLLIN : 0) |
+		                                           ((what & EV_WRITE) ? POLLOUT : 0));
 	uint64_t now = app_now_ms();
 	mesh_tick(&d->mesh, now);
 	radio_handle(d->radio, fds, n, now);
@@ -1219,7 +1230,7 @@ static void radio_watch(struct daemon *d)
 	d->n_radio = 0;
 	for (int i = 0; i < n; i++) {
 		short what = (short)(EV_PERSIST | ((fds[i].events & POLLIN) ? EV_READ : 0) |
-				     ((fds[i].events & POLLOUT) ? EV_WRITE : 0));
+		                     ((fds[i].events & POLLOUT) ? EV_WRITE : 0));
 		struct event *ev = event_new(d->base, fds[i].fd, what, on_radio_fd, d);
 		if (!ev || event_add(ev, NULL) < 0) {
 			log_err("roomd", "event loop: cannot watch the radio");
@@ -1278,8 +1289,8 @@ static int loop_open(struct daemon *d)
 	d->ev_timer = evtimer_new(d->base, on_timer, d);
 	d->ev_sig[0] = evsignal_new(d->base, SIGINT, on_stop_signal, d);
 	d->ev_sig[1] = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
-	if (!d->ev_timer || !d->ev_sig[0] || !d->ev_sig[1] || evsignal_add(d->ev_sig[0], NULL) < 0 ||
-	    evsignal_add(d->ev_sig[1], NULL) < 0)
+	if (!d->ev_timer || !d->ev_sig[0] || !d->ev_sig[1] ||
+	    evsignal_add(d->ev_sig[0], NULL) < 0 || evsignal_add(d->ev_sig[1], NULL) < 0)
 		return ERR_SYS;
 	if (d->console_open) {
 		d->ev_stdin = event_new(d->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, d);
@@ -1296,8 +1307,8 @@ static int loop_open(struct daemon *d)
 
 static void loop_close(struct daemon *d)
 {
-	struct event **evs[] = { &d->ev_mqtt, &d->ev_timer, &d->ev_stdin, &d->ev_ctl, &d->ev_sig[0],
-				 &d->ev_sig[1] };
+	struct event **evs[] = {&d->ev_mqtt, &d->ev_timer,  &d->ev_stdin,
+	                        &d->ev_ctl,  &d->ev_sig[0], &d->ev_sig[1]};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (*evs[i]) {
 			event_free(*evs[i]);
@@ -1344,28 +1355,28 @@ static int host_fed_counters(void *ctx, struct web_counter *out, int max)
 	const struct fed_stats *s = &f->stats;
 	uint64_t now = app_now_ms();
 	struct web_counter all[] = {
-		{ "connected", "1 while the broker connection is up", WEB_GAUGE, f->up },
-		{ "peers", "sites heard in the last 90 s", WEB_GAUGE, fed_peers_live(f) },
-		{ "lag_p50_ms", "replication lag of recent live posts, median", WEB_GAUGE,
-		  fed_lag_pct(f, 50) },
-		{ "lag_p99_ms", "replication lag of recent live posts, 99th percentile", WEB_GAUGE,
-		  fed_lag_pct(f, 99) },
-		{ "queued", "messages published and not yet acknowledged by the broker", WEB_GAUGE,
-		  mqtt_queued(d->mq) },
-		{ "last_sync_age_seconds", "since a peer's hello showed nothing missing (-1: never)",
-		  WEB_GAUGE, f->last_sync_ms ? (double)(now - f->last_sync_ms) / 1000.0 : -1 },
-#define C(fl, h) { #fl, h, WEB_COUNTER, (double)s->fl }
-		C(published, "messages published"),
-		C(publish_failed, "messages not handed to the broker"),
-		C(posts_applied, "posts from other sites stored"),
-		C(posts_dup, "posts from other sites already held"),
-		C(members_applied, "member records merged"),
-		C(settings_applied, "room settings applied"),
-		C(resync_posts_sent, "posts sent again to a peer that lacked them"),
-		C(dropped_garbage, "messages dropped: malformed"),
-		C(dropped_wrong_room, "messages dropped: another room's"),
-		C(dropped_bad_sig, "messages dropped: bad signature"),
-		C(dropped_store, "messages dropped: the store failed"),
+	    {"connected", "1 while the broker connection is up", WEB_GAUGE, f->up},
+	    {"peers", "sites heard in the last 90 s", WEB_GAUGE, fed_peers_live(f)},
+	    {"lag_p50_ms", "replication lag of recent live posts, median", WEB_GAUGE,
+	     fed_lag_pct(f, 50)},
+	    {"lag_p99_ms", "replication lag of recent live posts, 99th percentile", WEB_GAUGE,
+	     fed_lag_pct(f, 99)},
+	    {"queued", "messages published and not yet acknowledged by the broker", WEB_GAUGE,
+	     mqtt_queued(d->mq)},
+	    {"last_sync_age_seconds", "since a peer's hello showed nothing missing (-1: never)",
+	     WEB_GAUGE, f->last_sync_ms ? (double)(now - f->last_sync_ms) / 1000.0 : -1},
+#define C(fl, h) {#fl, h, WEB_COUNTER, (double)s->fl}
+	    C(published, "messages published"),
+	    C(publish_failed, "messages not handed to the broker"),
+	    C(posts_applied, "posts from other sites stored"),
+	    C(posts_dup, "posts from other sites already held"),
+	    C(members_applied, "member records merged"),
+	    C(settings_applied, "room settings applied"),
+	    C(resync_posts_sent, "posts sent again to a peer that lacked them"),
+	    C(dropped_garbage, "messages dropped: malformed"),
+	    C(dropped_wrong_room, "messages dropped: another room's"),
+	    C(dropped_bad_sig, "messages dropped: bad signature"),
+	    C(dropped_store, "messages dropped: the store failed"),
 #undef C
 	};
 	int n = 0;
@@ -1379,33 +1390,30 @@ static int host_radio_counters(void *ctx, struct web_counter *out, int max)
 	struct daemon *d = ctx;
 	const struct radio_stats *s = radio_stats(d->radio);
 	struct web_counter all[] = {
-#define C(f, h) { #f, h, WEB_COUNTER, (double)s->f }
-		C(rx_frames, "frames from the modem"),
-		C(rx_dropped, "frames from the modem dropped (empty or too long)"),
-		C(tx_frames, "frames sent (TxDone ok)"),
-		C(tx_failures, "frames not sent (TxDone failed or timed out)"),
-		C(tx_timeouts, "frames with no TxDone in time"),
-		C(tx_busy, "TxBusy answers (retried)"),
-		C(tx_resent, "frames re-sent after a reconnect"),
-		C(link_ups, "modem links that came up"),
-		C(link_downs, "modem links that went down"),
-		C(reconnects, "reconnections"),
-		C(connect_failures, "failed connection attempts"),
-		C(kiss_frames, "KISS frames decoded"),
-		C(kiss_noise_bytes, "bytes outside any KISS frame"),
-		C(kiss_bad_escapes, "bad KISS escapes"),
-		C(kiss_oversized, "oversized KISS frames"),
-		C(unknown_frames, "unknown modem frames"),
-		C(modem_errors, "modem error answers"),
-		C(modem_resets, "modem resets (settings re-applied)"),
-		C(queue_full, "modem queries not sent: queue full"),
+#define C(f, h) {#f, h, WEB_COUNTER, (double)s->f}
+	    C(rx_frames, "frames from the modem"),
+	    C(rx_dropped, "frames from the modem dropped (empty or too long)"),
+	    C(tx_frames, "frames sent (TxDone ok)"),
+	    C(tx_failures, "frames not sent (TxDone failed or timed out)"),
+	    C(tx_timeouts, "frames with no TxDone in time"),
+	    C(tx_busy, "TxBusy answers (retried)"),
+	    C(tx_resent, "frames re-sent after a reconnect"),
+	    C(link_ups, "modem links that came up"),
+	    C(link_downs, "modem links that went down"),
+	    C(reconnects, "reconnections"),
+	    C(connect_failures, "failed connection attempts"),
+	    C(kiss_frames, "KISS frames decoded"),
+	    C(kiss_noise_bytes, "bytes outside any KISS frame"),
+	    C(kiss_bad_escapes, "bad KISS escapes"),
+	    C(kiss_oversized, "oversized KISS frames"),
+	    C(unknown_frames, "unknown modem frames"),
+	    C(modem_errors, "modem error answers"),
+	    C(modem_resets, "modem resets (settings re-applied)"),
+	    C(queue_full, "modem queries not sent: queue full"),
 #undef C
-		{ "link_up", "1 while the modem link is up", WEB_GAUGE,
-		  radio_link_up(d->radio) ? 1 : 0 },
-		{ "last_snr_db", "SNR of the last frame with metadata", WEB_GAUGE,
-		  s->last_snr_x4 / 4.0 },
-		{ "last_rssi_dbm", "RSSI of the last frame with metadata", WEB_GAUGE,
-		  s->last_rssi_dbm },
+	    {"link_up", "1 while the modem link is up", WEB_GAUGE, radio_link_up(d->radio) ? 1 : 0},
+	    {"last_snr_db", "SNR of the last frame with metadata", WEB_GAUGE, s->last_snr_x4 / 4.0},
+	    {"last_rssi_dbm", "RSSI of the last frame with metadata", WEB_GAUGE, s->last_rssi_dbm},
 	};
 	int n = 0;
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
@@ -1419,33 +1427,36 @@ static void host_radio_settings(void *ctx, char *out, size_t cap)
 	char lp[64];
 	room_radio_format(&d->cfg.radio_cfg.lp, lp, sizeof(lp));
 	snprintf(out, cap, "%s: %s (MHz,kHz,SF,CR), %d dBm%s", d->cfg.radio, lp,
-		 d->cfg.radio_cfg.tx_power_dbm, radio_link_up(d->radio) ? ", link up" : ", link down");
+	         d->cfg.radio_cfg.tx_power_dbm,
+	         radio_link_up(d->radio) ? ", link up" : ", link down");
 }
 
 static void web_start(struct daemon *d)
 {
 	struct web_host h = {
-		.ctx = d,
-		.store = d->store,
-		.mesh = &d->mesh,
-		.data_dir = d->cfg.data_dir,
-		.n_rooms = host_n_rooms,
-		.room = host_room,
-		.command = host_command,
-		.radio_counters = host_radio_counters,
-		.fed_counters = host_fed_counters,
-		.radio_settings = host_radio_settings,
-		.now_ms = app_now_ms,
+	    .ctx = d,
+	    .store = d->store,
+	    .mesh = &d->mesh,
+	    .data_dir = d->cfg.data_dir,
+	    .n_rooms = host_n_rooms,
+	    .room = host_room,
+	    .command = host_command,
+	    .radio_counters = host_radio_counters,
+	    .fed_counters = host_fed_counters,
+	    .radio_settings = host_radio_settings,
+	    .now_ms = app_now_ms,
 	};
 	int rc = web_open(&d->web, d->base, d->cfg.http_listen, &h);
 	if (rc == ERR_NOT_FOUND)
 		log_info("roomd", "web page off");
 	else if (rc == ERR_INVAL)
-		log_err("roomd", "http.listen %s: expected ADDR:PORT (e.g. 127.0.0.1:8073) or off; "
-				 "the web page is off", d->cfg.http_listen);
+		log_err("roomd",
+		        "http.listen %s: expected ADDR:PORT (e.g. 127.0.0.1:8073) or off; "
+		        "the web page is off",
+		        d->cfg.http_listen);
 	else if (rc)
 		log_err("roomd", "the web page is off (cannot listen on %s); the rooms run on",
-			d->cfg.http_listen);
+		        d->cfg.http_listen);
 }
 
 static int run(struct daemon *d)
@@ -1467,65 +1478,68 @@ static int run(struct daemon *d)
 static void usage(FILE *f)
 {
 	fputs(
-"NAME\n"
-"    roomd - MeshCore room server for Linux\n"
-"\n"
-"SYNOPSIS\n"
-"    roomd --data DIR --radio SPEC [OPTIONS]\n"
-"\n"
-"DESCRIPTION\n"
-"    roomd hosts one or more MeshCore room servers on one LoRa radio. It is\n"
-"    wire-compatible with MeshCore firmware v1.17.1: stock apps and companion\n"
-"    radios see an ordinary room server. Posts are stored in SQLite in DIR and\n"
-"    acknowledged only after they are durably committed; members who come back\n"
-"    are pushed everything they missed, oldest first, each post acknowledged.\n"
-"\n"
-"    When DIR is new, roomd creates it with a first room (fresh identity,\n"
-"    default settings) and a commented configuration file DIR/roomd.conf.\n"
-"    The console on standard input takes the admin commands of the firmware's\n"
-"    serial console (type 'help'); replies are printed as '  -> reply'.\n"
-"\n"
-"OPTIONS\n"
-"    -d, --data DIR        data directory (database, identities, config, socket)\n"
-"    -r, --radio SPEC      tcp:HOST:PORT (meshair or any KISS-TCP server) or\n"
-"                          serial:DEVICE[:BAUD] (a board running MeshCore kiss_modem)\n"
-"    -c, --config FILE     configuration file (default DIR/roomd.conf)\n"
-"    -n, --name NAME       name of the first room when DIR is new\n"
-"    -s, --set KEY=VALUE   set a configuration key for this run, over the file and\n"
-"                          over changes made by command (repeatable; keys as in\n"
-"                          roomd.conf, e.g. --set freq=869.525 --set max.posts=50000)\n"
-"        --refuse-default-passwords\n"
-"                          exit if a room still has the factory admin or guest password,\n"
-"                          or an empty one\n"
-"        --federate mqtt://[USER:PASS@]HOST:PORT/ROOM\n"
-"                          share the first room with the other roomd sites on that\n"
-"                          MQTT broker (same room key file at each; fed.* keys in\n"
-"                          roomd.conf: site name, TLS files, user and password)\n"
-"        --http ADDR:PORT  the web page: board, members, channel, admin, /metrics and\n"
-"                          /api/v1 (default 127.0.0.1:8073, http.listen in roomd.conf);\n"
-"                          --http off: none\n"
-"    -v, --verbose         more logging (repeat for trace)\n"
-"    -q, --quiet           errors only\n"
-"    -h, --help            this text\n"
-"        --version         print the version\n"
-"\n"
-"FILES\n"
-"    DIR/roomd.conf        settings (every key with its default, commented)\n"
-"    DIR/roomd.db          SQLite database: rooms, posts, members, settings, bans\n"
-"    DIR/room-N.id         identity of room N: pub(32) || prv(64), mode 0600\n"
-"    DIR/control.sock      control socket; send command lines with roomctl\n"
-"    DIR/roomd.lock        held while roomd runs (one roomd per DIR); has its pid\n"
-"\n"
-"EXIT STATUS\n"
-"    0 clean stop (SIGINT, SIGTERM, 'reboot' re-executes), 1 runtime error,\n"
-"    2 usage or configuration error, 3 another roomd runs on DIR (its pid is\n"
-"    logged), 4 the database is corrupt, not roomd's or from a newer roomd\n"
-"    (restore a backup; restarting cannot help).\n"
-"\n"
-"EXAMPLES\n"
-"    meshair --listen 127.0.0.1:7300 &\n"
-"    roomd --data ~/.roomd --radio tcp:127.0.0.1:7300\n"
-"    roomd --data /var/lib/roomd --radio serial:/dev/ttyACM0\n", f);
+	    "NAME\n"
+	    "    roomd - MeshCore room server for Linux\n"
+	    "\n"
+	    "SYNOPSIS\n"
+	    "    roomd --data DIR --radio SPEC [OPTIONS]\n"
+	    "\n"
+	    "DESCRIPTION\n"
+	    "    roomd hosts one or more MeshCore room servers on one LoRa radio. It is\n"
+	    "    wire-compatible with MeshCore firmware v1.17.1: stock apps and companion\n"
+	    "    radios see an ordinary room server. Posts are stored in SQLite in DIR and\n"
+	    "    acknowledged only after they are durably committed; members who come back\n"
+	    "    are pushed everything they missed, oldest first, each post acknowledged.\n"
+	    "\n"
+	    "    When DIR is new, roomd creates it with a first room (fresh identity,\n"
+	    "    default settings) and a commented configuration file DIR/roomd.conf.\n"
+	    "    The console on standard input takes the admin commands of the firmware's\n"
+	    "    serial console (type 'help'); replies are printed as '  -> reply'.\n"
+	    "\n"
+	    "OPTIONS\n"
+	    "    -d, --data DIR        data directory (database, identities, config, socket)\n"
+	    "    -r, --radio SPEC      tcp:HOST:PORT (meshair or any KISS-TCP server) or\n"
+	    "                          serial:DEVICE[:BAUD] (a board running MeshCore kiss_modem)\n"
+	    "    -c, --config FILE     configuration file (default DIR/roomd.conf)\n"
+	    "    -n, --name NAME       name of the first room when DIR is new\n"
+	    "    -s, --set KEY=VALUE   set a configuration key for this run, over the file and\n"
+	    "                          over changes made by command (repeatable; keys as in\n"
+	    "                          roomd.conf, e.g. --set freq=869.525 --set max.posts=50000)\n"
+	    "        --refuse-default-passwords\n"
+	    "                          exit if a room still has the factory admin or guest "
+	    "password,\n"
+	    "                          or an empty one\n"
+	    "        --federate mqtt://[USER:PASS@]HOST:PORT/ROOM\n"
+	    "                          share the first room with the other roomd sites on that\n"
+	    "                          MQTT broker (same room key file at each; fed.* keys in\n"
+	    "                          roomd.conf: site name, TLS files, user and password)\n"
+	    "        --http ADDR:PORT  the web page: board, members, channel, admin, /metrics and\n"
+	    "                          /api/v1 (default 127.0.0.1:8073, http.listen in "
+	    "roomd.conf);\n"
+	    "                          --http off: none\n"
+	    "    -v, --verbose         more logging (repeat for trace)\n"
+	    "    -q, --quiet           errors only\n"
+	    "    -h, --help            this text\n"
+	    "        --version         print the version\n"
+	    "\n"
+	    "FILES\n"
+	    "    DIR/roomd.conf        settings (every key with its default, commented)\n"
+	    "    DIR/roomd.db          SQLite database: rooms, posts, members, settings, bans\n"
+	    "    DIR/room-N.id         identity of room N: pub(32) || prv(64), mode 0600\n"
+	    "    DIR/control.sock      control socket; send command lines with roomctl\n"
+	    "    DIR/roomd.lock        held while roomd runs (one roomd per DIR); has its pid\n"
+	    "\n"
+	    "EXIT STATUS\n"
+	    "    0 clean stop (SIGINT, SIGTERM, 'reboot' re-executes), 1 runtime error,\n"
+	    "    2 usage or configuration error, 3 another roomd runs on DIR (its pid is\n"
+	    "    logged), 4 the database is corrupt, not roomd's or from a newer roomd\n"
+	    "    (restore a backup; restarting cannot help).\n"
+	    "\n"
+	    "EXAMPLES\n"
+	    "    meshair --listen 127.0.0.1:7300 &\n"
+	    "    roomd --data ~/.roomd --radio tcp:127.0.0.1:7300\n"
+	    "    roomd --data /var/lib/roomd --radio serial:/dev/ttyACM0\n",
+	    f);
 }
 
 int main(int argc, char **argv)
@@ -1535,15 +1549,19 @@ int main(int argc, char **argv)
 	bool refuse_defaults = false;
 	int verbose = 0;
 	static const struct option opts[] = {
-		{ "data", required_argument, 0, 'd' },	 { "radio", required_argument, 0, 'r' },
-		{ "config", required_argument, 0, 'c' }, { "name", required_argument, 0, 'n' },
-		{ "verbose", no_argument, 0, 'v' },	 { "quiet", no_argument, 0, 'q' },
-		{ "help", no_argument, 0, 'h' },	 { "version", no_argument, 0, 'V' },
-		{ "refuse-default-passwords", no_argument, 0, 'R' },
-		{ "set", required_argument, 0, 's' },
-		{ "http", required_argument, 0, 'H' },
-		{ "federate", required_argument, 0, 'F' },
-		{ 0, 0, 0, 0 },
+	    {"data", required_argument, 0, 'd'},
+	    {"radio", required_argument, 0, 'r'},
+	    {"config", required_argument, 0, 'c'},
+	    {"name", required_argument, 0, 'n'},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"quiet", no_argument, 0, 'q'},
+	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
+	    {"refuse-default-passwords", no_argument, 0, 'R'},
+	    {"set", required_argument, 0, 's'},
+	    {"http", required_argument, 0, 'H'},
+	    {"federate", required_argument, 0, 'F'},
+	    {0, 0, 0, 0},
 	};
 	int c, rc;
 
@@ -1564,13 +1582,18 @@ int main(int argc, char **argv)
 		case 'q': verbose = -1; break;
 		case 'R': refuse_defaults = true; break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("roomd %s (MeshCore %s compatible)\n", APP_VERSION, ROOM_FW_VERSION); return 0;
+		case 'V':
+			printf("roomd %s (MeshCore %s compatible)\n", APP_VERSION, ROOM_FW_VERSION);
+			return 0;
 		default: /* getopt named the option; the manual is one --help away */
 			fprintf(stderr, "roomd: see 'roomd --help'\n");
 			return EXIT_CONFIG;
 		}
 	}
-	log_set_level(verbose < 0 ? LOG_ERR : verbose == 0 ? LOG_INFO : verbose == 1 ? LOG_DEBUG : LOG_TRACE);
+	log_set_level(verbose < 0    ? LOG_ERR
+	              : verbose == 0 ? LOG_INFO
+	              : verbose == 1 ? LOG_DEBUG
+	                             : LOG_TRACE);
 	if (!d.cfg.data_dir[0]) {
 		fprintf(stderr, "roomd: --data DIR is required (see roomd --help)\n");
 		return 2;
@@ -1593,10 +1616,10 @@ int main(int argc, char **argv)
 	if (rc == ERR_AGAIN) {
 		if (holder > 0)
 			log_err("roomd", "%s is in use by another roomd (pid %ld); stop it first",
-				d.cfg.data_dir, holder);
+			        d.cfg.data_dir, holder);
 		else
 			log_err("roomd", "%s is in use by another roomd; stop it first",
-				d.cfg.data_dir);
+			        d.cfg.data_dir);
 		return EXIT_LOCKED;
 	}
 	if (rc)
@@ -1616,14 +1639,16 @@ int main(int argc, char **argv)
 	if (rc) {
 		log_err("roomd", "%s: %s", db, err_str(rc));
 		if (rc == ERR_STORE || rc == ERR_VERSION) {
-			log_err("roomd", "restore %s from a backup (roomctl backup) or move it "
-					 "away; roomd will not retry", db);
+			log_err("roomd",
+			        "restore %s from a backup (roomctl backup) or move it "
+			        "away; roomd will not retry",
+			        db);
 			return EXIT_STORE;
 		}
 		return EXIT_RUNTIME;
 	}
 	/* settings changed by command win over the file ... */
-	struct global_ctx g = { &d.cfg };
+	struct global_ctx g = {&d.cfg};
 	store_setting_list(d.store, 0, global_setting_cb, &g);
 	/* ... and flags over both */
 	optind = 1;
@@ -1640,8 +1665,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (c == 'F' && app_config_set(&d.cfg, "fed.url", optarg) != ERR_OK) {
-			fprintf(stderr, "roomd: --federate %s: expected mqtt://[user:pass@]HOST:PORT/ROOM\n",
-				optarg);
+			fprintf(
+			    stderr,
+			    "roomd: --federate %s: expected mqtt://[user:pass@]HOST:PORT/ROOM\n",
+			    optarg);
 			store_close(d.store);
 			return 2;
 		}
@@ -1665,7 +1692,7 @@ int main(int argc, char **argv)
 	}
 
 	d.clock.offset_ms = app_wall_ms() - (int64_t)app_now_ms();
-	struct mesh_io io = { mesh_transmit, &d };
+	struct mesh_io io = {mesh_transmit, &d};
 	d.cfg.mesh.lp = d.cfg.radio_cfg.lp;
 	room_node_init(&d.node, &d.cfg.radio_cfg.lp, d.cfg.radio_cfg.tx_power_dbm);
 	mesh_init(&d.mesh, &d.cfg.mesh, &io, crypto_rng_system(), app_now_ms());
@@ -1693,9 +1720,11 @@ int main(int argc, char **argv)
 		/* after --set, which may have changed them */
 		if (!room_default_passwords(r))
 			continue;
-		log_warn("roomd", "room '%s' still has a factory default password (admin 'password' "
-				  "or guest 'hello') or an empty one: anyone can log in; change them with "
-				  "'password <pw>' and 'set guest.password <pw>'", r->set.name);
+		log_warn("roomd",
+		         "room '%s' still has a factory default password (admin 'password' "
+		         "or guest 'hello') or an empty one: anyone can log in; change them with "
+		         "'password <pw>' and 'set guest.password <pw>'",
+		         r->set.name);
 		if (refuse_defaults) {
 			log_err("roomd", "refusing to start (--refuse-default-passwords)");
 			abandon_rooms(&d);
@@ -1725,7 +1754,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_info("roomd", "ready: %d room(s) on %s; type 'help' for commands", d.n_rooms,
-		 d.cfg.radio);
+	         d.cfg.radio);
 
 	rc = run(&d);
 	web_close(d.web);

@@ -29,7 +29,7 @@ static void system_fill(void *ctx, uint8_t *buf, size_t n)
 
 const struct rng *crypto_rng_system(void)
 {
-	static const struct rng sys = { system_fill, NULL };
+	static const struct rng sys = {system_fill, NULL};
 	return &sys;
 }
 
@@ -127,7 +127,7 @@ void ident_wipe(struct ident *id)
 }
 
 static void hash_reduce(uint8_t out[32], const uint8_t *a, size_t a_len, const uint8_t *b,
-			size_t b_len, const uint8_t *m, size_t m_len)
+                        size_t b_len, const uint8_t *m, size_t m_len)
 {
 	crypto_hash_sha512_state st;
 	uint8_t h[64];
@@ -145,8 +145,7 @@ static void hash_reduce(uint8_t out[32], const uint8_t *a, size_t a_len, const u
 
 /* RFC 8032 signing from the expanded key: r = H(prefix||M), R = rB,
  * h = H(R||A||M), S = r + h*a (mod L). */
-int ident_sign(const struct ident *id, const uint8_t *msg, size_t len,
-	       uint8_t sig[CRYPTO_SIG_SIZE])
+int ident_sign(const struct ident *id, const uint8_t *msg, size_t len, uint8_t sig[CRYPTO_SIG_SIZE])
 {
 	uint8_t r[32], h[32], a[32], ha[32], wide[64];
 	int rc = ERR_OK;
@@ -173,13 +172,13 @@ out:
 }
 
 int ident_verify(const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t *msg, size_t len,
-		 const uint8_t sig[CRYPTO_SIG_SIZE])
+                 const uint8_t sig[CRYPTO_SIG_SIZE])
 {
 	return crypto_sign_verify_detached(sig, msg, len, pub) == 0 ? ERR_OK : ERR_AUTH;
 }
 
 int ident_shared_secret(const struct ident *id, const uint8_t peer_pub[CRYPTO_PUB_SIZE],
-			uint8_t secret[CRYPTO_SECRET_SIZE])
+                        uint8_t secret[CRYPTO_SECRET_SIZE])
 {
 	uint8_t xpk[crypto_scalarmult_BYTES];
 
@@ -206,7 +205,7 @@ int ident_key_same(const uint8_t a[CRYPTO_PUB_SIZE], const uint8_t b[CRYPTO_PUB_
 }
 
 static void mac2(uint8_t mac[CRYPTO_MAC_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],
-		 const uint8_t *ct, size_t n)
+                 const uint8_t *ct, size_t n)
 {
 	uint8_t full[CRYPTO_HASH_SIZE];
 
@@ -215,7 +214,7 @@ static void mac2(uint8_t mac[CRYPTO_MAC_SIZE], const uint8_t secret[CRYPTO_SECRE
 }
 
 int cipher_encrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t pt_len,
-		   uint8_t *out, size_t cap, size_t *out_len)
+                   uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct aes128_ctx aes;
 	uint8_t block[CRYPTO_BLOCK_SIZE];
@@ -239,7 +238,7 @@ int cipher_encrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, 
 }
 
 int cipher_decrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *in, size_t len,
-		   uint8_t *out, size_t cap, size_t *out_len)
+                   uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct aes128_ctx aes;
 	uint8_t mac[CRYPTO_MAC_SIZE];
@@ -282,8 +281,8 @@ void stream_xor(uint8_t *buf, size_t n, const uint8_t nonce[24], const uint8_t k
 	crypto_stream_xchacha20_xor(buf, buf, n, nonce, key);
 }
 
-void hash_sha256_2(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *a, size_t a_len,
-		   const uint8_t *b, size_t b_len)
+void hash_sha256_2(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *a, size_t a_len, const uint8_t *b,
+                   size_t b_len)
 {
 	crypto_hash_sha256_state st;
 
@@ -299,7 +298,7 @@ void hash_sha512(uint8_t out[64], const uint8_t *p, size_t n)
 }
 
 void hmac_sha256(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *key, size_t key_len,
-		 const uint8_t *msg, size_t n)
+                 const uint8_t *msg, size_t n)
 {
 	crypto_auth_hmacsha256_state st;
 

@@ -24,15 +24,15 @@
 
 #include "util/rng.h"
 
-#define CRYPTO_PUB_SIZE 32
-#define CRYPTO_PRV_SIZE 64
-#define CRYPTO_SEED_SIZE 32
-#define CRYPTO_SIG_SIZE 64
-#define CRYPTO_SECRET_SIZE 32
-#define CRYPTO_KEY_SIZE 16    /* AES-128 key: first half of the secret */
-#define CRYPTO_BLOCK_SIZE 16
-#define CRYPTO_MAC_SIZE 2
-#define CRYPTO_HASH_SIZE 32
+#define CRYPTO_PUB_SIZE        32
+#define CRYPTO_PRV_SIZE        64
+#define CRYPTO_SEED_SIZE       32
+#define CRYPTO_SIG_SIZE        64
+#define CRYPTO_SECRET_SIZE     32
+#define CRYPTO_KEY_SIZE        16 /* AES-128 key: first half of the secret */
+#define CRYPTO_BLOCK_SIZE      16
+#define CRYPTO_MAC_SIZE        2
+#define CRYPTO_HASH_SIZE       32
 #define CRYPTO_IDENT_FILE_SIZE 96 /* pub(32) || prv(64), the firmware's _main.id */
 
 #define CRYPTO_MUST_CHECK __attribute__((warn_unused_result))
@@ -72,17 +72,17 @@ void ident_wipe(struct ident *id);
 
 /* Ed25519 signature over msg with the expanded key (§3.5 caveat 4). */
 int ident_sign(const struct ident *id, const uint8_t *msg, size_t len,
-	       uint8_t sig[CRYPTO_SIG_SIZE]) CRYPTO_MUST_CHECK;
+               uint8_t sig[CRYPTO_SIG_SIZE]) CRYPTO_MUST_CHECK;
 /* ERR_OK if sig is a valid signature of msg by pub, else ERR_AUTH. */
 int ident_verify(const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t *msg, size_t len,
-		 const uint8_t sig[CRYPTO_SIG_SIZE]) CRYPTO_MUST_CHECK;
+                 const uint8_t sig[CRYPTO_SIG_SIZE]) CRYPTO_MUST_CHECK;
 /*
  * The ECDH shared secret with a peer's Ed25519 public key (§3.4): raw X25519
  * of prv[0..31] and the peer's Montgomery u.  ERR_CRYPTO for a key that
  * cannot be converted or an all-zero result (no honest peer has one).
  */
 int ident_shared_secret(const struct ident *id, const uint8_t peer_pub[CRYPTO_PUB_SIZE],
-			uint8_t secret[CRYPTO_SECRET_SIZE]) CRYPTO_MUST_CHECK;
+                        uint8_t secret[CRYPTO_SECRET_SIZE]) CRYPTO_MUST_CHECK;
 
 /*
  * One identity per curve point.  Bit 255 of an Ed25519 public key is the
@@ -108,7 +108,7 @@ int ident_key_same(const uint8_t a[CRYPTO_PUB_SIZE], const uint8_t b[CRYPTO_PUB_
  * ERR_TOO_BIG if it does not fit in cap.
  */
 int cipher_encrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t pt_len,
-		   uint8_t *out, size_t cap, size_t *out_len) CRYPTO_MUST_CHECK;
+                   uint8_t *out, size_t cap, size_t *out_len) CRYPTO_MUST_CHECK;
 /*
  * MAC-then-decrypt (§4).  Rejects, before any other work, an input whose
  * ciphertext part is empty or not a multiple of 16 (ERR_FORMAT); then compares
@@ -118,18 +118,18 @@ int cipher_encrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, 
  * zeroed: its first len-2 bytes after ERR_AUTH, all cap bytes otherwise.
  */
 int cipher_decrypt(const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *in, size_t len,
-		   uint8_t *out, size_t cap, size_t *out_len) CRYPTO_MUST_CHECK;
+                   uint8_t *out, size_t cap, size_t *out_len) CRYPTO_MUST_CHECK;
 
 void hash_sha256(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *p, size_t n);
 /* SHA-256 of the concatenation a || b (ack codes, packet hashes). */
-void hash_sha256_2(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *a, size_t a_len,
-		   const uint8_t *b, size_t b_len);
+void hash_sha256_2(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *a, size_t a_len, const uint8_t *b,
+                   size_t b_len);
 void hash_sha512(uint8_t out[64], const uint8_t *p, size_t n);
 /* XChaCha20 keystream XORed into buf (libsodium): the federation hides the
  * passwords it replicates with a key of the room's (its signature covers them). */
 void stream_xor(uint8_t *buf, size_t n, const uint8_t nonce[24], const uint8_t key[32]);
 void hmac_sha256(uint8_t out[CRYPTO_HASH_SIZE], const uint8_t *key, size_t key_len,
-		 const uint8_t *msg, size_t n);
+                 const uint8_t *msg, size_t n);
 
 /* Constant-time comparison: 1 if equal, 0 if not. */
 int crypto_equal(const void *a, const void *b, size_t n);

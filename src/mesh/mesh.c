@@ -23,15 +23,15 @@
 void mesh_cfg_defaults(struct mesh_cfg *c)
 {
 	*c = (struct mesh_cfg){
-		.lp = LORA_PARAMS_DEFAULT,
-		.airtime_factor = 1.0,
-		.tx_delay_factor = 0.5,
-		.direct_tx_delay_factor = 0.2,
-		.repeat = false,
-		.flood_max = 64,
-		.flood_max_unscoped = 64,
-		.flood_max_advert = 8,
-		.multi_acks = 0,
+	    .lp = LORA_PARAMS_DEFAULT,
+	    .airtime_factor = 1.0,
+	    .tx_delay_factor = 0.5,
+	    .direct_tx_delay_factor = 0.2,
+	    .repeat = false,
+	    .flood_max = 64,
+	    .flood_max_unscoped = 64,
+	    .flood_max_advert = 8,
+	    .multi_acks = 0,
 	};
 }
 
@@ -42,7 +42,7 @@ static double duty(const struct mesh *m)
 }
 
 void mesh_init(struct mesh *m, const struct mesh_cfg *cfg, const struct mesh_io *io,
-	       const struct rng *rng, uint64_t now_ms)
+               const struct rng *rng, uint64_t now_ms)
 {
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
@@ -65,7 +65,8 @@ void mesh_remove_ep(struct mesh *m, struct mesh_ep *ep)
 {
 	for (int i = 0; i < m->n_eps; i++) {
 		if (m->eps[i] == ep) {
-			memmove(&m->eps[i], &m->eps[i + 1], (size_t)(m->n_eps - i - 1) * sizeof(ep));
+			memmove(&m->eps[i], &m->eps[i + 1],
+			        (size_t)(m->n_eps - i - 1) * sizeof(ep));
 			m->n_eps--;
 			return;
 		}
@@ -322,7 +323,7 @@ static void mark_sent(struct mesh *m, const struct pkt *p)
 }
 
 int mesh_send_flood(struct mesh *m, struct pkt *p, uint32_t delay_ms, unsigned hash_size,
-		    const uint8_t *scope_key)
+                    const uint8_t *scope_key)
 {
 	unsigned type = pkt_type(p);
 	if (type == PKT_TRACE)
@@ -340,13 +341,14 @@ int mesh_send_flood(struct mesh *m, struct pkt *p, uint32_t delay_ms, unsigned h
 	}
 	p->path_len = path_len_make(hash_size, 0);
 	mark_sent(m, p);
-	uint8_t pri = type == PKT_PATH ? MESH_PRI_PATH_FLOOD : type == PKT_ADVERT ? MESH_PRI_ADVERT
-										 : MESH_PRI_FLOOD;
+	uint8_t pri = type == PKT_PATH     ? MESH_PRI_PATH_FLOOD
+	              : type == PKT_ADVERT ? MESH_PRI_ADVERT
+	                                   : MESH_PRI_FLOOD;
 	return enqueue(m, p, pri, delay_ms);
 }
 
 int mesh_send_direct(struct mesh *m, struct pkt *p, uint8_t path_len, const uint8_t *path,
-		     uint32_t delay_ms)
+                     uint32_t delay_ms)
 {
 	unsigned type = pkt_type(p);
 	if (type == PKT_TRACE) {
@@ -384,7 +386,7 @@ int mesh_send_zero_hop(struct mesh *m, struct pkt *p, uint32_t delay_ms)
 }
 
 int mesh_send_to(struct mesh *m, struct pkt *p, uint8_t out_path_len, const uint8_t *out_path,
-		 uint32_t delay_ms)
+                 uint32_t delay_ms)
 {
 	if (out_path_len == MESH_NO_PATH)
 		return mesh_send_flood(m, p, delay_ms, 1, NULL);
@@ -401,37 +403,38 @@ static void pkt_start(struct pkt *p, unsigned type)
 }
 
 int mesh_build_datagram(struct pkt *p, unsigned type, const struct ident *from, uint8_t dest_hash,
-			const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len)
+                        const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len)
 {
 	size_t n;
 	pkt_start(p, type);
 	int rc = dgram_build(dest_hash, from->pub[0], secret, pt, len, p->payload,
-			     sizeof(p->payload), &n);
+	                     sizeof(p->payload), &n);
 	p->payload_len = rc ? 0 : n;
 	return rc;
 }
 
 int mesh_build_anon(struct pkt *p, const struct ident *from, uint8_t dest_hash,
-		    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len)
+                    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len)
 {
 	size_t n;
 	pkt_start(p, PKT_ANON_REQ);
-	int rc = anon_build(dest_hash, from->pub, secret, pt, len, p->payload, sizeof(p->payload),
-			    &n);
+	int rc =
+	    anon_build(dest_hash, from->pub, secret, pt, len, p->payload, sizeof(p->payload), &n);
 	p->payload_len = rc ? 0 : n;
 	return rc;
 }
 
 int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
-		    const uint8_t secret[CRYPTO_SECRET_SIZE], uint8_t path_len, const uint8_t *path,
-		    unsigned extra_type, const uint8_t *extra, size_t extra_len, const struct rng *rng)
+                    const uint8_t secret[CRYPTO_SECRET_SIZE], uint8_t path_len, const uint8_t *path,
+                    unsigned extra_type, const uint8_t *extra, size_t extra_len,
+                    const struct rng *rng)
 {
 	uint8_t pt[PKT_MAX_PAYLOAD];
 	struct path_msg msg = {
-		.path_len = path_len,
-		.extra_type = (uint8_t)extra_type,
-		.extra = extra,
-		.extra_len = extra ? extra_len : 0,
+	    .path_len = path_len,
+	    .extra_type = (uint8_t)extra_type,
+	    .extra = extra,
+	    .extra_len = extra ? extra_len : 0,
 	};
 	size_t n;
 
@@ -469,7 +472,7 @@ int mesh_build_multi_ack(struct pkt *p, const uint8_t code[4], unsigned remainin
 }
 
 int mesh_build_advert(struct pkt *p, const struct ident *id, uint32_t ts, const uint8_t *app_data,
-		      size_t app_len)
+                      size_t app_len)
 {
 	size_t n;
 	pkt_start(p, PKT_ADVERT);
@@ -528,7 +531,7 @@ static void remove_self(struct pkt *p)
 /* A new DIRECT packet along the shortened path carrying the ACK bytes as
  * received, plain or (remaining > 0) wrapped in a MULTIPART. */
 static bool ack_copy(struct pkt *a, const struct pkt *shortened, const uint8_t *ack, size_t len,
-		     unsigned remaining)
+                     unsigned remaining)
 {
 	size_t off = remaining ? 1 : 0;
 	if (off + len > PKT_MAX_PAYLOAD)
@@ -547,8 +550,8 @@ static bool ack_copy(struct pkt *a, const struct pkt *shortened, const uint8_t *
 /* Mesh::routeDirectRecvAcks on an already shortened packet.  The ACK is
  * re-emitted whole, not just its 4-byte code: a keep-alive ACK keeps its
  * unsynced-post count and a chat ACK its extra bytes (§5.5). */
-static void reemit_acks(struct mesh *m, const struct pkt *shortened, const uint8_t *ack,
-			size_t len, uint32_t delay)
+static void reemit_acks(struct mesh *m, const struct pkt *shortened, const uint8_t *ack, size_t len,
+                        uint32_t delay)
 {
 	struct pkt a;
 	for (unsigned e = m->cfg.multi_acks; e >= 1; e--) {
@@ -580,7 +583,7 @@ static void multipart_hash(const struct pkt *p, uint8_t h[PKT_HASH_SIZE])
 
 /* Direct packet with hops left: we may be a forwarder (§6.1 C). */
 static void direct_in_transit(struct mesh *m, struct pkt *p, const struct mesh_rx *rx,
-			      const uint8_t hash[PKT_HASH_SIZE])
+                              const uint8_t hash[PKT_HASH_SIZE])
 {
 	unsigned type = pkt_type(p), size = pkt_path_hash_size(p);
 	bool ours = false;
@@ -600,7 +603,7 @@ static void direct_in_transit(struct mesh *m, struct pkt *p, const struct mesh_r
 			return;
 		remove_self(p);
 		reemit_acks(m, p, p->payload + 1, p->payload_len - 1,
-			    ((p->payload[0] >> 4) + 1u) * 300);
+		            ((p->payload[0] >> 4) + 1u) * 300);
 	} else if (type == PKT_ACK) {
 		/* the firmware would retransmit a matched ACK with a 0xFF header
 		 * (§6.3 quirk); an ACK that was ours is simply not re-emitted */
@@ -618,7 +621,7 @@ static void direct_in_transit(struct mesh *m, struct pkt *p, const struct mesh_r
 }
 
 static void trace_direct(struct mesh *m, struct pkt *p, const struct mesh_rx *rx,
-			 const uint8_t hash[PKT_HASH_SIZE])
+                         const uint8_t hash[PKT_HASH_SIZE])
 {
 	if (p->payload_len < 9) {
 		m->stats.bad_payload++; /* no room for tag, auth code and flags */
@@ -643,16 +646,16 @@ static void trace_direct(struct mesh *m, struct pkt *p, const struct mesh_rx *rx
 /* Reciprocal PATH (§5.6): direct along the path just learnt, carrying the
  * flood path the received PATH accumulated. */
 static void send_reciprocal(struct mesh *m, struct mesh_ep *ep, const struct mesh_peer *peer,
-			    const struct pkt *in, uint8_t path_len, const uint8_t *path)
+                            const struct pkt *in, uint8_t path_len, const uint8_t *path)
 {
 	struct pkt p;
 	if (mesh_build_path(&p, &ep->id, peer->pub[0], peer->secret, in->path_len, in->path, 0xFF,
-			    NULL, 0, m->rng) == ERR_OK)
+	                    NULL, 0, m->rng) == ERR_OK)
 		mesh_send_direct(m, &p, path_len, path, 500);
 }
 
 static bool handle_path(struct mesh *m, struct mesh_ep *ep, const struct mesh_rx *rx,
-			const struct mesh_peer *peer, const uint8_t *pt, size_t len, bool *stop)
+                        const struct mesh_peer *peer, const uint8_t *pt, size_t len, bool *stop)
 {
 	uint8_t pl = pt[0];
 	*stop = false;
@@ -664,8 +667,9 @@ static bool handle_path(struct mesh *m, struct mesh_ep *ep, const struct mesh_rx
 	unsigned extra_type = pt[1 + pb] & 0x0F;
 	const uint8_t *extra = pt + 2 + pb;
 	size_t extra_len = len - (2 + pb);
-	bool accepted = ep->ops->on_peer_path &&
-			ep->ops->on_peer_path(ep, rx, peer, pl, pt + 1, extra_type, extra, extra_len);
+	bool accepted =
+	    ep->ops->on_peer_path &&
+	    ep->ops->on_peer_path(ep, rx, peer, pl, pt + 1, extra_type, extra, extra_len);
 	if (accepted && pkt_is_flood(rx->pkt) && ep->reciprocal_path)
 		send_reciprocal(m, ep, peer, rx->pkt, pl, pt + 1);
 	return true;
@@ -694,8 +698,9 @@ static bool peer_datagram(struct mesh *m, const struct pkt *p, const struct mesh
 			if (n > MESH_MAX_CANDIDATES)
 				n = MESH_MAX_CANDIDATES; /* never read past cands[] */
 			for (int c = 0; c < n && !stop; c++) {
-				if (cipher_decrypt(cands[c].secret, p->payload + 2, p->payload_len - 2,
-						   pt, sizeof(pt) - 1, &len) != ERR_OK)
+				if (cipher_decrypt(cands[c].secret, p->payload + 2,
+				                   p->payload_len - 2, pt, sizeof(pt) - 1,
+				                   &len) != ERR_OK)
 					continue;
 				pt[len] = 0;
 				bool done = true;
@@ -703,7 +708,7 @@ static bool peer_datagram(struct mesh *m, const struct pkt *p, const struct mesh
 					done = handle_path(m, ep, rx, &cands[c], pt, len, &stop);
 				} else if (ep->ops->on_peer_data) {
 					done = ep->ops->on_peer_data(ep, rx, &cands[c], pkt_type(p),
-								     pt, len);
+					                             pt, len);
 				}
 				crypto_wipe(pt, sizeof(pt));
 				if (done) {
@@ -736,7 +741,7 @@ static bool anon_req(struct mesh *m, const struct pkt *p, const struct mesh_rx *
 		/* a sender key that is no curve point fails like a wrong MAC */
 		if (ident_shared_secret(&ep->id, p->payload + 1, secret) != ERR_OK ||
 		    cipher_decrypt(secret, p->payload + 33, p->payload_len - 33, pt, sizeof(pt) - 1,
-				   &len) != ERR_OK)
+		                   &len) != ERR_OK)
 			continue;
 		pt[len] = 0;
 		ep->ops->on_anon_req(ep, rx, p->payload + 1, secret, pt, len);
@@ -775,17 +780,17 @@ static bool advert(struct mesh *m, const struct pkt *p, const struct mesh_rx *rx
 		struct mesh_ep *ep = m->eps[i];
 		if (ep->ops->on_advert)
 			ep->ops->on_advert(ep, rx, p->payload, le32_load(p->payload + 32),
-					   p->payload + 100, app_len);
+			                   p->payload + 100, app_len);
 	}
 	return true;
 }
 
 void mesh_on_frame(struct mesh *m, const uint8_t *frame, size_t len, int snr_x4, int rssi,
-		   uint64_t now_ms)
+                   uint64_t now_ms)
 {
 	struct pkt p;
 	uint8_t hash[PKT_HASH_SIZE];
-	struct mesh_rx rx = { &p, snr_x4, rssi, now_ms };
+	struct mesh_rx rx = {&p, snr_x4, rssi, now_ms};
 	bool for_us = false;
 
 	m->now_ms = now_ms;
@@ -866,9 +871,8 @@ void mesh_on_frame(struct mesh *m, const uint8_t *frame, size_t len, int snr_x4,
 			if (!seen_or_mark(m, &p, mh))
 				ack_to_eps(m, &rx, p.payload + 1, p.payload_len - 1);
 		}
-		goto out; /* never flood-forwarded */
-	default:
-		goto out; /* TRACE by flood, CONTROL, reserved, RAW_CUSTOM: dropped */
+		goto out;  /* never flood-forwarded */
+	default: goto out; /* TRACE by flood, CONTROL, reserved, RAW_CUSTOM: dropped */
 	}
 	if (!for_us && pkt_is_flood(&p))
 		flood_forward(m, &p);

@@ -27,30 +27,35 @@
 #include "proto/packet.h"
 #include "util/rng.h"
 
-#define MESH_DUP_ENTRIES 160
-#define MESH_TXQ_MAX 64
-#define MESH_MAX_EPS 64
+#define MESH_DUP_ENTRIES    160
+#define MESH_TXQ_MAX        64
+#define MESH_MAX_EPS        64
 #define MESH_MAX_CANDIDATES 16
-#define MESH_NO_PATH 0xFF /* out_path unknown */
-#define MESH_TX_DONE_LOG 16 /* transmissions whose TxDone time is remembered */
+#define MESH_NO_PATH        0xFF /* out_path unknown */
+#define MESH_TX_DONE_LOG    16   /* transmissions whose TxDone time is remembered */
 
 /* Priorities (§6.5): lower goes first. */
-enum { MESH_PRI_DIRECT = 0, MESH_PRI_FLOOD = 1, MESH_PRI_PATH_FLOOD = 2, MESH_PRI_ADVERT = 3,
-       MESH_PRI_TRACE = 5 };
+enum {
+	MESH_PRI_DIRECT = 0,
+	MESH_PRI_FLOOD = 1,
+	MESH_PRI_PATH_FLOOD = 2,
+	MESH_PRI_ADVERT = 3,
+	MESH_PRI_TRACE = 5
+};
 
 /* Error flags of the status layout (§5.7). */
 enum { MESH_ERR_POOL = 1, MESH_ERR_BUSY = 2, MESH_ERR_STUCK = 4 };
 
 struct mesh_cfg {
 	struct lora_params lp;
-	double airtime_factor;       /* duty = 1 / (1 + af); default 1.0 */
-	double tx_delay_factor;      /* flood retransmit, default 0.5 */
+	double airtime_factor;         /* duty = 1 / (1 + af); default 1.0 */
+	double tx_delay_factor;        /* flood retransmit, default 0.5 */
 	double direct_tx_delay_factor; /* default 0.2 */
-	bool repeat;                 /* forwarding enabled; room default off */
-	uint8_t flood_max;           /* 64 */
-	uint8_t flood_max_unscoped;  /* 64 */
-	uint8_t flood_max_advert;    /* 8 */
-	uint8_t multi_acks;          /* extra ACK transmissions when re-emitting */
+	bool repeat;                   /* forwarding enabled; room default off */
+	uint8_t flood_max;             /* 64 */
+	uint8_t flood_max_unscoped;    /* 64 */
+	uint8_t flood_max_advert;      /* 8 */
+	uint8_t multi_acks;            /* extra ACK transmissions when re-emitting */
 };
 
 void mesh_cfg_defaults(struct mesh_cfg *c);
@@ -80,30 +85,33 @@ struct mesh_ep_ops {
 	 * a room of thousands of members has more than max behind one hash.
 	 */
 	int (*peers_by_hash)(struct mesh_ep *ep, uint8_t src_hash, int skip, struct mesh_peer *out,
-			     int max);
+	                     int max);
 	/* An ANON_REQ decrypted with the sender's embedded key. */
 	void (*on_anon_req)(struct mesh_ep *ep, const struct mesh_rx *rx,
-			    const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],
-			    const uint8_t *pt, size_t len);
+	                    const uint8_t pub[CRYPTO_PUB_SIZE],
+	                    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt,
+	                    size_t len);
 	/* A decrypted REQ, RESPONSE or TXT_MSG (type) from a known peer. pt is
 	 * NUL-terminated one byte past len (room for a C string).  Returns
 	 * false if the plaintext cannot be this peer's (it does not parse):
 	 * with a 2-byte MAC, one wrong candidate in 65536 passes it, and the
 	 * mesh then goes on with the other candidates of the source hash. */
-	bool (*on_peer_data)(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-			     unsigned type, const uint8_t *pt, size_t len);
+	bool (*on_peer_data)(struct mesh_ep *ep, const struct mesh_rx *rx,
+	                     const struct mesh_peer *peer, unsigned type, const uint8_t *pt,
+	                     size_t len);
 	/* A decrypted PATH; return true to accept it (a flooded PATH that is
 	 * accepted gets the reciprocal path when ep->reciprocal_path is set). */
-	bool (*on_peer_path)(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
-			     uint8_t path_len, const uint8_t *path, unsigned extra_type,
-			     const uint8_t *extra, size_t extra_len);
+	bool (*on_peer_path)(struct mesh_ep *ep, const struct mesh_rx *rx,
+	                     const struct mesh_peer *peer, uint8_t path_len, const uint8_t *path,
+	                     unsigned extra_type, const uint8_t *extra, size_t extra_len);
 	/* An ACK code (plain, multi-ACK, or early in transit); len is the ACK
 	 * payload length (5 for keep-alive ACKs).  Return true if it matched. */
 	bool (*on_ack)(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
-		       const uint8_t *payload, size_t len);
+	               const uint8_t *payload, size_t len);
 	/* A verified advert from another node. */
-	void (*on_advert)(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t pub[CRYPTO_PUB_SIZE],
-			  uint32_t ts, const uint8_t *app_data, size_t app_len);
+	void (*on_advert)(struct mesh_ep *ep, const struct mesh_rx *rx,
+	                  const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app_data,
+	                  size_t app_len);
 };
 
 struct mesh_ep {
@@ -123,17 +131,17 @@ struct mesh_io {
 };
 
 struct mesh_stats {
-	uint32_t recv, sent;            /* frames */
+	uint32_t recv, sent; /* frames */
 	uint32_t flood_tx, direct_tx, flood_rx, direct_rx;
 	uint32_t dup_flood, dup_direct;
 	uint32_t forwarded;
 	uint64_t tx_air_ms, rx_air_ms;
 	uint32_t tx_failed;
-	uint32_t queue_full;            /* packets dropped because the queue was full */
-	uint32_t bad_frame[16];         /* by -error code of pkt_decode */
-	uint32_t bad_payload;           /* under the per-type minimum */
-	uint32_t bad_mac;               /* no candidate key decrypted */
-	uint32_t bad_advert;            /* signature invalid */
+	uint32_t queue_full;    /* packets dropped because the queue was full */
+	uint32_t bad_frame[16]; /* by -error code of pkt_decode */
+	uint32_t bad_payload;   /* under the per-type minimum */
+	uint32_t bad_mac;       /* no candidate key decrypted */
+	uint32_t bad_advert;    /* signature invalid */
 	uint32_t not_for_us;
 	uint16_t err_flags;
 	int last_snr_x4, last_rssi;
@@ -157,32 +165,32 @@ struct mesh {
 	unsigned dup_next;
 	struct mesh_txq_entry txq[MESH_TXQ_MAX];
 	uint64_t txq_seq;
-	bool tx_busy;         /* a frame is with the radio */
-	uint64_t tx_seq;      /* ... this one (txq_entry.seq) */
+	bool tx_busy;    /* a frame is with the radio */
+	uint64_t tx_seq; /* ... this one (txq_entry.seq) */
 	struct {
 		uint64_t seq, done_ms; /* done_ms UINT64_MAX: the radio failed it */
 	} tx_done[MESH_TX_DONE_LOG];
 	unsigned tx_done_next;
 	uint64_t tx_start_ms;
 	uint32_t tx_est_ms;
-	double budget_ms;     /* airtime budget (§6.8) */
+	double budget_ms; /* airtime budget (§6.8) */
 	uint64_t budget_update_ms;
-	uint64_t next_tx_ms;  /* not before this (budget, busy retry) */
-	bool chan_busy;       /* the last transmit answered ERR_AGAIN ... */
+	uint64_t next_tx_ms;    /* not before this (budget, busy retry) */
+	bool chan_busy;         /* the last transmit answered ERR_AGAIN ... */
 	uint64_t busy_since_ms; /* ... since then */
 	uint64_t now_ms;
 	struct mesh_stats stats;
 };
 
 void mesh_init(struct mesh *m, const struct mesh_cfg *cfg, const struct mesh_io *io,
-	       const struct rng *rng, uint64_t now_ms);
+               const struct rng *rng, uint64_t now_ms);
 /* Adds an endpoint (not copied: it must outlive the mesh).  ERR_FULL past MESH_MAX_EPS. */
 int mesh_add_ep(struct mesh *m, struct mesh_ep *ep);
 void mesh_remove_ep(struct mesh *m, struct mesh_ep *ep);
 
 /* Input from the radio. */
 void mesh_on_frame(struct mesh *m, const uint8_t *frame, size_t len, int snr_x4, int rssi,
-		   uint64_t now_ms);
+                   uint64_t now_ms);
 void mesh_on_tx_done(struct mesh *m, bool ok, uint64_t now_ms);
 /* Runs the transmit scheduler. */
 void mesh_tick(struct mesh *m, uint64_t now_ms);
@@ -219,30 +227,31 @@ void mesh_dup_clear(struct mesh *m, const uint8_t hash[PKT_HASH_SIZE]);
  * payload and starts with an empty path, as Mesh::sendDirect does (§6.4).
  */
 int mesh_send_flood(struct mesh *m, struct pkt *p, uint32_t delay_ms, unsigned hash_size,
-		    const uint8_t *scope_key);
+                    const uint8_t *scope_key);
 int mesh_send_direct(struct mesh *m, struct pkt *p, uint8_t path_len, const uint8_t *path,
-		     uint32_t delay_ms);
+                     uint32_t delay_ms);
 int mesh_send_zero_hop(struct mesh *m, struct pkt *p, uint32_t delay_ms);
 /* Sends along out_path, or by flood (hash size 1, unscoped) if it is MESH_NO_PATH. */
 int mesh_send_to(struct mesh *m, struct pkt *p, uint8_t out_path_len, const uint8_t *out_path,
-		 uint32_t delay_ms);
+                 uint32_t delay_ms);
 
 /* Packet builders (§5). */
 /* REQ/RESPONSE/TXT_MSG datagram from `from` to the peer whose key starts with dest_hash. */
 int mesh_build_datagram(struct pkt *p, unsigned type, const struct ident *from, uint8_t dest_hash,
-			const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len);
+                        const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len);
 /* ANON_REQ carrying from's public key. */
 int mesh_build_anon(struct pkt *p, const struct ident *from, uint8_t dest_hash,
-		    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len);
+                    const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len);
 /* PATH (§5.6); extra NULL or extra_len 0 means "no extra": type 0xFF and 4 random bytes. */
 int mesh_build_path(struct pkt *p, const struct ident *from, uint8_t dest_hash,
-		    const uint8_t secret[CRYPTO_SECRET_SIZE], uint8_t path_len, const uint8_t *path,
-		    unsigned extra_type, const uint8_t *extra, size_t extra_len, const struct rng *rng);
+                    const uint8_t secret[CRYPTO_SECRET_SIZE], uint8_t path_len, const uint8_t *path,
+                    unsigned extra_type, const uint8_t *extra, size_t extra_len,
+                    const struct rng *rng);
 int mesh_build_ack(struct pkt *p, const uint8_t code[4], const uint8_t *extra, size_t extra_len);
 int mesh_build_multi_ack(struct pkt *p, const uint8_t code[4], unsigned remaining);
 /* ADVERT signed by id (§5.8). */
 int mesh_build_advert(struct pkt *p, const struct ident *id, uint32_t ts, const uint8_t *app_data,
-		      size_t app_len);
+                      size_t app_len);
 
 /* Retransmit delays (§6.7), drawn from the mesh's rng. */
 uint32_t mesh_flood_delay(struct mesh *m, const struct pkt *p);

@@ -10,7 +10,7 @@
 
 void kiss_dec_init(struct kiss_dec *d, kiss_frame_cb cb, void *ctx)
 {
-	*d = (struct kiss_dec){ .cb = cb, .ctx = ctx };
+	*d = (struct kiss_dec){.cb = cb, .ctx = ctx};
 }
 
 static void frame_end(struct kiss_dec *d)

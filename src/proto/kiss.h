@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KISS_FEND 0xC0
-#define KISS_FESC 0xDB
+#define KISS_FEND  0xC0
+#define KISS_FESC  0xDB
 #define KISS_TFEND 0xDC
 #define KISS_TFESC 0xDD
 
@@ -86,14 +86,14 @@ typedef void (*kiss_frame_cb)(void *ctx, uint8_t type, const uint8_t *data, size
 struct kiss_dec {
 	uint8_t buf[KISS_MAX_FRAME + 1]; /* type byte + body */
 	size_t len;
-	int in_frame;  /* a C0 has been seen */
-	int escaped;   /* the previous byte was FESC */
-	int overflow;  /* discarding until the next C0 */
+	int in_frame; /* a C0 has been seen */
+	int escaped;  /* the previous byte was FESC */
+	int overflow; /* discarding until the next C0 */
 	/* counters */
 	uint64_t frames;
-	uint64_t noise_bytes;   /* bytes outside any frame */
-	uint64_t bad_escapes;   /* FESC followed by something else */
-	uint64_t oversized;     /* frames dropped for exceeding KISS_MAX_FRAME */
+	uint64_t noise_bytes; /* bytes outside any frame */
+	uint64_t bad_escapes; /* FESC followed by something else */
+	uint64_t oversized;   /* frames dropped for exceeding KISS_MAX_FRAME */
 	kiss_frame_cb cb;
 	void *ctx;
 };

@@ -97,15 +97,15 @@ void pkt_hash(const struct pkt *p, uint8_t out[PKT_HASH_SIZE])
 const char *pkt_type_name(unsigned type)
 {
 	static const char *names[16] = {
-		"REQ",	  "RESPONSE", "TXT_MSG",   "ACK",     "ADVERT",	 "GRP_TXT",
-		"GRP_DATA", "ANON_REQ", "PATH",	   "TRACE",   "MULTIPART", "CONTROL",
-		"RESERVED_C", "RESERVED_D", "RESERVED_E", "RAW_CUSTOM",
+	    "REQ",        "RESPONSE",   "TXT_MSG",    "ACK",        "ADVERT",    "GRP_TXT",
+	    "GRP_DATA",   "ANON_REQ",   "PATH",       "TRACE",      "MULTIPART", "CONTROL",
+	    "RESERVED_C", "RESERVED_D", "RESERVED_E", "RAW_CUSTOM",
 	};
 	return names[type & 0x0F];
 }
 
 const char *pkt_route_name(unsigned route)
 {
-	static const char *names[4] = { "TRANSPORT_FLOOD", "FLOOD", "DIRECT", "TRANSPORT_DIRECT" };
+	static const char *names[4] = {"TRANSPORT_FLOOD", "FLOOD", "DIRECT", "TRANSPORT_DIRECT"};
 	return names[route & 3];
 }

@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 #define PKT_MAX_PAYLOAD 184
-#define PKT_MAX_PATH 64
-#define PKT_MAX_FRAME 255
-#define PKT_HASH_SIZE 8
+#define PKT_MAX_PATH    64
+#define PKT_MAX_FRAME   255
+#define PKT_HASH_SIZE   8
 
 enum pkt_route {
 	PKT_ROUTE_TRANSPORT_FLOOD = 0,
@@ -52,9 +52,18 @@ struct pkt {
 	size_t payload_len;
 };
 
-static inline unsigned pkt_route(const struct pkt *p) { return p->header & 0x03; }
-static inline unsigned pkt_type(const struct pkt *p) { return (p->header >> 2) & 0x0F; }
-static inline unsigned pkt_version(const struct pkt *p) { return p->header >> 6; }
+static inline unsigned pkt_route(const struct pkt *p)
+{
+	return p->header & 0x03;
+}
+static inline unsigned pkt_type(const struct pkt *p)
+{
+	return (p->header >> 2) & 0x0F;
+}
+static inline unsigned pkt_version(const struct pkt *p)
+{
+	return p->header >> 6;
+}
 static inline uint8_t pkt_header(unsigned route, unsigned type)
 {
 	return (uint8_t)((route & 3) | ((type & 0x0F) << 2));
@@ -63,7 +72,10 @@ static inline bool pkt_is_flood(const struct pkt *p)
 {
 	return pkt_route(p) == PKT_ROUTE_FLOOD || pkt_route(p) == PKT_ROUTE_TRANSPORT_FLOOD;
 }
-static inline bool pkt_is_direct(const struct pkt *p) { return !pkt_is_flood(p); }
+static inline bool pkt_is_direct(const struct pkt *p)
+{
+	return !pkt_is_flood(p);
+}
 static inline bool pkt_has_transport(const struct pkt *p)
 {
 	return pkt_route(p) == PKT_ROUTE_TRANSPORT_FLOOD ||
@@ -71,9 +83,18 @@ static inline bool pkt_has_transport(const struct pkt *p)
 }
 
 /* path_len byte helpers (§2.4). */
-static inline unsigned path_len_count(uint8_t pl) { return pl & 0x3F; }
-static inline unsigned path_len_hash_size(uint8_t pl) { return (pl >> 6) + 1u; }
-static inline unsigned path_len_bytes(uint8_t pl) { return path_len_count(pl) * path_len_hash_size(pl); }
+static inline unsigned path_len_count(uint8_t pl)
+{
+	return pl & 0x3F;
+}
+static inline unsigned path_len_hash_size(uint8_t pl)
+{
+	return (pl >> 6) + 1u;
+}
+static inline unsigned path_len_bytes(uint8_t pl)
+{
+	return path_len_count(pl) * path_len_hash_size(pl);
+}
 /* True if the size code is not 3 and count * size <= 64 (Packet::isValidPathLen). */
 bool path_len_valid(uint8_t pl);
 /* Encodes a count and hash size (1..3); the caller checks validity. */
@@ -82,9 +103,18 @@ static inline uint8_t path_len_make(unsigned hash_size, unsigned count)
 	return (uint8_t)(((hash_size - 1) << 6) | (count & 0x3F));
 }
 
-static inline unsigned pkt_path_count(const struct pkt *p) { return path_len_count(p->path_len); }
-static inline unsigned pkt_path_hash_size(const struct pkt *p) { return path_len_hash_size(p->path_len); }
-static inline unsigned pkt_path_bytes(const struct pkt *p) { return path_len_bytes(p->path_len); }
+static inline unsigned pkt_path_count(const struct pkt *p)
+{
+	return path_len_count(p->path_len);
+}
+static inline unsigned pkt_path_hash_size(const struct pkt *p)
+{
+	return path_len_hash_size(p->path_len);
+}
+static inline unsigned pkt_path_bytes(const struct pkt *p)
+{
+	return path_len_bytes(p->path_len);
+}
 
 /*
  * Parses a radio frame into p (§2.6).  Errors:

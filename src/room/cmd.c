@@ -38,7 +38,7 @@ static void format_clock(char *out, size_t cap, uint32_t t)
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	snprintf(out, cap, "%02d:%02d - %d/%d/%d UTC", tm.tm_hour, tm.tm_min, tm.tm_mday,
-		 tm.tm_mon + 1, tm.tm_year + 1900);
+	         tm.tm_mon + 1, tm.tm_year + 1900);
 }
 
 static void settings_changed(struct room *r)
@@ -205,8 +205,8 @@ static void c_stats_room(struct cmd_ctx *c)
 	      "{\"members\":%zu,\"logins\":%u,\"bad_logins\":%u,\"posts\":%u,\"pushes\":%u,"
 	      "\"push_acks\":%u,\"push_timeouts\":%u,\"store_errors\":%u,\"given_up\":%u,"
 	      "\"silent_air_s\":%u}",
-	      c->r->n_members, s->logins_ok, s->logins_bad, s->posts_stored, s->pushes, s->push_acks,
-	      s->push_timeouts, s->store_errors, s->push_given_up,
+	      c->r->n_members, s->logins_ok, s->logins_bad, s->posts_stored, s->pushes,
+	      s->push_acks, s->push_timeouts, s->store_errors, s->push_given_up,
 	      (unsigned)(s->push_silent_air_ms / 1000));
 	/* the federation's status, at a local door (too long for a radio reply) */
 	size_t n = strlen(c->reply);
@@ -214,7 +214,7 @@ static void c_stats_room(struct cmd_ctx *c)
 	if (is_local(c) && c->r->hooks.status && n > 0 && c->reply[n - 1] == '}' &&
 	    c->r->hooks.status(c->r->hooks.ctx, c->r, fed, sizeof(fed)) > 0)
 		snprintf(c->reply + n - 1, c->cap - (n - 1), ",\"posts_federated\":%u,\"fed\":%s}",
-			 s->posts_federated, fed);
+		         s->posts_federated, fed);
 }
 
 /* ---- node-wide settings (§8.3, §8.4): the radio and the mesh ---- */
@@ -227,7 +227,7 @@ static bool is_local(const struct cmd_ctx *c)
 /* Node-wide settings are stored as global settings (room 0) under the names
  * of the config file, which the daemon reads over the file at start. */
 static void node_save(struct room *r, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void node_save(struct room *r, const char *key, const char *fmt, ...)
 {
 	char v[64];
@@ -267,7 +267,7 @@ static const char *get_ftoa(char *buf, size_t cap, double v)
  * exact decimals (integer Hz: a float made 869.618 MHz 869617981 Hz). */
 static int parse_radio(const char *s, struct lora_params *lp, int *mins)
 {
-	char buf[96], *parts[5] = { 0 };
+	char buf[96], *parts[5] = {0};
 	int n = 0;
 	uint32_t f = 0, bw = 0;
 	snprintf(buf, sizeof(buf), "%s", s);
@@ -278,7 +278,8 @@ static int parse_radio(const char *s, struct lora_params *lp, int *mins)
 			break;
 		*p++ = 0;
 	}
-	long sf = n > 2 ? strtol(parts[2], NULL, 10) : 0, cr = n > 3 ? strtol(parts[3], NULL, 10) : 0;
+	long sf = n > 2 ? strtol(parts[2], NULL, 10) : 0,
+	     cr = n > 3 ? strtol(parts[3], NULL, 10) : 0;
 	long m = n > 4 ? strtol(parts[4], NULL, 10) : 0;
 	if (n < 4 || room_decimal_parse(parts[0], 6, &f) != ERR_OK ||
 	    room_decimal_parse(parts[1], 3, &bw) != ERR_OK)
@@ -310,8 +311,10 @@ static void reply_radio_saved(struct cmd_ctx *c)
 	if (strcmp(now, next) == 0)
 		REPLY(c, "OK - reboot to apply");
 	else
-		REPLY(c, "OK - reboot to apply: %s; the room is on %s now, members there will "
-			 "not hear it", next, now);
+		REPLY(c,
+		      "OK - reboot to apply: %s; the room is on %s now, members there will "
+		      "not hear it",
+		      next, now);
 }
 
 static void c_tempradio(struct cmd_ctx *c)
@@ -403,7 +406,7 @@ static void c_get(struct cmd_ctx *c)
 	} else if (IS("radio.rxgain")) {
 		REPLY(c, "> off");
 	} else if (IS("radio.fem.rxgain") || IS("radio.fem.txgain") || IS("bootloader.ver") ||
-		   IS("adc.multiplier")) {
+	           IS("adc.multiplier")) {
 		REPLY(c, "Error: unsupported");
 	} else if (IS("bridge.type")) {
 		REPLY(c, "> none");
@@ -420,7 +423,8 @@ static void c_get(struct cmd_ctx *c)
 			return;
 		}
 		if (d->type == SET_DOUBLE) /* lat, lon, rxdelay: the firmware's float text */
-			get_ftoa(v, sizeof(v), *(const double *)((const char *)&r->set + d->offset));
+			get_ftoa(v, sizeof(v),
+			         *(const double *)((const char *)&r->set + d->offset));
 		REPLY(c, "> %s", v);
 	}
 #undef IS
@@ -440,7 +444,7 @@ static void set_prv_key(struct cmd_ctx *c, const char *val)
 		return;
 	}
 	rc = c->r->hooks.save_identity ? c->r->hooks.save_identity(c->r->hooks.ctx, c->r, &id)
-				       : ERR_INVAL;
+	                               : ERR_INVAL;
 	hex_encode_upper(hex, sizeof(hex), id.pub, 32);
 	ident_wipe(&id);
 	if (rc != ERR_OK) {
@@ -525,12 +529,12 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		node_save(r, key, "%.6f", v);
 		REPLY(c, "OK");
 	} else if (strcmp(key, "flood.max") == 0 || strcmp(key, "flood.max.unscoped") == 0 ||
-		   strcmp(key, "flood.max.advert") == 0) {
+	           strcmp(key, "flood.max.advert") == 0) {
 		if (!set_num(c, key, val, &v))
 			return true;
-		uint8_t *f = strcmp(key, "flood.max") == 0	    ? &mc->flood_max
-			     : strcmp(key, "flood.max.advert") == 0 ? &mc->flood_max_advert
-								    : &mc->flood_max_unscoped;
+		uint8_t *f = strcmp(key, "flood.max") == 0          ? &mc->flood_max
+		             : strcmp(key, "flood.max.advert") == 0 ? &mc->flood_max_advert
+		                                                    : &mc->flood_max_unscoped;
 		*f = (uint8_t)v;
 		node_save(r, key, "%u", *f);
 		REPLY(c, "OK");
@@ -570,7 +574,7 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		radio_changed(r);
 		REPLY(c, "OK");
 	} else if (strcmp(key, "radio.rxgain") == 0 || strncmp(key, "radio.fem.", 10) == 0 ||
-		   strcmp(key, "adc.multiplier") == 0) {
+	           strcmp(key, "adc.multiplier") == 0) {
 		REPLY(c, "Error: unsupported");
 	} else if (strcmp(key, "prv.key") == 0) {
 		set_prv_key(c, val);
@@ -619,8 +623,8 @@ static void set_room_key(struct cmd_ctx *c, const struct setting_def *d, char *v
 	    strcmp(val, "strict") != 0)
 		rc = ERR_INVAL;
 	if (rc == ERR_TOO_BIG) {
-		REPLY(c, "Error, too long: %s takes at most %zu bytes (%zu given)", key, d->size - 1,
-		      strlen(val));
+		REPLY(c, "Error, too long: %s takes at most %zu bytes (%zu given)", key,
+		      d->size - 1, strlen(val));
 		return;
 	}
 	if (rc) {
@@ -693,8 +697,8 @@ static void c_help_set(struct cmd_ctx *c)
 	}
 	for (size_t i = 0; i < room_setting_count + node_setting_count && off < c->cap; i++) {
 		const struct setting_def *d = i < room_setting_count
-						      ? &room_setting_defs[i]
-						      : &node_setting_defs[i - room_setting_count];
+		                                  ? &room_setting_defs[i]
+		                                  : &node_setting_defs[i - room_setting_count];
 		if (off) {
 			if (off + 1 >= c->cap)
 				break;
@@ -809,7 +813,6 @@ static void format_when(char *out, size_t cap, uint32_t t)
 	strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-
 struct list_ctx {
 	char *out;
 	size_t cap, off;
@@ -843,9 +846,9 @@ static int list_post(void *ctx, const struct store_post *p)
 		return 1;
 	format_when(when, sizeof(when), p->post_ts);
 	author_text(pc->r, p->author, who, sizeof(who));
-	int n = snprintf(lc->out + lc->off, lc->cap - lc->off, "\n%lld %s %s: %.*s",
-			 (long long)p->id, when, who, (int)(p->text_len > 40 ? 40 : p->text_len),
-			 (const char *)p->text);
+	int n =
+	    snprintf(lc->out + lc->off, lc->cap - lc->off, "\n%lld %s %s: %.*s", (long long)p->id,
+	             when, who, (int)(p->text_len > 40 ? 40 : p->text_len), (const char *)p->text);
 	if (n > 0)
 		lc->off += (size_t)n;
 	return 0;
@@ -855,7 +858,7 @@ static int list_post(void *ctx, const struct store_post *p)
 static void c_post_list(struct cmd_ctx *c)
 {
 	unsigned long n = strtoul(c->args, NULL, 10);
-	struct post_list_ctx pc = { { c->reply, c->cap, 0 }, c->r };
+	struct post_list_ctx pc = {{c->reply, c->cap, 0}, c->r};
 	pc.lc.off = (size_t)snprintf(c->reply, c->cap, "id time (UTC) author: text");
 	size_t head = pc.lc.off;
 	if (n == 0 || n > 50)
@@ -960,8 +963,10 @@ static int resolve_key(struct cmd_ctx *c, uint8_t key[32])
 		REPLY(c, "Err - no member or banned key starts with %.*s", (int)hl, c->args);
 		return ERR_NOT_FOUND;
 	}
-	size_t off = (size_t)snprintf(c->reply, c->cap, "Err - %.*s is ambiguous (%u keys), give "
-							 "more digits:", (int)hl, c->args, km.n);
+	size_t off = (size_t)snprintf(c->reply, c->cap,
+	                              "Err - %.*s is ambiguous (%u keys), give "
+	                              "more digits:",
+	                              (int)hl, c->args, km.n);
 	for (unsigned i = 0; i < km.n && i < KEY_CANDIDATES && off < c->cap; i++) {
 		hex_encode(hex, sizeof(hex), km.found[i], 8);
 		off += (size_t)snprintf(c->reply + off, c->cap - off, " %s", hex);
@@ -981,7 +986,8 @@ static void c_setperm(struct cmd_ctx *c)
 	}
 	unsigned long perm = strtoul(skip_blanks(sp), &end, 10);
 	if (*skip_blanks(end) || perm > 255) {
-		REPLY(c, "Err - bad params: perm is 0-255 (0 removes, 1 read, 2 read-write, 3 admin)");
+		REPLY(c,
+		      "Err - bad params: perm is 0-255 (0 removes, 1 read, 2 read-write, 3 admin)");
 		return;
 	}
 	if (resolve_key(c, key) != ERR_OK)
@@ -990,8 +996,9 @@ static void c_setperm(struct cmd_ctx *c)
 	if ((perm & 3) == 0) {
 		if (!m) { /* a member only in the store */
 			int rc = store_member_delete(r->store, r->store_id, key);
-			REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not a member"
-									   : "Err - store");
+			REPLY(c, rc == ERR_OK          ? "OK"
+			         : rc == ERR_NOT_FOUND ? "Err - not a member"
+			                               : "Err - store");
 			return;
 		}
 		room_member_remove(r, m);
@@ -1015,7 +1022,7 @@ static void c_ban(struct cmd_ctx *c)
 		return;
 	const char *reason = strchr(c->args, ' ');
 	int rc = store_ban_add(c->r->store, c->r->store_id, key, room_rtc(c->r),
-			       reason ? skip_blanks(reason) : "");
+	                       reason ? skip_blanks(reason) : "");
 	struct room_member *m = room_member_find(c->r, key);
 	if (m)
 		m->pending = false, m->push_failures = 99;
@@ -1051,7 +1058,7 @@ static int list_ban(void *ctx, const struct store_ban *b)
 	hex_encode(hex, sizeof(hex), b->pub, 8);
 	format_when(when, sizeof(when), b->when);
 	int n = snprintf(lc->out + lc->off, lc->cap - lc->off, "\n%s %s %s", hex, when,
-			 b->reason[0] ? b->reason : "-");
+	                 b->reason[0] ? b->reason : "-");
 	if (n > 0)
 		lc->off += (size_t)n;
 	return 0;
@@ -1060,7 +1067,7 @@ static int list_ban(void *ctx, const struct store_ban *b)
 /* bans: every banned key (16 hex digits: enough for unban), when (UTC), reason */
 static void c_bans(struct cmd_ctx *c)
 {
-	struct list_ctx lc = { c->reply, c->cap, 0 };
+	struct list_ctx lc = {c->reply, c->cap, 0};
 	lc.off = (size_t)snprintf(c->reply, c->cap, "key              banned (UTC)        reason");
 	size_t head = lc.off;
 	if (store_ban_list(c->r->store, c->r->store_id, list_ban, &lc) < 0)
@@ -1093,7 +1100,7 @@ static void c_backup(struct cmd_ctx *c)
 
 static const char *role_name(uint8_t perms)
 {
-	static const char *const names[] = { "guest", "read", "write", "admin" };
+	static const char *const names[] = {"guest", "read", "write", "admin"};
 	return names[perms & 3];
 }
 
@@ -1101,14 +1108,14 @@ static const char *role_name(uint8_t perms)
 
 /* One line of `members`; returns what snprintf returned. */
 static int member_line(char *out, size_t cap, const uint8_t *pub, uint8_t perms, uint32_t sync,
-		       uint32_t seen, const char *name)
+                       uint32_t seen, const char *name)
 {
 	char hex[17], s[24], a[24];
 	hex_encode(hex, sizeof(hex), pub, 8);
 	format_when(s, sizeof(s), sync);
 	format_when(a, sizeof(a), seen);
 	return snprintf(out, cap, "\n%s %-5s %-19s %-19s %.31s", hex, role_name(perms), s, a,
-			name && name[0] ? name : "-");
+	                name && name[0] ? name : "-");
 }
 
 /* members [KEY]: a header, then key (16 hex digits), role, synced to, last
@@ -1125,10 +1132,10 @@ static void c_members(struct cmd_ctx *c)
 		const struct room_member *m = room_member_find(c->r, key);
 		if (m)
 			member_line(c->reply + off, c->cap - off, m->pub, m->perms, m->sync_since,
-				    m->last_activity, m->name);
+			            m->last_activity, m->name);
 		else if (store_member_get(c->r->store, c->r->store_id, key, &sm) == ERR_OK)
 			member_line(c->reply + off, c->cap - off, sm.pub, sm.permissions,
-				    sm.sync_since, sm.last_activity, NULL);
+			            sm.sync_since, sm.last_activity, NULL);
 		else
 			REPLY(c, "Err - not a member (banned only)");
 		return;
@@ -1136,7 +1143,7 @@ static void c_members(struct cmd_ctx *c)
 	for (size_t i = 0; i < c->r->n_members && off < c->cap; i++) {
 		const struct room_member *m = &c->r->members[i];
 		int n = member_line(c->reply + off, c->cap - off, m->pub, m->perms, m->sync_since,
-				    m->last_activity, m->name);
+		                    m->last_activity, m->name);
 		if (n > 0)
 			off += (size_t)n;
 	}
@@ -1159,51 +1166,52 @@ static const struct cmd_def {
 	unsigned flags;
 	const char *help;
 } cmds[] = {
-	{ "setperm ", c_setperm, 0, "setperm <key> <perm>: set a member's permissions (0 removes)" },
-	{ "get acl", c_get_acl, LOCAL_ONLY, "get acl: list members with permissions" },
-	{ "room.post ", c_room_post, 0, "room.post <text>: post as the room" },
-	{ "reboot", c_reboot, 0, "reboot: restart the daemon" },
-	{ "advert.zerohop", c_advert_zerohop, 0, "advert.zerohop: zero-hop advert" },
-	{ "advert", c_advert, 0, "advert: flood advert" },
-	{ "clock sync", c_clock_sync, 0, "clock sync: set the clock from the command's time" },
-	{ "start ota", c_start_ota, 0, "start ota: not on Linux" },
-	{ "clock", c_clock, 0, "clock: show the clock" },
-	{ "time ", c_time, 0, "time <epoch>: set the clock (backwards too)" },
-	{ "neighbors", c_neighbors, 0, "neighbors: not supported on a room" },
-	{ "neighbor.remove ", c_neighbor_remove, 0, "neighbor.remove <hex>: no-op on a room" },
-	{ "tempradio ", c_tempradio, 0,
-	  "tempradio <f>,<bw>,<sf>,<cr>,<mins>: other radio parameters for a while" },
-	{ "password ", c_password, 0, "password <pw>: set the admin password" },
-	{ "clear stats", c_clear_stats, 0, "clear stats: reset counters" },
-	{ "help set", c_help_set, 0, "help set [key]: every key of set and get, its aliases, range" },
-	{ "get ", c_get, 0, "get <key>: show a setting" },
-	{ "set ", c_set, 0, "set <key> <value>: change a setting" },
-	{ "erase", c_erase, LOCAL_ONLY, "erase: refused (the database is kept)" },
-	{ "ver", c_ver, 0, "ver: version" },
-	{ "board", c_board, 0, "board: the platform" },
-	{ "sensor ", c_sensor, 0, "sensor get|set|list: no sensors" },
-	{ "region", c_region, 0, "region [...]: regions and the default scope (PROTOCOL.md 8.5)" },
-	{ "powersaving", c_powersaving, 0, "powersaving: not supported" },
-	{ "log start", c_log_start, 0, "log start: start the packet log (DIR/packets.log)" },
-	{ "log stop", c_log_stop, 0, "log stop: stop the packet log" },
-	{ "log erase", c_log_erase, 0, "log erase: empty the packet log" },
-	{ "log", c_log_dump, LOCAL_ONLY, "log: show the newest lines of the packet log" },
-	{ "stats-packets", c_stats_packets, LOCAL_ONLY, "stats-packets: packet counters" },
-	{ "stats-radio", c_stats_radio, LOCAL_ONLY, "stats-radio: radio counters" },
-	{ "stats-core", c_stats_core, LOCAL_ONLY, "stats-core: uptime and queue" },
-	{ "stats-room", c_stats_room, 0, "stats-room: room counters (roomd)" },
-	{ "post.list", c_post_list, 0, "post.list [n]: newest posts: id, time, author, text (roomd)" },
-	{ "post.delete ", c_post_delete, 0, "post.delete <id>: delete a post (roomd)" },
-	{ "bans", c_bans, 0, "bans: banned keys with time and reason (roomd)" },
-	{ "ban ", c_ban, 0, "ban <key> [reason]: ignore a key's logins and posts (roomd)" },
-	{ "unban ", c_unban, 0, "unban <key>: lift a ban (roomd)" },
-	{ "members", c_members, 0, "members [key]: members with role, sync point, last activity, name when known (roomd)" },
-	{ "backup ", c_backup, LOCAL_ONLY,
-	  "backup <absolute path>: copy the database (every room) while running (roomd)" },
+    {"setperm ", c_setperm, 0, "setperm <key> <perm>: set a member's permissions (0 removes)"},
+    {"get acl", c_get_acl, LOCAL_ONLY, "get acl: list members with permissions"},
+    {"room.post ", c_room_post, 0, "room.post <text>: post as the room"},
+    {"reboot", c_reboot, 0, "reboot: restart the daemon"},
+    {"advert.zerohop", c_advert_zerohop, 0, "advert.zerohop: zero-hop advert"},
+    {"advert", c_advert, 0, "advert: flood advert"},
+    {"clock sync", c_clock_sync, 0, "clock sync: set the clock from the command's time"},
+    {"start ota", c_start_ota, 0, "start ota: not on Linux"},
+    {"clock", c_clock, 0, "clock: show the clock"},
+    {"time ", c_time, 0, "time <epoch>: set the clock (backwards too)"},
+    {"neighbors", c_neighbors, 0, "neighbors: not supported on a room"},
+    {"neighbor.remove ", c_neighbor_remove, 0, "neighbor.remove <hex>: no-op on a room"},
+    {"tempradio ", c_tempradio, 0,
+     "tempradio <f>,<bw>,<sf>,<cr>,<mins>: other radio parameters for a while"},
+    {"password ", c_password, 0, "password <pw>: set the admin password"},
+    {"clear stats", c_clear_stats, 0, "clear stats: reset counters"},
+    {"help set", c_help_set, 0, "help set [key]: every key of set and get, its aliases, range"},
+    {"get ", c_get, 0, "get <key>: show a setting"},
+    {"set ", c_set, 0, "set <key> <value>: change a setting"},
+    {"erase", c_erase, LOCAL_ONLY, "erase: refused (the database is kept)"},
+    {"ver", c_ver, 0, "ver: version"},
+    {"board", c_board, 0, "board: the platform"},
+    {"sensor ", c_sensor, 0, "sensor get|set|list: no sensors"},
+    {"region", c_region, 0, "region [...]: regions and the default scope (PROTOCOL.md 8.5)"},
+    {"powersaving", c_powersaving, 0, "powersaving: not supported"},
+    {"log start", c_log_start, 0, "log start: start the packet log (DIR/packets.log)"},
+    {"log stop", c_log_stop, 0, "log stop: stop the packet log"},
+    {"log erase", c_log_erase, 0, "log erase: empty the packet log"},
+    {"log", c_log_dump, LOCAL_ONLY, "log: show the newest lines of the packet log"},
+    {"stats-packets", c_stats_packets, LOCAL_ONLY, "stats-packets: packet counters"},
+    {"stats-radio", c_stats_radio, LOCAL_ONLY, "stats-radio: radio counters"},
+    {"stats-core", c_stats_core, LOCAL_ONLY, "stats-core: uptime and queue"},
+    {"stats-room", c_stats_room, 0, "stats-room: room counters (roomd)"},
+    {"post.list", c_post_list, 0, "post.list [n]: newest posts: id, time, author, text (roomd)"},
+    {"post.delete ", c_post_delete, 0, "post.delete <id>: delete a post (roomd)"},
+    {"bans", c_bans, 0, "bans: banned keys with time and reason (roomd)"},
+    {"ban ", c_ban, 0, "ban <key> [reason]: ignore a key's logins and posts (roomd)"},
+    {"unban ", c_unban, 0, "unban <key>: lift a ban (roomd)"},
+    {"members", c_members, 0,
+     "members [key]: members with role, sync point, last activity, name when known (roomd)"},
+    {"backup ", c_backup, LOCAL_ONLY,
+     "backup <absolute path>: copy the database (every room) while running (roomd)"},
 };
 
 int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_origin origin,
-	     char *reply, size_t cap)
+             char *reply, size_t cap)
 {
 	char tag[4] = "";
 	const char *s = skip_blanks(line);
@@ -1219,7 +1227,7 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 	}
 	if (cap <= tl + 1)
 		return ERR_TOO_BIG;
-	struct cmd_ctx c = { r, s, "", sender_ts, origin, reply + tl, cap - tl };
+	struct cmd_ctx c = {r, s, "", sender_ts, origin, reply + tl, cap - tl};
 	if (r->region_loading) {
 		/* `region load` consumes every line, tag and all (§8.5) */
 		room_region_load_line(r, line, reply, cap);
@@ -1231,16 +1239,17 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 			/* "password" alone: a command that takes arguments was given none */
 			if (n > 1 && cmds[i].name[n - 1] == ' ' &&
 			    strncmp(s, cmds[i].name, n - 1) == 0 && !*skip_blanks(s + n - 1)) {
-				snprintf(reply + tl, cap - tl, "Err - %.*s needs more: %s", (int)n - 1,
-					 cmds[i].name, cmds[i].help);
+				snprintf(reply + tl, cap - tl, "Err - %.*s needs more: %s",
+				         (int)n - 1, cmds[i].name, cmds[i].help);
 				goto done;
 			}
 			continue;
 		}
 		if ((cmds[i].flags & LOCAL_ONLY) && origin == CMD_REMOTE) {
 			/* the firmware answers "Unknown command": say why */
-			snprintf(reply + tl, cap - tl, "Err - %.*s is console only (serial or roomctl)",
-				 (int)(cmds[i].name[n - 1] == ' ' ? n - 1 : n), cmds[i].name);
+			snprintf(reply + tl, cap - tl,
+			         "Err - %.*s is console only (serial or roomctl)",
+			         (int)(cmds[i].name[n - 1] == ' ' ? n - 1 : n), cmds[i].name);
 			goto done;
 		}
 		c.args = skip_blanks(s + n);
@@ -1259,9 +1268,13 @@ int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_orig
 
 bool room_cmd_reply_is_error(const char *reply)
 {
-	static const char *const prefixes[] = { "Err",		   "ERR",	 "(ERR",
-						"??:",		   "unknown config", "Unknown command",
-						"File system erase: Err" };
+	static const char *const prefixes[] = {"Err",
+	                                       "ERR",
+	                                       "(ERR",
+	                                       "??:",
+	                                       "unknown config",
+	                                       "Unknown command",
+	                                       "File system erase: Err"};
 	const char *s = reply;
 	if (strlen(s) > 3 && s[2] == '|')
 		s += 3; /* a tagged reply */

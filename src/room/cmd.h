@@ -34,7 +34,7 @@ enum cmd_origin {
  * Returns ERR_OK, or ERR_NOT_FOUND for an unknown command (reply set too).
  */
 int room_cmd(struct room *r, const char *line, uint32_t sender_ts, enum cmd_origin origin,
-	     char *reply, size_t cap);
+             char *reply, size_t cap);
 
 /*
  * True if a reply reports a failure (the firmware's "Err...", "ERR...",

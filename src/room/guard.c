@@ -15,8 +15,8 @@ static const struct limit_cfg login_all_cfg = {GUARD_LOGIN_ALL_BURST, GUARD_LOGI
                                                GUARD_LOGIN_ALL_MAX_MS};
 static const struct limit_cfg reply_key_cfg = {GUARD_REPLY_KEY_BURST, GUARD_REPLY_KEY_PERIOD_MS,
                                                GUARD_REPLY_KEY_MAX_MS};
-static const struct limit_cfg direct_key_cfg = {
-	GUARD_DIRECT_KEY_BURST, GUARD_DIRECT_KEY_PERIOD_MS, GUARD_DIRECT_KEY_MAX_MS};
+static const struct limit_cfg direct_key_cfg = {GUARD_DIRECT_KEY_BURST, GUARD_DIRECT_KEY_PERIOD_MS,
+                                                GUARD_DIRECT_KEY_MAX_MS};
 static const struct limit_cfg reply_all_cfg = {GUARD_REPLY_ALL_BURST, GUARD_REPLY_ALL_PERIOD_MS,
                                                GUARD_REPLY_ALL_PERIOD_MS};
 

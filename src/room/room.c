@@ -26,11 +26,11 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
-#define LOGIN_PUSH_DELAY_FLOOD_MS 2000 /* let the reply and the reciprocal PATH pass */
+#define LOGIN_PUSH_DELAY_FLOOD_MS  2000 /* let the reply and the reciprocal PATH pass */
 #define LOGIN_PUSH_DELAY_DIRECT_MS 800
-#define REPLY_DELAY_MS 300             /* SERVER_RESPONSE_DELAY */
-#define ACK_DELAY_MS 200               /* TXT_ACK_DELAY */
-#define PUSH_TIMEOUT_FLOOD_MS 12000
+#define REPLY_DELAY_MS             300 /* SERVER_RESPONSE_DELAY */
+#define ACK_DELAY_MS               200 /* TXT_ACK_DELAY */
+#define PUSH_TIMEOUT_FLOOD_MS      12000
 /*
  * A round of pushes of one post is 4 copies, each a variant of its own
  * (push_plaintext: no copy repeats one the member may already have, which
@@ -41,12 +41,12 @@
  * member that was briefly out of reach is caught up without having to log
  * in again.
  */
-#define PUSH_FAILS_GIVE_UP 4
-#define PUSH_ROUND_PAUSE_MS 30000
+#define PUSH_FAILS_GIVE_UP      4
+#define PUSH_ROUND_PAUSE_MS     30000
 #define PUSH_ROUND_PAUSE_MAX_MS 900000
-#define PUSH_ROUND_ACTIVE_S 600
-#define PATH_ANSWER_MS 120000 /* a member's PATH answers a flood of ours within this */
-#define MEMBER_KEEP_S (30u * 86400) /* a password member seen since is never evicted */
+#define PUSH_ROUND_ACTIVE_S     600
+#define PATH_ANSWER_MS          120000 /* a member's PATH answers a flood of ours within this */
+#define MEMBER_KEEP_S           (30u * 86400) /* a password member seen since is never evicted */
 /*
  * What a member that never answers can cost (issue 13): after a sign of
  * life at most PUSH_SILENT_ROUNDS rounds and PUSH_SILENT_FLOODS flooded
@@ -57,7 +57,7 @@
  */
 #define PUSH_SILENT_ROUNDS 3
 #define PUSH_SILENT_FLOODS 8
-#define PUSH_SILENT_HOUR 24
+#define PUSH_SILENT_HOUR   24
 /* and all such members together: once pushes that were never answered took
  * this much air in an hour, only members that answer pushes get more */
 #define PUSH_SILENT_ROOM_AIR_MS 108000 /* 3 % of the hour */
@@ -71,17 +71,17 @@
  * variant would show the post twice.
  */
 enum { HELD_NONE, HELD_RESEND, HELD_RESENT, HELD_ASSUME };
-#define PUSH_SENT_RESENT 0x80
-#define PUSH_SENT_MAX 0x7F
-#define ALIVE_KEY "alive"
-#define ALIVE_EVERY_MS 60000
-#define PUSH_WALK_QUERIES 64 /* store look-ups of the push engine per tick */
-#define BOOT_ADVERT_MS 5000
-#define CLOCK_STEP_S 600 /* the RTC this far behind the one saved was stepped back */
-#define CLOCK_FLOOR_KEY "clock.floor"  /* the RTC saved (a store setting, no config key) */
-#define CLOCK_FLOOR_SAVE_MS 600000
+#define PUSH_SENT_RESENT     0x80
+#define PUSH_SENT_MAX        0x7F
+#define ALIVE_KEY            "alive"
+#define ALIVE_EVERY_MS       60000
+#define PUSH_WALK_QUERIES    64 /* store look-ups of the push engine per tick */
+#define BOOT_ADVERT_MS       5000
+#define CLOCK_STEP_S         600 /* the RTC this far behind the one saved was stepped back */
+#define CLOCK_FLOOR_KEY      "clock.floor" /* the RTC saved (a store setting, no config key) */
+#define CLOCK_FLOOR_SAVE_MS  600000
 #define RESP_SERVER_LOGIN_OK 0
-#define FIRMWARE_VER_LEVEL 1
+#define FIRMWARE_VER_LEVEL   1
 
 enum { REQ_GET_STATUS = 1, REQ_KEEP_ALIVE = 2, REQ_GET_TELEMETRY = 3, REQ_GET_ACCESS_LIST = 5 };
 enum { TXT_PLAIN = 0, TXT_CLI = 1, TXT_SIGNED = 2 };
@@ -163,7 +163,8 @@ static void member_to_store(const struct room_member *m, struct store_member *s)
 	s->out_path_len = m->out_path_len;
 	if (m->out_path_len != MESH_NO_PATH)
 		memcpy(s->out_path, m->out_path, path_len_bytes(m->out_path_len));
-	s->push_failures = (uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0));
+	s->push_failures =
+	    (uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0));
 }
 
 static int member_save(struct room *r, const struct room_member *m)
@@ -269,9 +270,8 @@ static void member_remove_at(struct room *r, size_t i)
 	 * bring it back (store_replay_* keeps the newest STORE_REPLAY_MAX) */
 	uint8_t canon[CRYPTO_PUB_SIZE];
 	ident_key_canonical(canon, r->members[i].pub);
-	if (r->members[i].last_ts &&
-	    store_replay_set(r->store, r->store_id, canon, r->members[i].last_ts, room_rtc(r)) !=
-		    ERR_OK)
+	if (r->members[i].last_ts && store_replay_set(r->store, r->store_id, canon,
+	                                              r->members[i].last_ts, room_rtc(r)) != ERR_OK)
 		r->stats.store_errors++;
 	store_member_delete(r->store, r->store_id, r->members[i].pub);
 	r->n_guests -= is_guest(r->members[i].perms);
@@ -346,7 +346,7 @@ static int make_room_for(struct room *r, int role)
 
 /* known: the shared secret with pub if the caller has it already, else NULL */
 static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
-				      uint8_t perms, const uint8_t *known)
+                                      uint8_t perms, const uint8_t *known)
 {
 	struct room_member *m;
 	uint8_t secret[CRYPTO_SECRET_SIZE];
@@ -375,7 +375,7 @@ static struct room_member *member_add(struct room *r, const uint8_t pub[CRYPTO_P
 }
 
 struct room_member *room_member_put(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
-				    uint8_t perms)
+                                    uint8_t perms)
 {
 	struct room_member *m = room_member_find(r, pub);
 	return m ? m : member_add(r, pub, perms, NULL);
@@ -399,7 +399,7 @@ static bool member_secret(struct room *r, struct room_member *m)
 {
 	if (m->secret_state == 0)
 		m->secret_state =
-			ident_shared_secret(&r->ep.id, m->pub, m->secret) == ERR_OK ? 1 : -1;
+		    ident_shared_secret(&r->ep.id, m->pub, m->secret) == ERR_OK ? 1 : -1;
 	return m->secret_state > 0;
 }
 
@@ -435,7 +435,7 @@ static int load_member(void *ctx, const struct store_member *s)
 		bool newer = s->last_timestamp > m->last_ts;
 		memcpy(lc->stale[lc->n_stale++], newer ? m->pub : s->pub, CRYPTO_PUB_SIZE);
 		log_warn("room", "room %u: member %02x%02x%02x%02x stored twice (bit 255), merged",
-			 r->store_id, s->pub[0], s->pub[1], s->pub[2], s->pub[3]);
+		         r->store_id, s->pub[0], s->pub[1], s->pub[2], s->pub[3]);
 		if (!newer)
 			return 0;
 		memcpy(m->pub, s->pub, CRYPTO_PUB_SIZE);
@@ -468,8 +468,8 @@ static int load_member(void *ctx, const struct store_member *s)
 	m->remote_heard = s->remote_heard;
 	m->push_sent = s->push_failures & PUSH_SENT_MAX;
 	m->held = (s->push_failures & PUSH_SENT_RESENT) ? HELD_ASSUME
-		  : m->push_sent			 ? HELD_RESEND
-							 : HELD_NONE;
+	          : m->push_sent                        ? HELD_RESEND
+	                                                : HELD_NONE;
 	m->stored_activity = s->last_activity;
 	m->out_path_len = s->out_path_len;
 	if (s->out_path_len != STORE_PATH_UNKNOWN && path_len_valid(s->out_path_len))
@@ -582,8 +582,8 @@ static void reply_held(struct room *r, uint32_t base, uint32_t delay)
 }
 
 /* A reply datagram to a member: direct along its route, or by flood if none is known. */
-static int send_datagram(struct room *r, struct room_member *m, unsigned type,
-			 const uint8_t *body, size_t len, uint32_t delay, const struct pkt *req)
+static int send_datagram(struct room *r, struct room_member *m, unsigned type, const uint8_t *body,
+                         size_t len, uint32_t delay, const struct pkt *req)
 {
 	struct pkt p;
 	uint8_t key[16];
@@ -595,14 +595,14 @@ static int send_datagram(struct room *r, struct room_member *m, unsigned type,
 	if (m->out_path_len == MESH_NO_PATH) {
 		m->flood_sent_ms = r->mesh->now_ms;
 		return mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
-				       reply_scope(r, req, key));
+		                       reply_scope(r, req, key));
 	}
 	return mesh_send_direct(r->mesh, &p, m->out_path_len, m->out_path, delay);
 }
 
 /* A reply to a request: PATH-wrapped if the request came by flood. */
-static void send_reply(struct room *r, struct room_member *m, const struct pkt *req,
-		       unsigned type, const uint8_t *body, size_t len, uint32_t delay)
+static void send_reply(struct room *r, struct room_member *m, const struct pkt *req, unsigned type,
+                       const uint8_t *body, size_t len, uint32_t delay)
 {
 	struct pkt p;
 	uint8_t key[16];
@@ -612,17 +612,17 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 		return;
 
 	if ((pkt_is_flood(req) || m->out_path_len == MESH_NO_PATH) ? !flood_ok(r, m)
-								   : !direct_ok(r, m))
+	                                                           : !direct_ok(r, m))
 		return;
 	uint32_t base = delay;
 	delay = reply_delay(r, base);
 	if (pkt_is_flood(req)) {
 		m->flood_sent_ms = r->mesh->now_ms;
 		rc = mesh_build_path(&p, &r->ep.id, m->pub[0], m->secret, req->path_len, req->path,
-				     type, body, len, r->mesh->rng);
+		                     type, body, len, r->mesh->rng);
 		if (!rc)
 			rc = mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
-					     reply_scope(r, req, key));
+			                     reply_scope(r, req, key));
 	} else {
 		rc = send_datagram(r, m, type, body, len, delay, req);
 	}
@@ -633,7 +633,7 @@ static void send_reply(struct room *r, struct room_member *m, const struct pkt *
 }
 
 static void send_ack(struct room *r, struct room_member *m, const struct pkt *req,
-		     const uint8_t code[4], const uint8_t *extra, size_t extra_len, uint32_t delay)
+                     const uint8_t code[4], const uint8_t *extra, size_t extra_len, uint32_t delay)
 {
 	struct pkt p;
 	uint8_t key[16];
@@ -643,7 +643,7 @@ static void send_ack(struct room *r, struct room_member *m, const struct pkt *re
 		m->flood_sent_ms = r->mesh->now_ms;
 		mesh_build_ack(&p, code, extra, extra_len);
 		if (mesh_send_flood(r->mesh, &p, delay, pkt_path_hash_size(req),
-				    reply_scope(r, req, key)) == ERR_OK)
+		                    reply_scope(r, req, key)) == ERR_OK)
 			reply_held(r, base, delay);
 		return;
 	}
@@ -672,7 +672,7 @@ static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint
  * stranger's in the store: one write per charged guess, which the limits
  * bound), and in the window. */
 static void failed_login(struct room *r, struct room_member *m, const uint8_t *pub, uint32_t ts,
-			 const struct mesh_rx *rx)
+                         const struct mesh_rx *rx)
 {
 	uint8_t h[PKT_HASH_SIZE], k[CRYPTO_PUB_SIZE];
 	pkt_hash(rx->pkt, h);
@@ -730,8 +730,8 @@ static bool banned_member(struct room *r, const struct room_member *m)
 }
 
 static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
-			const uint8_t pub[CRYPTO_PUB_SIZE], const uint8_t secret[CRYPTO_SECRET_SIZE],
-			const uint8_t *pt, size_t len)
+                        const uint8_t pub[CRYPTO_PUB_SIZE],
+                        const uint8_t secret[CRYPTO_SECRET_SIZE], const uint8_t *pt, size_t len)
 {
 	struct room *r = room_of(ep);
 	struct room_member *m;
@@ -790,7 +790,8 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	 * silence, so the admin password is guessed no faster than the
 	 * refill, and a newcomer is not locked out by whoever spends each
 	 * returning token (issue 13.3, guard.h). */
-	if (pw_len && !member && which != GUARD_PW_GUEST && !guard_strangers_ok(&r->guard, rx->now_ms)) {
+	if (pw_len && !member && which != GUARD_PW_GUEST &&
+	    !guard_strangers_ok(&r->guard, rx->now_ms)) {
 		r->stats.logins_limited++;
 		return;
 	}
@@ -806,13 +807,14 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		r->stats.logins_bad++;
 		failed_login(r, m, pub, ts, rx);
 		log_info("room", "%s: wrong password from %s%s", r->set.name, hex,
-			 r->set.allow_read_only ? " (read-only)" : " (no reply)");
+		         r->set.allow_read_only ? " (read-only)" : " (no reply)");
 		if (dry & 1)
 			log_warn("room", "%s: too many wrong passwords from %s: its logins paused",
-				 r->set.name, hex);
+			         r->set.name, hex);
 		if (dry & 2)
-			log_warn("room", "%s: too many wrong passwords: logins of non-members paused",
-				 r->set.name);
+			log_warn("room",
+			         "%s: too many wrong passwords: logins of non-members paused",
+			         r->set.name);
 	}
 	if (role < 0 && r->set.allow_read_only)
 		role = ROLE_GUEST;
@@ -848,7 +850,9 @@ static void on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 		return; /* no reply: the client retries, and nothing was promised */
 	r->stats.logins_ok++;
 	log_info("room", "%s: login %s as %s", r->set.name, hex,
-		 role == ROLE_ADMIN ? "admin" : role == ROLE_READ_WRITE ? "read-write" : "read-only");
+	         role == ROLE_ADMIN        ? "admin"
+	         : role == ROLE_READ_WRITE ? "read-write"
+	                                   : "read-only");
 reply:
 	accepted(r, m, rx);
 	if (pkt_is_flood(rx->pkt))
@@ -862,7 +866,7 @@ reply:
 	resp[12] = FIRMWARE_VER_LEVEL;
 	m->caught_up = 0;
 	m->next_push_ms = rx->now_ms + (pkt_is_flood(rx->pkt) ? LOGIN_PUSH_DELAY_FLOOD_MS
-							       : LOGIN_PUSH_DELAY_DIRECT_MS);
+	                                                      : LOGIN_PUSH_DELAY_DIRECT_MS);
 	/* a push kept out by the login (its ACK may still come) is kept only
 	 * until the login's own push slot: a member that logs in with the sync
 	 * point it had does not have that copy, or its ACK would have come by
@@ -873,8 +877,7 @@ reply:
 
 /* ---- peers ---- */
 
-static int peers_by_hash(struct mesh_ep *ep, uint8_t hash, int skip, struct mesh_peer *out,
-			 int max)
+static int peers_by_hash(struct mesh_ep *ep, uint8_t hash, int skip, struct mesh_peer *out, int max)
 {
 	struct room *r = room_of(ep);
 	int n = 0;
@@ -903,7 +906,7 @@ static struct room_member *peer_member(struct room *r, const struct mesh_peer *p
 /* ---- posts (§7.3, §7.4) ---- */
 
 int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
-	      const char *text, size_t len, bool *duplicate)
+              const char *text, size_t len, bool *duplicate)
 {
 	struct store_post p;
 	int64_t id;
@@ -933,8 +936,8 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 	}
 	r->stats.posts_stored++;
 	/* what was posted, by whom and how long; never the text (members' words) */
-	log_info("room", "%s: post %lld by %02x%02x%02x%02x, %zu bytes", r->set.name,
-		 (long long)id, author[0], author[1], author[2], author[3], len);
+	log_info("room", "%s: post %lld by %02x%02x%02x%02x, %zu bytes", r->set.name, (long long)id,
+	         author[0], author[1], author[2], author[3], len);
 	/* every member is behind now */
 	if (++r->post_gen == 0)
 		r->post_gen = 1;
@@ -946,8 +949,8 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 }
 
 int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
-		     const char *text, size_t len, const char *origin, uint64_t seq,
-		     uint32_t origin_ts, bool *dup)
+                     const char *text, size_t len, const char *origin, uint64_t seq,
+                     uint32_t origin_ts, bool *dup)
 {
 	struct store_post p;
 	int64_t id;
@@ -972,15 +975,15 @@ int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint
 	if (rc) {
 		r->stats.store_errors++;
 		log_err("room", "%s: post from %s not stored: %s", r->set.name, origin,
-			err_str(rc));
+		        err_str(rc));
 		return rc;
 	}
 	if (*dup)
 		return ERR_OK;
 	r->stats.posts_federated++;
-	log_info("room", "%s: post %lld from %s #%llu by %02x%02x%02x%02x, %zu bytes",
-		 r->set.name, (long long)id, origin, (unsigned long long)seq, author[0],
-		 author[1], author[2], author[3], len);
+	log_info("room", "%s: post %lld from %s #%llu by %02x%02x%02x%02x, %zu bytes", r->set.name,
+	         (long long)id, origin, (unsigned long long)seq, author[0], author[1], author[2],
+	         author[3], len);
 	if (++r->post_gen == 0)
 		r->post_gen = 1;
 	if (r->next_push_ms > r->mesh->now_ms)
@@ -989,7 +992,7 @@ int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint
 }
 
 int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_t perms,
-		      uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here)
+                      uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here)
 {
 	struct room_member *m = room_member_find(r, pub);
 	bool fresh = !m;
@@ -1018,7 +1021,7 @@ int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_
 }
 
 static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member *m,
-		   const uint8_t *pt, size_t len)
+                   const uint8_t *pt, size_t len)
 {
 	uint32_t ts = le32_load(pt);
 	unsigned txt_type = pt[4] >> 2;
@@ -1101,7 +1104,7 @@ static uint8_t unsynced_count(struct room *r, const struct room_member *m)
 {
 	uint32_t n = 0;
 	if (store_post_count_since(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY, 255,
-				   &n) != ERR_OK)
+	                           &n) != ERR_OK)
 		return 0;
 	return (uint8_t)(n > 255 ? 255 : n);
 }
@@ -1112,9 +1115,9 @@ static size_t status_body(struct room *r, uint8_t *out)
 	const struct mesh_stats *s = &r->mesh->stats;
 	struct wbuf w;
 	wbuf_init(&w, out, 52);
-	wbuf_put_le16(&w, 0);                                /* battery mV: mains powered */
+	wbuf_put_le16(&w, 0); /* battery mV: mains powered */
 	wbuf_put_le16(&w, (uint16_t)mesh_queue_len(r->mesh));
-	wbuf_put_le16(&w, 0);                                /* noise floor: unknown */
+	wbuf_put_le16(&w, 0); /* noise floor: unknown */
 	wbuf_put_le16(&w, (uint16_t)(int16_t)s->last_rssi);
 	wbuf_put_le32(&w, s->recv);
 	wbuf_put_le32(&w, s->sent);
@@ -1134,7 +1137,7 @@ static size_t status_body(struct room *r, uint8_t *out)
 }
 
 static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member *m,
-		   const uint8_t *pt, size_t len)
+                   const uint8_t *pt, size_t len)
 {
 	uint32_t ts = le32_load(pt);
 	uint8_t out[4 + 180];
@@ -1192,9 +1195,7 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	}
 	memcpy(out, pt, 4); /* the tag echoes the request's timestamp */
 	switch (type) {
-	case REQ_GET_STATUS:
-		n += status_body(r, out + 4);
-		break;
+	case REQ_GET_STATUS: n += status_body(r, out + 4); break;
 	case REQ_GET_TELEMETRY:
 		/* Cayenne LPP: channel 1 voltage (0.00 V: no battery) */
 		out[n++] = 1;
@@ -1226,8 +1227,8 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 /* False when the plaintext cannot be this member's: the mesh then tries the
  * other members behind the same key hash (a 2-byte MAC lets one wrong key in
  * 65536 through, which in a room of thousands is not rare). */
-static bool on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx,
-			 const struct mesh_peer *peer, unsigned type, const uint8_t *pt, size_t len)
+static bool on_peer_data(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+                         unsigned type, const uint8_t *pt, size_t len)
 {
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
@@ -1278,8 +1279,8 @@ static bool ack_too_early(struct room *r, const struct room_member *m, uint64_t 
 static int push_state_save(struct room *r, const struct room_member *m)
 {
 	int rc = store_member_set_push(
-		r->store, r->store_id, m->pub, m->sync_since, m->last_activity,
-		(uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0)));
+	    r->store, r->store_id, m->pub, m->sync_since, m->last_activity,
+	    (uint8_t)(m->push_sent | (m->held == HELD_RESENT ? PUSH_SENT_RESENT : 0)));
 	if (rc)
 		r->stats.store_errors++;
 	return rc;
@@ -1367,16 +1368,16 @@ static bool match_ack(struct room *r, const struct mesh_rx *rx, const uint8_t co
 }
 
 static bool on_ack(struct mesh_ep *ep, const struct mesh_rx *rx, const uint8_t code[4],
-		   const uint8_t *payload, size_t len)
+                   const uint8_t *payload, size_t len)
 {
 	(void)payload;
 	(void)len;
 	return match_ack(room_of(ep), rx, code);
 }
 
-static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx,
-			 const struct mesh_peer *peer, uint8_t path_len, const uint8_t *path,
-			 unsigned extra_type, const uint8_t *extra, size_t extra_len)
+static bool on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struct mesh_peer *peer,
+                         uint8_t path_len, const uint8_t *path, unsigned extra_type,
+                         const uint8_t *extra, size_t extra_len)
 {
 	struct room *r = room_of(ep);
 	struct room_member *m = peer_member(r, peer);
@@ -1435,9 +1436,9 @@ static unsigned pushes_in_flight(struct room *r)
  * hop.  After that a silent member no longer holds the others up (up to
  * push_parallel of them may be pending), as before.
  */
-#define ACK_FRAME_MAX 22 /* a PATH carrying the ACK, no hops */
+#define ACK_FRAME_MAX       22 /* a PATH carrying the ACK, no hops */
 #define CLIENT_ACK_DELAY_MS 200
-#define BUSY_RETRY_MAX_MS 360
+#define BUSY_RETRY_MAX_MS   360
 
 static uint64_t ack_wait_ms(const struct room *r, size_t push_len, unsigned hops)
 {
@@ -1466,7 +1467,7 @@ static uint32_t ack_soon_ms(const struct room *r, size_t push_len, unsigned hops
  * while the radio holds it (a busy channel) they have not begun.
  */
 static uint64_t after_tx(const struct room *r, const struct room_member *m, uint64_t span,
-			 uint64_t now)
+                         uint64_t now)
 {
 	uint64_t done = 0;
 	int st = mesh_tx_state(r->mesh, m->push_seq, &done);
@@ -1490,8 +1491,8 @@ static uint64_t push_acks_due_until(const struct room *r, uint64_t now)
 		const struct room_member *m = &r->members[r->inflight[j]];
 		if (!m->pending)
 			continue;
-		uint64_t t = after_tx(r, m, m->answered ? m->ack_due_span_ms : m->ack_soon_span_ms,
-				      now);
+		uint64_t t =
+		    after_tx(r, m, m->answered ? m->ack_due_span_ms : m->ack_soon_span_ms, now);
 		if (t > until)
 			until = t;
 	}
@@ -1507,7 +1508,8 @@ static void release_held(struct room *r, uint64_t now)
 		return;
 	for (unsigned i = 0; i < r->n_held; i++) {
 		uint64_t due = now + turnaround_ms(r);
-		mesh_set_due(r->mesh, r->held[i].seq, due > r->held[i].due_ms ? due : r->held[i].due_ms);
+		mesh_set_due(r->mesh, r->held[i].seq,
+		             due > r->held[i].due_ms ? due : r->held[i].due_ms);
 	}
 	r->n_held = 0;
 }
@@ -1586,7 +1588,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	if (flood) {
 		uint8_t key[16];
 		rc = mesh_send_flood(r->mesh, &pkt, 0, (unsigned)flood_hash_size(r),
-				     room_default_scope(r, key));
+		                     room_default_scope(r, key));
 		m->ack_span_ms = PUSH_TIMEOUT_FLOOD_MS;
 		m->flood_sent_ms = now; /* its PATH + ACK answers this flood */
 	} else {
@@ -1599,20 +1601,21 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	m->push_seq = mesh_last_queued(r->mesh);
 	m->push_flood = flood;
 	m->push_resend = resend;
-	m->push_air_ms = lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt_path_bytes(&pkt) + pkt.payload_len);
+	m->push_air_ms =
+	    lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt_path_bytes(&pkt) + pkt.payload_len);
 	/* The earliest a genuine ACK can come back after the push left our
 	 * radio: the push crosses the remaining hops of its route (each copy at
 	 * least as long as ours) and the smallest ACK frame (header, path_len,
 	 * code) crosses one more. */
 	m->push_min_ack_ms = hops * lora_airtime_ms(&r->mesh->cfg.lp, 2 + pkt.payload_len) +
-			     lora_airtime_ms(&r->mesh->cfg.lp, 6);
+	                     lora_airtime_ms(&r->mesh->cfg.lp, 6);
 	m->push_drop_ms = 0;
 	m->pending = true;
 	r->inflight[r->n_inflight++] = (uint32_t)(m - r->members);
 	m->push_ts = p->post_ts;
 	m->push_sent_ms = now;
-	m->ack_due_span_ms = ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len,
-					 flood ? 1 : hops);
+	m->ack_due_span_ms =
+	    ack_wait_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len, flood ? 1 : hops);
 	m->ack_soon_span_ms = ack_soon_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len, hops);
 	r->stats.pushes++;
 	return ERR_OK;
@@ -1747,7 +1750,7 @@ static bool silent_hour_spent(const struct room *r, const struct room_member *m)
  * push has to wait.
  */
 #define PUSH_RUN_MAX_MS 3000
-#define PUSH_GAP_MS 400
+#define PUSH_GAP_MS     400
 static bool push_gap(struct room *r, uint64_t now)
 {
 	if (!r->push_run_ms || now >= r->push_idle_ms + PUSH_GAP_MS) {
@@ -1784,12 +1787,11 @@ static void push_engine(struct room *r, uint64_t now)
 		struct room_member *m = &r->members[r->rr];
 		r->rr = (r->rr + 1) % r->n_members;
 		if (m->pending || m->caught_up == r->post_gen || !m->last_activity ||
-		    m->remote_heard > m->last_activity ||
-		    m->push_failures >= PUSH_FAILS_GIVE_UP || now < m->next_push_ms ||
-		    silent_hour_spent(r, m))
+		    m->remote_heard > m->last_activity || m->push_failures >= PUSH_FAILS_GIVE_UP ||
+		    now < m->next_push_ms || silent_hour_spent(r, m))
 			continue;
-		int rc = store_post_next(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY,
-					 &p);
+		int rc =
+		    store_post_next(r->store, r->store_id, m->pub, m->sync_since, STORE_TS_ANY, &p);
 		queries++;
 		if (rc == ERR_NOT_FOUND) {
 			m->caught_up = r->post_gen;
@@ -1800,7 +1802,8 @@ static void push_engine(struct room *r, uint64_t now)
 			return;
 		}
 		if (is_banned(r, m->pub)) {
-			m->push_failures = PUSH_FAILS_GIVE_UP; /* until it is unbanned and logs in */
+			m->push_failures =
+			    PUSH_FAILS_GIVE_UP; /* until it is unbanned and logs in */
 			continue;
 		}
 		if (m->held == HELD_ASSUME) {
@@ -1854,18 +1857,18 @@ int room_advert(struct room *r, bool flood)
 	uint8_t key[16];
 	if (flood)
 		return mesh_send_flood(r->mesh, &p, 0, (unsigned)flood_hash_size(r),
-				       room_default_scope(r, key));
+		                       room_default_scope(r, key));
 	return mesh_send_zero_hop(r->mesh, &p, 0);
 }
 
 static void schedule_adverts(struct room *r, uint64_t now)
 {
 	r->next_advert_ms = r->set.advert_interval_min
-				    ? now + (uint64_t)r->set.advert_interval_min * 60000
-				    : UINT64_MAX;
+	                        ? now + (uint64_t)r->set.advert_interval_min * 60000
+	                        : UINT64_MAX;
 	r->next_flood_advert_ms = r->set.flood_advert_interval_h
-					  ? now + (uint64_t)r->set.flood_advert_interval_h * 3600000
-					  : UINT64_MAX;
+	                              ? now + (uint64_t)r->set.flood_advert_interval_h * 3600000
+	                              : UINT64_MAX;
 }
 
 /* When the last push's ACK window ends (now if none): the end of its whole
@@ -1904,8 +1907,8 @@ static void adverts_wait(struct room *r, uint64_t until)
 static void advert_timers(struct room *r, uint64_t now)
 {
 	bool due = (r->pending_flood_ms && now >= r->pending_flood_ms) ||
-		   (r->pending_zero_hop_ms && now >= r->pending_zero_hop_ms) ||
-		   now >= r->next_flood_advert_ms || now >= r->next_advert_ms;
+	           (r->pending_zero_hop_ms && now >= r->pending_zero_hop_ms) ||
+	           now >= r->next_flood_advert_ms || now >= r->next_advert_ms;
 	uint64_t until = due ? push_window_end(r, now) : now;
 	if (until > now) {
 		adverts_wait(r, until);
@@ -1930,8 +1933,8 @@ static void advert_timers(struct room *r, uint64_t now)
 
 /* A member's advert gives its name, for the admin's lists (members, post.list). */
 static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
-		      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app_data,
-		      size_t app_len)
+                      const uint8_t pub[CRYPTO_PUB_SIZE], uint32_t ts, const uint8_t *app_data,
+                      size_t app_len)
 {
 	struct room *r = ep->ctx;
 	struct advert_data ad;
@@ -1945,12 +1948,12 @@ static void on_advert(struct mesh_ep *ep, const struct mesh_rx *rx,
 /* ---- lifecycle ---- */
 
 static const struct mesh_ep_ops room_ops = {
-	.peers_by_hash = peers_by_hash,
-	.on_anon_req = on_anon_req,
-	.on_peer_data = on_peer_data,
-	.on_peer_path = on_peer_path,
-	.on_ack = on_ack,
-	.on_advert = on_advert,
+    .peers_by_hash = peers_by_hash,
+    .on_anon_req = on_anon_req,
+    .on_peer_data = on_peer_data,
+    .on_peer_path = on_peer_path,
+    .on_ack = on_ack,
+    .on_advert = on_advert,
 };
 
 void room_node_init(struct room_node *n, const struct lora_params *lp, int tx_dbm)
@@ -1979,8 +1982,8 @@ static void node_timers(struct room *r, uint64_t now)
 	if (!changed)
 		return;
 	r->mesh->cfg.lp = n->run_lp;
-	log_info("room", "radio now %u Hz, %u Hz, SF%u, CR4/%u", n->run_lp.freq_hz,
-		 n->run_lp.bw_hz, n->run_lp.sf, n->run_lp.cr);
+	log_info("room", "radio now %u Hz, %u Hz, SF%u, CR4/%u", n->run_lp.freq_hz, n->run_lp.bw_hz,
+	         n->run_lp.sf, n->run_lp.cr);
 	if (r->hooks.radio_changed)
 		r->hooks.radio_changed(r->hooks.ctx, r);
 }
@@ -1995,11 +1998,12 @@ static void load_settings(struct room *r)
 	room_settings_defaults(&r->set);
 	for (size_t i = 0; i < room_setting_count; i++) {
 		const struct setting_def *d = &room_setting_defs[i];
-		if (store_setting_get(r->store, r->store_id, d->key, NULL, buf, sizeof(buf)) != ERR_OK)
+		if (store_setting_get(r->store, r->store_id, d->key, NULL, buf, sizeof(buf)) !=
+		    ERR_OK)
 			continue;
 		if (room_setting_parse(&r->set, d, buf) != ERR_OK)
 			log_warn("room", "room %u: ignoring stored %s = '%s'", r->store_id, d->key,
-				 buf);
+			         buf);
 	}
 }
 
@@ -2035,7 +2039,8 @@ bool room_default_passwords(const struct room *r)
 static uint32_t clock_floor_load(struct room *r)
 {
 	char buf[32], *end;
-	if (store_setting_get(r->store, r->store_id, CLOCK_FLOOR_KEY, NULL, buf, sizeof(buf)) != ERR_OK)
+	if (store_setting_get(r->store, r->store_id, CLOCK_FLOOR_KEY, NULL, buf, sizeof(buf)) !=
+	    ERR_OK)
 		return 0;
 	unsigned long v = strtoul(buf, &end, 10);
 	return end != buf && !*end && v <= UINT32_MAX ? (uint32_t)v : 0;
@@ -2065,8 +2070,7 @@ static void resume_members(struct room *r, uint32_t newest, uint64_t now_ms)
 	for (size_t i = 0; i < r->n_members; i++)
 		if (r->members[i].last_activity > stop)
 			stop = r->members[i].last_activity;
-	if (store_setting_get(r->store, r->store_id, ALIVE_KEY, NULL, buf, sizeof(buf)) ==
-	    ERR_OK) {
+	if (store_setting_get(r->store, r->store_id, ALIVE_KEY, NULL, buf, sizeof(buf)) == ERR_OK) {
 		unsigned long v = strtoul(buf, NULL, 10);
 		if (v > stop && v <= UINT32_MAX)
 			stop = (uint32_t)v;
@@ -2101,9 +2105,9 @@ static int load_dup(void *ctx, const uint8_t hash[STORE_HASH_LEN], uint32_t seen
 }
 
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
-	      const struct ident *id, struct room_clock *clock, uint64_t now_ms)
+              const struct ident *id, struct room_clock *clock, uint64_t now_ms)
 {
-	struct load_ctx lc = { r, ERR_OK, NULL, 0, 0 };
+	struct load_ctx lc = {r, ERR_OK, NULL, 0, 0};
 	uint32_t newest = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -2150,8 +2154,9 @@ int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t stor
 	if (floor > rtc + CLOCK_STEP_S) {
 		uint32_t to = newest > floor && newest <= floor + CLOCK_STEP_S ? newest : floor;
 		if (room_clock_set(clock, now_ms, to))
-			log_warn("room", "room %u: clock %u s behind the last one saved, moved forwards",
-				 store_id, to - rtc);
+			log_warn("room",
+			         "room %u: clock %u s behind the last one saved, moved forwards",
+			         store_id, to - rtc);
 	}
 	r->next_floor_ms = now_ms + CLOCK_FLOOR_SAVE_MS;
 	resume_members(r, newest, now_ms);

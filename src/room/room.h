@@ -39,11 +39,11 @@
 
 struct store;
 
-#define ROOM_NAME_MAX 32     /* firmware char[32]: 31 bytes + NUL */
-#define ROOM_PASS_MAX 16     /* 15 characters + NUL */
-#define ROOM_POST_MAX 150    /* bytes of text kept per post (§7.3) */
-#define ROOM_REPLY_MAX 161   /* CLI reply buffer (§8.1) */
-#define ROOM_FW_VERSION "v1.17.1"
+#define ROOM_NAME_MAX          32  /* firmware char[32]: 31 bytes + NUL */
+#define ROOM_PASS_MAX          16  /* 15 characters + NUL */
+#define ROOM_POST_MAX          150 /* bytes of text kept per post (§7.3) */
+#define ROOM_REPLY_MAX         161 /* CLI reply buffer (§8.1) */
+#define ROOM_FW_VERSION        "v1.17.1"
 #define ROOM_PUSH_PARALLEL_MAX 32 /* the most push.parallel can be set to */
 
 /* Roles in the permissions byte, bits 0-1 (§7.1). */
@@ -72,16 +72,16 @@ struct room_settings {
 	char guest_password[ROOM_PASS_MAX];
 	bool allow_read_only;
 	double lat, lon;
-	bool advert_location;         /* "prefs" policy: lat/lon in every advert */
-	unsigned advert_interval_min; /* zero-hop advert period; 0 = off */
+	bool advert_location;             /* "prefs" policy: lat/lon in every advert */
+	unsigned advert_interval_min;     /* zero-hop advert period; 0 = off */
 	unsigned flood_advert_interval_h; /* 0 = off */
-	unsigned path_hash_mode;      /* 0..2: hash size - 1 for originated floods */
+	unsigned path_hash_mode;          /* 0..2: hash size - 1 for originated floods */
 	unsigned multi_acks;
 	char owner_info[120];
-	unsigned max_posts;           /* retention: posts kept per room */
-	unsigned max_guests;          /* read-only guest slots */
-	unsigned max_members;         /* password members */
-	unsigned push_parallel;       /* members pushed to at once */
+	unsigned max_posts;            /* retention: posts kept per room */
+	unsigned max_guests;           /* read-only guest slots */
+	unsigned max_members;          /* password members */
+	unsigned push_parallel;        /* members pushed to at once */
 	unsigned keepalive_interval_s; /* login response byte 5, in 16 s units; 0 = none */
 	/* firmware radio tuning with no effect here, kept so get/set behave */
 	double rxdelay;
@@ -103,15 +103,15 @@ struct room_node {
 	struct lora_params lp;
 	struct lora_params run_lp;
 	int tx_dbm;
-	struct lora_params temp_lp;    /* tempradio: pending parameters */
-	uint64_t temp_apply_ms;        /* 0 = nothing pending */
-	uint64_t temp_revert_ms;       /* 0 = not running temporary parameters */
+	struct lora_params temp_lp; /* tempradio: pending parameters */
+	uint64_t temp_apply_ms;     /* 0 = nothing pending */
+	uint64_t temp_revert_ms;    /* 0 = not running temporary parameters */
 	bool log_on;
 };
 void room_node_init(struct room_node *n, const struct lora_params *lp, int tx_dbm);
 
 /* Regions (§6.10, §8.5): a small tree under the wildcard '*'. */
-#define ROOM_REGIONS_MAX 16
+#define ROOM_REGIONS_MAX     16
 #define ROOM_REGION_NAME_MAX 31
 struct room_region {
 	char name[ROOM_REGION_NAME_MAX]; /* as given, '#' included */
@@ -121,8 +121,8 @@ struct room_region {
 struct room_regions {
 	struct room_region r[ROOM_REGIONS_MAX];
 	int n;
-	int dflt, home;                  /* index, -1 = none */
-	bool wildcard_deny;              /* the wildcard denies flood */
+	int dflt, home;     /* index, -1 = none */
+	bool wildcard_deny; /* the wildcard denies flood */
 };
 
 /* A member (the ACL entry of §7.1, plus push state). */
@@ -131,65 +131,65 @@ struct room_member {
 	uint8_t secret[CRYPTO_SECRET_SIZE];
 	uint8_t perms;
 	uint32_t sync_since;
-	uint32_t last_ts;       /* replay high-water mark (client clock) */
-	uint32_t last_activity; /* room RTC; 0 = none since start */
+	uint32_t last_ts;         /* replay high-water mark (client clock) */
+	uint32_t last_activity;   /* room RTC; 0 = none since start */
 	uint32_t stored_activity; /* last_activity as stored before this start (eviction) */
-	uint8_t out_path_len;   /* MESH_NO_PATH = unknown */
+	uint8_t out_path_len;     /* MESH_NO_PATH = unknown */
 	uint8_t out_path[PKT_MAX_PATH];
-	uint64_t flood_sent_ms;  /* the last flood to it (a PATH answers one); 0 = none */
+	uint64_t flood_sent_ms; /* the last flood to it (a PATH answers one); 0 = none */
 	/* push engine */
 	bool pending;
 	uint8_t pending_ack[4];
-	uint32_t push_ts;        /* post_ts of the outstanding push */
+	uint32_t push_ts; /* post_ts of the outstanding push */
 	uint64_t push_sent_ms;
 	uint32_t push_min_ack_ms; /* an ACK sooner than this after push_sent_ms is forged */
-	uint64_t ack_timeout_ms; /* when the push times out (ack_span_ms after its TxDone) */
+	uint64_t ack_timeout_ms;  /* when the push times out (ack_span_ms after its TxDone) */
 	uint32_t ack_span_ms;
-	uint32_t ack_due_span_ms; /* the ACK should be back this long after the push's
-				   * TxDone: other pushes wait */
+	uint32_t ack_due_span_ms;  /* the ACK should be back this long after the push's
+	                            * TxDone: other pushes wait */
 	uint32_t ack_soon_span_ms; /* ... and is expected about this long after it (the
-				    * client's 200 ms, the ACK on the air, a margin): a reply
-				    * waits this long for a member that has answered no push */
-	uint64_t push_seq;       /* the push in the mesh's transmit queue (mesh_tx_state) */
-	uint32_t push_retry_ts;  /* the post push_sent counts copies of (0 = the next one) */
-	uint8_t push_sent;       /* copies of it sent and not acknowledged, each one a
-				  * different variant (attempt bits, then a tail byte),
-				  * so none repeats a copy the member may hold; durable */
-	uint8_t held;            /* after a restart: the last copy sent again unchanged
-				  * (a member that has it drops it), HELD_* of room.c */
-	bool push_flood;         /* the outstanding push went by flood */
-	bool push_resend;        /* ... and is that unchanged copy */
-	bool answered;           /* has ACKed a push (this run, or before a restart that
-				  * resumed it): replies wait for its ACKs */
-	uint32_t push_air_ms;    /* its airtime */
-	unsigned push_failures;  /* in this round (PUSH_FAILS_GIVE_UP) */
-	unsigned push_rounds;    /* failed rounds since the last sign of life */
-	unsigned silent_floods;  /* flooded pushes unanswered since the last sign of life */
-	uint32_t silent_hour;    /* room RTC at the start of the hour counted below */
-	unsigned silent_pushes;  /* unanswered pushes in that hour */
-	uint64_t next_push_ms;   /* no push before this */
-	uint64_t push_drop_ms;   /* a login kept the outstanding push out until this
-				  * (0 = none): then it is dropped, not failed */
-	uint32_t caught_up;      /* == the room's post_gen: the store had nothing newer at
-				  * the last look, and no post came since (0 = not caught up) */
-	bool dirty;              /* sync/replay state not yet written */
-	int8_t secret_state;     /* 1: secret derived, 0: not yet (loaded: derived when
-				  * first needed), -1: a key that cannot talk to us */
-	uint32_t hnext;          /* the next member with the same pub[0], index + 1 (0 = none) */
-	char name[32];           /* from its latest advert heard since start ("" = none) */
-	uint32_t remote_heard;   /* federation: when another site heard it last (its RTC);
-				  * while newer than last_activity that site pushes, not us */
-	uint32_t remote_ts;      /* federation: the replay mark another site set (a post
-				  * with this timestamp was accepted there: a replay here) */
+	                            * client's 200 ms, the ACK on the air, a margin): a reply
+	                            * waits this long for a member that has answered no push */
+	uint64_t push_seq;         /* the push in the mesh's transmit queue (mesh_tx_state) */
+	uint32_t push_retry_ts;    /* the post push_sent counts copies of (0 = the next one) */
+	uint8_t push_sent;         /* copies of it sent and not acknowledged, each one a
+	                            * different variant (attempt bits, then a tail byte),
+	                            * so none repeats a copy the member may hold; durable */
+	uint8_t held;              /* after a restart: the last copy sent again unchanged
+	                            * (a member that has it drops it), HELD_* of room.c */
+	bool push_flood;           /* the outstanding push went by flood */
+	bool push_resend;          /* ... and is that unchanged copy */
+	bool answered;             /* has ACKed a push (this run, or before a restart that
+	                            * resumed it): replies wait for its ACKs */
+	uint32_t push_air_ms;      /* its airtime */
+	unsigned push_failures;    /* in this round (PUSH_FAILS_GIVE_UP) */
+	unsigned push_rounds;      /* failed rounds since the last sign of life */
+	unsigned silent_floods;    /* flooded pushes unanswered since the last sign of life */
+	uint32_t silent_hour;      /* room RTC at the start of the hour counted below */
+	unsigned silent_pushes;    /* unanswered pushes in that hour */
+	uint64_t next_push_ms;     /* no push before this */
+	uint64_t push_drop_ms;     /* a login kept the outstanding push out until this
+	                            * (0 = none): then it is dropped, not failed */
+	uint32_t caught_up;        /* == the room's post_gen: the store had nothing newer at
+	                            * the last look, and no post came since (0 = not caught up) */
+	bool dirty;                /* sync/replay state not yet written */
+	int8_t secret_state;       /* 1: secret derived, 0: not yet (loaded: derived when
+	                            * first needed), -1: a key that cannot talk to us */
+	uint32_t hnext;            /* the next member with the same pub[0], index + 1 (0 = none) */
+	char name[32];             /* from its latest advert heard since start ("" = none) */
+	uint32_t remote_heard;     /* federation: when another site heard it last (its RTC);
+	                            * while newer than last_activity that site pushes, not us */
+	uint32_t remote_ts;        /* federation: the replay mark another site set (a post
+	                            * with this timestamp was accepted there: a replay here) */
 };
 
 struct room_stats {
 	uint32_t logins_ok, logins_bad, logins_replayed, logins_banned;
 	uint32_t posts_stored, posts_retried, posts_refused;
 	uint32_t pushes, push_acks, push_timeouts, push_acks_forged, push_rounds;
-	uint32_t push_given_up;   /* members given up by a bound on unanswered pushes */
+	uint32_t push_given_up;      /* members given up by a bound on unanswered pushes */
 	uint64_t push_silent_air_ms; /* airtime of pushes that were never answered */
-	uint32_t replays;         /* old timestamp, or a packet in the duplicate window */
+	uint32_t replays;            /* old timestamp, or a packet in the duplicate window */
 	uint32_t cli_cmds, requests;
 	uint32_t store_errors;
 	uint32_t logins_limited;  /* dropped unread: too many failed logins */
@@ -227,7 +227,7 @@ struct room_hooks {
 	void (*member_saved)(void *ctx, struct room *r, const struct room_member *m);
 	/* ban / unban of a key, delete of a post (before it goes) by a command */
 	void (*ban_changed)(void *ctx, struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
-			    bool banned, uint32_t when);
+	                    bool banned, uint32_t when);
 	void (*post_deleting)(void *ctx, struct room *r, int64_t id);
 	/* a JSON object stats-room adds as "fed" at a local door; its length */
 	size_t (*status)(void *ctx, struct room *r, char *out, size_t cap);
@@ -252,15 +252,15 @@ struct room {
 	uint64_t push_gap_until; /* a silent gap in a long run: no push before this */
 	uint64_t next_advert_ms, next_flood_advert_ms;
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
-	size_t rr;            /* round-robin position of the push engine */
+	size_t rr;              /* round-robin position of the push engine */
 	uint64_t next_flush_ms; /* member state writes wait after a store error */
 	uint64_t next_alive_ms; /* the next "alive" mark (the restart resumes members) */
 	struct room_stats stats;
-	struct guard guard;   /* rate limits and the replay window */
+	struct guard guard;     /* rate limits and the replay window */
 	struct room_node *node; /* shared radio state; &own_node unless the program sets it */
 	struct room_node own_node;
 	struct room_regions regions;
-	bool region_loading;  /* `region load` is consuming lines */
+	bool region_loading; /* `region load` is consuming lines */
 	struct room_regions region_load;
 	/*
 	 * What keeps a room of thousands of members cheap: the members by the
@@ -270,15 +270,15 @@ struct room {
 	 * these only), the guests counted, and a post counter that marks every
 	 * member behind at once.
 	 */
-	uint32_t hhead[256], htail[256];   /* index + 1 of first and last, 0 = none */
+	uint32_t hhead[256], htail[256];           /* index + 1 of first and last, 0 = none */
 	uint32_t inflight[ROOM_PUSH_PARALLEL_MAX]; /* indices; every pending member is here */
 	unsigned n_inflight;
-	size_t n_guests;                   /* members whose role is ROLE_GUEST */
-	uint32_t post_gen;                 /* moves on with every stored post; never 0 */
-	bool any_dirty;                    /* some member has dirty set */
-	uint64_t next_floor_ms;            /* the RTC saved next (room_clock_floor_save) */
-	/* ACK codes of copies that timed out: an ACK that comes late still
-	 * counts (a new copy would be shown twice) */
+	size_t n_guests;        /* members whose role is ROLE_GUEST */
+	uint32_t post_gen;      /* moves on with every stored post; never 0 */
+	bool any_dirty;         /* some member has dirty set */
+	uint64_t next_floor_ms; /* the RTC saved next (room_clock_floor_save) */
+	                        /* ACK codes of copies that timed out: an ACK that comes late still
+	                         * counts (a new copy would be shown twice) */
 #define ROOM_LATE_ACKS 32
 	struct {
 		uint8_t pub[CRYPTO_PUB_SIZE];
@@ -303,7 +303,7 @@ struct room {
  * mesh with identity id.  The room keeps pointers to mesh, store and clock.
  */
 int room_open(struct room *r, struct mesh *mesh, struct store *st, uint32_t store_id,
-	      const struct ident *id, struct room_clock *clock, uint64_t now_ms);
+              const struct ident *id, struct room_clock *clock, uint64_t now_ms);
 void room_close(struct room *r);
 /* Drops the room as a killed process would: nothing more is written to the
  * store (simulations of SIGKILL). */
@@ -318,7 +318,7 @@ uint64_t room_next_deadline(const struct room *r);
 
 /* Stores a post and schedules its pushes; the room's own key for system posts. */
 int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
-	      const char *text, size_t len, bool *duplicate);
+              const char *text, size_t len, bool *duplicate);
 
 /*
  * Federation (src/fed): stores a post made at another site, exactly once by
@@ -326,8 +326,8 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
  * schedules its pushes.  *dup: it was there already (nothing stored).
  */
 int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
-		     const char *text, size_t len, const char *origin, uint64_t seq,
-		     uint32_t origin_ts, bool *dup);
+                     const char *text, size_t len, const char *origin, uint64_t seq,
+                     uint32_t origin_ts, bool *dup);
 /*
  * Federation: what another site knows of a member.  The member is added if
  * new (not pushed to here until it is heard here); the sync point and the
@@ -337,7 +337,7 @@ int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint
  * that site.  Written to the store at once, without the member_saved hook.
  */
 int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_t perms,
-		      uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here);
+                      uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here);
 
 /* Sends an advert now (flood or zero-hop). */
 int room_advert(struct room *r, bool flood);
@@ -352,7 +352,7 @@ struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PU
  * The permissions of an existing member are not changed.
  */
 struct room_member *room_member_put(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
-				    uint8_t perms);
+                                    uint8_t perms);
 /* Sets a member's permissions byte (its role counted); written by the next tick. */
 void room_member_set_perms(struct room *r, struct room_member *m, uint8_t perms);
 /* Removes a member (and its stored row). */

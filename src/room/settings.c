@@ -18,104 +18,105 @@
 #define F(field) offsetof(struct room_settings, field), sizeof(((struct room_settings *)0)->field)
 
 const struct setting_def room_setting_defs[] = {
-	{ "name", SET_STR, F(name), 0, 0, NULL, "room name shown in adverts", NULL, "advert_name" },
-	/* never empty: an empty password would let every blank login in */
-	{ "password", SET_STR, F(admin_password), 1, 0, "Error, password must not be empty",
-	  "admin password", NULL, "admin_password admin.password" },
-	{ "guest.password", SET_STR, F(guest_password), 1, 0, "Error, password must not be empty",
-	  "read-write password", NULL, "guest_password" },
-	{ "allow.read.only", SET_BOOL, F(allow_read_only), 0, 0, NULL,
-	  "on: a blank or wrong password logs in read-only", NULL,
-	  "allow_read_only allow_blank_password" },
-	{ "lat", SET_DOUBLE, F(lat), -90, 90, "Error, bad latitude", "latitude in degrees", NULL,
-	  "advert_lat latitude" },
-	{ "lon", SET_DOUBLE, F(lon), -180, 180, "Error, bad longitude", "longitude in degrees", NULL,
-	  "advert_long advert_lon longitude long" },
-	{ "advert.location", SET_BOOL, F(advert_location), 0, 0, NULL,
-	  "on: put lat/lon in adverts (the firmware's 'prefs' policy)", NULL, "advert_location" },
-	{ "advert.interval", SET_UINT, F(advert_interval_min), 0, 240,
-	  "Error: interval range is 60-240 minutes", "zero-hop advert period, minutes",
-	  "0 (off) or 60-240", "advert_interval" },
-	{ "flood.advert.interval", SET_UINT, F(flood_advert_interval_h), 0, 168,
-	  "Error: interval range is 3-168 hours", "flood advert period, hours", "0 (off) or 3-168",
-	  "flood_advert_interval" },
-	{ "path.hash.mode", SET_UINT, F(path_hash_mode), 0, 2, "Error, must be 0,1, or 2",
-	  "path hash size - 1 for floods the room originates", NULL, "path_hash_mode" },
-	{ "multi.acks", SET_UINT, F(multi_acks), 0, 255, NULL, "extra multi-ACKs before each ACK",
-	  NULL, "multi_acks" },
-	{ "owner.info", SET_STR, F(owner_info), 0, 0, NULL, "owner text ('|' is a newline)", NULL,
-	  "owner_info" },
-	{ "max.posts", SET_UINT, F(max_posts), 1, 10000000, "Error, must be 1-10000000",
-	  "posts kept per room (oldest dropped)", NULL, "max_posts" },
-	{ "max.guests", SET_UINT, F(max_guests), 0, 100000, "Error, must be 0-100000",
-	  "read-only guest slots (recycled, never evict members)", NULL, "max_guests" },
-	{ "max.members", SET_UINT, F(max_members), 1, 1000000, "Error, must be 1-1000000",
-	  "password members kept", NULL, "max_members" },
-	{ "push.parallel", SET_UINT, F(push_parallel), 1, 32, "Error, must be 1-32",
-	  "members pushed to at the same time", NULL, "push_parallel" },
-	{ "keepalive.interval", SET_UINT, F(keepalive_interval_s), 0, 4080,
-	  "Error, must be 0-4080",
-	  "keep-alive interval asked of members at login, seconds (16 s units; 0 = none, "
-	  "as v1.17.1)", NULL, "keepalive_interval" },
-	/* firmware radio tuning the KISS modem does not expose: kept and shown, no effect */
-	{ "rxdelay", SET_DOUBLE, F(rxdelay), 0, 20, "Error, must be 0-20",
-	  "receive delay base (firmware; no effect here)", NULL, NULL },
-	{ "int.thresh", SET_UINT, F(int_thresh), 0, 255, "Error, must be 0-255",
-	  "interference threshold (firmware; no effect here)", NULL, NULL },
-	{ "cad", SET_BOOL, F(cad), 0, 0, NULL, "channel activity detection (firmware; no effect here)", NULL, NULL },
-	{ "agc.reset.interval", SET_UINT, F(agc_reset_interval_s), 0, 1020, "Error, must be 0-1020",
-	  "AGC reset interval, seconds, multiple of 4 (firmware; no effect here)", NULL, NULL },
-	{ "loop.detect", SET_STR, F(loop_detect), 0, 0,
-	  "Error, must be: off, minimal, moderate, or strict",
-	  "loop detection (no effect on a room server)", "off, minimal, moderate or strict", NULL },
+    {"name", SET_STR, F(name), 0, 0, NULL, "room name shown in adverts", NULL, "advert_name"},
+    /* never empty: an empty password would let every blank login in */
+    {"password", SET_STR, F(admin_password), 1, 0, "Error, password must not be empty",
+     "admin password", NULL, "admin_password admin.password"},
+    {"guest.password", SET_STR, F(guest_password), 1, 0, "Error, password must not be empty",
+     "read-write password", NULL, "guest_password"},
+    {"allow.read.only", SET_BOOL, F(allow_read_only), 0, 0, NULL,
+     "on: a blank or wrong password logs in read-only", NULL,
+     "allow_read_only allow_blank_password"},
+    {"lat", SET_DOUBLE, F(lat), -90, 90, "Error, bad latitude", "latitude in degrees", NULL,
+     "advert_lat latitude"},
+    {"lon", SET_DOUBLE, F(lon), -180, 180, "Error, bad longitude", "longitude in degrees", NULL,
+     "advert_long advert_lon longitude long"},
+    {"advert.location", SET_BOOL, F(advert_location), 0, 0, NULL,
+     "on: put lat/lon in adverts (the firmware's 'prefs' policy)", NULL, "advert_location"},
+    {"advert.interval", SET_UINT, F(advert_interval_min), 0, 240,
+     "Error: interval range is 60-240 minutes", "zero-hop advert period, minutes",
+     "0 (off) or 60-240", "advert_interval"},
+    {"flood.advert.interval", SET_UINT, F(flood_advert_interval_h), 0, 168,
+     "Error: interval range is 3-168 hours", "flood advert period, hours", "0 (off) or 3-168",
+     "flood_advert_interval"},
+    {"path.hash.mode", SET_UINT, F(path_hash_mode), 0, 2, "Error, must be 0,1, or 2",
+     "path hash size - 1 for floods the room originates", NULL, "path_hash_mode"},
+    {"multi.acks", SET_UINT, F(multi_acks), 0, 255, NULL, "extra multi-ACKs before each ACK", NULL,
+     "multi_acks"},
+    {"owner.info", SET_STR, F(owner_info), 0, 0, NULL, "owner text ('|' is a newline)", NULL,
+     "owner_info"},
+    {"max.posts", SET_UINT, F(max_posts), 1, 10000000, "Error, must be 1-10000000",
+     "posts kept per room (oldest dropped)", NULL, "max_posts"},
+    {"max.guests", SET_UINT, F(max_guests), 0, 100000, "Error, must be 0-100000",
+     "read-only guest slots (recycled, never evict members)", NULL, "max_guests"},
+    {"max.members", SET_UINT, F(max_members), 1, 1000000, "Error, must be 1-1000000",
+     "password members kept", NULL, "max_members"},
+    {"push.parallel", SET_UINT, F(push_parallel), 1, 32, "Error, must be 1-32",
+     "members pushed to at the same time", NULL, "push_parallel"},
+    {"keepalive.interval", SET_UINT, F(keepalive_interval_s), 0, 4080, "Error, must be 0-4080",
+     "keep-alive interval asked of members at login, seconds (16 s units; 0 = none, "
+     "as v1.17.1)",
+     NULL, "keepalive_interval"},
+    /* firmware radio tuning the KISS modem does not expose: kept and shown, no effect */
+    {"rxdelay", SET_DOUBLE, F(rxdelay), 0, 20, "Error, must be 0-20",
+     "receive delay base (firmware; no effect here)", NULL, NULL},
+    {"int.thresh", SET_UINT, F(int_thresh), 0, 255, "Error, must be 0-255",
+     "interference threshold (firmware; no effect here)", NULL, NULL},
+    {"cad", SET_BOOL, F(cad), 0, 0, NULL, "channel activity detection (firmware; no effect here)",
+     NULL, NULL},
+    {"agc.reset.interval", SET_UINT, F(agc_reset_interval_s), 0, 1020, "Error, must be 0-1020",
+     "AGC reset interval, seconds, multiple of 4 (firmware; no effect here)", NULL, NULL},
+    {"loop.detect", SET_STR, F(loop_detect), 0, 0,
+     "Error, must be: off, minimal, moderate, or strict",
+     "loop detection (no effect on a room server)", "off, minimal, moderate or strict", NULL},
 };
 const size_t room_setting_count = sizeof(room_setting_defs) / sizeof(room_setting_defs[0]);
 
 /* Node-wide keys: applied by cmd.c (set_node) and the config file; here for
  * their spellings, ranges and help. */
-#define N(key, min, max, err, help, range, aliases) \
-	{ key, SET_NODE, 0, 0, min, max, err, help, range, aliases }
+#define N(key, min, max, err, help, range, aliases)                                                \
+	{                                                                                          \
+		key, SET_NODE, 0, 0, min, max, err, help, range, aliases                           \
+	}
 const struct setting_def node_setting_defs[] = {
-	N("radio", 0, 0, "Error, invalid radio params",
-	  "saved radio: freq MHz, bandwidth kHz, SF, CR (next start)", "150-2500,7-500,5-12,5-8",
-	  NULL),
-	N("freq", 150, 2500, "Error, invalid radio params (freq is 150-2500 MHz)",
-	  "saved frequency, MHz, exact to 1 Hz (next start; console only)", NULL, "frequency"),
-	/* roomd's: one part of radio at a time, as in roomd.conf */
-	N("bw", 7, 500, "Error, invalid radio params (bw is 7-500 kHz)",
-	  "saved bandwidth, kHz (next start; part of radio)", NULL, "bandwidth"),
-	N("sf", 5, 12, "Error, invalid radio params (sf is 5-12)",
-	  "saved spreading factor (next start; part of radio)", NULL, "spreading_factor"),
-	N("cr", 5, 8, "Error, invalid radio params (cr is 5-8, for 4/5-4/8)",
-	  "saved coding rate 4/x (next start; part of radio)", NULL, "coding_rate"),
-	/* the firmware takes any number; a KISS modem takes -9..30 dBm */
-	N("tx", -9, 30, "Error, must be -9-30", "transmit power, dBm (now)", NULL, "tx_power"),
-	N("repeat", 0, 0, NULL, "forward other nodes' packets", "on or off", "repeater"),
-	N("af", 0, 100, "Error, must be 0-100", "airtime factor: duty cycle = 1/(1+af)", NULL,
-	  "airtime_factor"),
-	N("dutycycle", 1, 100, "ERROR: dutycycle must be 1-100",
-	  "share of the air time we may use, percent (sets af)", NULL, "duty_cycle"),
-	N("txdelay", 0, 2, "Error, must be 0-2", "flood retransmit delay factor", NULL, "tx_delay"),
-	N("direct.txdelay", 0, 2, "Error, must be 0-2", "direct retransmit delay factor", NULL,
-	  "direct_txdelay"),
-	N("flood.max", 0, 64, "Error, max 64", "most hops a forwarded flood may have", NULL,
-	  "flood_max"),
-	N("flood.max.unscoped", 0, 64, "Error, max 64",
-	  "most hops a forwarded unscoped flood may have", NULL, NULL),
-	N("flood.max.advert", 0, 64, "Error, max 64", "most hops a forwarded flood advert may have",
-	  NULL, NULL),
-	N("prv.key", 0, 0, "Error, bad key",
-	  "the room's private key, 128 hex digits (next start; console only)", "128 hex digits",
-	  NULL),
-	/* the firmware's, for boards with these parts: answered "unsupported" */
-	N("radio.rxgain", 0, 0, NULL, "boosted receive gain (firmware boards only)", "unsupported",
-	  NULL),
-	N("radio.fem.rxgain", 0, 0, NULL, "front-end receive gain (firmware boards only)",
-	  "unsupported", NULL),
-	N("radio.fem.txgain", 0, 0, NULL, "front-end transmit gain (firmware boards only)",
-	  "unsupported", NULL),
-	N("adc.multiplier", 0, 0, NULL, "battery voltage calibration (firmware boards only)",
-	  "unsupported", NULL),
+    N("radio", 0, 0, "Error, invalid radio params",
+      "saved radio: freq MHz, bandwidth kHz, SF, CR (next start)", "150-2500,7-500,5-12,5-8", NULL),
+    N("freq", 150, 2500, "Error, invalid radio params (freq is 150-2500 MHz)",
+      "saved frequency, MHz, exact to 1 Hz (next start; console only)", NULL, "frequency"),
+    /* roomd's: one part of radio at a time, as in roomd.conf */
+    N("bw", 7, 500, "Error, invalid radio params (bw is 7-500 kHz)",
+      "saved bandwidth, kHz (next start; part of radio)", NULL, "bandwidth"),
+    N("sf", 5, 12, "Error, invalid radio params (sf is 5-12)",
+      "saved spreading factor (next start; part of radio)", NULL, "spreading_factor"),
+    N("cr", 5, 8, "Error, invalid radio params (cr is 5-8, for 4/5-4/8)",
+      "saved coding rate 4/x (next start; part of radio)", NULL, "coding_rate"),
+    /* the firmware takes any number; a KISS modem takes -9..30 dBm */
+    N("tx", -9, 30, "Error, must be -9-30", "transmit power, dBm (now)", NULL, "tx_power"),
+    N("repeat", 0, 0, NULL, "forward other nodes' packets", "on or off", "repeater"),
+    N("af", 0, 100, "Error, must be 0-100", "airtime factor: duty cycle = 1/(1+af)", NULL,
+      "airtime_factor"),
+    N("dutycycle", 1, 100, "ERROR: dutycycle must be 1-100",
+      "share of the air time we may use, percent (sets af)", NULL, "duty_cycle"),
+    N("txdelay", 0, 2, "Error, must be 0-2", "flood retransmit delay factor", NULL, "tx_delay"),
+    N("direct.txdelay", 0, 2, "Error, must be 0-2", "direct retransmit delay factor", NULL,
+      "direct_txdelay"),
+    N("flood.max", 0, 64, "Error, max 64", "most hops a forwarded flood may have", NULL,
+      "flood_max"),
+    N("flood.max.unscoped", 0, 64, "Error, max 64", "most hops a forwarded unscoped flood may have",
+      NULL, NULL),
+    N("flood.max.advert", 0, 64, "Error, max 64", "most hops a forwarded flood advert may have",
+      NULL, NULL),
+    N("prv.key", 0, 0, "Error, bad key",
+      "the room's private key, 128 hex digits (next start; console only)", "128 hex digits", NULL),
+    /* the firmware's, for boards with these parts: answered "unsupported" */
+    N("radio.rxgain", 0, 0, NULL, "boosted receive gain (firmware boards only)", "unsupported",
+      NULL),
+    N("radio.fem.rxgain", 0, 0, NULL, "front-end receive gain (firmware boards only)",
+      "unsupported", NULL),
+    N("radio.fem.txgain", 0, 0, NULL, "front-end transmit gain (firmware boards only)",
+      "unsupported", NULL),
+    N("adc.multiplier", 0, 0, NULL, "battery voltage calibration (firmware boards only)",
+      "unsupported", NULL),
 };
 const size_t node_setting_count = sizeof(node_setting_defs) / sizeof(node_setting_defs[0]);
 
@@ -176,10 +177,11 @@ int setting_help_line(const struct setting_def *d, char *out, size_t cap)
 	for (const char *a = d->aliases; a && *a && off < sizeof(aliases) - 4;) {
 		size_t l = strcspn(a, " ");
 		int n = snprintf(aliases + off, sizeof(aliases) - off - 1, "%s%.*s",
-				 off ? ", " : " (", (int)l, a);
+		                 off ? ", " : " (", (int)l, a);
 		if (n < 0)
 			break;
-		off += (size_t)n < sizeof(aliases) - off - 1 ? (size_t)n : sizeof(aliases) - off - 2;
+		off +=
+		    (size_t)n < sizeof(aliases) - off - 1 ? (size_t)n : sizeof(aliases) - off - 2;
 		a += l;
 		a += *a == ' ';
 	}
@@ -246,8 +248,8 @@ void setting_suggest(const char *key, unsigned max, char *out, size_t cap)
 		limit = 2;
 	for (size_t i = 0; i < room_setting_count + node_setting_count && n < 64; i++) {
 		const struct setting_def *d = i < room_setting_count
-						      ? &room_setting_defs[i]
-						      : &node_setting_defs[i - room_setting_count];
+		                                  ? &room_setting_defs[i]
+		                                  : &node_setting_defs[i - room_setting_count];
 		unsigned k = key_distance(key, d);
 		if (k <= limit) {
 			all[n] = d;
@@ -259,7 +261,8 @@ void setting_suggest(const char *key, unsigned max, char *out, size_t cap)
 		for (unsigned i = 0; i < n && max; i++) {
 			if (dist[i] != want)
 				continue;
-			int w = snprintf(out + off, cap - off, "%s%s", off ? ", " : "", all[i]->key);
+			int w =
+			    snprintf(out + off, cap - off, "%s%s", off ? ", " : "", all[i]->key);
 			if (w < 0 || (size_t)w >= cap - off)
 				return;
 			off += (size_t)w;
@@ -299,7 +302,7 @@ const struct setting_def *room_setting_find(const char *key)
 }
 
 int room_setting_format(const struct room_settings *s, const struct setting_def *d, char *out,
-			size_t cap)
+                        size_t cap)
 {
 	const char *p = (const char *)s + d->offset;
 	int n;
@@ -331,7 +334,7 @@ int room_setting_parse(struct room_settings *s, const struct setting_def *d, con
 		    strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
 			*(bool *)p = true;
 		else if (strncmp(value, "off", 3) == 0 || strcmp(value, "0") == 0 ||
-			 strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
+		         strcmp(value, "false") == 0 || strcmp(value, "no") == 0)
 			*(bool *)p = false;
 		else
 			return ERR_FORMAT;

@@ -17,17 +17,17 @@
 enum setting_type { SET_STR, SET_BOOL, SET_UINT, SET_DOUBLE, SET_NODE };
 
 struct setting_def {
-	const char *key;    /* as typed after `set` / `get`, and in the config file */
+	const char *key; /* as typed after `set` / `get`, and in the config file */
 	enum setting_type type;
-	size_t offset;      /* into struct room_settings */
-	size_t size;        /* SET_STR: buffer size */
-	double min, max;    /* SET_UINT/SET_DOUBLE range (min == max: no check);
-			     * SET_STR: min 1 refuses an empty value */
+	size_t offset;         /* into struct room_settings */
+	size_t size;           /* SET_STR: buffer size */
+	double min, max;       /* SET_UINT/SET_DOUBLE range (min == max: no check);
+	                        * SET_STR: min 1 refuses an empty value */
 	const char *range_err; /* firmware error text when out of range */
 	const char *help;
-	const char *range;  /* what `help set` shows when min/max do not say it */
+	const char *range;   /* what `help set` shows when min/max do not say it */
 	const char *aliases; /* other spellings, space-separated (a popular setup
-			      * guide's: advert_lat for lat); replies name the key */
+	                      * guide's: advert_lat for lat); replies name the key */
 };
 
 /* The settings of a room (stored per room) and the node-wide keys of `set`. */
@@ -56,7 +56,7 @@ void setting_suggest(const char *key, unsigned max, char *out, size_t cap);
 char *setting_unquote(char *v);
 /* Formats the value of key as `get` shows it (without the "> "). */
 int room_setting_format(const struct room_settings *s, const struct setting_def *d, char *out,
-			size_t cap);
+                        size_t cap);
 /* Parses and stores a value; ERR_FORMAT (bad syntax), ERR_INVAL (out of
  * range) or ERR_TOO_BIG (text longer than the key takes: never cut). */
 int room_setting_parse(struct room_settings *s, const struct setting_def *d, const char *value);

@@ -48,7 +48,7 @@
 #define STORE_SETTING_VALUE_MAX 512
 #define STORE_BAN_REASON_MAX    128
 
-#define STORE_SCHEMA_VERSION    2 /* PRAGMA user_version this code writes */
+#define STORE_SCHEMA_VERSION    2  /* PRAGMA user_version this code writes */
 #define STORE_ORIGIN_MAX        32 /* bytes of a federated post's origin site */
 #define STORE_DEFAULT_MAX_POSTS 10000
 #define STORE_REPLAY_MAX        4096       /* replay marks kept per room */
@@ -240,11 +240,11 @@ int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_po
                            void *ctx);
 /* Up to n posts with an id below `before`, newest first, whose text holds
  * `find` (NULL or "": any; ASCII letters case-insensitive): the web board. */
-int store_post_page(struct store *st, uint32_t room, int64_t before, const char *find,
-                    uint32_t n, store_post_cb *cb, void *ctx);
+int store_post_page(struct store *st, uint32_t room, int64_t before, const char *find, uint32_t n,
+                    store_post_cb *cb, void *ctx);
 /* Up to n posts with an id above `after`, oldest first (the live page). */
-int store_post_after(struct store *st, uint32_t room, int64_t after, uint32_t n,
-                     store_post_cb *cb, void *ctx);
+int store_post_after(struct store *st, uint32_t room, int64_t after, uint32_t n, store_post_cb *cb,
+                     void *ctx);
 /* One post by id, within the room; ERR_NOT_FOUND if the room has no such post. */
 int store_post_get(struct store *st, uint32_t room, int64_t id, struct store_post *out);
 /* Deletes one post of the room; ERR_NOT_FOUND if the room has no such post. */
@@ -277,8 +277,8 @@ int store_retention(struct store *st, uint32_t room, uint32_t now, uint32_t *del
  * over every contiguous seq received.  origin is a non-empty site name of at
  * most STORE_ORIGIN_MAX bytes, seq >= 1.  *id is the stored post (0 on dup).
  */
-int store_post_apply(struct store *st, const struct store_post *p, const char *origin,
-                     uint64_t seq, uint32_t origin_ts, int64_t *id, bool *dup);
+int store_post_apply(struct store *st, const struct store_post *p, const char *origin, uint64_t seq,
+                     uint32_t origin_ts, int64_t *id, bool *dup);
 /* Whether (origin, seq) was received (or, for origin "", stored here). */
 int store_fed_held(struct store *st, uint32_t room, const char *origin, uint64_t seq, bool *held);
 /* The high-water mark of origin ("" = this site's own posts: the last seq given). */
@@ -287,8 +287,8 @@ int store_fed_hw(struct store *st, uint32_t room, const char *origin, uint64_t *
 typedef int store_fed_hw_cb(void *ctx, const char *origin, uint64_t hw);
 int store_fed_hw_list(struct store *st, uint32_t room, store_fed_hw_cb *cb, void *ctx);
 /* Up to n posts of origin ("" = this site) with seq above `after`, by seq. */
-int store_fed_after(struct store *st, uint32_t room, const char *origin, uint64_t after,
-                    uint32_t n, store_post_cb *cb, void *ctx);
+int store_fed_after(struct store *st, uint32_t room, const char *origin, uint64_t after, uint32_t n,
+                    store_post_cb *cb, void *ctx);
 /* The post id of (origin, seq); ERR_NOT_FOUND if not held. */
 int store_fed_find(struct store *st, uint32_t room, const char *origin, uint64_t seq, int64_t *id);
 
@@ -304,7 +304,7 @@ struct store_member {
 	uint8_t out_path[STORE_PATH_MAX]; /* the first path-bytes of it are kept */
 	uint8_t push_failures;            /* pushes of the member's next post sent and not
 	                                   * acknowledged: the copies it may hold (§7.8) */
-	uint32_t created; /* room RTC of first sight */
+	uint32_t created;                 /* room RTC of first sight */
 	uint32_t remote_heard; /* federation: another site heard it last at this time (its
 	                        * RTC), 0 = none: while newer than last_activity, that
 	                        * site pushes to it */

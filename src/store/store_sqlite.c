@@ -340,8 +340,9 @@ static const char *const sql[S_COUNT] = {
     [S_DUP_LOAD] = "SELECT hash, seen FROM (SELECT hash, seen, rowid AS r FROM dups"
                    " WHERE room_id = ?1 ORDER BY seen DESC, rowid DESC LIMIT ?2)"
                    " ORDER BY seen, r",
-    [S_FED_HELD] = "SELECT 1 FROM fed_got WHERE room_id = ?1 AND origin = ?2 AND seq = ?3"
-                   " UNION ALL SELECT 1 FROM fed_hw WHERE room_id = ?1 AND origin = ?2 AND hw >= ?3",
+    [S_FED_HELD] =
+        "SELECT 1 FROM fed_got WHERE room_id = ?1 AND origin = ?2 AND seq = ?3"
+        " UNION ALL SELECT 1 FROM fed_hw WHERE room_id = ?1 AND origin = ?2 AND hw >= ?3",
     [S_FED_INSERT] = "INSERT INTO posts(room_id, post_ts, sender_ts, author, text, origin,"
                      " origin_seq, origin_ts) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_FED_GOT_ADD] = "INSERT OR IGNORE INTO fed_got(room_id, origin, seq) VALUES(?1, ?2, ?3)",
@@ -1373,8 +1374,8 @@ int store_post_list_newest(struct store *st, uint32_t room, uint32_t n, store_po
 	return q_list(&q, post_row, (union list_cb){.post = cb}, ctx);
 }
 
-int store_post_page(struct store *st, uint32_t room, int64_t before, const char *find,
-                    uint32_t n, store_post_cb *cb, void *ctx)
+int store_post_page(struct store *st, uint32_t room, int64_t before, const char *find, uint32_t n,
+                    store_post_cb *cb, void *ctx)
 {
 	GUARD(st);
 	if (!cb)
@@ -1391,8 +1392,8 @@ int store_post_page(struct store *st, uint32_t room, int64_t before, const char 
 	return q_list(&q, post_row, (union list_cb){.post = cb}, ctx);
 }
 
-int store_post_after(struct store *st, uint32_t room, int64_t after, uint32_t n,
-                     store_post_cb *cb, void *ctx)
+int store_post_after(struct store *st, uint32_t room, int64_t after, uint32_t n, store_post_cb *cb,
+                     void *ctx)
 {
 	GUARD(st);
 	if (!cb)
@@ -1514,8 +1515,8 @@ static int fed_mark(struct store *st, uint32_t room, const char *origin, uint64_
 	return q_run(&q);
 }
 
-int store_post_apply(struct store *st, const struct store_post *p, const char *origin,
-                     uint64_t seq, uint32_t origin_ts, int64_t *id, bool *dup)
+int store_post_apply(struct store *st, const struct store_post *p, const char *origin, uint64_t seq,
+                     uint32_t origin_ts, int64_t *id, bool *dup)
 {
 	GUARD(st);
 	if (!p || !id || !dup || p->room == 0 || !origin_ok(origin, false) || seq == 0 ||
@@ -1616,8 +1617,8 @@ int store_fed_hw_list(struct store *st, uint32_t room, store_fed_hw_cb *cb, void
 	return err ? err : stop;
 }
 
-int store_fed_after(struct store *st, uint32_t room, const char *origin, uint64_t after,
-                    uint32_t n, store_post_cb *cb, void *ctx)
+int store_fed_after(struct store *st, uint32_t room, const char *origin, uint64_t after, uint32_t n,
+                    store_post_cb *cb, void *ctx)
 {
 	GUARD(st);
 	if (!cb || !origin_ok(origin, true) || after > INT64_MAX)

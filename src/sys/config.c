@@ -87,37 +87,38 @@ static bool listen_spec_ok(const char *v, size_t cap)
 static const struct {
 	const char *key, *dflt, *help;
 } daemon_keys[] = {
-	{ "radio", "", "radio: tcp:HOST:PORT (meshair, KISS over TCP) or serial:DEVICE[:BAUD]" },
-	{ "freq", "869.618", "frequency, MHz (firmware default 869.618)" },
-	{ "bw", "62.5", "bandwidth, kHz" },
-	{ "sf", "8", "spreading factor, 5..12" },
-	{ "cr", "5", "coding rate 4/x, 5..8" },
-	{ "tx", "22", "transmit power, dBm" },
-	{ "repeat", "off", "forward other nodes' packets (the room firmware default is off)" },
-	{ "af", "1.0", "airtime factor: duty cycle = 1/(1+af)" },
-	{ "txdelay", "0.5", "flood retransmit delay factor" },
-	{ "direct.txdelay", "0.2", "direct retransmit delay factor" },
-	{ "flood.max", "64", "most hops a forwarded flood may have" },
-	{ "flood.max.unscoped", "64", "most hops a forwarded unscoped flood may have" },
-	{ "flood.max.advert", "8", "most hops a forwarded flood advert may have" },
-	{ "kiss.txdelay", "0", "modem TXDELAY, units of 10 ms (MeshCore randomises itself)" },
-	{ "kiss.persistence", "255",
-	  "modem CSMA persistence 0..255: 255 sends as soon as the channel is clear\n"
-	  "# (fastest catch-up); the modem's own 63 is gentler on a busy channel" },
-	{ "kiss.slottime", "10", "modem CSMA slot time, units of 10 ms (sent only when set)" },
-	{ "http.listen", APP_HTTP_DEFAULT,
-	  "the web page (board, members, channel, admin, /metrics): ADDR:PORT, or off;\n"
-	  "# an address other than loopback serves it to the network (logged as a warning)" },
-	{ "fed.url", "",
-	  "federation: mqtt://[USER:PASS@]HOST:PORT/ROOM (mqtts:// for TLS) shares the first\n"
-	  "# room with every roomd on that broker and ROOM (the same room key file at each)" },
-	{ "fed.site", "", "this site's name in the federation, [A-Za-z0-9._-], 1..32 (default:\n"
-	  "# one made at first use and kept in the database); also the MQTT client id" },
-	{ "fed.cafile", "", "federation TLS: the broker's CA certificate (PEM)" },
-	{ "fed.certfile", "", "federation TLS: this site's client certificate (PEM)" },
-	{ "fed.keyfile", "", "federation TLS: its private key (PEM)" },
-	{ "fed.username", "", "federation: broker user name (or in fed.url)" },
-	{ "fed.password", "", "federation: broker password (or in fed.url)" },
+    {"radio", "", "radio: tcp:HOST:PORT (meshair, KISS over TCP) or serial:DEVICE[:BAUD]"},
+    {"freq", "869.618", "frequency, MHz (firmware default 869.618)"},
+    {"bw", "62.5", "bandwidth, kHz"},
+    {"sf", "8", "spreading factor, 5..12"},
+    {"cr", "5", "coding rate 4/x, 5..8"},
+    {"tx", "22", "transmit power, dBm"},
+    {"repeat", "off", "forward other nodes' packets (the room firmware default is off)"},
+    {"af", "1.0", "airtime factor: duty cycle = 1/(1+af)"},
+    {"txdelay", "0.5", "flood retransmit delay factor"},
+    {"direct.txdelay", "0.2", "direct retransmit delay factor"},
+    {"flood.max", "64", "most hops a forwarded flood may have"},
+    {"flood.max.unscoped", "64", "most hops a forwarded unscoped flood may have"},
+    {"flood.max.advert", "8", "most hops a forwarded flood advert may have"},
+    {"kiss.txdelay", "0", "modem TXDELAY, units of 10 ms (MeshCore randomises itself)"},
+    {"kiss.persistence", "255",
+     "modem CSMA persistence 0..255: 255 sends as soon as the channel is clear\n"
+     "# (fastest catch-up); the modem's own 63 is gentler on a busy channel"},
+    {"kiss.slottime", "10", "modem CSMA slot time, units of 10 ms (sent only when set)"},
+    {"http.listen", APP_HTTP_DEFAULT,
+     "the web page (board, members, channel, admin, /metrics): ADDR:PORT, or off;\n"
+     "# an address other than loopback serves it to the network (logged as a warning)"},
+    {"fed.url", "",
+     "federation: mqtt://[USER:PASS@]HOST:PORT/ROOM (mqtts:// for TLS) shares the first\n"
+     "# room with every roomd on that broker and ROOM (the same room key file at each)"},
+    {"fed.site", "",
+     "this site's name in the federation, [A-Za-z0-9._-], 1..32 (default:\n"
+     "# one made at first use and kept in the database); also the MQTT client id"},
+    {"fed.cafile", "", "federation TLS: the broker's CA certificate (PEM)"},
+    {"fed.certfile", "", "federation TLS: this site's client certificate (PEM)"},
+    {"fed.keyfile", "", "federation TLS: its private key (PEM)"},
+    {"fed.username", "", "federation: broker user name (or in fed.url)"},
+    {"fed.password", "", "federation: broker password (or in fed.url)"},
 };
 
 int app_config_set(struct app_config *c, const char *key, const char *v)
@@ -191,13 +192,13 @@ int app_config_set(struct app_config *c, const char *key, const char *v)
 			char *dst;
 			size_t cap;
 		} f[] = {
-			{ "fed.url", c->fed.url, sizeof(c->fed.url) },
-			{ "fed.site", c->fed.site, sizeof(c->fed.site) },
-			{ "fed.cafile", c->fed.cafile, sizeof(c->fed.cafile) },
-			{ "fed.certfile", c->fed.certfile, sizeof(c->fed.certfile) },
-			{ "fed.keyfile", c->fed.keyfile, sizeof(c->fed.keyfile) },
-			{ "fed.username", c->fed.username, sizeof(c->fed.username) },
-			{ "fed.password", c->fed.password, sizeof(c->fed.password) },
+		    {"fed.url", c->fed.url, sizeof(c->fed.url)},
+		    {"fed.site", c->fed.site, sizeof(c->fed.site)},
+		    {"fed.cafile", c->fed.cafile, sizeof(c->fed.cafile)},
+		    {"fed.certfile", c->fed.certfile, sizeof(c->fed.certfile)},
+		    {"fed.keyfile", c->fed.keyfile, sizeof(c->fed.keyfile)},
+		    {"fed.username", c->fed.username, sizeof(c->fed.username)},
+		    {"fed.password", c->fed.password, sizeof(c->fed.password)},
 		};
 		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 			if (strcmp(key, f[i].k))
@@ -273,7 +274,7 @@ int app_config_read(FILE *f, const char *path, struct app_config *c)
 			char near[128];
 			setting_suggest(key, 3, near, sizeof(near));
 			log_err("config", "%s:%d: unknown key '%s'%s%s", path, lineno, key,
-				near[0] ? "; did you mean " : "", near);
+			        near[0] ? "; did you mean " : "", near);
 			rc = ERR_CONFIG;
 		} else if (r == ERR_TOO_BIG) {
 			log_err("config", "%s:%d: value of %s too long", path, lineno, key);

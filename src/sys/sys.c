@@ -49,7 +49,7 @@ unsigned app_check_private(const char *dir)
 		return 0;
 	if (st.st_mode & 077) {
 		log_warn("sys", "%s is mode %04o: other users can list it; chmod 700 %s", dir,
-			 (unsigned)(st.st_mode & 07777), dir);
+		         (unsigned)(st.st_mode & 07777), dir);
 		wide++;
 	}
 	DIR *d = opendir(dir);
@@ -58,13 +58,14 @@ unsigned app_check_private(const char *dir)
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		char p[4352];
-		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+		if (e->d_name[0] == '.' &&
+		    (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
 			continue;
 		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p) ||
 		    lstat(p, &st) != 0 || S_ISLNK(st.st_mode) || !(st.st_mode & 077))
 			continue;
 		log_warn("sys", "%s is mode %04o: other users can read it; chmod 600 %s", p,
-			 (unsigned)(st.st_mode & 07777), p);
+		         (unsigned)(st.st_mode & 07777), p);
 		wide++;
 	}
 	closedir(d);
@@ -106,8 +107,8 @@ int app_ident_load(const char *path, struct ident *id)
 	close(fd);
 	/* the firmware variant with a 32-byte name appended is accepted too */
 	int rc = n == CRYPTO_IDENT_FILE_SIZE || n == CRYPTO_IDENT_FILE_SIZE + 32
-			 ? ident_decode(id, buf, (size_t)n)
-			 : ERR_FORMAT;
+	             ? ident_decode(id, buf, (size_t)n)
+	             : ERR_FORMAT;
 	crypto_wipe(buf, sizeof(buf));
 	return rc;
 }

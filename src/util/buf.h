@@ -33,8 +33,14 @@ static inline void rbuf_init(struct rbuf *r, const void *p, size_t len)
 	r->off = 0;
 }
 
-static inline size_t rbuf_left(const struct rbuf *r) { return r->len - r->off; }
-static inline const uint8_t *rbuf_cur(const struct rbuf *r) { return r->p + r->off; }
+static inline size_t rbuf_left(const struct rbuf *r)
+{
+	return r->len - r->off;
+}
+static inline const uint8_t *rbuf_cur(const struct rbuf *r)
+{
+	return r->p + r->off;
+}
 
 int rbuf_get_u8(struct rbuf *r, uint8_t *v);
 int rbuf_get_le16(struct rbuf *r, uint16_t *v);
@@ -63,7 +69,10 @@ int wbuf_put_zeros(struct wbuf *w, size_t n);
 int wbuf_finish(const struct wbuf *w, size_t *out_len);
 
 /* Plain little-endian loads and stores on buffers known to be big enough. */
-static inline uint16_t le16_load(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint16_t le16_load(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
 static inline uint32_t le32_load(const uint8_t *p)
 {
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |

@@ -10,12 +10,24 @@ static enum log_level level = LOG_INFO;
 static const char *prefix = "";
 static int timestamps;
 
-void log_set_level(enum log_level lvl) { level = lvl; }
-enum log_level log_get_level(void) { return level; }
-void log_set_prefix(const char *p) { prefix = p ? p : ""; }
-void log_set_timestamps(int on) { timestamps = on; }
+void log_set_level(enum log_level lvl)
+{
+	level = lvl;
+}
+enum log_level log_get_level(void)
+{
+	return level;
+}
+void log_set_prefix(const char *p)
+{
+	prefix = p ? p : "";
+}
+void log_set_timestamps(int on)
+{
+	timestamps = on;
+}
 
-static const char *names[] = { "error", "warn", "info", "debug", "trace" };
+static const char *names[] = {"error", "warn", "info", "debug", "trace"};
 
 void log_msg(enum log_level lvl, const char *subsys, const char *fmt, ...)
 {
@@ -35,7 +47,7 @@ void log_msg(enum log_level lvl, const char *subsys, const char *fmt, ...)
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ ", &tm);
 	}
 	fprintf(stderr, "%s%s%s%s %s: %s\n", ts, prefix, *prefix ? ": " : "", names[lvl], subsys,
-		line);
+	        line);
 }
 
 void log_hex(const char *subsys, const char *what, const uint8_t *p, size_t n)

@@ -24,13 +24,13 @@ void log_set_prefix(const char *prefix);
 void log_set_timestamps(int on);
 
 void log_msg(enum log_level lvl, const char *subsys, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Hex dump of a frame at LOG_TRACE. */
 void log_hex(const char *subsys, const char *what, const uint8_t *p, size_t n);
 
-#define log_err(sub, ...) log_msg(LOG_ERR, sub, __VA_ARGS__)
-#define log_warn(sub, ...) log_msg(LOG_WARN, sub, __VA_ARGS__)
-#define log_info(sub, ...) log_msg(LOG_INFO, sub, __VA_ARGS__)
+#define log_err(sub, ...)   log_msg(LOG_ERR, sub, __VA_ARGS__)
+#define log_warn(sub, ...)  log_msg(LOG_WARN, sub, __VA_ARGS__)
+#define log_info(sub, ...)  log_msg(LOG_INFO, sub, __VA_ARGS__)
 #define log_debug(sub, ...) log_msg(LOG_DEBUG, sub, __VA_ARGS__)
 
 #endif

@@ -181,10 +181,10 @@ static void test_guide(void)
 	CHECK_STR(run("set guest_password G3st"), "OK (guest_password is guest.password)");
 	CHECK_STR(run("get guest.password"), "> G3st");
 	CHECK_STR(run("set allow_blank_password on"),
-		  "OK (allow_blank_password is allow.read.only)");
+	          "OK (allow_blank_password is allow.read.only)");
 	CHECK(room.set.allow_read_only);
 	CHECK_STR(run("set flood_advert_interval 4"),
-		  "OK (flood_advert_interval is flood.advert.interval)");
+	          "OK (flood_advert_interval is flood.advert.interval)");
 	CHECK_EQ(room.set.flood_advert_interval_h, 4);
 	CHECK_STR(run("set advert_lat 37.3352"), "OK (advert_lat is lat)");
 	CHECK_STR(run("get advert_lat"), "> 37.3352012");
@@ -209,21 +209,23 @@ static void test_guide(void)
 
 	/* errors name what is wrong */
 	CHECK_STR(run("time abc"),
-		  "(ERR: 'abc' is not a time: seconds since 1970 UTC, e.g. time 1738242833)");
+	          "(ERR: 'abc' is not a time: seconds since 1970 UTC, e.g. time 1738242833)");
 	CHECK_STR(run("set guest.password"),
-		  "Err - set guest.password needs a value: text, at most 15 bytes");
-	CHECK_STR(run("password"), "Err - password needs more: password <pw>: set the admin password");
+	          "Err - set guest.password needs a value: text, at most 15 bytes");
+	CHECK_STR(run("password"),
+	          "Err - password needs more: password <pw>: set the admin password");
 	CHECK_STR(run("set lat"), "Err - set lat needs a value: -90 to 90");
 	CHECK_STR(run("set name 0123456789012345678901234567890123"),
-		  "Error, too long: name takes at most 31 bytes (34 given)");
+	          "Error, too long: name takes at most 31 bytes (34 given)");
 	CHECK_STR(run("get name"), "> Quoted Once");
 	CHECK_STR(run("set guest.password 0123456789abcdef"),
-		  "Error, too long: guest.password takes at most 15 bytes (16 given)");
-	CHECK_STR(run("set allow.read.only maybe"), "Error, bad value for allow.read.only: on or off");
+	          "Error, too long: guest.password takes at most 15 bytes (16 given)");
+	CHECK_STR(run("set allow.read.only maybe"),
+	          "Error, bad value for allow.read.only: on or off");
 	/* unknown keys: the nearest ones */
 	CHECK_STR(run("set guest.pasword x"),
-		  "unknown config: guest.pasword; did you mean guest.password? ('help set' lists "
-		  "every key)");
+	          "unknown config: guest.pasword; did you mean guest.password? ('help set' lists "
+	          "every key)");
 	CHECK(strstr(run("set advert.lat 1"), "did you mean lat") != NULL);
 	CHECK(strstr(run("set flod.max 3"), "flood.max") != NULL);
 	CHECK(room_cmd_reply_is_error(reply));
@@ -237,16 +239,18 @@ static void test_guide(void)
 	}
 	for (size_t i = 0; i < node_setting_count; i++)
 		CHECK(strstr(reply, node_setting_defs[i].key) != NULL);
-	CHECK(strstr(reply, "\nlat (advert_lat, latitude): latitude in degrees; -90 to 90\n") != NULL);
+	CHECK(strstr(reply, "\nlat (advert_lat, latitude): latitude in degrees; -90 to 90\n") !=
+	      NULL);
 	CHECK(strstr(reply, "\nadvert.interval (advert_interval): zero-hop advert period, minutes; "
-			    "0 (off) or 60-240\n") != NULL);
+	                    "0 (off) or 60-240\n") != NULL);
 	CHECK(strstr(reply, "\nfreq (frequency): ") != NULL);
 	CHECK_STR(run_as("help set", CMD_REMOTE),
-		  "Err - over the radio: help set <key>; the whole list on the console");
+	          "Err - over the radio: help set <key>; the whole list on the console");
 	CHECK_STR(run_as("help set lat", CMD_REMOTE),
-		  "lat (advert_lat, latitude): latitude in degrees; -90 to 90");
-	CHECK_STR(run("help set advert_long"),
-		  "lon (advert_long, advert_lon, longitude, long): longitude in degrees; -180 to 180");
+	          "lat (advert_lat, latitude): latitude in degrees; -90 to 90");
+	CHECK_STR(
+	    run("help set advert_long"),
+	    "lon (advert_long, advert_lon, longitude, long): longitude in degrees; -180 to 180");
 
 	room.set = saved;
 	room_save_settings(&room);
@@ -365,8 +369,8 @@ static void test_set(void)
 
 	/* radio: saved for the next start, not applied now */
 	CHECK_STR(run("set radio 869.525,250,11,5"),
-		  "OK - reboot to apply: 869.525,250,11,5; the room is on 869.618,62.5,8,5 now, "
-		  "members there will not hear it");
+	          "OK - reboot to apply: 869.525,250,11,5; the room is on 869.618,62.5,8,5 now, "
+	          "members there will not hear it");
 	CHECK_STR(run("get radio"), "> 869.525,250,11,5");
 	CHECK_EQ(room.mesh->cfg.lp.sf, 8);
 	CHECK_STR(run("set radio 100,250,11,5"), "Error, invalid radio params");
@@ -375,8 +379,8 @@ static void test_set(void)
 	/* freq only from the console */
 	CHECK_STR(run_as("set freq 868", CMD_REMOTE), "Err - set freq is console only");
 	CHECK_STR(run("set freq 868"),
-		  "OK - reboot to apply: 868,250,11,5; the room is on 869.618,62.5,8,5 now, "
-		  "members there will not hear it");
+	          "OK - reboot to apply: 868,250,11,5; the room is on 869.618,62.5,8,5 now, "
+	          "members there will not hear it");
 	CHECK_STR(run("get freq"), "> 868");
 	/* tx now */
 	int before = radio_changes;
@@ -562,7 +566,8 @@ static void test_setperm(void)
 	CHECK_EQ(room.n_members, before + 1);
 	CHECK_EQ(room.members[room.n_members - 1].perms, 2);
 	CHECK_STR(run("setperm A75A 3"), "Err - key prefix too short: give at least 8 hex digits");
-	CHECK_STR(run("setperm A75 0"), "Err - bad pubkey: give hex digits (a prefix of at least 8)");
+	CHECK_STR(run("setperm A75 0"),
+	          "Err - bad pubkey: give hex digits (a prefix of at least 8)");
 	CHECK_STR(run("setperm A75A"), "Err - bad params: setperm <key or prefix> <perm>");
 	CHECK_STR(run("setperm FFFFFFFF 0"), "Err - no member or banned key starts with FFFFFFFF");
 	CHECK_STR(run("setperm A75A0B7E 1"), "OK"); /* a prefix: the member's role changes */
@@ -576,8 +581,10 @@ static void test_setperm(void)
  * the store) and the banned keys; an ambiguous prefix lists the candidates. */
 static void test_key_prefixes(void)
 {
-	static const char *const a = "C0FFEE01" "11111111111111111111111111111111111111111111111111111111";
-	static const char *const b = "C0FFEE01" "22222222222222222222222222222222222222222222222222222222";
+	static const char *const a = "C0FFEE01"
+	                             "11111111111111111111111111111111111111111111111111111111";
+	static const char *const b = "C0FFEE01"
+	                             "22222222222222222222222222222222222222222222222222222222";
 	char line[300];
 	uint8_t pub[32];
 	size_t before = room.n_members;
@@ -594,8 +601,9 @@ static void test_key_prefixes(void)
 	CHECK_EQ(store_member_put(room.store, room.store_id, &sm), ERR_OK);
 	CHECK(room_member_find(&room, pub) == NULL);
 
-	CHECK_STR(run("ban C0FFEE01 spam"), "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
-					    "c0ffee0111111111 c0ffee0122222222");
+	CHECK_STR(run("ban C0FFEE01 spam"),
+	          "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
+	          "c0ffee0111111111 c0ffee0122222222");
 	CHECK_STR(run("ban C0FFEE0122 spam"), "OK - banned"); /* the member only in the store */
 	run("members c0ffee0122");
 	CHECK(strstr(reply, "\nc0ffee0122222222 write -                   -                   -") !=
@@ -608,7 +616,7 @@ static void test_key_prefixes(void)
 	CHECK(strstr(reply, "\nc0ffee0122222222 2025-") != NULL);
 	CHECK(strstr(reply, " spam") != NULL && strstr(reply, " flood") != NULL);
 	CHECK_STR(run("unban C0FFEE01"), "Err - C0FFEE01 is ambiguous (2 keys), give more digits: "
-					 "c0ffee0111111111 c0ffee0122222222");
+	                                 "c0ffee0111111111 c0ffee0122222222");
 	CHECK_STR(run("unban C0FFEE0122"), "OK"); /* 10 digits: was refused (64 needed) */
 	CHECK_STR(run("unban C0FFEE0122"), "Err - not banned");
 	CHECK_STR(run("unban C0FF"), "Err - key prefix too short: give at least 8 hex digits");
@@ -622,7 +630,7 @@ static void test_key_prefixes(void)
 	CHECK_EQ(room.n_members, before);
 	/* members: a header and readable times */
 	CHECK_STR(run("setperm A75A0B7EC7E8A0800C66A59EAB29550E7F3B0486383590DB3645080F2CFC9F59 3"),
-		  "OK");
+	          "OK");
 	run("members");
 	const char *mh = "key              role  synced to (UTC)     last seen (UTC)     name\n";
 	CHECK(strncmp(reply, mh, strlen(mh)) == 0);
@@ -677,10 +685,11 @@ static void test_doors(void)
 {
 	CHECK_STR(run_as("get prv.key", CMD_REMOTE), "Err - get prv.key is console only");
 	CHECK(strncmp(run_as("get prv.key", CMD_LOCAL), "> ", 2) == 0);
-	CHECK_STR(run_as("get acl", CMD_REMOTE), "Err - get acl is console only (serial or roomctl)");
+	CHECK_STR(run_as("get acl", CMD_REMOTE),
+	          "Err - get acl is console only (serial or roomctl)");
 	CHECK(strncmp(run_as("get acl", CMD_LOCAL), "ACL:", 4) == 0);
 	CHECK_STR(run_as("stats-core", CMD_REMOTE),
-		  "Err - stats-core is console only (serial or roomctl)");
+	          "Err - stats-core is console only (serial or roomctl)");
 	CHECK_STR(run_as("erase", CMD_REMOTE), "Err - erase is console only (serial or roomctl)");
 	CHECK_STR(run_as("erase", CMD_SERIAL), "File system erase: Err");
 	CHECK_STR(run_as("log", CMD_REMOTE), "Err - log is console only (serial or roomctl)");
@@ -702,7 +711,8 @@ static void test_doors(void)
 	CHECK_STR(run("advertise"), "OK - Advert sent"); /* prefix match, as the firmware */
 	CHECK_STR(run("room.post "), "ERR empty message");
 	CHECK_STR(run("clock sync"), "ERR: clock cannot go backwards");
-	CHECK_STR(run("time 1000"), "(ERR: clock cannot go before 2024: 1000 is 00:16 - 1/1/1970 UTC)");
+	CHECK_STR(run("time 1000"),
+	          "(ERR: clock cannot go before 2024: 1000 is 00:16 - 1/1/1970 UTC)");
 	CHECK_EQ(room_cmd(&room, "what", 0, CMD_SERIAL, reply, sizeof(reply)), ERR_NOT_FOUND);
 	CHECK(room_cmd_reply_is_error("Err - bad pubkey"));
 	CHECK(room_cmd_reply_is_error("ERROR: dutycycle must be 1-100"));
@@ -714,7 +724,7 @@ static void test_doors(void)
 	/* backup: local doors only, an absolute path, the copy opens as a store;
 	 * a program that offers none (hooks.backup NULL) says so */
 	CHECK_STR(run_as("backup /tmp/x.db", CMD_REMOTE),
-		  "Err - backup is console only (serial or roomctl)");
+	          "Err - backup is console only (serial or roomctl)");
 	int (*bk)(void *, struct room *, const char *, char *, size_t) = room.hooks.backup;
 	room.hooks.backup = NULL;
 	CHECK_STR(run("backup /tmp/x.db"), "Err - no backup here");

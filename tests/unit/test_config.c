@@ -105,7 +105,7 @@ static void test_keys(void)
 	    {"kiss.persistence", ""},
 	    {"kiss.slottime", "x"},
 	    {"freq", "869.5MHz"},
-	    {"password", ""},       /* issue 13.12: every blank login would be admin */
+	    {"password", ""}, /* issue 13.12: every blank login would be admin */
 	    {"guest.password", ""},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -225,10 +225,10 @@ static void test_guide_spellings(void)
 	struct app_config c;
 	app_config_defaults(&c);
 	CHECK_EQ(read_text(&c, "advert_name = \"Valley Room Server\"\n"
-			       "guest_password = 'g3st'\n"
-			       "advert_lat = 37.3352\n"
-			       "freq = 869.618\n"),
-		 ERR_OK);
+	                       "guest_password = 'g3st'\n"
+	                       "advert_lat = 37.3352\n"
+	                       "freq = 869.618\n"),
+	         ERR_OK);
 	CHECK_STR(c.room.name, "Valley Room Server");
 	CHECK_STR(c.room.guest_password, "g3st");
 	CHECK(c.room.lat > 37.335 && c.room.lat < 37.336);
@@ -272,8 +272,8 @@ static void test_http_listen(void)
 	CHECK_EQ(app_config_set(&c, "http.listen", "0.0.0.0:80"), ERR_OK);
 	CHECK_EQ(app_config_set(&c, "http.listen", "[::1]:8073"), ERR_OK);
 	CHECK_STR(c.http_listen, "[::1]:8073");
-	const char *bad[] = { "localhost:80", "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:x",
-			      "127.0.0.1:65536", "[::1:80", "1.2.3.4:-1", "" };
+	const char *bad[] = {"localhost:80",    "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:x",
+	                     "127.0.0.1:65536", "[::1:80",   "1.2.3.4:-1", ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(app_config_set(&c, "http.listen", bad[i]), ERR_INVAL);
 	CHECK_STR(c.http_listen, "[::1]:8073"); /* a refused value changes nothing */
@@ -312,9 +312,9 @@ static void test_fed_keys(void)
 	CHECK(mc.tls);
 	CHECK_EQ(mc.port, 8883);
 	CHECK_STR(mc.username, "");
-	const char *bad[] = { "mqtt://host:1883/", "mqtt://host:1883", "mqtt://host:0/r",
-			      "mqtt://host:65536/r", "mqtt://:1883/r", "mqtt://host:1883/a/b",
-			      "mqtt://host:1883/r#", "mqtt://@host/r", "tcp://host/r" };
+	const char *bad[] = {"mqtt://host:1883/",   "mqtt://host:1883", "mqtt://host:0/r",
+	                     "mqtt://host:65536/r", "mqtt://:1883/r",   "mqtt://host:1883/a/b",
+	                     "mqtt://host:1883/r#", "mqtt://@host/r",   "tcp://host/r"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(mqtt_url_parse(bad[i], &mc, room, sizeof(room)), ERR_INVAL);
 }

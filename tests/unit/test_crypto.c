@@ -21,8 +21,9 @@ static void test_keys(void)
 	for (int i = 0; i < 32; i++)
 		seed[i] = (uint8_t)i;
 	ident_from_seed(&r, seed);
-	unhex(prv, sizeof(prv), "3894eea49c580aef816935762be049559d6d1440dede12e6a125f1841fff8e6f"
-				"a9d71862a3e5746b571be3d187b0041046f52ebd850c7cbd5fde8ee38473b649");
+	unhex(prv, sizeof(prv),
+	      "3894eea49c580aef816935762be049559d6d1440dede12e6a125f1841fff8e6f"
+	      "a9d71862a3e5746b571be3d187b0041046f52ebd850c7cbd5fde8ee38473b649");
 	unhex(pub, sizeof(pub), "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
 	CHECK_MEM(r.prv, prv, 64);
 	CHECK_MEM(r.pub, pub, 32);
@@ -30,10 +31,12 @@ static void test_keys(void)
 	for (int i = 0; i < 32; i++)
 		seed[i] = (uint8_t)(0x20 + i);
 	ident_from_seed(&c, seed);
-	unhex(cpub, sizeof(cpub), "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7");
+	unhex(cpub, sizeof(cpub),
+	      "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7");
 	CHECK_MEM(c.pub, cpub, 32);
 
-	unhex(want, sizeof(want), "f6f92efb32945aff683324a1c984c5001f46aaea513f3453138d740b3a604b7d");
+	unhex(want, sizeof(want),
+	      "f6f92efb32945aff683324a1c984c5001f46aaea513f3453138d740b3a604b7d");
 	CHECK_EQ(ident_shared_secret(&r, c.pub, secret), ERR_OK);
 	CHECK_EQ(ident_shared_secret(&c, r.pub, secret2), ERR_OK);
 	CHECK_MEM(secret, want, 32);
@@ -89,8 +92,9 @@ static void test_sign(void)
 	unhex(app, sizeof(app), "9300000000000000005465737420424253");
 	memcpy(msg + n, app, sizeof(app));
 	n += sizeof(app);
-	unhex(want, sizeof(want), "417794220ca9be3023ec8f82ed6a3945f3b850152c7a371eb94cb40164f599ea"
-				  "dbf382edc6098fd62f6f536f3dd31401c047d15d251e7eaea8cc3d6f0a154f05");
+	unhex(want, sizeof(want),
+	      "417794220ca9be3023ec8f82ed6a3945f3b850152c7a371eb94cb40164f599ea"
+	      "dbf382edc6098fd62f6f536f3dd31401c047d15d251e7eaea8cc3d6f0a154f05");
 	CHECK_EQ(ident_sign(&r, msg, n, sig), ERR_OK);
 	CHECK_MEM(sig, want, 64);
 	CHECK_EQ(ident_verify(r.pub, msg, n, sig), ERR_OK);

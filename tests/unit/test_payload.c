@@ -888,10 +888,10 @@ static void test_utf8(void)
 	CHECK(utf8_cut_tail("\xE2\x82", 2));
 	CHECK(utf8_cut_tail("\xF0\x9F\x98", 3));
 	CHECK(!utf8_cut_tail("\xE2\x82\xAC", 3)); /* complete */
-	CHECK(!utf8_cut_tail("\xC3\x28", 2));      /* not a continuation */
-	CHECK(!utf8_cut_tail("\xA9", 1));          /* stray continuation */
-	CHECK(!utf8_cut_tail("\xC0", 1));          /* never a lead byte */
-	CHECK(!utf8_cut_tail("\xF5\x80", 2));      /* above U+10FFFF */
+	CHECK(!utf8_cut_tail("\xC3\x28", 2));     /* not a continuation */
+	CHECK(!utf8_cut_tail("\xA9", 1));         /* stray continuation */
+	CHECK(!utf8_cut_tail("\xC0", 1));         /* never a lead byte */
+	CHECK(!utf8_cut_tail("\xF5\x80", 2));     /* above U+10FFFF */
 	CHECK(!utf8_cut_tail("", 0));
 	CHECK(!utf8_cut_tail("\xF0\x9F\x98\x80", 4));
 	CHECK_EQ(utf8_valid_prefix_len("A\xC0\xAF", 3, 10), 1);         /* overlong */

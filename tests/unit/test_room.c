@@ -27,7 +27,7 @@ static int newest_post(void *ctx, const struct store_post *p)
 int main(void)
 {
 	static struct room room;
-	struct room_clock clock = { (int64_t)1750000000 * 1000 };
+	struct room_clock clock = {(int64_t)1750000000 * 1000};
 	struct store *st;
 	struct ident rid;
 	uint8_t seed[32];
@@ -47,7 +47,7 @@ int main(void)
 	CHECK_EQ(room_open(&room, &rn->mesh, st, id, &rid, &clock, now), ERR_OK);
 	the_room = &room;
 	struct node *a = client_new(0x11, rid.pub), *b = client_new(0x22, rid.pub),
-		    *c = client_new(0x33, rid.pub), *adm = client_new(0x44, rid.pub);
+	            *c = client_new(0x33, rid.pub), *adm = client_new(0x44, rid.pub);
 
 	/* guest password: read-write, flooded login answered with a PATH */
 	client_login(a, 1750000100, 0, "hello");

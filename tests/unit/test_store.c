@@ -393,7 +393,8 @@ static void test_post_pages(void)
 		char t[32];
 		snprintf(t, sizeof(t), i == 4 ? "post %d Needle" : "post %d", i);
 		CHECK_EQ(add_post(st, a, 1, 1000 + (uint32_t)i, 0, t, &ids[i], &dup), ERR_OK);
-		CHECK_EQ(add_post(st, b, 1, 1000 + (uint32_t)i, 0, "needle in b", &id, &dup), ERR_OK);
+		CHECK_EQ(add_post(st, b, 1, 1000 + (uint32_t)i, 0, "needle in b", &id, &dup),
+		         ERR_OK);
 	}
 	struct posts_seen seen = {0};
 	CHECK_EQ(store_post_page(st, a, INT64_MAX, NULL, 3, collect_post, &seen), ERR_OK);

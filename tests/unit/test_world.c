@@ -488,15 +488,15 @@ static void test_together(void)
 		}
 		uint32_t id;
 		for (int i = 0; i < 2; i++)
-			CHECK_EQ(client_post(world_client(w, c[i]), rp, "same time", 9, world_now_ms(w),
-			                     &id),
+			CHECK_EQ(client_post(world_client(w, c[i]), rp, "same time", 9,
+			                     world_now_ms(w), &id),
 			         ERR_OK);
 		for (int i = 0; i < 2; i++)
 			delivered += wait_for(w, c[i], CLIENT_EV_DELIVERED, rp, 1, 120000);
 		world_free(w);
 	}
-	printf("test_world: 6 pairs together: %u logins, %u timeouts, %u posts delivered\n",
-	       logins, timeouts, delivered);
+	printf("test_world: 6 pairs together: %u logins, %u timeouts, %u posts delivered\n", logins,
+	       timeouts, delivered);
 	CHECK_EQ(logins, 12);
 	CHECK_EQ(timeouts, 0);
 	CHECK_EQ(delivered, 12);
