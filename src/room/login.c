@@ -133,7 +133,7 @@ void room_on_anon_req(struct mesh_ep *ep, const struct mesh_rx *rx,
 	uint32_t mark = m ? m->last_ts : room_replay_mark_get(r, pub);
 	if (mark && ts <= mark) {
 		r->stats.logins_replayed++;
-		log_info("room", "%s: room_replayed login from %s ignored", r->set.name, hex);
+		log_info("room", "%s: replayed login from %s ignored", r->set.name, hex);
 		return;
 	}
 	/* Guessing is slowed down before anything else is looked at; a

@@ -349,7 +349,7 @@ int room_load_member(void *ctx, const struct store_member *s)
 
 /* ---- replay defences (guard.h) ---- */
 
-/* A packet already room_accepted from a password member (this run or, through the
+/* A packet already accepted from a password member (this run or, through the
  * store, an earlier one): count it and drop it. */
 bool room_replayed(struct room *r, const struct mesh_rx *rx)
 {
@@ -361,7 +361,7 @@ bool room_replayed(struct room *r, const struct mesh_rx *rx)
 	return true;
 }
 
-/* Remembers a packet room_accepted from m.  Guests' packets are not kept: they
+/* Remembers a packet accepted from m.  Guests' packets are not kept: they
  * would let anyone flush the window and cost a disk write each. */
 void room_accepted(struct room *r, const struct room_member *m, const struct mesh_rx *rx)
 {

@@ -188,7 +188,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	if (room_banned_member(r, m))
 		return true;
 	/* a retry keeps its timestamp, but one whose mark came from another site
-	 * (room_member_merge) was room_accepted there, not here: a replay (issue 17) */
+	 * (room_member_merge) was accepted there, not here: a replay (issue 17) */
 	bool remote_mark = ts == m->last_ts && m->remote_ts && m->remote_ts == m->last_ts;
 	if (ts < m->last_ts || remote_mark || room_replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts || remote_mark;

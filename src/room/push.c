@@ -162,7 +162,7 @@ bool room_on_peer_path(struct mesh_ep *ep, const struct mesh_rx *rx, const struc
 	 * flood of ours (a flooded reply, push, ACK or PATH: BaseChatMesh's
 	 * reciprocal path and handleReturnPathRetry), so one is taken only while
 	 * the member has no route or shortly after such a flood: an old PATH
-	 * room_replayed once the shared window was flushed by a member's own
+	 * replayed once the shared window was flushed by a member's own
 	 * requests, or after a restart, is refused (issue 13.8). */
 	if (m->out_path_len != MESH_NO_PATH &&
 	    (!m->flood_sent_ms || rx->now_ms > m->flood_sent_ms + PATH_ANSWER_MS)) {
