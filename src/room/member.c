@@ -86,7 +86,7 @@ struct room_member *room_member_find(struct room *r, const uint8_t pub[CRYPTO_PU
 
 static bool is_guest(uint8_t perms)
 {
-	return (perms & 3) == ROLE_GUEST;
+	return acl_role(perms) == ACL_ROLE_GUEST;
 }
 
 static size_t count_role(const struct room *r, bool guests)
@@ -195,7 +195,7 @@ static uint32_t seen_at(const struct room_member *m)
  */
 static int make_room_for(struct room *r, int role)
 {
-	bool guest = role == ROLE_GUEST;
+	bool guest = role == ACL_ROLE_GUEST;
 	size_t limit = guest ? r->set.max_guests : r->set.max_members;
 	if (count_role(r, guest) < limit)
 		return grow(r);
@@ -203,7 +203,8 @@ static int make_room_for(struct room *r, int role)
 	size_t victim = SIZE_MAX;
 	for (size_t i = 0; i < r->n_members; i++) {
 		const struct room_member *m = &r->members[i];
-		if (((m->perms & 3) == ROLE_GUEST) != guest || (m->perms & 3) == ROLE_ADMIN)
+		if ((acl_role(m->perms) == ACL_ROLE_GUEST) != guest ||
+		    acl_role(m->perms) == ACL_ROLE_ADMIN)
 			continue;
 		if (!guest && seen_at(m) + (uint64_t)MEMBER_KEEP_S > rtc)
 			continue;
@@ -227,7 +228,7 @@ struct room_member *room_member_add(struct room *r, const uint8_t pub[CRYPTO_PUB
 		memcpy(secret, known, sizeof(secret));
 	else if (ident_shared_secret(&r->ep.id, pub, secret) != ERR_OK)
 		return NULL;
-	int rc = make_room_for(r, perms & 3);
+	int rc = make_room_for(r, (int)acl_role(perms));
 	if (rc != ERR_OK) {
 		r->stats.logins_full += rc == ERR_FULL;
 		crypto_wipe(secret, sizeof(secret));
@@ -366,7 +367,7 @@ bool room_replayed(struct room *r, const struct mesh_rx *rx)
 void room_accepted(struct room *r, const struct room_member *m, const struct mesh_rx *rx)
 {
 	uint8_t h[PKT_HASH_SIZE];
-	if ((m->perms & 3) == ROLE_GUEST)
+	if (acl_role(m->perms) == ACL_ROLE_GUEST)
 		return;
 	pkt_hash(rx->pkt, h);
 	guard_dup_add(&r->guard, h);

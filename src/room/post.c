@@ -207,7 +207,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	if (txt_type == TXT_CLI) {
 		char reply[ROOM_REPLY_MAX];
 		uint8_t out[5 + ROOM_REPLY_MAX];
-		if ((m->perms & 3) != ROLE_ADMIN || is_retry)
+		if (acl_role(m->perms) != ACL_ROLE_ADMIN || is_retry)
 			return true;
 		r->stats.cli_cmds++;
 		char cmd[ROOM_REPLY_MAX];
@@ -229,7 +229,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 			room_reply_held(r, REPLY_DELAY_MS, delay);
 		return true;
 	}
-	if ((m->perms & 3) == ROLE_GUEST)
+	if (acl_role(m->perms) == ACL_ROLE_GUEST)
 		return true; /* read-only: no post, no ACK */
 	if (room_is_banned(r, m->pub)) {
 		r->stats.posts_refused++;
@@ -349,12 +349,12 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 		out[n++] = 0;
 		break;
 	case REQ_GET_ACCESS_LIST:
-		if ((m->perms & 3) != ROLE_ADMIN || pt[5] != 0 || pt[6] != 0) {
-			r->stats.malformed += (m->perms & 3) == ROLE_ADMIN;
+		if (acl_role(m->perms) != ACL_ROLE_ADMIN || pt[5] != 0 || pt[6] != 0) {
+			r->stats.malformed += acl_role(m->perms) == ACL_ROLE_ADMIN;
 			return true;
 		}
 		for (size_t i = 0; i < r->n_members && n + 7 <= 180; i++) {
-			if ((r->members[i].perms & 3) != ROLE_ADMIN)
+			if (acl_role(r->members[i].perms) != ACL_ROLE_ADMIN)
 				continue;
 			memcpy(out + n, r->members[i].pub, 6);
 			out[n + 6] = r->members[i].perms;

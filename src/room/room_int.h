@@ -60,20 +60,15 @@
  * variant would show the post twice.
  */
 enum { HELD_NONE, HELD_RESEND, HELD_RESENT, HELD_ASSUME };
-#define PUSH_SENT_RESENT     0x80
-#define PUSH_SENT_MAX        0x7F
-#define ALIVE_KEY            "alive"
-#define ALIVE_EVERY_MS       60000
-#define PUSH_WALK_QUERIES    64 /* store look-ups of the push engine per tick */
-#define BOOT_ADVERT_MS       5000
-#define CLOCK_STEP_S         600 /* the RTC this far behind the one saved was stepped back */
-#define CLOCK_FLOOR_KEY      "clock.floor" /* the RTC saved (a store setting, no config key) */
-#define CLOCK_FLOOR_SAVE_MS  600000
-#define RESP_SERVER_LOGIN_OK 0
-#define FIRMWARE_VER_LEVEL   1
-
-enum { REQ_GET_STATUS = 1, REQ_KEEP_ALIVE = 2, REQ_GET_TELEMETRY = 3, REQ_GET_ACCESS_LIST = 5 };
-enum { TXT_PLAIN = 0, TXT_CLI = 1, TXT_SIGNED = 2 };
+#define PUSH_SENT_RESENT    0x80
+#define PUSH_SENT_MAX       0x7F
+#define ALIVE_KEY           "alive"
+#define ALIVE_EVERY_MS      60000
+#define PUSH_WALK_QUERIES   64 /* store look-ups of the push engine per tick */
+#define BOOT_ADVERT_MS      5000
+#define CLOCK_STEP_S        600 /* the RTC this far behind the one saved was stepped back */
+#define CLOCK_FLOOR_KEY     "clock.floor" /* the RTC saved (a store setting, no config key) */
+#define CLOCK_FLOOR_SAVE_MS 600000
 
 /* room_open's loading of the members (room_load_member) */
 struct room_load_ctx {
