@@ -281,6 +281,26 @@ static size_t status_body(struct room *r, uint8_t *out)
 	return w.len;
 }
 
+/* A direct keep-alive (§7.5): forceSince moves the sync point, the push
+ * out is abandoned, and the ACK carries the count of posts not yet synced. */
+static void keep_alive(struct room *r, const struct mesh_rx *rx, struct room_member *m,
+                       const uint8_t *pt)
+{
+	/* the plaintext is at least 16 bytes, so forceSince is always there */
+	uint32_t force = le32_load(pt + 5);
+	uint8_t code[4], cnt;
+	if (force) {
+		m->sync_since = force;
+		m->caught_up = 0;
+	}
+	m->pending = false; /* abandoned without counting a failure (§7.5) */
+	if (m->out_path_len == MESH_NO_PATH)
+		return;
+	room_ack_code(code, pt, 9, m->pub);
+	cnt = unsynced_count(r, m);
+	room_send_ack(r, m, rx->pkt, code, &cnt, 1, REPLY_DELAY_MS);
+}
+
 static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member *m,
                    const uint8_t *pt, size_t len)
 {
@@ -323,19 +343,7 @@ static bool on_req(struct room *r, const struct mesh_rx *rx, struct room_member 
 	unsigned type = pt[4];
 
 	if (type == REQ_KEEP_ALIVE && pkt_is_direct(rx->pkt)) {
-		/* the plaintext is at least 16 bytes, so forceSince is always there */
-		uint32_t force = le32_load(pt + 5);
-		uint8_t code[4], cnt;
-		if (force) {
-			m->sync_since = force;
-			m->caught_up = 0;
-		}
-		m->pending = false; /* abandoned without counting a failure (§7.5) */
-		if (m->out_path_len == MESH_NO_PATH)
-			return true;
-		room_ack_code(code, pt, 9, m->pub);
-		cnt = unsynced_count(r, m);
-		room_send_ack(r, m, rx->pkt, code, &cnt, 1, REPLY_DELAY_MS);
+		keep_alive(r, rx, m, pt);
 		return true;
 	}
 	memcpy(out, pt, 4); /* the tag echoes the request's timestamp */
