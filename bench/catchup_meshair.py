@@ -11,8 +11,13 @@ For each preset and CSMA mode (a "world": one meshair, one roomd), and each k:
      route to them and the first push after their return is flooded; with
      --linger 3 they stay long enough for the route to be learnt);
   2. roomd is restarted, so that the members it knows show no activity and
-     get no pushes while they are away (as after any restart; otherwise roomd
-     would spend the setup pushing to absent members until it gives them up);
+     get no pushes while they are away (otherwise roomd would spend the setup
+     pushing to absent members until it gives them up).  Since issue 18 roomd
+     resumes pushing after a restart to the members active in the 10 minutes
+     before it stopped, so while roomd is down their last activity in its
+     database is moved --away seconds back (default 3600), as if they had
+     left an hour ago; --away 0 leaves it (the absent members are then pushed
+     to, and the returning ones wait behind those pushes);
   3. a poster posts k posts (fixed-length text), all delivered; posts stored
      are counted with roomd's `stats-room`;
   4. the members come back together: M roomc processes start at once and
@@ -398,6 +403,19 @@ class World:
                 self.roomd.kill()
                 self.roomd.wait()
 
+    def age_members(self, away_s):
+        """roomd stopped: its members left away_s ago (no resume after the restart)."""
+        if away_s <= 0:
+            return
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.rd, "roomd.db"))
+        try:
+            db.execute("UPDATE members SET last_activity = max(0, last_activity - ?) "
+                       "WHERE last_activity > 0", (away_s,))
+            db.commit()
+        finally:
+            db.close()
+
     def close(self):
         self.stop_roomd()
         for p in self.procs:
@@ -594,6 +612,7 @@ def run_world(args, preset, csma, plan):
                   airtime_ms(ACK_FRAME_LEN, p["sf"], float(p["bw"]), p["cr"])) / 1000.0
         for batch, (k, Ms) in enumerate(plan, 1):
             w.stop_roomd()
+            w.age_members(args.away)
             w.start_roomd()
             stored, delivered = w.post_batch(batch, k)
             if stored <= 0:
@@ -715,6 +734,9 @@ def main():
                     "before its reciprocal PATH, so the room knows no route to it)")
     ap.add_argument("--relogin-after", default="2,10",
                     help="a member whose login timed out logs in again after a random MIN,MAX s")
+    ap.add_argument("--away", type=int, default=3600,
+                    help="seconds the members' last activity is moved back while roomd is down "
+                    "(0: not moved; roomd then resumes pushing to the absent members)")
     ap.add_argument("--cap", type=float, default=3600, help="most seconds for one case")
     ap.add_argument("--jobs", type=int, default=1, help="worlds run at the same time")
     ap.add_argument("--seed", type=int, default=1, help="meshair seed")
