@@ -329,6 +329,31 @@ static void dutycycle_text(char *out, size_t cap, double af)
 	snprintf(out, cap, "%d.%d%%", i, (int)((dc - (float)i) * 10.0f + 0.5f));
 }
 
+/* Keys get answers with a fixed text (the firmware's, for what Linux has not). */
+static const char *get_fixed(const char *key)
+{
+	static const struct {
+		const char *key, *reply;
+	} fixed[] = {
+	    {"role", "> room_server"},
+	    {"radio.rxgain", "> off"},
+	    {"radio.fem.rxgain", "Error: unsupported"},
+	    {"radio.fem.txgain", "Error: unsupported"},
+	    {"bootloader.ver", "Error: unsupported"},
+	    {"adc.multiplier", "Error: unsupported"},
+	    {"bridge.type", "> none"},
+	    {"pwrmgt.support", "> unsupported"},
+	    {"pwrmgt.source", "ERROR: Power management not supported"},
+	    {"pwrmgt.bootreason", "ERROR: Power management not supported"},
+	    {"pwrmgt.bootmv", "ERROR: Power management not supported"},
+	    {"extra.sf", "No extra SF configured"},
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(key, fixed[i].key) == 0)
+			return fixed[i].reply;
+	return NULL;
+}
+
 static void c_get(struct cmd_ctx *c)
 {
 	struct room *r = c->r;
@@ -336,6 +361,7 @@ static void c_get(struct cmd_ctx *c)
 	const struct room_node *nd = r->node;
 	char v[STORE_SETTING_VALUE_MAX], hex[129], a[24];
 	char key[64];
+	const char *fixed;
 	size_t kl = strlen(c->args);
 
 	while (kl && c->args[kl - 1] == ' ')
@@ -353,8 +379,8 @@ static void c_get(struct cmd_ctx *c)
 	} else if (IS("public.key")) {
 		hex_encode_upper(hex, sizeof(hex), r->ep.id.pub, 32);
 		REPLY(c, "> %s", hex);
-	} else if (IS("role")) {
-		REPLY(c, "> room_server");
+	} else if ((fixed = get_fixed(key)) != NULL) {
+		REPLY(c, "%s", fixed);
 	} else if (IS("repeat")) {
 		REPLY(c, "> %s", mc->repeat ? "on" : "off");
 	} else if (IS("radio")) {
@@ -392,19 +418,6 @@ static void c_get(struct cmd_ctx *c)
 			if (*p == '\n')
 				*p = '|';
 		REPLY(c, "> %s", v);
-	} else if (IS("radio.rxgain")) {
-		REPLY(c, "> off");
-	} else if (IS("radio.fem.rxgain") || IS("radio.fem.txgain") || IS("bootloader.ver") ||
-	           IS("adc.multiplier")) {
-		REPLY(c, "Error: unsupported");
-	} else if (IS("bridge.type")) {
-		REPLY(c, "> none");
-	} else if (IS("pwrmgt.support")) {
-		REPLY(c, "> unsupported");
-	} else if (IS("pwrmgt.source") || IS("pwrmgt.bootreason") || IS("pwrmgt.bootmv")) {
-		REPLY(c, "ERROR: Power management not supported");
-	} else if (IS("extra.sf")) {
-		REPLY(c, "No extra SF configured");
 	} else {
 		const struct setting_def *d = IS("prv.key") ? NULL : room_setting_find(key);
 		if (!d || room_setting_format(&r->set, d, v, sizeof(v)) != ERR_OK) {
@@ -457,7 +470,7 @@ static bool set_num(struct cmd_ctx *c, const char *key, const char *val, double 
 	return true;
 }
 
-/* set bw / sf / cr: one part of the saved radio (roomd's, as in roomd.conf). */
+/* set freq / bw / sf / cr: one part of the saved radio (roomd's, as in roomd.conf). */
 static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
 {
 	const struct setting_def *d = node_setting_find(key);
@@ -465,7 +478,10 @@ static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
 	uint32_t v;
 	char *end;
 	bool ok;
-	if (key[0] == 'b') {
+	if (key[0] == 'f') {
+		ok = room_decimal_parse(val, 6, &v) == ERR_OK && v >= d->min * 1e6 &&
+		     v <= d->max * 1e6;
+	} else if (key[0] == 'b') {
 		ok = room_decimal_parse(val, 3, &v) == ERR_OK && v >= d->min * 1e3 &&
 		     v <= d->max * 1e3;
 	} else {
@@ -477,7 +493,9 @@ static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
 		REPLY(c, "%s", d->range_err);
 		return false;
 	}
-	if (key[0] == 'b')
+	if (key[0] == 'f')
+		lp->freq_hz = v;
+	else if (key[0] == 'b')
 		lp->bw_hz = v;
 	else if (key[0] == 's')
 		lp->sf = (uint8_t)v;
@@ -538,18 +556,8 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		reply_radio_saved(c);
 	} else if ((strcmp(key, "freq") == 0 || strcmp(key, "prv.key") == 0) && !is_local(c)) {
 		REPLY(c, "Err - set %s is console only", key); /* as in the firmware */
-	} else if (strcmp(key, "freq") == 0) {
-		const struct setting_def *fd = node_setting_find("freq");
-		uint32_t hz;
-		if (room_decimal_parse(val, 6, &hz) != ERR_OK || hz < fd->min * 1e6 ||
-		    hz > fd->max * 1e6) {
-			REPLY(c, "%s", fd->range_err);
-			return true;
-		}
-		r->node->lp.freq_hz = hz;
-		node_save_radio(r);
-		reply_radio_saved(c);
-	} else if (strcmp(key, "bw") == 0 || strcmp(key, "sf") == 0 || strcmp(key, "cr") == 0) {
+	} else if (strcmp(key, "freq") == 0 || strcmp(key, "bw") == 0 || strcmp(key, "sf") == 0 ||
+	           strcmp(key, "cr") == 0) {
 		if (!set_radio_part(c, key, val))
 			return true;
 		node_save_radio(r);
