@@ -322,6 +322,15 @@ static void test_get(void)
 	CHECK_STR(run("get direct.txdelay"), "> 0.1999999");
 	CHECK_STR(run("get flood.max.advert"), "> 8");
 	CHECK_STR(run("get role"), "> room_server");
+	/* the firmware's fixed answers for what Linux has not */
+	CHECK_STR(run("get radio.rxgain"), "> off");
+	CHECK_STR(run("get radio.fem.txgain"), "Error: unsupported");
+	CHECK_STR(run("get bootloader.ver"), "Error: unsupported");
+	CHECK_STR(run("get adc.multiplier"), "Error: unsupported");
+	CHECK_STR(run("get bridge.type"), "> none");
+	CHECK_STR(run("get pwrmgt.support"), "> unsupported");
+	CHECK_STR(run("get pwrmgt.bootmv"), "ERROR: Power management not supported");
+	CHECK_STR(run("get extra.sf"), "No extra SF configured");
 	CHECK_STR(run("get repeat"), "> off");
 	CHECK_STR(run("get lat"), "> 0.0");
 	CHECK_STR(run("get tx"), "> 22");
