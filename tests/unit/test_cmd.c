@@ -458,6 +458,15 @@ static void test_regions(void)
 	CHECK_STR(run("region default <null>"), " default scope is now <null>");
 	CHECK(room_default_scope(&room, key) == NULL);
 	CHECK_STR(run("region frob"), "Err - ??");
+	/* a subcommand short of its arguments is no subcommand */
+	CHECK_STR(run("region get"), "Err - ??");
+	CHECK_STR(run("region allowf"), "Err - ??");
+	CHECK_STR(run("region put"), "Err - ??");
+	CHECK_STR(run("region remove"), "Err - ??");
+	CHECK_STR(run("region list"), "Err - ??");
+	CHECK_STR(run("region list some"), "Err - use 'allowed' or 'denied'");
+	CHECK_STR(run("region remove *"), "Err - not empty");
+	CHECK_STR(run("region remove nowhere"), "Err - not found");
 	CHECK_STR(run("region save"), "OK");
 
 	/* bulk load: replaces the table, ends with a blank line */
