@@ -702,6 +702,12 @@ int airserv_open(struct airserv **out, struct event_base *base, const struct air
 	return rc;
 }
 
+void airserv_ports(const struct airserv *s, unsigned *anon, unsigned *ctl)
+{
+	*anon = s->anon.port;
+	*ctl = s->ctl.port;
+}
+
 void airserv_free(struct airserv *s)
 {
 	if (!s)

@@ -61,6 +61,9 @@ int airserv_open(struct airserv **out, struct event_base *base, const struct air
  * closed; NULL is a no-op. */
 void airserv_free(struct airserv *s);
 
+/* The ports as bound: the anonymous radios' and the control port (0 if none). */
+void airserv_ports(const struct airserv *s, unsigned *anon, unsigned *ctl);
+
 /* The control commands for --help: NAME ARGS, then the help text. */
 void airserv_print_commands(FILE *f);
 
