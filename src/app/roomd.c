@@ -364,6 +364,13 @@ static void on_fed_member(void *ctx, struct room *r, const struct room_member *m
 		fed_member_saved(&d->fed, m);
 }
 
+static void on_fed_removed(void *ctx, struct room *r, const uint8_t pub[32])
+{
+	struct daemon *d = ctx;
+	if (fed_room(d, r))
+		fed_member_removed(&d->fed, pub);
+}
+
 static void on_fed_ban(void *ctx, struct room *r, const uint8_t pub[32], bool banned, uint32_t when)
 {
 	struct daemon *d = ctx;
@@ -535,6 +542,7 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 	                               .backup = on_backup,
 	                               .post_stored = on_fed_post,
 	                               .member_saved = on_fed_member,
+	                               .member_removed = on_fed_removed,
 	                               .ban_changed = on_fed_ban,
 	                               .post_deleting = on_fed_delete,
 	                               .status = on_fed_status,

@@ -60,6 +60,8 @@ struct fed_peer {
 struct fed_stats {
 	uint32_t published, publish_failed;
 	uint32_t posts_applied, posts_dup, members_applied, bans_applied, deletes_applied;
+	uint32_t members_removed; /* by a removal at another site */
+	uint32_t members_stale;   /* records of a member removed since: dropped */
 	uint32_t dropped_garbage, dropped_wrong_room, dropped_bad_sig, dropped_store;
 	uint32_t hellos_sent, hellos_rx, resync_posts_sent, settings_applied;
 	uint64_t rx_bytes, tx_bytes;
@@ -76,6 +78,8 @@ struct fed {
 	uint64_t next_hello_ms, hello_due_ms; /* periodic; asked for (0 = none) */
 	uint64_t last_sync_ms; /* a peer's hello showed nothing we lack (0 = never) */
 	uint32_t queued;       /* published, broker's PUBACK not in (the glue counts) */
+	uint32_t down_rtc;     /* room RTC when the link went down (0: since the start):
+	                        * our role changes since are published again at connect */
 	struct fed_peer peers[FED_PEERS_MAX];
 	unsigned n_peers;
 	uint32_t lag[FED_LAG_SAMPLES]; /* live posts' lag, ms, a ring */
@@ -104,6 +108,10 @@ void fed_receive(struct fed *f, const uint8_t *payload, size_t len, uint64_t now
  * published by the next fed_tick, so the author's ACK never waits for it. */
 void fed_post_stored(struct fed *f, int64_t id);
 void fed_member_saved(struct fed *f, const struct room_member *m);
+/* A member removed here (setperm KEY 0): a tombstone every site takes unless
+ * it knows a newer role change (fed.c: roles carry a version, the RTC of the
+ * change and its site; the newer wins everywhere, whoever heard the member). */
+void fed_member_removed(struct fed *f, const uint8_t pub[CRYPTO_PUB_SIZE]);
 /* A ban set or lifted here, a post deleted here (by its id, before the delete). */
 void fed_ban_changed(struct fed *f, const uint8_t pub[32], bool banned, uint32_t when);
 void fed_post_deleting(struct fed *f, int64_t id);

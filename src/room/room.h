@@ -225,6 +225,9 @@ struct room_hooks {
 	/* a member's record written to the store (login, ACK, setperm...); not
 	 * called for a record room_member_merge wrote */
 	void (*member_saved)(void *ctx, struct room *r, const struct room_member *m);
+	/* a member removed by a command (setperm KEY 0): the federation
+	 * replicates it (not called for evictions, nor a removal from another site) */
+	void (*member_removed)(void *ctx, struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE]);
 	/* ban / unban of a key, delete of a post (before it goes) by a command */
 	void (*ban_changed)(void *ctx, struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
 	                    bool banned, uint32_t when);
