@@ -31,7 +31,9 @@ int fed_init(struct fed *f, struct room *room, const char *site, const char *roo
 	memset(f, 0, sizeof(*f));
 	f->room = room;
 	snprintf(f->site, sizeof(f->site), "%s", site);
-	snprintf(f->prefix, sizeof(f->prefix), "roomd/%s/", room_name);
+	char key[17];
+	hex_encode(key, sizeof(key), room->ep.id.pub, 8);
+	snprintf(f->prefix, sizeof(f->prefix), "roomd/%s/%s/", room_name, key);
 	f->publish = publish;
 	f->io = io;
 	char v[16];
@@ -364,6 +366,30 @@ static int role_resend_cb(void *ctx, const char *key, const char *value)
 	if (ro.removed || lm)
 		send_member(c->f, ro.pub, &ro, ro.removed ? NULL : lm);
 	return 0;
+}
+
+void fed_ban_changed(struct fed *f, const uint8_t pub[32], bool banned, uint32_t when)
+{
+	struct fed_msg m;
+	memset(&m, 0, sizeof(m));
+	m.kind = FED_BAN;
+	memcpy(m.u.ban.pub, pub, CRYPTO_PUB_SIZE);
+	m.u.ban.banned = banned;
+	m.u.ban.when = when;
+	send_msg(f, &m);
+}
+
+void fed_post_deleting(struct fed *f, int64_t id)
+{
+	struct store_post p;
+	struct fed_msg m;
+	if (store_post_get(f->room->store, f->room->store_id, id, &p) != ERR_OK)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.kind = FED_DELETE;
+	snprintf(m.u.del.origin, sizeof(m.u.del.origin), "%s", p.origin[0] ? p.origin : f->site);
+	m.u.del.seq = p.origin_seq;
+	send_msg(f, &m);
 }
 
 /* ---- hellos and resync ---- */
