@@ -576,7 +576,7 @@ static void test_sites(void)
 
 	/* members: a login at B is known at C with its role and replay mark; the
 	 * site that heard it last pushes */
-	struct room_member *mb = room_member_put(&sites[1].room, author, ROLE_READ_WRITE);
+	struct room_member *mb = room_member_put(&sites[1].room, author, ACL_ROLE_READ_WRITE);
 	CHECK(mb != NULL);
 	if (!mb)
 		return;
@@ -590,7 +590,7 @@ static void test_sites(void)
 	struct room_member *mc = room_member_find(&sites[2].room, author);
 	CHECK(mc != NULL);
 	if (mc) {
-		CHECK_EQ(mc->perms, ROLE_READ_WRITE);
+		CHECK_EQ(mc->perms, ACL_ROLE_READ_WRITE);
 		CHECK_EQ(mc->last_ts, 1750000500);
 		CHECK_EQ(mc->sync_since, 1750000400);
 		CHECK_EQ(mc->last_activity, 0); /* not heard here: C does not push */
@@ -601,7 +601,7 @@ static void test_sites(void)
 	 * leaves it alone (and pushes again when it hears it itself) */
 	struct ident mk;
 	seed_ident(&mk, 0x66); /* not the author of B's posts: they are due to it */
-	mb = room_member_put(&sites[1].room, mk.pub, ROLE_READ_WRITE);
+	mb = room_member_put(&sites[1].room, mk.pub, ACL_ROLE_READ_WRITE);
 	CHECK(mb != NULL);
 	if (!mb)
 		return;
@@ -609,7 +609,7 @@ static void test_sites(void)
 	mb->caught_up = 0;
 	mb->last_activity = room_rtc(&sites[1].room);
 	uint32_t pushes = sites[1].room.stats.pushes;
-	CHECK_EQ(room_member_merge(&sites[1].room, mk.pub, ROLE_READ_WRITE, 0, 0,
+	CHECK_EQ(room_member_merge(&sites[1].room, mk.pub, ACL_ROLE_READ_WRITE, 0, 0,
 	                           mb->last_activity + 10, false),
 	         ERR_OK);
 	CHECK(mb->remote_heard > mb->last_activity);
@@ -742,26 +742,26 @@ static void test_roles(void)
 	struct ident mk;
 	seed_ident(&mk, 0x77);
 	sites_open(db, "roles");
-	struct room_member *ma = room_member_put(&sites[0].room, mk.pub, ROLE_READ_WRITE);
+	struct room_member *ma = room_member_put(&sites[0].room, mk.pub, ACL_ROLE_READ_WRITE);
 	CHECK(ma != NULL);
 	if (!ma)
 		return;
 	member_touch(0, ma); /* heard at A */
 	pump();
-	CHECK_EQ(perms_at(1, mk.pub), ROLE_READ_WRITE);
-	CHECK_EQ(perms_at(2, mk.pub), ROLE_READ_WRITE);
+	CHECK_EQ(perms_at(1, mk.pub), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(perms_at(2, mk.pub), ACL_ROLE_READ_WRITE);
 
 	/* C never heard it; its admin makes it an admin: everywhere */
 	t_ms += 2000;
 	site_cmd(2, "setperm %s 3", mk.pub, "OK");
-	CHECK_EQ(perms_at(0, mk.pub), ROLE_ADMIN);
-	CHECK_EQ(perms_at(1, mk.pub), ROLE_ADMIN);
+	CHECK_EQ(perms_at(0, mk.pub), ACL_ROLE_ADMIN);
+	CHECK_EQ(perms_at(1, mk.pub), ACL_ROLE_ADMIN);
 	/* A hears it again: its record keeps the role C set */
 	t_ms += 2000;
 	member_touch(0, room_member_find(&sites[0].room, mk.pub));
 	pump();
-	CHECK_EQ(perms_at(2, mk.pub), ROLE_ADMIN);
-	CHECK_EQ(perms_at(1, mk.pub), ROLE_ADMIN);
+	CHECK_EQ(perms_at(2, mk.pub), ACL_ROLE_ADMIN);
+	CHECK_EQ(perms_at(1, mk.pub), ACL_ROLE_ADMIN);
 
 	/* B's record, made before the removal but delivered after it, with a
 	 * later hearing than any other site's */
@@ -795,13 +795,13 @@ static void test_roles(void)
 
 	/* a login at B after the removal is a newer change: a member again */
 	t_ms += 2000;
-	struct room_member *mb = room_member_put(&sites[1].room, mk.pub, ROLE_GUEST);
+	struct room_member *mb = room_member_put(&sites[1].room, mk.pub, ACL_ROLE_GUEST);
 	CHECK(mb != NULL);
 	if (mb)
 		member_touch(1, mb);
 	pump();
-	CHECK_EQ(perms_at(0, mk.pub), ROLE_GUEST);
-	CHECK_EQ(perms_at(2, mk.pub), ROLE_GUEST);
+	CHECK_EQ(perms_at(0, mk.pub), ACL_ROLE_GUEST);
+	CHECK_EQ(perms_at(2, mk.pub), ACL_ROLE_GUEST);
 	sites_close(db);
 }
 
