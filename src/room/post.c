@@ -165,6 +165,32 @@ int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_
 	return rc;
 }
 
+/*
+ * A post whose timestamp another site accepted (its replay mark came with the
+ * member's record): the member's retry after that site's ACK was lost, sent
+ * here because it roamed.  If the post is held here (replicated), the same
+ * ACK goes (nothing stored again); if not yet, silence: the client retries.
+ * The member's last hearing stays that site's: a captured packet replayed here
+ * gets at most the ACK it already had, and moves no pushes.
+ */
+static bool roamed_retry(struct room *r, const struct mesh_rx *rx, struct room_member *m,
+                         const uint8_t *pt, size_t text_len)
+{
+	uint8_t code[4];
+	int64_t id;
+	uint32_t ts = le32_load(pt);
+	if (acl_role(m->perms) == ACL_ROLE_GUEST || room_is_banned(r, m->pub) ||
+	    store_post_find_retry(r->store, r->store_id, m->pub, ts, &id) != ERR_OK) {
+		r->stats.replays++;
+		return true;
+	}
+	room_accepted(r, m, rx); /* this packet again: a replay */
+	r->stats.posts_retried++;
+	room_ack_code(code, pt, 5 + text_len, m->pub);
+	room_send_ack(r, m, rx->pkt, code, NULL, 0, ACK_DELAY_MS);
+	return true;
+}
+
 static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member *m,
                    const uint8_t *pt, size_t len)
 {
@@ -188,8 +214,11 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	if (room_banned_member(r, m))
 		return true;
 	/* a retry keeps its timestamp, but one whose mark came from another site
-	 * (room_member_merge) was accepted there, not here: a replay (issue 17) */
+	 * (room_member_merge) was accepted there, not here: a replay (issue 17),
+	 * unless it is the retry of a post that site stored and replicated here */
 	bool remote_mark = ts == m->last_ts && m->remote_ts && m->remote_ts == m->last_ts;
+	if (remote_mark && txt_type == TXT_PLAIN && !room_replayed(r, rx))
+		return roamed_retry(r, rx, m, pt, text_len);
 	if (ts < m->last_ts || remote_mark || room_replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts || remote_mark;
 		return true;
