@@ -93,6 +93,24 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 	return ERR_OK;
 }
 
+/*
+ * A remote post's time here: its origin's, where that is still a unique,
+ * increasing time of this room and not ahead of our clock by more than
+ * REMOTE_TS_SKEW_S (so every site shows it with the same time and a member's
+ * sync point, replicated, means the same posts everywhere); else a unique
+ * time of ours (it came after a later post: above every member's sync point
+ * here, so it is still pushed to all of them).
+ */
+#define REMOTE_TS_SKEW_S 2
+static uint32_t remote_time(struct room *r, uint32_t origin_ts)
+{
+	if (origin_ts > r->last_unique && origin_ts <= room_rtc(r) + REMOTE_TS_SKEW_S) {
+		r->last_unique = origin_ts;
+		return origin_ts;
+	}
+	return room_unique_time(r);
+}
+
 int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
                      const char *text, size_t len, const char *origin, uint64_t seq,
                      uint32_t origin_ts, bool *dup)
@@ -112,7 +130,7 @@ int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint
 	memset(&p, 0, sizeof(p));
 	p.room = r->store_id;
 	memcpy(p.author, author, CRYPTO_PUB_SIZE);
-	p.post_ts = room_unique_time(r);
+	p.post_ts = remote_time(r, origin_ts);
 	p.sender_ts = sender_ts;
 	p.text_len = len;
 	memcpy(p.text, text, len);
