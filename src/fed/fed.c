@@ -335,11 +335,8 @@ static void on_member(struct fed *f, const struct fed_msg *m)
 		return;
 	}
 	uint8_t perms = newer ? mb->perms : lm ? lm->perms : ours.perms;
-	if (newer) {
+	if (newer)
 		role_put(f, mb->pub, &theirs);
-		if (lm && lm->perms != perms)
-			room_member_set_perms(r, lm, perms);
-	}
 	if (room_member_merge(r, mb->pub, perms, mb->sync_since, mb->last_ts, mb->heard_ts,
 	                      strcmp(mb->heard, f->site) == 0) != ERR_OK) {
 		f->stats.dropped_store++;

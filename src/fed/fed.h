@@ -5,9 +5,12 @@
  * time as arguments (now_ms monotonic, wall_ms the wall clock for lag); the
  * MQTT glue (src/sys/mqtt.c) feeds it messages and connection changes.
  *
- * Topics: roomd/<ROOM>/<SITE>/<kind> (kind: post, member, hello, ban, del),
- * one site writing only under its own name (the broker's ACL can say so: the
- * MQTT client id is the site name); every site subscribes to roomd/<ROOM>/#.
+ * Topics: roomd/<ROOM>/<KEY>/<SITE>/<kind> (KEY: the first 8 bytes of the
+ * room's public key in hex, so every room of a roomd has its own topics and
+ * sites holding the same key file meet on them; kind: post, member, hello,
+ * ban, del, settings), one site writing only under its own name (the
+ * broker's ACL can say so: the MQTT client id is the site name); every site
+ * subscribes to roomd/<ROOM>/#.
  *
  * Replication:
  *  - a post stored here is published after its commit (the author's ACK
@@ -15,13 +18,19 @@
  *    its global id (room_post_remote) and pushed to the members heard here;
  *  - a member's record is published whenever the room writes it (login,
  *    ACK, role): role, sync point, replay mark, and where and when it was
- *    last heard; the site that heard it last pushes to it, the others not;
+ *    last heard; the site that heard it last pushes to it, the others not.
+ *    The role carries a version (the RTC of the change and the site that
+ *    made it): the newer version wins at every site, whoever heard the
+ *    member; a removal (setperm KEY 0) is a version too (a tombstone, kept
+ *    in the room's settings), so a record made before it does not bring the
+ *    member back;
  *  - bans and deletions by global id; the room's name, passwords and
  *    read-only access (the newest version wins; retained at the broker, so a
  *    site that joins later gets them), radio settings stay per site;
- *  - resync: a hello carries this site's high-water mark per origin; a peer
- *    that holds more of an origin sends what is missing (FED_RESYNC_BATCH
- *    posts an answer, then its own hello so the asker asks again).  Hellos go
+ *  - resync: a hello carries this site's high-water mark per origin, in
+ *    pages of FED_HELLO_MAX origins (by name); a peer that holds more of an
+ *    origin a page covers sends what is missing (FED_RESYNC_BATCH posts an
+ *    answer, then its own hello so the asker asks again).  Hellos go
  *    at connect (asking every peer to answer with theirs) and every
  *    FED_HELLO_MS, so a site back after longer than the broker keeps
  *    messages, or started empty, gets everything from its peers.
@@ -70,7 +79,7 @@ struct fed_stats {
 struct fed {
 	struct room *room;
 	char site[FED_SITE_MAX + 1];
-	char prefix[FED_TOPIC_MAX]; /* "roomd/<ROOM>/" */
+	char prefix[FED_TOPIC_MAX]; /* "roomd/<ROOM>/<KEY>/" */
 	fed_publish_fn *publish;
 	void *io;
 	bool up;

@@ -158,14 +158,13 @@ int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_
                       uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here)
 {
 	struct room_member *m = room_member_find(r, pub);
-	bool fresh = !m;
 	if (!m) {
 		m = room_member_put(r, pub, perms);
 		if (!m)
 			return ERR_FULL;
 		m->last_activity = 0; /* never heard here: no pushes from us */
 	}
-	if (fresh || heard_ts >= m->last_activity)
+	if (m->perms != perms) /* the caller chose the role (fed.c: by its version) */
 		room_member_set_perms(r, m, perms);
 	if (sync_since > m->sync_since) {
 		m->sync_since = sync_since;

@@ -332,8 +332,9 @@ int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint
 /*
  * Federation: what another site knows of a member.  The member is added if
  * new (not pushed to here until it is heard here); the sync point and the
- * replay mark become the greater of both; the role is taken when the other
- * site heard the member no earlier than we did; heard_ts from another site
+ * replay mark become the greater of both; the role becomes perms (the
+ * caller decides which role wins: src/fed compares the roles' versions, so
+ * the newest change wins whoever heard the member); heard_ts from another site
  * (heard_here false) newer than our own last hearing leaves its pushes to
  * that site.  Written to the store at once, without the member_saved hook.
  */
