@@ -44,6 +44,14 @@ int fed_init(struct fed *f, struct room *room, const char *site, const char *roo
 	snprintf(f->set.admin, sizeof(f->set.admin), "%s", room->set.admin_password);
 	snprintf(f->set.guest, sizeof(f->set.guest), "%s", room->set.guest_password);
 	f->set.allow_read_only = room->set.allow_read_only;
+	/* our role changes since shortly before the link was last seen up are
+	 * published again at the first connect (kept by send_hello) */
+	if (store_setting_get(room->store, room->store_id, "fed.up_rtc", "0", v, sizeof(v)) ==
+	    ERR_OK) {
+		unsigned long up = strtoul(v, NULL, 10);
+		f->down_rtc =
+		    up > FED_UP_MARGIN_S && up <= UINT32_MAX ? (uint32_t)up - FED_UP_MARGIN_S : 0;
+	}
 	return ERR_OK;
 }
 
@@ -482,6 +490,12 @@ static void send_hello(struct fed *f, bool answer)
 	free(ms.v);
 	f->next_hello_ms = f->now_ms + FED_HELLO_MS;
 	f->hello_due_ms = 0;
+	if (f->up) { /* the link was up until now at least */
+		char v[16];
+		snprintf(v, sizeof(v), "%u", room_rtc(f->room));
+		if (store_setting_set(f->room->store, f->room->store_id, "fed.up_rtc", v))
+			f->stats.dropped_store++;
+	}
 }
 
 static uint64_t hello_mark(const struct fed_hello *h, const char *site)

@@ -53,6 +53,7 @@ struct room_member;
 #define FED_RESYNC_BATCH 200
 #define FED_LAG_SAMPLES  1024
 #define FED_TOPIC_MAX    128
+#define FED_UP_MARGIN_S  120 /* see down_rtc */
 #define FED_OUTBOX       256 /* posts stored since the last fed_tick, published by it */
 
 /* Publishes payload on topic with QoS 1 (retained: the broker keeps the last one
@@ -87,7 +88,8 @@ struct fed {
 	uint64_t next_hello_ms, hello_due_ms; /* periodic; asked for (0 = none) */
 	uint64_t last_sync_ms; /* a peer's hello showed nothing we lack (0 = never) */
 	uint32_t queued;       /* published, broker's PUBACK not in (the glue counts) */
-	uint32_t down_rtc;     /* room RTC when the link went down (0: since the start):
+	uint32_t down_rtc;     /* room RTC when the link went down (after a start: when it
+	                        * was last seen up, less FED_UP_MARGIN_S; 0 = never):
 	                        * our role changes since are published again at connect */
 	struct fed_peer peers[FED_PEERS_MAX];
 	unsigned n_peers;

@@ -793,6 +793,26 @@ static void test_roles(void)
 	pump();
 	CHECK_EQ(perms_at(0, mk.pub), -1);
 
+	/* a change made while the broker is away is published when it returns */
+	struct ident mo;
+	seed_ident(&mo, 0x78);
+	struct room_member *mo_a = room_member_put(&sites[0].room, mo.pub, ACL_ROLE_READ_WRITE);
+	CHECK(mo_a != NULL);
+	if (mo_a)
+		member_touch(0, mo_a);
+	pump();
+	CHECK_EQ(perms_at(1, mo.pub), ACL_ROLE_READ_WRITE);
+	t_ms += 2000;
+	sites[0].down = true;
+	fed_set_up(&sites[0].fed, false, t_ms, 1750000000000ull + t_ms);
+	site_cmd(0, "setperm %s 0", mo.pub, "OK");
+	CHECK_EQ(perms_at(1, mo.pub), ACL_ROLE_READ_WRITE);
+	sites[0].down = false;
+	fed_set_up(&sites[0].fed, true, t_ms, 1750000000000ull + t_ms);
+	pump();
+	CHECK_EQ(perms_at(1, mo.pub), -1);
+	CHECK_EQ(perms_at(2, mo.pub), -1);
+
 	/* a login at B after the removal is a newer change: a member again */
 	t_ms += 2000;
 	struct room_member *mb = room_member_put(&sites[1].room, mk.pub, ACL_ROLE_GUEST);
