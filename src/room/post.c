@@ -94,18 +94,22 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 }
 
 /*
- * A remote post's time here: its origin's, where that is still a unique,
- * increasing time of this room and not ahead of our clock by more than
+ * A remote post's time here: its origin's, where that is still above every
+ * post time this room has stored and not ahead of our clock by more than
  * REMOTE_TS_SKEW_S (so every site shows it with the same time and a member's
- * sync point, replicated, means the same posts everywhere); else a unique
- * time of ours (it came after a later post: above every member's sync point
- * here, so it is still pushed to all of them).
+ * sync point, replicated, means the same posts everywhere; a unique time a
+ * login or CLI reply took does not count: only posts are the push cursor's);
+ * else a unique time of ours (it came after a later post: above every
+ * member's sync point here, so it is still pushed to all of them).
  */
 #define REMOTE_TS_SKEW_S 2
 static uint32_t remote_time(struct room *r, uint32_t origin_ts)
 {
-	if (origin_ts > r->last_unique && origin_ts <= room_rtc(r) + REMOTE_TS_SKEW_S) {
-		r->last_unique = origin_ts;
+	uint32_t newest = UINT32_MAX;
+	if (store_post_newest_ts(r->store, r->store_id, &newest) == ERR_OK && origin_ts > newest &&
+	    origin_ts <= room_rtc(r) + REMOTE_TS_SKEW_S) {
+		if (origin_ts > r->last_unique)
+			r->last_unique = origin_ts; /* later posts go on from it */
 		return origin_ts;
 	}
 	return room_unique_time(r);

@@ -956,6 +956,16 @@ static void test_post_times(void)
 	CHECK_STR((const char *)pb.text, "at A");
 	CHECK_EQ(pb.post_ts, pa.post_ts);
 	CHECK_EQ(pb.origin_ts, pa.post_ts);
+	/* a unique time B's replies took (a login answered in that second)
+	 * does not push A's next post off its time */
+	uint32_t reply_ts = room_unique_time(&sites[1].room);
+	CHECK_EQ(room_post(&sites[0].room, au.pub, 1750000005, "at A 2", 6, &dup), ERR_OK);
+	struct store_post pa2 = newest_at(0);
+	CHECK(pa2.post_ts <= reply_ts);
+	fed_tick(&sites[0].fed, t_ms, 1750000000000ull + t_ms);
+	pump();
+	CHECK_EQ(newest_at(1).post_ts, pa2.post_ts);
+	pa = pa2;
 	/* the member acknowledged it at A; heard next at B: nothing due twice */
 	ma->sync_since = pa.post_ts;
 	member_touch(0, ma);
