@@ -3,17 +3,18 @@
  * modem, or on meshair, uses MeshCore room servers the way the MeshCore app
  * does (PROTOCOL.md §9).
  *
- * Wiring: the radio (radio.h) feeds the mesh (mesh.h), the client state
- * machine (client/client.h) sits on the mesh, and the program's parts
- * (client/roomc.h: state, output, commands) on the client.  This file owns
- * what they do not: the options, the clocks, the radio glue, the queue of
- * commands waiting to run and the poll() loop.
+ * Wiring: the radio (radio.h) feeds the mesh (mesh.h) through node_open()
+ * (mesh/node.h), the client state machine (client/client.h) sits on the
+ * mesh, and the program's parts (client/roomc.h: state, output, commands) on
+ * the client.  This file owns what they do not: the options, the queue of
+ * commands waiting to run, and the event loop (sys/loop.h: stdin, the
+ * radio's descriptors and one timer as events; SIGINT, SIGTERM and SIGHUP
+ * end the run, state saved).
  *
  * Two faces over one command table: the interactive mode (a line editor,
  * one current room, "/command" lines, anything else is posted) and --json
  * (one command per input line, one JSON event per output line).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <locale.h>
 #include <poll.h>
@@ -26,8 +27,10 @@
 #include "client/roomc.h"
 #include "crypto/crypto.h"
 #include "mesh/mesh.h"
+#include "mesh/node.h"
 #include "radio/radio.h"
 #include "sys/config.h"
+#include "sys/loop.h"
 #include "sys/sys.h"
 #include "util/err.h"
 #include "util/hex.h"
@@ -35,26 +38,40 @@
 #include "util/num.h"
 #include "util/version.h"
 
-static volatile sig_atomic_t stop_signal;
+/* The program: roomc's state (roomc.h) and what wires it to the radio and the loop. */
+struct prog {
+	struct roomc a;
+	struct mesh mesh;
+	struct node_link link; /* the radio <-> mesh glue (mesh/node.h) */
+	struct radio *radio;
+	struct loop *loop;
+	struct loop_timer *timer; /* rearmed to the next deadline by service() */
+	struct loop_fd *ev_stdin; /* while commands are read */
+	struct loop_pollset radio_watch;
+	bool done; /* service() ended the run */
+};
 
-static void on_signal(int sig)
+/* ---- radio glue (node.h) ---- */
+
+static int radio_transmit(void *ctx, const uint8_t *frame, size_t len)
 {
-	stop_signal = sig;
+	struct prog *p = ctx;
+	return radio_send(p->radio, frame, len);
 }
 
-/* ---- radio glue ---- */
-
-static void radio_rx(void *ctx, const uint8_t *frame, size_t len, int snr_x4, int rssi)
+static uint64_t now_ms(void *ctx)
 {
-	struct roomc *a = ctx;
-	log_hex("roomc", "rx", frame, len);
-	mesh_on_frame(&a->mesh, frame, len, snr_x4, rssi, app_now_ms());
+	(void)ctx;
+	return app_now_ms();
 }
 
-static void radio_tx_done(void *ctx, int ok)
+/* The packet-log hook: frames in and out, at -vv. */
+static void on_packet(void *ctx, bool tx, const uint8_t *frame, size_t len, int snr_x4, int rssi)
 {
-	struct roomc *a = ctx;
-	mesh_on_tx_done(&a->mesh, ok, app_now_ms());
+	(void)ctx;
+	(void)snr_x4;
+	(void)rssi;
+	log_hex("roomc", tx ? "tx" : "rx", frame, len);
 }
 
 static void autologin_cb(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE], const char *pw)
@@ -89,7 +106,7 @@ static void autologin_cb(void *ctx, const uint8_t room[CRYPTO_PUB_SIZE], const c
 
 static void radio_link(void *ctx, int up)
 {
-	struct roomc *a = ctx;
+	struct roomc *a = &((struct prog *)ctx)->a;
 	bool first = up && !a->ever_up;
 	a->link_up = up;
 	if (up)
@@ -112,13 +129,6 @@ static void radio_link(void *ctx, int up)
 		if (a->autologin)
 			cstore_passwords_each(&a->store, autologin_cb, a);
 	}
-}
-
-static int mesh_transmit(void *ctx, const uint8_t *frame, size_t len)
-{
-	struct roomc *a = ctx;
-	log_hex("roomc", "tx", frame, len);
-	return radio_send(a->radio, frame, len);
 }
 
 static void queue_line(struct roomc *a, const char *line)
@@ -243,75 +253,148 @@ static void on_line(void *ctx, char *line)
 	roomc_update_prompt(a);
 }
 
-/* ---- main loop ---- */
+/* ---- the event loop (sys/loop.h) ---- */
 
-static int run(struct roomc *a)
+/*
+ * The end of a script's input ends the program once nothing is pending, or
+ * after --wait seconds without progress (a command run, or a sleep going on).
+ */
+static bool input_finished(struct roomc *a, uint64_t now, int ran)
 {
-	struct pollfd fds[8];
+	if (!a->input_done)
+		return false;
+	if (!a->n_pending && a->wait == ROOMC_WAIT_NONE && !client_busy(a->c))
+		return true;
+	if (ran || !a->done_deadline || a->wait == ROOMC_WAIT_SLEEP) {
+		a->done_deadline = now + (uint64_t)a->wait_s * 1000;
+	} else if (now >= a->done_deadline) {
+		roomc_error(a, NULL, "gave up after %u s: %s", a->wait_s,
+		            !a->ever_up ? "the radio never connected" : "operations still pending");
+		return true;
+	}
+	return false;
+}
 
-	while (!stop_signal && !a->quit) {
-		uint64_t now = app_now_ms();
+/* Milliseconds to the earliest deadline, 1 s at most. */
+static uint64_t next_wait(struct prog *p, uint64_t now)
+{
+	struct roomc *a = &p->a;
+	uint64_t next = mesh_next_deadline(&p->mesh);
+	next = u64_min(next, client_next_deadline(a->c));
+	next = u64_min(next, radio_next_deadline(p->radio));
+	if (a->dirty)
+		next = u64_min(next, a->save_due);
+	if (a->wait == ROOMC_WAIT_SLEEP)
+		next = u64_min(next, a->wait_until);
+	if (a->done_deadline)
+		next = u64_min(next, a->done_deadline);
+	return next == UINT64_MAX ? 1000 : next <= now ? 0 : u64_min(next - now, 1000);
+}
+
+static void service(struct prog *p);
+
+static void on_stdin(void *ctx, int fd, short revents)
+{
+	struct prog *p = ctx;
+	(void)fd;
+	(void)revents;
+	lined_read(&p->a.ed);
+	service(p);
+}
+
+/* Standard input is read while it is open and fewer than ROOMC_PENDING_MAX commands wait. */
+static void watch_stdin(struct prog *p)
+{
+	bool want = p->a.stdin_open && p->a.n_pending < ROOMC_PENDING_MAX;
+	if (want && !p->ev_stdin) {
+		p->ev_stdin = loop_fd_new(p->loop, STDIN_FILENO, POLLIN, on_stdin, p);
+		if (!p->ev_stdin)
+			p->a.stdin_open = false; /* logged by the loop */
+	} else if (!want && p->ev_stdin) {
+		loop_fd_free(p->ev_stdin);
+		p->ev_stdin = NULL;
+	}
+}
+
+/* The descriptors the radio asks for now (they change as it reconnects). */
+static void radio_watch(struct prog *p)
+{
+	struct pollfd fds[LOOP_POLLSET_MAX];
+	int n = radio_pollfds(p->radio, fds, LOOP_POLLSET_MAX);
+	loop_pollset_set(&p->radio_watch, fds, n);
+}
+
+/*
+ * Work due now (radio, mesh, client, the commands waiting), then the end of
+ * the run or what to wait for: stdin, the radio's descriptors, the timer at
+ * the earliest deadline.  Runs after every event.
+ */
+static void service(struct prog *p)
+{
+	struct roomc *a = &p->a;
+	uint64_t now = app_now_ms();
+
+	if (!p->done && !loop_signal(p->loop) && !a->quit) {
 		client_set_rtc(a->c, now, (uint32_t)(app_wall_ms() / 1000));
-		radio_tick(a->radio, now);
-		mesh_tick(&a->mesh, now);
+		radio_tick(p->radio, now);
+		mesh_tick(&p->mesh, now);
 		client_tick(a->c, now);
+		feed_argv(a);
 		int ran = run_pending(a);
-		mesh_tick(&a->mesh, now);
+		mesh_tick(&p->mesh, now);
 		if (a->dirty && now >= a->save_due)
 			roomc_save_now(a);
-
-		/*
-		 * The end of a script's input ends the program once nothing is
-		 * pending, or after --wait seconds without progress (a command
-		 * run, or a sleep going on).
-		 */
-		if (a->input_done) {
-			if (!a->n_pending && a->wait == ROOMC_WAIT_NONE && !client_busy(a->c))
-				break;
-			if (ran || !a->done_deadline || a->wait == ROOMC_WAIT_SLEEP)
-				a->done_deadline = now + (uint64_t)a->wait_s * 1000;
-			else if (now >= a->done_deadline) {
-				roomc_error(a, NULL, "gave up after %u s: %s", a->wait_s,
-				            !a->ever_up ? "the radio never connected"
-				                        : "operations still pending");
-				break;
-			}
+		if (!a->quit && !input_finished(a, now, ran)) {
+			watch_stdin(p);
+			radio_watch(p);
+			loop_timer_in(p->timer, next_wait(p, now));
+			return;
 		}
-
-		uint64_t next = mesh_next_deadline(&a->mesh);
-		next = u64_min(next, client_next_deadline(a->c));
-		next = u64_min(next, radio_next_deadline(a->radio));
-		if (a->dirty)
-			next = u64_min(next, a->save_due);
-		if (a->wait == ROOMC_WAIT_SLEEP)
-			next = u64_min(next, a->wait_until);
-		if (a->done_deadline)
-			next = u64_min(next, a->done_deadline);
-		int timeout = next == UINT64_MAX ? 1000
-		              : next <= now      ? 0
-		                                 : (int)u64_min(next - now, 1000);
-
-		int n = 0, in_idx = -1;
-		feed_argv(a);
-		if (a->stdin_open && a->n_pending < ROOMC_PENDING_MAX) {
-			in_idx = n;
-			fds[n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
-		}
-		int radio_base = n;
-		int rn = radio_pollfds(a->radio, fds + n, (int)(sizeof(fds) / sizeof(fds[0])) - n);
-		if (rn > 0)
-			n += rn;
-		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
-			log_err("roomc", "poll: %s", strerror(errno));
-			return 1;
-		}
-		now = app_now_ms();
-		mesh_tick(&a->mesh, now);
-		radio_handle(a->radio, fds + radio_base, n - radio_base, now);
-		if (in_idx >= 0 && (fds[in_idx].revents & (POLLIN | POLLHUP | POLLERR)))
-			lined_read(&a->ed);
 	}
+	p->done = true;
+	loop_break(p->loop);
+}
+
+static void on_timer(void *ctx)
+{
+	service(ctx);
+}
+
+static void on_radio_fd(void *ctx, struct pollfd *fds, int n)
+{
+	struct prog *p = ctx;
+	uint64_t now = app_now_ms();
+	mesh_tick(&p->mesh, now);
+	radio_handle(p->radio, fds, n, now);
+	service(p);
+}
+
+/* The loop with its fixed events: stop signals, the timer, the radio's descriptors. */
+static int loop_start(struct prog *p)
+{
+	int rc = loop_open(&p->loop);
+	if (rc == ERR_OK)
+		rc = loop_stop_on(p->loop, SIGHUP); /* the terminal went away */
+	if (rc == ERR_OK && !(p->timer = loop_timer_new(p->loop, on_timer, p)))
+		rc = ERR_NOMEM;
+	if (rc) {
+		fprintf(stderr, "roomc: event loop: %s\n", err_str(rc));
+		return 1;
+	}
+	loop_pollset_init(&p->radio_watch, p->loop, on_radio_fd, p);
 	return 0;
+}
+
+/* Frees the loop's events and the loop. */
+static void loop_end(struct prog *p)
+{
+	if (!p->loop)
+		return;
+	loop_pollset_clear(&p->radio_watch);
+	loop_fd_free(p->ev_stdin);
+	loop_timer_free(p->timer);
+	loop_close(p->loop);
+	p->loop = NULL;
 }
 
 /* ---- options ---- */
@@ -645,8 +728,9 @@ static int open_store(struct roomc *a, const struct opts *o)
 }
 
 /* Our identity and name, the mesh and the client, with the contacts and histories kept. */
-static int open_client(struct roomc *a, struct opts *o)
+static int open_client(struct prog *p, struct opts *o)
 {
+	struct roomc *a = &p->a;
 	struct ident id;
 	int rc = cstore_identity(&a->store, &id, crypto_rng_system(), &o->created);
 	if (rc) {
@@ -665,12 +749,16 @@ static int open_client(struct roomc *a, struct opts *o)
 	snprintf(o->ccfg.name, sizeof(o->ccfg.name), "%.*s", CLIENT_NAME_MAX - 1, a->state.name);
 
 	a->cfg.mesh.lp = a->cfg.radio_cfg.lp;
-	struct mesh_io io = {mesh_transmit, a};
-	mesh_init(&a->mesh, &a->cfg.mesh, &io, crypto_rng_system(), app_now_ms());
+	struct node_io io = {.send = radio_transmit,
+	                     .now = now_ms,
+	                     .packet = on_packet,
+	                     .link = radio_link,
+	                     .ctx = p};
+	node_open(&p->link, &p->mesh, &a->cfg.mesh, &io, crypto_rng_system());
 	a->c = calloc(1, sizeof(*a->c));
 	if (!a->c)
 		return 1;
-	rc = client_init(a->c, &a->mesh, &id, &o->ccfg, roomc_on_event, a, app_now_ms());
+	rc = client_init(a->c, &p->mesh, &id, &o->ccfg, roomc_on_event, a, app_now_ms());
 	ident_wipe(&id);
 	if (rc) {
 		fprintf(stderr, "roomc: %s\n", err_str(rc));
@@ -711,8 +799,9 @@ static void greet(struct roomc *a, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	static struct roomc app;
-	struct roomc *a = &app;
+	static struct prog prog;
+	struct prog *p = &prog;
+	struct roomc *a = &p->a;
 	struct opts o = {0};
 	int rc;
 
@@ -731,31 +820,31 @@ int main(int argc, char **argv)
 		return 1;
 	if ((rc = parse_opts(a, &o, argc, argv)) >= 0)
 		return rc;
-	if ((rc = open_store(a, &o)) || (rc = open_client(a, &o)))
+	if ((rc = open_store(a, &o)) || (rc = open_client(p, &o)))
 		return rc;
-	struct radio_events ev = {radio_rx, radio_tx_done, radio_link, a};
-	rc = radio_open(&a->radio, a->radio_spec, &a->cfg.radio_cfg, &ev, app_now_ms());
+	struct radio_events ev = {node_rx, node_tx_done, node_link_changed, &p->link};
+	rc = radio_open(&p->radio, a->radio_spec, &a->cfg.radio_cfg, &ev, app_now_ms());
 	if (rc) {
 		fprintf(stderr, "roomc: radio %s: %s\n", a->radio_spec, err_str(rc));
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if (loop_start(p))
+		return 1;
 
 	a->stdin_open = !a->n_argv_cmds;
 	lined_open(&a->ed, STDIN_FILENO, STDOUT_FILENO, on_line, a);
 	feed_argv(a);
 	greet(a, &o);
-	rc = run(a);
+	service(p);
+	rc = !p->done && loop_run(p->loop) != ERR_OK ? 1 : 0;
 
-	if (!a->json && !stop_signal && client_busy(a->c))
+	if (!a->json && !loop_signal(p->loop) && client_busy(a->c))
 		roomc_say(a, "* leaving with operations still pending");
 	roomc_save_now(a);
 	lined_close(&a->ed);
-	radio_close(a->radio);
+	loop_end(p);
+	radio_close(p->radio);
 	client_cleanup(a->c);
 	free(a->c);
 	cstore_close(&a->store);

@@ -31,8 +31,6 @@
 #include "client/lined.h"
 #include "sys/config.h"
 
-struct radio;
-
 #define ROOMC_LINE_MAX    1024 /* a command line, NUL included */
 #define ROOMC_VIEWS       32
 #define ROOMC_VIEW_RING   256
@@ -63,10 +61,8 @@ struct roomc {
 	struct app_config cfg;
 	struct cstore store;
 	struct cstore_state state;
-	struct mesh mesh;
 	struct client *c;
-	struct radio *radio;
-	bool link_up, ever_up;
+	bool link_up, ever_up; /* the radio's link: up now, was up once */
 	struct lined ed;
 	bool stdin_open;
 	struct roomc_view views[ROOMC_VIEWS];
