@@ -15,6 +15,7 @@
  * one current room, "/command" lines, anything else is posted) and --json
  * (one command per input line, one JSON event per output line).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <locale.h>
 #include <poll.h>
@@ -298,7 +299,12 @@ static void on_stdin(void *ctx, int fd, short revents)
 	struct prog *p = ctx;
 	(void)fd;
 	(void)revents;
-	lined_read(&p->a.ed);
+	if (lined_read(&p->a.ed) == ERR_SYS && p->a.stdin_open) {
+		/* not readable (a directory, a terminal gone): the end of the
+		 * commands, said, rather than read again and again for ever */
+		roomc_error(&p->a, NULL, "cannot read the commands: %s", strerror(errno));
+		on_line(&p->a, NULL);
+	}
 	service(p);
 }
 
