@@ -999,9 +999,14 @@ static void c_setperm(struct cmd_ctx *c)
 			REPLY(c, rc == ERR_OK          ? "OK"
 			         : rc == ERR_NOT_FOUND ? "Err - not a member"
 			                               : "Err - store");
+			if (rc == ERR_OK && r->hooks.member_removed)
+				r->hooks.member_removed(r->hooks.ctx, r, key);
 			return;
 		}
+		memcpy(key, m->pub, sizeof(key));
 		room_member_remove(r, m);
+		if (r->hooks.member_removed)
+			r->hooks.member_removed(r->hooks.ctx, r, key);
 		REPLY(c, "OK");
 		return;
 	}
