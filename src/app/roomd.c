@@ -105,9 +105,12 @@ struct daemon {
 	struct loop_fd *ev_stdin, *ev_ctl;
 	struct loop_pollset radio_watch; /* the radio's descriptors */
 	struct web *web;                 /* the web page, NULL when off */
-	/* federation (issue 17): the first room, over MQTT */
+	/* federation (issue 17): every room, each on its own topic
+	 * (roomd/ROOM/<key>/), over one MQTT connection */
 	bool fed_on;
-	struct fed fed;
+	struct fed *feds[MAX_ROOMS];
+	int n_feds;
+	char fed_site[FED_SITE_MAX + 1], fed_name[80];
 	struct mqtt *mq;
 	struct loop_pollset mqtt_watch; /* the broker's socket */
 };
@@ -334,49 +337,60 @@ static int on_backup(void *ctx, struct room *r, const char *path, char *note, si
 
 /* ---- federation glue: the room's hooks -> fed, fed <-> mqtt ---- */
 
-static bool fed_room(struct daemon *d, struct room *r)
+static struct fed *fed_of(struct daemon *d, const struct room *r)
 {
-	return d->fed_on && d->fed.room == r;
+	for (int i = 0; d->fed_on && i < d->n_feds; i++)
+		if (d->feds[i]->room == r)
+			return d->feds[i];
+	return NULL;
 }
 
 static void on_fed_post(void *ctx, struct room *r, int64_t id)
 {
-	struct daemon *d = ctx;
-	if (fed_room(d, r)) {
-		d->fed.wall_ms = (uint64_t)app_wall_ms();
-		fed_post_stored(&d->fed, id); /* after the commit; the ACK does not wait */
+	struct fed *f = fed_of(ctx, r);
+	if (f) {
+		f->wall_ms = (uint64_t)app_wall_ms();
+		fed_post_stored(f, id); /* after the commit; the ACK does not wait */
 	}
 }
 
 static void on_fed_member(void *ctx, struct room *r, const struct room_member *m)
 {
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_member_saved(&d->fed, m);
+	struct fed *f = fed_of(ctx, r);
+	if (f)
+		fed_member_saved(f, m);
+}
+
+static void on_fed_removed(void *ctx, struct room *r, const uint8_t pub[32])
+{
+	struct fed *f = fed_of(ctx, r);
+	if (f)
+		fed_member_removed(f, pub);
 }
 
 static void on_fed_ban(void *ctx, struct room *r, const uint8_t pub[32], bool banned, uint32_t when)
 {
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_ban_changed(&d->fed, pub, banned, when);
+	struct fed *f = fed_of(ctx, r);
+	if (f)
+		fed_ban_changed(f, pub, banned, when);
 }
 
 static void on_fed_delete(void *ctx, struct room *r, int64_t id)
 {
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_post_deleting(&d->fed, id);
+	struct fed *f = fed_of(ctx, r);
+	if (f)
+		fed_post_deleting(f, id);
 }
 
 static size_t on_fed_status(void *ctx, struct room *r, char *out, size_t cap)
 {
 	struct daemon *d = ctx;
-	if (!fed_room(d, r))
+	struct fed *f = fed_of(d, r);
+	if (!f)
 		return 0;
-	d->fed.queued = mqtt_queued(d->mq);
-	d->fed.now_ms = app_now_ms();
-	return fed_status_json(&d->fed, out, cap);
+	f->queued = mqtt_queued(d->mq);
+	f->now_ms = app_now_ms();
+	return fed_status_json(f, out, cap);
 }
 
 static int fed_publish(void *ctx, const char *topic, const uint8_t *p, size_t len, bool retain)
@@ -387,22 +401,57 @@ static int fed_publish(void *ctx, const char *topic, const uint8_t *p, size_t le
 
 static void on_fed_settings(void *ctx, struct room *r)
 {
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_settings_changed(&d->fed);
+	struct fed *f = fed_of(ctx, r);
+	if (f)
+		fed_settings_changed(f);
 }
 
+/* A message goes to the room whose topic it came on; one on no room's topic
+ * to the first room, which counts it (another room's, or garbage). */
 static void on_mqtt_msg(void *ctx, const char *topic, const uint8_t *p, size_t len)
 {
 	struct daemon *d = ctx;
-	(void)topic;
-	fed_receive(&d->fed, p, len, app_now_ms(), (uint64_t)app_wall_ms());
+	struct fed *to = d->n_feds ? d->feds[0] : NULL;
+	for (int i = 0; i < d->n_feds; i++)
+		if (strncmp(topic, d->feds[i]->prefix, strlen(d->feds[i]->prefix)) == 0)
+			to = d->feds[i];
+	if (to)
+		fed_receive(to, p, len, app_now_ms(), (uint64_t)app_wall_ms());
 }
 
 static void on_mqtt_conn(void *ctx, bool up)
 {
 	struct daemon *d = ctx;
-	fed_set_up(&d->fed, up, app_now_ms(), (uint64_t)app_wall_ms());
+	for (int i = 0; i < d->n_feds; i++)
+		fed_set_up(d->feds[i], up, app_now_ms(), (uint64_t)app_wall_ms());
+}
+
+/* Federates room r (at start, or a room added since). */
+static void fed_add(struct daemon *d, struct room *r)
+{
+	struct fed *f = calloc(1, sizeof(*f));
+	if (!f || fed_init(f, r, d->fed_site, d->fed_name, fed_publish, d) != ERR_OK) {
+		log_err("roomd", "federation: room '%s' not federated", r->set.name);
+		free(f);
+		return;
+	}
+	d->feds[d->n_feds++] = f;
+	log_info("roomd", "federation: room '%s' on topic %s", r->set.name, f->prefix);
+	if (d->mq && mqtt_connected(d->mq))
+		fed_set_up(f, true, app_now_ms(), (uint64_t)app_wall_ms());
+}
+
+static void fed_drop(struct daemon *d, const struct room *r)
+{
+	for (int i = 0; i < d->n_feds; i++) {
+		if (d->feds[i]->room != r)
+			continue;
+		free(d->feds[i]);
+		memmove(&d->feds[i], &d->feds[i + 1],
+		        (size_t)(d->n_feds - i - 1) * sizeof(d->feds[0]));
+		d->n_feds--;
+		return;
+	}
 }
 
 /* The site's name: fed.site, else the one kept in the database, else a new one. */
@@ -444,16 +493,20 @@ static int fed_start(struct daemon *d)
 	snprintf(mc.keyfile, sizeof(mc.keyfile), "%s", d->cfg.fed.keyfile);
 	snprintf(mc.client_id, sizeof(mc.client_id), "%s", site);
 	snprintf(mc.subscribe, sizeof(mc.subscribe), "roomd/%s/#", room_name);
-	if (fed_init(&d->fed, d->rooms[0], site, room_name, fed_publish, d) != ERR_OK) {
+	if (!fed_site_valid(site) || strlen(room_name) > 64 || strpbrk(room_name, "/+#")) {
 		log_err("roomd", "federation: bad site or room name");
 		return ERR_CONFIG;
 	}
+	snprintf(d->fed_site, sizeof(d->fed_site), "%s", site);
+	snprintf(d->fed_name, sizeof(d->fed_name), "%s", room_name);
 	int rc = mqtt_open(&d->mq, &mc, on_mqtt_msg, on_mqtt_conn, d, app_now_ms());
 	if (rc)
 		return rc;
 	d->fed_on = true;
-	log_info("roomd", "federation: room '%s' as site %s on %s:%d, topic roomd/%s/",
-	         d->rooms[0]->set.name, site, mc.host, mc.port, room_name);
+	for (int i = 0; i < d->n_rooms; i++)
+		fed_add(d, d->rooms[i]);
+	log_info("roomd", "federation: %d room(s) as site %s on %s:%d, topics roomd/%s/", d->n_feds,
+	         site, mc.host, mc.port, room_name);
 	return ERR_OK;
 }
 
@@ -517,6 +570,7 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 	                               .backup = on_backup,
 	                               .post_stored = on_fed_post,
 	                               .member_saved = on_fed_member,
+	                               .member_removed = on_fed_removed,
 	                               .ban_changed = on_fed_ban,
 	                               .post_deleting = on_fed_delete,
 	                               .status = on_fed_status,
@@ -738,6 +792,8 @@ static int room_add(struct daemon *d, const char *name, char *reply, size_t cap)
 		snprintf(reply, cap, "Err - room %u created but not started (see the log)", rid);
 		return ERR_SYS;
 	}
+	if (d->fed_on)
+		fed_add(d, d->rooms[d->n_rooms - 1]);
 	snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
 	return ERR_OK;
 }
@@ -773,6 +829,7 @@ static int room_remove(struct daemon *d, const char *arg, char *reply, size_t ca
 		return rc;
 	}
 	unlink(path);
+	fed_drop(d, r);
 	room_close(r);
 	free(r);
 	memmove(&d->rooms[i], &d->rooms[i + 1], (size_t)(d->n_rooms - i - 1) * sizeof(d->rooms[0]));
@@ -1145,7 +1202,8 @@ static void service(struct daemon *d)
 	radio_watch(d);
 	if (d->fed_on) {
 		mqtt_tick(d->mq, now);
-		fed_tick(&d->fed, now, (uint64_t)app_wall_ms());
+		for (int i = 0; i < d->n_feds; i++)
+			fed_tick(d->feds[i], now, (uint64_t)app_wall_ms());
 		mqtt_watch(d);
 	}
 	web_poll(d->web); /* posts stored by this event go to the live pages now */
@@ -1159,8 +1217,9 @@ static void service(struct daemon *d)
 	uint64_t t = radio_next_deadline(d->radio);
 	if (t < next)
 		next = t;
-	if (d->fed_on && (t = fed_next_deadline(&d->fed)) < next)
-		next = t;
+	for (int i = 0; d->fed_on && i < d->n_feds; i++)
+		if ((t = fed_next_deadline(d->feds[i])) < next)
+			next = t;
 	uint64_t wait = next == UINT64_MAX ? 1000 : next <= now ? 0 : next - now;
 	if (wait > 1000)
 		wait = 1000;
@@ -1273,10 +1332,20 @@ static int host_command(void *ctx, int i, const char *line, char *reply, size_t 
 static int host_fed_counters(void *ctx, struct web_counter *out, int max)
 {
 	struct daemon *d = ctx;
-	if (!d->fed_on)
+	if (!d->fed_on || !d->n_feds)
 		return 0;
-	const struct fed *f = &d->fed;
-	const struct fed_stats *s = &f->stats;
+	/* the gauges of the first room, the counters summed over the rooms */
+	const struct fed *f = d->feds[0];
+	struct fed_stats sum = {0}, *s = &sum;
+	for (int i = 0; i < d->n_feds; i++) {
+		const struct fed_stats *x = &d->feds[i]->stats;
+#define S(fl) sum.fl += x->fl
+		S(published), S(publish_failed), S(posts_applied), S(posts_dup), S(members_applied);
+		S(settings_applied), S(resync_posts_sent), S(dropped_garbage),
+		    S(dropped_wrong_room);
+		S(dropped_bad_sig), S(dropped_store), S(members_removed);
+#undef S
+	}
 	uint64_t now = app_now_ms();
 	struct web_counter all[] = {
 	    {"connected", "1 while the broker connection is up", WEB_GAUGE, f->up},
@@ -1295,6 +1364,7 @@ static int host_fed_counters(void *ctx, struct web_counter *out, int max)
 	    C(posts_applied, "posts from other sites stored"),
 	    C(posts_dup, "posts from other sites already held"),
 	    C(members_applied, "member records merged"),
+	    C(members_removed, "members removed by a removal at another site"),
 	    C(settings_applied, "room settings applied"),
 	    C(resync_posts_sent, "posts sent again to a peer that lacked them"),
 	    C(dropped_garbage, "messages dropped: malformed"),
@@ -1686,6 +1756,9 @@ int main(int argc, char **argv)
 	loop_stop(&d);
 	mqtt_close(d.mq);
 	d.mq = NULL;
+	for (int i = 0; i < d.n_feds; i++)
+		free(d.feds[i]);
+	d.n_feds = 0;
 
 	for (int i = 0; i < d.n_rooms; i++) {
 		room_close(d.rooms[i]);
