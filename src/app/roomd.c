@@ -37,6 +37,7 @@
 #include <event2/event.h>
 
 #include "sys/config.h"
+#include "sys/ctlsock.h"
 #include "sys/loop.h"
 #include "sys/sys.h"
 #include "crypto/crypto.h"
@@ -62,20 +63,10 @@ enum {
 	EXIT_STORE = 4, /* the database is corrupt, not roomd's or too new: a restart cannot help */
 };
 
-#define MAX_ROOMS       16
-#define MAX_CTL_CLIENTS 8
-#define LINE_MAX_LEN    512
+#define MAX_ROOMS    16
+#define LINE_MAX_LEN 512
 
 struct daemon;
-
-struct ctl_client {
-	int fd;
-	struct event *ev;
-	struct daemon *d;
-	int room; /* selected with `use` */
-	char buf[LINE_MAX_LEN];
-	size_t len;
-};
 
 struct daemon {
 	struct app_config cfg;
@@ -90,19 +81,15 @@ struct daemon {
 	char console[LINE_MAX_LEN];
 	size_t console_len;
 	bool console_open;
-	int ctl_fd;
-	dev_t ctl_dev; /* the socket file we bound: removed at exit only if still ours */
-	ino_t ctl_ino;
-	int lock_fd; /* DIR/roomd.lock, held while we run */
-	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct ctl_client ctl[MAX_CTL_CLIENTS];
+	int lock_fd;           /* DIR/roomd.lock, held while we run */
+	struct ctlsock *ctl;   /* DIR/control.sock, NULL if it could not be bound */
 	struct room_node node; /* the radio, shared by the rooms */
 	FILE *log_f;           /* packet log (`log start`), DIR/packets.log */
 	bool reboot;
 	/* the event loop */
 	struct loop *loop;
 	struct loop_timer *timer; /* rearmed to the next deadline by service() */
-	struct loop_fd *ev_stdin, *ev_ctl;
+	struct loop_fd *ev_stdin;
 	struct loop_pollset radio_watch; /* the radio's descriptors */
 	struct web *web;                 /* the web page, NULL when off */
 	/* federation (issue 17): the first room, over MQTT */
@@ -778,11 +765,10 @@ static int room_remove(struct daemon *d, const char *arg, char *reply, size_t ca
 	memmove(&d->rooms[i], &d->rooms[i + 1], (size_t)(d->n_rooms - i - 1) * sizeof(d->rooms[0]));
 	d->n_rooms--;
 	/* the doors that had a later room selected follow it; those on it go to room 0 */
-	int *sel[MAX_CTL_CLIENTS + 1];
+	int *sel[CTLSOCK_MAX_CLIENTS + 1];
 	sel[0] = &d->console_room;
-	for (int k = 0; k < MAX_CTL_CLIENTS; k++)
-		sel[k + 1] = &d->ctl[k].room;
-	for (int k = 0; k <= MAX_CTL_CLIENTS; k++)
+	int n_sel = 1 + ctlsock_sels(d->ctl, sel + 1, CTLSOCK_MAX_CLIENTS);
+	for (int k = 0; k < n_sel; k++)
 		*sel[k] = *sel[k] == i ? 0 : *sel[k] > i ? *sel[k] - 1 : *sel[k];
 	log_info("roomd", "room %u '%s' removed; its key is kept in %s", id, name, kept);
 	snprintf(reply, cap,
@@ -879,159 +865,32 @@ static void console_read(struct daemon *d)
 	}
 }
 
-static int ctl_open(struct daemon *d)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int n = snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/control.sock", d->cfg.data_dir);
-	if (n < 0 || (size_t)n >= sizeof(d->ctl_path)) {
-		log_warn("roomd", "data directory path too long for a control socket");
-		return ERR_CONFIG;
-	}
-	memcpy(sa.sun_path, d->ctl_path, (size_t)n + 1);
-	unlink(d->ctl_path);
-	d->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct stat st;
-	if (d->ctl_fd < 0 || bind(d->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(d->ctl_path, 0600) < 0 || listen(d->ctl_fd, 4) < 0 ||
-	    stat(d->ctl_path, &st) < 0) {
-		log_warn("roomd", "control socket %s: %s", d->ctl_path, strerror(errno));
-		if (d->ctl_fd >= 0)
-			close(d->ctl_fd);
-		d->ctl_fd = -1;
-		return ERR_SYS;
-	}
-	d->ctl_dev = st.st_dev;
-	d->ctl_ino = st.st_ino;
-	return ERR_OK;
-}
+/* ---- the control socket (sys/ctlsock.h) ---- */
 
-/* Removes the socket file if it is still the one we bound (never another's). */
-static void ctl_unlink(struct daemon *d)
-{
-	struct stat st;
-	if (stat(d->ctl_path, &st) == 0 && st.st_dev == d->ctl_dev && st.st_ino == d->ctl_ino)
-		unlink(d->ctl_path);
-}
-
-static void ctl_read(struct daemon *d, struct ctl_client *c);
 static void service(struct daemon *d);
 
-static void on_ctl_client(evutil_socket_t fd, short what, void *arg)
+static int ctl_command(void *ctx, const char *line, int *sel, char *reply, size_t cap)
 {
-	struct ctl_client *c = arg;
-	struct daemon *d = c->d;
-	(void)fd;
-	(void)what;
-	ctl_read(d, c);
-	service(d);
+	return run_command(ctx, line, CMD_LOCAL, sel, reply, cap);
 }
 
-static void ctl_accept(struct daemon *d)
+static int ctl_initial_sel(void *ctx)
 {
-	int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (int i = 0; i < MAX_CTL_CLIENTS; i++) {
-		struct ctl_client *c = &d->ctl[i];
-		if (c->fd < 0) {
-			c->ev = event_new(loop_base(d->loop), fd, EV_READ | EV_PERSIST,
-			                  on_ctl_client, c);
-			if (!c->ev || event_add(c->ev, NULL) < 0) {
-				if (c->ev)
-					event_free(c->ev);
-				c->ev = NULL;
-				break;
-			}
-			c->fd = fd;
-			c->d = d;
-			c->len = 0;
-			c->room = d->console_room;
-			return;
-		}
-	}
-	close(fd);
+	return ((struct daemon *)ctx)->console_room;
 }
 
-/* Writes all of buf to a control client (a short reply to a local peer). */
-static int ctl_write(int fd, const char *buf, size_t len)
+static void ctl_after(void *ctx)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = {fd, POLLOUT, 0};
-			if (poll(&p, 1, 1000) <= 0)
-				return ERR_SYS; /* a client that does not read is dropped */
-			continue;
-		}
-		if (n <= 0)
-			return ERR_SYS;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return ERR_OK;
+	service(ctx);
 }
 
-static void ctl_close(struct ctl_client *c)
+static void ctl_start(struct daemon *d)
 {
-	if (c->ev)
-		event_free(c->ev);
-	c->ev = NULL;
-	close(c->fd);
-	c->fd = -1;
-}
-
-/* Sends a reply in the socket framing: " line" for each line, then OK or ERR. */
-static int ctl_reply(struct ctl_client *c, const char *reply, int rc)
-{
-	char out[8192];
-	size_t off = 0;
-	const char *s = reply;
-	while (*s && off + 2 < sizeof(out) - 16) { /* room for ' ', a byte, '\n' */
-		size_t len = strcspn(s, "\n");
-		if (len > sizeof(out) - 16 - off - 2)
-			len = sizeof(out) - 16 - off - 2;
-		out[off++] = ' ';
-		memcpy(out + off, s, len);
-		off += len;
-		out[off++] = '\n';
-		s += len;
-		if (*s == '\n')
-			s++;
-	}
-	off += (size_t)snprintf(out + off, sizeof(out) - off, "%s\n", rc ? "ERR" : "OK");
-	return ctl_write(c->fd, out, off);
-}
-
-static void ctl_read(struct daemon *d, struct ctl_client *c)
-{
-	char reply[4096];
-	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-	if (n <= 0) {
-		ctl_close(c);
-		return;
-	}
-	c->len += (size_t)n;
-	char *nl;
-	while ((nl = memchr(c->buf, '\n', c->len))) {
-		*nl = 0;
-		if (nl > c->buf && nl[-1] == '\r')
-			nl[-1] = 0;
-		int rc = *c->buf ? run_command(d, c->buf, CMD_LOCAL, &c->room, reply, sizeof(reply))
-		                 : (reply[0] = 0, ERR_OK);
-		if (ctl_reply(c, reply, rc) != ERR_OK) {
-			ctl_close(c);
-			return;
-		}
-		size_t used = (size_t)(nl - c->buf) + 1;
-		memmove(c->buf, nl + 1, c->len - used);
-		c->len -= used;
-	}
-	if (c->len == sizeof(c->buf) - 1) { /* a line too long: drop the client */
-		ctl_reply(c, "Err - line too long", ERR_TOO_BIG);
-		ctl_close(c);
-	}
+	char path[4096];
+	struct ctlsock_ops ops = {
+	    .command = ctl_command, .initial_sel = ctl_initial_sel, .after = ctl_after, .ctx = d};
+	snprintf(path, sizeof(path), "%s/control.sock", d->cfg.data_dir);
+	ctlsock_open(&d->ctl, d->loop, path, &ops); /* logged; roomd runs without it */
 }
 
 static void radio_events_init(struct daemon *d, struct radio_events *ev)
@@ -1204,14 +1063,6 @@ static void on_stdin(void *ctx, int fd, short revents)
 	service(d);
 }
 
-static void on_ctl_listen(void *ctx, int fd, short revents)
-{
-	(void)fd;
-	(void)revents;
-	ctl_accept(ctx);
-	service(ctx);
-}
-
 /* The event loop (sys/loop.h) with the daemon's fixed events. */
 static int loop_start(struct daemon *d)
 {
@@ -1226,9 +1077,7 @@ static int loop_start(struct daemon *d)
 	if (d->console_open &&
 	    !(d->ev_stdin = loop_fd_new(d->loop, STDIN_FILENO, POLLIN, on_stdin, d)))
 		return ERR_SYS;
-	if (d->ctl_fd >= 0 &&
-	    !(d->ev_ctl = loop_fd_new(d->loop, d->ctl_fd, POLLIN, on_ctl_listen, d)))
-		return ERR_SYS;
+	ctl_start(d);
 	return ERR_OK;
 }
 
@@ -1240,14 +1089,10 @@ static void loop_stop(struct daemon *d)
 	loop_pollset_clear(&d->mqtt_watch);
 	loop_timer_free(d->timer);
 	loop_fd_free(d->ev_stdin);
-	loop_fd_free(d->ev_ctl);
+	ctlsock_close(d->ctl);
+	d->ctl = NULL;
 	d->timer = NULL;
-	d->ev_stdin = d->ev_ctl = NULL;
-	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
-		if (d->ctl[i].ev) {
-			event_free(d->ctl[i].ev);
-			d->ctl[i].ev = NULL;
-		}
+	d->ev_stdin = NULL;
 	loop_close(d->loop);
 	d->loop = NULL;
 }
@@ -1385,10 +1230,6 @@ static void web_start(struct daemon *d)
 
 static int run(struct daemon *d)
 {
-	if (loop_start(d) != ERR_OK) {
-		log_err("roomd", "event loop: cannot start");
-		return 1;
-	}
 	web_start(d);
 	service(d);
 	int rc = 0;
@@ -1666,12 +1507,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_radio(&d);
-	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
-		d.ctl[i].fd = -1;
-	ctl_open(&d);
 	d.console_open = true;
 	signal(SIGPIPE, SIG_IGN);
+	if (loop_start(&d) != ERR_OK) {
+		log_err("roomd", "event loop: cannot start");
+		loop_stop(&d);
+		radio_close(d.radio);
+		abandon_rooms(&d);
+		store_close(d.store);
+		return EXIT_RUNTIME;
+	}
 	if (d.cfg.fed.url[0] && fed_start(&d) != ERR_OK) {
+		loop_stop(&d);
 		radio_close(d.radio);
 		store_close(d.store);
 		return 2;
@@ -1693,13 +1540,6 @@ int main(int argc, char **argv)
 	}
 	radio_close(d.radio);
 	store_close(d.store);
-	if (d.ctl_fd >= 0) {
-		close(d.ctl_fd);
-		ctl_unlink(&d);
-	}
-	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
-		if (d.ctl[i].fd >= 0)
-			close(d.ctl[i].fd);
 	if (d.log_f)
 		fclose(d.log_f);
 	if (d.reboot && !stopped_by) {
