@@ -662,18 +662,6 @@ static int list_rooms_cb(void *ctx, const struct store_room *sr)
 	return 0;
 }
 
-/* A start that fails after open_rooms(): every room's keys and members are
- * wiped and freed, and nothing is written to the store (room_abandon), so
- * the last "alive" mark of the previous run stays what it was. */
-static void abandon_rooms(struct daemon *d)
-{
-	for (int i = 0; i < d->n_rooms; i++) {
-		room_abandon(d->rooms[i]);
-		free(d->rooms[i]);
-	}
-	d->n_rooms = 0;
-}
-
 /* Opens every room of the store (the store cannot be used from inside its
  * own listing callback, so the list is taken first). */
 static void open_rooms(struct daemon *d)
@@ -972,9 +960,11 @@ static int apply_set_flag(struct app_config *cfg, const char *arg)
 		return ERR_CONFIG;
 	}
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
-	int rc = app_config_set(cfg, key, eq + 1);
+	int rc = app_config_set_from(cfg, key, eq + 1, SET_DOOR_FLAG);
 	if (rc == ERR_NOT_FOUND)
 		fprintf(stderr, "roomd: --set: unknown key '%s'\n", key);
+	else if (rc == ERR_PERM)
+		fprintf(stderr, "roomd: --set: %s is set by command only\n", key);
 	else if (rc)
 		fprintf(stderr, "roomd: --set: bad value '%s' for %s\n", eq + 1, key);
 	return rc ? ERR_CONFIG : ERR_OK;
@@ -1305,12 +1295,26 @@ static void usage(FILE *f)
 	    f);
 }
 
-int main(int argc, char **argv)
+/* ---- start and stop ---- */
+
+/* The command line, parsed once (it was parsed three times for the
+ * precedence defaults < file < database < flags). */
+#define MAX_FLAGS 64
+struct args {
+	const char *config, *name;
+	bool refuse_defaults;
+	int verbose;
+	/* the settings it gives, in order: --radio, --http, --federate, --set */
+	struct {
+		int opt;
+		const char *arg;
+	} flags[MAX_FLAGS];
+	int n_flags;
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, struct args *a, struct app_config *cfg)
 {
-	static struct daemon d;
-	const char *config = NULL, *name = "roomd";
-	bool refuse_defaults = false;
-	int verbose = 0;
 	static const struct option opts[] = {
 	    {"data", required_argument, 0, 'd'},
 	    {"radio", required_argument, 0, 'r'},
@@ -1326,24 +1330,26 @@ int main(int argc, char **argv)
 	    {"federate", required_argument, 0, 'F'},
 	    {0, 0, 0, 0},
 	};
-	int c, rc;
-
-	log_set_prefix("roomd");
-	/* systemd's journal stamps each line itself (it sets JOURNAL_STREAM) */
-	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
-	app_config_defaults(&d.cfg);
+	int c;
 	while ((c = getopt_long(argc, argv, "d:r:c:n:s:vqh", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': break; /* applied after the file and the database */
-		case 'H': break; /* likewise */
-		case 'F': break;
-		case 'd': snprintf(d.cfg.data_dir, sizeof(d.cfg.data_dir), "%s", optarg); break;
-		case 'r': snprintf(d.cfg.radio, sizeof(d.cfg.radio), "%s", optarg); break;
-		case 'c': config = optarg; break;
-		case 'n': name = optarg; break;
-		case 'v': verbose++; break;
-		case 'q': verbose = -1; break;
-		case 'R': refuse_defaults = true; break;
+		case 'r':
+		case 'H':
+		case 'F':
+		case 's': /* applied after the file and the database */
+			if (a->n_flags == MAX_FLAGS) {
+				fprintf(stderr, "roomd: more than %d settings flags\n", MAX_FLAGS);
+				return EXIT_CONFIG;
+			}
+			a->flags[a->n_flags].opt = c;
+			a->flags[a->n_flags++].arg = optarg;
+			break;
+		case 'd': snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg); break;
+		case 'c': a->config = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'v': a->verbose++; break;
+		case 'q': a->verbose = -1; break;
+		case 'R': a->refuse_defaults = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V':
 			printf("roomd %s (MeshCore %s compatible)\n", APP_VERSION, ROOM_FW_VERSION);
@@ -1353,134 +1359,134 @@ int main(int argc, char **argv)
 			return EXIT_CONFIG;
 		}
 	}
-	log_set_level(verbose < 0    ? LOG_ERR
-	              : verbose == 0 ? LOG_INFO
-	              : verbose == 1 ? LOG_DEBUG
-	                             : LOG_TRACE);
-	if (!d.cfg.data_dir[0]) {
+	if (!cfg->data_dir[0]) {
 		fprintf(stderr, "roomd: --data DIR is required (see roomd --help)\n");
-		return 2;
+		return EXIT_CONFIG;
 	}
-	if (!*name || strlen(name) >= ROOM_NAME_MAX) {
+	if (!*a->name || strlen(a->name) >= ROOM_NAME_MAX) {
 		fprintf(stderr, "roomd: --name takes 1 to %d bytes\n", ROOM_NAME_MAX - 1);
-		return 2;
+		return EXIT_CONFIG;
 	}
+	return -1;
+}
+
+/* The flags' settings over the file and the database. */
+static int apply_flags(struct app_config *cfg, const struct args *a)
+{
+	for (int i = 0; i < a->n_flags; i++) {
+		const char *arg = a->flags[i].arg;
+		switch (a->flags[i].opt) {
+		case 'r': app_config_set_from(cfg, "modem", arg, SET_DOOR_FLAG); break;
+		case 's':
+			if (apply_set_flag(cfg, arg) != ERR_OK)
+				return ERR_CONFIG;
+			break;
+		case 'H':
+			if (app_config_set_from(cfg, "http.listen", arg, SET_DOOR_FLAG) != ERR_OK) {
+				fprintf(stderr, "roomd: --http %s: expected ADDR:PORT or off\n",
+				        arg);
+				return ERR_CONFIG;
+			}
+			break;
+		case 'F':
+			if (app_config_set_from(cfg, "fed.url", arg, SET_DOOR_FLAG) != ERR_OK) {
+				fprintf(stderr,
+				        "roomd: --federate %s: expected "
+				        "mqtt://[user:pass@]HOST:PORT/ROOM\n",
+				        arg);
+				return ERR_CONFIG;
+			}
+			break;
+		}
+	}
+	if (!cfg->radio[0]) {
+		fprintf(stderr, "roomd: --radio SPEC is required (see roomd --help)\n");
+		return ERR_CONFIG;
+	}
+	return ERR_OK;
+}
+
+/* A --set of a room key applies to every room for this run (not saved). */
+static void apply_room_flags(struct daemon *d, const struct args *a)
+{
+	for (int i = 0; i < a->n_flags; i++) {
+		const char *arg = a->flags[i].arg, *eq = strchr(arg, '=');
+		char key[64];
+		if (a->flags[i].opt != 's' || !eq || (size_t)(eq - arg) >= sizeof(key))
+			continue;
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+		const struct setting_def *sd = room_setting_find(key);
+		for (int k = 0; sd && k < d->n_rooms; k++)
+			room_setting_parse(&d->rooms[k]->set, sd, eq + 1);
+	}
+}
+
+/* The data directory, created if new, and its lock: 0 or the exit status. */
+static int open_data_dir(struct daemon *d)
+{
+	long holder;
 	if (crypto_init() != ERR_OK) {
 		fprintf(stderr, "roomd: libsodium failed to initialise\n");
-		return 1;
+		return EXIT_RUNTIME;
 	}
 	app_private_files(); /* database, WAL, config, keys, backups, packet log: 0600 */
-	if (app_mkdir(d.cfg.data_dir) != ERR_OK)
+	if (app_mkdir(d->cfg.data_dir) != ERR_OK)
 		return EXIT_RUNTIME;
-	app_check_private(d.cfg.data_dir);
+	app_check_private(d->cfg.data_dir);
 	/* one roomd per data directory: two would transmit as one identity */
-	long holder;
-	rc = app_dir_lock(d.cfg.data_dir, "roomd.lock", &d.lock_fd, &holder);
+	int rc = app_dir_lock(d->cfg.data_dir, "roomd.lock", &d->lock_fd, &holder);
 	if (rc == ERR_AGAIN) {
 		if (holder > 0)
 			log_err("roomd", "%s is in use by another roomd (pid %ld); stop it first",
-			        d.cfg.data_dir, holder);
+			        d->cfg.data_dir, holder);
 		else
 			log_err("roomd", "%s is in use by another roomd; stop it first",
-			        d.cfg.data_dir);
+			        d->cfg.data_dir);
 		return EXIT_LOCKED;
 	}
-	if (rc)
-		return EXIT_RUNTIME;
-	char path[4096];
-	if (!config) {
-		snprintf(path, sizeof(path), "%s/roomd.conf", d.cfg.data_dir);
-		if (access(path, F_OK) != 0 && app_config_write_default(path) != ERR_OK)
-			log_warn("roomd", "cannot write %s", path);
-		config = path;
-	}
-	if (app_config_load(config, &d.cfg, access(config, F_OK) == 0) != ERR_OK)
-		return 2;
+	return rc ? EXIT_RUNTIME : 0;
+}
+
+/* Settings: defaults < the file < the database < the flags; opens the store.
+ * 0 or the exit status (the store closed again). */
+static int load_settings(struct daemon *d, const struct args *a, char *conf, size_t cap)
+{
 	char db[4096];
-	snprintf(db, sizeof(db), "%s/roomd.db", d.cfg.data_dir);
-	rc = store_open(&d.store, db);
+	if (a->config) {
+		snprintf(conf, cap, "%s", a->config);
+	} else {
+		snprintf(conf, cap, "%s/roomd.conf", d->cfg.data_dir);
+		if (access(conf, F_OK) != 0 && app_config_write_default(conf) != ERR_OK)
+			log_warn("roomd", "cannot write %s", conf);
+	}
+	if (app_config_load(conf, &d->cfg, access(conf, F_OK) == 0) != ERR_OK)
+		return EXIT_CONFIG;
+	snprintf(db, sizeof(db), "%s/roomd.db", d->cfg.data_dir);
+	int rc = store_open(&d->store, db);
 	if (rc) {
 		log_err("roomd", "%s: %s", db, err_str(rc));
-		if (rc == ERR_STORE || rc == ERR_VERSION) {
-			log_err("roomd",
-			        "restore %s from a backup (roomctl backup) or move it "
-			        "away; roomd will not retry",
-			        db);
-			return EXIT_STORE;
-		}
-		return EXIT_RUNTIME;
+		if (rc != ERR_STORE && rc != ERR_VERSION)
+			return EXIT_RUNTIME;
+		log_err("roomd",
+		        "restore %s from a backup (roomctl backup) or move it away; roomd will "
+		        "not retry",
+		        db);
+		return EXIT_STORE;
 	}
-	/* settings changed by command win over the file ... */
-	struct global_ctx g = {&d.cfg};
-	store_setting_list(d.store, 0, global_setting_cb, &g);
-	/* ... and flags over both */
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:r:c:n:s:vqh", opts, NULL)) != -1) {
-		if (c == 'r')
-			snprintf(d.cfg.radio, sizeof(d.cfg.radio), "%s", optarg);
-		if (c == 'H' && app_config_set(&d.cfg, "http.listen", optarg) != ERR_OK) {
-			fprintf(stderr, "roomd: --http %s: expected ADDR:PORT or off\n", optarg);
-			store_close(d.store);
-			return 2;
-		}
-		if (c == 's' && apply_set_flag(&d.cfg, optarg) != ERR_OK) {
-			store_close(d.store);
-			return 2;
-		}
-		if (c == 'F' && app_config_set(&d.cfg, "fed.url", optarg) != ERR_OK) {
-			fprintf(
-			    stderr,
-			    "roomd: --federate %s: expected mqtt://[user:pass@]HOST:PORT/ROOM\n",
-			    optarg);
-			store_close(d.store);
-			return 2;
-		}
+	struct global_ctx g = {&d->cfg};
+	store_setting_list(d->store, 0, global_setting_cb, &g);
+	if (apply_flags(&d->cfg, a) != ERR_OK) {
+		store_close(d->store);
+		return EXIT_CONFIG;
 	}
-	if (!d.cfg.radio[0]) {
-		fprintf(stderr, "roomd: --radio SPEC is required (see roomd --help)\n");
-		store_close(d.store);
-		return 2;
-	}
-	static struct room_list existing;
-	if (adopt_identities(&d, name) != ERR_OK) {
-		store_close(d.store);
-		return EXIT_RUNTIME;
-	}
-	store_room_list(d.store, list_rooms_cb, &existing);
-	char why[1024];
-	if (existing.n == 0 && (rc = create_room(&d, name, why, sizeof(why), NULL)) != ERR_OK) {
-		log_err("roomd", "cannot create the first room: %s", why[0] ? why : err_str(rc));
-		store_close(d.store);
-		return 1;
-	}
+	return 0;
+}
 
-	d.clock.offset_ms = app_wall_ms() - (int64_t)app_now_ms();
-	d.cfg.mesh.lp = d.cfg.radio_cfg.lp;
-	room_node_init(&d.node, &d.cfg.radio_cfg.lp, d.cfg.radio_cfg.tx_power_dbm);
-	struct node_io io = {
-	    .send = radio_transmit, .now = now_ms, .packet = on_packet, .link = on_link, .ctx = &d};
-	node_open(&d.link, &d.mesh, &d.cfg.mesh, &io, crypto_rng_system());
-	open_rooms(&d);
-	/* a --set of a room key applies to every room for this run (not saved) */
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:r:c:n:s:vqh", opts, NULL)) != -1) {
-		const char *eq = c == 's' ? strchr(optarg, '=') : NULL;
-		char key[64];
-		if (!eq || (size_t)(eq - optarg) >= sizeof(key))
-			continue;
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
-		const struct setting_def *sd = room_setting_find(key);
-		for (int i = 0; sd && i < d.n_rooms; i++)
-			room_setting_parse(&d.rooms[i]->set, sd, eq + 1);
-	}
-	log_overridden(&d, config);
-	if (!d.n_rooms) {
-		log_err("roomd", "no room could be started");
-		store_close(d.store);
-		return 1;
-	}
-	for (int i = 0; i < d.n_rooms; i++) {
-		struct room *r = d.rooms[i];
+/* Refuses to start on a factory password if asked: 0 or the exit status. */
+static int check_passwords(struct daemon *d, bool refuse)
+{
+	for (int i = 0; i < d->n_rooms; i++) {
+		struct room *r = d->rooms[i];
 		/* after --set, which may have changed them */
 		if (!room_default_passwords(r))
 			continue;
@@ -1489,65 +1495,129 @@ int main(int argc, char **argv)
 		         "or guest 'hello') or an empty one: anyone can log in; change them with "
 		         "'password <pw>' and 'set guest.password <pw>'",
 		         r->set.name);
-		if (refuse_defaults) {
+		if (refuse) {
 			log_err("roomd", "refusing to start (--refuse-default-passwords)");
-			abandon_rooms(&d);
-			store_close(d.store);
-			return 2;
+			return EXIT_CONFIG;
 		}
 	}
+	return 0;
+}
 
-	struct radio_events ev;
-	radio_events_init(&d, &ev);
-	rc = radio_open(&d.radio, d.cfg.radio, &d.cfg.radio_cfg, &ev, app_now_ms());
-	if (rc) {
-		log_err("roomd", "radio %s: %s", d.cfg.radio, err_str(rc));
-		abandon_rooms(&d);
-		store_close(d.store);
-		return 2;
-	}
-	log_radio(&d);
-	d.console_open = true;
-	signal(SIGPIPE, SIG_IGN);
-	if (loop_start(&d) != ERR_OK) {
-		log_err("roomd", "event loop: cannot start");
-		loop_stop(&d);
-		radio_close(d.radio);
-		abandon_rooms(&d);
-		store_close(d.store);
+/* The rooms on the mesh: 0 or the exit status (rooms opened are left for
+ * daemon_stop() to close). */
+static int start_rooms(struct daemon *d, const struct args *a, const char *conf)
+{
+	static struct room_list existing;
+	char why[1024];
+	int rc;
+	if (adopt_identities(d, a->name) != ERR_OK)
+		return EXIT_RUNTIME;
+	store_room_list(d->store, list_rooms_cb, &existing);
+	if (existing.n == 0 && (rc = create_room(d, a->name, why, sizeof(why), NULL)) != ERR_OK) {
+		log_err("roomd", "cannot create the first room: %s", why[0] ? why : err_str(rc));
 		return EXIT_RUNTIME;
 	}
-	if (d.cfg.fed.url[0] && fed_start(&d) != ERR_OK) {
-		loop_stop(&d);
-		radio_close(d.radio);
-		store_close(d.store);
-		return 2;
+	d->clock.offset_ms = app_wall_ms() - (int64_t)app_now_ms();
+	d->cfg.mesh.lp = d->cfg.radio_cfg.lp;
+	room_node_init(&d->node, &d->cfg.radio_cfg.lp, d->cfg.radio_cfg.tx_power_dbm);
+	struct node_io io = {
+	    .send = radio_transmit, .now = now_ms, .packet = on_packet, .link = on_link, .ctx = d};
+	node_open(&d->link, &d->mesh, &d->cfg.mesh, &io, crypto_rng_system());
+	open_rooms(d);
+	apply_room_flags(d, a);
+	log_overridden(d, conf);
+	if (!d->n_rooms) {
+		log_err("roomd", "no room could be started");
+		return EXIT_RUNTIME;
+	}
+	return check_passwords(d, a->refuse_defaults);
+}
+
+/* The radio, the loop with the console and the control socket, federation:
+ * 0 or the exit status. */
+static int start_io(struct daemon *d)
+{
+	struct radio_events ev;
+	radio_events_init(d, &ev);
+	int rc = radio_open(&d->radio, d->cfg.radio, &d->cfg.radio_cfg, &ev, app_now_ms());
+	if (rc) {
+		log_err("roomd", "radio %s: %s", d->cfg.radio, err_str(rc));
+		return EXIT_CONFIG;
+	}
+	log_radio(d);
+	d->console_open = true;
+	signal(SIGPIPE, SIG_IGN);
+	if (loop_start(d) != ERR_OK) {
+		log_err("roomd", "event loop: cannot start");
+		return EXIT_RUNTIME;
+	}
+	if (d->cfg.fed.url[0] && fed_start(d) != ERR_OK)
+		return EXIT_CONFIG;
+	return 0;
+}
+
+/* Closes everything that is open; the rooms saved (a clean stop) or not: a
+ * start that fails after open_rooms() writes nothing to the store
+ * (room_abandon), so the last "alive" mark of the previous run stays what it
+ * was.  Every room's keys and members are wiped and freed either way. */
+static void daemon_stop(struct daemon *d, bool save)
+{
+	web_close(d->web);
+	d->web = NULL;
+	loop_stop(d);
+	mqtt_close(d->mq);
+	d->mq = NULL;
+	for (int i = 0; i < d->n_rooms; i++) {
+		if (save)
+			room_close(d->rooms[i]);
+		else
+			room_abandon(d->rooms[i]);
+		free(d->rooms[i]);
+	}
+	d->n_rooms = 0;
+	radio_close(d->radio);
+	d->radio = NULL;
+	store_close(d->store);
+	d->store = NULL;
+	if (d->log_f)
+		fclose(d->log_f);
+	d->log_f = NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	static struct args a = {.name = "roomd"};
+	char conf[4096];
+
+	log_set_prefix("roomd");
+	/* systemd's journal stamps each line itself (it sets JOURNAL_STREAM) */
+	log_set_timestamps(getenv("JOURNAL_STREAM") == NULL);
+	app_config_defaults(&d.cfg);
+	int rc = parse_args(argc, argv, &a, &d.cfg);
+	if (rc >= 0)
+		return rc;
+	log_set_level(a.verbose < 0    ? LOG_ERR
+	              : a.verbose == 0 ? LOG_INFO
+	              : a.verbose == 1 ? LOG_DEBUG
+	                               : LOG_TRACE);
+	if ((rc = open_data_dir(&d)) || (rc = load_settings(&d, &a, conf, sizeof(conf))))
+		return rc;
+	if ((rc = start_rooms(&d, &a, conf)) || (rc = start_io(&d))) {
+		daemon_stop(&d, false);
+		return rc;
 	}
 	log_info("roomd", "ready: %d room(s) on %s; type 'help' for commands", d.n_rooms,
 	         d.cfg.radio);
-
 	rc = run(&d);
-	web_close(d.web);
-	d.web = NULL;
-	int stopped_by = d.loop ? loop_signal(d.loop) : 0;
-	loop_stop(&d);
-	mqtt_close(d.mq);
-	d.mq = NULL;
-
-	for (int i = 0; i < d.n_rooms; i++) {
-		room_close(d.rooms[i]);
-		free(d.rooms[i]);
-	}
-	radio_close(d.radio);
-	store_close(d.store);
-	if (d.log_f)
-		fclose(d.log_f);
+	int stopped_by = loop_signal(d.loop);
+	daemon_stop(&d, true);
 	if (d.reboot && !stopped_by) {
 		log_info("roomd", "reboot");
 		close(d.lock_fd); /* the new image takes it again */
 		execv("/proc/self/exe", argv);
 		log_err("roomd", "re-exec failed: %s", strerror(errno));
-		return 1;
+		return EXIT_RUNTIME;
 	}
 	log_info("roomd", "stopped");
 	return rc;

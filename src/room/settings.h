@@ -2,12 +2,17 @@
  * settings.h - the one table of room settings (PROTOCOL.md §8.3, §8.4, §8.6).
  *
  * Each key is declared once, with its firmware CLI spelling, its type, range
- * and default; the config file, `get`, `set`, persistence in the store and
- * the documentation all derive from the table.
+ * and rule, default, help and the doors that may set it; the config file,
+ * roomd --set, `get`, `set`, `help set`, persistence in the store, the web
+ * page's settings form and the default roomd.conf all derive from the table.
+ * Three parts: the room keys (stored per room), the node keys (the radio and
+ * the mesh, shared by the rooms, also set by command) and the daemon keys
+ * (the modem, the web page, federation: roomd.conf and --set only).
  */
 #ifndef ROOMD_ROOM_SETTINGS_H
 #define ROOMD_ROOM_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "room/room.h"
@@ -15,6 +20,18 @@
 /* SET_NODE: a node-wide key (the radio, the mesh) that cmd.c applies itself;
  * it is in node_setting_defs[] for its spellings, range and help. */
 enum setting_type { SET_STR, SET_BOOL, SET_UINT, SET_DOUBLE, SET_NODE };
+
+/* The doors that may set a key: the config file, roomd --set KEY=VALUE,
+ * `set` on the console or the control socket, `set` over the radio. */
+enum setting_door {
+	SET_DOOR_FILE = 1,
+	SET_DOOR_FLAG = 2,
+	SET_DOOR_LOCAL = 4,
+	SET_DOOR_REMOTE = 8,
+};
+#define SET_DOORS_CONF (SET_DOOR_FILE | SET_DOOR_FLAG)
+#define SET_DOORS_CMD  (SET_DOOR_LOCAL | SET_DOOR_REMOTE)
+#define SET_DOORS_ALL  (SET_DOORS_CONF | SET_DOORS_CMD)
 
 struct setting_def {
 	const char *key; /* as typed after `set` / `get`, and in the config file */
@@ -28,6 +45,13 @@ struct setting_def {
 	const char *range;   /* what `help set` shows when min/max do not say it */
 	const char *aliases; /* other spellings, space-separated (a popular setup
 	                      * guide's: advert_lat for lat); replies name the key */
+	/* the rules beyond min..max, the same at every door */
+	bool zero_off;         /* SET_UINT: 0 (off) is taken besides min..max */
+	const char *choices;   /* SET_STR: the values taken, space-separated */
+	const char *bad_chars; /* SET_STR: bytes refused */
+	unsigned doors;        /* enum setting_door bits; 0 = every door */
+	const char *dflt;      /* node and daemon keys: the default as written in
+	                        * roomd.conf (room keys: room_settings_defaults) */
 };
 
 /* The settings of a room (stored per room) and the node-wide keys of `set`. */
@@ -35,6 +59,14 @@ extern const struct setting_def room_setting_defs[];
 extern const size_t room_setting_count;
 extern const struct setting_def node_setting_defs[];
 extern const size_t node_setting_count;
+/* The daemon's own keys (roomd.conf and --set only): type SET_NODE. */
+extern const struct setting_def daemon_setting_defs[];
+extern const size_t daemon_setting_count;
+
+/* The doors of d (every door when the table leaves them 0). */
+unsigned setting_doors(const struct setting_def *d);
+/* Any key of the table (room, node or daemon) by name or alias; NULL if none. */
+const struct setting_def *setting_find_any(const char *key);
 
 /* A room key by its name or an alias (NULL if none). */
 const struct setting_def *room_setting_find(const char *key);

@@ -19,6 +19,7 @@
 #include "room/room.h"
 #include "room/settings.h"
 #include "store/store.h"
+#include "sys/config.h"
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -798,6 +799,38 @@ static int on_backup(void *ctx, struct room *r, const char *path, char *note, si
 	return store_backup(r->store, path);
 }
 
+/* One table (issue 15): for every room key, the config file takes a value
+ * exactly when `set` does (the file took advert.interval = 5,
+ * flood.advert.interval = 1, loop.detect = bogus and name = a[b], which set
+ * refused: the rules lived in cmd.c only). */
+static void test_file_as_set(void)
+{
+	static const char *const values[] = {"0",      "1",    "2",   "3",  "5",    "59",
+	                                     "60",     "240",  "241", "on", "off",  "bogus",
+	                                     "strict", "a[b]", "a,b", "-1", "12.5", ""};
+	struct room_settings saved = room.set;
+	unsigned disagree = 0;
+	for (size_t i = 0; i < room_setting_count; i++) {
+		const struct setting_def *d = &room_setting_defs[i];
+		for (size_t k = 0; k < sizeof(values) / sizeof(values[0]); k++) {
+			struct app_config c;
+			char line[128];
+			app_config_defaults(&c);
+			bool file_ok = app_config_set(&c, d->key, values[k]) == ERR_OK;
+			snprintf(line, sizeof(line), "set %s %s", d->key, values[k]);
+			bool set_ok = strncmp(run(line), "OK", 2) == 0;
+			room.set = saved;
+			if (file_ok != set_ok) {
+				disagree++;
+				fprintf(stderr, "  %s = '%s': file %s, set %s\n", d->key, values[k],
+				        file_ok ? "takes" : "refuses",
+				        set_ok ? "takes" : "refuses");
+			}
+		}
+	}
+	CHECK_EQ(disagree, 0);
+}
+
 int main(void)
 {
 	struct room_clock clock = {(int64_t)1750000000 * 1000};
@@ -844,6 +877,7 @@ int main(void)
 	test_doors();
 	test_prv_key();
 	test_retention();
+	test_file_as_set();
 
 	/* persistence: what commands set is there after a reopen */
 	CHECK_STR(run("set guest.password s3cret"), "OK");
