@@ -1,41 +1,36 @@
 /*
  * roomd.c - the room server daemon: wires the radio, the mesh, the store and
- * the rooms together on one single-threaded libevent loop (the radio's
- * descriptors, the console, the control socket and its clients, signals,
- * one timer rearmed to the next deadline of the rooms, the mesh and the
- * radio, and the web page's HTTP server, src/web).
+ * the rooms together on one single-threaded event loop (src/sys/loop.c on
+ * libevent: the radio's descriptors, the console, the control socket and its
+ * clients, signals, one timer rearmed to the next deadline of the rooms, the
+ * mesh and the radio, and the web page's HTTP server, src/web).  Its rooms,
+ * federation glue and web host are in src/roomd/ (daemon.h).
  *
  * Doors for admin commands: the console on standard input (one command per
  * line, reply on stdout as "  -> reply", like the firmware's serial console)
  * and a Unix control socket in the data directory, used by roomctl.
  *
- * Control socket protocol (DIR/control.sock, mode 0600): the client sends
- * one command per line (at most 511 bytes; a longer line closes the
- * connection).  For each command the daemon answers with the reply's lines,
- * each prefixed by one space, then one status line without the space: "OK",
- * or "ERR" when the command is unknown or its reply reports a failure.
- * `use N` (a room index or name) selects the room for this connection only.
+ * Control socket protocol (DIR/control.sock, mode 0600; src/sys/ctlsock.h,
+ * never blocking the daemon): the client sends one command per line (at
+ * most 511 bytes; a longer line closes the connection).  For each command the daemon answers with
+ * the reply's lines, each prefixed by one space, then one status line without the space: "OK", or
+ * "ERR" when the command is unknown or its reply reports a failure. `use N` (a room index or name)
+ * selects the room for this connection only.
  *
  * Settings: defaults < DIR/roomd.conf < settings changed by command (kept in
  * roomd.db) < --set KEY=VALUE flags.
  */
 #include <errno.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
+#include "roomd/daemon.h"
 #include "sys/config.h"
 #include "sys/ctlsock.h"
 #include "sys/loop.h"
@@ -54,50 +49,6 @@
 #include "web/web.h"
 #include "fed/fed.h"
 #include "sys/mqtt.h"
-
-/* Exit statuses (see usage() and contrib/roomd.service). */
-enum {
-	EXIT_RUNTIME = 1, /* a runtime error: a restart may help */
-	EXIT_CONFIG = 2,  /* usage or configuration */
-	EXIT_LOCKED = 3,  /* another roomd runs on the data directory */
-	EXIT_STORE = 4, /* the database is corrupt, not roomd's or too new: a restart cannot help */
-};
-
-#define MAX_ROOMS    16
-#define LINE_MAX_LEN 512
-
-struct daemon;
-
-struct daemon {
-	struct app_config cfg;
-	struct store *store;
-	struct radio *radio;
-	struct mesh mesh;
-	struct node_link link; /* the radio <-> mesh glue */
-	struct room_clock clock;
-	struct room *rooms[MAX_ROOMS]; /* allocated: the mesh keeps pointers to them */
-	int n_rooms;
-	int console_room;
-	char console[LINE_MAX_LEN];
-	size_t console_len;
-	bool console_open;
-	int lock_fd;           /* DIR/roomd.lock, held while we run */
-	struct ctlsock *ctl;   /* DIR/control.sock, NULL if it could not be bound */
-	struct room_node node; /* the radio, shared by the rooms */
-	FILE *log_f;           /* packet log (`log start`), DIR/packets.log */
-	bool reboot;
-	/* the event loop */
-	struct loop *loop;
-	struct loop_timer *timer; /* rearmed to the next deadline by service() */
-	struct loop_fd *ev_stdin;
-	struct loop_pollset radio_watch; /* the radio's descriptors */
-	struct web *web;                 /* the web page, NULL when off */
-	/* federation (issue 17): the first room, over MQTT */
-	bool fed_on;
-	struct fed fed;
-	struct mqtt *mq;
-	struct loop_pollset mqtt_watch; /* the broker's socket */
-};
 
 /* ---- radio <-> mesh glue ---- */
 
@@ -147,628 +98,9 @@ static uint64_t now_ms(void *ctx)
 	return app_now_ms();
 }
 
-/* ---- rooms ---- */
-
-static void on_reboot(void *ctx, struct room *r)
-{
-	struct daemon *d = ctx;
-	(void)r;
-	d->reboot = true;
-}
-
-static void radio_events_init(struct daemon *d, struct radio_events *ev);
-
-/* tempradio, set tx: the radio is reopened with the parameters to run now. */
-static void on_radio_changed(void *ctx, struct room *r)
-{
-	struct daemon *d = ctx;
-	struct radio_cfg rc = d->cfg.radio_cfg;
-	struct radio_events ev;
-	struct radio *nr;
-	(void)r;
-	rc.lp = d->node.run_lp;
-	rc.tx_power_dbm = d->node.tx_dbm;
-	if (memcmp(&rc.lp, &d->cfg.radio_cfg.lp, sizeof(rc.lp)) == 0 &&
-	    rc.tx_power_dbm == d->cfg.radio_cfg.tx_power_dbm)
-		return;
-	radio_events_init(d, &ev);
-	if (radio_open(&nr, d->cfg.radio, &rc, &ev, app_now_ms()) != ERR_OK) {
-		log_err("roomd", "radio: cannot apply the new parameters; keeping the old ones");
-		return;
-	}
-	radio_close(d->radio);
-	d->radio = nr;
-	d->cfg.radio_cfg = rc;
-	d->mesh.cfg.lp = rc.lp;
-	/* a frame that was with the old radio never gets its TxDone */
-	if (d->mesh.tx_busy)
-		mesh_on_tx_done(&d->mesh, false, app_now_ms());
-	char lp[64];
-	room_radio_format(&rc.lp, lp, sizeof(lp));
-	log_info("roomd", "radio reopened: %s (MHz,kHz,SF,CR), %d dBm", lp, rc.tx_power_dbm);
-}
-
-/* The newest lines of the packet log that fit in cap bytes. */
-static void log_tail(struct daemon *d, char *out, size_t cap)
-{
-	char path[4096];
-	out[0] = 0;
-	snprintf(path, sizeof(path), "%s/packets.log", d->cfg.data_dir);
-	FILE *f = fopen(path, "r");
-	if (!f || cap < 2)
-		goto out;
-	if (fseek(f, 0, SEEK_END) != 0)
-		goto out;
-	long size = ftell(f);
-	long start = size > (long)cap - 1 ? size - (long)cap + 1 : 0;
-	if (size < 0 || fseek(f, start, SEEK_SET) != 0)
-		goto out;
-	size_t n = fread(out, 1, cap - 1, f);
-	out[n] = 0;
-	if (start > 0) { /* drop the cut first line */
-		char *nl = strchr(out, '\n');
-		memmove(out, nl ? nl + 1 : out + n, strlen(nl ? nl + 1 : out + n) + 1);
-	}
-out:
-	if (f)
-		fclose(f);
-}
-
-static int on_packet_log(void *ctx, struct room *r, int op, char *out, size_t cap)
-{
-	struct daemon *d = ctx;
-	char path[4096];
-	(void)r;
-	snprintf(path, sizeof(path), "%s/packets.log", d->cfg.data_dir);
-	switch (op) {
-	case ROOM_LOG_START:
-		if (!d->log_f && !(d->log_f = fopen(path, "a"))) {
-			log_err("roomd", "%s: %s", path, strerror(errno));
-			return ERR_SYS;
-		}
-		return ERR_OK;
-	case ROOM_LOG_STOP: return ERR_OK; /* node.log_on stops the writing; the file stays open */
-	case ROOM_LOG_ERASE:
-		if (d->log_f) {
-			fclose(d->log_f);
-			d->log_f = NULL;
-		}
-		if (truncate(path, 0) < 0 && errno != ENOENT)
-			return ERR_SYS;
-		if (d->node.log_on && !(d->log_f = fopen(path, "a")))
-			return ERR_SYS;
-		return ERR_OK;
-	case ROOM_LOG_DUMP:
-		if (out)
-			log_tail(d, out, cap);
-		return ERR_OK;
-	}
-	return ERR_INVAL;
-}
-
-/* set prv.key: the new identity is used from the next start, as in the firmware. */
-static int on_save_identity(void *ctx, struct room *r, const struct ident *id)
-{
-	struct daemon *d = ctx;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, r->store_id);
-	int rc = app_ident_save(path, id);
-	if (rc == ERR_OK)
-		log_info("roomd", "room %u: new identity saved to %s; used after a restart",
-		         r->store_id, path);
-	return rc;
-}
-
-/* Copies the key file of room id into dir, never over a different one;
- * ERR_OK also when an identical copy is there already. */
-static int backup_key(struct daemon *d, uint32_t id, const char *dir)
-{
-	char from[4096], to[4200];
-	struct ident a, b;
-	snprintf(from, sizeof(from), "%s/room-%u.id", d->cfg.data_dir, id);
-	snprintf(to, sizeof(to), "%s/room-%u.id", dir, id);
-	int rc = app_ident_load(from, &a);
-	if (rc)
-		return rc;
-	int have = app_ident_load(to, &b);
-	if (have == ERR_OK) {
-		rc = memcmp(a.pub, b.pub, sizeof(a.pub)) == 0 ? ERR_OK : ERR_INVAL;
-		ident_wipe(&b);
-	} else if (have == ERR_NOT_FOUND) {
-		rc = app_ident_save(to, &a);
-	} else {
-		rc = ERR_INVAL; /* something else is there: left alone */
-	}
-	ident_wipe(&a);
-	return rc;
-}
-
-/* backup PATH: the whole database (every room) while running, and the room
- * keys beside it (a database without its keys restores rooms no member
- * can reach). */
-static int on_backup(void *ctx, struct room *r, const char *path, char *note, size_t cap)
-{
-	struct daemon *d = ctx;
-	char dir[4096], done[256] = "", failed[256] = "";
-	(void)r;
-	int rc = store_backup(d->store, path);
-	if (rc)
-		return rc;
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	for (int i = 0; i < d->n_rooms; i++) {
-		uint32_t id = d->rooms[i]->store_id;
-		char *list = backup_key(d, id, dir) == ERR_OK ? done : failed;
-		size_t off = strlen(list);
-		snprintf(list + off, 256 - off, "%sroom-%u.id", off ? ", " : "", id);
-	}
-	if (failed[0]) {
-		log_warn("roomd",
-		         "backup: %s not copied to %s (a different file is there, or "
-		         "it cannot be written)",
-		         failed, dir);
-		snprintf(note, cap, "keys %s copied beside it; NOT copied: %s (see the log)",
-		         done[0] ? done : "none", failed);
-	} else {
-		snprintf(note, cap, "with the room keys beside it (%s): keep them secret", done);
-	}
-	return ERR_OK;
-}
-
-/* ---- federation glue: the room's hooks -> fed, fed <-> mqtt ---- */
-
-static bool fed_room(struct daemon *d, struct room *r)
-{
-	return d->fed_on && d->fed.room == r;
-}
-
-static void on_fed_post(void *ctx, struct room *r, int64_t id)
-{
-	struct daemon *d = ctx;
-	if (fed_room(d, r)) {
-		d->fed.wall_ms = (uint64_t)app_wall_ms();
-		fed_post_stored(&d->fed, id); /* after the commit; the ACK does not wait */
-	}
-}
-
-static void on_fed_member(void *ctx, struct room *r, const struct room_member *m)
-{
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_member_saved(&d->fed, m);
-}
-
-static void on_fed_ban(void *ctx, struct room *r, const uint8_t pub[32], bool banned, uint32_t when)
-{
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_ban_changed(&d->fed, pub, banned, when);
-}
-
-static void on_fed_delete(void *ctx, struct room *r, int64_t id)
-{
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_post_deleting(&d->fed, id);
-}
-
-static size_t on_fed_status(void *ctx, struct room *r, char *out, size_t cap)
-{
-	struct daemon *d = ctx;
-	if (!fed_room(d, r))
-		return 0;
-	d->fed.queued = mqtt_queued(d->mq);
-	d->fed.now_ms = app_now_ms();
-	return fed_status_json(&d->fed, out, cap);
-}
-
-static int fed_publish(void *ctx, const char *topic, const uint8_t *p, size_t len, bool retain)
-{
-	struct daemon *d = ctx;
-	return mqtt_publish(d->mq, topic, p, len, retain);
-}
-
-static void on_fed_settings(void *ctx, struct room *r)
-{
-	struct daemon *d = ctx;
-	if (fed_room(d, r))
-		fed_settings_changed(&d->fed);
-}
-
-static void on_mqtt_msg(void *ctx, const char *topic, const uint8_t *p, size_t len)
-{
-	struct daemon *d = ctx;
-	(void)topic;
-	fed_receive(&d->fed, p, len, app_now_ms(), (uint64_t)app_wall_ms());
-}
-
-static void on_mqtt_conn(void *ctx, bool up)
-{
-	struct daemon *d = ctx;
-	fed_set_up(&d->fed, up, app_now_ms(), (uint64_t)app_wall_ms());
-}
-
-/* The site's name: fed.site, else the one kept in the database, else a new one. */
-static int fed_site(struct daemon *d, char *site, size_t cap)
-{
-	if (d->cfg.fed.site[0]) {
-		snprintf(site, cap, "%s", d->cfg.fed.site);
-		return ERR_OK;
-	}
-	if (store_setting_get(d->store, 0, "fed.site.made", NULL, site, cap) == ERR_OK &&
-	    fed_site_valid(site))
-		return ERR_OK;
-	uint8_t rnd[4];
-	crypto_rng_system()->fill(crypto_rng_system()->ctx, rnd, sizeof(rnd));
-	snprintf(site, cap, "site-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-	log_info("roomd", "federation: this site is %s (set fed.site to name it)", site);
-	return store_setting_set(d->store, 0, "fed.site.made", site);
-}
-
-static int fed_start(struct daemon *d)
-{
-	struct mqtt_cfg mc;
-	char room_name[80], site[FED_SITE_MAX + 1];
-
-	memset(&mc, 0, sizeof(mc));
-	if (mqtt_url_parse(d->cfg.fed.url, &mc, room_name, sizeof(room_name)) != ERR_OK) {
-		log_err("roomd", "fed.url %s: expected mqtt://[user:pass@]HOST:PORT/ROOM",
-		        d->cfg.fed.url);
-		return ERR_CONFIG;
-	}
-	if (fed_site(d, site, sizeof(site)) != ERR_OK)
-		return ERR_STORE;
-	if (!mc.username[0])
-		snprintf(mc.username, sizeof(mc.username), "%s", d->cfg.fed.username);
-	if (!mc.password[0])
-		snprintf(mc.password, sizeof(mc.password), "%s", d->cfg.fed.password);
-	snprintf(mc.cafile, sizeof(mc.cafile), "%s", d->cfg.fed.cafile);
-	snprintf(mc.certfile, sizeof(mc.certfile), "%s", d->cfg.fed.certfile);
-	snprintf(mc.keyfile, sizeof(mc.keyfile), "%s", d->cfg.fed.keyfile);
-	snprintf(mc.client_id, sizeof(mc.client_id), "%s", site);
-	snprintf(mc.subscribe, sizeof(mc.subscribe), "roomd/%s/#", room_name);
-	if (fed_init(&d->fed, d->rooms[0], site, room_name, fed_publish, d) != ERR_OK) {
-		log_err("roomd", "federation: bad site or room name");
-		return ERR_CONFIG;
-	}
-	int rc = mqtt_open(&d->mq, &mc, on_mqtt_msg, on_mqtt_conn, d, app_now_ms());
-	if (rc)
-		return rc;
-	d->fed_on = true;
-	log_info("roomd", "federation: room '%s' as site %s on %s:%d, topic roomd/%s/",
-	         d->rooms[0]->set.name, site, mc.host, mc.port, room_name);
-	return ERR_OK;
-}
-
-static void service(struct daemon *d);
-
-static void on_mqtt_fd(void *ctx, struct pollfd *fds, int n)
-{
-	struct daemon *d = ctx;
-	bool rd = false, wr = false;
-	for (int i = 0; i < n; i++) {
-		rd |= (fds[i].revents & POLLIN) != 0;
-		wr |= (fds[i].revents & POLLOUT) != 0;
-	}
-	mqtt_io(d->mq, rd, wr, app_now_ms());
-	service(d);
-}
-
-/* Watches the broker's socket (it changes at every reconnect), for writing
- * only while libmosquitto has bytes to send. */
-static void mqtt_watch(struct daemon *d)
-{
-	struct pollfd p = {mqtt_socket(d->mq), POLLIN, 0};
-	if (mqtt_want_write(d->mq))
-		p.events |= POLLOUT;
-	loop_pollset_set(&d->mqtt_watch, &p, p.fd < 0 ? 0 : 1);
-}
-
-static int open_room(struct daemon *d, const struct store_room *sr)
-{
-	struct ident id;
-	char path[4096];
-
-	if (d->n_rooms >= MAX_ROOMS) {
-		log_warn("roomd", "more than %d rooms; room %u not started", MAX_ROOMS, sr->id);
-		return 0;
-	}
-	snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, sr->id);
-	int rc = app_ident_load(path, &id);
-	if (rc) {
-		log_err("roomd", "%s: cannot load identity: %s", path, err_str(rc));
-		return 0;
-	}
-	if (memcmp(id.pub, sr->pub, 32) != 0)
-		log_warn("roomd",
-		         "%s: identity differs from the one room %u was created with "
-		         "(set prv.key); using the file",
-		         path, sr->id);
-	struct room *r = calloc(1, sizeof(*r));
-	rc = r ? room_open(r, &d->mesh, d->store, sr->id, &id, &d->clock, app_now_ms()) : ERR_NOMEM;
-	ident_wipe(&id);
-	if (rc) {
-		log_err("roomd", "room %u: %s", sr->id, err_str(rc));
-		free(r);
-		return 0;
-	}
-	d->rooms[d->n_rooms] = r;
-	r->hooks = (struct room_hooks){.reboot = on_reboot,
-	                               .radio_changed = on_radio_changed,
-	                               .packet_log = on_packet_log,
-	                               .save_identity = on_save_identity,
-	                               .backup = on_backup,
-	                               .post_stored = on_fed_post,
-	                               .member_saved = on_fed_member,
-	                               .ban_changed = on_fed_ban,
-	                               .post_deleting = on_fed_delete,
-	                               .status = on_fed_status,
-	                               .settings_changed = on_fed_settings,
-	                               .ctx = d};
-	r->node = &d->node;
-	d->n_rooms++;
-	log_info("roomd", "room %u '%s' key %02x%02x%02x%02x... %zu members", sr->id, r->set.name,
-	         r->ep.id.pub[0], r->ep.id.pub[1], r->ep.id.pub[2], r->ep.id.pub[3], r->n_members);
-	return 0;
-}
-
-/* Registers a room with identity id in the store and gives it the config
- * file's room settings; *rid is its id. */
-static int register_room(struct daemon *d, const char *name, const struct ident *id, uint32_t *rid)
-{
-	struct room_settings s;
-	int rc = store_room_add(d->store, name, id->pub, rid);
-	if (rc)
-		return rc;
-	/* the config file's room settings are the defaults of a new room */
-	s = d->cfg.room;
-	snprintf(s.name, sizeof(s.name), "%s", name);
-	for (size_t i = 0; i < room_setting_count; i++) {
-		char v[512];
-		if (room_setting_format(&s, &room_setting_defs[i], v, sizeof(v)) == ERR_OK)
-			store_setting_set(d->store, *rid, room_setting_defs[i].key, v);
-	}
-	return ERR_OK;
-}
-
-/* Creates a room with a fresh identity and the configured defaults; an
- * identity file is never overwritten (it may be the only copy of a key
- * that members know). */
-static int create_room(struct daemon *d, const char *name, char *why, size_t why_cap,
-                       uint32_t *out_id)
-{
-	struct ident id;
-	char path[4096];
-	uint32_t rid = 0;
-
-	why[0] = 0;
-	int rc = ident_generate(&id, crypto_rng_system());
-	if (rc)
-		return rc;
-	rc = store_begin(d->store);
-	if (rc)
-		goto out;
-	rc = register_room(d, name, &id, &rid);
-	if (rc == ERR_OK) {
-		snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, rid);
-		if (access(path, F_OK) == 0 || errno != ENOENT) {
-			snprintf(why, why_cap,
-			         "room-%u.id exists and belongs to no room: move it "
-			         "away, or restart roomd to adopt it",
-			         rid);
-			rc = ERR_INVAL;
-		}
-	}
-	if (rc == ERR_OK)
-		rc = app_ident_save(path, &id);
-	if (rc) {
-		store_rollback(d->store);
-		goto out;
-	}
-	rc = store_commit(d->store);
-	if (rc) {
-		unlink(path);
-		goto out;
-	}
-	log_info("roomd", "created room %u '%s' (identity %s)", rid, name, path);
-	if (out_id)
-		*out_id = rid;
-out:
-	ident_wipe(&id);
-	return rc;
-}
-
-/* Identity files room-N.id that no room of the database has (a deleted or
- * emptied roomd.db) are adopted: the room is registered again with the same
- * key, so members' contacts keep working.  Its posts and members are gone. */
-static int adopt_identities(struct daemon *d, const char *first_name)
-{
-	DIR *dir = opendir(d->cfg.data_dir);
-	struct dirent *e;
-	uint32_t ids[64];
-	size_t n = 0;
-	int rc = ERR_OK;
-
-	if (!dir)
-		return ERR_SYS;
-	while ((e = readdir(dir)) && n < sizeof(ids) / sizeof(ids[0])) {
-		unsigned id;
-		char canon[64];
-		if (sscanf(e->d_name, "room-%u.id", &id) != 1 || id == 0)
-			continue;
-		snprintf(canon, sizeof(canon), "room-%u.id", id);
-		if (strcmp(canon, e->d_name) == 0) /* not room-1.id.tmp, room-01.id */
-			ids[n++] = id;
-	}
-	closedir(dir);
-	for (size_t i = 1; i < n; i++) /* oldest room first */
-		for (size_t k = i; k > 0 && ids[k - 1] > ids[k]; k--) {
-			uint32_t t = ids[k];
-			ids[k] = ids[k - 1];
-			ids[k - 1] = t;
-		}
-	for (size_t i = 0; i < n && rc == ERR_OK; i++) {
-		char path[4096], to[4096];
-		struct store_room sr;
-		struct ident id;
-		uint32_t rid;
-		if (store_room_get(d->store, ids[i], &sr) == ERR_OK)
-			continue; /* the file of an existing room */
-		snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, ids[i]);
-		rc = app_ident_load(path, &id);
-		if (rc) {
-			log_err("roomd", "%s: cannot read it (%s); move it away to start", path,
-			        err_str(rc));
-			return rc;
-		}
-		if (store_room_find(d->store, id.pub, &sr) == ERR_OK) {
-			ident_wipe(&id);
-			continue;
-		}
-		rc = register_room(d, i == 0 ? first_name : "roomd", &id, &rid);
-		ident_wipe(&id);
-		if (rc)
-			break;
-		snprintf(to, sizeof(to), "%s/room-%u.id", d->cfg.data_dir, rid);
-		/* link, never rename: an existing file is never replaced */
-		if (rid != ids[i] && (link(path, to) != 0 || unlink(path) != 0)) {
-			log_err("roomd", "cannot move %s to %s: %s", path, to, strerror(errno));
-			rc = ERR_SYS;
-			break;
-		}
-		log_warn("roomd",
-		         "%s has no room in the database: adopted as room %u with its "
-		         "key (its posts and members are not there; settings are the "
-		         "config file's)",
-		         path, rid);
-	}
-	return rc;
-}
-
-struct room_list {
-	struct store_room rooms[MAX_ROOMS];
-	int n;
-};
-
-static int list_rooms_cb(void *ctx, const struct store_room *sr)
-{
-	struct room_list *l = ctx;
-	if (l->n < MAX_ROOMS)
-		l->rooms[l->n++] = *sr;
-	return 0;
-}
-
-/* Opens every room of the store (the store cannot be used from inside its
- * own listing callback, so the list is taken first). */
-static void open_rooms(struct daemon *d)
-{
-	static struct room_list l;
-	l.n = 0;
-	store_room_list(d->store, list_rooms_cb, &l);
-	for (int i = 0; i < l.n; i++)
-		open_room(d, &l.rooms[i]);
-}
-
-/* ---- command doors ---- */
-
-/* The room named by an index or a name as `rooms` shows them; -1 if none. */
-static int find_room(struct daemon *d, const char *arg)
-{
-	for (int i = 0; i < d->n_rooms; i++) {
-		char idx[12];
-		snprintf(idx, sizeof(idx), "%d", i);
-		if (strcmp(arg, d->rooms[i]->set.name) == 0 || strcmp(arg, idx) == 0)
-			return i;
-	}
-	return -1;
-}
-
-/* room.add NAME: the new room is opened beside the others, which go on untouched. */
-static int room_add(struct daemon *d, const char *name, char *reply, size_t cap)
-{
-	char why[1024];
-	uint32_t rid;
-	struct store_room sr;
-	if (d->n_rooms >= MAX_ROOMS) {
-		snprintf(reply, cap, "Err - at most %d rooms", MAX_ROOMS);
-		return ERR_FULL;
-	}
-	if (!*name || strlen(name) >= ROOM_NAME_MAX) {
-		snprintf(reply, cap, "Err - a room name has 1 to %d bytes", ROOM_NAME_MAX - 1);
-		return ERR_INVAL;
-	}
-	int rc = create_room(d, name, why, sizeof(why), &rid);
-	if (rc) {
-		snprintf(reply, cap, "Err - %.900s", why[0] ? why : err_str(rc));
-		return rc;
-	}
-	int before = d->n_rooms;
-	if (store_room_get(d->store, rid, &sr) == ERR_OK)
-		open_room(d, &sr);
-	if (d->n_rooms == before) {
-		snprintf(reply, cap, "Err - room %u created but not started (see the log)", rid);
-		return ERR_SYS;
-	}
-	snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
-	return ERR_OK;
-}
-
-/* room.remove N: the room's data goes; its key file is kept under another
- * name (so it is not adopted again), in case the key is wanted back. */
-static int room_remove(struct daemon *d, const char *arg, char *reply, size_t cap)
-{
-	char path[4096], kept[4200];
-	int i = find_room(d, arg);
-	if (i < 0) {
-		snprintf(reply, cap, "Err - no such room (see 'rooms')");
-		return ERR_NOT_FOUND;
-	}
-	if (d->n_rooms == 1) {
-		snprintf(reply, cap, "Err - the last room cannot be removed");
-		return ERR_INVAL;
-	}
-	struct room *r = d->rooms[i];
-	uint32_t id = r->store_id;
-	char name[ROOM_NAME_MAX];
-	snprintf(name, sizeof(name), "%s", r->set.name);
-	snprintf(path, sizeof(path), "%s/room-%u.id", d->cfg.data_dir, id);
-	snprintf(kept, sizeof(kept), "%s.removed", path);
-	if (link(path, kept) != 0 && errno != ENOENT) {
-		snprintf(reply, cap, "Err - cannot keep room-%u.id: %s", id, strerror(errno));
-		return ERR_SYS;
-	}
-	int rc = store_room_delete(d->store, id);
-	if (rc) {
-		unlink(kept);
-		snprintf(reply, cap, "Err - store: %s", err_str(rc));
-		return rc;
-	}
-	unlink(path);
-	room_close(r);
-	free(r);
-	memmove(&d->rooms[i], &d->rooms[i + 1], (size_t)(d->n_rooms - i - 1) * sizeof(d->rooms[0]));
-	d->n_rooms--;
-	/* the doors that had a later room selected follow it; those on it go to room 0 */
-	int *sel[CTLSOCK_MAX_CLIENTS + 1];
-	sel[0] = &d->console_room;
-	int n_sel = 1 + ctlsock_sels(d->ctl, sel + 1, CTLSOCK_MAX_CLIENTS);
-	for (int k = 0; k < n_sel; k++)
-		*sel[k] = *sel[k] == i ? 0 : *sel[k] > i ? *sel[k] - 1 : *sel[k];
-	log_info("roomd", "room %u '%s' removed; its key is kept in %s", id, name, kept);
-	snprintf(reply, cap,
-	         "OK - room '%s' removed with its posts, members and settings; "
-	         "its key is kept in room-%u.id.removed",
-	         name, id);
-	return ERR_OK;
-}
-
 /* Runs one command line for the room *cur; returns ERR_OK or an error for the status. */
-static int run_command(struct daemon *d, const char *line, enum cmd_origin origin, int *cur,
-                       char *reply, size_t cap)
+int roomd_run_command(struct daemon *d, const char *line, enum cmd_origin origin, int *cur,
+                      char *reply, size_t cap)
 {
 	/* daemon-level commands first: room selection */
 	if (strcmp(line, "rooms") == 0) {
@@ -786,7 +118,7 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		return ERR_OK;
 	}
 	if (strncmp(line, "use ", 4) == 0) {
-		int i = find_room(d, line + 4);
+		int i = roomd_find_room(d, line + 4);
 		if (i < 0) {
 			snprintf(reply, cap, "Err - no such room (see 'rooms')");
 			return ERR_NOT_FOUND;
@@ -796,9 +128,9 @@ static int run_command(struct daemon *d, const char *line, enum cmd_origin origi
 		return ERR_OK;
 	}
 	if (strncmp(line, "room.add ", 9) == 0)
-		return room_add(d, line + 9, reply, cap);
+		return roomd_room_add(d, line + 9, reply, cap);
 	if (strncmp(line, "room.remove ", 12) == 0)
-		return room_remove(d, line + 12, reply, cap);
+		return roomd_room_remove(d, line + 12, reply, cap);
 	if (strcmp(line, "help") == 0) {
 		snprintf(reply, cap,
 		         "  rooms: list the rooms (* = selected)\n"
@@ -828,7 +160,7 @@ static void console_line(struct daemon *d, char *line)
 		line[--n] = 0;
 	if (!n)
 		return;
-	run_command(d, line, CMD_SERIAL, &d->console_room, reply, sizeof(reply));
+	roomd_run_command(d, line, CMD_SERIAL, &d->console_room, reply, sizeof(reply));
 	if (reply[0])
 		printf("  -> %s\n", reply);
 	fflush(stdout);
@@ -855,11 +187,11 @@ static void console_read(struct daemon *d)
 
 /* ---- the control socket (sys/ctlsock.h) ---- */
 
-static void service(struct daemon *d);
+void roomd_service(struct daemon *d);
 
 static int ctl_command(void *ctx, const char *line, int *sel, char *reply, size_t cap)
 {
-	return run_command(ctx, line, CMD_LOCAL, sel, reply, cap);
+	return roomd_run_command(ctx, line, CMD_LOCAL, sel, reply, cap);
 }
 
 static int ctl_initial_sel(void *ctx)
@@ -869,7 +201,7 @@ static int ctl_initial_sel(void *ctx)
 
 static void ctl_after(void *ctx)
 {
-	service(ctx);
+	roomd_service(ctx);
 }
 
 static void ctl_start(struct daemon *d)
@@ -881,7 +213,7 @@ static void ctl_start(struct daemon *d)
 	ctlsock_open(&d->ctl, d->loop, path, &ops); /* logged; roomd runs without it */
 }
 
-static void radio_events_init(struct daemon *d, struct radio_events *ev)
+void roomd_radio_events(struct daemon *d, struct radio_events *ev)
 {
 	*ev = (struct radio_events){node_rx, node_tx_done, node_link_changed, &d->link};
 }
@@ -979,7 +311,7 @@ static int apply_set_flag(struct app_config *cfg, const char *arg)
  */
 static void radio_watch(struct daemon *d);
 
-static void service(struct daemon *d)
+void roomd_service(struct daemon *d)
 {
 	uint64_t now = app_now_ms();
 	mesh_tick(&d->mesh, now);
@@ -995,7 +327,7 @@ static void service(struct daemon *d)
 	if (d->fed_on) {
 		mqtt_tick(d->mq, now);
 		fed_tick(&d->fed, now, (uint64_t)app_wall_ms());
-		mqtt_watch(d);
+		roomd_mqtt_watch(d);
 	}
 	web_poll(d->web); /* posts stored by this event go to the live pages now */
 
@@ -1018,7 +350,7 @@ static void service(struct daemon *d)
 
 static void on_timer(void *ctx)
 {
-	service(ctx);
+	roomd_service(ctx);
 }
 
 static void on_radio_fd(void *ctx, struct pollfd *fds, int n)
@@ -1027,7 +359,7 @@ static void on_radio_fd(void *ctx, struct pollfd *fds, int n)
 	uint64_t now = app_now_ms();
 	mesh_tick(&d->mesh, now);
 	radio_handle(d->radio, fds, n, now);
-	service(d);
+	roomd_service(d);
 }
 
 /* Watches the descriptors the radio asks for now (they change as it
@@ -1050,7 +382,7 @@ static void on_stdin(void *ctx, int fd, short revents)
 		loop_fd_free(d->ev_stdin);
 		d->ev_stdin = NULL;
 	}
-	service(d);
+	roomd_service(d);
 }
 
 /* The event loop (sys/loop.h) with the daemon's fixed events. */
@@ -1060,7 +392,7 @@ static int loop_start(struct daemon *d)
 	if (rc)
 		return rc;
 	loop_pollset_init(&d->radio_watch, d->loop, on_radio_fd, d);
-	loop_pollset_init(&d->mqtt_watch, d->loop, on_mqtt_fd, d);
+	loop_pollset_init(&d->mqtt_watch, d->loop, roomd_on_mqtt_fd, d);
 	d->timer = loop_timer_new(d->loop, on_timer, d);
 	if (!d->timer)
 		return ERR_NOMEM;
@@ -1087,141 +419,10 @@ static void loop_stop(struct daemon *d)
 	d->loop = NULL;
 }
 
-/* ---- what the web page sees of the daemon (web.h) ---- */
-
-static int host_n_rooms(void *ctx)
-{
-	return ((struct daemon *)ctx)->n_rooms;
-}
-
-static struct room *host_room(void *ctx, int i)
-{
-	return ((struct daemon *)ctx)->rooms[i];
-}
-
-static int host_command(void *ctx, int i, const char *line, char *reply, size_t cap)
-{
-	int cur = i;
-	return run_command(ctx, line, CMD_LOCAL, &cur, reply, cap);
-}
-
-static int host_fed_counters(void *ctx, struct web_counter *out, int max)
-{
-	struct daemon *d = ctx;
-	if (!d->fed_on)
-		return 0;
-	const struct fed *f = &d->fed;
-	const struct fed_stats *s = &f->stats;
-	uint64_t now = app_now_ms();
-	struct web_counter all[] = {
-	    {"connected", "1 while the broker connection is up", WEB_GAUGE, f->up},
-	    {"peers", "sites heard in the last 90 s", WEB_GAUGE, fed_peers_live(f)},
-	    {"lag_p50_ms", "replication lag of recent live posts, median", WEB_GAUGE,
-	     fed_lag_pct(f, 50)},
-	    {"lag_p99_ms", "replication lag of recent live posts, 99th percentile", WEB_GAUGE,
-	     fed_lag_pct(f, 99)},
-	    {"queued", "messages published and not yet acknowledged by the broker", WEB_GAUGE,
-	     mqtt_queued(d->mq)},
-	    {"last_sync_age_seconds", "since a peer's hello showed nothing missing (-1: never)",
-	     WEB_GAUGE, f->last_sync_ms ? (double)(now - f->last_sync_ms) / 1000.0 : -1},
-#define C(fl, h) {#fl, h, WEB_COUNTER, (double)s->fl}
-	    C(published, "messages published"),
-	    C(publish_failed, "messages not handed to the broker"),
-	    C(posts_applied, "posts from other sites stored"),
-	    C(posts_dup, "posts from other sites already held"),
-	    C(members_applied, "member records merged"),
-	    C(settings_applied, "room settings applied"),
-	    C(resync_posts_sent, "posts sent again to a peer that lacked them"),
-	    C(dropped_garbage, "messages dropped: malformed"),
-	    C(dropped_wrong_room, "messages dropped: another room's"),
-	    C(dropped_bad_sig, "messages dropped: bad signature"),
-	    C(dropped_store, "messages dropped: the store failed"),
-#undef C
-	};
-	int n = 0;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
-		out[n++] = all[i];
-	return n;
-}
-
-static int host_radio_counters(void *ctx, struct web_counter *out, int max)
-{
-	struct daemon *d = ctx;
-	const struct radio_stats *s = radio_stats(d->radio);
-	struct web_counter all[] = {
-#define C(f, h) {#f, h, WEB_COUNTER, (double)s->f}
-	    C(rx_frames, "frames from the modem"),
-	    C(rx_dropped, "frames from the modem dropped (empty or too long)"),
-	    C(tx_frames, "frames sent (TxDone ok)"),
-	    C(tx_failures, "frames not sent (TxDone failed or timed out)"),
-	    C(tx_timeouts, "frames with no TxDone in time"),
-	    C(tx_busy, "TxBusy answers (retried)"),
-	    C(tx_resent, "frames re-sent after a reconnect"),
-	    C(link_ups, "modem links that came up"),
-	    C(link_downs, "modem links that went down"),
-	    C(reconnects, "reconnections"),
-	    C(connect_failures, "failed connection attempts"),
-	    C(kiss_frames, "KISS frames decoded"),
-	    C(kiss_noise_bytes, "bytes outside any KISS frame"),
-	    C(kiss_bad_escapes, "bad KISS escapes"),
-	    C(kiss_oversized, "oversized KISS frames"),
-	    C(unknown_frames, "unknown modem frames"),
-	    C(modem_errors, "modem error answers"),
-	    C(modem_resets, "modem resets (settings re-applied)"),
-	    C(queue_full, "modem queries not sent: queue full"),
-#undef C
-	    {"link_up", "1 while the modem link is up", WEB_GAUGE, radio_link_up(d->radio) ? 1 : 0},
-	    {"last_snr_db", "SNR of the last frame with metadata", WEB_GAUGE, s->last_snr_x4 / 4.0},
-	    {"last_rssi_dbm", "RSSI of the last frame with metadata", WEB_GAUGE, s->last_rssi_dbm},
-	};
-	int n = 0;
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
-		out[n++] = all[i];
-	return n;
-}
-
-static void host_radio_settings(void *ctx, char *out, size_t cap)
-{
-	struct daemon *d = ctx;
-	char lp[64];
-	room_radio_format(&d->cfg.radio_cfg.lp, lp, sizeof(lp));
-	snprintf(out, cap, "%s: %s (MHz,kHz,SF,CR), %d dBm%s", d->cfg.radio, lp,
-	         d->cfg.radio_cfg.tx_power_dbm,
-	         radio_link_up(d->radio) ? ", link up" : ", link down");
-}
-
-static void web_start(struct daemon *d)
-{
-	struct web_host h = {
-	    .ctx = d,
-	    .store = d->store,
-	    .mesh = &d->mesh,
-	    .data_dir = d->cfg.data_dir,
-	    .n_rooms = host_n_rooms,
-	    .room = host_room,
-	    .command = host_command,
-	    .radio_counters = host_radio_counters,
-	    .fed_counters = host_fed_counters,
-	    .radio_settings = host_radio_settings,
-	    .now_ms = app_now_ms,
-	};
-	int rc = web_open(&d->web, loop_base(d->loop), d->cfg.http_listen, &h);
-	if (rc == ERR_NOT_FOUND)
-		log_info("roomd", "web page off");
-	else if (rc == ERR_INVAL)
-		log_err("roomd",
-		        "http.listen %s: expected ADDR:PORT (e.g. 127.0.0.1:8073) or off; "
-		        "the web page is off",
-		        d->cfg.http_listen);
-	else if (rc)
-		log_err("roomd", "the web page is off (cannot listen on %s); the rooms run on",
-		        d->cfg.http_listen);
-}
-
 static int run(struct daemon *d)
 {
-	web_start(d);
-	service(d);
+	roomd_web_start(d);
+	roomd_service(d);
 	int rc = 0;
 	if (!loop_signal(d->loop) && !d->reboot && loop_run(d->loop) != ERR_OK)
 		rc = 1;
@@ -1510,10 +711,11 @@ static int start_rooms(struct daemon *d, const struct args *a, const char *conf)
 	static struct room_list existing;
 	char why[1024];
 	int rc;
-	if (adopt_identities(d, a->name) != ERR_OK)
+	if (roomd_adopt_identities(d, a->name) != ERR_OK)
 		return EXIT_RUNTIME;
-	store_room_list(d->store, list_rooms_cb, &existing);
-	if (existing.n == 0 && (rc = create_room(d, a->name, why, sizeof(why), NULL)) != ERR_OK) {
+	store_room_list(d->store, roomd_list_rooms_cb, &existing);
+	if (existing.n == 0 &&
+	    (rc = roomd_create_room(d, a->name, why, sizeof(why), NULL)) != ERR_OK) {
 		log_err("roomd", "cannot create the first room: %s", why[0] ? why : err_str(rc));
 		return EXIT_RUNTIME;
 	}
@@ -1523,7 +725,7 @@ static int start_rooms(struct daemon *d, const struct args *a, const char *conf)
 	struct node_io io = {
 	    .send = radio_transmit, .now = now_ms, .packet = on_packet, .link = on_link, .ctx = d};
 	node_open(&d->link, &d->mesh, &d->cfg.mesh, &io, crypto_rng_system());
-	open_rooms(d);
+	roomd_open_rooms(d);
 	apply_room_flags(d, a);
 	log_overridden(d, conf);
 	if (!d->n_rooms) {
@@ -1538,7 +740,7 @@ static int start_rooms(struct daemon *d, const struct args *a, const char *conf)
 static int start_io(struct daemon *d)
 {
 	struct radio_events ev;
-	radio_events_init(d, &ev);
+	roomd_radio_events(d, &ev);
 	int rc = radio_open(&d->radio, d->cfg.radio, &d->cfg.radio_cfg, &ev, app_now_ms());
 	if (rc) {
 		log_err("roomd", "radio %s: %s", d->cfg.radio, err_str(rc));
@@ -1551,13 +753,13 @@ static int start_io(struct daemon *d)
 		log_err("roomd", "event loop: cannot start");
 		return EXIT_RUNTIME;
 	}
-	if (d->cfg.fed.url[0] && fed_start(d) != ERR_OK)
+	if (d->cfg.fed.url[0] && roomd_fed_start(d) != ERR_OK)
 		return EXIT_CONFIG;
 	return 0;
 }
 
 /* Closes everything that is open; the rooms saved (a clean stop) or not: a
- * start that fails after open_rooms() writes nothing to the store
+ * start that fails after roomd_open_rooms() writes nothing to the store
  * (room_abandon), so the last "alive" mark of the previous run stays what it
  * was.  Every room's keys and members are wiped and freed either way. */
 static void daemon_stop(struct daemon *d, bool save)
