@@ -245,6 +245,19 @@ void setting_range_text(const struct setting_def *d, char *out, size_t cap)
 		snprintf(out, cap, "any");
 }
 
+/* The doors as `help set` says them, when a key is not for every door. */
+static const char *doors_text(unsigned doors)
+{
+	if (doors == SET_DOORS_ALL)
+		return "";
+	if (!(doors & SET_DOORS_CMD))
+		return " (roomd.conf or --set only)";
+	if (!(doors & SET_DOOR_FILE))
+		return doors & SET_DOOR_REMOTE ? " (by command only)"
+		                               : " (console only, by command)";
+	return doors & SET_DOOR_REMOTE ? "" : " (not over the radio)";
+}
+
 int setting_help_line(const struct setting_def *d, char *out, size_t cap)
 {
 	char range[64], aliases[128] = "";
@@ -263,7 +276,8 @@ int setting_help_line(const struct setting_def *d, char *out, size_t cap)
 	}
 	if (off)
 		snprintf(aliases + off, sizeof(aliases) - off, ")");
-	return snprintf(out, cap, "%s%s: %s; %s", d->key, aliases, d->help, range);
+	return snprintf(out, cap, "%s%s: %s; %s%s", d->key, aliases, d->help, range,
+	                doors_text(setting_doors(d)));
 }
 
 /* Edit distance, capped: enough to rank keys of a few dozen bytes. */

@@ -372,6 +372,18 @@ static void test_one_table(void)
 	CHECK(setting_doors(room_setting_find("name")) == SET_DOORS_ALL);
 	CHECK(setting_find_any("kiss.txdelay") != NULL);
 	CHECK(setting_lookup("kiss.txdelay") == NULL); /* not a key of `set` */
+	/* ... and help set says it */
+	char line[256];
+	setting_help_line(node_setting_find("prv.key"), line, sizeof(line));
+	CHECK(strstr(line, "(console only, by command)") != NULL);
+	setting_help_line(node_setting_find("freq"), line, sizeof(line));
+	CHECK(strstr(line, "(not over the radio)") != NULL);
+	setting_help_line(node_setting_find("radio.rxgain"), line, sizeof(line));
+	CHECK(strstr(line, "(by command only)") != NULL);
+	setting_help_line(setting_find_any("http.listen"), line, sizeof(line));
+	CHECK(strstr(line, "(roomd.conf or --set only)") != NULL);
+	setting_help_line(room_setting_find("lat"), line, sizeof(line));
+	CHECK_STR(line, "lat (advert_lat, latitude): latitude in degrees; -90 to 90");
 }
 
 int main(void)
