@@ -15,27 +15,21 @@
  * modem's signal reports on, their default); --set applies radio settings
  * (the firmware defaults unless given) as roomd would.
  */
-#include <stdarg.h>
 #include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "proto/kiss.h"
 #include "radio/radio.h"
+#include "sys/loop.h"
 #include "util/err.h"
 #include "util/json.h"
 #include "util/num.h"
 #include "util/log.h"
 #include "util/version.h"
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void help(void)
 {
@@ -113,25 +107,61 @@ static void put_json_str(const char *s)
 	free(buf);
 }
 
-/* Runs the loop until done(r) or the deadline. */
-static void run_until(struct radio *r, int (*done)(struct radio *), uint64_t deadline)
+/* The radio on the event loop (src/sys/loop.h) until done(r) or the deadline. */
+struct probe {
+	struct loop *loop;
+	struct radio *r;
+	struct loop_pollset watch; /* the radio's descriptors */
+	struct loop_timer *timer;  /* its next deadline, at most 1 s away */
+	int (*done)(struct radio *);
+	uint64_t deadline;
+};
+
+/* The radio's timers, then what to wait for next; true when finished. */
+static bool service(struct probe *p)
 {
-	for (;;) {
-		uint64_t now = mono_ms();
-		if (done(r) || now >= deadline)
-			return;
-		struct pollfd fds[4];
-		int n = radio_pollfds(r, fds, 4);
-		if (n < 0)
-			n = 0;
-		uint64_t next = radio_next_deadline(r);
-		if (next > deadline)
-			next = deadline;
-		int timeout = next <= now ? 0 : next - now > 1000 ? 1000 : (int)(next - now);
-		poll(fds, (nfds_t)n, timeout);
-		now = mono_ms();
-		radio_handle(r, fds, n, now);
-		radio_tick(r, now);
+	uint64_t now = loop_now_ms();
+	radio_tick(p->r, now);
+	if (p->done(p->r) || now >= p->deadline || loop_signal(p->loop)) {
+		loop_pollset_clear(&p->watch);
+		loop_timer_stop(p->timer);
+		return true;
+	}
+	struct pollfd fds[LOOP_POLLSET_MAX];
+	int n = radio_pollfds(p->r, fds, LOOP_POLLSET_MAX);
+	loop_pollset_set(&p->watch, fds, n < 0 ? 0 : n);
+	uint64_t next = radio_next_deadline(p->r);
+	if (next > p->deadline)
+		next = p->deadline;
+	loop_timer_in(p->timer, next <= now ? 0 : next - now > 1000 ? 1000 : next - now);
+	return false;
+}
+
+static void on_timer(void *ctx)
+{
+	struct probe *p = ctx;
+	if (service(p))
+		loop_break(p->loop);
+}
+
+static void on_radio_fd(void *ctx, struct pollfd *fds, int n)
+{
+	struct probe *p = ctx;
+	radio_handle(p->r, fds, n, loop_now_ms());
+	if (service(p))
+		loop_break(p->loop);
+}
+
+/* A stop signal ends the probe as it always did: killed by that signal. */
+static void run_until(struct probe *p, int (*done)(struct radio *))
+{
+	p->done = done;
+	if (!service(p))
+		loop_run(p->loop);
+	int sig = loop_signal(p->loop);
+	if (sig) {
+		signal(sig, SIG_DFL);
+		raise(sig);
 	}
 }
 
@@ -198,25 +228,69 @@ static void print_json(struct radio *r, int up)
 	       (unsigned long long)st->rx_frames);
 }
 
-int main(int argc, char **argv)
-{
-	struct radio_cfg cfg = RADIO_CFG_DEFAULT;
-	struct radio *r = NULL;
-	const char *spec = NULL;
-	long timeout_ms = 5000, v;
-	int set = 0, verbose = 0;
+struct opts {
+	struct radio_cfg cfg;
+	const char *spec;
+	long timeout_ms;
+	int set, verbose;
+};
 
-	log_set_prefix("kissprobe");
-	log_set_level(LOG_WARN);
+/* One option that takes a value (val); 0, or the usage error's exit code. */
+static int parse_value(struct opts *o, const char *a, const char *val)
+{
+	long v;
+	double d;
+
+	if (!strcmp(a, "--timeout")) {
+		if (!num_long(val, 100, 600000, &v))
+			return usage_error("--timeout wants ms (100..600000), not %s", val);
+		o->timeout_ms = v;
+	} else if (!strcmp(a, "--freq")) {
+		if (!num_double(val, 100, 3000, &d))
+			return usage_error("--freq wants MHz (100..3000), not %s", val);
+		o->cfg.lp.freq_hz = (uint32_t)llround(d * 1e6);
+	} else if (!strcmp(a, "--bw")) {
+		if (!num_double(val, 7.8, 1625, &d))
+			return usage_error("--bw wants kHz (7.8..1625), not %s", val);
+		o->cfg.lp.bw_hz = (uint32_t)llround(d * 1e3);
+	} else if (!strcmp(a, "--sf")) {
+		if (!num_long(val, 5, 12, &v))
+			return usage_error("--sf wants 5..12, not %s", val);
+		o->cfg.lp.sf = (uint8_t)v;
+	} else if (!strcmp(a, "--cr")) {
+		if (!num_long(val, 5, 8, &v))
+			return usage_error("--cr wants 5..8, not %s", val);
+		o->cfg.lp.cr = (uint8_t)v;
+	} else if (!strcmp(a, "--tx") || !strcmp(a, "--power")) {
+		if (!num_long(val, -9, 30, &v))
+			return usage_error("%s wants dBm (-9..30), not %s", a, val);
+		o->cfg.tx_power_dbm = (int)v;
+	} else if (!strcmp(a, "--txdelay")) {
+		if (!num_long(val, 0, 255, &v))
+			return usage_error("--txdelay wants 0..255 (10 ms units), not %s", val);
+		o->cfg.txdelay_10ms = (int)v;
+	}
+	return 0;
+}
+
+/* The options; -1 to go on, else the exit code (--help, --version, usage). */
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+	static const char *const takes_value[] = {"--timeout", "--freq", "--bw",    "--sf",
+	                                          "--cr",      "--tx",   "--power", "--txdelay"};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		double d;
-		bool takes = !strcmp(a, "--timeout") || !strcmp(a, "--freq") ||
-		             !strcmp(a, "--bw") || !strcmp(a, "--sf") || !strcmp(a, "--cr") ||
-		             !strcmp(a, "--tx") || !strcmp(a, "--power") || !strcmp(a, "--txdelay");
+		bool takes = false;
+		for (size_t k = 0; k < sizeof(takes_value) / sizeof(takes_value[0]); k++)
+			takes = takes || !strcmp(a, takes_value[k]);
 		if (takes && !val)
 			return usage_error("%s needs a value", a);
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		if (takes) {
+			int rc = parse_value(o, a, val);
+			if (rc)
+				return rc;
+			i++;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			help();
 			return 0;
 		} else if (!strcmp(a, "--version")) {
@@ -224,93 +298,92 @@ int main(int argc, char **argv)
 			       ROOMD_MESHCORE_COMPAT);
 			return 0;
 		} else if (!strcmp(a, "-v")) {
-			verbose++;
+			o->verbose++;
 		} else if (!strcmp(a, "--set")) {
-			set = 1;
-		} else if (!strcmp(a, "--timeout")) {
-			if (!num_long(val, 100, 600000, &v))
-				return usage_error("--timeout wants ms (100..600000), not %s", val);
-			timeout_ms = v;
-		} else if (!strcmp(a, "--freq")) {
-			if (!num_double(val, 100, 3000, &d))
-				return usage_error("--freq wants MHz (100..3000), not %s", val);
-			cfg.lp.freq_hz = (uint32_t)llround(d * 1e6);
-		} else if (!strcmp(a, "--bw")) {
-			if (!num_double(val, 7.8, 1625, &d))
-				return usage_error("--bw wants kHz (7.8..1625), not %s", val);
-			cfg.lp.bw_hz = (uint32_t)llround(d * 1e3);
-		} else if (!strcmp(a, "--sf")) {
-			if (!num_long(val, 5, 12, &v))
-				return usage_error("--sf wants 5..12, not %s", val);
-			cfg.lp.sf = (uint8_t)v;
-		} else if (!strcmp(a, "--cr")) {
-			if (!num_long(val, 5, 8, &v))
-				return usage_error("--cr wants 5..8, not %s", val);
-			cfg.lp.cr = (uint8_t)v;
-		} else if (!strcmp(a, "--tx") || !strcmp(a, "--power")) {
-			if (!num_long(val, -9, 30, &v))
-				return usage_error("%s wants dBm (-9..30), not %s", a, val);
-			cfg.tx_power_dbm = (int)v;
-		} else if (!strcmp(a, "--txdelay")) {
-			if (!num_long(val, 0, 255, &v))
-				return usage_error("--txdelay wants 0..255 (10 ms units), not %s",
-				                   val);
-			cfg.txdelay_10ms = (int)v;
+			o->set = 1;
 		} else if (a[0] == '-') {
 			return usage_error("unknown option %s", a);
-		} else if (spec) {
-			return usage_error("one SPEC only (got %s and %s)", spec, a);
+		} else if (o->spec) {
+			return usage_error("one SPEC only (got %s and %s)", o->spec, a);
 		} else {
-			spec = a;
+			o->spec = a;
 		}
-		if (takes)
-			i++;
 	}
-	if (!spec)
+	if (!o->spec)
 		return usage_error("a radio SPEC is required (serial:DEVICE or tcp:HOST:PORT)");
-	if (verbose)
-		log_set_level(verbose > 1 ? LOG_TRACE : LOG_DEBUG);
-	if (!set) {
-		/* passive: neither SetRadio, SetTxPower nor the KISS timing bytes */
-		cfg.lp = (struct lora_params){0};
-		cfg.txdelay_10ms = -1;
-		cfg.persistence = -1;
-		cfg.slottime_10ms = -1;
-	}
-	uint64_t start = mono_ms(), deadline = start + (uint64_t)timeout_ms;
-	if (radio_open(&r, spec, &cfg, NULL, start) < 0)
-		return usage_error("bad radio SPEC %s (serial:DEVICE[:BAUD] or tcp:HOST:PORT)",
-		                   spec);
+	return -1;
+}
 
-	run_until(r, is_up, deadline);
-	int up = radio_link_up(r);
-	if (up) {
-		static const uint8_t queries[] = {
-		    KISS_HW_GET_DEVICE_NAME,
-		    KISS_HW_GET_RADIO,
-		    KISS_HW_GET_TX_POWER,
-		    KISS_HW_GET_NOISE_FLOOR,
-		    KISS_HW_GET_CURRENT_RSSI,
-		    KISS_HW_IS_CHANNEL_BUSY,
-		    KISS_HW_GET_STATS,
-		    KISS_HW_GET_BATTERY,
-		    KISS_HW_GET_MCU_TEMP,
-		    KISS_HW_GET_SIGNAL_REPORT,
-		    KISS_HW_PING,
-		};
-		for (size_t i = 0; i < sizeof(queries); i++)
-			(void)radio_query(r, queries[i], NULL, 0);
-		uint8_t len = RADIO_MAX_FRAME;
-		(void)radio_query(r, KISS_HW_GET_AIRTIME, &len, 1);
-		run_until(r, answered, deadline);
+/* Once the modem is up: everything it can tell, answered or not by the deadline. */
+static void ask_all(struct probe *p)
+{
+	static const uint8_t queries[] = {
+	    KISS_HW_GET_DEVICE_NAME,
+	    KISS_HW_GET_RADIO,
+	    KISS_HW_GET_TX_POWER,
+	    KISS_HW_GET_NOISE_FLOOR,
+	    KISS_HW_GET_CURRENT_RSSI,
+	    KISS_HW_IS_CHANNEL_BUSY,
+	    KISS_HW_GET_STATS,
+	    KISS_HW_GET_BATTERY,
+	    KISS_HW_GET_MCU_TEMP,
+	    KISS_HW_GET_SIGNAL_REPORT,
+	    KISS_HW_PING,
+	};
+	for (size_t i = 0; i < sizeof(queries); i++)
+		(void)radio_query(p->r, queries[i], NULL, 0);
+	uint8_t len = RADIO_MAX_FRAME;
+	(void)radio_query(p->r, KISS_HW_GET_AIRTIME, &len, 1);
+	run_until(p, answered);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.cfg = RADIO_CFG_DEFAULT, .timeout_ms = 5000};
+	struct probe p = {0};
+
+	log_set_prefix("kissprobe");
+	log_set_level(LOG_WARN);
+	int rc = parse_args(&o, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (o.verbose)
+		log_set_level(o.verbose > 1 ? LOG_TRACE : LOG_DEBUG);
+	if (!o.set) {
+		/* passive: neither SetRadio, SetTxPower nor the KISS timing bytes */
+		o.cfg.lp = (struct lora_params){0};
+		o.cfg.txdelay_10ms = -1;
+		o.cfg.persistence = -1;
+		o.cfg.slottime_10ms = -1;
 	}
-	print_json(r, up);
-	int ok = up && (radio_stats(r)->modem.known & RADIO_KNOWN_VERSION);
+	if (loop_open(&p.loop) < 0)
+		return 1;
+	loop_pollset_init(&p.watch, p.loop, on_radio_fd, &p);
+	p.timer = loop_timer_new(p.loop, on_timer, &p);
+	uint64_t start = loop_now_ms();
+	p.deadline = start + (uint64_t)o.timeout_ms;
+	if (!p.timer || radio_open(&p.r, o.spec, &o.cfg, NULL, start) < 0) {
+		loop_timer_free(p.timer);
+		loop_close(p.loop);
+		return p.timer ? usage_error("bad radio SPEC %s (serial:DEVICE[:BAUD] or "
+		                             "tcp:HOST:PORT)",
+		                             o.spec)
+		               : 1;
+	}
+	run_until(&p, is_up);
+	int up = radio_link_up(p.r);
+	if (up)
+		ask_all(&p);
+	print_json(p.r, up);
+	int ok = up && (radio_stats(p.r)->modem.known & RADIO_KNOWN_VERSION);
 	if (!ok)
-		fprintf(stderr, "kissprobe: %s: %s\n", spec,
+		fprintf(stderr, "kissprobe: %s: %s\n", o.spec,
 		        !up ? "could not connect within the timeout (see the messages above)"
 		            : "the modem does not answer GetVersion: is it running MeshCore's "
 		              "kiss_modem firmware at this baud rate?");
-	radio_close(r);
+	radio_close(p.r);
+	loop_pollset_clear(&p.watch);
+	loop_timer_free(p.timer);
+	loop_close(p.loop);
 	return ok ? 0 : 1;
 }

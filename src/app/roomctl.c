@@ -20,6 +20,7 @@
 #include "client/jsonl.h"
 #include "sys/sys.h"
 #include "util/err.h"
+#include "util/num.h"
 
 #define LINE_MAX_LEN 511 /* roomd's limit for one command line */
 
@@ -230,13 +231,17 @@ static int run(struct conn *c, const char *cmd, bool json, bool quiet)
 	return ok ? 0 : EXIT_CMD_FAILED;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct opts {
+	const char *dir, *sock, *room;
+	bool json, keep_going;
+	double timeout_s;
+	char path[4096];
+};
+
+/* Parses the options; returns -1 to go on, else the exit status. */
+static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	const char *dir = getenv("ROOMD_DATA"), *sock = NULL, *room = NULL;
-	bool json = false, keep_going = false;
-	double timeout_s = 10;
-	char path[4096], line[LINE_MAX_LEN + 2];
-	struct conn c = {.fd = -1};
 	static const struct option opts[] = {
 	    {"data", required_argument, 0, 'd'},
 	    {"socket", required_argument, 0, 'S'},
@@ -248,24 +253,21 @@ int main(int argc, char **argv)
 	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0},
 	};
-	int opt, status = 0;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "+d:S:r:jt:kh", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': dir = optarg; break;
-		case 'S': sock = optarg; break;
-		case 'r': room = optarg; break;
-		case 'j': json = true; break;
-		case 'k': keep_going = true; break;
-		case 't': {
-			char *end;
-			timeout_s = strtod(optarg, &end);
-			if (*end || !(timeout_s > 0 && timeout_s <= 3600)) {
+		case 'd': o->dir = optarg; break;
+		case 'S': o->sock = optarg; break;
+		case 'r': o->room = optarg; break;
+		case 'j': o->json = true; break;
+		case 'k': o->keep_going = true; break;
+		case 't':
+			if (!num_double(optarg, 0, 3600, &o->timeout_s) || !(o->timeout_s > 0)) {
 				fprintf(stderr, "roomctl: --timeout wants 0 < SECS <= 3600\n");
 				return EXIT_USAGE;
 			}
 			break;
-		}
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("roomctl %s\n", APP_VERSION); return 0;
 		default: /* getopt named the option; the manual is one --help away */
@@ -273,69 +275,82 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!sock) {
-		if (!dir || !*dir) {
+	if (!o->sock) {
+		if (!o->dir || !*o->dir) {
 			fprintf(stderr, "roomctl: --data DIR is required (see roomctl --help)\n");
 			return EXIT_USAGE;
 		}
-		snprintf(path, sizeof(path), "%s/control.sock", dir);
-		sock = path;
+		snprintf(o->path, sizeof(o->path), "%s/control.sock", o->dir);
+		o->sock = o->path;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	c.timeout_ms = (int)(timeout_s * 1000);
-	if (conn_open(&c, sock) < 0)
-		return EXIT_NO_DAEMON;
-	if (room) {
-		char use[LINE_MAX_LEN + 1];
-		snprintf(use, sizeof(use), "use %s", room);
-		status = run(&c, use, false, true);
-		if (status)
-			goto out;
-	}
-	if (optind < argc) {
-		/* the words of the command line are one command */
-		char cmd[LINE_MAX_LEN + 2];
-		size_t off = 0;
-		for (int i = optind; i < argc; i++) {
-			int n = snprintf(cmd + off, sizeof(cmd) - off, "%s%s",
-			                 i > optind ? " " : "", argv[i]);
-			if (n < 0 || (size_t)n >= sizeof(cmd) - off) {
-				fprintf(stderr, "roomctl: command longer than %d bytes\n",
-				        LINE_MAX_LEN);
-				status = EXIT_USAGE;
-				goto out;
-			}
-			off += (size_t)n;
+	return -1;
+}
+
+/* The words of the command line are one command. */
+static int run_words(struct conn *c, int argc, char **argv, bool json)
+{
+	char cmd[LINE_MAX_LEN + 2];
+	size_t off = 0;
+	for (int i = 0; i < argc; i++) {
+		int n = snprintf(cmd + off, sizeof(cmd) - off, "%s%s", i > 0 ? " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(cmd) - off) {
+			fprintf(stderr, "roomctl: command longer than %d bytes\n", LINE_MAX_LEN);
+			return EXIT_USAGE;
 		}
-		status = run(&c, cmd, json, false);
-		goto out;
+		off += (size_t)n;
 	}
+	return run(c, cmd, json, false);
+}
+
+/* Every line of standard input is a command (blank lines and # comments skipped). */
+static int run_stdin(struct conn *c, const struct opts *o)
+{
+	char line[LINE_MAX_LEN + 2];
+	int status = 0;
 	while (fgets(line, sizeof(line), stdin)) {
 		size_t n = strlen(line);
 		if (n && line[n - 1] != '\n' && !feof(stdin)) {
 			fprintf(stderr, "roomctl: input line longer than %d bytes\n", LINE_MAX_LEN);
-			status = EXIT_USAGE;
-			break;
+			return EXIT_USAGE;
 		}
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = 0;
-		const char *s = line;
-		while (*s == ' ' || *s == '\t')
-			s++;
+		const char *s = skip_blanks(line);
 		if (!*s || *s == '#')
 			continue;
-		int rc = run(&c, s, json, false);
-		if (rc == EXIT_NO_DAEMON) {
-			status = rc;
-			break;
-		}
+		int rc = run(c, s, o->json, false);
+		if (rc == EXIT_NO_DAEMON)
+			return rc;
 		if (rc && !status)
 			status = rc;
-		if (rc && !keep_going)
+		if (rc && !o->keep_going)
 			break;
 	}
-out:
-	if (c.fd >= 0)
-		close(c.fd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct opts o = {.timeout_s = 10};
+	struct conn c = {.fd = -1};
+	int status = 0;
+
+	o.dir = getenv("ROOMD_DATA");
+	if ((status = parse_opts(argc, argv, &o)) >= 0)
+		return status;
+	status = 0;
+	signal(SIGPIPE, SIG_IGN);
+	c.timeout_ms = (int)(o.timeout_s * 1000);
+	if (conn_open(&c, o.sock) < 0)
+		return EXIT_NO_DAEMON;
+	if (o.room) {
+		char use[LINE_MAX_LEN + 1];
+		snprintf(use, sizeof(use), "use %s", o.room);
+		status = run(&c, use, false, true);
+	}
+	if (!status)
+		status = optind < argc ? run_words(&c, argc - optind, argv + optind, o.json)
+		                       : run_stdin(&c, &o);
+	close(c.fd);
 	return status;
 }

@@ -326,7 +326,8 @@ void roomd_service(struct daemon *d)
 	radio_watch(d);
 	if (d->fed_on) {
 		mqtt_tick(d->mq, now);
-		fed_tick(&d->fed, now, (uint64_t)app_wall_ms());
+		for (int i = 0; i < d->n_feds; i++)
+			fed_tick(d->feds[i], now, (uint64_t)app_wall_ms());
 		roomd_mqtt_watch(d);
 	}
 	web_poll(d->web); /* posts stored by this event go to the live pages now */
@@ -340,8 +341,9 @@ void roomd_service(struct daemon *d)
 	uint64_t t = radio_next_deadline(d->radio);
 	if (t < next)
 		next = t;
-	if (d->fed_on && (t = fed_next_deadline(&d->fed)) < next)
-		next = t;
+	for (int i = 0; d->fed_on && i < d->n_feds; i++)
+		if ((t = fed_next_deadline(d->feds[i])) < next)
+			next = t;
 	uint64_t wait = next == UINT64_MAX ? 1000 : next <= now ? 0 : next - now;
 	if (wait > 1000)
 		wait = 1000;
@@ -769,6 +771,9 @@ static void daemon_stop(struct daemon *d, bool save)
 	loop_stop(d);
 	mqtt_close(d->mq);
 	d->mq = NULL;
+	for (int i = 0; i < d->n_feds; i++)
+		free(d->feds[i]);
+	d->n_feds = 0;
 	for (int i = 0; i < d->n_rooms; i++) {
 		if (save)
 			room_close(d->rooms[i]);

@@ -10,6 +10,7 @@
 #include "room/room.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 #define SUB "fed"
@@ -30,7 +31,9 @@ int fed_init(struct fed *f, struct room *room, const char *site, const char *roo
 	memset(f, 0, sizeof(*f));
 	f->room = room;
 	snprintf(f->site, sizeof(f->site), "%s", site);
-	snprintf(f->prefix, sizeof(f->prefix), "roomd/%s/", room_name);
+	char key[17];
+	hex_encode(key, sizeof(key), room->ep.id.pub, 8);
+	snprintf(f->prefix, sizeof(f->prefix), "roomd/%s/%s/", room_name, key);
 	f->publish = publish;
 	f->io = io;
 	char v[16];
@@ -41,6 +44,14 @@ int fed_init(struct fed *f, struct room *room, const char *site, const char *roo
 	snprintf(f->set.admin, sizeof(f->set.admin), "%s", room->set.admin_password);
 	snprintf(f->set.guest, sizeof(f->set.guest), "%s", room->set.guest_password);
 	f->set.allow_read_only = room->set.allow_read_only;
+	/* our role changes since shortly before the link was last seen up are
+	 * published again at the first connect (kept by send_hello) */
+	if (store_setting_get(room->store, room->store_id, "fed.up_rtc", "0", v, sizeof(v)) ==
+	    ERR_OK) {
+		unsigned long up = strtoul(v, NULL, 10);
+		f->down_rtc =
+		    up > FED_UP_MARGIN_S && up <= UINT32_MAX ? (uint32_t)up - FED_UP_MARGIN_S : 0;
+	}
 	return ERR_OK;
 }
 
@@ -176,18 +187,190 @@ static void flush_outbox(struct fed *f)
 	f->n_out = 0;
 }
 
-void fed_member_saved(struct fed *f, const struct room_member *mb)
+/* ---- members: roles with versions ---- */
+
+/*
+ * A member's role as last changed anywhere, with its version: kept in the
+ * room's settings (key "fed.role." and 48 hex digits of the canonical key,
+ * value "<ver> <perms> <site> <removed> <key hex>") so a restart keeps it.
+ * removed: a tombstone (a record with an older role version does not bring
+ * the member back).
+ */
+struct role {
+	uint32_t ver;
+	uint8_t perms;
+	bool removed;
+	char site[FED_SITE_MAX + 1];
+	uint8_t pub[CRYPTO_PUB_SIZE];
+};
+
+#define ROLE_KEY "fed.role."
+
+static void role_key(const uint8_t pub[CRYPTO_PUB_SIZE], char key[STORE_SETTING_KEY_MAX + 1])
+{
+	uint8_t k[CRYPTO_PUB_SIZE];
+	ident_key_canonical(k, pub);
+	snprintf(key, STORE_SETTING_KEY_MAX + 1, "%s", ROLE_KEY);
+	hex_encode(key + sizeof(ROLE_KEY) - 1, 48 + 1, k, 24);
+}
+
+static bool role_parse(const char *v, struct role *ro)
+{
+	unsigned long ver, perms, removed;
+	char hex[2 * CRYPTO_PUB_SIZE + 1];
+	memset(ro, 0, sizeof(*ro));
+	if (sscanf(v, "%lu %lu %32s %lu %64s", &ver, &perms, ro->site, &removed, hex) != 5 ||
+	    ver > UINT32_MAX || perms > 255 || removed > 1 || !fed_site_valid(ro->site) ||
+	    hex_decode(ro->pub, sizeof(ro->pub), hex, strlen(hex)) != CRYPTO_PUB_SIZE) {
+		memset(ro, 0, sizeof(*ro));
+		return false;
+	}
+	ro->ver = (uint32_t)ver;
+	ro->perms = (uint8_t)perms;
+	ro->removed = removed;
+	return true;
+}
+
+static bool role_get(struct fed *f, const uint8_t pub[CRYPTO_PUB_SIZE], struct role *ro)
+{
+	char key[STORE_SETTING_KEY_MAX + 1], v[STORE_SETTING_VALUE_MAX + 1];
+	role_key(pub, key);
+	if (store_setting_get(f->room->store, f->room->store_id, key, NULL, v, sizeof(v)) !=
+	        ERR_OK ||
+	    !role_parse(v, ro) || !ident_key_same(ro->pub, pub)) {
+		memset(ro, 0, sizeof(*ro));
+		return false;
+	}
+	return true;
+}
+
+static void role_put(struct fed *f, const uint8_t pub[CRYPTO_PUB_SIZE], const struct role *ro)
+{
+	char key[STORE_SETTING_KEY_MAX + 1], v[STORE_SETTING_VALUE_MAX + 1];
+	char hex[2 * CRYPTO_PUB_SIZE + 1];
+	role_key(pub, key);
+	hex_encode(hex, sizeof(hex), pub, CRYPTO_PUB_SIZE);
+	snprintf(v, sizeof(v), "%u %u %s %d %s", ro->ver, ro->perms, ro->site, ro->removed, hex);
+	if (store_setting_set(f->room->store, f->room->store_id, key, v) != ERR_OK)
+		f->stats.dropped_store++;
+}
+
+/* > 0 if a is the newer version: the later change, on a tie the greater site */
+static int role_cmp(const struct role *a, const struct role *b)
+{
+	if (a->ver != b->ver)
+		return a->ver > b->ver ? 1 : -1;
+	return strcmp(a->site, b->site);
+}
+
+/* A role change made here: a version newer than any known for the member. */
+static void role_local(struct fed *f, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_t perms,
+                       bool removed, struct role *ro)
+{
+	struct role old;
+	bool have = role_get(f, pub, &old);
+	uint32_t rtc = room_rtc(f->room);
+	ro->ver = have && old.ver >= rtc ? old.ver + 1 : rtc;
+	ro->perms = perms;
+	ro->removed = removed;
+	snprintf(ro->site, sizeof(ro->site), "%s", f->site);
+	role_put(f, pub, ro);
+}
+
+/* A member's record (mb NULL: a tombstone) with its role's version. */
+static void send_member(struct fed *f, const uint8_t pub[CRYPTO_PUB_SIZE], const struct role *ro,
+                        const struct room_member *mb)
 {
 	struct fed_msg m;
 	memset(&m, 0, sizeof(m));
 	m.kind = FED_MEMBER;
-	memcpy(m.u.member.pub, mb->pub, CRYPTO_PUB_SIZE);
-	m.u.member.perms = mb->perms;
-	m.u.member.sync_since = mb->sync_since;
-	m.u.member.last_ts = mb->last_ts;
-	m.u.member.heard_ts = mb->last_activity;
+	memcpy(m.u.member.pub, pub, CRYPTO_PUB_SIZE);
+	m.u.member.perms = mb ? mb->perms : 0;
+	m.u.member.removed = !mb;
+	if (mb) {
+		m.u.member.sync_since = mb->sync_since;
+		m.u.member.last_ts = mb->last_ts;
+		m.u.member.heard_ts = mb->last_activity;
+	}
 	memcpy(m.u.member.heard, f->site, sizeof(m.u.member.heard));
+	m.u.member.role_ver = ro->ver;
+	memcpy(m.u.member.role_site, ro->site, sizeof(m.u.member.role_site));
 	send_msg(f, &m);
+}
+
+void fed_member_saved(struct fed *f, const struct room_member *mb)
+{
+	struct role ro;
+	/* a role other than the one last versioned was set here (a login, setperm) */
+	if (!role_get(f, mb->pub, &ro) || ro.removed || ro.perms != mb->perms)
+		role_local(f, mb->pub, mb->perms, false, &ro);
+	send_member(f, mb->pub, &ro, mb);
+}
+
+void fed_member_removed(struct fed *f, const uint8_t pub[CRYPTO_PUB_SIZE])
+{
+	struct role ro;
+	role_local(f, pub, 0, true, &ro);
+	send_member(f, pub, &ro, NULL);
+}
+
+/* What another site knows of a member: the role by its version (a removal
+ * too), the rest merged (room_member_merge). */
+static void on_member(struct fed *f, const struct fed_msg *m)
+{
+	struct room *r = f->room;
+	const struct fed_member *mb = &m->u.member;
+	struct role theirs = {.ver = mb->role_ver, .perms = mb->perms, .removed = mb->removed},
+	            ours;
+	memcpy(theirs.site, mb->role_site, sizeof(theirs.site));
+	bool have = role_get(f, mb->pub, &ours);
+	bool newer = !have || role_cmp(&theirs, &ours) > 0;
+	struct room_member *lm = room_member_find(r, mb->pub);
+
+	if (mb->removed) { /* removed there */
+		if (!newer)
+			return;
+		role_put(f, mb->pub, &theirs);
+		if (lm)
+			room_member_remove(r, lm);
+		else
+			(void)store_member_delete(r->store, r->store_id, mb->pub);
+		f->stats.members_removed++;
+		return;
+	}
+	if (!newer && ours.removed) {
+		f->stats.members_stale++; /* removed after that record was made */
+		return;
+	}
+	uint8_t perms = newer ? mb->perms : lm ? lm->perms : ours.perms;
+	if (newer)
+		role_put(f, mb->pub, &theirs);
+	if (room_member_merge(r, mb->pub, perms, mb->sync_since, mb->last_ts, mb->heard_ts,
+	                      strcmp(mb->heard, f->site) == 0) != ERR_OK) {
+		f->stats.dropped_store++;
+		return;
+	}
+	f->stats.members_applied++;
+}
+
+struct role_resend {
+	struct fed *f;
+	uint32_t since;
+};
+
+/* Our own role changes since the link went down (all of them after a start):
+ * what send_msg dropped while it was down. */
+static int role_resend_cb(void *ctx, const char *key, const char *value)
+{
+	struct role_resend *c = ctx;
+	struct role ro;
+	if (strncmp(key, ROLE_KEY, sizeof(ROLE_KEY) - 1) != 0 || !role_parse(value, &ro) ||
+	    strcmp(ro.site, c->f->site) != 0 || ro.ver < c->since)
+		return 0;
+	struct room_member *lm = room_member_find(c->f->room, ro.pub);
+	if (ro.removed || lm)
+		send_member(c->f, ro.pub, &ro, ro.removed ? NULL : lm);
+	return 0;
 }
 
 void fed_ban_changed(struct fed *f, const uint8_t pub[32], bool banned, uint32_t when)
@@ -216,49 +399,103 @@ void fed_post_deleting(struct fed *f, int64_t id)
 
 /* ---- hellos and resync ---- */
 
-struct hw_ctx {
-	struct fed_hello *h;
+/* A site's high-water marks, sorted by origin name (a hello's pages). */
+struct mark {
+	char site[FED_SITE_MAX + 1];
+	uint64_t hw;
 };
 
-static int hw_cb(void *ctx, const char *origin, uint64_t hw)
+struct marks {
+	struct mark *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static int marks_add(void *ctx, const char *origin, uint64_t hw)
 {
-	struct hw_ctx *c = ctx;
-	if (c->h->n >= FED_HELLO_MAX)
-		return 1;
-	snprintf(c->h->hw[c->h->n].site, sizeof(c->h->hw[0].site), "%s", origin);
-	c->h->hw[c->h->n].hw = hw;
-	c->h->n++;
+	struct marks *ms = ctx;
+	if (!fed_site_valid(origin))
+		return 0; /* not a name a hello can carry */
+	if (ms->n == ms->cap) {
+		size_t cap = ms->cap ? 2 * ms->cap : 64;
+		struct mark *v = realloc(ms->v, cap * sizeof(*v));
+		if (!v) {
+			ms->oom = true;
+			return 1;
+		}
+		ms->v = v;
+		ms->cap = cap;
+	}
+	snprintf(ms->v[ms->n].site, sizeof(ms->v[0].site), "%s", origin);
+	ms->v[ms->n++].hw = hw;
 	return 0;
 }
 
-/* Our high-water marks: our own posts first, then every origin received. */
-static int our_marks(struct fed *f, struct fed_hello *h)
+static int cmp_mark(const void *a, const void *b)
 {
-	uint64_t own = 0;
-	struct hw_ctx c = {h};
-	h->n = 0;
-	int rc = store_fed_hw(f->room->store, f->room->store_id, "", &own);
-	if (rc)
-		return rc;
-	snprintf(h->hw[0].site, sizeof(h->hw[0].site), "%s", f->site);
-	h->hw[0].hw = own;
-	h->n = 1;
-	rc = store_fed_hw_list(f->room->store, f->room->store_id, hw_cb, &c);
-	return rc < 0 ? rc : ERR_OK;
+	return strcmp(((const struct mark *)a)->site, ((const struct mark *)b)->site);
 }
 
+/* Our high-water marks: our own posts and every origin received, by name;
+ * free ms->v after. */
+static int our_marks(struct fed *f, struct marks *ms)
+{
+	uint64_t own = 0;
+	memset(ms, 0, sizeof(*ms));
+	int rc = store_fed_hw(f->room->store, f->room->store_id, "", &own);
+	if (!rc)
+		(void)marks_add(ms, f->site, own);
+	if (!rc && !ms->oom)
+		rc = store_fed_hw_list(f->room->store, f->room->store_id, marks_add, ms);
+	if (rc < 0 || ms->oom) {
+		free(ms->v);
+		memset(ms, 0, sizeof(*ms));
+		return rc < 0 ? rc : ERR_NOMEM;
+	}
+	qsort(ms->v, ms->n, sizeof(ms->v[0]), cmp_mark);
+	return ERR_OK;
+}
+
+static uint64_t marks_find(const struct marks *ms, const char *site)
+{
+	struct mark key;
+	snprintf(key.site, sizeof(key.site), "%s", site);
+	const struct mark *m = bsearch(&key, ms->v, ms->n, sizeof(key), cmp_mark);
+	return m ? m->hw : 0;
+}
+
+/* Our marks in pages of FED_HELLO_MAX origins; only the first asks for answers. */
 static void send_hello(struct fed *f, bool answer)
 {
+	struct marks ms;
 	struct fed_msg m;
-	memset(&m, 0, sizeof(m));
-	m.kind = FED_HELLO;
-	if (our_marks(f, &m.u.hello))
+	size_t i = 0;
+	if (our_marks(f, &ms))
 		return;
-	m.u.hello.flags = answer ? FED_HELLO_ANSWER : 0;
-	send_msg(f, &m);
-	f->stats.hellos_sent++;
+	do {
+		struct fed_hello *h = &m.u.hello;
+		memset(&m, 0, sizeof(m));
+		m.kind = FED_HELLO;
+		if (i)
+			memcpy(h->after, ms.v[i - 1].site, sizeof(h->after));
+		for (; h->n < FED_HELLO_MAX && i < ms.n; i++, h->n++) {
+			memcpy(h->hw[h->n].site, ms.v[i].site, sizeof(h->hw[0].site));
+			h->hw[h->n].hw = ms.v[i].hw;
+		}
+		h->flags = (answer && !h->after[0] ? FED_HELLO_ANSWER : 0) |
+		           (i < ms.n ? FED_HELLO_MORE : 0);
+		send_msg(f, &m);
+		f->stats.hellos_sent++;
+	} while (i < ms.n);
+	free(ms.v);
 	f->next_hello_ms = f->now_ms + FED_HELLO_MS;
 	f->hello_due_ms = 0;
+	if (f->up) { /* the link was up until now at least */
+		char v[16];
+		snprintf(v, sizeof(v), "%u", room_rtc(f->room));
+		if (store_setting_set(f->room->store, f->room->store_id, "fed.up_rtc", v))
+			f->stats.dropped_store++;
+	}
 }
 
 static uint64_t hello_mark(const struct fed_hello *h, const char *site)
@@ -267,6 +504,14 @@ static uint64_t hello_mark(const struct fed_hello *h, const char *site)
 		if (strcmp(h->hw[i].site, site) == 0)
 			return h->hw[i].hw;
 	return 0;
+}
+
+/* Whether origin falls in the range a hello page covers. */
+static bool in_page(const struct fed_hello *h, const char *origin)
+{
+	if (h->after[0] && strcmp(origin, h->after) <= 0)
+		return false;
+	return !(h->flags & FED_HELLO_MORE) || strcmp(origin, h->hw[h->n - 1].site) <= 0;
 }
 
 struct resend_ctx {
@@ -285,24 +530,33 @@ static int resend_cb(void *ctx, const struct store_post *p)
 	return 0;
 }
 
+static void hello_soon(struct fed *f, uint64_t at)
+{
+	if (!f->hello_due_ms || at < f->hello_due_ms)
+		f->hello_due_ms = at;
+}
+
 static void on_hello(struct fed *f, const struct fed_msg *msg)
 {
 	const struct fed_hello *h = &msg->u.hello;
-	struct fed_hello ours;
+	struct marks ours;
 	bool behind = false;
 	unsigned sent = 0;
 
 	f->stats.hellos_rx++;
 	if (our_marks(f, &ours))
 		return;
-	/* what the peer lacks, from our store (also other origins' posts: a
-	 * site started empty gets the whole history from whoever has it) */
-	for (unsigned i = 0; i < ours.n && sent < FED_RESYNC_BATCH; i++) {
-		uint64_t theirs = hello_mark(h, ours.hw[i].site);
-		if (ours.hw[i].hw <= theirs)
+	/* what the peer lacks of the origins this page covers, from our store
+	 * (also other origins' posts: a site started empty gets the whole
+	 * history from whoever has it) */
+	for (size_t i = 0; i < ours.n && sent < FED_RESYNC_BATCH; i++) {
+		if (!in_page(h, ours.v[i].site))
+			continue;
+		uint64_t theirs = hello_mark(h, ours.v[i].site);
+		if (ours.v[i].hw <= theirs)
 			continue;
 		struct resend_ctx c = {f, 0};
-		const char *origin = i == 0 ? "" : ours.hw[i].site;
+		const char *origin = strcmp(ours.v[i].site, f->site) == 0 ? "" : ours.v[i].site;
 		(void)store_fed_after(f->room->store, f->room->store_id, origin, theirs,
 		                      FED_RESYNC_BATCH - sent, resend_cb, &c);
 		sent += c.sent;
@@ -311,15 +565,16 @@ static void on_hello(struct fed *f, const struct fed_msg *msg)
 	for (unsigned i = 0; i < h->n; i++) {
 		if (strcmp(h->hw[i].site, f->site) == 0)
 			continue;
-		if (h->hw[i].hw > hello_mark(&ours, h->hw[i].site))
+		if (h->hw[i].hw > marks_find(&ours, h->hw[i].site))
 			behind = true;
 	}
+	free(ours.v);
 	if (!behind)
 		f->last_sync_ms = f->now_ms;
-	else if (!f->hello_due_ms)
-		f->hello_due_ms = f->now_ms + FED_HELLO_MIN_MS;
+	else
+		hello_soon(f, f->now_ms + FED_HELLO_MIN_MS);
 	if (sent >= FED_RESYNC_BATCH || (h->flags & FED_HELLO_ANSWER))
-		send_hello(f, false); /* the asker sees there is more, asks again */
+		hello_soon(f, f->now_ms); /* the asker sees there is more, asks again */
 }
 
 /* ---- receiving ---- */
@@ -391,16 +646,7 @@ void fed_receive(struct fed *f, const uint8_t *payload, size_t len, uint64_t now
 			f->stats.posts_applied++;
 		return;
 	}
-	case FED_MEMBER: {
-		const struct fed_member *mb = &m.u.member;
-		if (room_member_merge(r, mb->pub, mb->perms, mb->sync_since, mb->last_ts,
-		                      mb->heard_ts, strcmp(mb->heard, f->site) == 0) != ERR_OK) {
-			f->stats.dropped_store++;
-			return;
-		}
-		f->stats.members_applied++;
-		return;
-	}
+	case FED_MEMBER: on_member(f, &m); return;
 	case FED_HELLO: on_hello(f, &m); return;
 	case FED_SETTINGS: on_settings(f, &m); return;
 	case FED_BAN: {
@@ -437,8 +683,12 @@ void fed_set_up(struct fed *f, bool up, uint64_t now_ms, uint64_t wall_ms)
 	f->up = up;
 	log_info(SUB, "broker %s", up ? "connected" : "lost");
 	if (up) {
+		struct role_resend c = {f, f->down_rtc};
 		send_hello(f, true);
 		publish_settings(f); /* retained: also for sites that come later */
+		(void)store_setting_list(f->room->store, f->room->store_id, role_resend_cb, &c);
+	} else {
+		f->down_rtc = room_rtc(f->room);
 	}
 }
 
@@ -495,18 +745,19 @@ size_t fed_status_json(const struct fed *f, char *out, size_t cap)
 {
 	long long sync_ago =
 	    f->last_sync_ms ? (long long)((f->now_ms - f->last_sync_ms) / 1000) : -1;
-	int n =
-	    snprintf(out, cap,
-	             "{\"site\":\"%s\",\"connected\":%s,\"peers\":%u,\"lag_ms_p50\":%u,"
-	             "\"lag_ms_p99\":%u,\"queued\":%u,\"last_sync_s_ago\":%lld,"
-	             "\"published\":%u,\"publish_failed\":%u,\"applied\":%u,\"duplicates\":%u,"
-	             "\"members_applied\":%u,\"resync_sent\":%u,\"dropped_garbage\":%u,"
-	             "\"dropped_wrong_room\":%u,\"dropped_bad_sig\":%u,\"dropped_store\":%u}",
-	             f->site, f->up ? "true" : "false", fed_peers_live(f), fed_lag_pct(f, 50),
-	             fed_lag_pct(f, 99), f->queued, sync_ago, f->stats.published,
-	             f->stats.publish_failed, f->stats.posts_applied, f->stats.posts_dup,
-	             f->stats.members_applied, f->stats.resync_posts_sent, f->stats.dropped_garbage,
-	             f->stats.dropped_wrong_room, f->stats.dropped_bad_sig, f->stats.dropped_store);
+	int n = snprintf(
+	    out, cap,
+	    "{\"site\":\"%s\",\"connected\":%s,\"peers\":%u,\"lag_ms_p50\":%u,"
+	    "\"lag_ms_p99\":%u,\"queued\":%u,\"last_sync_s_ago\":%lld,"
+	    "\"published\":%u,\"publish_failed\":%u,\"applied\":%u,\"duplicates\":%u,"
+	    "\"members_applied\":%u,\"members_removed\":%u,\"resync_sent\":%u,\"dropped_garbage\":%"
+	    "u,"
+	    "\"dropped_wrong_room\":%u,\"dropped_bad_sig\":%u,\"dropped_store\":%u}",
+	    f->site, f->up ? "true" : "false", fed_peers_live(f), fed_lag_pct(f, 50),
+	    fed_lag_pct(f, 99), f->queued, sync_ago, f->stats.published, f->stats.publish_failed,
+	    f->stats.posts_applied, f->stats.posts_dup, f->stats.members_applied,
+	    f->stats.members_removed, f->stats.resync_posts_sent, f->stats.dropped_garbage,
+	    f->stats.dropped_wrong_room, f->stats.dropped_bad_sig, f->stats.dropped_store);
 	if (n < 0)
 		n = 0;
 	return (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;

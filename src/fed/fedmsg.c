@@ -58,6 +58,20 @@ static int get_site(struct rbuf *r, char out[FED_SITE_MAX + 1])
 	return !memchr(out, 0, n) && fed_site_valid(out) ? ERR_OK : ERR_FORMAT;
 }
 
+/* A hello page's origins ascend, all above `after`; a page with more after
+ * it is not empty (its last origin bounds it). */
+static int hello_ok(const struct fed_hello *h)
+{
+	if (h->n > FED_HELLO_MAX || ((h->flags & FED_HELLO_MORE) && h->n == 0))
+		return 0;
+	if (h->after[0] && !fed_site_valid(h->after))
+		return 0;
+	for (unsigned i = 0; i < h->n; i++)
+		if (strcmp(h->hw[i].site, i ? h->hw[i - 1].site : h->after) <= 0)
+			return 0;
+	return 1;
+}
+
 static int text_ok(const char *t, size_t n)
 {
 	return n <= FED_TEXT_MAX && memchr(t, 0, n) == NULL && utf8_valid_prefix_len(t, n, n) == n;
@@ -104,6 +118,103 @@ int fed_settings_open(struct fed_msg *m, const struct ident *id)
 	return pass_ok(st->admin, al) && pass_ok(st->guest, gl) ? ERR_OK : ERR_FORMAT;
 }
 
+static int encode_settings(struct wbuf *w, const struct fed_msg *m, const struct ident *id)
+{
+	const struct fed_settings *st = &m->u.set;
+	size_t nl = strnlen(st->name, FED_NAME_MAX + 1), al = strnlen(st->admin, FED_PASS_MAX + 1),
+	       gl = strnlen(st->guest, FED_PASS_MAX + 1);
+	uint8_t key[32], nonce[24], both[2 * FED_PASS_MAX];
+	if (nl > FED_NAME_MAX || !text_ok(st->name, nl) || !pass_ok(st->admin, al) ||
+	    !pass_ok(st->guest, gl) || st->allow_read_only > 1)
+		return ERR_INVAL;
+	settings_key(id->prv, key);
+	settings_nonce(m->site, st->version, nonce);
+	wbuf_put_le32(w, st->version);
+	wbuf_put_u8(w, (uint8_t)nl);
+	wbuf_put_bytes(w, st->name, nl);
+	wbuf_put_u8(w, st->allow_read_only);
+	wbuf_put_bytes(w, nonce, 24);
+	/* one keystream over both: admin, then guest */
+	memcpy(both, st->admin, al);
+	memcpy(both + al, st->guest, gl);
+	stream_xor(both, al + gl, nonce, key);
+	wbuf_put_u8(w, (uint8_t)al);
+	wbuf_put_bytes(w, both, al);
+	wbuf_put_u8(w, (uint8_t)gl);
+	wbuf_put_bytes(w, both + al, gl);
+	crypto_wipe(both, sizeof(both));
+	crypto_wipe(key, sizeof(key));
+	return ERR_OK;
+}
+
+static int encode_body(struct wbuf *w, const struct fed_msg *m, const struct ident *id)
+{
+	int rc = ERR_OK;
+
+	switch (m->kind) {
+	case FED_POST: {
+		const struct fed_post *p = &m->u.post;
+		if (!text_ok(p->text, p->text_len) || p->seq == 0)
+			return ERR_INVAL;
+		rc = put_site(w, p->origin);
+		put_le64(w, p->seq);
+		wbuf_put_le32(w, p->origin_ts);
+		wbuf_put_le32(w, p->sender_ts);
+		wbuf_put_bytes(w, p->author, CRYPTO_PUB_SIZE);
+		wbuf_put_u8(w, p->text_len);
+		wbuf_put_bytes(w, p->text, p->text_len);
+		break;
+	}
+	case FED_MEMBER: {
+		const struct fed_member *mb = &m->u.member;
+		wbuf_put_bytes(w, mb->pub, CRYPTO_PUB_SIZE);
+		wbuf_put_u8(w, mb->perms);
+		wbuf_put_le32(w, mb->sync_since);
+		wbuf_put_le32(w, mb->last_ts);
+		wbuf_put_le32(w, mb->heard_ts);
+		rc = put_site(w, mb->heard);
+		wbuf_put_le32(w, mb->role_ver);
+		if (!rc)
+			rc = put_site(w, mb->role_site);
+		if (mb->removed > 1)
+			return ERR_INVAL;
+		wbuf_put_u8(w, mb->removed);
+		break;
+	}
+	case FED_HELLO: {
+		const struct fed_hello *h = &m->u.hello;
+		if (!hello_ok(h))
+			return ERR_INVAL;
+		wbuf_put_u8(w, h->flags);
+		if (h->after[0]) {
+			rc = put_site(w, h->after);
+		} else {
+			wbuf_put_u8(w, 0);
+		}
+		wbuf_put_u8(w, h->n);
+		for (unsigned i = 0; i < h->n && !rc; i++) {
+			rc = put_site(w, h->hw[i].site);
+			put_le64(w, h->hw[i].hw);
+		}
+		break;
+	}
+	case FED_BAN:
+		wbuf_put_bytes(w, m->u.ban.pub, CRYPTO_PUB_SIZE);
+		wbuf_put_u8(w, m->u.ban.banned ? 1 : 0);
+		wbuf_put_le32(w, m->u.ban.when);
+		break;
+	case FED_DELETE:
+		if (m->u.del.seq == 0)
+			return ERR_INVAL;
+		rc = put_site(w, m->u.del.origin);
+		put_le64(w, m->u.del.seq);
+		break;
+	case FED_SETTINGS: return encode_settings(w, m, id);
+	default: return ERR_INVAL;
+	}
+	return rc;
+}
+
 int fed_encode(const struct fed_msg *m, const struct ident *id, uint8_t *out, size_t cap,
                size_t *len)
 {
@@ -117,83 +228,7 @@ int fed_encode(const struct fed_msg *m, const struct ident *id, uint8_t *out, si
 	if (put_site(&w, m->site))
 		return ERR_INVAL;
 	put_le64(&w, m->sent_ms);
-	switch (m->kind) {
-	case FED_POST: {
-		const struct fed_post *p = &m->u.post;
-		if (!text_ok(p->text, p->text_len) || p->seq == 0)
-			return ERR_INVAL;
-		rc = put_site(&w, p->origin);
-		put_le64(&w, p->seq);
-		wbuf_put_le32(&w, p->origin_ts);
-		wbuf_put_le32(&w, p->sender_ts);
-		wbuf_put_bytes(&w, p->author, CRYPTO_PUB_SIZE);
-		wbuf_put_u8(&w, p->text_len);
-		wbuf_put_bytes(&w, p->text, p->text_len);
-		break;
-	}
-	case FED_MEMBER: {
-		const struct fed_member *mb = &m->u.member;
-		wbuf_put_bytes(&w, mb->pub, CRYPTO_PUB_SIZE);
-		wbuf_put_u8(&w, mb->perms);
-		wbuf_put_le32(&w, mb->sync_since);
-		wbuf_put_le32(&w, mb->last_ts);
-		wbuf_put_le32(&w, mb->heard_ts);
-		rc = put_site(&w, mb->heard);
-		break;
-	}
-	case FED_HELLO: {
-		const struct fed_hello *h = &m->u.hello;
-		if (h->n > FED_HELLO_MAX)
-			return ERR_INVAL;
-		wbuf_put_u8(&w, h->flags);
-		wbuf_put_u8(&w, h->n);
-		for (unsigned i = 0; i < h->n && !rc; i++) {
-			rc = put_site(&w, h->hw[i].site);
-			put_le64(&w, h->hw[i].hw);
-		}
-		break;
-	}
-	case FED_BAN:
-		wbuf_put_bytes(&w, m->u.ban.pub, CRYPTO_PUB_SIZE);
-		wbuf_put_u8(&w, m->u.ban.banned ? 1 : 0);
-		wbuf_put_le32(&w, m->u.ban.when);
-		break;
-	case FED_DELETE:
-		if (m->u.del.seq == 0)
-			return ERR_INVAL;
-		rc = put_site(&w, m->u.del.origin);
-		put_le64(&w, m->u.del.seq);
-		break;
-	case FED_SETTINGS: {
-		const struct fed_settings *st = &m->u.set;
-		size_t nl = strnlen(st->name, FED_NAME_MAX + 1),
-		       al = strnlen(st->admin, FED_PASS_MAX + 1),
-		       gl = strnlen(st->guest, FED_PASS_MAX + 1);
-		uint8_t key[32], nonce[24], both[2 * FED_PASS_MAX];
-		if (nl > FED_NAME_MAX || !text_ok(st->name, nl) || !pass_ok(st->admin, al) ||
-		    !pass_ok(st->guest, gl) || st->allow_read_only > 1)
-			return ERR_INVAL;
-		settings_key(id->prv, key);
-		settings_nonce(m->site, st->version, nonce);
-		wbuf_put_le32(&w, st->version);
-		wbuf_put_u8(&w, (uint8_t)nl);
-		wbuf_put_bytes(&w, st->name, nl);
-		wbuf_put_u8(&w, st->allow_read_only);
-		wbuf_put_bytes(&w, nonce, 24);
-		/* one keystream over both: admin, then guest */
-		memcpy(both, st->admin, al);
-		memcpy(both + al, st->guest, gl);
-		stream_xor(both, al + gl, nonce, key);
-		wbuf_put_u8(&w, (uint8_t)al);
-		wbuf_put_bytes(&w, both, al);
-		wbuf_put_u8(&w, (uint8_t)gl);
-		wbuf_put_bytes(&w, both + al, gl);
-		crypto_wipe(both, sizeof(both));
-		crypto_wipe(key, sizeof(key));
-		break;
-	}
-	default: return ERR_INVAL;
-	}
+	rc = encode_body(&w, m, id);
 	if (rc)
 		return rc;
 	if (w.err || w.cap - w.len < CRYPTO_SIG_SIZE)
@@ -222,18 +257,25 @@ static int decode_body(struct rbuf *r, struct fed_msg *m)
 		struct fed_member *mb = &m->u.member;
 		if (rbuf_get_bytes(r, mb->pub, CRYPTO_PUB_SIZE) || rbuf_get_u8(r, &mb->perms) ||
 		    rbuf_get_le32(r, &mb->sync_since) || rbuf_get_le32(r, &mb->last_ts) ||
-		    rbuf_get_le32(r, &mb->heard_ts) || get_site(r, mb->heard))
+		    rbuf_get_le32(r, &mb->heard_ts) || get_site(r, mb->heard) ||
+		    rbuf_get_le32(r, &mb->role_ver) || get_site(r, mb->role_site) ||
+		    rbuf_get_u8(r, &mb->removed) || mb->removed > 1)
 			return ERR_FORMAT;
 		return ERR_OK;
 	}
 	case FED_HELLO: {
 		struct fed_hello *h = &m->u.hello;
-		if (rbuf_get_u8(r, &h->flags) || rbuf_get_u8(r, &h->n) || h->n > FED_HELLO_MAX)
+		uint8_t al;
+		if (rbuf_get_u8(r, &h->flags) || h->flags > (FED_HELLO_ANSWER | FED_HELLO_MORE))
+			return ERR_FORMAT;
+		struct rbuf peek = *r;
+		if (rbuf_get_u8(&peek, &al) || (al ? get_site(r, h->after) : rbuf_skip(r, 1)) ||
+		    rbuf_get_u8(r, &h->n) || h->n > FED_HELLO_MAX)
 			return ERR_FORMAT;
 		for (unsigned i = 0; i < h->n; i++)
 			if (get_site(r, h->hw[i].site) || get_le64(r, &h->hw[i].hw))
 				return ERR_FORMAT;
-		return ERR_OK;
+		return hello_ok(h) ? ERR_OK : ERR_FORMAT;
 	}
 	case FED_BAN:
 		if (rbuf_get_bytes(r, m->u.ban.pub, CRYPTO_PUB_SIZE) ||

@@ -12,8 +12,15 @@
  *   FED_POST:   origin_len u8 | origin | seq u64 | origin_ts u32 |
  *               sender_ts u32 | author[32] | text_len u8 | text
  *   FED_MEMBER: pub[32] | perms u8 | sync_since u32 | last_ts u32 |
- *               heard_ts u32 | heard_len u8 | heard site
- *   FED_HELLO:  flags u8 | n u8 | n x (site_len u8 | site | hw u64)
+ *               heard_ts u32 | heard_len u8 | heard site |
+ *               role_ver u32 | role_len u8 | role site | removed u8
+ *               (removed 1: the member was removed, a tombstone)
+ *   FED_HELLO:  flags u8 | after_len u8 | after | n u8 |
+ *               n x (site_len u8 | site | hw u64)
+ *               (one page: the origins named above `after` ("" = from the
+ *               first), in ascending order; without FED_HELLO_MORE the page
+ *               covers every origin above `after`, with it only those up to
+ *               its last one: an origin of that range not listed has none)
  *   FED_BAN:    pub[32] | banned u8 | when u32
  *   FED_DELETE: origin_len u8 | origin | seq u64
  *   FED_SETTINGS: version u32 | name_len u8 | name | allow_read_only u8 |
@@ -53,7 +60,10 @@ enum fed_kind {
 /* fed_decode's verdicts beside ERR_OK: what a dropped message is counted as */
 enum fed_verdict { FED_OK = 0, FED_GARBAGE = 1, FED_WRONG_ROOM = 2, FED_BAD_SIG = 3 };
 
-enum { FED_HELLO_ANSWER = 1 }; /* hello flag: peers, answer with your own hello */
+enum {
+	FED_HELLO_ANSWER = 1, /* hello flag: peers, answer with your own hello */
+	FED_HELLO_MORE = 2    /* more pages of this hello follow */
+};
 
 struct fed_post {
 	char origin[FED_SITE_MAX + 1];
@@ -69,10 +79,16 @@ struct fed_member {
 	uint8_t perms;
 	uint32_t sync_since, last_ts, heard_ts;
 	char heard[FED_SITE_MAX + 1]; /* the site that heard it last, at heard_ts */
+	/* the version of the role (perms): the RTC of the change and the site
+	 * that made it; the greater (role_ver, role_site) wins everywhere */
+	uint32_t role_ver;
+	char role_site[FED_SITE_MAX + 1];
+	uint8_t removed; /* 1: removed at role_ver (a tombstone; the rest is zero) */
 };
 
 struct fed_hello {
 	uint8_t flags;
+	char after[FED_SITE_MAX + 1]; /* the page starts above this origin ("" = first) */
 	uint8_t n;
 	struct {
 		char site[FED_SITE_MAX + 1];

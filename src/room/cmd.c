@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "room/cmd.h"
+#include "room/cmd_int.h"
 #include "room/regions.h"
 #include "room/room.h"
 #include "room/settings.h"
@@ -19,18 +20,6 @@
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/num.h"
-
-struct cmd_ctx {
-	struct room *r;
-	const char *line; /* the whole command, tag removed */
-	const char *args; /* text after the command name, spaces skipped */
-	uint32_t sender_ts;
-	enum cmd_origin origin;
-	char *reply;
-	size_t cap;
-};
-
-#define REPLY(c, ...) snprintf((c)->reply, (c)->cap, __VA_ARGS__)
 
 static void format_clock(char *out, size_t cap, uint32_t t)
 {
@@ -340,6 +329,31 @@ static void dutycycle_text(char *out, size_t cap, double af)
 	snprintf(out, cap, "%d.%d%%", i, (int)((dc - (float)i) * 10.0f + 0.5f));
 }
 
+/* Keys get answers with a fixed text (the firmware's, for what Linux has not). */
+static const char *get_fixed(const char *key)
+{
+	static const struct {
+		const char *key, *reply;
+	} fixed[] = {
+	    {"role", "> room_server"},
+	    {"radio.rxgain", "> off"},
+	    {"radio.fem.rxgain", "Error: unsupported"},
+	    {"radio.fem.txgain", "Error: unsupported"},
+	    {"bootloader.ver", "Error: unsupported"},
+	    {"adc.multiplier", "Error: unsupported"},
+	    {"bridge.type", "> none"},
+	    {"pwrmgt.support", "> unsupported"},
+	    {"pwrmgt.source", "ERROR: Power management not supported"},
+	    {"pwrmgt.bootreason", "ERROR: Power management not supported"},
+	    {"pwrmgt.bootmv", "ERROR: Power management not supported"},
+	    {"extra.sf", "No extra SF configured"},
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(key, fixed[i].key) == 0)
+			return fixed[i].reply;
+	return NULL;
+}
+
 static void c_get(struct cmd_ctx *c)
 {
 	struct room *r = c->r;
@@ -347,6 +361,7 @@ static void c_get(struct cmd_ctx *c)
 	const struct room_node *nd = r->node;
 	char v[STORE_SETTING_VALUE_MAX], hex[129], a[24];
 	char key[64];
+	const char *fixed;
 	size_t kl = strlen(c->args);
 
 	while (kl && c->args[kl - 1] == ' ')
@@ -364,8 +379,8 @@ static void c_get(struct cmd_ctx *c)
 	} else if (IS("public.key")) {
 		hex_encode_upper(hex, sizeof(hex), r->ep.id.pub, 32);
 		REPLY(c, "> %s", hex);
-	} else if (IS("role")) {
-		REPLY(c, "> room_server");
+	} else if ((fixed = get_fixed(key)) != NULL) {
+		REPLY(c, "%s", fixed);
 	} else if (IS("repeat")) {
 		REPLY(c, "> %s", mc->repeat ? "on" : "off");
 	} else if (IS("radio")) {
@@ -403,19 +418,6 @@ static void c_get(struct cmd_ctx *c)
 			if (*p == '\n')
 				*p = '|';
 		REPLY(c, "> %s", v);
-	} else if (IS("radio.rxgain")) {
-		REPLY(c, "> off");
-	} else if (IS("radio.fem.rxgain") || IS("radio.fem.txgain") || IS("bootloader.ver") ||
-	           IS("adc.multiplier")) {
-		REPLY(c, "Error: unsupported");
-	} else if (IS("bridge.type")) {
-		REPLY(c, "> none");
-	} else if (IS("pwrmgt.support")) {
-		REPLY(c, "> unsupported");
-	} else if (IS("pwrmgt.source") || IS("pwrmgt.bootreason") || IS("pwrmgt.bootmv")) {
-		REPLY(c, "ERROR: Power management not supported");
-	} else if (IS("extra.sf")) {
-		REPLY(c, "No extra SF configured");
 	} else {
 		const struct setting_def *d = IS("prv.key") ? NULL : room_setting_find(key);
 		if (!d || room_setting_format(&r->set, d, v, sizeof(v)) != ERR_OK) {
@@ -468,7 +470,7 @@ static bool set_num(struct cmd_ctx *c, const char *key, const char *val, double 
 	return true;
 }
 
-/* set bw / sf / cr: one part of the saved radio (roomd's, as in roomd.conf). */
+/* set freq / bw / sf / cr: one part of the saved radio (roomd's, as in roomd.conf). */
 static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
 {
 	const struct setting_def *d = node_setting_find(key);
@@ -476,7 +478,10 @@ static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
 	uint32_t v;
 	char *end;
 	bool ok;
-	if (key[0] == 'b') {
+	if (key[0] == 'f') {
+		ok = room_decimal_parse(val, 6, &v) == ERR_OK && v >= d->min * 1e6 &&
+		     v <= d->max * 1e6;
+	} else if (key[0] == 'b') {
 		ok = room_decimal_parse(val, 3, &v) == ERR_OK && v >= d->min * 1e3 &&
 		     v <= d->max * 1e3;
 	} else {
@@ -488,7 +493,9 @@ static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
 		REPLY(c, "%s", d->range_err);
 		return false;
 	}
-	if (key[0] == 'b')
+	if (key[0] == 'f')
+		lp->freq_hz = v;
+	else if (key[0] == 'b')
 		lp->bw_hz = v;
 	else if (key[0] == 's')
 		lp->sf = (uint8_t)v;
@@ -549,18 +556,8 @@ static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
 		reply_radio_saved(c);
 	} else if ((strcmp(key, "freq") == 0 || strcmp(key, "prv.key") == 0) && !is_local(c)) {
 		REPLY(c, "Err - set %s is console only", key); /* as in the firmware */
-	} else if (strcmp(key, "freq") == 0) {
-		const struct setting_def *fd = node_setting_find("freq");
-		uint32_t hz;
-		if (room_decimal_parse(val, 6, &hz) != ERR_OK || hz < fd->min * 1e6 ||
-		    hz > fd->max * 1e6) {
-			REPLY(c, "%s", fd->range_err);
-			return true;
-		}
-		r->node->lp.freq_hz = hz;
-		node_save_radio(r);
-		reply_radio_saved(c);
-	} else if (strcmp(key, "bw") == 0 || strcmp(key, "sf") == 0 || strcmp(key, "cr") == 0) {
+	} else if (strcmp(key, "freq") == 0 || strcmp(key, "bw") == 0 || strcmp(key, "sf") == 0 ||
+	           strcmp(key, "cr") == 0) {
 		if (!set_radio_part(c, key, val))
 			return true;
 		node_save_radio(r);
@@ -799,358 +796,6 @@ static void c_powersaving(struct cmd_ctx *c)
 		REPLY(c, "off");
 }
 
-/* moderation (ours) */
-
-static void format_when(char *out, size_t cap, uint32_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!t) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-struct list_ctx {
-	char *out;
-	size_t cap, off;
-};
-
-struct post_list_ctx {
-	struct list_ctx lc;
-	const struct room *r;
-};
-
-/* "who" of a post: the room itself, or the author's key prefix */
-static void author_text(const struct room *r, const uint8_t *pub, char *out, size_t cap)
-{
-	const struct room_member *m = room_member_find((struct room *)r, pub);
-	char hex[17];
-	hex_encode(hex, sizeof(hex), pub, 8);
-	if (memcmp(pub, r->ep.id.pub, 32) == 0)
-		snprintf(out, cap, "(room)");
-	else if (m && m->name[0])
-		snprintf(out, cap, "%s %.31s", hex, m->name);
-	else
-		snprintf(out, cap, "%s", hex);
-}
-
-static int list_post(void *ctx, const struct store_post *p)
-{
-	struct post_list_ctx *pc = ctx;
-	struct list_ctx *lc = &pc->lc;
-	char when[24], who[56];
-	if (lc->off >= lc->cap)
-		return 1;
-	format_when(when, sizeof(when), p->post_ts);
-	author_text(pc->r, p->author, who, sizeof(who));
-	int n =
-	    snprintf(lc->out + lc->off, lc->cap - lc->off, "\n%lld %s %s: %.*s", (long long)p->id,
-	             when, who, (int)(p->text_len > 40 ? 40 : p->text_len), (const char *)p->text);
-	if (n > 0)
-		lc->off += (size_t)n;
-	return 0;
-}
-
-/* post.list [n]: newest first, with id, time (UTC), author and the start of the text */
-static void c_post_list(struct cmd_ctx *c)
-{
-	unsigned long n = strtoul(c->args, NULL, 10);
-	struct post_list_ctx pc = {{c->reply, c->cap, 0}, c->r};
-	pc.lc.off = (size_t)snprintf(c->reply, c->cap, "id time (UTC) author: text");
-	size_t head = pc.lc.off;
-	if (n == 0 || n > 50)
-		n = c->origin == CMD_REMOTE ? 3 : 20;
-	/* a positive result is list_post saying the reply is full */
-	if (store_post_list_newest(c->r->store, c->r->store_id, (uint32_t)n, list_post, &pc) < 0)
-		REPLY(c, "Err - store");
-	else if (pc.lc.off == head)
-		REPLY(c, "no posts");
-}
-
-static void c_post_delete(struct cmd_ctx *c)
-{
-	char *end;
-	long long id = strtoll(c->args, &end, 10);
-	if (end == c->args) {
-		REPLY(c, "Err - bad params");
-		return;
-	}
-	if (c->r->hooks.post_deleting)
-		c->r->hooks.post_deleting(c->r->hooks.ctx, c->r, id);
-	int rc = store_post_delete(c->r->store, c->r->store_id, id);
-	REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not found" : "Err - store");
-}
-
-/* ---- keys typed by an admin: one rule for every command (issue 14) ----
- * A full key (64 hex digits), or a prefix of at least KEY_PREFIX_MIN bytes
- * that names exactly one key among the members (in memory and in the store)
- * and the banned keys; an ambiguous prefix lists its candidates. */
-
-#define KEY_PREFIX_MIN 4
-#define KEY_CANDIDATES 8
-
-struct key_match {
-	uint8_t prefix[32];
-	size_t len;
-	uint8_t found[KEY_CANDIDATES][32];
-	unsigned n; /* distinct keys found (may exceed KEY_CANDIDATES) */
-};
-
-static void key_match_add(struct key_match *km, const uint8_t *pub)
-{
-	if (memcmp(pub, km->prefix, km->len) != 0)
-		return;
-	for (unsigned i = 0; i < km->n && i < KEY_CANDIDATES; i++)
-		if (memcmp(km->found[i], pub, 32) == 0)
-			return;
-	if (km->n < KEY_CANDIDATES)
-		memcpy(km->found[km->n], pub, 32);
-	km->n++;
-}
-
-static int key_match_member(void *ctx, const struct store_member *m)
-{
-	key_match_add(ctx, m->pub);
-	return 0;
-}
-
-static int key_match_ban(void *ctx, const struct store_ban *b)
-{
-	key_match_add(ctx, b->pub);
-	return 0;
-}
-
-/* Resolves the first word of c->args to a full key; on failure replies with
- * what is wrong and returns an error. */
-static int resolve_key(struct cmd_ctx *c, uint8_t key[32])
-{
-	struct room *r = c->r;
-	size_t hl = strcspn(c->args, " ");
-	struct key_match km;
-	char hex[65];
-	int n = hex_decode(km.prefix, sizeof(km.prefix), c->args, hl);
-	if (n < 0 || hl % 2) {
-		REPLY(c, "Err - bad pubkey: give hex digits (a prefix of at least %d)",
-		      KEY_PREFIX_MIN * 2);
-		return ERR_FORMAT;
-	}
-	if (n == 32) {
-		memcpy(key, km.prefix, 32);
-		return ERR_OK;
-	}
-	if (n < KEY_PREFIX_MIN) {
-		REPLY(c, "Err - key prefix too short: give at least %d hex digits",
-		      KEY_PREFIX_MIN * 2);
-		return ERR_INVAL;
-	}
-	km.len = (size_t)n;
-	km.n = 0;
-	for (size_t i = 0; i < r->n_members; i++)
-		key_match_add(&km, r->members[i].pub);
-	if (store_member_list(r->store, r->store_id, key_match_member, &km) != ERR_OK ||
-	    store_ban_list(r->store, r->store_id, key_match_ban, &km) != ERR_OK) {
-		REPLY(c, "Err - store");
-		return ERR_STORE;
-	}
-	if (km.n == 1) {
-		memcpy(key, km.found[0], 32);
-		return ERR_OK;
-	}
-	if (km.n == 0) {
-		REPLY(c, "Err - no member or banned key starts with %.*s", (int)hl, c->args);
-		return ERR_NOT_FOUND;
-	}
-	size_t off = (size_t)snprintf(c->reply, c->cap,
-	                              "Err - %.*s is ambiguous (%u keys), give "
-	                              "more digits:",
-	                              (int)hl, c->args, km.n);
-	for (unsigned i = 0; i < km.n && i < KEY_CANDIDATES && off < c->cap; i++) {
-		hex_encode(hex, sizeof(hex), km.found[i], 8);
-		off += (size_t)snprintf(c->reply + off, c->cap - off, " %s", hex);
-	}
-	return ERR_INVAL;
-}
-
-static void c_setperm(struct cmd_ctx *c)
-{
-	struct room *r = c->r;
-	const char *sp = strchr(c->args, ' ');
-	uint8_t key[32];
-	char *end;
-	if (!sp || !*skip_blanks(sp)) {
-		REPLY(c, "Err - bad params: setperm <key or prefix> <perm>");
-		return;
-	}
-	unsigned long perm = strtoul(skip_blanks(sp), &end, 10);
-	if (*skip_blanks(end) || perm > 255) {
-		REPLY(c,
-		      "Err - bad params: perm is 0-255 (0 removes, 1 read, 2 read-write, 3 admin)");
-		return;
-	}
-	if (resolve_key(c, key) != ERR_OK)
-		return;
-	struct room_member *m = room_member_find(r, key);
-	if (acl_role(perm) == ACL_ROLE_GUEST) {
-		if (!m) { /* a member only in the store */
-			int rc = store_member_delete(r->store, r->store_id, key);
-			REPLY(c, rc == ERR_OK          ? "OK"
-			         : rc == ERR_NOT_FOUND ? "Err - not a member"
-			                               : "Err - store");
-			return;
-		}
-		room_member_remove(r, m);
-		REPLY(c, "OK");
-		return;
-	}
-	if (!m)
-		m = room_member_put(r, key, (uint8_t)perm);
-	if (!m) {
-		REPLY(c, "Err - invalid params");
-		return;
-	}
-	room_member_set_perms(r, m, (uint8_t)perm); /* written by the next tick */
-	REPLY(c, "OK");
-}
-
-static void c_ban(struct cmd_ctx *c)
-{
-	uint8_t key[32];
-	if (resolve_key(c, key) != ERR_OK)
-		return;
-	const char *reason = strchr(c->args, ' ');
-	int rc = store_ban_add(c->r->store, c->r->store_id, key, room_rtc(c->r),
-	                       reason ? skip_blanks(reason) : "");
-	struct room_member *m = room_member_find(c->r, key);
-	if (m)
-		m->pending = false, m->push_failures = 99;
-	if (!rc && c->r->hooks.ban_changed)
-		c->r->hooks.ban_changed(c->r->hooks.ctx, c->r, key, true, room_rtc(c->r));
-	REPLY(c, rc ? "Err - store" : "OK - banned");
-}
-
-static void c_unban(struct cmd_ctx *c)
-{
-	uint8_t key[32];
-	if (resolve_key(c, key) != ERR_OK)
-		return;
-	/* a ban holds for both forms of a key (bit 255, crypto.h): lift both */
-	int rc = store_ban_remove(c->r->store, c->r->store_id, key);
-	key[CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
-	if (store_ban_remove(c->r->store, c->r->store_id, key) == ERR_OK)
-		rc = ERR_OK;
-	if (rc == ERR_OK && c->r->hooks.ban_changed) {
-		c->r->hooks.ban_changed(c->r->hooks.ctx, c->r, key, false, room_rtc(c->r));
-		key[CRYPTO_PUB_SIGN_BYTE] ^= CRYPTO_PUB_SIGN_BIT;
-		c->r->hooks.ban_changed(c->r->hooks.ctx, c->r, key, false, room_rtc(c->r));
-	}
-	REPLY(c, rc == ERR_OK ? "OK" : rc == ERR_NOT_FOUND ? "Err - not banned" : "Err - store");
-}
-
-static int list_ban(void *ctx, const struct store_ban *b)
-{
-	struct list_ctx *lc = ctx;
-	char hex[17], when[24];
-	if (lc->off >= lc->cap)
-		return 1;
-	hex_encode(hex, sizeof(hex), b->pub, 8);
-	format_when(when, sizeof(when), b->when);
-	int n = snprintf(lc->out + lc->off, lc->cap - lc->off, "\n%s %s %s", hex, when,
-	                 b->reason[0] ? b->reason : "-");
-	if (n > 0)
-		lc->off += (size_t)n;
-	return 0;
-}
-
-/* bans: every banned key (16 hex digits: enough for unban), when (UTC), reason */
-static void c_bans(struct cmd_ctx *c)
-{
-	struct list_ctx lc = {c->reply, c->cap, 0};
-	lc.off = (size_t)snprintf(c->reply, c->cap, "key              banned (UTC)        reason");
-	size_t head = lc.off;
-	if (store_ban_list(c->r->store, c->r->store_id, list_ban, &lc) < 0)
-		REPLY(c, "Err - store");
-	else if (lc.off == head)
-		REPLY(c, "no bans");
-}
-
-/* roomd: a consistent copy of the database while running (local doors only). */
-static void c_backup(struct cmd_ctx *c)
-{
-	if (!c->r->hooks.backup) {
-		REPLY(c, "Err - no backup here");
-		return;
-	}
-	if (c->args[0] != '/') {
-		REPLY(c, "Err - give an absolute path");
-		return;
-	}
-	/* through the program: the library writes no file it was not given */
-	char note[512] = "";
-	int rc = c->r->hooks.backup(c->r->hooks.ctx, c->r, c->args, note, sizeof(note));
-	if (rc == ERR_OK)
-		REPLY(c, "OK - backup written to %s%s%s", c->args, note[0] ? "; " : "", note);
-	else if (rc == ERR_INVAL)
-		REPLY(c, "Err - not there (the live database, or a batch is open)");
-	else
-		REPLY(c, "Err - backup failed (see the log)");
-}
-
-static const char *role_name(uint8_t perms)
-{
-	static const char *const names[] = {"guest", "read", "write", "admin"};
-	return names[acl_role(perms)];
-}
-
-#define MEMBERS_HEADER "key              role  synced to (UTC)     last seen (UTC)     name"
-
-/* One line of `members`; returns what snprintf returned. */
-static int member_line(char *out, size_t cap, const uint8_t *pub, uint8_t perms, uint32_t sync,
-                       uint32_t seen, const char *name)
-{
-	char hex[17], s[24], a[24];
-	hex_encode(hex, sizeof(hex), pub, 8);
-	format_when(s, sizeof(s), sync);
-	format_when(a, sizeof(a), seen);
-	return snprintf(out, cap, "\n%s %-5s %-19s %-19s %.31s", hex, role_name(perms), s, a,
-	                name && name[0] ? name : "-");
-}
-
-/* members [KEY]: a header, then key (16 hex digits), role, synced to, last
- * seen (UTC) and the name from its latest advert; with a key, that member
- * (also one only in the store). */
-static void c_members(struct cmd_ctx *c)
-{
-	size_t off = (size_t)snprintf(c->reply, c->cap, MEMBERS_HEADER);
-	if (*c->args) {
-		uint8_t key[32];
-		struct store_member sm;
-		if (resolve_key(c, key) != ERR_OK)
-			return;
-		const struct room_member *m = room_member_find(c->r, key);
-		if (m)
-			member_line(c->reply + off, c->cap - off, m->pub, m->perms, m->sync_since,
-			            m->last_activity, m->name);
-		else if (store_member_get(c->r->store, c->r->store_id, key, &sm) == ERR_OK)
-			member_line(c->reply + off, c->cap - off, sm.pub, sm.permissions,
-			            sm.sync_since, sm.last_activity, NULL);
-		else
-			REPLY(c, "Err - not a member (banned only)");
-		return;
-	}
-	for (size_t i = 0; i < c->r->n_members && off < c->cap; i++) {
-		const struct room_member *m = &c->r->members[i];
-		int n = member_line(c->reply + off, c->cap - off, m->pub, m->perms, m->sync_since,
-		                    m->last_activity, m->name);
-		if (n > 0)
-			off += (size_t)n;
-	}
-	if (!c->r->n_members)
-		REPLY(c, "no members");
-}
-
 static void c_neighbors(struct cmd_ctx *c)
 {
 	REPLY(c, "not supported");
@@ -1166,7 +811,7 @@ static const struct cmd_def {
 	unsigned flags;
 	const char *help;
 } cmds[] = {
-    {"setperm ", c_setperm, 0, "setperm <key> <perm>: set a member's permissions (0 removes)"},
+    {"setperm ", cmd_setperm, 0, "setperm <key> <perm>: set a member's permissions (0 removes)"},
     {"get acl", c_get_acl, LOCAL_ONLY, "get acl: list members with permissions"},
     {"room.post ", c_room_post, 0, "room.post <text>: post as the room"},
     {"reboot", c_reboot, 0, "reboot: restart the daemon"},
@@ -1199,14 +844,14 @@ static const struct cmd_def {
     {"stats-radio", c_stats_radio, LOCAL_ONLY, "stats-radio: radio counters"},
     {"stats-core", c_stats_core, LOCAL_ONLY, "stats-core: uptime and queue"},
     {"stats-room", c_stats_room, 0, "stats-room: room counters (roomd)"},
-    {"post.list", c_post_list, 0, "post.list [n]: newest posts: id, time, author, text (roomd)"},
-    {"post.delete ", c_post_delete, 0, "post.delete <id>: delete a post (roomd)"},
-    {"bans", c_bans, 0, "bans: banned keys with time and reason (roomd)"},
-    {"ban ", c_ban, 0, "ban <key> [reason]: ignore a key's logins and posts (roomd)"},
-    {"unban ", c_unban, 0, "unban <key>: lift a ban (roomd)"},
-    {"members", c_members, 0,
+    {"post.list", cmd_post_list, 0, "post.list [n]: newest posts: id, time, author, text (roomd)"},
+    {"post.delete ", cmd_post_delete, 0, "post.delete <id>: delete a post (roomd)"},
+    {"bans", cmd_bans, 0, "bans: banned keys with time and reason (roomd)"},
+    {"ban ", cmd_ban, 0, "ban <key> [reason]: ignore a key's logins and posts (roomd)"},
+    {"unban ", cmd_unban, 0, "unban <key>: lift a ban (roomd)"},
+    {"members", cmd_members, 0,
      "members [key]: members with role, sync point, last activity, name when known (roomd)"},
-    {"backup ", c_backup, LOCAL_ONLY,
+    {"backup ", cmd_backup, LOCAL_ONLY,
      "backup <absolute path>: copy the database (every room) while running (roomd)"},
 };
 

@@ -93,6 +93,28 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 	return ERR_OK;
 }
 
+/*
+ * A remote post's time here: its origin's, where that is still above every
+ * post time this room has stored and not ahead of our clock by more than
+ * REMOTE_TS_SKEW_S (so every site shows it with the same time and a member's
+ * sync point, replicated, means the same posts everywhere; a unique time a
+ * login or CLI reply took does not count: only posts are the push cursor's);
+ * else a unique time of ours (it came after a later post: above every
+ * member's sync point here, so it is still pushed to all of them).
+ */
+#define REMOTE_TS_SKEW_S 2
+static uint32_t remote_time(struct room *r, uint32_t origin_ts)
+{
+	uint32_t newest = UINT32_MAX;
+	if (store_post_newest_ts(r->store, r->store_id, &newest) == ERR_OK && origin_ts > newest &&
+	    origin_ts <= room_rtc(r) + REMOTE_TS_SKEW_S) {
+		if (origin_ts > r->last_unique)
+			r->last_unique = origin_ts; /* later posts go on from it */
+		return origin_ts;
+	}
+	return room_unique_time(r);
+}
+
 int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t sender_ts,
                      const char *text, size_t len, const char *origin, uint64_t seq,
                      uint32_t origin_ts, bool *dup)
@@ -112,7 +134,7 @@ int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint
 	memset(&p, 0, sizeof(p));
 	p.room = r->store_id;
 	memcpy(p.author, author, CRYPTO_PUB_SIZE);
-	p.post_ts = room_unique_time(r);
+	p.post_ts = remote_time(r, origin_ts);
 	p.sender_ts = sender_ts;
 	p.text_len = len;
 	memcpy(p.text, text, len);
@@ -140,14 +162,13 @@ int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_
                       uint32_t sync_since, uint32_t last_ts, uint32_t heard_ts, bool heard_here)
 {
 	struct room_member *m = room_member_find(r, pub);
-	bool fresh = !m;
 	if (!m) {
 		m = room_member_put(r, pub, perms);
 		if (!m)
 			return ERR_FULL;
 		m->last_activity = 0; /* never heard here: no pushes from us */
 	}
-	if (fresh || heard_ts >= m->last_activity)
+	if (m->perms != perms) /* the caller chose the role (fed.c: by its version) */
 		room_member_set_perms(r, m, perms);
 	if (sync_since > m->sync_since) {
 		m->sync_since = sync_since;
@@ -163,6 +184,32 @@ int room_member_merge(struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE], uint8_
 	int rc = room_member_save(r, m);
 	r->merging = false;
 	return rc;
+}
+
+/*
+ * A post whose timestamp another site accepted (its replay mark came with the
+ * member's record): the member's retry after that site's ACK was lost, sent
+ * here because it roamed.  If the post is held here (replicated), the same
+ * ACK goes (nothing stored again); if not yet, silence: the client retries.
+ * The member's last hearing stays that site's: a captured packet replayed here
+ * gets at most the ACK it already had, and moves no pushes.
+ */
+static bool roamed_retry(struct room *r, const struct mesh_rx *rx, struct room_member *m,
+                         const uint8_t *pt, size_t text_len)
+{
+	uint8_t code[4];
+	int64_t id;
+	uint32_t ts = le32_load(pt);
+	if (acl_role(m->perms) == ACL_ROLE_GUEST || room_is_banned(r, m->pub) ||
+	    store_post_find_retry(r->store, r->store_id, m->pub, ts, &id) != ERR_OK) {
+		r->stats.replays++;
+		return true;
+	}
+	room_accepted(r, m, rx); /* this packet again: a replay */
+	r->stats.posts_retried++;
+	room_ack_code(code, pt, 5 + text_len, m->pub);
+	room_send_ack(r, m, rx->pkt, code, NULL, 0, ACK_DELAY_MS);
+	return true;
 }
 
 static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member *m,
@@ -188,8 +235,11 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	if (room_banned_member(r, m))
 		return true;
 	/* a retry keeps its timestamp, but one whose mark came from another site
-	 * (room_member_merge) was accepted there, not here: a replay (issue 17) */
+	 * (room_member_merge) was accepted there, not here: a replay (issue 17),
+	 * unless it is the retry of a post that site stored and replicated here */
 	bool remote_mark = ts == m->last_ts && m->remote_ts && m->remote_ts == m->last_ts;
+	if (remote_mark && txt_type == TXT_PLAIN && !room_replayed(r, rx))
+		return roamed_retry(r, rx, m, pt, text_len);
 	if (ts < m->last_ts || remote_mark || room_replayed(r, rx)) {
 		r->stats.replays += ts < m->last_ts || remote_mark;
 		return true;

@@ -339,11 +339,157 @@ static void region_def(struct room_regions *t, char *defs, char *reply, size_t c
 	export_tree(t, reply, cap);
 }
 
-void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
+/* One `region` subcommand: parts[0] is "region", parts[1] its name, n parts. */
+struct region_sub {
+	const char *name;
+	int min_parts; /* fewer: "Err - ??" */
+	void (*fn)(struct room *r, char **parts, int n, char *reply, size_t cap);
+};
+
+static void sub_load(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	(void)parts, (void)n, (void)reply, (void)cap;
+	room_regions_init(&r->region_load);
+	r->region_loading = true;
+}
+
+static void sub_save(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	(void)parts, (void)n;
+	REPLY(room_save_regions(r) == ERR_OK ? "OK" : "Err - save failed");
+}
+
+/* allowf / denyf NAME */
+static void sub_flood(struct room *r, char **parts, int n, char *reply, size_t cap)
 {
 	struct room_regions *t = &r->regions;
+	int i = room_regions_find_prefix(t, parts[2]);
+	(void)n;
+	if (i == ROOM_REGION_NONE) {
+		REPLY("Err - unknown region");
+		return;
+	}
+	bool allow = parts[1][0] == 'a';
+	if (i == ROOM_REGION_WILDCARD)
+		t->wildcard_deny = !allow;
+	else
+		t->r[i].flood = allow;
+	REPLY("OK");
+}
+
+static void sub_get(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	const struct room_regions *t = &r->regions;
+	int i = room_regions_find_prefix(t, parts[2]);
+	(void)n;
+	if (i == ROOM_REGION_NONE)
+		REPLY("Err - unknown region");
+	else if (i >= 0 && t->r[i].parent >= 0)
+		REPLY(" %s (%s) %s", t->r[i].name, name_of(t, t->r[i].parent),
+		      allows_flood(t, i) ? "F" : "");
+	else
+		REPLY(" %s %s", name_of(t, i), allows_flood(t, i) ? "F" : "");
+}
+
+static void sub_home(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	struct room_regions *t = &r->regions;
+	if (n == 2) {
+		REPLY(" home is %s", name_of(t, t->home));
+		return;
+	}
+	int i = room_regions_find_prefix(t, parts[2]);
+	if (i == ROOM_REGION_NONE) {
+		REPLY("Err - unknown region");
+		return;
+	}
+	t->home = i;
+	REPLY(" home is now %s", name_of(t, i));
+}
+
+static void sub_default(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	struct room_regions *t = &r->regions;
+	if (n == 2) {
+		REPLY(" default scope is %s", t->dflt >= 0 ? t->r[t->dflt].name : "<null>");
+		return;
+	}
+	if (strcmp(parts[2], "<null>") == 0) {
+		t->dflt = ROOM_REGION_NONE;
+		room_save_regions(r);
+		REPLY(" default scope is now <null>");
+		return;
+	}
+	int i = room_regions_find_prefix(t, parts[2]);
+	if (i == ROOM_REGION_NONE)
+		i = put(t, parts[2], ROOM_REGION_WILDCARD);
+	if (i == ROOM_REGION_NONE) {
+		REPLY("Err - region table full");
+		return;
+	}
+	/* the wildcard has no key: a default of '*' means unscoped */
+	if (i >= 0)
+		t->r[i].flood = true;
+	else
+		t->wildcard_deny = false;
+	t->dflt = i >= 0 ? i : ROOM_REGION_NONE;
+	room_save_regions(r);
+	REPLY(" default scope is now %s", name_of(t, i));
+}
+
+/* put NAME [PARENT] */
+static void sub_put(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	struct room_regions *t = &r->regions;
+	int parent = n >= 4 ? room_regions_find_prefix(t, parts[3]) : ROOM_REGION_WILDCARD;
+	if (parent == ROOM_REGION_NONE) {
+		REPLY("Err - unknown parent");
+		return;
+	}
+	int i = put(t, parts[2], parent);
+	if (i == ROOM_REGION_NONE) {
+		REPLY("Err - unable to put");
+		return;
+	}
+	t->r[i].flood = true;
+	REPLY("OK - (flood allowed)");
+}
+
+static void sub_remove(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	struct room_regions *t = &r->regions;
+	int i = find_exact(t, parts[2]);
+	(void)n;
+	if (i == ROOM_REGION_NONE)
+		REPLY("Err - not found");
+	else if (i == ROOM_REGION_WILDCARD || remove_at(t, i) != ERR_OK)
+		REPLY("Err - not empty");
+	else
+		REPLY("OK");
+}
+
+static void sub_list(struct room *r, char **parts, int n, char *reply, size_t cap)
+{
+	(void)n;
+	if (strcmp(parts[2], "allowed") == 0)
+		list_names(&r->regions, true, reply, cap);
+	else if (strcmp(parts[2], "denied") == 0)
+		list_names(&r->regions, false, reply, cap);
+	else
+		REPLY("Err - use 'allowed' or 'denied'");
+}
+
+static const struct region_sub region_subs[] = {
+    {"load", 2, sub_load},       {"save", 2, sub_save}, {"allowf", 3, sub_flood},
+    {"denyf", 3, sub_flood},     {"get", 3, sub_get},   {"home", 2, sub_home},
+    {"default", 2, sub_default}, {"put", 3, sub_put},   {"remove", 3, sub_remove},
+    {"list", 3, sub_list},
+};
+
+void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
+{
 	char buf[200], *parts[4];
-	int n = 0, i;
+	int n = 0;
 
 	reply[0] = 0;
 	snprintf(buf, sizeof(buf), "%s", line);
@@ -351,7 +497,7 @@ void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
 		/* `region def` takes the rest of the line as tokens */
 		char *s = buf + strspn(buf, " ");
 		if (strncmp(s, "region def", 10) == 0 && (s[10] == ' ' || !s[10])) {
-			region_def(t, s + 10, reply, cap);
+			region_def(&r->regions, s + 10, reply, cap);
 			return;
 		}
 	}
@@ -365,104 +511,17 @@ void room_region_cmd(struct room *r, const char *line, char *reply, size_t cap)
 		if (*s)
 			*s++ = 0;
 	}
-	const char *sub = n >= 2 ? parts[1] : "";
 	if (n == 1) {
-		export_tree(t, reply, cap);
-	} else if (strcmp(sub, "load") == 0) {
-		room_regions_init(&r->region_load);
-		r->region_loading = true;
-	} else if (strcmp(sub, "save") == 0) {
-		REPLY(room_save_regions(r) == ERR_OK ? "OK" : "Err - save failed");
-	} else if (n >= 3 && (strcmp(sub, "allowf") == 0 || strcmp(sub, "denyf") == 0)) {
-		i = room_regions_find_prefix(t, parts[2]);
-		if (i == ROOM_REGION_NONE) {
-			REPLY("Err - unknown region");
-			return;
-		}
-		bool allow = sub[0] == 'a';
-		if (i == ROOM_REGION_WILDCARD)
-			t->wildcard_deny = !allow;
-		else
-			t->r[i].flood = allow;
-		REPLY("OK");
-	} else if (n >= 3 && strcmp(sub, "get") == 0) {
-		i = room_regions_find_prefix(t, parts[2]);
-		if (i == ROOM_REGION_NONE)
-			REPLY("Err - unknown region");
-		else if (i >= 0 && t->r[i].parent >= 0)
-			REPLY(" %s (%s) %s", t->r[i].name, name_of(t, t->r[i].parent),
-			      allows_flood(t, i) ? "F" : "");
-		else
-			REPLY(" %s %s", name_of(t, i), allows_flood(t, i) ? "F" : "");
-	} else if (strcmp(sub, "home") == 0) {
-		if (n == 2) {
-			REPLY(" home is %s", name_of(t, t->home));
-			return;
-		}
-		i = room_regions_find_prefix(t, parts[2]);
-		if (i == ROOM_REGION_NONE) {
-			REPLY("Err - unknown region");
-			return;
-		}
-		t->home = i;
-		REPLY(" home is now %s", name_of(t, i));
-	} else if (strcmp(sub, "default") == 0) {
-		if (n == 2) {
-			REPLY(" default scope is %s", t->dflt >= 0 ? t->r[t->dflt].name : "<null>");
-			return;
-		}
-		if (strcmp(parts[2], "<null>") == 0) {
-			t->dflt = ROOM_REGION_NONE;
-			room_save_regions(r);
-			REPLY(" default scope is now <null>");
-			return;
-		}
-		i = room_regions_find_prefix(t, parts[2]);
-		if (i == ROOM_REGION_NONE)
-			i = put(t, parts[2], ROOM_REGION_WILDCARD);
-		if (i == ROOM_REGION_NONE) {
-			REPLY("Err - region table full");
-			return;
-		}
-		/* the wildcard has no key: a default of '*' means unscoped */
-		if (i >= 0)
-			t->r[i].flood = true;
-		else
-			t->wildcard_deny = false;
-		t->dflt = i >= 0 ? i : ROOM_REGION_NONE;
-		room_save_regions(r);
-		REPLY(" default scope is now %s", name_of(t, i));
-	} else if (n >= 3 && strcmp(sub, "put") == 0) {
-		int parent = n >= 4 ? room_regions_find_prefix(t, parts[3]) : ROOM_REGION_WILDCARD;
-		if (parent == ROOM_REGION_NONE) {
-			REPLY("Err - unknown parent");
-			return;
-		}
-		i = put(t, parts[2], parent);
-		if (i == ROOM_REGION_NONE) {
-			REPLY("Err - unable to put");
-			return;
-		}
-		t->r[i].flood = true;
-		REPLY("OK - (flood allowed)");
-	} else if (n >= 3 && strcmp(sub, "remove") == 0) {
-		i = find_exact(t, parts[2]);
-		if (i == ROOM_REGION_NONE)
-			REPLY("Err - not found");
-		else if (i == ROOM_REGION_WILDCARD || remove_at(t, i) != ERR_OK)
-			REPLY("Err - not empty");
-		else
-			REPLY("OK");
-	} else if (n >= 3 && strcmp(sub, "list") == 0) {
-		if (strcmp(parts[2], "allowed") == 0)
-			list_names(t, true, reply, cap);
-		else if (strcmp(parts[2], "denied") == 0)
-			list_names(t, false, reply, cap);
-		else
-			REPLY("Err - use 'allowed' or 'denied'");
-	} else {
-		REPLY("Err - ??");
+		export_tree(&r->regions, reply, cap);
+		return;
 	}
+	for (size_t k = 0; n >= 2 && k < sizeof(region_subs) / sizeof(region_subs[0]); k++) {
+		if (strcmp(parts[1], region_subs[k].name) == 0 && n >= region_subs[k].min_parts) {
+			region_subs[k].fn(r, parts, n, reply, cap);
+			return;
+		}
+	}
+	REPLY("Err - ??");
 }
 
 void room_region_load_line(struct room *r, const char *line, char *reply, size_t cap)

@@ -223,6 +223,9 @@ struct room_hooks {
 	/* a member's record written to the store (login, ACK, setperm...); not
 	 * called for a record room_member_merge wrote */
 	void (*member_saved)(void *ctx, struct room *r, const struct room_member *m);
+	/* a member removed by a command (setperm KEY 0): the federation
+	 * replicates it (not called for evictions, nor a removal from another site) */
+	void (*member_removed)(void *ctx, struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE]);
 	/* ban / unban of a key, delete of a post (before it goes) by a command */
 	void (*ban_changed)(void *ctx, struct room *r, const uint8_t pub[CRYPTO_PUB_SIZE],
 	                    bool banned, uint32_t when);
@@ -329,8 +332,9 @@ int room_post_remote(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint
 /*
  * Federation: what another site knows of a member.  The member is added if
  * new (not pushed to here until it is heard here); the sync point and the
- * replay mark become the greater of both; the role is taken when the other
- * site heard the member no earlier than we did; heard_ts from another site
+ * replay mark become the greater of both; the role becomes perms (the
+ * caller decides which role wins: src/fed compares the roles' versions, so
+ * the newest change wins whoever heard the member); heard_ts from another site
  * (heard_here false) newer than our own last hearing leaves its pushes to
  * that site.  Written to the store at once, without the member_saved hook.
  */

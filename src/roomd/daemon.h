@@ -59,9 +59,12 @@ struct daemon {
 	struct loop_fd *ev_stdin;
 	struct loop_pollset radio_watch; /* the radio's descriptors */
 	struct web *web;                 /* the web page, NULL when off */
-	/* federation (issue 17): the first room, over MQTT */
+	/* federation (issue 17): every room, each on its own topic
+	 * (roomd/ROOM/<key>/), over one MQTT connection */
 	bool fed_on;
-	struct fed fed;
+	struct fed *feds[MAX_ROOMS];
+	int n_feds;
+	char fed_site[FED_SITE_MAX + 1], fed_name[80];
 	struct mqtt *mq;
 	struct loop_pollset mqtt_watch; /* the broker's socket */
 };
@@ -103,14 +106,18 @@ int roomd_room_remove(struct daemon *d, const char *arg, char *reply, size_t cap
 
 /* ---- fed_glue.c ---- */
 
-/* Starts federation of the first room (fed.url): ERR_OK or ERR_CONFIG (logged). */
+/* Starts federation of every room (fed.url): ERR_OK or ERR_CONFIG (logged). */
 int roomd_fed_start(struct daemon *d);
+/* Federates room r (a room added since the start) / stops (a room removed). */
+void roomd_fed_add(struct daemon *d, struct room *r);
+void roomd_fed_drop(struct daemon *d, const struct room *r);
 /* Rewatches the broker's socket; the loop's pollset callback. */
 void roomd_mqtt_watch(struct daemon *d);
 void roomd_on_mqtt_fd(void *ctx, struct pollfd *fds, int n);
 /* The room hooks federation answers (room.h's struct room_hooks). */
 void roomd_on_fed_post(void *ctx, struct room *r, int64_t id);
 void roomd_on_fed_member(void *ctx, struct room *r, const struct room_member *m);
+void roomd_on_fed_removed(void *ctx, struct room *r, const uint8_t pub[32]);
 void roomd_on_fed_ban(void *ctx, struct room *r, const uint8_t pub[32], bool banned, uint32_t when);
 void roomd_on_fed_delete(void *ctx, struct room *r, int64_t id);
 size_t roomd_on_fed_status(void *ctx, struct room *r, char *out, size_t cap);

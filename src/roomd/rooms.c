@@ -225,6 +225,7 @@ static int open_room(struct daemon *d, const struct store_room *sr)
 	                               .backup = on_backup,
 	                               .post_stored = roomd_on_fed_post,
 	                               .member_saved = roomd_on_fed_member,
+	                               .member_removed = roomd_on_fed_removed,
 	                               .ban_changed = roomd_on_fed_ban,
 	                               .post_deleting = roomd_on_fed_delete,
 	                               .status = roomd_on_fed_status,
@@ -429,6 +430,8 @@ int roomd_room_add(struct daemon *d, const char *name, char *reply, size_t cap)
 		snprintf(reply, cap, "Err - room %u created but not started (see the log)", rid);
 		return ERR_SYS;
 	}
+	if (d->fed_on)
+		roomd_fed_add(d, d->rooms[d->n_rooms - 1]);
 	snprintf(reply, cap, "OK - %d rooms", d->n_rooms);
 	return ERR_OK;
 }
@@ -464,6 +467,7 @@ int roomd_room_remove(struct daemon *d, const char *arg, char *reply, size_t cap
 		return rc;
 	}
 	unlink(path);
+	roomd_fed_drop(d, r);
 	room_close(r);
 	free(r);
 	memmove(&d->rooms[i], &d->rooms[i + 1], (size_t)(d->n_rooms - i - 1) * sizeof(d->rooms[0]));

@@ -37,10 +37,20 @@ static int host_command(void *ctx, int i, const char *line, char *reply, size_t 
 static int host_fed_counters(void *ctx, struct web_counter *out, int max)
 {
 	struct daemon *d = ctx;
-	if (!d->fed_on)
+	if (!d->fed_on || !d->n_feds)
 		return 0;
-	const struct fed *f = &d->fed;
-	const struct fed_stats *s = &f->stats;
+	/* the gauges of the first room, the counters summed over the rooms */
+	const struct fed *f = d->feds[0];
+	struct fed_stats sum = {0}, *s = &sum;
+	for (int i = 0; i < d->n_feds; i++) {
+		const struct fed_stats *x = &d->feds[i]->stats;
+#define S(fl) sum.fl += x->fl
+		S(published), S(publish_failed), S(posts_applied), S(posts_dup), S(members_applied);
+		S(settings_applied), S(resync_posts_sent), S(dropped_garbage),
+		    S(dropped_wrong_room);
+		S(dropped_bad_sig), S(dropped_store), S(members_removed);
+#undef S
+	}
 	uint64_t now = app_now_ms();
 	struct web_counter all[] = {
 	    {"connected", "1 while the broker connection is up", WEB_GAUGE, f->up},
@@ -59,6 +69,7 @@ static int host_fed_counters(void *ctx, struct web_counter *out, int max)
 	    C(posts_applied, "posts from other sites stored"),
 	    C(posts_dup, "posts from other sites already held"),
 	    C(members_applied, "member records merged"),
+	    C(members_removed, "members removed by a removal at another site"),
 	    C(settings_applied, "room settings applied"),
 	    C(resync_posts_sent, "posts sent again to a peer that lacked them"),
 	    C(dropped_garbage, "messages dropped: malformed"),

@@ -641,42 +641,76 @@ static void tx_start(struct chan *ch, int sid)
 	}
 }
 
-static void tx_end(struct chan *ch, int ai)
+/* What receiver ri makes of transmission a as it ends. */
+static enum chan_outcome rx_outcome(struct chan *ch, const struct air *a, unsigned ri)
 {
-	struct air *a = &ch->airs[ai];
+	int rid = (int)ri;
+	const struct link *l = link_at(ch, a->sender, rid);
+
+	if (a->rs[ri] == RS_DOWN || !audible_now(ch, a->sender, rid))
+		return CHAN_DOWN;
+	if (a->rs[ri] == RS_DEAF)
+		return CHAN_DEAF;
+	if (a->rs[ri] == RS_COLLIDED)
+		return CHAN_COLLIDED;
+	if (!params_eq(&ch->radios[ri].params, &a->params))
+		return CHAN_LOST;
+	if (l->loss_threshold && (uint64_t)rng_u32(ch->rng) < l->loss_threshold)
+		return CHAN_LOST;
+	return CHAN_DELIVERED;
+}
+
+/* Fills ch->rep with one report per receiver and counts the outcomes;
+ * returns the number of reports, *collided if any receiver lost it so. */
+static size_t tx_outcomes(struct chan *ch, const struct air *a, bool *collided)
+{
 	size_t n = 0;
-	bool collided = false;
-	size_t len = a->len;
 
+	*collided = false;
 	for (unsigned ri = 0; ri < ch->cap; ri++) {
-		int rid = (int)ri;
 		struct radio *r = &ch->radios[ri];
-		enum chan_outcome o;
-
 		if (a->rs[ri] == RS_NONE)
 			continue;
-		if (a->rs[ri] == RS_DOWN || !audible_now(ch, a->sender, rid))
-			o = CHAN_DOWN;
-		else if (a->rs[ri] == RS_DEAF)
-			o = CHAN_DEAF;
-		else if (a->rs[ri] == RS_COLLIDED)
-			o = CHAN_COLLIDED;
-		else if (!params_eq(&r->params, &a->params))
-			o = CHAN_LOST;
-		else if (link_at(ch, a->sender, rid)->loss_threshold &&
-		         (uint64_t)rng_u32(ch->rng) < link_at(ch, a->sender, rid)->loss_threshold)
-			o = CHAN_LOST;
-		else
-			o = CHAN_DELIVERED;
+		enum chan_outcome o = rx_outcome(ch, a, ri);
 		ch->rep[n++] = (struct chan_rx_report){
-		    .radio = rid, .outcome = o, .snr_x4 = a->snr[ri], .rssi = a->rssi[ri]};
+		    .radio = (int)ri, .outcome = o, .snr_x4 = a->snr[ri], .rssi = a->rssi[ri]};
 		ch->st.rx[o]++;
 		r->st.rx[o]++;
 		if (o == CHAN_COLLIDED) {
-			collided = true;
+			*collided = true;
 			r->m.rx_err++;
 		}
 	}
+	return n;
+}
+
+/* The frame in ch->deliver to every receiver that got it (Data, then RxMeta). */
+static void tx_deliver(struct chan *ch, size_t n, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct chan_rx_report *rr = &ch->rep[i];
+		struct radio *r = &ch->radios[rr->radio];
+		if (rr->outcome != CHAN_DELIVERED || !r->used || !r->attached)
+			continue;
+		r->m.rx++;
+		int8_t snr = clamp_i8(rr->snr_x4), rssi = clamp_i8(rr->rssi);
+		emit(ch, rr->radio, KISS_DATA, ch->deliver, len);
+		if (r->m.signal_report) {
+			uint8_t meta[2] = {(uint8_t)snr, (uint8_t)rssi};
+			emit_hw(ch, rr->radio, KISS_HW_RX_META, meta, 2);
+		}
+		if (ch->ops.rx)
+			ch->ops.rx(ch->ops.ctx, rr->radio, ch->deliver, len, snr, rssi);
+	}
+}
+
+static void tx_end(struct chan *ch, int ai)
+{
+	struct air *a = &ch->airs[ai];
+	size_t len = a->len;
+	bool collided;
+	size_t n = tx_outcomes(ch, a, &collided);
+
 	ch->st.tx++;
 	ch->st.airtime_us += a->end - a->start;
 	if (collided)
@@ -706,21 +740,7 @@ static void tx_end(struct chan *ch, int ai)
 		};
 		ch->ops.tx_report(ch->ops.ctx, &rep);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct chan_rx_report *rr = &ch->rep[i];
-		struct radio *r = &ch->radios[rr->radio];
-		if (rr->outcome != CHAN_DELIVERED || !r->used || !r->attached)
-			continue;
-		r->m.rx++;
-		int8_t snr = clamp_i8(rr->snr_x4), rssi = clamp_i8(rr->rssi);
-		emit(ch, rr->radio, KISS_DATA, ch->deliver, len);
-		if (r->m.signal_report) {
-			uint8_t meta[2] = {(uint8_t)snr, (uint8_t)rssi};
-			emit_hw(ch, rr->radio, KISS_HW_RX_META, meta, 2);
-		}
-		if (ch->ops.rx)
-			ch->ops.rx(ch->ops.ctx, rr->radio, ch->deliver, len, snr, rssi);
-	}
+	tx_deliver(ch, n, len);
 	if (notify && s->used && s->attached && s->m.state == CHAN_TX_SENDING) {
 		uint8_t ok = 1;
 		s->m.tx++;
@@ -856,10 +876,77 @@ static void hw_set_radio(struct chan *ch, int id, const uint8_t *d, size_t len)
 	wake_waiters(ch);
 }
 
-static void hw_command(struct chan *ch, int id, uint8_t sub, const uint8_t *d, size_t len)
+/* The modem's answers to the Get commands (and Ping); false for any other. */
+static bool hw_get(struct chan *ch, int id, uint8_t sub, const uint8_t *d, size_t len)
 {
 	struct radio *r = &ch->radios[id];
 	uint8_t b[12];
+	size_t n = 0;
+
+	switch (sub) {
+	case KISS_HW_GET_RADIO:
+		le32_store(b, r->m.cfg_freq);
+		le32_store(b + 4, r->m.cfg_bw);
+		b[8] = r->m.cfg_sf;
+		b[9] = r->m.cfg_cr;
+		n = 10;
+		break;
+	case KISS_HW_GET_TX_POWER: b[n++] = r->m.tx_power; break;
+	case KISS_HW_GET_CURRENT_RSSI: b[n++] = (uint8_t)clamp_i8(current_rssi(ch, id)); break;
+	case KISS_HW_IS_CHANNEL_BUSY: b[n++] = chan_radio_busy(ch, id) ? 1 : 0; break;
+	case KISS_HW_GET_AIRTIME:
+		if (len < 1) {
+			emit_err(ch, id, KISS_ERR_INVALID_LENGTH);
+			return true;
+		}
+		le32_store(b, lora_airtime_ms(&r->params, d[0]));
+		n = 4;
+		break;
+	case KISS_HW_GET_NOISE_FLOOR:
+		le16_store(b, (uint16_t)ch->cfg.noise_floor);
+		n = 2;
+		break;
+	case KISS_HW_GET_VERSION:
+		b[0] = 1;
+		b[1] = 0;
+		n = 2;
+		break;
+	case KISS_HW_GET_STATS:
+		le32_store(b, r->m.rx);
+		le32_store(b + 4, r->m.tx);
+		le32_store(b + 8, r->m.rx_err);
+		n = 12;
+		break;
+	case KISS_HW_GET_BATTERY:
+		/* boards without a battery sense report 0 mV */
+		le16_store(b, 0);
+		n = 2;
+		break;
+	case KISS_HW_GET_SENSORS:
+		if (len < 1) {
+			emit_err(ch, id, KISS_ERR_INVALID_LENGTH);
+			return true;
+		}
+		break;
+	case KISS_HW_GET_DEVICE_NAME: {
+		uint8_t nb[1 + 64];
+		size_t nl = strnlen(ch->cfg.device_name, sizeof(nb) - 1);
+		nb[0] = KISS_HW_GET_DEVICE_NAME | 0x80;
+		memcpy(nb + 1, ch->cfg.device_name, nl);
+		emit(ch, id, KISS_SETHARDWARE, nb, nl + 1);
+		return true;
+	}
+	case KISS_HW_PING: break;
+	case KISS_HW_GET_SIGNAL_REPORT: b[n++] = r->m.signal_report ? 1 : 0; break;
+	default: return false;
+	}
+	emit_hw(ch, id, (uint8_t)(sub | 0x80), n ? b : NULL, n);
+	return true;
+}
+
+static void hw_command(struct chan *ch, int id, uint8_t sub, const uint8_t *d, size_t len)
+{
+	struct radio *r = &ch->radios[id];
 
 	switch (sub) {
 	case KISS_HW_GET_IDENTITY:
@@ -880,68 +967,6 @@ static void hw_command(struct chan *ch, int id, uint8_t sub, const uint8_t *d, s
 		r->m.tx_power = d[0];
 		emit_hw(ch, id, KISS_HW_OK, NULL, 0);
 		break;
-	case KISS_HW_GET_RADIO:
-		le32_store(b, r->m.cfg_freq);
-		le32_store(b + 4, r->m.cfg_bw);
-		b[8] = r->m.cfg_sf;
-		b[9] = r->m.cfg_cr;
-		emit_hw(ch, id, KISS_HW_GET_RADIO | 0x80, b, 10);
-		break;
-	case KISS_HW_GET_TX_POWER:
-		emit_hw(ch, id, KISS_HW_GET_TX_POWER | 0x80, &r->m.tx_power, 1);
-		break;
-	case KISS_HW_GET_CURRENT_RSSI:
-		b[0] = (uint8_t)clamp_i8(current_rssi(ch, id));
-		emit_hw(ch, id, KISS_HW_GET_CURRENT_RSSI | 0x80, b, 1);
-		break;
-	case KISS_HW_IS_CHANNEL_BUSY:
-		b[0] = chan_radio_busy(ch, id) ? 1 : 0;
-		emit_hw(ch, id, KISS_HW_IS_CHANNEL_BUSY | 0x80, b, 1);
-		break;
-	case KISS_HW_GET_AIRTIME:
-		if (len < 1) {
-			emit_err(ch, id, KISS_ERR_INVALID_LENGTH);
-			break;
-		}
-		le32_store(b, lora_airtime_ms(&r->params, d[0]));
-		emit_hw(ch, id, KISS_HW_GET_AIRTIME | 0x80, b, 4);
-		break;
-	case KISS_HW_GET_NOISE_FLOOR:
-		le16_store(b, (uint16_t)ch->cfg.noise_floor);
-		emit_hw(ch, id, KISS_HW_GET_NOISE_FLOOR | 0x80, b, 2);
-		break;
-	case KISS_HW_GET_VERSION:
-		b[0] = 1;
-		b[1] = 0;
-		emit_hw(ch, id, KISS_HW_GET_VERSION | 0x80, b, 2);
-		break;
-	case KISS_HW_GET_STATS:
-		le32_store(b, r->m.rx);
-		le32_store(b + 4, r->m.tx);
-		le32_store(b + 8, r->m.rx_err);
-		emit_hw(ch, id, KISS_HW_GET_STATS | 0x80, b, 12);
-		break;
-	case KISS_HW_GET_BATTERY:
-		/* boards without a battery sense report 0 mV */
-		le16_store(b, 0);
-		emit_hw(ch, id, KISS_HW_GET_BATTERY | 0x80, b, 2);
-		break;
-	case KISS_HW_GET_SENSORS:
-		if (len < 1) {
-			emit_err(ch, id, KISS_ERR_INVALID_LENGTH);
-			break;
-		}
-		emit_hw(ch, id, KISS_HW_GET_SENSORS | 0x80, NULL, 0);
-		break;
-	case KISS_HW_GET_DEVICE_NAME: {
-		uint8_t nb[1 + 64];
-		size_t n = strnlen(ch->cfg.device_name, sizeof(nb) - 1);
-		nb[0] = KISS_HW_GET_DEVICE_NAME | 0x80;
-		memcpy(nb + 1, ch->cfg.device_name, n);
-		emit(ch, id, KISS_SETHARDWARE, nb, n + 1);
-		break;
-	}
-	case KISS_HW_PING: emit_hw(ch, id, KISS_HW_PING | 0x80, NULL, 0); break;
 	case KISS_HW_REBOOT:
 		emit_hw(ch, id, KISS_HW_OK, NULL, 0);
 		modem_boot(ch, r);
@@ -953,15 +978,13 @@ static void hw_command(struct chan *ch, int id, uint8_t sub, const uint8_t *d, s
 			break;
 		}
 		r->m.signal_report = d[0] != 0;
-		b[0] = r->m.signal_report ? 1 : 0;
 		/* the reply carries GetSignalReport's code, 9A */
-		emit_hw(ch, id, KISS_HW_GET_SIGNAL_REPORT | 0x80, b, 1);
+		hw_get(ch, id, KISS_HW_GET_SIGNAL_REPORT, d, len);
 		break;
-	case KISS_HW_GET_SIGNAL_REPORT:
-		b[0] = r->m.signal_report ? 1 : 0;
-		emit_hw(ch, id, KISS_HW_GET_SIGNAL_REPORT | 0x80, b, 1);
+	default:
+		if (!hw_get(ch, id, sub, d, len))
+			emit_err(ch, id, KISS_ERR_UNKNOWN_CMD);
 		break;
-	default: emit_err(ch, id, KISS_ERR_UNKNOWN_CMD); break;
 	}
 }
 

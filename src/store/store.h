@@ -219,6 +219,10 @@ struct store_post {
  * return: send the ACK after this returns ERR_OK.
  */
 int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bool *dup);
+/* The post of `author` with client timestamp sender_ts (!= 0) the room holds,
+ * as store_post_add's retry rule finds it; ERR_NOT_FOUND if none. */
+int store_post_find_retry(struct store *st, uint32_t room, const uint8_t author[STORE_PUB_LEN],
+                          uint32_t sender_ts, int64_t *id);
 
 /*
  * The push engine's next post for a member (§7.8): the room's post with the

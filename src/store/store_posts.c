@@ -198,6 +198,29 @@ int trim_posts(struct store *st, uint32_t room, const struct store_room *r, uint
 	return err;
 }
 
+int store_post_find_retry(struct store *st, uint32_t room, const uint8_t author[STORE_PUB_LEN],
+                          uint32_t sender_ts, int64_t *id)
+{
+	GUARD(st);
+	if (!author || !id || room == 0 || sender_ts == 0)
+		return ERR_INVAL;
+	struct q q;
+	int64_t found = 0;
+	q_start(&q, st, S_POST_FIND_RETRY, "post find");
+	q_int(&q, 1, room);
+	q_blob(&q, 2, author, STORE_PUB_LEN);
+	q_int(&q, 3, sender_ts);
+	if (q_step(&q) == SQLITE_ROW)
+		found = col_int(&q, 0, 1, INT64_MAX);
+	int err = q_end(&q);
+	if (err)
+		return err;
+	if (!found)
+		return ERR_NOT_FOUND;
+	*id = found;
+	return ERR_OK;
+}
+
 int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bool *dup)
 {
 	GUARD(st);

@@ -16,7 +16,8 @@
 
 struct loop {
 	struct event_base *base;
-	struct event *ev_sig[2];
+	struct event *ev_sig[LOOP_STOP_SIGNALS_MAX];
+	int n_sig;
 	int signal; /* the stop signal caught, 0 = none */
 };
 
@@ -64,11 +65,10 @@ int loop_open(struct loop **out)
 		return ERR_SYS;
 	}
 	for (int i = 0; i < 2; i++) {
-		l->ev_sig[i] = evsignal_new(l->base, sigs[i], on_stop_signal, l);
-		if (!l->ev_sig[i] || evsignal_add(l->ev_sig[i], NULL) < 0) {
-			log_err("loop", "event loop: cannot watch signal %d", sigs[i]);
+		int rc = loop_stop_on(l, sigs[i]);
+		if (rc) {
 			loop_close(l);
-			return ERR_SYS;
+			return rc;
 		}
 	}
 	*out = l;
@@ -79,9 +79,8 @@ void loop_close(struct loop *l)
 {
 	if (!l)
 		return;
-	for (int i = 0; i < 2; i++)
-		if (l->ev_sig[i])
-			event_free(l->ev_sig[i]);
+	for (int i = 0; i < l->n_sig; i++)
+		event_free(l->ev_sig[i]);
 	if (l->base)
 		event_base_free(l->base);
 	free(l);
@@ -106,6 +105,22 @@ int loop_run(struct loop *l)
 void loop_break(struct loop *l)
 {
 	event_base_loopbreak(l->base);
+}
+
+int loop_stop_on(struct loop *l, int sig)
+{
+	struct event *ev;
+	if (l->n_sig >= LOOP_STOP_SIGNALS_MAX)
+		return ERR_FULL;
+	ev = evsignal_new(l->base, sig, on_stop_signal, l);
+	if (!ev || evsignal_add(ev, NULL) < 0) {
+		log_err("loop", "event loop: cannot watch signal %d", sig);
+		if (ev)
+			event_free(ev);
+		return ERR_SYS;
+	}
+	l->ev_sig[l->n_sig++] = ev;
+	return ERR_OK;
 }
 
 int loop_signal(const struct loop *l)

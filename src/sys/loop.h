@@ -11,9 +11,10 @@
  * poll() takes the numbers afresh every round.  (select() is avoided for its
  * FD_SETSIZE limit.)
  *
- * Signals: SIGINT and SIGTERM are loop events (no async handler runs our
- * code): the first one breaks loop_run(), and loop_signal() says which it
- * was.  SIGPIPE is the caller's to ignore (a write to a closed socket).
+ * Signals: SIGINT and SIGTERM (and any added by loop_stop_on) are loop
+ * events (no async handler runs our code): the first one breaks loop_run(),
+ * and loop_signal() says which it was.  SIGPIPE is the caller's to ignore
+ * (a write to a closed socket).
  *
  * The clock is app_now_ms() (sys.h, CLOCK_MONOTONIC); timers take a delay in
  * milliseconds from now.
@@ -46,7 +47,11 @@ struct event_base *loop_base(struct loop *l);
 int loop_run(struct loop *l);
 /* Makes loop_run() return after the current callback. */
 void loop_break(struct loop *l);
-/* The stop signal caught (SIGINT or SIGTERM), 0 while none was. */
+/* One more stop signal (SIGHUP, say) beside SIGINT and SIGTERM: ERR_FULL
+ * past LOOP_STOP_SIGNALS_MAX in all, ERR_SYS (logged) if libevent refuses. */
+#define LOOP_STOP_SIGNALS_MAX 4
+int loop_stop_on(struct loop *l, int sig);
+/* The stop signal caught (SIGINT, SIGTERM or one of loop_stop_on), 0 while none was. */
 int loop_signal(const struct loop *l);
 /* Monotonic milliseconds: app_now_ms(). */
 uint64_t loop_now_ms(void);

@@ -12,7 +12,8 @@
 #     posts and the rest vanished);
 #   - contacts are renamed (and keep the name) and removed (and stay gone);
 #   - with more than 32 rooms every room's history is loaded;
-#   - on a terminal the prompt shows the login state as it is.
+#   - on a terminal the prompt shows the login state as it is;
+#   - standard input that cannot be read ends the commands with an error.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib.bash
@@ -174,6 +175,14 @@ check 'grep -q "waiting for the login to far" "$tmp/screen"' "tty: a post typed 
 check 'grep -q "NOT sent to far: \"typed early\" (the login failed" "$tmp/screen"' "tty: and that it was not sent"
 last=$(grep -o "\[far ([a-z ]*)\]" "$tmp/screen" | tail -n 1)
 check '[ "$last" = "[far (not logged in)]" ]' "tty: after the timeout the prompt says (not logged in) (last: $last)"
+
+# standard input that cannot be read (a directory): an error and the end of
+# the commands, not a loop reading it again for ever (it never ended)
+timeout 20 "$O/roomc" --data "$tmp/c" --radio tcp:127.0.0.1:"$port" --json --wait 5 \
+	</ >"$tmp/dir" 2>"$tmp/dir.err"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "\"message\":\"cannot read the commands: Is a directory\"" "$tmp/dir"' \
+	"unreadable stdin: an error event and exit 1 (exit $rc: $(grep error "$tmp/dir"))"
 
 echo "roomc_ops: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -323,6 +323,15 @@ static void test_get(void)
 	CHECK_STR(run("get direct.txdelay"), "> 0.1999999");
 	CHECK_STR(run("get flood.max.advert"), "> 8");
 	CHECK_STR(run("get role"), "> room_server");
+	/* the firmware's fixed answers for what Linux has not */
+	CHECK_STR(run("get radio.rxgain"), "> off");
+	CHECK_STR(run("get radio.fem.txgain"), "Error: unsupported");
+	CHECK_STR(run("get bootloader.ver"), "Error: unsupported");
+	CHECK_STR(run("get adc.multiplier"), "Error: unsupported");
+	CHECK_STR(run("get bridge.type"), "> none");
+	CHECK_STR(run("get pwrmgt.support"), "> unsupported");
+	CHECK_STR(run("get pwrmgt.bootmv"), "ERROR: Power management not supported");
+	CHECK_STR(run("get extra.sf"), "No extra SF configured");
 	CHECK_STR(run("get repeat"), "> off");
 	CHECK_STR(run("get lat"), "> 0.0");
 	CHECK_STR(run("get tx"), "> 22");
@@ -450,6 +459,15 @@ static void test_regions(void)
 	CHECK_STR(run("region default <null>"), " default scope is now <null>");
 	CHECK(room_default_scope(&room, key) == NULL);
 	CHECK_STR(run("region frob"), "Err - ??");
+	/* a subcommand short of its arguments is no subcommand */
+	CHECK_STR(run("region get"), "Err - ??");
+	CHECK_STR(run("region allowf"), "Err - ??");
+	CHECK_STR(run("region put"), "Err - ??");
+	CHECK_STR(run("region remove"), "Err - ??");
+	CHECK_STR(run("region list"), "Err - ??");
+	CHECK_STR(run("region list some"), "Err - use 'allowed' or 'denied'");
+	CHECK_STR(run("region remove *"), "Err - not empty");
+	CHECK_STR(run("region remove nowhere"), "Err - not found");
 	CHECK_STR(run("region save"), "OK");
 
 	/* bulk load: replaces the table, ends with a blank line */

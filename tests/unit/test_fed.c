@@ -15,7 +15,9 @@
 #include "store/store.h"
 #include "fed/fed.h"
 #include "mesh/mesh.h"
+#include "room/cmd.h"
 #include "room/room.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/rng.h"
 #include "util/err.h"
@@ -72,6 +74,8 @@ static void test_round_trip(void)
 	m.u.member.last_ts = 6;
 	m.u.member.heard_ts = 7;
 	strcpy(m.u.member.heard, "b");
+	m.u.member.role_ver = 8;
+	strcpy(m.u.member.role_site, "c");
 	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_OK);
 	CHECK_EQ(fed_decode(buf, len, room.pub, &d), FED_OK);
 	CHECK_EQ(d.u.member.perms, 2);
@@ -79,6 +83,8 @@ static void test_round_trip(void)
 	CHECK_EQ(d.u.member.last_ts, 6);
 	CHECK_EQ(d.u.member.heard_ts, 7);
 	CHECK_STR(d.u.member.heard, "b");
+	CHECK_EQ(d.u.member.role_ver, 8);
+	CHECK_STR(d.u.member.role_site, "c");
 
 	memset(&m, 0, sizeof(m));
 	m.kind = FED_HELLO;
@@ -86,7 +92,7 @@ static void test_round_trip(void)
 	m.u.hello.flags = FED_HELLO_ANSWER;
 	m.u.hello.n = FED_HELLO_MAX;
 	for (unsigned i = 0; i < FED_HELLO_MAX; i++) {
-		snprintf(m.u.hello.hw[i].site, sizeof(m.u.hello.hw[i].site), "s%u", i);
+		snprintf(m.u.hello.hw[i].site, sizeof(m.u.hello.hw[i].site), "s%02u", i);
 		m.u.hello.hw[i].hw = (uint64_t)i << 33 | i;
 	}
 	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_OK);
@@ -96,6 +102,21 @@ static void test_round_trip(void)
 	CHECK(d.u.hello.hw[31].hw == ((uint64_t)31 << 33 | 31));
 	m.u.hello.n = FED_HELLO_MAX + 1;
 	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_INVAL);
+	/* a later page: its origins above `after`, ascending */
+	m.u.hello.n = 2;
+	m.u.hello.flags = FED_HELLO_MORE;
+	strcpy(m.u.hello.after, "r9");
+	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_OK);
+	CHECK_EQ(fed_decode(buf, len, room.pub, &d), FED_OK);
+	CHECK_STR(d.u.hello.after, "r9");
+	CHECK_EQ(d.u.hello.flags, FED_HELLO_MORE);
+	strcpy(m.u.hello.after, "s00");
+	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_INVAL);
+	strcpy(m.u.hello.after, "");
+	strcpy(m.u.hello.hw[1].site, "r");
+	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_INVAL);
+	m.u.hello.n = 0;
+	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_INVAL); /* MORE, empty */
 
 	memset(&m, 0, sizeof(m));
 	m.kind = FED_BAN;
@@ -397,6 +418,12 @@ static void h_member(void *ctx, struct room *r, const struct room_member *m)
 	fed_member_saved(&((struct site *)ctx)->fed, m);
 }
 
+static void h_removed(void *ctx, struct room *r, const uint8_t pub[32])
+{
+	(void)r;
+	fed_member_removed(&((struct site *)ctx)->fed, pub);
+}
+
 /* Delivers every queued message to every connected site but its sender. */
 static void pump(void)
 {
@@ -429,6 +456,7 @@ static void site_open(int k, const char *db)
 	CHECK_EQ(room_open(&s->room, &s->mesh, s->st, id, &room, &clock0, t_ms), ERR_OK);
 	s->room.hooks.post_stored = h_post;
 	s->room.hooks.member_saved = h_member;
+	s->room.hooks.member_removed = h_removed;
 	s->room.hooks.ctx = s;
 	snprintf(name, sizeof(name), "s%c", 'a' + k);
 	CHECK_EQ(fed_init(&s->fed, &s->room, name, "Fed", pub, s), ERR_OK);
@@ -655,6 +683,318 @@ static void test_sites(void)
 		unlink(db[k]);
 }
 
+static void sites_open(char db[SITES][64], const char *tag)
+{
+	for (int k = 0; k < SITES; k++) {
+		snprintf(db[k], 64, "/tmp/test_fed_%s_%d_%c.db", tag, (int)getpid(), 'a' + k);
+		unlink(db[k]);
+		site_open(k, db[k]);
+	}
+	pump();
+}
+
+static void sites_close(char db[SITES][64])
+{
+	for (int k = 0; k < SITES; k++) {
+		if (sites[k].st)
+			site_close(k);
+		unlink(db[k]);
+	}
+	nq = 0;
+}
+
+/* The member's record written at site k now (as a login or an ACK does). */
+static void member_touch(int k, struct room_member *m)
+{
+	m->last_activity = room_rtc(&sites[k].room);
+	m->dirty = true;
+	sites[k].room.any_dirty = true;
+	room_tick(&sites[k].room, t_ms);
+}
+
+static int perms_at(int k, const uint8_t pub[32])
+{
+	struct room_member *m = room_member_find(&sites[k].room, pub);
+	return m ? m->perms : -1;
+}
+
+static void site_cmd(int k, const char *fmt, const uint8_t pub[32], const char *want)
+{
+	char hex[65], cmd[128], reply[256];
+	hex_encode(hex, sizeof(hex), pub, 32);
+	snprintf(cmd, sizeof(cmd), fmt, hex);
+	reply[0] = 0;
+	room_cmd(&sites[k].room, cmd, 0, CMD_LOCAL, reply, sizeof(reply));
+	CHECK_STR(reply, want);
+	room_tick(&sites[k].room, t_ms);
+	pump();
+}
+
+/*
+ * Roles carry a version (the change's time and site), the newer wins at
+ * every site: an admin's setperm at a site that never heard the member
+ * spreads; a removal spreads as a tombstone that a late record of the
+ * member (heard later, older role) does not undo; a later login does.
+ */
+static void test_roles(void)
+{
+	char db[SITES][64];
+	struct ident mk;
+	seed_ident(&mk, 0x77);
+	sites_open(db, "roles");
+	struct room_member *ma = room_member_put(&sites[0].room, mk.pub, ACL_ROLE_READ_WRITE);
+	CHECK(ma != NULL);
+	if (!ma)
+		return;
+	member_touch(0, ma); /* heard at A */
+	pump();
+	CHECK_EQ(perms_at(1, mk.pub), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(perms_at(2, mk.pub), ACL_ROLE_READ_WRITE);
+
+	/* C never heard it; its admin makes it an admin: everywhere */
+	t_ms += 2000;
+	site_cmd(2, "setperm %s 3", mk.pub, "OK");
+	CHECK_EQ(perms_at(0, mk.pub), ACL_ROLE_ADMIN);
+	CHECK_EQ(perms_at(1, mk.pub), ACL_ROLE_ADMIN);
+	/* A hears it again: its record keeps the role C set */
+	t_ms += 2000;
+	member_touch(0, room_member_find(&sites[0].room, mk.pub));
+	pump();
+	CHECK_EQ(perms_at(2, mk.pub), ACL_ROLE_ADMIN);
+	CHECK_EQ(perms_at(1, mk.pub), ACL_ROLE_ADMIN);
+
+	/* B's record, made before the removal but delivered after it, with a
+	 * later hearing than any other site's */
+	t_ms += 2000;
+	member_touch(1, room_member_find(&sites[1].room, mk.pub));
+	CHECK(nq >= 1);
+	struct qmsg late = queue[nq - 1];
+	nq = 0;
+	t_ms += 1000;
+	site_cmd(0, "setperm %s 0", mk.pub, "OK");
+	CHECK_EQ(perms_at(0, mk.pub), -1);
+	CHECK_EQ(perms_at(1, mk.pub), -1);
+	CHECK_EQ(perms_at(2, mk.pub), -1);
+	struct store_member sm;
+	CHECK_EQ(store_member_get(sites[1].st, sites[1].room.store_id, mk.pub, &sm), ERR_NOT_FOUND);
+	CHECK_EQ(sites[1].fed.stats.members_removed, 1);
+	queue[0] = late;
+	nq = 1;
+	pump();
+	CHECK_EQ(perms_at(0, mk.pub), -1);
+	CHECK_EQ(perms_at(2, mk.pub), -1);
+	CHECK(sites[0].fed.stats.members_stale >= 1);
+	/* the tombstone outlives a restart */
+	site_close(0);
+	site_open(0, db[0]);
+	nq = 0;
+	queue[0] = late;
+	nq = 1;
+	pump();
+	CHECK_EQ(perms_at(0, mk.pub), -1);
+
+	/* a change made while the broker is away is published when it returns */
+	struct ident mo;
+	seed_ident(&mo, 0x78);
+	struct room_member *mo_a = room_member_put(&sites[0].room, mo.pub, ACL_ROLE_READ_WRITE);
+	CHECK(mo_a != NULL);
+	if (mo_a)
+		member_touch(0, mo_a);
+	pump();
+	CHECK_EQ(perms_at(1, mo.pub), ACL_ROLE_READ_WRITE);
+	t_ms += 2000;
+	sites[0].down = true;
+	fed_set_up(&sites[0].fed, false, t_ms, 1750000000000ull + t_ms);
+	site_cmd(0, "setperm %s 0", mo.pub, "OK");
+	CHECK_EQ(perms_at(1, mo.pub), ACL_ROLE_READ_WRITE);
+	sites[0].down = false;
+	fed_set_up(&sites[0].fed, true, t_ms, 1750000000000ull + t_ms);
+	pump();
+	CHECK_EQ(perms_at(1, mo.pub), -1);
+	CHECK_EQ(perms_at(2, mo.pub), -1);
+
+	/* a login at B after the removal is a newer change: a member again */
+	t_ms += 2000;
+	struct room_member *mb = room_member_put(&sites[1].room, mk.pub, ACL_ROLE_GUEST);
+	CHECK(mb != NULL);
+	if (mb)
+		member_touch(1, mb);
+	pump();
+	CHECK_EQ(perms_at(0, mk.pub), ACL_ROLE_GUEST);
+	CHECK_EQ(perms_at(2, mk.pub), ACL_ROLE_GUEST);
+	sites_close(db);
+}
+
+/* A post of a made-up origin site, as that site would publish it. */
+static void feed_post(int k, const char *origin, uint64_t seq, uint32_t ts)
+{
+	struct fed_msg m = post_msg();
+	uint8_t buf[FED_MSG_MAX];
+	size_t len;
+	snprintf(m.site, sizeof(m.site), "%s", origin);
+	snprintf(m.u.post.origin, sizeof(m.u.post.origin), "%s", origin);
+	m.u.post.seq = seq;
+	m.u.post.origin_ts = ts;
+	m.u.post.sender_ts = ts;
+	snprintf(m.u.post.text, sizeof(m.u.post.text), "%s #%llu", origin, (unsigned long long)seq);
+	m.u.post.text_len = (uint8_t)strlen(m.u.post.text);
+	CHECK_EQ(fed_encode(&m, &room, buf, sizeof(buf), &len), ERR_OK);
+	fed_receive(&sites[k].fed, buf, len, t_ms, 1750000000000ull + t_ms);
+}
+
+/* More origins than one hello holds (FED_HELLO_MAX): a site started empty
+ * still gets every origin's posts (the hello goes in pages). */
+static void test_many_origins(void)
+{
+	char db[SITES][64];
+	enum { ORIGINS = 3 * FED_HELLO_MAX / 2 };
+	for (int k = 0; k < SITES; k++) {
+		snprintf(db[k], 64, "/tmp/test_fed_many_%d_%c.db", (int)getpid(), 'a' + k);
+		unlink(db[k]);
+	}
+	site_open(0, db[0]);
+	nq = 0;
+	for (int o = 0; o < ORIGINS; o++) {
+		char name[8];
+		snprintf(name, sizeof(name), "o%02d", o);
+		for (uint64_t q = 1; q <= 2; q++)
+			feed_post(0, name, q, 1750000000 + (uint32_t)(o * 2 + (int)q));
+	}
+	CHECK_EQ(post_count(0), 2 * ORIGINS);
+	site_open(1, db[1]);
+	uint32_t hellos = sites[0].fed.stats.hellos_sent;
+	for (int i = 0; i < 10; i++) {
+		t_ms += FED_HELLO_MIN_MS;
+		fed_tick(&sites[0].fed, t_ms, 1750000000000ull + t_ms);
+		fed_tick(&sites[1].fed, t_ms, 1750000000000ull + t_ms);
+		pump();
+	}
+	CHECK_EQ(post_count(1), 2 * ORIGINS);
+	uint64_t hw = 0;
+	CHECK_EQ(store_fed_hw(sites[1].st, sites[1].room.store_id, "o47", &hw), ERR_OK);
+	CHECK_EQ(hw, 2);
+	CHECK(sites[0].fed.stats.hellos_sent - hellos >= 2); /* pages */
+	/* and the other way: B's own posts reach A, whose hello has pages */
+	bool dup;
+	uint8_t author[32];
+	memset(author, 0x31, sizeof(author));
+	sites[1].down = true;
+	CHECK_EQ(room_post(&sites[1].room, author, 1750000999, "from b", 6, &dup), ERR_OK);
+	fed_tick(&sites[1].fed, t_ms, 1750000000000ull + t_ms);
+	pump();
+	sites[1].down = false;
+	CHECK(!has_text(0, "from b"));
+	for (int i = 0; i < 4; i++) {
+		t_ms += FED_HELLO_MS;
+		fed_tick(&sites[0].fed, t_ms, 1750000000000ull + t_ms);
+		fed_tick(&sites[1].fed, t_ms, 1750000000000ull + t_ms);
+		pump();
+	}
+	CHECK(has_text(0, "from b"));
+	site_close(0);
+	site_close(1);
+	unlink(db[0]);
+	unlink(db[1]);
+	nq = 0;
+}
+
+static int newest_cb(void *ctx, const struct store_post *p)
+{
+	*(struct store_post *)ctx = *p;
+	return 0;
+}
+
+static struct store_post newest_at(int k)
+{
+	struct store_post p;
+	memset(&p, 0, sizeof(p));
+	CHECK_EQ(store_post_list_newest(sites[k].st, sites[k].room.store_id, 1, newest_cb, &p),
+	         ERR_OK);
+	return p;
+}
+
+static uint32_t due_at(int k, const uint8_t pub[32])
+{
+	struct room_member *m = room_member_find(&sites[k].room, pub);
+	uint32_t n = 0;
+	CHECK(m != NULL);
+	if (m)
+		CHECK_EQ(store_post_count_since(sites[k].st, sites[k].room.store_id, pub,
+		                                m->sync_since, STORE_TS_ANY, 255, &n),
+		         ERR_OK);
+	return n;
+}
+
+/*
+ * A post keeps its origin's time at every site where that is still a new
+ * time (so a member's sync point, replicated, means the same posts: a member
+ * caught up at A and heard next at B gets nothing twice there), and a post
+ * that reaches a site after a later one takes a new time there (pushed to
+ * the members whose sync point is past its origin time, not missed).
+ */
+static void test_post_times(void)
+{
+	char db[SITES][64];
+	struct ident au, mk;
+	bool dup;
+	seed_ident(&au, 0x81);
+	seed_ident(&mk, 0x82);
+	sites_open(db, "times");
+	struct room_member *ma = room_member_put(&sites[0].room, mk.pub, ACL_ROLE_READ_WRITE);
+	CHECK(ma != NULL);
+	if (!ma)
+		return;
+	member_touch(0, ma);
+	pump();
+	/* B's clock runs 5 s later than A's when A's post reaches it */
+	CHECK_EQ(room_post(&sites[0].room, au.pub, 1750000001, "at A", 4, &dup), ERR_OK);
+	struct store_post pa = newest_at(0);
+	fed_tick(&sites[0].fed, t_ms, 1750000000000ull + t_ms);
+	mesh_tick(&sites[1].mesh, t_ms + 5000);
+	pump();
+	struct store_post pb = newest_at(1);
+	CHECK_STR((const char *)pb.text, "at A");
+	CHECK_EQ(pb.post_ts, pa.post_ts);
+	CHECK_EQ(pb.origin_ts, pa.post_ts);
+	/* a unique time B's replies took (a login answered in that second)
+	 * does not push A's next post off its time */
+	uint32_t reply_ts = room_unique_time(&sites[1].room);
+	CHECK_EQ(room_post(&sites[0].room, au.pub, 1750000005, "at A 2", 6, &dup), ERR_OK);
+	struct store_post pa2 = newest_at(0);
+	CHECK(pa2.post_ts <= reply_ts);
+	fed_tick(&sites[0].fed, t_ms, 1750000000000ull + t_ms);
+	pump();
+	CHECK_EQ(newest_at(1).post_ts, pa2.post_ts);
+	pa = pa2;
+	/* the member acknowledged it at A; heard next at B: nothing due twice */
+	ma->sync_since = pa.post_ts;
+	member_touch(0, ma);
+	pump();
+	CHECK_EQ(due_at(1, mk.pub), 0);
+
+	/* C holds a post newer than A's next one when that arrives (C's clock
+	 * ahead): the late post takes a new time at C, above the sync point of
+	 * a member caught up there, so C still pushes it */
+	mesh_tick(&sites[2].mesh, t_ms + 20000);
+	CHECK_EQ(room_post(&sites[2].room, au.pub, 1750000002, "at C", 4, &dup), ERR_OK);
+	struct store_post pc = newest_at(2);
+	struct room_member *mc = room_member_find(&sites[2].room, mk.pub);
+	CHECK(mc != NULL);
+	if (!mc)
+		return;
+	mc->sync_since = pc.post_ts;
+	mc->last_activity = room_rtc(&sites[2].room);
+	nq = 0;
+	CHECK_EQ(room_post(&sites[0].room, au.pub, 1750000003, "late at C", 9, &dup), ERR_OK);
+	fed_tick(&sites[0].fed, t_ms, 1750000000000ull + t_ms);
+	pump();
+	struct store_post late = newest_at(2);
+	CHECK_STR((const char *)late.text, "late at C");
+	CHECK(late.post_ts > pc.post_ts);
+	CHECK_EQ(due_at(2, mk.pub), 1);
+	sites_close(db);
+}
+
 int main(void)
 {
 	if (crypto_init())
@@ -667,5 +1007,8 @@ int main(void)
 	log_set_level(LOG_ERR);
 	test_migration();
 	test_sites();
+	test_roles();
+	test_many_origins();
+	test_post_times();
 	return harness_done("test_fed");
 }

@@ -63,6 +63,28 @@ static void on_raise(void *ctx)
 	raise(SIGTERM);
 }
 
+static void on_hup(void *ctx)
+{
+	(void)ctx;
+	raise(SIGHUP);
+}
+
+/* A stop signal of the caller's (roomc stops on SIGHUP, a closed terminal) */
+static void test_stop_on(void)
+{
+	struct loop *l;
+	CHECK_EQ(loop_open(&l), ERR_OK);
+	CHECK_EQ(loop_stop_on(l, SIGHUP), ERR_OK);
+	struct loop_timer *r = loop_timer_new(l, on_hup, NULL);
+	loop_timer_in(r, 0);
+	CHECK_EQ(loop_run(l), ERR_OK);
+	CHECK_EQ(loop_signal(l), SIGHUP);
+	CHECK_EQ(loop_stop_on(l, SIGUSR1), ERR_OK);
+	CHECK_EQ(loop_stop_on(l, SIGUSR2), ERR_FULL); /* SIGINT, SIGTERM and two more */
+	loop_timer_free(r);
+	loop_close(l);
+}
+
 static void test_loop(void)
 {
 	struct loop *l;
@@ -220,6 +242,7 @@ static void test_node(void)
 int main(void)
 {
 	test_loop();
+	test_stop_on();
 	test_node();
 	return harness_done("test_loop");
 }
