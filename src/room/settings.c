@@ -142,7 +142,8 @@ const size_t node_setting_count = sizeof(node_setting_defs) / sizeof(node_settin
  * still takes `radio = tcp:...` or `radio = serial:...` for it. */
 const struct setting_def daemon_setting_defs[] = {
     N("modem", 0, 0, NULL,
-      "the KISS modem: tcp:HOST:PORT (meshair, KISS over TCP) or serial:DEVICE[:BAUD] (as --radio)",
+      "the KISS modem, as --radio: tcp:HOST:PORT (meshair, KISS over TCP) or\n"
+      "# serial:DEVICE[:BAUD] (a board running MeshCore kiss_modem); was 'radio'",
       "tcp:HOST:PORT or serial:DEVICE[:BAUD]", NULL, "", SET_DOORS_CONF),
     N("kiss.txdelay", 0, 255, NULL, "modem TXDELAY, units of 10 ms (MeshCore randomises itself)",
       NULL, NULL, "0", SET_DOORS_CONF),
@@ -157,8 +158,8 @@ const struct setting_def daemon_setting_defs[] = {
       "# an address other than loopback serves it to the network (logged as a warning)",
       "ADDR:PORT or off", NULL, "127.0.0.1:8073", SET_DOORS_CONF),
     N("fed.url", 0, 0, NULL,
-      "federation: mqtt://[USER:PASS@]HOST:PORT/ROOM (mqtts:// for TLS) shares the first\n"
-      "# room with every roomd on that broker and ROOM (the same room key file at each)",
+      "federation: mqtt://[USER:PASS@]HOST:PORT/ROOM (mqtts:// for TLS) shares the\n"
+      "# rooms with every roomd on that broker and ROOM (the same room key files at each)",
       "mqtt:// or mqtts:// URL, or empty", NULL, "", SET_DOORS_CONF),
     N("fed.site", 0, 0, NULL,
       "this site's name in the federation, [A-Za-z0-9._-], 1..32 (default:\n"
