@@ -33,10 +33,29 @@ enum setting_door {
 #define SET_DOORS_CMD  (SET_DOOR_LOCAL | SET_DOOR_REMOTE)
 #define SET_DOORS_ALL  (SET_DOORS_CONF | SET_DOORS_CMD)
 
+/* Where a node key lives and how `get` shows it and `set` reads it: in
+ * struct room_node (the radio) or struct mesh_cfg (the mesh), at .offset. */
+enum node_kind {
+	NODE_NONE,        /* the daemon's keys: roomd.conf only */
+	NODE_RADIO,       /* room_node.lp: "freq,bw,sf,cr" */
+	NODE_MHZ,         /* room_node uint32_t Hz, shown and typed in MHz (exact) */
+	NODE_KHZ,         /* room_node uint32_t Hz, shown and typed in kHz (exact) */
+	NODE_LP_U8,       /* room_node uint8_t (sf, cr): digits only */
+	NODE_TX,          /* room_node int (dBm) */
+	NODE_REPEAT,      /* mesh_cfg bool: anything but "off..." is on */
+	NODE_FACTOR,      /* mesh_cfg double, the firmware's float text */
+	NODE_DUTY,        /* mesh_cfg double airtime factor, typed as a duty cycle % */
+	NODE_HOPS,        /* mesh_cfg uint8_t */
+	NODE_KEY,         /* the identity: cmd.c's own */
+	NODE_UNSUPPORTED, /* firmware board parts: "Error: unsupported" */
+};
+
 struct setting_def {
 	const char *key; /* as typed after `set` / `get`, and in the config file */
 	enum setting_type type;
-	size_t offset;         /* into struct room_settings */
+	enum node_kind node;   /* SET_NODE: where the value lives */
+	const char *unit;      /* "minutes", "MHz": shown after the range */
+	size_t offset;         /* into struct room_settings (node keys: see node) */
 	size_t size;           /* SET_STR: buffer size */
 	double min, max;       /* SET_UINT/SET_DOUBLE range (min == max: no check);
 	                        * SET_STR: min 1 refuses an empty value */
@@ -84,6 +103,21 @@ int setting_help_line(const struct setting_def *d, char *out, size_t cap);
  * if none is near.
  */
 void setting_suggest(const char *key, unsigned max, char *out, size_t cap);
+/*
+ * A node key's value as `get` shows it (without the "> "): ERR_NOT_FOUND
+ * for the kinds that have none here (NODE_NONE, NODE_KEY, NODE_UNSUPPORTED).
+ */
+int node_setting_format(const struct setting_def *d, const struct mesh_cfg *mc,
+                        const struct room_node *nd, char *out, size_t cap);
+/*
+ * Parses a node key as the firmware's `set` does (numbers as atof, checked
+ * against min..max; sf/cr digits only; freq/bw exact decimals) and stores it:
+ * ERR_INVAL (say d->range_err) or ERR_NOT_FOUND for the kinds set elsewhere.
+ */
+int node_setting_parse(const struct setting_def *d, struct mesh_cfg *mc, struct room_node *nd,
+                       const char *val);
+/* "f,bw,sf,cr[,mins]" in the firmware's ranges (mins NULL: none taken). */
+int room_radio_parse(const char *s, struct lora_params *lp, int *mins);
 /* Strips one pair of surrounding double or single quotes, in place. */
 char *setting_unquote(char *v);
 /* Formats the value of key as `get` shows it (without the "> "). */

@@ -310,7 +310,7 @@ static void write_key(FILE *f, const struct setting_def *d, const char *dflt)
 	char range[128];
 	setting_range_text(d, range, sizeof(range));
 	fprintf(f, "# %s", d->help);
-	if (d->type == SET_NODE && d->range && !strchr(d->help, '\n'))
+	if ((d->unit || (d->type == SET_NODE && d->range)) && !strchr(d->help, '\n'))
 		fprintf(f, "; %s", range);
 	fprintf(f, "\n#%s = %s\n", d->key, dflt);
 }

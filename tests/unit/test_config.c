@@ -210,6 +210,20 @@ static void test_default_file(void)
 	CHECK(strstr(text, "\nkiss.persistence = 255\n") != NULL);
 	CHECK(strstr(text, "\nkiss.slottime = 10\n") != NULL);
 	CHECK(strstr(text, "\nguest.password = hello\n") != NULL);
+	/* the unit of each key, from the table, after its range (issue 15) */
+	CHECK(strstr(text, "\n# latitude; -90 to 90 degrees\nlat = 0.000000\n") != NULL);
+	CHECK(strstr(text, "\n# zero-hop advert period; 0 (off) or 60-240 minutes\n") != NULL);
+	CHECK(strstr(text, "; 150 to 2500 MHz\nfreq = 869.618\n") != NULL);
+	CHECK(strstr(text, "\n# transmit power (now); -9 to 30 dBm\ntx = 22\n") != NULL);
+	for (size_t i = 0; i < room_setting_count + node_setting_count; i++) {
+		const struct setting_def *d = i < room_setting_count
+		                                  ? &room_setting_defs[i]
+		                                  : &node_setting_defs[i - room_setting_count];
+		char want[96];
+		snprintf(want, sizeof(want), " %s\n", d->unit);
+		if (d->unit && (setting_doors(d) & SET_DOOR_FILE))
+			CHECK(strstr(text, want) != NULL);
+	}
 	CHECK_EQ(read_text(&c, text), ERR_OK);
 	/* every value is the default; the slot time is now sent, as the modem's 10 */
 	CHECK_EQ(c.radio_cfg.slottime_10ms, 10);
@@ -383,7 +397,7 @@ static void test_one_table(void)
 	setting_help_line(setting_find_any("http.listen"), line, sizeof(line));
 	CHECK(strstr(line, "(roomd.conf or --set only)") != NULL);
 	setting_help_line(room_setting_find("lat"), line, sizeof(line));
-	CHECK_STR(line, "lat (advert_lat, latitude): latitude in degrees; -90 to 90");
+	CHECK_STR(line, "lat (advert_lat, latitude): latitude; -90 to 90 degrees");
 }
 
 int main(void)
