@@ -103,10 +103,8 @@ int store_post_apply(struct store *st, const struct store_post *p, const char *o
 	if (memchr(p->text, 0, p->text_len))
 		return ERR_INVAL;
 	struct q q;
-	struct store_room r;
 	bool held = false, retry = false;
 	int64_t found = 0;
-	uint32_t deleted = 0;
 	int err = op_begin(st);
 	if (err)
 		return err;
@@ -121,29 +119,8 @@ int store_post_apply(struct store *st, const struct store_post *p, const char *o
 		if ((err = q_end(&q)) != ERR_OK)
 			goto out;
 	}
-	if (!retry) {
-		if ((err = room_get(st, p->room, "fed apply", &r)) != ERR_OK)
-			goto out;
-		if (p->post_ts == 0 || p->post_ts <= r.last_post_ts) {
-			err = ERR_INVAL;
-			goto out;
-		}
-		q_start(&q, st, S_FED_INSERT, "fed apply");
-		q_int(&q, 1, p->room);
-		q_int(&q, 2, p->post_ts);
-		q_int(&q, 3, p->sender_ts);
-		q_blob(&q, 4, p->author, STORE_PUB_LEN);
-		q_blob(&q, 5, p->text, p->text_len);
-		q_text(&q, 6, origin);
-		q_int(&q, 7, (int64_t)seq);
-		q_int(&q, 8, origin_ts);
-		if ((err = q_run(&q)) != ERR_OK)
-			goto out;
-		found = sqlite3_last_insert_rowid(st->db);
-		r.post_count++;
-		if ((err = trim_posts(st, p->room, &r, p->post_ts, &deleted)) != ERR_OK)
-			goto out;
-	}
+	if (!retry && (err = post_insert(st, p, origin, seq, origin_ts, &found)) != ERR_OK)
+		goto out;
 	err = fed_mark(st, p->room, origin, seq);
 out:
 	err = op_end(st, err);

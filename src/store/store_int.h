@@ -180,5 +180,7 @@ int trim(struct store *st, enum stmt id, const char *what, uint32_t room, int64_
          uint32_t *deleted);
 int trim_posts(struct store *st, uint32_t room, const struct store_room *r, uint32_t now,
                uint32_t *deleted);
+int post_insert(struct store *st, const struct store_post *p, const char *origin, uint64_t seq,
+                uint32_t origin_ts, int64_t *id);
 
 #endif
