@@ -221,6 +221,33 @@ int store_post_find_retry(struct store *st, uint32_t room, const uint8_t author[
 	return ERR_OK;
 }
 
+int post_valid(const struct store_post *p)
+{
+	if (!p || p->room == 0)
+		return ERR_INVAL;
+	if (p->text_len > STORE_TEXT_MAX)
+		return ERR_TOO_BIG;
+	return memchr(p->text, 0, p->text_len) ? ERR_INVAL : ERR_OK;
+}
+
+int post_find_retry(struct store *st, const struct store_post *p, const char *what, int64_t *id,
+                    bool *found)
+{
+	struct q q;
+	*found = false;
+	if (p->sender_ts == 0)
+		return ERR_OK;
+	q_start(&q, st, S_POST_FIND_RETRY, what);
+	q_int(&q, 1, p->room);
+	q_blob(&q, 2, p->author, STORE_PUB_LEN);
+	q_int(&q, 3, p->sender_ts);
+	if (q_step(&q) == SQLITE_ROW) {
+		*id = col_int(&q, 0, 1, INT64_MAX);
+		*found = true;
+	}
+	return q_end(&q);
+}
+
 /* Inserts p, newer than the room's newest post (ERR_INVAL otherwise), with
  * its federation origin, seq and origin_ts when origin is not NULL; counts it
  * and applies the retention.  In the caller's transaction. */
@@ -264,32 +291,18 @@ int post_insert(struct store *st, const struct store_post *p, const char *origin
 int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bool *dup)
 {
 	GUARD(st);
-	if (!p || !id || p->room == 0)
+	if (!id)
 		return ERR_INVAL;
-	if (p->text_len > STORE_TEXT_MAX)
-		return ERR_TOO_BIG;
-	if (memchr(p->text, 0, p->text_len))
-		return ERR_INVAL;
-	struct q q;
-	int64_t found = 0;
-	bool is_dup = false;
-	int err = op_begin(st);
+	int err = post_valid(p);
 	if (err)
 		return err;
-	if (p->sender_ts != 0) {
-		q_start(&q, st, S_POST_FIND_RETRY, "post add");
-		q_int(&q, 1, p->room);
-		q_blob(&q, 2, p->author, STORE_PUB_LEN);
-		q_int(&q, 3, p->sender_ts);
-		if (q_step(&q) == SQLITE_ROW) {
-			found = col_int(&q, 0, 1, INT64_MAX);
-			is_dup = true;
-		}
-		if ((err = q_end(&q)) != ERR_OK || is_dup)
-			goto out;
-	}
-	err = post_insert(st, p, NULL, 0, 0, &found);
-out:
+	int64_t found = 0;
+	bool is_dup = false;
+	if ((err = op_begin(st)) != ERR_OK)
+		return err;
+	err = post_find_retry(st, p, "post add", &found, &is_dup);
+	if (err == ERR_OK && !is_dup)
+		err = post_insert(st, p, NULL, 0, 0, &found);
 	err = op_end(st, err);
 	if (err == ERR_OK) {
 		*id = found;
