@@ -35,7 +35,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -Isrc -I$(O)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS = $(PKG_LIBS) -lm
 
-MODULES = util proto crypto mesh radio room store client sim sys web fed
+MODULES = util proto crypto mesh radio room store client sim sys web fed roomd
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
 LIB := $(O)/libroomd.a

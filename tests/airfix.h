@@ -266,7 +266,7 @@ static inline void set(const char *line)
 static inline bool is_member(const struct client *c, int role)
 {
 	struct room_member *m = room_member_find(&room, c->id.pub);
-	return m && (role < 0 || (m->perms & 3) == role);
+	return m && (role < 0 || (int)acl_role(m->perms) == role);
 }
 
 static inline uint32_t rtc(void)

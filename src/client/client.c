@@ -41,7 +41,7 @@ void client_cfg_defaults(struct client_cfg *cfg)
 const char *client_role_name(unsigned role)
 {
 	static const char *names[] = {"guest", "read-only", "read-write", "admin"};
-	return names[role & 3];
+	return names[acl_role((uint8_t)role)];
 }
 
 const char *client_type_name(unsigned type)

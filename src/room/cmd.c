@@ -246,49 +246,6 @@ static void radio_changed(struct room *r)
 		r->hooks.radio_changed(r->hooks.ctx, r);
 }
 
-static const char *get_ftoa(char *buf, size_t cap, double v)
-{
-	room_ftoa((float)v, buf, cap);
-	return buf;
-}
-
-/* "f,bw,sf,cr[,mins]" in the firmware's ranges; frequency and bandwidth are
- * exact decimals (integer Hz: a float made 869.618 MHz 869617981 Hz). */
-static int parse_radio(const char *s, struct lora_params *lp, int *mins)
-{
-	char buf[96], *parts[5] = {0};
-	int n = 0;
-	uint32_t f = 0, bw = 0;
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *p = buf; n < 5;) {
-		parts[n++] = p;
-		p = strchr(p, ',');
-		if (!p)
-			break;
-		*p++ = 0;
-	}
-	long sf = n > 2 ? strtol(parts[2], NULL, 10) : 0,
-	     cr = n > 3 ? strtol(parts[3], NULL, 10) : 0;
-	long m = n > 4 ? strtol(parts[4], NULL, 10) : 0;
-	if (n < 4 || room_decimal_parse(parts[0], 6, &f) != ERR_OK ||
-	    room_decimal_parse(parts[1], 3, &bw) != ERR_OK)
-		return ERR_INVAL;
-	if (!(f >= 150000000u && f <= 2500000000u && bw >= 7000 && bw <= 500000 && sf >= 5 &&
-	      sf <= 12 && cr >= 5 && cr <= 8))
-		return ERR_INVAL;
-	lp->freq_hz = f;
-	lp->bw_hz = bw;
-	lp->sf = (uint8_t)sf;
-	lp->cr = (uint8_t)cr;
-	lp->preamble = 0;
-	if (mins) {
-		if (m <= 0 || m > 1000000)
-			return ERR_INVAL;
-		*mins = (int)m;
-	}
-	return ERR_OK;
-}
-
 /* The reply to a change of the saved radio: says when the room will leave
  * the channel it is on now (its members stay there unless they move too). */
 static void reply_radio_saved(struct cmd_ctx *c)
@@ -311,7 +268,7 @@ static void c_tempradio(struct cmd_ctx *c)
 	struct room_node *n = c->r->node;
 	struct lora_params lp;
 	int mins;
-	if (parse_radio(c->args, &lp, &mins) != ERR_OK) {
+	if (room_radio_parse(c->args, &lp, &mins) != ERR_OK) {
 		REPLY(c, "Error, invalid params");
 		return;
 	}
@@ -320,13 +277,6 @@ static void c_tempradio(struct cmd_ctx *c)
 	n->temp_apply_ms = c->r->mesh->now_ms + 2000;
 	n->temp_revert_ms = n->temp_apply_ms + (uint64_t)mins * 60000;
 	REPLY(c, "OK - temp params for %d mins", mins);
-}
-
-static void dutycycle_text(char *out, size_t cap, double af)
-{
-	float dc = 100.0f / ((float)af + 1.0f);
-	int i = (int)dc;
-	snprintf(out, cap, "%d.%d%%", i, (int)((dc - (float)i) * 10.0f + 0.5f));
 }
 
 /* Keys get answers with a fixed text (the firmware's, for what Linux has not). */
@@ -357,9 +307,7 @@ static const char *get_fixed(const char *key)
 static void c_get(struct cmd_ctx *c)
 {
 	struct room *r = c->r;
-	const struct mesh_cfg *mc = &r->mesh->cfg;
-	const struct room_node *nd = r->node;
-	char v[STORE_SETTING_VALUE_MAX], hex[129], a[24];
+	char v[STORE_SETTING_VALUE_MAX], hex[129];
 	char key[64];
 	const char *fixed;
 	size_t kl = strlen(c->args);
@@ -367,69 +315,34 @@ static void c_get(struct cmd_ctx *c)
 	while (kl && c->args[kl - 1] == ' ')
 		kl--;
 	snprintf(key, sizeof(key), "%.*s", (int)kl, c->args);
-	const struct setting_def *sd = setting_lookup(key);
-	if (sd) /* the guide's spellings (advert_lat) read the key (lat) */
-		snprintf(key, sizeof(key), "%s", sd->key);
-#define IS(k) (strcmp(key, k) == 0)
-	if (IS("prv.key") && !is_local(c)) {
+	const struct setting_def *d = setting_lookup(key);
+	if (d) /* the guide's spellings (advert_lat) read the key (lat) */
+		snprintf(key, sizeof(key), "%s", d->key);
+	if (d && d->node == NODE_KEY && !is_local(c)) {
 		REPLY(c, "Err - get prv.key is console only");
-	} else if (IS("prv.key")) {
+	} else if (d && d->node == NODE_KEY) {
 		hex_encode_upper(hex, sizeof(hex), r->ep.id.prv, 64);
 		REPLY(c, "> %s", hex);
-	} else if (IS("public.key")) {
+	} else if (strcmp(key, "public.key") == 0) {
 		hex_encode_upper(hex, sizeof(hex), r->ep.id.pub, 32);
 		REPLY(c, "> %s", hex);
 	} else if ((fixed = get_fixed(key)) != NULL) {
 		REPLY(c, "%s", fixed);
-	} else if (IS("repeat")) {
-		REPLY(c, "> %s", mc->repeat ? "on" : "off");
-	} else if (IS("radio")) {
-		/* as typed, not the firmware's float text (869.618, not 869.6179809) */
-		room_radio_format(&nd->lp, v, sizeof(v));
+	} else if (d && d->type == SET_NODE &&
+	           node_setting_format(d, &r->mesh->cfg, r->node, v, sizeof(v)) == ERR_OK) {
+		/* radio as typed, not the firmware's float text (869.618, not 869.6179809) */
 		REPLY(c, "> %s", v);
-	} else if (IS("freq")) {
-		room_decimal_format(nd->lp.freq_hz, 6, a, sizeof(a));
-		REPLY(c, "> %s", a);
-	} else if (IS("bw")) {
-		room_decimal_format(nd->lp.bw_hz, 3, a, sizeof(a));
-		REPLY(c, "> %s", a);
-	} else if (IS("sf") || IS("cr")) {
-		REPLY(c, "> %u", IS("sf") ? nd->lp.sf : nd->lp.cr);
-	} else if (IS("tx")) {
-		REPLY(c, "> %d", nd->tx_dbm);
-	} else if (IS("dutycycle")) {
-		dutycycle_text(a, sizeof(a), mc->airtime_factor);
-		REPLY(c, "> %s", a);
-	} else if (IS("af")) {
-		REPLY(c, "> %s", get_ftoa(a, sizeof(a), mc->airtime_factor));
-	} else if (IS("txdelay")) {
-		REPLY(c, "> %s", get_ftoa(a, sizeof(a), mc->tx_delay_factor));
-	} else if (IS("direct.txdelay")) {
-		REPLY(c, "> %s", get_ftoa(a, sizeof(a), mc->direct_tx_delay_factor));
-	} else if (IS("flood.max")) {
-		REPLY(c, "> %u", mc->flood_max);
-	} else if (IS("flood.max.unscoped")) {
-		REPLY(c, "> %u", mc->flood_max_unscoped);
-	} else if (IS("flood.max.advert")) {
-		REPLY(c, "> %u", mc->flood_max_advert);
-	} else if (IS("owner.info")) {
-		snprintf(v, sizeof(v), "%s", r->set.owner_info);
-		for (char *p = v; *p; p++)
-			if (*p == '\n')
-				*p = '|';
-		REPLY(c, "> %s", v);
+	} else if (!d || room_setting_format(&r->set, d, v, sizeof(v)) != ERR_OK) {
+		REPLY(c, "??: %s", key);
 	} else {
-		const struct setting_def *d = IS("prv.key") ? NULL : room_setting_find(key);
-		if (!d || room_setting_format(&r->set, d, v, sizeof(v)) != ERR_OK) {
-			REPLY(c, "??: %s", key);
-			return;
-		}
 		if (d->type == SET_DOUBLE) /* lat, lon, rxdelay: the firmware's float text */
-			get_ftoa(v, sizeof(v),
-			         *(const double *)((const char *)&r->set + d->offset));
+			room_ftoa((float)*(const double *)((const char *)&r->set + d->offset), v,
+			          sizeof(v));
+		if (d->offset == offsetof(struct room_settings, owner_info))
+			for (char *p = v; *p; p++) /* shown on one line */
+				*p = *p == '\n' ? '|' : *p;
 		REPLY(c, "> %s", v);
 	}
-#undef IS
 }
 
 static void set_prv_key(struct cmd_ctx *c, const char *val)
@@ -456,131 +369,6 @@ static void set_prv_key(struct cmd_ctx *c, const char *val)
 	REPLY(c, "OK, reboot to apply! New pubkey: %s", hex);
 }
 
-/* A node-wide number: parsed as the firmware does (atof), checked against
- * the key's range in the settings table. */
-static bool set_num(struct cmd_ctx *c, const char *key, const char *val, double *out)
-{
-	const struct setting_def *d = node_setting_find(key);
-	double v = strtod(val, NULL);
-	if (!d || !(v >= d->min && v <= d->max)) {
-		REPLY(c, "%s", d && d->range_err ? d->range_err : "Error, bad value");
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-/* set freq / bw / sf / cr: one part of the saved radio (roomd's, as in roomd.conf). */
-static bool set_radio_part(struct cmd_ctx *c, const char *key, const char *val)
-{
-	const struct setting_def *d = node_setting_find(key);
-	struct lora_params *lp = &c->r->node->lp;
-	uint32_t v;
-	char *end;
-	bool ok;
-	if (key[0] == 'f') {
-		ok = room_decimal_parse(val, 6, &v) == ERR_OK && v >= d->min * 1e6 &&
-		     v <= d->max * 1e6;
-	} else if (key[0] == 'b') {
-		ok = room_decimal_parse(val, 3, &v) == ERR_OK && v >= d->min * 1e3 &&
-		     v <= d->max * 1e3;
-	} else {
-		unsigned long n = strtoul(val, &end, 10);
-		ok = end != val && !*end && n >= d->min && n <= d->max;
-		v = (uint32_t)n;
-	}
-	if (!ok) {
-		REPLY(c, "%s", d->range_err);
-		return false;
-	}
-	if (key[0] == 'f')
-		lp->freq_hz = v;
-	else if (key[0] == 'b')
-		lp->bw_hz = v;
-	else if (key[0] == 's')
-		lp->sf = (uint8_t)v;
-	else
-		lp->cr = (uint8_t)v;
-	return true;
-}
-
-/* Keys of the mesh and the radio; returns false if key is not one of them. */
-static bool set_node(struct cmd_ctx *c, const char *key, const char *val)
-{
-	struct room *r = c->r;
-	struct mesh_cfg *mc = &r->mesh->cfg;
-	double v;
-	char t[24];
-
-	if (strcmp(key, "repeat") == 0) {
-		mc->repeat = strncmp(val, "off", 3) != 0;
-		node_save(r, "repeat", "%s", mc->repeat ? "on" : "off");
-		REPLY(c, "OK - repeat is now %s", mc->repeat ? "ON" : "OFF");
-	} else if (strcmp(key, "dutycycle") == 0) {
-		if (!set_num(c, key, val, &v))
-			return true;
-		mc->airtime_factor = 100.0 / v - 1.0;
-		node_save(r, "af", "%.6f", mc->airtime_factor);
-		dutycycle_text(t, sizeof(t), mc->airtime_factor);
-		REPLY(c, "OK - %s", t);
-	} else if (strcmp(key, "af") == 0) {
-		if (!set_num(c, key, val, &v))
-			return true;
-		mc->airtime_factor = v;
-		node_save(r, "af", "%.6f", v);
-		REPLY(c, "OK");
-	} else if (strcmp(key, "txdelay") == 0 || strcmp(key, "direct.txdelay") == 0) {
-		if (!set_num(c, key, val, &v))
-			return true;
-		*(key[0] == 't' ? &mc->tx_delay_factor : &mc->direct_tx_delay_factor) = v;
-		node_save(r, key, "%.6f", v);
-		REPLY(c, "OK");
-	} else if (strcmp(key, "flood.max") == 0 || strcmp(key, "flood.max.unscoped") == 0 ||
-	           strcmp(key, "flood.max.advert") == 0) {
-		if (!set_num(c, key, val, &v))
-			return true;
-		uint8_t *f = strcmp(key, "flood.max") == 0          ? &mc->flood_max
-		             : strcmp(key, "flood.max.advert") == 0 ? &mc->flood_max_advert
-		                                                    : &mc->flood_max_unscoped;
-		*f = (uint8_t)v;
-		node_save(r, key, "%u", *f);
-		REPLY(c, "OK");
-	} else if (strcmp(key, "radio") == 0) {
-		struct lora_params lp;
-		if (parse_radio(val, &lp, NULL) != ERR_OK) {
-			REPLY(c, "Error, invalid radio params");
-			return true;
-		}
-		r->node->lp = lp;
-		node_save_radio(r);
-		reply_radio_saved(c);
-	} else if ((strcmp(key, "freq") == 0 || strcmp(key, "prv.key") == 0) && !is_local(c)) {
-		REPLY(c, "Err - set %s is console only", key); /* as in the firmware */
-	} else if (strcmp(key, "freq") == 0 || strcmp(key, "bw") == 0 || strcmp(key, "sf") == 0 ||
-	           strcmp(key, "cr") == 0) {
-		if (!set_radio_part(c, key, val))
-			return true;
-		node_save_radio(r);
-		reply_radio_saved(c);
-	} else if (strcmp(key, "tx") == 0) {
-		/* the firmware takes any number; a KISS modem takes -9..30 dBm */
-		if (!set_num(c, key, val, &v))
-			return true;
-		r->node->tx_dbm = (int)v;
-		node_save(r, "tx", "%d", r->node->tx_dbm);
-		radio_changed(r);
-		REPLY(c, "OK");
-	} else if (strcmp(key, "radio.rxgain") == 0 || strncmp(key, "radio.fem.", 10) == 0 ||
-	           strcmp(key, "adc.multiplier") == 0) {
-		REPLY(c, "Error: unsupported");
-	} else if (strcmp(key, "prv.key") == 0) {
-		set_prv_key(c, val);
-	} else {
-		return false;
-	}
-	return true;
-}
-
 /* "unknown config: KEY; did you mean a, b?" */
 static void reply_unknown_key(struct cmd_ctx *c, const char *key)
 {
@@ -599,26 +387,12 @@ static void set_room_key(struct cmd_ctx *c, const struct setting_def *d, char *v
 	struct room *r = c->r;
 	const char *key = d->key;
 	char range[64];
-	if (strcmp(key, "name") == 0 && strpbrk(val, "[]\\:,?*")) {
-		REPLY(c, "Error, bad chars");
-		return;
-	}
 	if (strcmp(key, "owner.info") == 0)
 		for (char *p = val; *p; p++)
 			if (*p == '|')
 				*p = '\n';
 	struct room_settings tmp = r->set;
 	int rc = room_setting_parse(&tmp, d, val);
-	if (rc == ERR_OK && strcmp(key, "advert.interval") == 0 && tmp.advert_interval_min &&
-	    tmp.advert_interval_min < 60)
-		rc = ERR_INVAL;
-	if (rc == ERR_OK && strcmp(key, "flood.advert.interval") == 0 &&
-	    tmp.flood_advert_interval_h && tmp.flood_advert_interval_h < 3)
-		rc = ERR_INVAL;
-	if (rc == ERR_OK && strcmp(key, "loop.detect") == 0 && strcmp(val, "off") != 0 &&
-	    strcmp(val, "minimal") != 0 && strcmp(val, "moderate") != 0 &&
-	    strcmp(val, "strict") != 0)
-		rc = ERR_INVAL;
 	if (rc == ERR_TOO_BIG) {
 		REPLY(c, "Error, too long: %s takes at most %zu bytes (%zu given)", key,
 		      d->size - 1, strlen(val));
@@ -640,6 +414,57 @@ static void set_room_key(struct cmd_ctx *c, const struct setting_def *d, char *v
 		REPLY(c, "OK - interval rounded to %u", r->set.agc_reset_interval_s);
 	else
 		REPLY(c, "OK");
+}
+
+/* A node key (the mesh, the radio): parsed by the table, saved under the
+ * config file's name, answered as the firmware does. */
+static void set_node(struct cmd_ctx *c, const struct setting_def *d, const char *val)
+{
+	struct room *r = c->r;
+	struct mesh_cfg *mc = &r->mesh->cfg;
+	char t[64];
+
+	if (!(setting_doors(d) & SET_DOOR_REMOTE) && !is_local(c)) {
+		REPLY(c, "Err - set %s is console only", d->key); /* as in the firmware */
+		return;
+	}
+	if (d->node == NODE_UNSUPPORTED) {
+		REPLY(c, "Error: unsupported");
+		return;
+	}
+	if (d->node == NODE_KEY) {
+		set_prv_key(c, val);
+		return;
+	}
+	if (node_setting_parse(d, mc, r->node, val) != ERR_OK) {
+		REPLY(c, "%s", d->range_err ? d->range_err : "Error, bad value");
+		return;
+	}
+	node_setting_format(d, mc, r->node, t, sizeof(t));
+	switch (d->node) {
+	case NODE_REPEAT:
+		node_save(r, d->key, "%s", t);
+		REPLY(c, "OK - repeat is now %s", mc->repeat ? "ON" : "OFF");
+		return;
+	case NODE_DUTY:
+		node_save(r, "af", "%.6f", mc->airtime_factor);
+		REPLY(c, "OK - %s", t);
+		return;
+	case NODE_FACTOR:
+		node_save(r, d->key, "%.6f", *(const double *)((const char *)mc + d->offset));
+		break;
+	case NODE_TX:
+	case NODE_HOPS:
+		node_save(r, d->key, "%s", t);
+		if (d->node == NODE_TX)
+			radio_changed(r);
+		break;
+	default: /* the saved radio, or one part of it */
+		node_save_radio(r);
+		reply_radio_saved(c);
+		return;
+	}
+	REPLY(c, "OK");
 }
 
 static void c_set(struct cmd_ctx *c)
@@ -664,8 +489,7 @@ static void c_set(struct cmd_ctx *c)
 	snprintf(val, sizeof(val), "%s", c->args + kl + 1);
 	setting_unquote(val); /* set name "Valley Room Server" */
 	if (d->type == SET_NODE) {
-		if (!set_node(c, d->key, val))
-			reply_unknown_key(c, key);
+		set_node(c, d, val);
 	} else {
 		set_room_key(c, d, val);
 	}

@@ -207,7 +207,7 @@ static bool roamed_retry(struct room *r, const struct mesh_rx *rx, struct room_m
 	}
 	room_accepted(r, m, rx); /* this packet again: a replay */
 	r->stats.posts_retried++;
-	room_ack_code(code, pt, 5 + text_len, m->pub);
+	ack_code(pt, 5 + text_len, m->pub, code);
 	room_send_ack(r, m, rx->pkt, code, NULL, 0, ACK_DELAY_MS);
 	return true;
 }
@@ -252,7 +252,7 @@ static bool on_txt(struct room *r, const struct mesh_rx *rx, struct room_member 
 	room_member_alive(m);
 	m->dirty = true;
 	r->any_dirty = true;
-	room_ack_code(code, pt, 5 + text_len, m->pub);
+	ack_code(pt, 5 + text_len, m->pub, code);
 
 	if (txt_type == TXT_CLI) {
 		char reply[ROOM_REPLY_MAX];
@@ -346,7 +346,7 @@ static void keep_alive(struct room *r, const struct mesh_rx *rx, struct room_mem
 	m->pending = false; /* abandoned without counting a failure (§7.5) */
 	if (m->out_path_len == MESH_NO_PATH)
 		return;
-	room_ack_code(code, pt, 9, m->pub);
+	ack_code(pt, 9, m->pub, code);
 	cnt = unsynced_count(r, m);
 	room_send_ack(r, m, rx->pkt, code, &cnt, 1, REPLY_DELAY_MS);
 }

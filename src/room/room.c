@@ -201,13 +201,6 @@ void room_send_ack(struct room *r, struct room_member *m, const struct pkt *req,
 		room_reply_held(r, base, delay);
 }
 
-void room_ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint8_t *pub)
-{
-	uint8_t h[CRYPTO_HASH_SIZE];
-	hash_sha256_2(h, msg, len, pub, CRYPTO_PUB_SIZE);
-	memcpy(code, h, 4);
-}
-
 /* ---- adverts (§7.9) ---- */
 
 size_t room_app_data(const struct room *r, uint8_t out[32])

@@ -181,13 +181,7 @@ static void link_apply(struct airserv *s, int from, int to, const struct topo_li
 		return; /* out of range is as down as it gets */
 	if (!in_range)
 		p = s->topo->def;
-	if (l->has_snr)
-		p.snr_x4 = l->p.snr_x4;
-	if (l->has_rssi)
-		p.rssi = l->p.rssi;
-	if (l->has_loss)
-		p.loss = l->p.loss;
-	if (!in_range || l->has_snr || l->has_rssi || l->has_loss)
+	if (topo_link_overlay(l, &p) || !in_range)
 		chan_link_set(s->ch, from, to, &p);
 	chan_link_set_up(s->ch, from, to, up);
 }

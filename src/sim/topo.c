@@ -274,15 +274,21 @@ void topo_free(struct topo *t)
 	*t = (struct topo){0};
 }
 
+bool topo_link_overlay(const struct topo_link *l, struct chan_link *p)
+{
+	if (l->has_snr)
+		p->snr_x4 = l->p.snr_x4;
+	if (l->has_rssi)
+		p->rssi = l->p.rssi;
+	if (l->has_loss)
+		p->loss = l->p.loss;
+	return l->has_snr || l->has_rssi || l->has_loss;
+}
+
 struct chan_link topo_link_params(const struct topo *t, const struct topo_link *l)
 {
 	struct chan_link p = t->def;
-	if (l->has_snr)
-		p.snr_x4 = l->p.snr_x4;
-	if (l->has_rssi)
-		p.rssi = l->p.rssi;
-	if (l->has_loss)
-		p.loss = l->p.loss;
+	topo_link_overlay(l, &p);
 	return p;
 }
 

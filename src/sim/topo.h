@@ -84,6 +84,8 @@ void topo_free(struct topo *t);
  */
 int topo_apply(const struct topo *t, struct chan *ch, int *ids);
 
+/* Puts the parameters l gives over *p; whether it gave any. */
+bool topo_link_overlay(const struct topo_link *l, struct chan_link *p);
 /* The parameters link l gets: t->def with l's own values on top. */
 struct chan_link topo_link_params(const struct topo *t, const struct topo_link *l);
 

@@ -98,52 +98,19 @@ int store_post_apply(struct store *st, const struct store_post *p, const char *o
 	if (!p || !id || !dup || p->room == 0 || !origin_ok(origin, false) || seq == 0 ||
 	    seq > INT64_MAX)
 		return ERR_INVAL;
-	if (p->text_len > STORE_TEXT_MAX)
-		return ERR_TOO_BIG;
-	if (memchr(p->text, 0, p->text_len))
-		return ERR_INVAL;
-	struct q q;
-	struct store_room r;
-	bool held = false, retry = false;
-	int64_t found = 0;
-	uint32_t deleted = 0;
-	int err = op_begin(st);
+	int err = post_valid(p);
 	if (err)
+		return err;
+	bool held = false, retry = false;
+	int64_t found = 0, old = 0;
+	if ((err = op_begin(st)) != ERR_OK)
 		return err;
 	if ((err = fed_held(st, p->room, origin, seq, &held)) != ERR_OK || held)
 		goto out;
-	if (p->sender_ts != 0) {
-		q_start(&q, st, S_POST_FIND_RETRY, "fed apply");
-		q_int(&q, 1, p->room);
-		q_blob(&q, 2, p->author, STORE_PUB_LEN);
-		q_int(&q, 3, p->sender_ts);
-		retry = q_step(&q) == SQLITE_ROW;
-		if ((err = q_end(&q)) != ERR_OK)
-			goto out;
-	}
-	if (!retry) {
-		if ((err = room_get(st, p->room, "fed apply", &r)) != ERR_OK)
-			goto out;
-		if (p->post_ts == 0 || p->post_ts <= r.last_post_ts) {
-			err = ERR_INVAL;
-			goto out;
-		}
-		q_start(&q, st, S_FED_INSERT, "fed apply");
-		q_int(&q, 1, p->room);
-		q_int(&q, 2, p->post_ts);
-		q_int(&q, 3, p->sender_ts);
-		q_blob(&q, 4, p->author, STORE_PUB_LEN);
-		q_blob(&q, 5, p->text, p->text_len);
-		q_text(&q, 6, origin);
-		q_int(&q, 7, (int64_t)seq);
-		q_int(&q, 8, origin_ts);
-		if ((err = q_run(&q)) != ERR_OK)
-			goto out;
-		found = sqlite3_last_insert_rowid(st->db);
-		r.post_count++;
-		if ((err = trim_posts(st, p->room, &r, p->post_ts, &deleted)) != ERR_OK)
-			goto out;
-	}
+	if ((err = post_find_retry(st, p, "fed apply", &old, &retry)) != ERR_OK)
+		goto out;
+	if (!retry && (err = post_insert(st, p, origin, seq, origin_ts, &found)) != ERR_OK)
+		goto out;
 	err = fed_mark(st, p->room, origin, seq);
 out:
 	err = op_end(st, err);

@@ -180,5 +180,15 @@ int trim(struct store *st, enum stmt id, const char *what, uint32_t room, int64_
          uint32_t *deleted);
 int trim_posts(struct store *st, uint32_t room, const struct store_room *r, uint32_t now,
                uint32_t *deleted);
+/* A post's own checks: room set, text not too long (ERR_TOO_BIG), no NUL. */
+int post_valid(const struct store_post *p);
+/* Whether p is a retry of a post the room has (same author and sender_ts,
+ * not 0); *id its row when found. */
+int post_find_retry(struct store *st, const struct store_post *p, const char *what, int64_t *id,
+                    bool *found);
+/* Inserts p, newer than the room's newest post, with the federation's origin,
+ * seq and origin_ts when origin is not NULL; counts it and applies retention. */
+int post_insert(struct store *st, const struct store_post *p, const char *origin, uint64_t seq,
+                uint32_t origin_ts, int64_t *id);
 
 #endif

@@ -221,57 +221,88 @@ int store_post_find_retry(struct store *st, uint32_t room, const uint8_t author[
 	return ERR_OK;
 }
 
-int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bool *dup)
+int post_valid(const struct store_post *p)
 {
-	GUARD(st);
-	if (!p || !id || p->room == 0)
+	if (!p || p->room == 0)
 		return ERR_INVAL;
 	if (p->text_len > STORE_TEXT_MAX)
 		return ERR_TOO_BIG;
-	if (memchr(p->text, 0, p->text_len))
-		return ERR_INVAL;
+	return memchr(p->text, 0, p->text_len) ? ERR_INVAL : ERR_OK;
+}
+
+int post_find_retry(struct store *st, const struct store_post *p, const char *what, int64_t *id,
+                    bool *found)
+{
 	struct q q;
+	*found = false;
+	if (p->sender_ts == 0)
+		return ERR_OK;
+	q_start(&q, st, S_POST_FIND_RETRY, what);
+	q_int(&q, 1, p->room);
+	q_blob(&q, 2, p->author, STORE_PUB_LEN);
+	q_int(&q, 3, p->sender_ts);
+	if (q_step(&q) == SQLITE_ROW) {
+		*id = col_int(&q, 0, 1, INT64_MAX);
+		*found = true;
+	}
+	return q_end(&q);
+}
+
+/* Inserts p, newer than the room's newest post (ERR_INVAL otherwise), with
+ * its federation origin, seq and origin_ts when origin is not NULL; counts it
+ * and applies the retention.  In the caller's transaction. */
+int post_insert(struct store *st, const struct store_post *p, const char *origin, uint64_t seq,
+                uint32_t origin_ts, int64_t *id)
+{
+	const char *what = origin ? "fed apply" : "post add";
 	struct store_room r;
-	int64_t found = 0;
-	bool is_dup = false;
+	struct q q;
 	uint32_t deleted = 0;
-	int err = op_begin(st);
-	if (err)
+	int err = room_get(st, p->room, what, &r);
+	if (err != ERR_OK)
 		return err;
-	if (p->sender_ts != 0) {
-		q_start(&q, st, S_POST_FIND_RETRY, "post add");
-		q_int(&q, 1, p->room);
-		q_blob(&q, 2, p->author, STORE_PUB_LEN);
-		q_int(&q, 3, p->sender_ts);
-		if (q_step(&q) == SQLITE_ROW) {
-			found = col_int(&q, 0, 1, INT64_MAX);
-			is_dup = true;
-		}
-		if ((err = q_end(&q)) != ERR_OK || is_dup)
-			goto out;
-	}
-	if ((err = room_get(st, p->room, "post add", &r)) != ERR_OK)
-		goto out;
 	if (p->post_ts == 0 || p->post_ts <= r.last_post_ts) {
-		log_warn(SUB, "room %u: post_ts %u not above the newest %u; refused", p->room,
-		         p->post_ts, r.last_post_ts);
-		err = ERR_INVAL;
-		goto out;
+		if (!origin) /* a federated copy may arrive late: no warning */
+			log_warn(SUB, "room %u: post_ts %u not above the newest %u; refused",
+			         p->room, p->post_ts, r.last_post_ts);
+		return ERR_INVAL;
 	}
-	q_start(&q, st, S_POST_INSERT, "post add");
+	q_start(&q, st, origin ? S_FED_INSERT : S_POST_INSERT, what);
 	q_int(&q, 1, p->room);
 	q_int(&q, 2, p->post_ts);
 	q_int(&q, 3, p->sender_ts);
 	q_blob(&q, 4, p->author, STORE_PUB_LEN);
 	q_blob(&q, 5, p->text, p->text_len);
+	if (origin) {
+		q_text(&q, 6, origin);
+		q_int(&q, 7, (int64_t)seq);
+		q_int(&q, 8, origin_ts);
+	}
 	if ((err = q_run(&q)) != ERR_OK)
-		goto out;
-	found = sqlite3_last_insert_rowid(st->db);
+		return err;
+	*id = sqlite3_last_insert_rowid(st->db);
 	r.post_count++;
 	err = trim_posts(st, p->room, &r, p->post_ts, &deleted);
 	if (err == ERR_OK && deleted)
 		log_debug(SUB, "room %u: retention removed %u posts", p->room, deleted);
-out:
+	return err;
+}
+
+int store_post_add(struct store *st, const struct store_post *p, int64_t *id, bool *dup)
+{
+	GUARD(st);
+	if (!id)
+		return ERR_INVAL;
+	int err = post_valid(p);
+	if (err)
+		return err;
+	int64_t found = 0;
+	bool is_dup = false;
+	if ((err = op_begin(st)) != ERR_OK)
+		return err;
+	err = post_find_retry(st, p, "post add", &found, &is_dup);
+	if (err == ERR_OK && !is_dup)
+		err = post_insert(st, p, NULL, 0, 0, &found);
 	err = op_end(st, err);
 	if (err == ERR_OK) {
 		*id = found;

@@ -1,6 +1,7 @@
 /* config.c - the configuration file (see config.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,30 +20,6 @@ void app_config_defaults(struct app_config *c)
 	mesh_cfg_defaults(&c->mesh);
 	room_settings_defaults(&c->room);
 	snprintf(c->http_listen, sizeof(c->http_listen), "%s", APP_HTTP_DEFAULT);
-}
-
-static int parse_double(const char *v, double min, double max, double *out)
-{
-	return num_double(v, min, max, out) ? ERR_OK : ERR_INVAL;
-}
-
-/* Integer keys refuse fractions ("sf = 7.5" is an error, not 7). */
-static int parse_int(const char *v, long min, long max, long *out)
-{
-	return num_long(v, min, max, out) ? ERR_OK : ERR_INVAL;
-}
-
-/* Keys that `set` also takes: their range is the settings table's. */
-static int node_double(const char *key, const char *v, double *out)
-{
-	const struct setting_def *d = node_setting_find(key);
-	return d ? parse_double(v, d->min, d->max, out) : ERR_INVAL;
-}
-
-static int node_int(const char *key, const char *v, long *out)
-{
-	const struct setting_def *d = node_setting_find(key);
-	return d ? parse_int(v, (long)d->min, (long)d->max, out) : ERR_INVAL;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -83,144 +60,176 @@ static bool listen_spec_ok(const char *v, size_t cap)
 	return inet_pton(AF_INET, addr, &a4) == 1 || inet_pton(AF_INET6, addr, &a6) == 1;
 }
 
-/* The daemon keys: one table for parsing, the default file and the docs. */
-static const struct {
-	const char *key, *dflt, *help;
-} daemon_keys[] = {
-    {"radio", "", "radio: tcp:HOST:PORT (meshair, KISS over TCP) or serial:DEVICE[:BAUD]"},
-    {"freq", "869.618", "frequency, MHz (firmware default 869.618)"},
-    {"bw", "62.5", "bandwidth, kHz"},
-    {"sf", "8", "spreading factor, 5..12"},
-    {"cr", "5", "coding rate 4/x, 5..8"},
-    {"tx", "22", "transmit power, dBm"},
-    {"repeat", "off", "forward other nodes' packets (the room firmware default is off)"},
-    {"af", "1.0", "airtime factor: duty cycle = 1/(1+af)"},
-    {"txdelay", "0.5", "flood retransmit delay factor"},
-    {"direct.txdelay", "0.2", "direct retransmit delay factor"},
-    {"flood.max", "64", "most hops a forwarded flood may have"},
-    {"flood.max.unscoped", "64", "most hops a forwarded unscoped flood may have"},
-    {"flood.max.advert", "8", "most hops a forwarded flood advert may have"},
-    {"kiss.txdelay", "0", "modem TXDELAY, units of 10 ms (MeshCore randomises itself)"},
-    {"kiss.persistence", "255",
-     "modem CSMA persistence 0..255: 255 sends as soon as the channel is clear\n"
-     "# (fastest catch-up); the modem's own 63 is gentler on a busy channel"},
-    {"kiss.slottime", "10", "modem CSMA slot time, units of 10 ms (sent only when set)"},
-    {"http.listen", APP_HTTP_DEFAULT,
-     "the web page (board, members, channel, admin, /metrics): ADDR:PORT, or off;\n"
-     "# an address other than loopback serves it to the network (logged as a warning)"},
-    {"fed.url", "",
-     "federation: mqtt://[USER:PASS@]HOST:PORT/ROOM (mqtts:// for TLS) shares the first\n"
-     "# room with every roomd on that broker and ROOM (the same room key file at each)"},
-    {"fed.site", "",
-     "this site's name in the federation, [A-Za-z0-9._-], 1..32 (default:\n"
-     "# one made at first use and kept in the database); also the MQTT client id"},
-    {"fed.cafile", "", "federation TLS: the broker's CA certificate (PEM)"},
-    {"fed.certfile", "", "federation TLS: this site's client certificate (PEM)"},
-    {"fed.keyfile", "", "federation TLS: its private key (PEM)"},
-    {"fed.username", "", "federation: broker user name (or in fed.url)"},
-    {"fed.password", "", "federation: broker password (or in fed.url)"},
+/*
+ * Where each key of the settings table (room/settings.h) lives in struct
+ * app_config, and how its text becomes the value.  The key's range, rules,
+ * default, help and doors are the table's; room keys go to c->room through
+ * room_setting_parse.
+ */
+enum bind_kind {
+	B_STR,      /* text, at most size - 1 bytes */
+	B_MHZ,      /* exact decimal MHz into Hz (uint32_t) */
+	B_KHZ,      /* exact decimal kHz into Hz (uint32_t) */
+	B_U8,       /* integer in the key's range */
+	B_INT,      /* integer in the key's range */
+	B_DOUBLE,   /* number in the key's range */
+	B_BOOL,     /* on/off, yes/no, true/false, 1/0 */
+	B_DUTY,     /* dutycycle percent: sets the airtime factor */
+	B_RADIO,    /* freq,bw,sf,cr at once */
+	B_LISTEN,   /* ADDR:PORT or off */
+	B_FED_URL,  /* mqtt:// or mqtts://, or empty */
+	B_FED_SITE, /* fed_site_valid, or empty */
 };
+
+#define AT(field) offsetof(struct app_config, field), sizeof(((struct app_config *)0)->field)
+/* clang-format off */
+static const struct binding {
+	const char *key;
+	enum bind_kind kind;
+	size_t offset, size;
+} bindings[] = {
+	{"modem",              B_STR,      AT(radio)},
+	{"radio",              B_RADIO,    AT(radio_cfg.lp)},
+	{"freq",               B_MHZ,      AT(radio_cfg.lp.freq_hz)},
+	{"bw",                 B_KHZ,      AT(radio_cfg.lp.bw_hz)},
+	{"sf",                 B_U8,       AT(radio_cfg.lp.sf)},
+	{"cr",                 B_U8,       AT(radio_cfg.lp.cr)},
+	{"tx",                 B_INT,      AT(radio_cfg.tx_power_dbm)},
+	{"repeat",             B_BOOL,     AT(mesh.repeat)},
+	{"af",                 B_DOUBLE,   AT(mesh.airtime_factor)},
+	{"dutycycle",          B_DUTY,     AT(mesh.airtime_factor)},
+	{"txdelay",            B_DOUBLE,   AT(mesh.tx_delay_factor)},
+	{"direct.txdelay",     B_DOUBLE,   AT(mesh.direct_tx_delay_factor)},
+	{"flood.max",          B_U8,       AT(mesh.flood_max)},
+	{"flood.max.unscoped", B_U8,       AT(mesh.flood_max_unscoped)},
+	{"flood.max.advert",   B_U8,       AT(mesh.flood_max_advert)},
+	{"kiss.txdelay",       B_INT,      AT(radio_cfg.txdelay_10ms)},
+	{"kiss.persistence",   B_INT,      AT(radio_cfg.persistence)},
+	{"kiss.slottime",      B_INT,      AT(radio_cfg.slottime_10ms)},
+	{"http.listen",        B_LISTEN,   AT(http_listen)},
+	{"fed.url",            B_FED_URL,  AT(fed.url)},
+	{"fed.site",           B_FED_SITE, AT(fed.site)},
+	{"fed.cafile",         B_STR,      AT(fed.cafile)},
+	{"fed.certfile",       B_STR,      AT(fed.certfile)},
+	{"fed.keyfile",        B_STR,      AT(fed.keyfile)},
+	{"fed.username",       B_STR,      AT(fed.username)},
+	{"fed.password",       B_STR,      AT(fed.password)},
+};
+/* clang-format on */
+
+static const struct binding *binding_of(const char *key)
+{
+	for (size_t i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
+		if (!strcmp(bindings[i].key, key))
+			return &bindings[i];
+	return NULL;
+}
+
+/* An exact decimal (freq, bw) in the key's range, scaled to Hz. */
+static int parse_hz(const struct setting_def *d, const char *v, unsigned decimals, uint32_t *hz)
+{
+	double scale = decimals == 6 ? 1e6 : 1e3;
+	uint32_t x;
+	if (room_decimal_parse(v, decimals, &x) || x < d->min * scale || x > d->max * scale)
+		return ERR_INVAL;
+	*hz = x;
+	return ERR_OK;
+}
+
+/* radio = freq,bw,sf,cr: each part checked as its own key. */
+static int parse_radio(const char *v, struct lora_params *lp)
+{
+	char part[4][32];
+	long l;
+	struct lora_params n = *lp;
+	if (sscanf(v, "%31[^,],%31[^,],%31[^,],%31s", part[0], part[1], part[2], part[3]) != 4 ||
+	    parse_hz(node_setting_find("freq"), part[0], 6, &n.freq_hz) ||
+	    parse_hz(node_setting_find("bw"), part[1], 3, &n.bw_hz) ||
+	    !num_long(part[2], 5, 12, &l))
+		return ERR_INVAL;
+	n.sf = (uint8_t)l;
+	if (!num_long(part[3], 5, 8, &l))
+		return ERR_INVAL;
+	n.cr = (uint8_t)l;
+	*lp = n;
+	return ERR_OK;
+}
+
+/* Parses v for key d into the field b names; nothing changes on an error. */
+static int bind_parse(const struct binding *b, const struct setting_def *d, const char *v,
+                      void *field)
+{
+	double x;
+	long l;
+	bool on;
+	switch (b->kind) {
+	case B_FED_URL:
+		if (v[0] && strncmp(v, "mqtt://", 7) && strncmp(v, "mqtts://", 8))
+			return ERR_INVAL;
+		/* fall through */
+	case B_STR:
+	store_str:
+		if (strlen(v) >= b->size)
+			return ERR_INVAL;
+		snprintf(field, b->size, "%s", v);
+		return ERR_OK;
+	case B_FED_SITE:
+		if (v[0] && !fed_site_valid(v))
+			return ERR_INVAL;
+		goto store_str;
+	case B_LISTEN:
+		if (strcmp(v, "off") != 0 && !listen_spec_ok(v, b->size))
+			return ERR_INVAL;
+		goto store_str;
+	case B_MHZ: return parse_hz(d, v, 6, field);
+	case B_KHZ: return parse_hz(d, v, 3, field);
+	case B_RADIO: return parse_radio(v, field);
+	case B_U8:
+	case B_INT:
+		/* integer keys refuse fractions ("sf = 7.5" is an error, not 7) */
+		if (!num_long(v, (long)d->min, (long)d->max, &l))
+			return ERR_INVAL;
+		if (b->kind == B_U8)
+			*(uint8_t *)field = (uint8_t)l;
+		else
+			*(int *)field = (int)l;
+		return ERR_OK;
+	case B_DOUBLE:
+	case B_DUTY:
+		if (!num_double(v, d->min, d->max, &x))
+			return ERR_INVAL;
+		*(double *)field = b->kind == B_DUTY ? 100.0 / x - 1.0 : x;
+		return ERR_OK;
+	case B_BOOL:
+		if (parse_bool(v, &on))
+			return ERR_INVAL;
+		*(bool *)field = on;
+		return ERR_OK;
+	}
+	return ERR_INVAL;
+}
+
+int app_config_set_from(struct app_config *c, const char *key, const char *v, unsigned door)
+{
+	/* roomd.conf before issue 15: `radio` was the modem's spec */
+	if (!strcmp(key, "radio") && (!strncmp(v, "tcp:", 4) || !strncmp(v, "serial:", 7)))
+		key = "modem";
+	const struct setting_def *d = setting_find_any(key);
+	if (!d)
+		return ERR_NOT_FOUND;
+	if (!(setting_doors(d) & door))
+		return ERR_PERM;
+	if (d->type != SET_NODE)
+		return room_setting_parse(&c->room, d, v);
+	const struct binding *b = binding_of(d->key);
+	if (!b)
+		return ERR_PERM;
+	return bind_parse(b, d, v, (char *)c + b->offset);
+}
 
 int app_config_set(struct app_config *c, const char *key, const char *v)
 {
-	double d;
-	long l;
-	bool b;
-	int rc = ERR_OK;
-
-	if (!strcmp(key, "radio")) {
-		snprintf(c->radio, sizeof(c->radio), "%s", v);
-	} else if (!strcmp(key, "freq")) {
-		/* integer Hz, exactly as written */
-		uint32_t hz;
-		const struct setting_def *fd = node_setting_find(key);
-		if (room_decimal_parse(v, 6, &hz) || hz < fd->min * 1e6 || hz > fd->max * 1e6)
-			return ERR_INVAL;
-		c->radio_cfg.lp.freq_hz = hz;
-	} else if (!strcmp(key, "bw")) {
-		uint32_t hz;
-		const struct setting_def *bd = node_setting_find(key);
-		if (room_decimal_parse(v, 3, &hz) || hz < bd->min * 1e3 || hz > bd->max * 1e3)
-			return ERR_INVAL;
-		c->radio_cfg.lp.bw_hz = hz;
-	} else if (!strcmp(key, "sf")) {
-		if (!(rc = node_int(key, v, &l)))
-			c->radio_cfg.lp.sf = (uint8_t)l;
-	} else if (!strcmp(key, "cr")) {
-		if (!(rc = node_int(key, v, &l)))
-			c->radio_cfg.lp.cr = (uint8_t)l;
-	} else if (!strcmp(key, "tx")) {
-		if (!(rc = node_int(key, v, &l)))
-			c->radio_cfg.tx_power_dbm = (int)l;
-	} else if (!strcmp(key, "repeat")) {
-		if (!(rc = parse_bool(v, &b)))
-			c->mesh.repeat = b;
-	} else if (!strcmp(key, "af")) {
-		if (!(rc = node_double(key, v, &d)))
-			c->mesh.airtime_factor = d;
-	} else if (!strcmp(key, "txdelay")) {
-		if (!(rc = node_double(key, v, &d)))
-			c->mesh.tx_delay_factor = d;
-	} else if (!strcmp(key, "direct.txdelay")) {
-		if (!(rc = node_double(key, v, &d)))
-			c->mesh.direct_tx_delay_factor = d;
-	} else if (!strcmp(key, "flood.max")) {
-		if (!(rc = node_int(key, v, &l)))
-			c->mesh.flood_max = (uint8_t)l;
-	} else if (!strcmp(key, "flood.max.unscoped")) {
-		if (!(rc = node_int(key, v, &l)))
-			c->mesh.flood_max_unscoped = (uint8_t)l;
-	} else if (!strcmp(key, "flood.max.advert")) {
-		if (!(rc = node_int(key, v, &l)))
-			c->mesh.flood_max_advert = (uint8_t)l;
-	} else if (!strcmp(key, "kiss.txdelay")) {
-		if (!(rc = parse_int(v, 0, 255, &l)))
-			c->radio_cfg.txdelay_10ms = (int)l;
-	} else if (!strcmp(key, "kiss.persistence")) {
-		if (!(rc = parse_int(v, 0, 255, &l)))
-			c->radio_cfg.persistence = (int)l;
-	} else if (!strcmp(key, "kiss.slottime")) {
-		if (!(rc = parse_int(v, 0, 255, &l)))
-			c->radio_cfg.slottime_10ms = (int)l;
-	} else if (!strcmp(key, "http.listen")) {
-		if (strcmp(v, "off") != 0 && !listen_spec_ok(v, sizeof(c->http_listen)))
-			return ERR_INVAL;
-		snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
-	} else if (!strncmp(key, "fed.", 4)) {
-		struct {
-			const char *k;
-			char *dst;
-			size_t cap;
-		} f[] = {
-		    {"fed.url", c->fed.url, sizeof(c->fed.url)},
-		    {"fed.site", c->fed.site, sizeof(c->fed.site)},
-		    {"fed.cafile", c->fed.cafile, sizeof(c->fed.cafile)},
-		    {"fed.certfile", c->fed.certfile, sizeof(c->fed.certfile)},
-		    {"fed.keyfile", c->fed.keyfile, sizeof(c->fed.keyfile)},
-		    {"fed.username", c->fed.username, sizeof(c->fed.username)},
-		    {"fed.password", c->fed.password, sizeof(c->fed.password)},
-		};
-		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-			if (strcmp(key, f[i].k))
-				continue;
-			if (strlen(v) >= f[i].cap)
-				return ERR_INVAL;
-			if (!strcmp(key, "fed.url") && v[0] && strncmp(v, "mqtt://", 7) &&
-			    strncmp(v, "mqtts://", 8))
-				return ERR_INVAL;
-			if (!strcmp(key, "fed.site") && v[0] && !fed_site_valid(v))
-				return ERR_INVAL;
-			snprintf(f[i].dst, f[i].cap, "%s", v);
-			return ERR_OK;
-		}
-		return ERR_NOT_FOUND;
-	} else {
-		const struct setting_def *sd = room_setting_find(key);
-		if (!sd)
-			return ERR_NOT_FOUND;
-		rc = room_setting_parse(&c->room, sd, v);
-	}
-	return rc;
+	return app_config_set_from(c, key, v, SET_DOOR_FILE);
 }
 
 static char *trim(char *s)
@@ -270,7 +279,11 @@ int app_config_read(FILE *f, const char *path, struct app_config *c)
 		*eq = 0;
 		char *key = trim(s), *val = setting_unquote(trim(eq + 1));
 		int r = app_config_set(c, key, val);
-		if (r == ERR_NOT_FOUND) {
+		if (r == ERR_PERM) {
+			log_err("config", "%s:%d: %s is not set in the file (by command only)",
+			        path, lineno, key);
+			rc = ERR_CONFIG;
+		} else if (r == ERR_NOT_FOUND) {
 			char near[128];
 			setting_suggest(key, 3, near, sizeof(near));
 			log_err("config", "%s:%d: unknown key '%s'%s%s", path, lineno, key,
@@ -291,6 +304,17 @@ int app_config_read(FILE *f, const char *path, struct app_config *c)
 	return rc;
 }
 
+/* One key as the default file shows it: its help, then "#key = default". */
+static void write_key(FILE *f, const struct setting_def *d, const char *dflt)
+{
+	char range[128];
+	setting_range_text(d, range, sizeof(range));
+	fprintf(f, "# %s", d->help);
+	if ((d->unit || (d->type == SET_NODE && d->range)) && !strchr(d->help, '\n'))
+		fprintf(f, "; %s", range);
+	fprintf(f, "\n#%s = %s\n", d->key, dflt);
+}
+
 int app_config_write_default(const char *path)
 {
 	struct room_settings s;
@@ -303,17 +327,20 @@ int app_config_write_default(const char *path)
 	           "# Every key is shown, commented out, with its default.\n"
 	           "# Precedence: defaults < this file < changes made by admin command (kept\n"
 	           "# in roomd.db) < roomd --set KEY=VALUE.\n\n"
-	           "## Radio and mesh (the whole daemon)\n");
-	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
-		fprintf(f, "# %s\n#%s = %s\n", daemon_keys[i].help, daemon_keys[i].key,
-		        daemon_keys[i].dflt);
+	           "## The modem, the web page and federation (the whole daemon)\n");
+	for (size_t i = 0; i < daemon_setting_count; i++)
+		write_key(f, &daemon_setting_defs[i], daemon_setting_defs[i].dflt);
+	fprintf(f, "\n## Radio and mesh (the whole daemon; also 'roomctl set KEY VALUE')\n");
+	for (size_t i = 0; i < node_setting_count; i++)
+		if (setting_doors(&node_setting_defs[i]) & SET_DOOR_FILE)
+			write_key(f, &node_setting_defs[i], node_setting_defs[i].dflt);
 	fprintf(f, "\n## Room settings: defaults for rooms created from now on.  A room keeps\n"
 	           "## its own from its creation: change them with 'roomctl set KEY VALUE'\n"
 	           "## (roomd says at start which keys set here a room overrides).\n");
 	for (size_t i = 0; i < room_setting_count; i++) {
 		const struct setting_def *d = &room_setting_defs[i];
 		room_setting_format(&s, d, v, sizeof(v));
-		fprintf(f, "# %s\n#%s = %s\n", d->help, d->key, v);
+		write_key(f, d, v);
 	}
 	return fclose(f) == 0 ? ERR_OK : ERR_SYS;
 }

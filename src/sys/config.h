@@ -1,9 +1,11 @@
 /*
  * config.h - the daemon's configuration file (DIR/roomd.conf).
  *
- * `key = value` lines, `#` comments.  Daemon keys (radio, mesh) are declared
- * in one table in config.c; every room key of room/settings.h is accepted
- * too and gives the defaults of rooms created later.  Settings changed by
+ * `key = value` lines, `#` comments.  Every key is declared once, in the
+ * settings table of room/settings.h (daemon, node and room keys, with their
+ * ranges, rules, defaults, help and doors); config.c only says where each
+ * lands in struct app_config.  Room keys give the defaults of rooms created
+ * later.  Settings changed by
  * command live in the database and win over the file.  Errors read
  * "file:line: message".
  */
@@ -44,7 +46,15 @@ void app_config_defaults(struct app_config *c);
 int app_config_load(const char *path, struct app_config *c, bool must_exist);
 /* Reads config lines from f over c; path names it in errors.  ERR_CONFIG if any line is bad. */
 int app_config_read(FILE *f, const char *path, struct app_config *c);
-/* Parses one "key value" pair; ERR_NOT_FOUND for an unknown key. */
+/*
+ * Parses one "key value" pair arriving through door (SET_DOOR_FILE or
+ * SET_DOOR_FLAG, room/settings.h) with the settings table's range and
+ * rules: ERR_NOT_FOUND for an unknown key, ERR_PERM for a key that door
+ * does not set (prv.key, the firmware-only ones), ERR_INVAL, ERR_FORMAT or
+ * ERR_TOO_BIG for a value refused (nothing changes).
+ */
+int app_config_set_from(struct app_config *c, const char *key, const char *value, unsigned door);
+/* The same from the file (SET_DOOR_FILE). */
 int app_config_set(struct app_config *c, const char *key, const char *value);
 /* Writes the commented default file. */
 int app_config_write_default(const char *path);

@@ -484,6 +484,8 @@ static void setting_json(struct web *w, struct wout *o, int idx, const struct se
 	setting_range_text(d, range, sizeof(range));
 	wout_puts(o, ",\"range\":");
 	web_json_c(o, range);
+	wout_puts(o, ",\"unit\":");
+	web_json_c(o, d->unit ? d->unit : "");
 	wout_puts(o, ",\"value\":");
 	if (secret_key(d->key)) {
 		wout_puts(o, "null,\"secret\":true}");

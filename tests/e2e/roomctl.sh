@@ -154,6 +154,15 @@ out=$(ctl rooms); check '[ $(echo "$out" | wc -l) -eq 2 ]' "restored: both rooms
 stop_roomd
 RD=$live_rd
 
+# -- a control client that does not read never blocks the daemon (issue 15) -------------------
+start_roomd; check '[ $? -eq 0 ]' "roomd started for the slow control clients"
+python3 tests/e2e/ctl_slow_test.py "$RD/control.sock" "$CTL" "$RD" "$tmp/air.log" >"$tmp/slow.out" 2>&1
+rc=$?
+check '[ $rc -eq 0 ]' "slow control clients: $(grep -c '^ok' "$tmp/slow.out") ok, $(grep '^FAILED' "$tmp/slow.out" | tr '\n' ' ')"
+check 'grep -q "control client cut off: too many replies queued" "$tmp/roomd.log"' "the cut-off client is logged"
+check 'kill -0 $roomd_pid' "roomd alive after the slow clients"
+stop_roomd
+
 # -- --set flags win over the database for this run ---------------------------------------------
 start_roomd --set tx=5 --set guest.password=flagpw
 out=$(ctl get tx); check '[ "$out" = "> 5" ]' "--set tx=5 over the database: '$out'"

@@ -1283,8 +1283,8 @@ static void test_two_rooms(void)
 	struct client_room *r1 = client_room_find(w->c, room_key(w, 1));
 	struct client_room *r2 = client_room_find(w->c, room_key(w, 2));
 	CHECK(r1 && r2 && r1 != r2);
-	CHECK(r1 && (r1->perms & 3) == ACL_ROLE_READ_WRITE);
-	CHECK(r2 && (r2->perms & 3) == ACL_ROLE_ADMIN);
+	CHECK(r1 && acl_role(r1->perms) == ACL_ROLE_READ_WRITE);
+	CHECK(r2 && acl_role(r2->perms) == ACL_ROLE_ADMIN);
 
 	/* posts in flight to both rooms at once */
 	CHECK_EQ(client_post(w->c, room_key(w, 1), "to one", 6, w->now, &id1), ERR_OK);
@@ -1474,7 +1474,7 @@ static void test_login_time_and_state(void)
 	CHECK_EQ(count(&w->rec, CLIENT_EV_DELIVERED), 1);
 	CHECK_EQ(count(&w->rec, CLIENT_EV_LOGIN), 1);
 	rs = client_room_find(w->c, room_key(w, 1));
-	CHECK(rs && rs->login == CLIENT_LOGIN_OK && (rs->perms & 3) == ACL_ROLE_READ_WRITE);
+	CHECK(rs && rs->login == CLIENT_LOGIN_OK && acl_role(rs->perms) == ACL_ROLE_READ_WRITE);
 	world_free(w);
 }
 

@@ -210,6 +210,20 @@ static void test_default_file(void)
 	CHECK(strstr(text, "\nkiss.persistence = 255\n") != NULL);
 	CHECK(strstr(text, "\nkiss.slottime = 10\n") != NULL);
 	CHECK(strstr(text, "\nguest.password = hello\n") != NULL);
+	/* the unit of each key, from the table, after its range (issue 15) */
+	CHECK(strstr(text, "\n# latitude; -90 to 90 degrees\nlat = 0.000000\n") != NULL);
+	CHECK(strstr(text, "\n# zero-hop advert period; 0 (off) or 60-240 minutes\n") != NULL);
+	CHECK(strstr(text, "; 150 to 2500 MHz\nfreq = 869.618\n") != NULL);
+	CHECK(strstr(text, "\n# transmit power (now); -9 to 30 dBm\ntx = 22\n") != NULL);
+	for (size_t i = 0; i < room_setting_count + node_setting_count; i++) {
+		const struct setting_def *d = i < room_setting_count
+		                                  ? &room_setting_defs[i]
+		                                  : &node_setting_defs[i - room_setting_count];
+		char want[96];
+		snprintf(want, sizeof(want), " %s\n", d->unit);
+		if (d->unit && (setting_doors(d) & SET_DOOR_FILE))
+			CHECK(strstr(text, want) != NULL);
+	}
 	CHECK_EQ(read_text(&c, text), ERR_OK);
 	/* every value is the default; the slot time is now sent, as the modem's 10 */
 	CHECK_EQ(c.radio_cfg.slottime_10ms, 10);
@@ -319,10 +333,78 @@ static void test_fed_keys(void)
 		CHECK_EQ(mqtt_url_parse(bad[i], &mc, room, sizeof(room)), ERR_INVAL);
 }
 
+/* One settings table (issue 15): the room keys' rules at every door, the
+ * daemon keys beside them, `radio` meaning the LoRa parameters in the file
+ * as in `set` (the modem is `modem`; the old `radio = tcp:...` still works),
+ * the keys only a command sets refused with their own error. */
+static void test_one_table(void)
+{
+	struct app_config c;
+	app_config_defaults(&c);
+	/* rules that lived in cmd.c only: the file took these */
+	CHECK_EQ(read_text(&c, "advert.interval = 5\n"), ERR_CONFIG);
+	CHECK_EQ(read_text(&c, "flood.advert.interval = 1\n"), ERR_CONFIG);
+	CHECK_EQ(read_text(&c, "loop.detect = bogus\n"), ERR_CONFIG);
+	CHECK_EQ(read_text(&c, "name = a[b]\n"), ERR_CONFIG);
+	CHECK_EQ(c.room.advert_interval_min, 60);
+	CHECK_EQ(c.room.flood_advert_interval_h, 47);
+	CHECK_STR(c.room.loop_detect, "off");
+	CHECK_STR(c.room.name, "roomd");
+	CHECK_EQ(read_text(&c, "advert.interval = 0\nflood.advert.interval = 3\n"
+	                       "loop.detect = strict\n"),
+	         ERR_OK);
+	CHECK_EQ(c.room.advert_interval_min, 0);
+	CHECK_EQ(c.room.flood_advert_interval_h, 3);
+	CHECK_STR(c.room.loop_detect, "strict");
+
+	/* radio: the LoRa parameters, as `set radio` (the file took this as
+	 * the modem's spec) */
+	CHECK_EQ(read_text(&c, "radio = 869.525,250,11,5\n"), ERR_OK);
+	CHECK_EQ(c.radio_cfg.lp.freq_hz, 869525000u);
+	CHECK_EQ(c.radio_cfg.lp.bw_hz, 250000u);
+	CHECK_EQ(c.radio_cfg.lp.sf, 11);
+	CHECK_EQ(c.radio_cfg.lp.cr, 5);
+	CHECK_STR(c.radio, "");
+	CHECK_EQ(read_text(&c, "radio = 869.525,250,13,5\n"), ERR_CONFIG);
+	CHECK_EQ(c.radio_cfg.lp.sf, 11);
+	/* the modem: `modem`, and `radio` with a spec as files have it */
+	CHECK_EQ(read_text(&c, "radio = tcp:127.0.0.1:7300\n"), ERR_OK);
+	CHECK_STR(c.radio, "tcp:127.0.0.1:7300");
+	CHECK_EQ(read_text(&c, "modem = serial:/dev/ttyACM0\n"), ERR_OK);
+	CHECK_STR(c.radio, "serial:/dev/ttyACM0");
+	/* dutycycle, which `set` took and the file did not */
+	CHECK_EQ(read_text(&c, "dutycycle = 25\n"), ERR_OK);
+	CHECK(c.mesh.airtime_factor > 2.999 && c.mesh.airtime_factor < 3.001);
+	/* keys a command sets only: their own error, not "unknown" */
+	CHECK_EQ(app_config_set(&c, "prv.key", "00"), ERR_PERM);
+	CHECK_EQ(app_config_set(&c, "radio.rxgain", "on"), ERR_PERM);
+	CHECK_EQ(app_config_set_from(&c, "prv.key", "00", SET_DOOR_FLAG), ERR_PERM);
+	CHECK_EQ(app_config_set_from(&c, "sf", "9", SET_DOOR_FLAG), ERR_OK);
+	CHECK_EQ(read_text(&c, "prv.key = 00\n"), ERR_CONFIG);
+	/* the table says which doors take a key */
+	CHECK(!(setting_doors(node_setting_find("prv.key")) & SET_DOOR_FILE));
+	CHECK(setting_doors(room_setting_find("name")) == SET_DOORS_ALL);
+	CHECK(setting_find_any("kiss.txdelay") != NULL);
+	CHECK(setting_lookup("kiss.txdelay") == NULL); /* not a key of `set` */
+	/* ... and help set says it */
+	char line[256];
+	setting_help_line(node_setting_find("prv.key"), line, sizeof(line));
+	CHECK(strstr(line, "(console only, by command)") != NULL);
+	setting_help_line(node_setting_find("freq"), line, sizeof(line));
+	CHECK(strstr(line, "(not over the radio)") != NULL);
+	setting_help_line(node_setting_find("radio.rxgain"), line, sizeof(line));
+	CHECK(strstr(line, "(by command only)") != NULL);
+	setting_help_line(setting_find_any("http.listen"), line, sizeof(line));
+	CHECK(strstr(line, "(roomd.conf or --set only)") != NULL);
+	setting_help_line(room_setting_find("lat"), line, sizeof(line));
+	CHECK_STR(line, "lat (advert_lat, latitude): latitude; -90 to 90 degrees");
+}
+
 int main(void)
 {
 	log_set_level(LOG_NONE); /* the reader logs each bad line */
 	test_fed_keys();
+	test_one_table();
 	test_defaults();
 	test_keys();
 	test_file();

@@ -255,8 +255,8 @@ int main(void)
 	unsigned lost = 0;
 	for (size_t i = 0; i < N_MEMBERS; i++) {
 		const struct room_member *m = room_member_find(&room, crowd[i].id.pub);
-		lost +=
-		    !m || (m->perms & 3) != (is_admin(i) ? ACL_ROLE_ADMIN : ACL_ROLE_READ_WRITE);
+		lost += !m ||
+		        acl_role(m->perms) != (is_admin(i) ? ACL_ROLE_ADMIN : ACL_ROLE_READ_WRITE);
 	}
 	CHECK_EQ(lost, 0);
 
