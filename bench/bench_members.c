@@ -212,7 +212,7 @@ static int seed_store(struct store *st, uint32_t id, size_t n)
 		struct store_member m;
 		memset(&m, 0, sizeof(m));
 		memcpy(m.pub, who[i].id.pub, sizeof(m.pub));
-		m.permissions = ROLE_READ_WRITE;
+		m.permissions = ACL_ROLE_READ_WRITE;
 		m.last_timestamp = BASE_RTC;
 		m.out_path_len = STORE_PATH_UNKNOWN;
 		m.created = BASE_RTC;

@@ -188,7 +188,7 @@ static int memory_figures(const char *dir)
 		m.pub[0] = (uint8_t)i;
 		m.pub[1] = (uint8_t)(i >> 8);
 		m.pub[31] = 7;
-		m.permissions = ROLE_READ_WRITE;
+		m.permissions = ACL_ROLE_READ_WRITE;
 		m.out_path_len = 2;
 		m.out_path[0] = 0x11;
 		m.out_path[1] = 0x22;

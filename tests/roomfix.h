@@ -28,7 +28,7 @@
 #define ROOMFIX_SEED 1000
 #endif
 
-#define MAX_NODES 6
+#define MAX_NODES 8
 
 struct frame {
 	int from;

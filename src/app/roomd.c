@@ -37,9 +37,11 @@
 #include <event2/event.h>
 
 #include "sys/config.h"
+#include "sys/loop.h"
 #include "sys/sys.h"
 #include "crypto/crypto.h"
 #include "mesh/mesh.h"
+#include "mesh/node.h"
 #include "proto/airtime.h"
 #include "radio/radio.h"
 #include "room/cmd.h"
@@ -63,7 +65,6 @@ enum {
 #define MAX_ROOMS       16
 #define MAX_CTL_CLIENTS 8
 #define LINE_MAX_LEN    512
-#define RADIO_FDS_MAX   8
 
 struct daemon;
 
@@ -81,6 +82,7 @@ struct daemon {
 	struct store *store;
 	struct radio *radio;
 	struct mesh mesh;
+	struct node_link link; /* the radio <-> mesh glue */
 	struct room_clock clock;
 	struct room *rooms[MAX_ROOMS]; /* allocated: the mesh keeps pointers to them */
 	int n_rooms;
@@ -98,22 +100,17 @@ struct daemon {
 	FILE *log_f;           /* packet log (`log start`), DIR/packets.log */
 	bool reboot;
 	/* the event loop */
-	struct event_base *base;
-	struct event *ev_timer, *ev_stdin, *ev_ctl, *ev_sig[2];
-	struct event *ev_radio[RADIO_FDS_MAX];
-	struct pollfd radio_fds[RADIO_FDS_MAX]; /* what ev_radio watch */
-	int n_radio;
-	struct web *web; /* the web page, NULL when off */
+	struct loop *loop;
+	struct loop_timer *timer; /* rearmed to the next deadline by service() */
+	struct loop_fd *ev_stdin, *ev_ctl;
+	struct loop_pollset radio_watch; /* the radio's descriptors */
+	struct web *web;                 /* the web page, NULL when off */
 	/* federation (issue 17): the first room, over MQTT */
 	bool fed_on;
 	struct fed fed;
 	struct mqtt *mq;
-	struct event *ev_mqtt;
-	int mqtt_fd;     /* what ev_mqtt watches, -1 = none */
-	bool mqtt_write; /* ... and whether for writing */
+	struct loop_pollset mqtt_watch; /* the broker's socket */
 };
-
-static volatile sig_atomic_t stop_signal; /* set by the loop's signal events */
 
 /* ---- radio <-> mesh glue ---- */
 
@@ -138,35 +135,29 @@ static void packet_log(struct daemon *d, const char *dir, const uint8_t *frame, 
 	fflush(d->log_f);
 }
 
-static void radio_rx(void *ctx, const uint8_t *frame, size_t len, int snr_x4, int rssi)
+static void on_packet(void *ctx, bool tx, const uint8_t *frame, size_t len, int snr_x4, int rssi)
 {
 	struct daemon *d = ctx;
-	packet_log(d, "RX", frame, len, snr_x4, rssi);
-	web_packet(d->web, false, frame, len, snr_x4, rssi, lora_airtime_ms(&d->mesh.cfg.lp, len));
-	mesh_on_frame(&d->mesh, frame, len, snr_x4, rssi, app_now_ms());
+	packet_log(d, tx ? "TX" : "RX", frame, len, snr_x4, rssi);
+	web_packet(d->web, tx, frame, len, snr_x4, rssi, lora_airtime_ms(&d->mesh.cfg.lp, len));
 }
 
-static void radio_tx_done(void *ctx, int ok)
-{
-	struct daemon *d = ctx;
-	mesh_on_tx_done(&d->mesh, ok, app_now_ms());
-}
-
-static void radio_link(void *ctx, int up)
+static void on_link(void *ctx, int up)
 {
 	struct daemon *d = ctx;
 	log_info("roomd", "radio %s %s", radio_spec(d->radio), up ? "up" : "down");
 }
 
-static int mesh_transmit(void *ctx, const uint8_t *frame, size_t len)
+static int radio_transmit(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct daemon *d = ctx;
-	int rc = radio_send(d->radio, frame, len);
-	if (rc == ERR_OK) {
-		packet_log(d, "TX", frame, len, 0, 0);
-		web_packet(d->web, true, frame, len, 0, 0, lora_airtime_ms(&d->mesh.cfg.lp, len));
-	}
-	return rc;
+	return radio_send(d->radio, frame, len);
+}
+
+static uint64_t now_ms(void *ctx)
+{
+	(void)ctx;
+	return app_now_ms();
 }
 
 /* ---- rooms ---- */
@@ -457,7 +448,6 @@ static int fed_start(struct daemon *d)
 		log_err("roomd", "federation: bad site or room name");
 		return ERR_CONFIG;
 	}
-	d->mqtt_fd = -1;
 	int rc = mqtt_open(&d->mq, &mc, on_mqtt_msg, on_mqtt_conn, d, app_now_ms());
 	if (rc)
 		return rc;
@@ -469,11 +459,15 @@ static int fed_start(struct daemon *d)
 
 static void service(struct daemon *d);
 
-static void on_mqtt_fd(evutil_socket_t fd, short what, void *arg)
+static void on_mqtt_fd(void *ctx, struct pollfd *fds, int n)
 {
-	struct daemon *d = arg;
-	(void)fd;
-	mqtt_io(d->mq, what & EV_READ, what & EV_WRITE, app_now_ms());
+	struct daemon *d = ctx;
+	bool rd = false, wr = false;
+	for (int i = 0; i < n; i++) {
+		rd |= (fds[i].revents & POLLIN) != 0;
+		wr |= (fds[i].revents & POLLOUT) != 0;
+	}
+	mqtt_io(d->mq, rd, wr, app_now_ms());
 	service(d);
 }
 
@@ -481,22 +475,10 @@ static void on_mqtt_fd(evutil_socket_t fd, short what, void *arg)
  * only while libmosquitto has bytes to send. */
 static void mqtt_watch(struct daemon *d)
 {
-	int fd = mqtt_socket(d->mq);
-	bool wr = mqtt_want_write(d->mq);
-	if (fd == d->mqtt_fd && wr == d->mqtt_write && (fd < 0 || d->ev_mqtt))
-		return;
-	if (d->ev_mqtt) {
-		event_free(d->ev_mqtt);
-		d->ev_mqtt = NULL;
-	}
-	d->mqtt_fd = fd;
-	d->mqtt_write = wr;
-	if (fd < 0)
-		return;
-	d->ev_mqtt = event_new(d->base, fd, (short)(EV_READ | EV_PERSIST | (wr ? EV_WRITE : 0)),
-	                       on_mqtt_fd, d);
-	if (!d->ev_mqtt || event_add(d->ev_mqtt, NULL) < 0)
-		log_err("roomd", "event loop: cannot watch the broker");
+	struct pollfd p = {mqtt_socket(d->mq), POLLIN, 0};
+	if (mqtt_want_write(d->mq))
+		p.events |= POLLOUT;
+	loop_pollset_set(&d->mqtt_watch, &p, p.fd < 0 ? 0 : 1);
 }
 
 static int open_room(struct daemon *d, const struct store_room *sr)
@@ -952,7 +934,8 @@ static void ctl_accept(struct daemon *d)
 	for (int i = 0; i < MAX_CTL_CLIENTS; i++) {
 		struct ctl_client *c = &d->ctl[i];
 		if (c->fd < 0) {
-			c->ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_ctl_client, c);
+			c->ev = event_new(loop_base(d->loop), fd, EV_READ | EV_PERSIST,
+			                  on_ctl_client, c);
 			if (!c->ev || event_add(c->ev, NULL) < 0) {
 				if (c->ev)
 					event_free(c->ev);
@@ -1053,7 +1036,7 @@ static void ctl_read(struct daemon *d, struct ctl_client *c)
 
 static void radio_events_init(struct daemon *d, struct radio_events *ev)
 {
-	*ev = (struct radio_events){radio_rx, radio_tx_done, radio_link, d};
+	*ev = (struct radio_events){node_rx, node_tx_done, node_link_changed, &d->link};
 }
 
 /* The radio of the last run (global settings), to say when it changed. */
@@ -1155,8 +1138,8 @@ static void service(struct daemon *d)
 		room_tick(d->rooms[i], now);
 	radio_tick(d->radio, now);
 	mesh_tick(&d->mesh, now);
-	if (stop_signal || d->reboot) {
-		event_base_loopbreak(d->base);
+	if (loop_signal(d->loop) || d->reboot) {
+		loop_break(d->loop);
 		return;
 	}
 	radio_watch(d);
@@ -1181,27 +1164,17 @@ static void service(struct daemon *d)
 	uint64_t wait = next == UINT64_MAX ? 1000 : next <= now ? 0 : next - now;
 	if (wait > 1000)
 		wait = 1000;
-	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
-	evtimer_add(d->ev_timer, &tv);
+	loop_timer_in(d->timer, wait);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer(void *ctx)
 {
-	(void)fd;
-	(void)what;
-	service(arg);
+	service(ctx);
 }
 
-static void on_radio_fd(evutil_socket_t fd, short what, void *arg)
+static void on_radio_fd(void *ctx, struct pollfd *fds, int n)
 {
-	struct daemon *d = arg;
-	struct pollfd fds[RADIO_FDS_MAX];
-	int n = d->n_radio;
-	memcpy(fds, d->radio_fds, sizeof(fds[0]) * (size_t)n);
-	for (int i = 0; i < n; i++)
-		fds[i].revents = fds[i].fd != fd ? 0
-		                                 : (short)(((what & EV_READ) ? POLLIN : 0) |
-		                                           ((what & EV_WRITE) ? POLLOUT : 0));
+	struct daemon *d = ctx;
 	uint64_t now = app_now_ms();
 	mesh_tick(&d->mesh, now);
 	radio_handle(d->radio, fds, n, now);
@@ -1209,123 +1182,74 @@ static void on_radio_fd(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Watches the descriptors the radio asks for now (they change as it
- * connects, has output or is reopened).  The base uses poll(), not epoll:
- * a descriptor closed and reopened under the same number stays watched. */
+ * connects, has output or is reopened; loop.h says why the base uses
+ * poll()). */
 static void radio_watch(struct daemon *d)
 {
-	struct pollfd fds[RADIO_FDS_MAX];
-	int n = radio_pollfds(d->radio, fds, RADIO_FDS_MAX);
-	if (n < 0)
-		n = 0;
-	bool same = n == d->n_radio;
-	for (int i = 0; same && i < n; i++)
-		same = fds[i].fd == d->radio_fds[i].fd && fds[i].events == d->radio_fds[i].events;
-	if (same)
-		return;
-	for (int i = 0; i < d->n_radio; i++)
-		if (d->ev_radio[i]) {
-			event_free(d->ev_radio[i]);
-			d->ev_radio[i] = NULL;
-		}
-	d->n_radio = 0;
-	for (int i = 0; i < n; i++) {
-		short what = (short)(EV_PERSIST | ((fds[i].events & POLLIN) ? EV_READ : 0) |
-		                     ((fds[i].events & POLLOUT) ? EV_WRITE : 0));
-		struct event *ev = event_new(d->base, fds[i].fd, what, on_radio_fd, d);
-		if (!ev || event_add(ev, NULL) < 0) {
-			log_err("roomd", "event loop: cannot watch the radio");
-			if (ev)
-				event_free(ev);
-			continue;
-		}
-		d->radio_fds[d->n_radio] = fds[i];
-		d->ev_radio[d->n_radio++] = ev;
-	}
+	struct pollfd fds[LOOP_POLLSET_MAX];
+	int n = radio_pollfds(d->radio, fds, LOOP_POLLSET_MAX);
+	loop_pollset_set(&d->radio_watch, fds, n);
 }
 
-static void on_stdin(evutil_socket_t fd, short what, void *arg)
+static void on_stdin(void *ctx, int fd, short revents)
 {
-	struct daemon *d = arg;
+	struct daemon *d = ctx;
 	(void)fd;
-	(void)what;
+	(void)revents;
 	console_read(d);
 	if (!d->console_open && d->ev_stdin) { /* EOF: keep running as a daemon */
-		event_free(d->ev_stdin);
+		loop_fd_free(d->ev_stdin);
 		d->ev_stdin = NULL;
 	}
 	service(d);
 }
 
-static void on_ctl_listen(evutil_socket_t fd, short what, void *arg)
+static void on_ctl_listen(void *ctx, int fd, short revents)
 {
 	(void)fd;
-	(void)what;
-	ctl_accept(arg);
-	service(arg);
+	(void)revents;
+	ctl_accept(ctx);
+	service(ctx);
 }
 
-static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+/* The event loop (sys/loop.h) with the daemon's fixed events. */
+static int loop_start(struct daemon *d)
 {
-	struct daemon *d = arg;
-	(void)what;
-	stop_signal = (int)sig;
-	event_base_loopbreak(d->base);
-}
-
-/* The event base: poll() (see radio_watch), with the daemon's fixed events. */
-static int loop_open(struct daemon *d)
-{
-	struct event_config *cfg = event_config_new();
-	if (!cfg)
+	int rc = loop_open(&d->loop);
+	if (rc)
+		return rc;
+	loop_pollset_init(&d->radio_watch, d->loop, on_radio_fd, d);
+	loop_pollset_init(&d->mqtt_watch, d->loop, on_mqtt_fd, d);
+	d->timer = loop_timer_new(d->loop, on_timer, d);
+	if (!d->timer)
 		return ERR_NOMEM;
-	event_config_avoid_method(cfg, "epoll");
-	event_config_avoid_method(cfg, "select");
-	d->base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	if (!d->base) {
-		log_err("roomd", "event loop: no poll() backend");
+	if (d->console_open &&
+	    !(d->ev_stdin = loop_fd_new(d->loop, STDIN_FILENO, POLLIN, on_stdin, d)))
 		return ERR_SYS;
-	}
-	d->ev_timer = evtimer_new(d->base, on_timer, d);
-	d->ev_sig[0] = evsignal_new(d->base, SIGINT, on_stop_signal, d);
-	d->ev_sig[1] = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
-	if (!d->ev_timer || !d->ev_sig[0] || !d->ev_sig[1] ||
-	    evsignal_add(d->ev_sig[0], NULL) < 0 || evsignal_add(d->ev_sig[1], NULL) < 0)
+	if (d->ctl_fd >= 0 &&
+	    !(d->ev_ctl = loop_fd_new(d->loop, d->ctl_fd, POLLIN, on_ctl_listen, d)))
 		return ERR_SYS;
-	if (d->console_open) {
-		d->ev_stdin = event_new(d->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, d);
-		if (!d->ev_stdin || event_add(d->ev_stdin, NULL) < 0)
-			return ERR_SYS;
-	}
-	if (d->ctl_fd >= 0) {
-		d->ev_ctl = event_new(d->base, d->ctl_fd, EV_READ | EV_PERSIST, on_ctl_listen, d);
-		if (!d->ev_ctl || event_add(d->ev_ctl, NULL) < 0)
-			return ERR_SYS;
-	}
 	return ERR_OK;
 }
 
-static void loop_close(struct daemon *d)
+static void loop_stop(struct daemon *d)
 {
-	struct event **evs[] = {&d->ev_mqtt, &d->ev_timer,  &d->ev_stdin,
-	                        &d->ev_ctl,  &d->ev_sig[0], &d->ev_sig[1]};
-	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
-		if (*evs[i]) {
-			event_free(*evs[i]);
-			*evs[i] = NULL;
-		}
-	for (int i = 0; i < d->n_radio; i++)
-		if (d->ev_radio[i])
-			event_free(d->ev_radio[i]);
-	d->n_radio = 0;
+	if (!d->loop)
+		return;
+	loop_pollset_clear(&d->radio_watch);
+	loop_pollset_clear(&d->mqtt_watch);
+	loop_timer_free(d->timer);
+	loop_fd_free(d->ev_stdin);
+	loop_fd_free(d->ev_ctl);
+	d->timer = NULL;
+	d->ev_stdin = d->ev_ctl = NULL;
 	for (int i = 0; i < MAX_CTL_CLIENTS; i++)
 		if (d->ctl[i].ev) {
 			event_free(d->ctl[i].ev);
 			d->ctl[i].ev = NULL;
 		}
-	if (d->base)
-		event_base_free(d->base);
-	d->base = NULL;
+	loop_close(d->loop);
+	d->loop = NULL;
 }
 
 /* ---- what the web page sees of the daemon (web.h) ---- */
@@ -1446,7 +1370,7 @@ static void web_start(struct daemon *d)
 	    .radio_settings = host_radio_settings,
 	    .now_ms = app_now_ms,
 	};
-	int rc = web_open(&d->web, d->base, d->cfg.http_listen, &h);
+	int rc = web_open(&d->web, loop_base(d->loop), d->cfg.http_listen, &h);
 	if (rc == ERR_NOT_FOUND)
 		log_info("roomd", "web page off");
 	else if (rc == ERR_INVAL)
@@ -1461,17 +1385,15 @@ static void web_start(struct daemon *d)
 
 static int run(struct daemon *d)
 {
-	if (loop_open(d) != ERR_OK) {
+	if (loop_start(d) != ERR_OK) {
 		log_err("roomd", "event loop: cannot start");
 		return 1;
 	}
 	web_start(d);
 	service(d);
 	int rc = 0;
-	if (!stop_signal && !d->reboot && event_base_dispatch(d->base) < 0) {
-		log_err("roomd", "event loop failed");
+	if (!loop_signal(d->loop) && !d->reboot && loop_run(d->loop) != ERR_OK)
 		rc = 1;
-	}
 	return rc;
 }
 
@@ -1692,10 +1614,11 @@ int main(int argc, char **argv)
 	}
 
 	d.clock.offset_ms = app_wall_ms() - (int64_t)app_now_ms();
-	struct mesh_io io = {mesh_transmit, &d};
 	d.cfg.mesh.lp = d.cfg.radio_cfg.lp;
 	room_node_init(&d.node, &d.cfg.radio_cfg.lp, d.cfg.radio_cfg.tx_power_dbm);
-	mesh_init(&d.mesh, &d.cfg.mesh, &io, crypto_rng_system(), app_now_ms());
+	struct node_io io = {
+	    .send = radio_transmit, .now = now_ms, .packet = on_packet, .link = on_link, .ctx = &d};
+	node_open(&d.link, &d.mesh, &d.cfg.mesh, &io, crypto_rng_system());
 	open_rooms(&d);
 	/* a --set of a room key applies to every room for this run (not saved) */
 	optind = 1;
@@ -1759,7 +1682,8 @@ int main(int argc, char **argv)
 	rc = run(&d);
 	web_close(d.web);
 	d.web = NULL;
-	loop_close(&d);
+	int stopped_by = d.loop ? loop_signal(d.loop) : 0;
+	loop_stop(&d);
 	mqtt_close(d.mq);
 	d.mq = NULL;
 
@@ -1778,7 +1702,7 @@ int main(int argc, char **argv)
 			close(d.ctl[i].fd);
 	if (d.log_f)
 		fclose(d.log_f);
-	if (d.reboot && !stop_signal) {
+	if (d.reboot && !stopped_by) {
 		log_info("roomd", "reboot");
 		close(d.lock_fd); /* the new image takes it again */
 		execv("/proc/self/exe", argv);

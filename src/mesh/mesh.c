@@ -785,13 +785,81 @@ static bool advert(struct mesh *m, const struct pkt *p, const struct mesh_rx *rx
 	return true;
 }
 
+/* What became of a received packet, past the direct-path cases. */
+enum rx_fate {
+	RX_DONE,    /* handled or dropped: nothing more to do */
+	RX_BAD,     /* payload too short for its type */
+	RX_FORWARD, /* not for us: flood-forward it if it came by flood */
+};
+
+/* Checks a packet's payload size, drops duplicates and hands it to the endpoints. */
+static enum rx_fate rx_dispatch(struct mesh *m, const struct pkt *p, const struct mesh_rx *rx,
+                                const uint8_t hash[PKT_HASH_SIZE])
+{
+	bool for_us = false;
+	switch (pkt_type(p)) {
+	case PKT_ACK:
+		if (p->payload_len < 4)
+			return RX_BAD;
+		if (seen_or_mark(m, p, hash))
+			return RX_DONE;
+		for_us = ack_to_eps(m, rx, p->payload, p->payload_len);
+		break;
+	case PKT_PATH:
+	case PKT_REQ:
+	case PKT_RESPONSE:
+	case PKT_TXT_MSG:
+		if (p->payload_len < 5)
+			return RX_BAD;
+		if (seen_or_mark(m, p, hash))
+			return RX_DONE;
+		for_us = peer_datagram(m, p, rx);
+		break;
+	case PKT_ANON_REQ:
+		if (p->payload_len < 36)
+			return RX_BAD;
+		if (seen_or_mark(m, p, hash))
+			return RX_DONE;
+		for_us = anon_req(m, p, rx);
+		break;
+	case PKT_GRP_TXT:
+	case PKT_GRP_DATA:
+		if (p->payload_len < 4)
+			return RX_BAD;
+		if (seen_or_mark(m, p, hash))
+			return RX_DONE;
+		break; /* no channels here: only forwarded when repeating */
+	case PKT_ADVERT:
+		if (p->payload_len < 100)
+			return RX_BAD;
+		if (is_own_key(m, p->payload))
+			return RX_DONE;
+		if (seen_or_mark(m, p, hash))
+			return RX_DONE;
+		if (!advert(m, p, rx))
+			return RX_DONE; /* a bad signature is dropped and not forwarded */
+		break;
+	case PKT_MULTIPART:
+		if (p->payload_len < 3 || ((p->payload[0] & 0x0F) == PKT_ACK && p->payload_len < 5))
+			return RX_BAD;
+		if ((p->payload[0] & 0x0F) == PKT_ACK) {
+			uint8_t mh[PKT_HASH_SIZE];
+			multipart_hash(p, mh);
+			if (!seen_or_mark(m, p, mh))
+				ack_to_eps(m, rx, p->payload + 1, p->payload_len - 1);
+		}
+		return RX_DONE;  /* never flood-forwarded */
+	default: return RX_DONE; /* TRACE by flood, CONTROL, reserved, RAW_CUSTOM: dropped */
+	}
+	return for_us ? RX_DONE : RX_FORWARD;
+}
+
 void mesh_on_frame(struct mesh *m, const uint8_t *frame, size_t len, int snr_x4, int rssi,
                    uint64_t now_ms)
 {
 	struct pkt p;
 	uint8_t hash[PKT_HASH_SIZE];
 	struct mesh_rx rx = {&p, snr_x4, rssi, now_ms};
-	bool for_us = false;
 
 	m->now_ms = now_ms;
 	m->stats.recv++;
@@ -820,65 +888,11 @@ void mesh_on_frame(struct mesh *m, const uint8_t *frame, size_t len, int snr_x4,
 		direct_in_transit(m, &p, &rx, hash);
 		goto out;
 	}
-	switch (type) {
-	case PKT_ACK:
-		if (p.payload_len < 4)
-			goto bad;
-		if (seen_or_mark(m, &p, hash))
-			goto out;
-		for_us = ack_to_eps(m, &rx, p.payload, p.payload_len);
-		break;
-	case PKT_PATH:
-	case PKT_REQ:
-	case PKT_RESPONSE:
-	case PKT_TXT_MSG:
-		if (p.payload_len < 5)
-			goto bad;
-		if (seen_or_mark(m, &p, hash))
-			goto out;
-		for_us = peer_datagram(m, &p, &rx);
-		break;
-	case PKT_ANON_REQ:
-		if (p.payload_len < 36)
-			goto bad;
-		if (seen_or_mark(m, &p, hash))
-			goto out;
-		for_us = anon_req(m, &p, &rx);
-		break;
-	case PKT_GRP_TXT:
-	case PKT_GRP_DATA:
-		if (p.payload_len < 4)
-			goto bad;
-		if (seen_or_mark(m, &p, hash))
-			goto out;
-		break; /* no channels here: only forwarded when repeating */
-	case PKT_ADVERT:
-		if (p.payload_len < 100)
-			goto bad;
-		if (is_own_key(m, p.payload))
-			goto out;
-		if (seen_or_mark(m, &p, hash))
-			goto out;
-		if (!advert(m, &p, &rx))
-			goto out; /* a bad signature is dropped and not forwarded */
-		break;
-	case PKT_MULTIPART:
-		if (p.payload_len < 3 || ((p.payload[0] & 0x0F) == PKT_ACK && p.payload_len < 5))
-			goto bad;
-		if ((p.payload[0] & 0x0F) == PKT_ACK) {
-			uint8_t mh[PKT_HASH_SIZE];
-			multipart_hash(&p, mh);
-			if (!seen_or_mark(m, &p, mh))
-				ack_to_eps(m, &rx, p.payload + 1, p.payload_len - 1);
-		}
-		goto out;  /* never flood-forwarded */
-	default: goto out; /* TRACE by flood, CONTROL, reserved, RAW_CUSTOM: dropped */
-	}
-	if (!for_us && pkt_is_flood(&p))
+	enum rx_fate fate = rx_dispatch(m, &p, &rx, hash);
+	if (fate == RX_BAD)
+		m->stats.bad_payload++;
+	else if (fate == RX_FORWARD && pkt_is_flood(&p))
 		flood_forward(m, &p);
-	goto out;
-bad:
-	m->stats.bad_payload++;
 out:
 	try_send(m);
 }

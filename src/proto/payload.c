@@ -123,7 +123,7 @@ int login_req_decode(struct login_req *l, enum login_form form, const uint8_t *p
 
 uint8_t login_resp_legacy_role(uint8_t permissions)
 {
-	if ((permissions & ACL_ROLE_MASK) == ACL_ROLE_ADMIN)
+	if (acl_role(permissions) == ACL_ROLE_ADMIN)
 		return 1;
 	if (permissions == 0)
 		return 2;

@@ -120,7 +120,8 @@ int login_req_encode(const struct login_req *l, enum login_form form, uint8_t *o
 /*
  * Decodes a login plaintext (padding included); the password ends at the
  * first 0x00 or at the end.  ERR_TOO_BIG for a password over 15 bytes (no
- * stored password can match it).
+ * stored password can match it): timestamp and sync_since are read then,
+ * the password left empty, so a room can still charge it as a wrong guess.
  */
 int login_req_decode(struct login_req *l, enum login_form form, const uint8_t *pt, size_t len);
 
@@ -132,6 +133,18 @@ enum acl_role {
 	ACL_ROLE_ADMIN = 3,
 };
 #define ACL_ROLE_MASK 0x03
+
+/* The role in a permissions byte (ACL_ROLE_*). */
+static inline unsigned acl_role(uint8_t permissions)
+{
+	return permissions & ACL_ROLE_MASK;
+}
+
+/* A permissions byte with its role replaced, the other bits kept. */
+static inline uint8_t acl_with_role(uint8_t permissions, unsigned role)
+{
+	return (uint8_t)((permissions & ~ACL_ROLE_MASK) | (role & ACL_ROLE_MASK));
+}
 
 struct login_resp {
 	uint32_t timestamp;  /* room clock, not an echo */

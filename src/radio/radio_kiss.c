@@ -458,13 +458,93 @@ static int set_radio_pending(struct radio *r)
 
 static void go_up(struct radio *r);
 
+/*
+ * An answer that only reports a value of the modem (no request waits on it):
+ * stored in *m.  False if the answer is malformed or its code unknown.
+ */
+static bool on_info(struct radio_modem_info *m, uint8_t code, uint8_t arg, struct rbuf *b)
+{
+	uint8_t u8 = 0;
+	uint16_t u16 = 0;
+	uint32_t a = 0, c = 0, d = 0;
+
+	switch (code) {
+	case 0x8C:
+		if (rbuf_get_u8(b, &u8))
+			return false;
+		m->tx_power_dbm = (int8_t)u8;
+		m->known |= RADIO_KNOWN_TX_POWER;
+		return true;
+	case 0x8D:
+		if (rbuf_get_u8(b, &u8))
+			return false;
+		m->rssi_dbm = (int8_t)u8;
+		m->known |= RADIO_KNOWN_RSSI;
+		return true;
+	case 0x8E:
+		if (rbuf_get_u8(b, &u8))
+			return false;
+		m->channel_busy = u8 != 0;
+		m->known |= RADIO_KNOWN_BUSY;
+		return true;
+	case 0x8F:
+		if (rbuf_get_le32(b, &a))
+			return false;
+		m->airtime_ms = a;
+		m->airtime_len = arg;
+		m->known |= RADIO_KNOWN_AIRTIME;
+		return true;
+	case 0x90:
+		if (rbuf_get_le16(b, &u16))
+			return false;
+		m->noise_floor_dbm = (int16_t)u16;
+		m->known |= RADIO_KNOWN_NOISE_FLOOR;
+		return true;
+	case 0x92:
+		if (rbuf_get_le32(b, &a) || rbuf_get_le32(b, &c) || rbuf_get_le32(b, &d))
+			return false;
+		m->rx_packets = a;
+		m->tx_packets = c;
+		m->rx_errors = d;
+		m->known |= RADIO_KNOWN_STATS;
+		return true;
+	case 0x93:
+		if (rbuf_get_le16(b, &u16))
+			return false;
+		m->battery_mv = u16;
+		m->known |= RADIO_KNOWN_BATTERY;
+		return true;
+	case 0x94:
+		if (rbuf_get_le16(b, &u16))
+			return false;
+		m->mcu_temp_x10 = (int16_t)u16;
+		m->known |= RADIO_KNOWN_MCU_TEMP;
+		return true;
+	case 0x96: {
+		size_t n = rbuf_left(b);
+		if (n > sizeof(m->name) - 1)
+			n = sizeof(m->name) - 1;
+		memcpy(m->name, rbuf_cur(b), n);
+		m->name[n] = 0;
+		m->known |= RADIO_KNOWN_NAME;
+		return true;
+	}
+	case 0x97: return true;
+	case 0x9A:
+		if (rbuf_get_u8(b, &u8))
+			return false;
+		m->signal_report = u8 != 0;
+		m->known |= RADIO_KNOWN_SIGNAL_REPORT;
+		return true;
+	}
+	return false;
+}
+
 /* An answer, attributed to its request `cmd` (0 if unsolicited). */
 static void on_answer(struct radio *r, uint8_t code, uint8_t cmd, uint8_t arg, struct rbuf *b)
 {
 	struct radio_modem_info *m = &r->st.modem;
-	uint8_t u8 = 0;
-	uint16_t u16 = 0;
-	uint32_t a = 0, c = 0, d = 0;
+	uint32_t a = 0, c = 0;
 
 	switch (code) {
 	case KISS_HW_OK:
@@ -480,37 +560,6 @@ static void on_answer(struct radio *r, uint8_t code, uint8_t cmd, uint8_t arg, s
 		if (cmd == KISS_HW_GET_RADIO && !set_radio_pending(r))
 			check_radio(r);
 		return;
-	case 0x8C:
-		if (rbuf_get_u8(b, &u8))
-			goto bad;
-		m->tx_power_dbm = (int8_t)u8;
-		m->known |= RADIO_KNOWN_TX_POWER;
-		return;
-	case 0x8D:
-		if (rbuf_get_u8(b, &u8))
-			goto bad;
-		m->rssi_dbm = (int8_t)u8;
-		m->known |= RADIO_KNOWN_RSSI;
-		return;
-	case 0x8E:
-		if (rbuf_get_u8(b, &u8))
-			goto bad;
-		m->channel_busy = u8 != 0;
-		m->known |= RADIO_KNOWN_BUSY;
-		return;
-	case 0x8F:
-		if (rbuf_get_le32(b, &a))
-			goto bad;
-		m->airtime_ms = a;
-		m->airtime_len = arg;
-		m->known |= RADIO_KNOWN_AIRTIME;
-		return;
-	case 0x90:
-		if (rbuf_get_le16(b, &u16))
-			goto bad;
-		m->noise_floor_dbm = (int16_t)u16;
-		m->known |= RADIO_KNOWN_NOISE_FLOOR;
-		return;
 	case 0x91:
 		if (rbuf_get_u8(b, &m->version_major) || rbuf_get_u8(b, &m->version_minor))
 			goto bad;
@@ -525,42 +574,9 @@ static void on_answer(struct radio *r, uint8_t code, uint8_t cmd, uint8_t arg, s
 				         r->spec, m->version_major, m->version_minor);
 		}
 		return;
-	case 0x92:
-		if (rbuf_get_le32(b, &a) || rbuf_get_le32(b, &c) || rbuf_get_le32(b, &d))
-			goto bad;
-		m->rx_packets = a;
-		m->tx_packets = c;
-		m->rx_errors = d;
-		m->known |= RADIO_KNOWN_STATS;
-		return;
-	case 0x93:
-		if (rbuf_get_le16(b, &u16))
-			goto bad;
-		m->battery_mv = u16;
-		m->known |= RADIO_KNOWN_BATTERY;
-		return;
-	case 0x94:
-		if (rbuf_get_le16(b, &u16))
-			goto bad;
-		m->mcu_temp_x10 = (int16_t)u16;
-		m->known |= RADIO_KNOWN_MCU_TEMP;
-		return;
-	case 0x96: {
-		size_t n = rbuf_left(b);
-		if (n > sizeof(m->name) - 1)
-			n = sizeof(m->name) - 1;
-		memcpy(m->name, rbuf_cur(b), n);
-		m->name[n] = 0;
-		m->known |= RADIO_KNOWN_NAME;
-		return;
-	}
-	case 0x97: return;
-	case 0x9A:
-		if (rbuf_get_u8(b, &u8))
-			goto bad;
-		m->signal_report = u8 != 0;
-		m->known |= RADIO_KNOWN_SIGNAL_REPORT;
-		return;
+	default:
+		if (on_info(m, code, arg, b))
+			return;
 	}
 bad:
 	r->st.unknown_frames++;

@@ -993,7 +993,7 @@ static void c_setperm(struct cmd_ctx *c)
 	if (resolve_key(c, key) != ERR_OK)
 		return;
 	struct room_member *m = room_member_find(r, key);
-	if ((perm & 3) == 0) {
+	if (acl_role(perm) == ACL_ROLE_GUEST) {
 		if (!m) { /* a member only in the store */
 			int rc = store_member_delete(r->store, r->store_id, key);
 			REPLY(c, rc == ERR_OK          ? "OK"
@@ -1101,7 +1101,7 @@ static void c_backup(struct cmd_ctx *c)
 static const char *role_name(uint8_t perms)
 {
 	static const char *const names[] = {"guest", "read", "write", "admin"};
-	return names[perms & 3];
+	return names[acl_role(perms)];
 }
 
 #define MEMBERS_HEADER "key              role  synced to (UTC)     last seen (UTC)     name"

@@ -35,6 +35,7 @@
 
 #include "crypto/crypto.h"
 #include "mesh/mesh.h"
+#include "proto/payload.h" /* ACL_ROLE_*: the role in the permissions byte (§7.1) */
 #include "room/guard.h"
 
 struct store;
@@ -45,9 +46,6 @@ struct store;
 #define ROOM_REPLY_MAX         161 /* CLI reply buffer (§8.1) */
 #define ROOM_FW_VERSION        "v1.17.1"
 #define ROOM_PUSH_PARALLEL_MAX 32 /* the most push.parallel can be set to */
-
-/* Roles in the permissions byte, bits 0-1 (§7.1). */
-enum { ROLE_GUEST = 0, ROLE_READ_ONLY = 1, ROLE_READ_WRITE = 2, ROLE_ADMIN = 3 };
 
 /*
  * The wall clock shared by the rooms of a daemon: rtc = (mono_ms + offset) / 1000.
@@ -273,7 +271,7 @@ struct room {
 	uint32_t hhead[256], htail[256];           /* index + 1 of first and last, 0 = none */
 	uint32_t inflight[ROOM_PUSH_PARALLEL_MAX]; /* indices; every pending member is here */
 	unsigned n_inflight;
-	size_t n_guests;        /* members whose role is ROLE_GUEST */
+	size_t n_guests;        /* members whose role is ACL_ROLE_GUEST */
 	uint32_t post_gen;      /* moves on with every stored post; never 0 */
 	bool any_dirty;         /* some member has dirty set */
 	uint64_t next_floor_ms; /* the RTC saved next (room_clock_floor_save) */

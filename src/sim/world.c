@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mesh/node.h"
 #include "proto/advert.h"
 #include "proto/kiss.h"
 #include "radio/radio.h"
@@ -40,7 +41,8 @@ struct node {
 	struct rng_seeded seeded;
 	struct rng rng;
 	struct mesh mesh;
-	struct mesh_ep ep; /* repeaters: the identity whose hash they forward under */
+	struct node_link link; /* the mesh wired to the channel's radio (mesh/node.h) */
+	struct mesh_ep ep;     /* repeaters: the identity whose hash they forward under */
 	struct client *client;
 	/* roomd */
 	struct store *store;
@@ -159,6 +161,28 @@ static int node_transmit(void *ctx, const uint8_t *frame, size_t len)
 	return chan_radio_send(ch, n->radio, frame, len);
 }
 
+static uint64_t node_now(void *ctx)
+{
+	struct node *n = ctx;
+	return now_ms(n->w);
+}
+
+static void node_packet(void *ctx, bool tx, const uint8_t *frame, size_t len, int snr_x4, int rssi)
+{
+	struct node *n = ctx;
+	(void)frame, (void)len, (void)snr_x4, (void)rssi;
+	if (!tx)
+		n->frames_in++;
+}
+
+/* (Re)starts the node's mesh on its radio. */
+static void node_mesh_open(struct node *n, const struct mesh_cfg *mc)
+{
+	struct node_io io = {
+	    .send = node_transmit, .now = node_now, .packet = node_packet, .ctx = n};
+	node_open(&n->link, &n->mesh, mc, &io, &n->rng);
+}
+
 static void on_rx(void *ctx, int radio, const uint8_t *frame, size_t len, int snr_x4, int rssi)
 {
 	struct world *w = ctx;
@@ -166,8 +190,7 @@ static void on_rx(void *ctx, int radio, const uint8_t *frame, size_t len, int sn
 	if (!n || n->dead)
 		return;
 	uint64_t t0 = prof_start(n);
-	n->frames_in++;
-	mesh_on_frame(&n->mesh, frame, len, snr_x4, rssi, now_ms(w));
+	node_rx(&n->link, frame, len, snr_x4, rssi);
 	prof_stop(n, t0);
 }
 
@@ -178,7 +201,7 @@ static void on_tx_done(void *ctx, int radio, bool ok)
 	if (!n || n->dead)
 		return;
 	uint64_t t0 = prof_start(n);
-	mesh_on_tx_done(&n->mesh, ok, now_ms(w));
+	node_tx_done(&n->link, ok);
 	prof_stop(n, t0);
 }
 
@@ -391,7 +414,7 @@ static struct node *node_new(struct world *w, const char *name, enum world_kind 
 	mesh_cfg_defaults(&mc);
 	mc.lp = w->cfg.lp;
 	mc.repeat = kind == WORLD_REPEATER;
-	mesh_init(&n->mesh, &mc, &(struct mesh_io){node_transmit, n}, &n->rng, now_ms(w));
+	node_mesh_open(n, &mc);
 	modem_setup(w, n);
 	w->nodes[w->n_nodes++] = n;
 	*rc = ERR_OK;
@@ -720,7 +743,7 @@ int world_roomd_restart(struct world *w, int node)
 	n->dead = false;
 	/* a new process: fresh mesh state and a rebooted modem */
 	struct mesh_cfg mc = n->mesh.cfg;
-	mesh_init(&n->mesh, &mc, &(struct mesh_io){node_transmit, n}, &n->rng, now_ms(w));
+	node_mesh_open(n, &mc);
 	chan_radio_attach(w->ch, n->radio, false);
 	chan_radio_attach(w->ch, n->radio, true);
 	modem_setup(w, n);

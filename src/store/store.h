@@ -8,7 +8,7 @@
  * only admins; roomd persists everything, an extension clients cannot see.
  *
  * This is a domain API: no SQL type or name leaks out of it, and only
- * store_sqlite.c knows the backend.  Conventions for every function:
+ * the files behind store_int.h know the backend.  Conventions for every function:
  *  - Returns ERR_OK or a negative code of util/err.h.  A database failure
  *    (corrupt file, read-only file, full disk, I/O error) is ERR_STORE and
  *    is logged with the backend's message under subsystem "store"; nothing

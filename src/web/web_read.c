@@ -139,10 +139,10 @@ void web_api_posts(struct web *w, struct evhttp_request *req, const char *q, siz
 
 static const char *role_name(uint8_t perms)
 {
-	switch (perms & 3) {
-	case ROLE_ADMIN: return "admin";
-	case ROLE_READ_WRITE: return "read-write";
-	case ROLE_READ_ONLY: return "read-only";
+	switch (acl_role(perms)) {
+	case ACL_ROLE_ADMIN: return "admin";
+	case ACL_ROLE_READ_WRITE: return "read-write";
+	case ACL_ROLE_READ_ONLY: return "read-only";
 	default: return "guest";
 	}
 }

@@ -53,7 +53,7 @@ static void test_phantom(void)
 	/* a captured admin login, replayed with bit 255 flipped: no new admin */
 	struct capture al = c_login(&adm, ts++, "Adm1n-pw", false);
 	pump(1000);
-	CHECK(is_member(&adm, ROLE_ADMIN));
+	CHECK(is_member(&adm, ACL_ROLE_ADMIN));
 	size_t n = room.n_members;
 	unsigned mark = n_out;
 	struct capture fl = flip_login(&al);
@@ -160,19 +160,19 @@ static void test_phantom_rows(void)
 	client_init(&v, 5);
 	memset(&s, 0, sizeof(s));
 	memcpy(s.pub, v.id.pub, 32);
-	s.permissions = ROLE_READ_WRITE;
+	s.permissions = ACL_ROLE_READ_WRITE;
 	s.last_timestamp = T0 + 50;
 	s.sync_since = T0 + 40;
 	s.out_path_len = STORE_PATH_UNKNOWN;
 	CHECK_EQ(store_member_put(st, room_id, &s), ERR_OK);
 	s.pub[31] ^= 0x80;
-	s.permissions = ROLE_ADMIN;
+	s.permissions = ACL_ROLE_ADMIN;
 	s.last_timestamp = T0 + 20;
 	CHECK_EQ(store_member_put(st, room_id, &s), ERR_OK);
 	room_restart(db);
 	CHECK_EQ(room.n_members, 1);
 	struct room_member *m = member_exact(v.id.pub);
-	CHECK(m && (m->perms & 3) == ROLE_READ_WRITE && m->last_ts == T0 + 50);
+	CHECK(m && (m->perms & 3) == ACL_ROLE_READ_WRITE && m->last_ts == T0 + 50);
 	room_restart(db);
 	CHECK_EQ(store_member_count(st, room_id, &rows), ERR_OK);
 	CHECK_EQ(rows, 1);
@@ -216,7 +216,7 @@ static void test_typo_replay(void)
 	client_init(&nc, 2);
 	c_login(&mem, ts++, "Gu3st-pw", false);
 	pump(1000);
-	CHECK(is_member(&mem, ROLE_READ_WRITE));
+	CHECK(is_member(&mem, ACL_ROLE_READ_WRITE));
 	/* a typo, then the right password, both heard by the attacker */
 	struct capture typo = c_login(&mem, ts++, "Gu3st-wp", false);
 	pump(1000);
@@ -240,7 +240,7 @@ static void test_typo_replay(void)
 	c_login(&nc, ts++, "Gu3st-pw", false);
 	pump(1000);
 	CHECK_EQ(room.stats.logins_ok, ok + 2);
-	CHECK(is_member(&nc, ROLE_READ_WRITE));
+	CHECK(is_member(&nc, ACL_ROLE_READ_WRITE));
 	/* after a restart the marks hold: a stranger's typo is stored */
 	static struct client nc2;
 	client_init(&nc2, 3);
@@ -257,7 +257,7 @@ static void test_typo_replay(void)
 	CHECK_EQ(room.stats.logins_bad, bad);
 	c_login(&nc2, ts++, "Gu3st-pw", false);
 	pump(1000);
-	CHECK(is_member(&nc2, ROLE_READ_WRITE));
+	CHECK(is_member(&nc2, ACL_ROLE_READ_WRITE));
 	cleanup(db);
 }
 
@@ -289,7 +289,7 @@ static void test_newcomer_lockout(void)
 			pump(1);
 			c_login(&nc, ts++, "Gu3st-pw", false);
 			pump(1500);
-			if (is_member(&nc, ROLE_READ_WRITE))
+			if (is_member(&nc, ACL_ROLE_READ_WRITE))
 				in_at = now;
 		}
 	}
@@ -346,7 +346,7 @@ static void test_eviction(void)
 	printf("test_air: figure: 150 guest-password logins into 50 slots: %u refused, the "
 	       "member kept\n",
 	       room.stats.logins_full);
-	CHECK(is_member(&mem, ROLE_READ_WRITE));
+	CHECK(is_member(&mem, ACL_ROLE_READ_WRITE));
 	CHECK_EQ(room.n_members, 50);
 	CHECK_EQ(room.stats.logins_full, 150 - 49);
 	unsigned mark = n_out;
@@ -363,7 +363,7 @@ static void test_eviction(void)
 		now += 400;
 		pump(10);
 	}
-	CHECK(is_member(&mem, ROLE_READ_WRITE));
+	CHECK(is_member(&mem, ACL_ROLE_READ_WRITE));
 	mark = n_out;
 	pts = ts++;
 	c_txt(&mem, pts, 0, 0, "still here", false);
@@ -583,7 +583,7 @@ static void test_empty_passwords(void)
 	/* so a blank login from a stranger is no admin */
 	c_login(&s1, ts++, "", false);
 	pump(1000);
-	CHECK(!is_member(&s1, ROLE_ADMIN) && !is_member(&s1, ROLE_READ_WRITE));
+	CHECK(!is_member(&s1, ACL_ROLE_ADMIN) && !is_member(&s1, ACL_ROLE_READ_WRITE));
 	/* an empty password stored by an older roomd matches nothing, and
 	 * counts as a default one (--refuse-default-passwords) */
 	CHECK(!room_default_passwords(&room));
@@ -595,7 +595,7 @@ static void test_empty_passwords(void)
 	CHECK(room_default_passwords(&room));
 	c_login(&s2, ts++, "", false);
 	pump(1000);
-	CHECK(!is_member(&s2, ROLE_ADMIN) && !is_member(&s2, ROLE_READ_WRITE));
+	CHECK(!is_member(&s2, ACL_ROLE_ADMIN) && !is_member(&s2, ACL_ROLE_READ_WRITE));
 	cleanup(db);
 }
 

@@ -592,7 +592,7 @@ static void test_key_prefixes(void)
 	/* members in the store only (not loaded into the room) */
 	struct store_member sm;
 	memset(&sm, 0, sizeof(sm));
-	sm.permissions = ROLE_READ_WRITE;
+	sm.permissions = ACL_ROLE_READ_WRITE;
 	sm.out_path_len = STORE_PATH_UNKNOWN;
 	CHECK_EQ(hex_decode(sm.pub, 32, a, 64), 32);
 	CHECK_EQ(store_member_put(room.store, room.store_id, &sm), ERR_OK);

@@ -548,7 +548,7 @@ static void test_sites(void)
 
 	/* members: a login at B is known at C with its role and replay mark; the
 	 * site that heard it last pushes */
-	struct room_member *mb = room_member_put(&sites[1].room, author, ROLE_READ_WRITE);
+	struct room_member *mb = room_member_put(&sites[1].room, author, ACL_ROLE_READ_WRITE);
 	CHECK(mb != NULL);
 	if (!mb)
 		return;
@@ -562,7 +562,7 @@ static void test_sites(void)
 	struct room_member *mc = room_member_find(&sites[2].room, author);
 	CHECK(mc != NULL);
 	if (mc) {
-		CHECK_EQ(mc->perms, ROLE_READ_WRITE);
+		CHECK_EQ(mc->perms, ACL_ROLE_READ_WRITE);
 		CHECK_EQ(mc->last_ts, 1750000500);
 		CHECK_EQ(mc->sync_since, 1750000400);
 		CHECK_EQ(mc->last_activity, 0); /* not heard here: C does not push */
@@ -573,7 +573,7 @@ static void test_sites(void)
 	 * leaves it alone (and pushes again when it hears it itself) */
 	struct ident mk;
 	seed_ident(&mk, 0x66); /* not the author of B's posts: they are due to it */
-	mb = room_member_put(&sites[1].room, mk.pub, ROLE_READ_WRITE);
+	mb = room_member_put(&sites[1].room, mk.pub, ACL_ROLE_READ_WRITE);
 	CHECK(mb != NULL);
 	if (!mb)
 		return;
@@ -581,7 +581,7 @@ static void test_sites(void)
 	mb->caught_up = 0;
 	mb->last_activity = room_rtc(&sites[1].room);
 	uint32_t pushes = sites[1].room.stats.pushes;
-	CHECK_EQ(room_member_merge(&sites[1].room, mk.pub, ROLE_READ_WRITE, 0, 0,
+	CHECK_EQ(room_member_merge(&sites[1].room, mk.pub, ACL_ROLE_READ_WRITE, 0, 0,
 	                           mb->last_activity + 10, false),
 	         ERR_OK);
 	CHECK(mb->remote_heard > mb->last_activity);

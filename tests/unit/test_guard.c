@@ -29,7 +29,7 @@ static void test_brute_force(void)
 	/* a member logs in with the password */
 	c_login(&mem, ts++, "Gu3st-pw", false);
 	pump(1000);
-	CHECK(is_member(&mem, ROLE_READ_WRITE));
+	CHECK(is_member(&mem, ACL_ROLE_READ_WRITE));
 
 	/* one key guessing: GUARD_LOGIN_KEY_BURST tries, then nothing is read */
 	for (int i = 0; i < 20; i++) {
@@ -51,7 +51,7 @@ static void test_brute_force(void)
 	c_login(&str, ts++, "Gu3st-pw", false);
 	pump(1000);
 	CHECK_EQ(room.stats.logins_ok, 3);
-	CHECK(is_member(&str, ROLE_READ_WRITE));
+	CHECK(is_member(&str, ACL_ROLE_READ_WRITE));
 	/* backoff: emptied once, the next try comes after 2 periods, not 1 */
 	now += GUARD_LOGIN_KEY_PERIOD_MS + 1000;
 	c_login(&att, ts++, "guessX", false);
@@ -98,19 +98,19 @@ static void test_brute_force(void)
 	 * password too (issue 13.3: the bucket holds only wrong guesses back) */
 	c_login(&mem, ts++, "Adm1n-pw", false);
 	pump(500);
-	CHECK(is_member(&mem, ROLE_ADMIN));
+	CHECK(is_member(&mem, ACL_ROLE_ADMIN));
 	static struct client newcomer;
 	client_init(&newcomer, 98);
 	c_login(&newcomer, ts++, "Gu3st-pw", false);
 	pump(500);
-	CHECK(is_member(&newcomer, ROLE_READ_WRITE));
+	CHECK(is_member(&newcomer, ACL_ROLE_READ_WRITE));
 	room_member_remove(&room, room_member_find(&room, newcomer.id.pub));
 	/* once a token is back, the stranger with the admin password gets in,
 	 * and the room's per-attacker state stayed within the fixed table */
 	now += GUARD_LOGIN_ALL_MAX_MS;
 	c_login(&late, ts++, "Adm1n-pw", false);
 	pump(500);
-	CHECK(is_member(&late, ROLE_ADMIN));
+	CHECK(is_member(&late, ACL_ROLE_ADMIN));
 	CHECK(limit_table_used(&room.guard.login_key) <= LIMIT_SLOTS);
 	CHECK_EQ(room.n_members, 3); /* mem, str, late and nobody else */
 
@@ -142,7 +142,7 @@ static void test_brute_force(void)
 		pump(200);
 	}
 	CHECK_EQ(room.stats.logins_bad - before, GUARD_LOGIN_KEY_BURST);
-	CHECK(is_member(&ro, ROLE_GUEST));
+	CHECK(is_member(&ro, ACL_ROLE_GUEST));
 	/* a blank password is no guess */
 	before = room.stats.logins_bad;
 	static struct client blank;
@@ -152,7 +152,7 @@ static void test_brute_force(void)
 		pump(200);
 	}
 	CHECK_EQ(room.stats.logins_bad, before);
-	CHECK(is_member(&blank, ROLE_GUEST));
+	CHECK(is_member(&blank, ACL_ROLE_GUEST));
 	cleanup(db);
 }
 
@@ -175,9 +175,9 @@ static void test_exhaustion(void)
 		c_login(&pw[i], ts++, "hello", false);
 	}
 	pump(1000);
-	CHECK(is_member(&adm, ROLE_ADMIN));
+	CHECK(is_member(&adm, ACL_ROLE_ADMIN));
 	for (int i = 0; i < 3; i++)
-		CHECK(is_member(&pw[i], ROLE_READ_WRITE));
+		CHECK(is_member(&pw[i], ACL_ROLE_READ_WRITE));
 
 	/* 3,000 strangers with fresh keys, blank or wrong passwords */
 	size_t max_n = 0, max_cap = 0;
@@ -192,9 +192,9 @@ static void test_exhaustion(void)
 			max_cap = room.cap_members;
 	}
 	/* the password members are all still there, the guests bounded */
-	CHECK(is_member(&adm, ROLE_ADMIN));
+	CHECK(is_member(&adm, ACL_ROLE_ADMIN));
 	for (int i = 0; i < 3; i++)
-		CHECK(is_member(&pw[i], ROLE_READ_WRITE));
+		CHECK(is_member(&pw[i], ACL_ROLE_READ_WRITE));
 	CHECK_EQ(max_n, 4 + 8);
 	CHECK(max_cap <= 32); /* memory: the first allocation was never outgrown */
 	uint32_t n = 0;
@@ -207,7 +207,7 @@ static void test_exhaustion(void)
 	 * refused while every password member was active in the last 30 days
 	 * (issue 13.4) ... */
 	client_init(&g, 1000 + 2999);
-	CHECK(is_member(&g, ROLE_GUEST));
+	CHECK(is_member(&g, ACL_ROLE_GUEST));
 	static struct client p4;
 	client_init(&p4, 20);
 	now += GUARD_LOGIN_ALL_MAX_MS; /* the wrong passwords above dried the global bucket */
@@ -223,8 +223,8 @@ static void test_exhaustion(void)
 	pump(500);
 	c_login(&p4, ts++, "hello", false);
 	pump(500);
-	CHECK(is_member(&p4, ROLE_READ_WRITE));
-	CHECK(is_member(&adm, ROLE_ADMIN));
+	CHECK(is_member(&p4, ACL_ROLE_READ_WRITE));
+	CHECK(is_member(&adm, ACL_ROLE_ADMIN));
 	CHECK(!is_member(&pw[0], -1));
 	cleanup(db);
 }
@@ -249,7 +249,7 @@ static void test_replay(void)
 
 	struct capture login = c_login(&a, ts++, "hello", false);
 	pump(1000);
-	CHECK(is_member(&a, ROLE_READ_WRITE));
+	CHECK(is_member(&a, ACL_ROLE_READ_WRITE));
 	struct capture path1 = c_path(&a, 1, r1);
 	pump(500);
 	c_path(&a, 1, r2);
@@ -269,7 +269,7 @@ static void test_replay(void)
 	/* a guest, then two more evict it (max.guests 2) */
 	struct capture glogin = c_login(&g1, ts++, "", false);
 	pump(500);
-	CHECK(is_member(&g1, ROLE_GUEST));
+	CHECK(is_member(&g1, ACL_ROLE_GUEST));
 	now += 2000;
 	c_login(&g2, ts++, "", false);
 	now += 2000;
@@ -305,7 +305,7 @@ static void test_replay(void)
 	/* a fresh login of that guest (newer timestamp) works */
 	c_login(&g1, ts++, "", false);
 	pump(1000);
-	CHECK(is_member(&g1, ROLE_GUEST));
+	CHECK(is_member(&g1, ACL_ROLE_GUEST));
 	/* and the live member carries on */
 	c_txt(&a, ts++, 0, 0, "after restart", false);
 	pump(1000);
@@ -315,7 +315,7 @@ static void test_replay(void)
 	client_init(&f, 9);
 	c_login(&f, rtc() + 7 * 86400, "hello", false);
 	pump(1000);
-	CHECK(is_member(&f, ROLE_READ_WRITE));
+	CHECK(is_member(&f, ACL_ROLE_READ_WRITE));
 	m = room_member_find(&room, f.id.pub);
 	CHECK(m && m->last_ts <= rtc() + GUARD_TS_SKEW_S);
 	CHECK_EQ(room.stats.ts_clamped, 1);

@@ -83,7 +83,7 @@ static unsigned crowd_wrong(struct room *r, bool after_restart)
 	unsigned bad = 0;
 	for (size_t i = 0; i < N_MEMBERS; i++) {
 		const struct room_member *m = room_member_find(r, crowd[i].id.pub);
-		if (!m || m->perms != (is_admin(i) ? ROLE_ADMIN : ROLE_READ_WRITE) ||
+		if (!m || m->perms != (is_admin(i) ? ACL_ROLE_ADMIN : ACL_ROLE_READ_WRITE) ||
 		    m->sync_since != since_of(i) || m->last_ts != T0 + 5 ||
 		    (after_restart && m->last_activity != 0))
 			bad++;
@@ -192,7 +192,7 @@ int main(void)
 	client_login(z, T0 + 200, since_of(zi), is_admin(zi) ? "password" : "hello");
 	run_for(8000);
 	CHECK(x->logged_in && y->logged_in && z->logged_in);
-	CHECK_EQ(x->role, is_admin(xi) ? ROLE_ADMIN : ROLE_READ_WRITE);
+	CHECK_EQ(x->role, is_admin(xi) ? ACL_ROLE_ADMIN : ACL_ROLE_READ_WRITE);
 	unsigned active = 0;
 	for (size_t i = 0; i < N_MEMBERS; i++) {
 		const struct room_member *m = room_member_find(&room, crowd[i].id.pub);
@@ -255,7 +255,8 @@ int main(void)
 	unsigned lost = 0;
 	for (size_t i = 0; i < N_MEMBERS; i++) {
 		const struct room_member *m = room_member_find(&room, crowd[i].id.pub);
-		lost += !m || (m->perms & 3) != (is_admin(i) ? ROLE_ADMIN : ROLE_READ_WRITE);
+		lost +=
+		    !m || (m->perms & 3) != (is_admin(i) ? ACL_ROLE_ADMIN : ACL_ROLE_READ_WRITE);
 	}
 	CHECK_EQ(lost, 0);
 

@@ -152,11 +152,11 @@ static void test_kill_around_acks(uint64_t seed, bool verbose)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob"), c = add_stock(w, "carol");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 
 	/* the kill moments: xorshift from the seed */
@@ -269,9 +269,9 @@ static void test_route_kept(void)
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	struct room_member *mb = member_of(&s, b);
 	CHECK(mb && mb->out_path_len != MESH_NO_PATH);
@@ -295,7 +295,7 @@ static void test_route_kept(void)
 	uint64_t t0 = world_now_ms(w);
 	struct client_contact *ct = client_contact_find(world_client(w, b), s.rp);
 	CHECK(ct && ct->out_path_len != MESH_NO_PATH); /* bob's login goes direct */
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	const struct txrec *resp = txlog_first(t0, bh, PKT_RESPONSE, PKT_PATH);
 	CHECK(resp && resp->type == PKT_RESPONSE && !resp->flood);
 	CHECK(post(w, a, s.rp, "bob is back"));
@@ -325,10 +325,10 @@ static void test_ack_first(void)
 	}
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	for (int i = 0; i < 3; i++) {
 		world_run_for(w, 3000);
-		CHECK_EQ(login(w, o[i], s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, o[i], s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	}
 	world_run_for(w, 5000);
 	uint8_t ah = world_node_pub(w, a)[0];
@@ -418,13 +418,13 @@ static void test_first_push_ack(void)
 		int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 		int c = add_stock(w, "carol"), e = add_stock(w, "dave");
 		story_contacts(&s);
-		CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		world_run_for(w, 3000);
-		CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		world_run_for(w, 3000);
-		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		world_run_for(w, 3000);
-		CHECK_EQ(login(w, e, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, e, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		world_run_for(w, 3000);
 		ack_author_radio = world_radio_id(w, a);
 		ack_room_radio = world_radio_id(w, s.rd);
@@ -473,9 +473,9 @@ static void test_advert_waits(void)
 		struct world *w = s.w;
 		int a = add_stock(w, "alice"), c = add_stock(w, "carol");
 		story_contacts(&s);
-		CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		world_run_for(w, 3000);
-		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		CHECK(post(w, a, s.rp, "warm up"));
 		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 1, 60000));
 		CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
@@ -486,7 +486,7 @@ static void test_advert_waits(void)
 		}
 		world_run_for(w, 30000);
 		CHECK_EQ(world_node_set_up(w, c, true), ERR_OK);
-		CHECK_EQ(login(w, c, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		ack_author_radio = world_radio_id(w, a);
 		ack_room_radio = world_radio_id(w, s.rd);
 		n_room_tx = n_ack_tx = 0;
@@ -542,10 +542,10 @@ static void test_push_gap(void)
 		o[i] = add_stock(w, name);
 	}
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	for (int i = 0; i < 10; i++) {
 		world_run_for(w, 3000);
-		CHECK_EQ(login(w, o[i], s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, o[i], s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	}
 	CHECK(post(w, a, s.rp, "warm up")); /* every member answers a push first */
 	for (int i = 0; i < 10; i++)
@@ -592,9 +592,9 @@ static void test_no_repeated_copy(void)
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	/* bob away for two rounds of pushes (8 copies), then back by a login */
 	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
@@ -602,7 +602,7 @@ static void test_no_repeated_copy(void)
 	struct timeouts_at_least x = {&s, world_room(w, s.rd, 0)->stats.push_timeouts + 6};
 	CHECK(world_run_until_pred(w, timeouts_reached, &x, 600000));
 	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 120000));
 	world_run_for(w, 30000);
 	/* every push to bob was a packet of its own */
@@ -646,9 +646,9 @@ static void resume_story(bool kill, uint64_t idle_ms)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	CHECK(post(w, a, s.rp, "before"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
@@ -687,9 +687,9 @@ static void test_clean_stop(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 15 * 60000);
 	uint32_t id;
 	CHECK_EQ(client_request(world_client(w, b), s.rp, REQ_GET_STATUS, world_now_ms(w), &id),
@@ -742,9 +742,9 @@ static void test_login_push_out(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
 	uint32_t to = world_room(w, s.rd, 0)->stats.push_timeouts;
@@ -754,7 +754,7 @@ static void test_login_push_out(void)
 	world_run_for(w, 1500); /* the push is on the air and its ACK overdue */
 	CHECK(member_of(&s, b)->pending);
 	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	uint64_t t0 = world_now_ms(w);
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 60000));
 	uint64_t t1 = first_post_after(w, b, s.rp, t0);
@@ -779,9 +779,9 @@ static void test_banned(void)
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	CHECK(post(w, a, s.rp, "before the ban"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
@@ -838,13 +838,13 @@ static void test_silent_member(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	txlog_start(&s);
 	uint8_t bh = world_node_pub(w, b)[0];
 
 	/* one login, then never a word: pushes of a post for two hours */
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
 	CHECK(post(w, a, s.rp, "nobody answers"));
 	world_run_for(w, 2 * 3600 * 1000);
@@ -863,7 +863,7 @@ static void test_silent_member(void)
 	n_txlog = 0;
 	for (int k = 0; k < 6; k++) {
 		CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
-		CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
 		world_run_for(w, 600000);
 	}
@@ -890,14 +890,14 @@ static void test_silent_crowd(void)
 		q[i] = add_stock(w, name);
 	}
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
 	CHECK(post(w, a, s.rp, "warm up"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
 	for (int i = 0; i < 120; i++) {
-		CHECK_EQ(login(w, q[i], s.rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, q[i], s.rp, "hello"), ACL_ROLE_READ_WRITE);
 		CHECK_EQ(world_node_set_up(w, q[i], false), ERR_OK);
 	}
 	CHECK(post(w, a, s.rp, "to the crowd"));
@@ -913,7 +913,7 @@ static void test_silent_crowd(void)
 	/* and a newcomer, who has answered nothing yet, is pushed to too */
 	int n = add_stock(w, "newcomer");
 	CHECK_EQ(world_client_add_room(w, n, s.rd, 0), ERR_OK);
-	CHECK_EQ(login(w, n, s.rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, n, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	CHECK(wait_for(w, n, CLIENT_EV_POST, s.rp, 3, 120000));
 	CHECK_EQ(world_posts_shown_twice(w, n), 0);
 	story_close(&s);

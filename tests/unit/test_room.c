@@ -24,6 +24,20 @@ static int newest_post(void *ctx, const struct store_post *p)
 	return 0;
 }
 
+/* A login whose password is over the 15 bytes of client_login's. */
+static void login_long(struct node *n, uint32_t ts, const char *pw)
+{
+	uint8_t pt[8 + 32];
+	struct pkt p;
+	size_t pl = strnlen(pw, 32);
+	le32_store(pt, ts);
+	le32_store(pt + 4, 0);
+	memcpy(pt + 8, pw, pl);
+	n->logged_in = 0;
+	CHECK_EQ(mesh_build_anon(&p, &n->ep.id, n->room_pub[0], n->secret, pt, 8 + pl), ERR_OK);
+	mesh_send_to(&n->mesh, &p, n->room_path_len, n->room_path, 0);
+}
+
 int main(void)
 {
 	static struct room room;
@@ -53,7 +67,7 @@ int main(void)
 	client_login(a, 1750000100, 0, "hello");
 	run_until(now + 5000);
 	CHECK_EQ(a->logged_in, 1);
-	CHECK_EQ(a->role, ROLE_READ_WRITE);
+	CHECK_EQ(a->role, ACL_ROLE_READ_WRITE);
 	CHECK_EQ(a->room_path_len, 0); /* zero hops: learnt an empty direct route */
 	struct room_member *ma = room_member_find(&room, a->ep.id.pub);
 	CHECK(ma != NULL);
@@ -134,7 +148,7 @@ int main(void)
 	client_login(c, 1750000600, 0, "whatever");
 	run_until(now + 5000);
 	CHECK_EQ(c->logged_in, 1);
-	CHECK_EQ(c->role, ROLE_GUEST);
+	CHECK_EQ(c->role, ACL_ROLE_GUEST);
 	c->acked = 0;
 	client_txt(c, 1750000700, 0, 0, "guest post");
 	run_until(now + 3000);
@@ -145,7 +159,7 @@ int main(void)
 	/* admin CLI over the radio, and a guest's CLI gets nothing */
 	client_login(adm, 1750000800, 0, "password");
 	run_until(now + 5000);
-	CHECK_EQ(adm->role, ROLE_ADMIN);
+	CHECK_EQ(adm->role, ACL_ROLE_ADMIN);
 	client_txt(adm, 1750000900, 1, 0, "get name");
 	run_until(now + 3000);
 	CHECK_STR(adm->cli_reply, "> roomd");
@@ -164,6 +178,30 @@ int main(void)
 	client_login(d, 1750001001, 0, "s3cret");
 	run_until(now + 5000);
 	CHECK_EQ(d->logged_in, 1);
+
+	/* a password over 15 bytes is a wrong guess no stored password matches
+	 * (not one cut to 15 bytes that does): charged, silent, and read-only
+	 * where that is allowed; its timestamp is the key's replay mark */
+	room_cmd(&room, "set guest.password fifteenchars123", 0, CMD_SERIAL, reply, sizeof(reply));
+	CHECK_STR(reply, "OK");
+	struct node *e = client_new(0x66, rid.pub);
+	uint32_t bad = room.stats.logins_bad;
+	login_long(e, 1750001100, "fifteenchars123x");
+	run_until(now + 5000);
+	CHECK_EQ(e->logged_in, 0);
+	CHECK_EQ(room.stats.logins_bad, bad + 1);
+	CHECK(room_member_find(&room, e->ep.id.pub) == NULL);
+	login_long(e, 1750001100, "fifteenchars123x"); /* the same again: a replay */
+	run_until(now + 5000);
+	CHECK_EQ(room.stats.logins_bad, bad + 1);
+	room_cmd(&room, "set allow.read.only on", 0, CMD_SERIAL, reply, sizeof(reply));
+	login_long(e, 1750001101, "fifteenchars123x");
+	run_until(now + 5000);
+	CHECK_EQ(e->logged_in, 1);
+	CHECK_EQ(e->role, ACL_ROLE_GUEST);
+	CHECK_EQ(room.stats.logins_bad, bad + 2);
+	room_cmd(&room, "set allow.read.only off", 0, CMD_SERIAL, reply, sizeof(reply));
+	room_cmd(&room, "set guest.password s3cret", 0, CMD_SERIAL, reply, sizeof(reply));
 
 	/* restart: members, sync points, posts and settings survive */
 	uint32_t b_sync = mb ? mb->sync_since : 0;

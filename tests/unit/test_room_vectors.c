@@ -166,7 +166,7 @@ static size_t expected_datagram(uint8_t *out, unsigned type, uint8_t to_hash,
 	return off + n;
 }
 
-static void ack_code(uint8_t code[4], const uint8_t *msg, size_t len, const uint8_t *pub)
+static void ack_code_of(uint8_t code[4], const uint8_t *msg, size_t len, const uint8_t *pub)
 {
 	uint8_t h[CRYPTO_HASH_SIZE];
 	hash_sha256_2(h, msg, len, pub, 32);
@@ -271,7 +271,7 @@ int main(void)
 	n = direct_datagram(raw, PKT_REQ, &cb, sb, pt, 9);
 	hear(raw, n, now + 1000);
 	run_for(1000);
-	ack_code(code, pt, 9, cb.pub);
+	ack_code_of(code, pt, 9, cb.pub);
 	uint8_t ka[] = {0x0e, 0x00, code[0], code[1], code[2], code[3], 0x00};
 	CHECK_EQ(n_frames, 1);
 	CHECK_EQ(frames[0].len, sizeof(ka));
@@ -358,7 +358,7 @@ int main(void)
 	n = direct_datagram(raw, PKT_TXT_MSG, &cb, sb, pt, 165);
 	hear(raw, n, now + 1000);
 	run_for(1000);
-	ack_code(code, pt, 165, cb.pub);
+	ack_code_of(code, pt, 165, cb.pub);
 	uint8_t ack[] = {0x0e, 0x00, code[0], code[1], code[2], code[3]};
 	int ai = find_frame(PKT_ACK);
 	CHECK(ai >= 0);

@@ -428,6 +428,16 @@ static void test_login_flood(json_t *root)
 	CHECK_EQ(l.sync_since, jint(req, "plaintext_fields.sync_since"));
 	CHECK_STR(l.password, jstr(req, "plaintext_fields.password"));
 	rebuild_anon_login(&l, room, a, PKT_ROUTE_FLOOD, jstr(req, "packet.raw"));
+	/* the same login with a 16-byte password: too long for any stored one,
+	 * but its timestamp and sync point are read (roomd charges it as a
+	 * wrong guess against the key's replay mark) */
+	uint8_t long_pt[32] = {0};
+	memcpy(long_pt, pt, 8);
+	memset(long_pt + 8, 'x', LOGIN_PASSWORD_MAX + 1);
+	CHECK_EQ(login_req_decode(&l, LOGIN_FORM_ROOM, long_pt, sizeof(long_pt)), ERR_TOO_BIG);
+	CHECK_EQ(l.timestamp, jint(req, "plaintext_fields.timestamp"));
+	CHECK_EQ(l.sync_since, jint(req, "plaintext_fields.sync_since"));
+	CHECK_STR(l.password, "");
 
 	/* the room's PATH carrying the login response */
 	pt_len = open_dgram_frame(ret, "packet.raw", room, a, pt);

@@ -179,9 +179,9 @@ static void test_logins_and_posts(void)
 	for (int c = adm; c <= x; c++)
 		CHECK(client_contact_find(world_client(w, c), rp) != NULL);
 
-	CHECK_EQ(login(w, adm, rp, "password"), ROLE_ADMIN);
-	CHECK_EQ(login(w, a, rp, "hello"), ROLE_READ_WRITE);
-	CHECK_EQ(login(w, b, rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, adm, rp, "password"), ACL_ROLE_ADMIN);
+	CHECK_EQ(login(w, a, rp, "hello"), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, rp, "hello"), ACL_ROLE_READ_WRITE);
 	/* a wrong password gets no reply at all: the client gives up */
 	uint32_t bad0 = r->stats.logins_bad;
 	CHECK_EQ(login(w, x, rp, "letmein"), -1);
@@ -204,7 +204,7 @@ static void test_logins_and_posts(void)
 	/* read-only: with allow.read.only on, any password gives a guest */
 	CHECK_EQ(world_room_cmd(w, rd, 0, "set allow.read.only on", buf, sizeof(buf)), ERR_OK);
 	CHECK_STR(buf, "OK");
-	CHECK_EQ(login(w, ro, rp, "whatever"), ROLE_GUEST);
+	CHECK_EQ(login(w, ro, rp, "whatever"), ACL_ROLE_GUEST);
 	struct client *rc = world_client(w, ro);
 	uint32_t id;
 	CHECK_EQ(client_post(rc, rp, "hi", 2, world_now_ms(w), &id), ERR_PERM);
@@ -225,12 +225,12 @@ static void test_logins_and_posts(void)
 	CHECK_EQ(client_cli(ac, rp, "get name", 8, world_now_ms(w), &id), ERR_PERM);
 	rs = client_room_find(ac, rp);
 	if (rs) {
-		rs->perms = ROLE_ADMIN; /* pretend: the room decides */
+		rs->perms = ACL_ROLE_ADMIN; /* pretend: the room decides */
 		CHECK_EQ(client_cli(ac, rp, "set guest.password pwned", 24, world_now_ms(w), &id),
 		         ERR_OK);
 		CHECK(wait_for(w, a, CLIENT_EV_TIMEOUT, rp, 1, 60000));
 		CHECK_EQ(world_event_count(w, a, CLIENT_EV_CLI_REPLY, rp), 0);
-		rs->perms = ROLE_READ_WRITE;
+		rs->perms = ACL_ROLE_READ_WRITE;
 	}
 	CHECK_STR(r->set.guest_password, "hello");
 
@@ -252,7 +252,7 @@ static void test_logins_and_posts(void)
 	int d = world_add_client(w, "dave", NULL);
 	CHECK_EQ(world_client_add_room(w, d, rd, 0), ERR_OK);
 	CHECK_EQ(login(w, d, rp, "hello"), -1); /* the old one gets nothing */
-	CHECK_EQ(login(w, d, rp, "s3cret"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, d, rp, "s3cret"), ACL_ROLE_READ_WRITE);
 	world_free(w);
 }
 
@@ -292,8 +292,8 @@ static void catch_up_story(uint64_t seed, bool repeater)
 	if (ct)
 		CHECK_EQ(ct->hops, repeater ? 1 : 0);
 
-	CHECK_EQ(login(w, a, rp, "hello"), ROLE_READ_WRITE);
-	CHECK_EQ(login(w, b, rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, rp, "hello"), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, rp, "hello"), ACL_ROLE_READ_WRITE);
 	CHECK(post(w, a, rp, "before"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, rp, 1, 60000));
 	world_run_for(w, 5000); /* bob's ACK (in a flooded PATH) reaches the room */
@@ -331,7 +331,7 @@ static void catch_up_story(uint64_t seed, bool repeater)
 
 	/* back: log in again and receive everything, in order, exactly once */
 	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
-	CHECK_EQ(login(w, b, rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, rp, "hello"), ACL_ROLE_READ_WRITE);
 	CHECK(wait_for(w, b, CLIENT_EV_POST, rp, repeater ? 14 : 13, 300000));
 	world_run_for(w, 60000);
 	posts_of(w, b, rp, buf, sizeof(buf));
@@ -361,8 +361,8 @@ static void test_brief_outage(void)
 
 	CHECK_EQ(world_room_advert(w, rd, 0, true), ERR_OK);
 	world_run_for(w, 10000);
-	CHECK_EQ(login(w, a, rp, "hello"), ROLE_READ_WRITE);
-	CHECK_EQ(login(w, b, rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, rp, "hello"), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, rp, "hello"), ACL_ROLE_READ_WRITE);
 	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
 	CHECK(post(w, a, rp, "one"));
 	CHECK(post(w, a, rp, "two"));
@@ -415,13 +415,13 @@ static void test_many_return(void)
 
 	world_set_event_hook(w, relogin, (void *)rp);
 	CHECK_EQ(world_client_add_room(w, a, rd, 0), ERR_OK);
-	CHECK_EQ(login(w, a, rp, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, rp, "hello"), ACL_ROLE_READ_WRITE);
 	for (int i = 0; i < 5; i++) {
 		char name[8];
 		snprintf(name, sizeof(name), "m%d", i);
 		m[i] = world_add_client(w, name, NULL);
 		CHECK_EQ(world_client_add_room(w, m[i], rd, 0), ERR_OK);
-		CHECK_EQ(login(w, m[i], rp, "hello"), ROLE_READ_WRITE);
+		CHECK_EQ(login(w, m[i], rp, "hello"), ACL_ROLE_READ_WRITE);
 		world_node_set_up(w, m[i], false);
 	}
 	want[0] = 0;
@@ -516,10 +516,10 @@ static void test_two_rooms(void)
 	CHECK_EQ(world_room_advert(w, rd, 0, true), ERR_OK);
 	CHECK_EQ(world_room_advert(w, rd, 1, true), ERR_OK);
 	world_run_for(w, 10000);
-	CHECK_EQ(login(w, a, n, "hello"), ROLE_READ_WRITE);
-	CHECK_EQ(login(w, a, s, "password"), ROLE_ADMIN);
-	CHECK_EQ(login(w, b, n, "hello"), ROLE_READ_WRITE);
-	CHECK_EQ(login(w, b, s, "hello"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, n, "hello"), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, s, "password"), ACL_ROLE_ADMIN);
+	CHECK_EQ(login(w, b, n, "hello"), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, s, "hello"), ACL_ROLE_READ_WRITE);
 	CHECK(post(w, b, n, "north 1"));
 	CHECK(post(w, b, s, "south 1"));
 	CHECK(post(w, b, n, "north 2"));
@@ -558,8 +558,8 @@ static void test_restart(void)
 	         ERR_OK);
 	CHECK_EQ(world_room_advert(w, rd, 0, true), ERR_OK);
 	world_run_for(w, 10000);
-	CHECK_EQ(login(w, a, rp, "opensesame"), ROLE_READ_WRITE);
-	CHECK_EQ(login(w, b, rp, "opensesame"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, a, rp, "opensesame"), ACL_ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, rp, "opensesame"), ACL_ROLE_READ_WRITE);
 	CHECK(post(w, a, rp, "one"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, rp, 1, 60000));
 
@@ -575,7 +575,7 @@ static void test_restart(void)
 	CHECK(post(w, a, rp, "four")); /* alice is still a member: no new login needed */
 
 	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
-	CHECK_EQ(login(w, b, rp, "opensesame"), ROLE_READ_WRITE);
+	CHECK_EQ(login(w, b, rp, "opensesame"), ACL_ROLE_READ_WRITE);
 	CHECK(wait_for(w, b, CLIENT_EV_POST, rp, 4, 120000));
 	world_run_for(w, 30000);
 	posts_of(w, b, rp, buf, sizeof(buf));
