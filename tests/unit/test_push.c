@@ -521,6 +521,25 @@ static void air_hook(void *ctx, struct world *w, const struct chan_tx_report *re
 	}
 }
 
+/* The longest stretch of air in air_tx without a silence of `quiet` ms,
+ * and how many such silences there were. */
+static uint64_t air_longest(uint64_t quiet, unsigned *gaps)
+{
+	uint64_t longest = 0, from = n_air_tx ? air_tx[0][0] : 0, end = from;
+	*gaps = 0;
+	for (size_t i = 0; i < n_air_tx; i++) {
+		if (air_tx[i][0] >= end + quiet) {
+			(*gaps)++;
+			from = air_tx[i][0];
+		}
+		if (air_tx[i][1] > end)
+			end = air_tx[i][1];
+		if (end - from > longest)
+			longest = end - from;
+	}
+	return longest;
+}
+
 /*
  * Alice posts once and the room pushes the post to 10 members, one exchange
  * after another (~10 s of air on EU-SF8 with only the clients' 200 ms holes
@@ -559,18 +578,8 @@ static void test_push_gap(void)
 	world_run_for(w, 5000);
 	world_set_tx_hook(w, NULL, NULL);
 	/* the longest stretch of air without a silence of 400 ms */
-	uint64_t longest = 0, from = n_air_tx ? air_tx[0][0] : 0, end = from;
-	unsigned gaps = 0;
-	for (size_t i = 0; i < n_air_tx; i++) {
-		if (air_tx[i][0] >= end + 400) {
-			gaps++;
-			from = air_tx[i][0];
-		}
-		if (air_tx[i][1] > end)
-			end = air_tx[i][1];
-		if (end - from > longest)
-			longest = end - from;
-	}
+	unsigned gaps;
+	uint64_t longest = air_longest(400, &gaps);
 	printf("test_push: 10 members: %zu transmissions, longest stretch without a 400 ms "
 	       "silence %llu ms, %u such silences\n",
 	       n_air_tx, (unsigned long long)longest, gaps);
@@ -579,6 +588,49 @@ static void test_push_gap(void)
 		CHECK_EQ(world_event_count(w, o[i], CLIENT_EV_POST, s.rp), 2);
 		CHECK_EQ(world_posts_shown_twice(w, o[i]), 0);
 	}
+	story_close(&s);
+}
+
+/*
+ * The gap is for a conversation under way: carol, back after two minutes
+ * away, catches up on 10 posts nobody has added to since (~10 s of push
+ * exchanges on EU-SF8) with no 400 ms silence among them (each cost ~10 %
+ * of a catch-up, bench_catchup); a new post brings the gaps back
+ * (test_push_gap).
+ */
+static void test_catchup_no_gap(void)
+{
+	struct story s;
+	story_open(&s, SEED + 13);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), c = add_stock(w, "carol");
+	story_contacts(&s);
+	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	world_run_for(w, 3000);
+	CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	CHECK(post(w, a, s.rp, "warm up"));
+	CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 1, 60000));
+	CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
+	for (int i = 0; i < 10; i++) {
+		char t[8];
+		snprintf(t, sizeof(t), "p%d", i);
+		CHECK(post(w, a, s.rp, t));
+	}
+	world_run_for(w, 120000);
+	CHECK_EQ(world_node_set_up(w, c, true), ERR_OK);
+	CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	n_air_tx = 0;
+	world_set_tx_hook(w, air_hook, NULL);
+	CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 11, 60000));
+	world_set_tx_hook(w, NULL, NULL);
+	unsigned gaps;
+	uint64_t longest = air_longest(400, &gaps);
+	printf("test_push: carol catches up 10 posts: %zu transmissions, %u silences of 400 ms, "
+	       "%llu ms of air without one\n",
+	       n_air_tx, gaps, (unsigned long long)longest);
+	CHECK_EQ(gaps, 0);
+	CHECK(n_air_tx >= 20);
+	CHECK_EQ(world_posts_shown_twice(w, c), 0);
 	story_close(&s);
 }
 
@@ -934,6 +986,7 @@ int main(void)
 	test_ack_first();
 	test_first_push_ack();
 	test_push_gap();
+	test_catchup_no_gap();
 	test_advert_waits();
 	test_no_repeated_copy();
 	test_resume();
