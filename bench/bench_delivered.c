@@ -31,7 +31,8 @@
  * (delivered only by a later attempt: the first one collided or was not
  * heard), colls (transmissions that collided anywhere, per 100 posts),
  * bretr (the author's busy retries per post), blind (sent anyway after 4 s
- * of busy channel), queued, failed.
+ * of busy channel), queued, failed, twice (posts a member was shown twice:
+ * a push repeated after its ACK was lost).
  *
  * Benchmarks print figures and never pass or fail on them; exit 1 only if
  * a world's setup failed.  DELIVERED_RATES=5,60 (mean seconds),
@@ -112,6 +113,7 @@ struct acc {
 	unsigned posts, failed, retried, queued, found_busy;
 	uint64_t air_us, run_ms;
 	uint32_t colls, busy_retries, blind;
+	unsigned twice; /* posts a member was shown twice (a lost ACK, a new copy) */
 	uint64_t seed_p95[MAX_SEEDS];
 	unsigned seeds;
 };
@@ -262,6 +264,8 @@ static int run_one(const struct preset *p, unsigned others, double mean_s, unsig
 	a->busy_retries += ns.radio.fw_retries;
 	a->blind += ns.radio.busy_timeouts;
 	a->run_ms += world_now_ms(w) - start;
+	for (unsigned i = 0; i < s.n; i++)
+		a->twice += world_posts_shown_twice(w, s.nodes[i]);
 	world_set_event_hook(w, NULL, NULL);
 	world_free(w);
 	if (a->n > first && a->seeds < MAX_SEEDS) {
@@ -335,24 +339,24 @@ static void print_row(FILE *out, bool tsv, const char *preset, double mean_s, un
 		fprintf(
 		    out,
 		    "%s\t%.0f\t%u\t%u\t%llu\t%llu\t%llu\t%llu\t%.3f\t%llu\t%llu\t%.1f\t%.1f\t%.1f\t"
-		    "%u\t%u\t%.1f\t%.2f\t%u\t%u\t%u\t%s\n",
+		    "%u\t%u\t%.1f\t%.2f\t%u\t%u\t%u\t%u\t%s\n",
 		    preset, mean_s, others, a->n, (unsigned long long)p50, (unsigned long long)p95,
 		    (unsigned long long)p99, (unsigned long long)mx, ratio, (unsigned long long)lo,
 		    (unsigned long long)hi, air, 100.0 * a->found_busy / posts,
 		    100.0 * late / (a->n ? a->n : 1), late_busy, a->retried,
 		    100.0 * a->colls / posts, a->busy_retries / posts, a->blind, a->queued,
-		    a->failed, ratio <= 1.1 ? "yes" : "no");
+		    a->failed, a->twice, ratio <= 1.1 ? "yes" : "no");
 	else
 		fprintf(out,
 		        "%-7s %5.0f %6u %5u %6llu %6llu %6llu %6llu %6.2f %5llu-%-6llu %5.1f %5.1f "
 		        "%5.1f "
-		        "%4u %7u %5.1f %5.2f %5u %6u %6u %s\n",
+		        "%4u %7u %5.1f %5.2f %5u %6u %6u %5u %s\n",
 		        preset, mean_s, others, a->n, (unsigned long long)p50,
 		        (unsigned long long)p95, (unsigned long long)p99, (unsigned long long)mx,
 		        ratio, (unsigned long long)lo, (unsigned long long)hi, air,
 		        100.0 * a->found_busy / posts, 100.0 * late / (a->n ? a->n : 1), late_busy,
 		        a->retried, 100.0 * a->colls / posts, a->busy_retries / posts, a->blind,
-		        a->queued, a->failed, ratio <= 1.1 ? "yes" : "no");
+		        a->queued, a->failed, a->twice, ratio <= 1.1 ? "yes" : "no");
 	free(sorted);
 }
 
@@ -381,16 +385,16 @@ int main(int argc, char **argv)
 		fprintf(tsv, "preset\tmean_s\tothers\tposts\tp50_ms\tp95_ms\tp99_ms\tmax_ms\tp95_"
 		             "ratio\tseed_p95_min\tseed_p95_max\tair_pct\tbusy_pct\tlate_pct\tlate_"
 		             "busy\tretried\tcolls_per_100\tbusy_retries_per_post\tblind\tqueued\t"
-		             "failed\tmet\n");
+		             "failed\ttwice\tmet\n");
 	}
 	printf("Delivered latency, post to ACK (virtual time).  Posts: Poisson, mean interval T s, "
 	       "%u posts x %u seeds per row, 40 B\n",
 	       posts, seeds);
 	printf("%-7s %5s %6s %5s %6s %6s %6s %6s %6s %-12s %5s %5s %5s %4s %7s %5s %5s %5s %6s "
-	       "%6s %s\n",
+	       "%6s %5s %s\n",
 	       "preset", "T_s", "others", "posts", "p50", "p95", "p99", "max", "p95/0", "seed_p95",
 	       "air%", "busy%", "late%", "l.bz", "retried", "colls", "bretr", "blind", "queued",
-	       "failed", "met");
+	       "failed", "twice", "met");
 	uint64_t *lat = malloc((size_t)posts * seeds * sizeof(*lat));
 	bool *busy = malloc((size_t)posts * seeds * sizeof(*busy));
 	if (!lat || !busy)
