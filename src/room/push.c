@@ -546,6 +546,30 @@ static bool push_gap(struct room *r, uint64_t now)
 	return true;
 }
 
+/*
+ * Nor straight after a frame of our own: its recipient may key up the
+ * moment it has it (a firmware author sends its next message as soon as our
+ * ACK of the previous one is in), and a push keyed up with it loses both
+ * (issue 12.2: every post sent that way collided, in virtual and in real
+ * time).  A turnaround after our TxDone lets the modem's carrier sense hear
+ * that frame first, as after a member's ACK.  Returns true if the push has
+ * to wait (until r->push_gap_until).
+ */
+static bool own_tx_turnaround(struct room *r, uint64_t now)
+{
+	bool busy;
+	uint64_t end = mesh_last_tx_end(r->mesh, &busy), until;
+	if (busy)
+		until = (end > now ? end : now) + turnaround_ms(r);
+	else if (end && now < end + turnaround_ms(r))
+		until = end + turnaround_ms(r);
+	else
+		return false;
+	if (until > r->push_gap_until)
+		r->push_gap_until = until;
+	return true;
+}
+
 void room_push_engine(struct room *r, uint64_t now)
 {
 	struct store_post p;
@@ -559,7 +583,7 @@ void room_push_engine(struct room *r, uint64_t now)
 	 * goes before any push (the author sees "Delivered" first, issue 12),
 	 * and the radio's queue stays short. */
 	if (pushes_in_flight(r) >= r->set.push_parallel || mesh_queue_len(r->mesh) > 0 ||
-	    ack_due(r, now))
+	    ack_due(r, now) || own_tx_turnaround(r, now))
 		return;
 	unsigned queries = 0;
 	for (size_t k = 0; k < r->n_members; k++) {
