@@ -547,24 +547,31 @@ static bool push_gap(struct room *r, uint64_t now)
 }
 
 /*
- * Nor straight after a frame of our own: its recipient may key up the
- * moment it has it (a firmware author sends its next message as soon as our
- * ACK of the previous one is in), and a push keyed up with it loses both
- * (issue 12.2: every post sent that way collided, in virtual and in real
- * time).  A turnaround after our TxDone lets the modem's carrier sense hear
- * that frame first, as after a member's ACK.  Returns true if the push has
- * to wait (until r->push_gap_until).
+ * Nor straight after a reply of ours (an ACK, a login response, a CLI
+ * reply): its recipient may key up the moment it has it (a firmware author
+ * sends its next message as soon as our ACK of the previous one is in), and
+ * a push keyed up with it loses both (issue 12.2: every post sent that way
+ * collided, in virtual and in real time).  A turnaround after the reply's
+ * TxDone lets the modem's carrier sense hear that frame first, as after a
+ * member's ACK.  Returns true if the push has to wait (until
+ * r->push_gap_until).
  */
 static bool own_tx_turnaround(struct room *r, uint64_t now)
 {
-	bool busy;
-	uint64_t end = mesh_last_tx_end(r->mesh, &busy), until;
-	if (busy)
-		until = (end > now ? end : now) + turnaround_ms(r);
-	else if (end && now < end + turnaround_ms(r))
-		until = end + turnaround_ms(r);
-	else
+	uint64_t done = 0, until;
+	if (!r->reply_sent)
 		return false;
+	int st = mesh_tx_state(r->mesh, r->reply_seq, &done);
+	if (st == MESH_TX_WAITING) {
+		bool busy;
+		uint64_t end = mesh_last_tx_end(r->mesh, &busy);
+		until = (busy && end > now ? end : now) + turnaround_ms(r);
+	} else if (st == ERR_OK && done != UINT64_MAX && now < done + turnaround_ms(r)) {
+		until = done + turnaround_ms(r);
+	} else {
+		r->reply_sent = false;
+		return false;
+	}
 	if (until > r->push_gap_until)
 		r->push_gap_until = until;
 	return true;
