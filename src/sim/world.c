@@ -57,6 +57,11 @@ struct node {
 	uint64_t *shown;
 	size_t n_shown, cap_shown;
 	unsigned shown_twice;
+	/* firmware radios: looking at a busy channel since (Dispatcher's
+	 * cad_busy_start), looks again after busy, sent anyway after 4 s */
+	bool fw_busy;
+	uint64_t fw_busy_since_ms;
+	uint32_t fw_retries, fw_blind;
 	/* counters */
 	uint64_t frames_in, cpu_ns;
 };
@@ -138,8 +143,21 @@ static int node_transmit(void *ctx, const uint8_t *frame, size_t len)
 	 * and defers; the modem then keys up at once (full duplex, TXDELAY 0
 	 * below stands for "no modem in between").  A KISS host just hands the
 	 * frame over: the modem listens before talking. */
-	if (n->rkind == WORLD_RADIO_FIRMWARE && chan_radio_busy(ch, n->radio))
-		return ERR_AGAIN;
+	if (n->rkind == WORLD_RADIO_FIRMWARE && chan_radio_busy(ch, n->radio)) {
+		uint64_t t = now_ms(n->w);
+		if (!n->fw_busy) {
+			n->fw_busy = true;
+			n->fw_busy_since_ms = t;
+		}
+		/* Dispatcher::checkSend: busy for longer than
+		 * getCADFailMaxDuration (4 s), it transmits anyway */
+		if (t - n->fw_busy_since_ms <= CHAN_FW_BUSY_MAX_MS) {
+			n->fw_retries++;
+			return ERR_AGAIN;
+		}
+		n->fw_blind++;
+	}
+	n->fw_busy = false;
 	return chan_radio_send(ch, n->radio, frame, len);
 }
 
@@ -939,6 +957,8 @@ int world_node_stats(const struct world *w, int node, struct world_node_stats *o
 		return ERR_INVAL;
 	memset(out, 0, sizeof(*out));
 	chan_radio_stats(w->ch, n->radio, &out->radio);
+	out->radio.fw_retries += n->fw_retries;
+	out->radio.busy_timeouts += n->fw_blind;
 	out->mesh = n->mesh.stats;
 	out->frames_in = n->frames_in;
 	out->cpu_ns = n->cpu_ns;
@@ -956,6 +976,7 @@ void world_stats_reset(struct world *w)
 	for (int i = 0; i < w->n_nodes; i++) {
 		w->nodes[i]->frames_in = 0;
 		w->nodes[i]->cpu_ns = 0;
+		w->nodes[i]->fw_retries = w->nodes[i]->fw_blind = 0;
 		memset(&w->nodes[i]->mesh.stats, 0, sizeof(w->nodes[i]->mesh.stats));
 	}
 }

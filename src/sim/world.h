@@ -16,8 +16,10 @@
  * chan_radio_send and reports tx_done from chan_advance.  How a node keys up
  * depends on what sits between its host and the air (enum world_radio):
  * firmware nodes carrier-sense in the host (Dispatcher: a busy channel makes
- * transmit return ERR_AGAIN and the mesh retries 120-360 ms later, §6.7) and
- * then transmit at once; KISS hosts hand the frame over and the modem does
+ * transmit return ERR_AGAIN and the mesh retries 120-360 ms later, §6.7;
+ * after 4 s of busy looks they transmit anyway, as Dispatcher::checkSend
+ * does; world_node_stats counts both in radio.fw_retries and
+ * radio.busy_timeouts) and then transmit at once; KISS hosts hand the frame over and the modem does
  * its p-persistent CSMA (§10.2).  Both use the channel's carrier sense.
  *
  * Time.  Virtual microseconds in the channel, milliseconds for the nodes

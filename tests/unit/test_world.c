@@ -636,6 +636,52 @@ static uint64_t trace_of(uint64_t seed)
 	return h;
 }
 
+/* A firmware radio that finds the channel busy looks again 120-360 ms later
+ * and, busy for more than 4 s, transmits anyway (Dispatcher::checkSend,
+ * getCADFailMaxDuration): on SF12 an advert is ~8 s on the air, and a
+ * second node's advert goes out over it. */
+struct fw_tx {
+	int a_radio, b_radio;
+	uint64_t a_start, a_end, b_start;
+};
+
+static void fw_tx_hook(void *ctx, struct world *w, const struct chan_tx_report *r)
+{
+	struct fw_tx *x = ctx;
+	(void)w;
+	if (r->sender == x->a_radio && !x->a_end) {
+		x->a_start = r->start_us;
+		x->a_end = r->end_us;
+	} else if (r->sender == x->b_radio && !x->b_start)
+		x->b_start = r->start_us;
+}
+
+static void test_fw_busy_max(void)
+{
+	struct world_cfg cfg;
+	world_cfg_defaults(&cfg);
+	cfg.seed = SEED + 9;
+	cfg.lp = (struct lora_params){869618000u, 62500u, 12, 5, 0};
+	struct world *w = world_new(&cfg);
+	CHECK(w != NULL);
+	int a = world_add_client(w, "alice", NULL), b = world_add_client(w, "bob", NULL);
+	struct fw_tx x = {.a_radio = world_radio_id(w, a), .b_radio = world_radio_id(w, b)};
+	world_set_tx_hook(w, fw_tx_hook, &x);
+	world_run_for(w, 1000);
+	CHECK_EQ(client_advert(world_client(w, a), true, world_now_ms(w)), ERR_OK);
+	world_run_for(w, 500);
+	CHECK_EQ(client_advert(world_client(w, b), true, world_now_ms(w)), ERR_OK);
+	world_run_for(w, 30000);
+	CHECK(x.a_end - x.a_start > 6000000); /* long enough to show it */
+	CHECK(x.b_start > x.a_start + 4000000);
+	CHECK(x.b_start < x.a_end);
+	struct world_node_stats st;
+	CHECK_EQ(world_node_stats(w, b, &st), ERR_OK);
+	CHECK_EQ(st.radio.busy_timeouts, 1);
+	CHECK(st.radio.fw_retries >= 11); /* 4 s in looks 120-480 ms apart */
+	world_free(w);
+}
+
 static void test_determinism(void)
 {
 	uint64_t a = trace_of(SEED + 6), b = trace_of(SEED + 6), c = trace_of(SEED + 7);
@@ -658,6 +704,7 @@ int main(void)
 	test_two_rooms();
 	test_together();
 	test_restart();
+	test_fw_busy_max();
 	test_determinism();
 	return harness_done("test_world");
 }
