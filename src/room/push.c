@@ -61,6 +61,17 @@ static int push_state_save(struct room *r, const struct room_member *m)
 	return rc;
 }
 
+/* The member has the post (see HELD_*): on to the next one. */
+static void held_assumed(struct room_member *m, uint32_t post_ts, uint64_t now)
+{
+	m->sync_since = post_ts;
+	m->push_sent = 0;
+	m->push_retry_ts = 0;
+	m->held = HELD_NONE;
+	m->caught_up = 0;
+	m->next_push_ms = now;
+}
+
 /* The ACK moved the member's sync point to post_ts: state, commit, pace. */
 static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint64_t now)
 {
@@ -68,12 +79,7 @@ static void acked(struct room *r, struct room_member *m, uint32_t post_ts, uint6
 	m->answered = true;
 	room_member_alive(m);
 	m->last_activity = room_rtc(r);
-	m->sync_since = post_ts;
-	m->push_sent = 0;
-	m->push_retry_ts = 0;
-	m->held = HELD_NONE;
-	m->caught_up = 0;
-	m->next_push_ms = now;
+	held_assumed(m, post_ts, now);
 	r->stats.push_acks++;
 	/* durable now: the member has shown the post, and a crash must not
 	 * make it show it again (issue 18) */
@@ -352,7 +358,7 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	int rc = mesh_build_datagram(&pkt, PKT_TXT_MSG, &r->ep.id, m->pub[0], m->secret, pt, len);
 	if (rc)
 		return rc;
-	room_ack_code(m->pending_ack, pt, 9 + p->text_len, m->pub);
+	ack_code(pt, 9 + p->text_len, m->pub, m->pending_ack);
 	uint64_t now = r->mesh->now_ms;
 	/* The last push of a round floods, in case the route changed, but the
 	 * route is kept (replies and later pushes use it) until a PATH
@@ -394,17 +400,6 @@ static int push_post(struct room *r, struct room_member *m, const struct store_p
 	m->ack_soon_span_ms = ack_soon_ms(r, 2 + pkt_path_bytes(&pkt) + pkt.payload_len, hops);
 	r->stats.pushes++;
 	return ERR_OK;
-}
-
-/* The member has the post (see HELD_*): on to the next one. */
-static void held_assumed(struct room_member *m, uint32_t post_ts, uint64_t now)
-{
-	m->sync_since = post_ts;
-	m->push_sent = 0;
-	m->push_retry_ts = 0;
-	m->held = HELD_NONE;
-	m->caught_up = 0;
-	m->next_push_ms = now;
 }
 
 /* A bound on what a silent member costs was reached: given up until it

@@ -94,13 +94,6 @@ void room_send_reply(struct room *r, struct room_member *m, const struct pkt *re
                      const uint8_t *body, size_t len, uint32_t delay);
 void room_send_ack(struct room *r, struct room_member *m, const struct pkt *req,
                    const uint8_t code[4], const uint8_t *extra, size_t extra_len, uint32_t delay);
-/* payload.h's ack_code in room_ack_code's argument order: push.c's last
- * call, kept until push.c calls ack_code itself (helper deliv's file). */
-static inline void room_ack_code(uint8_t code[4], const uint8_t *msg, size_t len,
-                                 const uint8_t *pub)
-{
-	ack_code(msg, len, pub, code);
-}
 /* member.c */
 int room_member_save(struct room *r, const struct room_member *m);
 void room_set_perms(struct room *r, struct room_member *m, uint8_t perms);
