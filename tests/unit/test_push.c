@@ -143,6 +143,14 @@ static void story_contacts(struct story *s)
 			CHECK_EQ(world_client_add_room(s->w, i, s->rd, 0), ERR_OK);
 }
 
+/* Two members log in read-write, 3 s apart (the stories' usual start). */
+static void login_pair(struct story *s, int a, int b)
+{
+	CHECK_EQ(login(s->w, a, s->rp, "hello"), ACL_ROLE_READ_WRITE);
+	world_run_for(s->w, 3000);
+	CHECK_EQ(login(s->w, b, s->rp, "hello"), ACL_ROLE_READ_WRITE);
+}
+
 /* ---- 18.1, 18.2: SIGKILL around ACKs ---- */
 
 static void test_kill_around_acks(uint64_t seed, bool verbose)
@@ -152,9 +160,7 @@ static void test_kill_around_acks(uint64_t seed, bool verbose)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob"), c = add_stock(w, "carol");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 3000);
 	CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
 	world_run_for(w, 3000);
@@ -269,9 +275,7 @@ static void test_route_kept(void)
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 3000);
 	struct room_member *mb = member_of(&s, b);
 	CHECK(mb && mb->out_path_len != MESH_NO_PATH);
@@ -418,13 +422,9 @@ static void test_first_push_ack(void)
 		int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 		int c = add_stock(w, "carol"), e = add_stock(w, "dave");
 		story_contacts(&s);
-		CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+		login_pair(&s, a, b);
 		world_run_for(w, 3000);
-		CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-		world_run_for(w, 3000);
-		CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-		world_run_for(w, 3000);
-		CHECK_EQ(login(w, e, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+		login_pair(&s, c, e);
 		world_run_for(w, 3000);
 		ack_author_radio = world_radio_id(w, a);
 		ack_room_radio = world_radio_id(w, s.rd);
@@ -473,9 +473,7 @@ static void test_advert_waits(void)
 		struct world *w = s.w;
 		int a = add_stock(w, "alice"), c = add_stock(w, "carol");
 		story_contacts(&s);
-		CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-		world_run_for(w, 3000);
-		CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+		login_pair(&s, a, c);
 		CHECK(post(w, a, s.rp, "warm up"));
 		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 1, 60000));
 		CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
@@ -592,9 +590,7 @@ static void test_no_repeated_copy(void)
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 3000);
 	/* bob away for two rounds of pushes (8 copies), then back by a login */
 	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
@@ -646,9 +642,7 @@ static void resume_story(bool kill, uint64_t idle_ms)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 3000);
 	CHECK(post(w, a, s.rp, "before"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
@@ -687,9 +681,7 @@ static void test_clean_stop(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 15 * 60000);
 	uint32_t id;
 	CHECK_EQ(client_request(world_client(w, b), s.rp, REQ_GET_STATUS, world_now_ms(w), &id),
@@ -742,9 +734,7 @@ static void test_login_push_out(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 3000);
 	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
 	uint32_t to = world_room(w, s.rd, 0)->stats.push_timeouts;
@@ -779,9 +769,7 @@ static void test_banned(void)
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 3000);
 	CHECK(post(w, a, s.rp, "before the ban"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
@@ -890,9 +878,7 @@ static void test_silent_crowd(void)
 		q[i] = add_stock(w, name);
 	}
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, b);
 	world_run_for(w, 3000);
 	CHECK(post(w, a, s.rp, "warm up"));
 	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 30000));
