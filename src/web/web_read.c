@@ -347,15 +347,13 @@ void web_api_stats(struct web *w, struct evhttp_request *req)
 	wout_free(&o);
 }
 
-/* The radio's counters and the web page's own, for /metrics. */
-/* The federation's figures (roomd_fed_*), when the program has them. */
-static void metrics_fed(struct web *w, struct wout *o)
+/* Counters a host hook gave (web_counter), as metrics named PREFIX + name. */
+static void metrics_counters(struct wout *o, const char *prefix, const struct web_counter *rc,
+                             int n)
 {
-	struct web_counter rc[48];
-	int n = w->h.fed_counters ? w->h.fed_counters(w->h.ctx, rc, 48) : 0;
 	for (int i = 0; i < n; i++) {
 		char name[96];
-		snprintf(name, sizeof(name), "roomd_fed_%s%s", rc[i].name,
+		snprintf(name, sizeof(name), "%s%s%s", prefix, rc[i].name,
 		         rc[i].type == WEB_COUNTER ? "_total" : "");
 		if (!web_metric_name_ok(name))
 			continue;
@@ -364,19 +362,19 @@ static void metrics_fed(struct web *w, struct wout *o)
 	}
 }
 
+/* The federation's figures (roomd_fed_*), when the program has them. */
+static void metrics_fed(struct web *w, struct wout *o)
+{
+	struct web_counter rc[48];
+	int n = w->h.fed_counters ? w->h.fed_counters(w->h.ctx, rc, 48) : 0;
+	metrics_counters(o, "roomd_fed_", rc, n);
+}
+
+/* The radio's counters and the web page's own, for /metrics. */
 static void metrics_radio_web(struct web *w, struct wout *o)
 {
 	struct web_counter rc[48];
-	int n = w->h.radio_counters(w->h.ctx, rc, 48);
-	for (int i = 0; i < n; i++) {
-		char name[96];
-		snprintf(name, sizeof(name), "roomd_radio_%s%s", rc[i].name,
-		         rc[i].type == WEB_COUNTER ? "_total" : "");
-		if (!web_metric_name_ok(name))
-			continue;
-		web_metric_head(o, name, rc[i].type, rc[i].help);
-		web_metric_sample(o, name, NULL, NULL, NULL, NULL, rc[i].value);
-	}
+	metrics_counters(o, "roomd_radio_", rc, w->h.radio_counters(w->h.ctx, rc, 48));
 	struct {
 		const char *name, *help;
 		uint64_t v;
