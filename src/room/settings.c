@@ -260,7 +260,7 @@ void setting_range_text(const struct setting_def *d, char *out, size_t cap)
 	else if (d->type == SET_BOOL)
 		snprintf(out, cap, "on or off");
 	else if (d->min != d->max)
-		snprintf(out, cap, "%g to %g", d->min, d->max);
+		snprintf(out, cap, "%.15g to %.15g", d->min, d->max); /* 10000000, not 1e+07 */
 	else
 		snprintf(out, cap, "any");
 }

@@ -248,6 +248,10 @@ static void test_guide(void)
 	                    "console only); 150 to 2500 MHz (not over the radio)\n") != NULL);
 	CHECK(strstr(reply, "\ntx (tx_power): transmit power (now); -9 to 30 dBm\n") != NULL);
 	CHECK(strstr(reply, "\nfreq (frequency): ") != NULL);
+	/* whole numbers in full, as a user types them (not 1e+07) */
+	CHECK(strstr(reply, "\nmax.posts (max_posts): posts kept per room (oldest dropped); "
+	                    "1 to 10000000\n") != NULL);
+	CHECK(strstr(reply, "e+0") == NULL);
 	CHECK_STR(run_as("help set", CMD_REMOTE),
 	          "Err - over the radio: help set <key>; the whole list on the console");
 	CHECK_STR(run_as("help set lat", CMD_REMOTE),
