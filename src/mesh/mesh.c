@@ -253,6 +253,7 @@ void mesh_on_tx_done(struct mesh *m, bool ok, uint64_t now_ms)
 	if (!m->tx_busy)
 		return;
 	m->tx_busy = false;
+	m->tx_end_ms = now_ms;
 	if (!ok) {
 		m->stats.tx_failed++;
 	} else {
@@ -273,6 +274,12 @@ void mesh_on_tx_done(struct mesh *m, bool ok, uint64_t now_ms)
 	if (m->budget_ms < 100)
 		m->next_tx_ms = now_ms + (uint64_t)((100 - m->budget_ms) / duty(m));
 	try_send(m);
+}
+
+uint64_t mesh_last_tx_end(const struct mesh *m, bool *busy)
+{
+	*busy = m->tx_busy;
+	return m->tx_busy ? m->tx_start_ms + m->tx_est_ms : m->tx_end_ms;
 }
 
 void mesh_tick(struct mesh *m, uint64_t now_ms)

@@ -173,7 +173,8 @@ struct mesh {
 	unsigned tx_done_next;
 	uint64_t tx_start_ms;
 	uint32_t tx_est_ms;
-	double budget_ms; /* airtime budget (§6.8) */
+	uint64_t tx_end_ms; /* the last TxDone (0: none yet) */
+	double budget_ms;   /* airtime budget (§6.8) */
 	uint64_t budget_update_ms;
 	uint64_t next_tx_ms;    /* not before this (budget, busy retry) */
 	bool chan_busy;         /* the last transmit answered ERR_AGAIN ... */
@@ -208,6 +209,9 @@ uint64_t mesh_last_queued(const struct mesh *m);
  */
 #define MESH_TX_WAITING 1
 int mesh_tx_state(const struct mesh *m, uint64_t seq, uint64_t *done_ms);
+/* When our last frame left the air: while one is with the radio (*busy set)
+ * the estimated end of it, else the last TxDone (0 if nothing was sent). */
+uint64_t mesh_last_tx_end(const struct mesh *m, bool *busy);
 /* Moves the time a queued packet is due (not yet with the radio); ERR_NOT_FOUND if none. */
 int mesh_set_due(struct mesh *m, uint64_t seq, uint64_t due_ms);
 

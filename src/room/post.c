@@ -80,6 +80,7 @@ int room_post(struct room *r, const uint8_t author[CRYPTO_PUB_SIZE], uint32_t se
 		return ERR_OK;
 	}
 	r->stats.posts_stored++;
+	r->last_post_ms = r->mesh->now_ms ? r->mesh->now_ms : 1; /* the pushes' gaps: live */
 	/* what was posted, by whom and how long; never the text (members' words) */
 	log_info("room", "%s: post %lld by %02x%02x%02x%02x, %zu bytes", r->set.name, (long long)id,
 	         author[0], author[1], author[2], author[3], len);

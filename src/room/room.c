@@ -116,6 +116,8 @@ uint32_t room_reply_delay(const struct room *r, uint32_t base)
  * held back, to release it early. */
 void room_reply_held(struct room *r, uint32_t base, uint32_t delay)
 {
+	r->reply_seq = mesh_last_queued(r->mesh); /* for the push engine's turnaround */
+	r->reply_sent = true;
 	if (delay == base || r->n_held == ROOM_HELD_REPLIES)
 		return;
 	r->held[r->n_held].seq = mesh_last_queued(r->mesh);
