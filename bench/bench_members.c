@@ -259,7 +259,7 @@ static int run(size_t n)
 	mesh_cfg_defaults(&cfg);
 	rng_seeded_init(&seeded, &rng, 42);
 	now = 1000;
-	mesh_init(&mesh, &cfg, &(struct mesh_io){transmit, NULL}, &rng, now);
+	mesh_init(&mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = NULL}, &rng, now);
 	rclock.offset_ms = (int64_t)BASE_RTC * 1000 + 100000;
 
 	double t0 = wall_s();

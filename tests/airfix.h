@@ -218,7 +218,7 @@ static inline void room_start(void)
 	struct mesh_cfg cfg;
 	mesh_cfg_defaults(&cfg);
 	rng_seeded_init(&seeded, &rng, 42);
-	mesh_init(&mesh, &cfg, &(struct mesh_io){transmit, NULL}, &rng, now);
+	mesh_init(&mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = NULL}, &rng, now);
 	in_flight = false;
 	CHECK_EQ(room_open(&room, &mesh, st, room_id, &rid, &rclock, now), ERR_OK);
 	pump(6000); /* the boot advert */

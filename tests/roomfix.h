@@ -89,7 +89,8 @@ static inline struct node *node_new(void)
 	memset(n, 0, sizeof(*n));
 	n->idx = n_nodes;
 	rng_seeded_init(&seeds[n_nodes], &rngs[n_nodes], ROOMFIX_SEED + (uint64_t)n_nodes);
-	mesh_init(&n->mesh, &cfg, &(struct mesh_io){transmit, n}, &rngs[n_nodes], now);
+	mesh_init(&n->mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = n}, &rngs[n_nodes],
+	          now);
 	n->room_path_len = MESH_NO_PATH;
 	n->ack_pushes = true;
 	n_nodes++;

@@ -98,6 +98,12 @@ static uint64_t now_ms(void *ctx)
 	return app_now_ms();
 }
 
+static int radio_sense_now(void *ctx)
+{
+	struct daemon *d = ctx;
+	return radio_sense(d->radio, app_now_ms());
+}
+
 /* Runs one command line for the room *cur; returns ERR_OK or an error for the status. */
 int roomd_run_command(struct daemon *d, const char *line, enum cmd_origin origin, int *cur,
                       char *reply, size_t cap)
@@ -724,8 +730,12 @@ static int start_rooms(struct daemon *d, const struct args *a, const char *conf)
 	d->clock.offset_ms = app_wall_ms() - (int64_t)app_now_ms();
 	d->cfg.mesh.lp = d->cfg.radio_cfg.lp;
 	room_node_init(&d->node, &d->cfg.radio_cfg.lp, d->cfg.radio_cfg.tx_power_dbm);
-	struct node_io io = {
-	    .send = radio_transmit, .now = now_ms, .packet = on_packet, .link = on_link, .ctx = d};
+	struct node_io io = {.send = radio_transmit,
+	                     .now = now_ms,
+	                     .packet = on_packet,
+	                     .link = on_link,
+	                     .ctx = d,
+	                     .sense = radio_sense_now};
 	node_open(&d->link, &d->mesh, &d->cfg.mesh, &io, crypto_rng_system());
 	roomd_open_rooms(d);
 	apply_room_flags(d, a);

@@ -276,6 +276,11 @@ void mesh_on_tx_done(struct mesh *m, bool ok, uint64_t now_ms)
 	try_send(m);
 }
 
+int mesh_sense(struct mesh *m)
+{
+	return m->io.sense ? m->io.sense(m->io.ctx) : 0;
+}
+
 uint64_t mesh_last_tx_end(const struct mesh *m, bool *busy)
 {
 	*busy = m->tx_busy;

@@ -128,6 +128,10 @@ struct mesh_io {
 	 * for mesh_on_tx_done before the next; transmit must not call it. */
 	int (*transmit)(void *ctx, const uint8_t *frame, size_t len);
 	void *ctx;
+	/* Whether the channel is busy now: 1 busy, 0 clear, ERR_AGAIN asked
+	 * and the answer is not in yet (ask again after the radio's next input
+	 * or a millisecond).  NULL: the radio cannot tell (mesh_sense says clear). */
+	int (*sense)(void *ctx);
 };
 
 struct mesh_stats {
@@ -212,6 +216,9 @@ int mesh_tx_state(const struct mesh *m, uint64_t seq, uint64_t *done_ms);
 /* When our last frame left the air: while one is with the radio (*busy set)
  * the estimated end of it, else the last TxDone (0 if nothing was sent). */
 uint64_t mesh_last_tx_end(const struct mesh *m, bool *busy);
+/* The channel as the radio hears it now (mesh_io.sense): 1 busy, 0 clear or
+ * unknown, ERR_AGAIN asked and not answered yet. */
+int mesh_sense(struct mesh *m);
 /* Moves the time a queued packet is due (not yet with the radio); ERR_NOT_FOUND if none. */
 int mesh_set_due(struct mesh *m, uint64_t seq, uint64_t due_ms);
 

@@ -14,12 +14,20 @@ static int node_transmit(void *ctx, const uint8_t *frame, size_t len)
 	return rc;
 }
 
+static int node_sense(void *ctx)
+{
+	struct node_link *n = ctx;
+	return n->io.sense(n->io.ctx);
+}
+
 void node_open(struct node_link *n, struct mesh *m, const struct mesh_cfg *cfg,
                const struct node_io *io, const struct rng *rng)
 {
 	n->mesh = m;
 	n->io = *io;
-	mesh_init(m, cfg, &(struct mesh_io){node_transmit, n}, rng, io->now(io->ctx));
+	struct mesh_io mio = {
+	    .transmit = node_transmit, .ctx = n, .sense = io->sense ? node_sense : NULL};
+	mesh_init(m, cfg, &mio, rng, io->now(io->ctx));
 }
 
 void node_rx(void *ctx, const uint8_t *frame, size_t len, int snr_x4, int rssi)

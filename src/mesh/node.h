@@ -42,6 +42,9 @@ struct node_io {
 	/* The radio's link came up (1) or went down (0), or NULL. */
 	void (*link)(void *ctx, int up);
 	void *ctx;
+	/* Is the channel busy now (mesh_io.sense: 1, 0 or ERR_AGAIN), or NULL
+	 * if the radio cannot tell. */
+	int (*sense)(void *ctx);
 };
 
 struct node_link {

@@ -103,3 +103,40 @@ int kiss_encode(uint8_t type, const uint8_t *data, size_t len, uint8_t *out, siz
 	out[n++] = KISS_FEND;
 	return (int)n;
 }
+
+const char *kiss_hw_name(uint8_t cmd)
+{
+	switch (cmd) {
+	case KISS_HW_SET_RADIO: return "SetRadio";
+	case KISS_HW_SET_TX_POWER: return "SetTxPower";
+	case KISS_HW_GET_RADIO: return "GetRadio";
+	case KISS_HW_GET_TX_POWER: return "GetTxPower";
+	case KISS_HW_GET_CURRENT_RSSI: return "GetCurrentRssi";
+	case KISS_HW_IS_CHANNEL_BUSY: return "IsChannelBusy";
+	case KISS_HW_GET_AIRTIME: return "GetAirtime";
+	case KISS_HW_GET_NOISE_FLOOR: return "GetNoiseFloor";
+	case KISS_HW_GET_VERSION: return "GetVersion";
+	case KISS_HW_GET_STATS: return "GetStats";
+	case KISS_HW_GET_BATTERY: return "GetBattery";
+	case KISS_HW_GET_MCU_TEMP: return "GetMCUTemp";
+	case KISS_HW_GET_DEVICE_NAME: return "GetDeviceName";
+	case KISS_HW_PING: return "Ping";
+	case KISS_HW_SET_SIGNAL_REPORT: return "SetSignalReport";
+	case KISS_HW_GET_SIGNAL_REPORT: return "GetSignalReport";
+	}
+	return "request";
+}
+
+const char *kiss_err_name(uint8_t code)
+{
+	switch (code) {
+	case KISS_ERR_INVALID_LENGTH: return "invalid length";
+	case KISS_ERR_INVALID_PARAM: return "invalid parameter";
+	case KISS_ERR_NOT_AVAILABLE: return "not available";
+	case KISS_ERR_MAC_FAILED: return "MAC failed";
+	case KISS_ERR_UNKNOWN_CMD: return "unknown command";
+	case KISS_ERR_ENCRYPT_FAILED: return "encryption failed";
+	case KISS_ERR_TX_BUSY: return "busy";
+	}
+	return "unknown error";
+}

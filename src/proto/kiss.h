@@ -108,4 +108,9 @@ void kiss_dec_feed(struct kiss_dec *d, const uint8_t *p, size_t n);
  */
 int kiss_encode(uint8_t type, const uint8_t *data, size_t len, uint8_t *out, size_t cap);
 
+/* The name of a SetHardware request (KISS_HW_*) and of an error code
+ * (KISS_ERR_*), for logs: "IsChannelBusy", "unknown command". */
+const char *kiss_hw_name(uint8_t cmd);
+const char *kiss_err_name(uint8_t code);
+
 #endif

@@ -111,6 +111,7 @@ struct radio_modem_info {
 	int tx_power_dbm;         /* GetTxPower */
 	int rssi_dbm;             /* GetCurrentRssi */
 	int channel_busy;         /* IsChannelBusy: 0/1 */
+	uint32_t busy_answers;    /* IsChannelBusy answers so far */
 	uint32_t airtime_ms;      /* GetAirtime for airtime_len bytes */
 	uint8_t airtime_len;
 	int noise_floor_dbm;                        /* GetNoiseFloor */
@@ -142,6 +143,7 @@ struct radio_stats {
 	uint64_t modem_errors;   /* F1 answers other than TxBusy */
 	uint64_t modem_resets;   /* modem lost its settings behind an open link; re-applied */
 	uint64_t queue_full;     /* output queue full: query not sent */
+	uint64_t sense_misses;   /* radio_sense(): IsChannelBusy errors or no answer in time */
 	int last_snr_x4, last_rssi_dbm; /* of the last rx() with RxMeta (RADIO_KNOWN_LAST_RX) */
 	struct radio_modem_info modem;
 };
@@ -195,6 +197,19 @@ void radio_tick(struct radio *r, uint64_t now_ms);
 const struct radio_stats *radio_stats(const struct radio *r);
 /* Last IsChannelBusy answer (radio_query(KISS_HW_IS_CHANNEL_BUSY)): 0/1, -1 unknown. */
 int radio_channel_busy(const struct radio *r);
+/*
+ * Listen before talk for the host (the room's pushes, issue 12.2): is the
+ * channel busy now?  Asks the modem (IsChannelBusy) and returns ERR_AGAIN
+ * until the answer is in (call again after the radio's next input), then 1
+ * busy or 0 clear.  0 also when the link is not ready, the query cannot be
+ * sent, or no answer came within RADIO_SENSE_WAIT_MS (counted in
+ * sense_misses); after RADIO_SENSE_GIVE_UP misses in a row the modem is
+ * taken not to know the query and is not asked again (its own CSMA still
+ * holds: a frame handed over waits for a clear channel in the modem).
+ */
+#define RADIO_SENSE_WAIT_MS 100
+#define RADIO_SENSE_GIVE_UP 3
+int radio_sense(struct radio *r, uint64_t now_ms);
 /* The spec given to radio_open(), for logs. */
 const char *radio_spec(const struct radio *r);
 

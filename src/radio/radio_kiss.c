@@ -127,45 +127,15 @@ struct radio {
 	size_t held_len;
 	uint64_t held_until;
 
+	/* radio_sense(): an IsChannelBusy asked at sense_at (sense_asked), the
+	 * answers counted before it, the queries in a row that got none */
+	bool sense_asked;
+	uint64_t sense_at;
+	uint32_t sense_base;
+	unsigned sense_misses;
+
 	struct radio_stats st;
 };
-
-static const char *hw_name(uint8_t cmd)
-{
-	switch (cmd) {
-	case KISS_HW_SET_RADIO: return "SetRadio";
-	case KISS_HW_SET_TX_POWER: return "SetTxPower";
-	case KISS_HW_GET_RADIO: return "GetRadio";
-	case KISS_HW_GET_TX_POWER: return "GetTxPower";
-	case KISS_HW_GET_CURRENT_RSSI: return "GetCurrentRssi";
-	case KISS_HW_IS_CHANNEL_BUSY: return "IsChannelBusy";
-	case KISS_HW_GET_AIRTIME: return "GetAirtime";
-	case KISS_HW_GET_NOISE_FLOOR: return "GetNoiseFloor";
-	case KISS_HW_GET_VERSION: return "GetVersion";
-	case KISS_HW_GET_STATS: return "GetStats";
-	case KISS_HW_GET_BATTERY: return "GetBattery";
-	case KISS_HW_GET_MCU_TEMP: return "GetMCUTemp";
-	case KISS_HW_GET_DEVICE_NAME: return "GetDeviceName";
-	case KISS_HW_PING: return "Ping";
-	case KISS_HW_SET_SIGNAL_REPORT: return "SetSignalReport";
-	case KISS_HW_GET_SIGNAL_REPORT: return "GetSignalReport";
-	}
-	return "request";
-}
-
-static const char *hw_err_name(uint8_t code)
-{
-	switch (code) {
-	case KISS_ERR_INVALID_LENGTH: return "invalid length";
-	case KISS_ERR_INVALID_PARAM: return "invalid parameter";
-	case KISS_ERR_NOT_AVAILABLE: return "not available";
-	case KISS_ERR_MAC_FAILED: return "MAC failed";
-	case KISS_ERR_UNKNOWN_CMD: return "unknown command";
-	case KISS_ERR_ENCRYPT_FAILED: return "encryption failed";
-	case KISS_ERR_TX_BUSY: return "busy";
-	}
-	return "unknown error";
-}
 
 /* The code the modem answers a request with (§10.2 table). */
 static uint8_t hw_expected(uint8_t cmd)
@@ -486,6 +456,7 @@ static bool on_info(struct radio_modem_info *m, uint8_t code, uint8_t arg, struc
 			return false;
 		m->channel_busy = u8 != 0;
 		m->known |= RADIO_KNOWN_BUSY;
+		m->busy_answers++;
 		return true;
 	case 0x8F:
 		if (rbuf_get_le32(b, &a))
@@ -591,16 +562,16 @@ static void on_error(struct radio *r, uint8_t cmd, uint8_t code)
 		log_err(SUB,
 		        "%s: the modem refused SetRadio (%s): check frequency %u Hz, bandwidth %u "
 		        "Hz, SF %u, CR %u",
-		        r->spec, hw_err_name(code), r->cfg.lp.freq_hz, r->cfg.lp.bw_hz,
+		        r->spec, kiss_err_name(code), r->cfg.lp.freq_hz, r->cfg.lp.bw_hz,
 		        r->cfg.lp.sf, r->cfg.lp.cr);
 		break;
 	case KISS_HW_SET_TX_POWER:
 		log_err(SUB, "%s: the modem refused SetTxPower %d dBm (%s)", r->spec,
-		        r->cfg.tx_power_dbm, hw_err_name(code));
+		        r->cfg.tx_power_dbm, kiss_err_name(code));
 		break;
 	default:
-		log_debug(SUB, "%s: modem answered %s with error %u (%s)", r->spec, hw_name(cmd),
-		          code, hw_err_name(code));
+		log_debug(SUB, "%s: modem answered %s with error %u (%s)", r->spec,
+		          kiss_hw_name(cmd), code, kiss_err_name(code));
 		break;
 	}
 }
@@ -1108,7 +1079,7 @@ static void expire_pending(struct radio *r)
 			set_broken(r, "the modem stopped answering");
 			return;
 		}
-		log_debug(SUB, "%s: no answer to %s", r->spec, hw_name(pend_at(r, 0)->cmd));
+		log_debug(SUB, "%s: no answer to %s", r->spec, kiss_hw_name(pend_at(r, 0)->cmd));
 		pend_pop(r, 1);
 	}
 }
@@ -1173,6 +1144,43 @@ const struct radio_stats *radio_stats(const struct radio *r)
 int radio_channel_busy(const struct radio *r)
 {
 	return (r->st.modem.known & RADIO_KNOWN_BUSY) ? r->st.modem.channel_busy : -1;
+}
+
+static bool sense_pending(struct radio *r)
+{
+	for (unsigned i = 0; i < r->pend_n; i++)
+		if (pend_at(r, i)->cmd == KISS_HW_IS_CHANNEL_BUSY)
+			return true;
+	return false;
+}
+
+int radio_sense(struct radio *r, uint64_t now_ms)
+{
+	if (r->sense_asked) {
+		if (r->st.modem.busy_answers != r->sense_base) {
+			r->sense_asked = false;
+			r->sense_misses = 0;
+			return r->st.modem.channel_busy ? 1 : 0;
+		}
+		if (sense_pending(r) && now_ms < r->sense_at + RADIO_SENSE_WAIT_MS)
+			return ERR_AGAIN;
+		/* an error, no answer in time, or a reconnect forgot it */
+		r->sense_asked = false;
+		r->st.sense_misses++;
+		if (++r->sense_misses == RADIO_SENSE_GIVE_UP)
+			log_info(SUB,
+			         "%s: the modem does not answer IsChannelBusy: not asked again",
+			         r->spec);
+		return 0;
+	}
+	if (r->sense_misses >= RADIO_SENSE_GIVE_UP || !radio_ready(r))
+		return 0;
+	r->sense_base = r->st.modem.busy_answers;
+	if (radio_query(r, KISS_HW_IS_CHANNEL_BUSY, NULL, 0) != ERR_OK)
+		return 0;
+	r->sense_asked = true;
+	r->sense_at = now_ms;
+	return ERR_AGAIN;
 }
 
 const char *radio_spec(const struct radio *r)

@@ -186,6 +186,7 @@ struct room_stats {
 	uint32_t posts_stored, posts_retried, posts_refused;
 	uint32_t pushes, push_acks, push_timeouts, push_acks_forged, push_rounds;
 	uint32_t push_given_up;      /* members given up by a bound on unanswered pushes */
+	uint32_t pushes_held_busy;   /* times a push waited: the radio heard the channel busy */
 	uint64_t push_silent_air_ms; /* airtime of pushes that were never answered */
 	uint32_t replays;            /* old timestamp, or a packet in the duplicate window */
 	uint32_t cli_cmds, requests;
@@ -248,12 +249,13 @@ struct room {
 	uint32_t last_unique; /* getCurrentTimeUnique */
 	uint64_t start_ms;
 	uint64_t next_push_ms;
-	uint64_t push_run_ms;    /* start of the current run of back-to-back pushes */
-	uint64_t push_idle_ms;   /* when the last push exchange ended (ACK in, or timeout) */
-	uint64_t push_gap_until; /* a silent gap in a long run: no push before this */
-	uint64_t last_post_ms;   /* when a new post was stored last (0: none since start) */
-	uint64_t reply_seq;      /* the mesh seq of our last reply (ACK, response, CLI reply) ... */
-	bool reply_sent;         /* ... if any: no push within a turnaround after it */
+	uint64_t push_run_ms;      /* start of the current run of back-to-back pushes */
+	uint64_t push_idle_ms;     /* when the last push exchange ended (ACK in, or timeout) */
+	uint64_t push_gap_until;   /* a silent gap in a long run: no push before this */
+	uint64_t sense_busy_since; /* the radio has heard the channel busy since (0: clear) */
+	uint64_t last_post_ms;     /* when a new post was stored last (0: none since start) */
+	uint64_t reply_seq; /* the mesh seq of our last reply (ACK, response, CLI reply) ... */
+	bool reply_sent;    /* ... if any: no push within a turnaround after it */
 	uint64_t next_advert_ms, next_flood_advert_ms;
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
 	size_t rr;              /* round-robin position of the push engine */

@@ -109,6 +109,7 @@ static int host_radio_counters(void *ctx, struct web_counter *out, int max)
 	    C(modem_errors, "modem error answers"),
 	    C(modem_resets, "modem resets (settings re-applied)"),
 	    C(queue_full, "modem queries not sent: queue full"),
+	    C(sense_misses, "IsChannelBusy queries unanswered"),
 #undef C
 	    {"link_up", "1 while the modem link is up", WEB_GAUGE, radio_link_up(d->radio) ? 1 : 0},
 	    {"last_snr_db", "SNR of the last frame with metadata", WEB_GAUGE, s->last_snr_x4 / 4.0},

@@ -161,6 +161,13 @@ static int node_transmit(void *ctx, const uint8_t *frame, size_t len)
 	return chan_radio_send(ch, n->radio, frame, len);
 }
 
+/* A KISS host asks its modem (IsChannelBusy); the answer is the channel's. */
+static int node_sense(void *ctx)
+{
+	struct node *n = ctx;
+	return chan_radio_busy(n->w->ch, n->radio) ? 1 : 0;
+}
+
 static uint64_t node_now(void *ctx)
 {
 	struct node *n = ctx;
@@ -178,8 +185,11 @@ static void node_packet(void *ctx, bool tx, const uint8_t *frame, size_t len, in
 /* (Re)starts the node's mesh on its radio. */
 static void node_mesh_open(struct node *n, const struct mesh_cfg *mc)
 {
-	struct node_io io = {
-	    .send = node_transmit, .now = node_now, .packet = node_packet, .ctx = n};
+	struct node_io io = {.send = node_transmit,
+	                     .now = node_now,
+	                     .packet = node_packet,
+	                     .ctx = n,
+	                     .sense = node_sense};
 	node_open(&n->link, &n->mesh, mc, &io, &n->rng);
 }
 

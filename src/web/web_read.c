@@ -214,6 +214,7 @@ void web_api_members(struct web *w, struct evhttp_request *req, const char *q, s
 	X(push_timeouts, "pushes not acknowledged in time")                                        \
 	X(push_acks_forged, "ACKs ignored (sooner than radio allows)")                             \
 	X(push_rounds, "push rounds given up")                                                     \
+	X(pushes_held_busy, "pushes held: the radio heard the channel busy")                       \
 	X(replays, "packets refused as replays")                                                   \
 	X(cli_cmds, "admin commands over the air")                                                 \
 	X(requests, "requests answered")                                                           \

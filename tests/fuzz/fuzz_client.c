@@ -54,7 +54,7 @@ static void setup(void)
 {
 	struct mesh_cfg mc;
 	struct client_cfg cc;
-	struct mesh_io io = {tx, NULL};
+	struct mesh_io io = {.transmit = tx, .ctx = NULL};
 	struct ident me;
 	uint8_t seed[32];
 	struct client_contact *ct;

@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (store_room_add(st, "fuzz", id.pub, &room_id) != ERR_OK)
 		abort();
 	mesh_cfg_defaults(&cfg);
-	mesh_init(&mesh, &cfg, &(struct mesh_io){transmit, NULL}, &rng, 1000);
+	mesh_init(&mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = NULL}, &rng, 1000);
 	if (room_open(&room, &mesh, st, room_id, &id, &clock, 1000) != ERR_OK)
 		abort();
 	/* no backup hook: `backup /any/path` must never write files while fuzzing */

@@ -353,7 +353,7 @@ static void run(uint64_t *now, uint64_t horizon)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mesh_cfg cfg;
-	struct mesh_io io = {transmit, NULL};
+	struct mesh_io io = {.transmit = transmit, .ctx = NULL};
 	uint64_t now = 1000;
 	size_t i = 1;
 

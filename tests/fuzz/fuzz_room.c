@@ -283,7 +283,7 @@ static void room_start(void)
 {
 	struct mesh_cfg cfg;
 	mesh_cfg_defaults(&cfg);
-	mesh_init(&mesh, &cfg, &(struct mesh_io){transmit, NULL}, &rng, now);
+	mesh_init(&mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = NULL}, &rng, now);
 	in_flight = false;
 	if (room_open(&room, &mesh, st, room_id, &rid, &rclock, now) != ERR_OK)
 		__builtin_trap();

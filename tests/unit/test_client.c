@@ -207,7 +207,7 @@ static struct bench *bench_new(const char *who, const struct rng *rng)
 	struct mesh_cfg mc;
 	struct client_cfg cc;
 	struct ident id;
-	struct mesh_io io = {capture_tx, &b->cap};
+	struct mesh_io io = {.transmit = capture_tx, .ctx = &b->cap};
 
 	mesh_cfg_defaults(&mc);
 	mesh_init(&b->m, &mc, &io, rng, 1000);
@@ -791,7 +791,7 @@ static struct world *world_new(int n_rooms, uint64_t seed)
 	w->n = 1 + n_rooms;
 	w->now = 5000;
 	for (int i = 0; i < w->n; i++) {
-		struct mesh_io io = {world_tx, &w->nodes[i]};
+		struct mesh_io io = {.transmit = world_tx, .ctx = &w->nodes[i]};
 		mesh_init(&w->nodes[i].m, &mc, &io, &w->rng, w->now);
 	}
 	w->c = calloc(1, sizeof(*w->c));

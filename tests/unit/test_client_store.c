@@ -44,7 +44,7 @@ static struct client *new_client(struct mesh *m, const struct ident *id)
 {
 	struct mesh_cfg mc;
 	struct client_cfg cc;
-	struct mesh_io io = {NULL, NULL};
+	struct mesh_io io = {.transmit = NULL, .ctx = NULL};
 	struct client *c = calloc(1, sizeof(*c));
 	mesh_cfg_defaults(&mc);
 	mesh_init(m, &mc, &io, crypto_rng_system(), 0);

@@ -933,7 +933,7 @@ int main(void)
 	unlink(db);
 	rng_seeded_init(&seeded, &rng, 42);
 	mesh_cfg_defaults(&cfg);
-	mesh_init(&mesh, &cfg, &(struct mesh_io){transmit, NULL}, &rng, now);
+	mesh_init(&mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = NULL}, &rng, now);
 	CHECK_EQ(store_open(&st, db), ERR_OK);
 	CHECK_EQ(store_room_add(st, "Cmd Room", rid.pub, &id), ERR_OK);
 	CHECK_EQ(store_setting_set(st, id, "name", "Cmd Room"), ERR_OK);

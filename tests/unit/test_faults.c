@@ -358,7 +358,8 @@ static void test_crash_before_ack(void)
 	the_room = NULL;
 	n_air = 0;
 	mesh_cfg_defaults(&cfg);
-	mesh_init(&w.rn->mesh, &cfg, &(struct mesh_io){transmit, w.rn}, &rngs[0], now);
+	mesh_init(&w.rn->mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = w.rn}, &rngs[0],
+	          now);
 	run_for(10000);
 	CHECK_EQ(w.a->acked, 0);
 	CHECK_EQ(room_open(&w.room, &w.rn->mesh, w.st, w.id, &w.rid, &w.clock, now), ERR_OK);

@@ -450,7 +450,7 @@ static void site_open(int k, const char *db)
 	char name[8];
 	mesh_cfg_defaults(&cfg);
 	rng_seeded_init(&s->seed, &s->rng, 77 + (uint64_t)k);
-	mesh_init(&s->mesh, &cfg, &(struct mesh_io){no_tx, s}, &s->rng, t_ms);
+	mesh_init(&s->mesh, &cfg, &(struct mesh_io){.transmit = no_tx, .ctx = s}, &s->rng, t_ms);
 	CHECK_EQ(store_open(&s->st, db), ERR_OK);
 	CHECK_EQ(store_room_add(s->st, "Fed", room.pub, &id), ERR_OK);
 	CHECK_EQ(room_open(&s->room, &s->mesh, s->st, id, &room, &clock0, t_ms), ERR_OK);

@@ -364,7 +364,7 @@ static void air_init(int n, uint64_t seed)
 		nd->air = &air;
 		nd->idx = i;
 		rng_seeded_init(&nd->rs, &nd->rng, seed + (uint64_t)i * 7919);
-		struct mesh_io io = {node_transmit, nd};
+		struct mesh_io io = {.transmit = node_transmit, .ctx = nd};
 		mesh_init(&nd->m, &cfg, &io, &nd->rng, T0);
 	}
 }
@@ -2033,7 +2033,7 @@ static void test_budget(void)
 	struct mesh_cfg cfg;
 	mesh_cfg_defaults(&cfg);
 	cfg.airtime_factor = 3.0;
-	struct mesh_io io = {node_transmit, nd};
+	struct mesh_io io = {.transmit = node_transmit, .ctx = nd};
 	mesh_init(m, &cfg, &io, &nd->rng, 0);
 	CHECK_EQ((uint64_t)m->budget_ms, 900000);
 }
@@ -2043,7 +2043,7 @@ static void test_delays(void)
 	struct rng_seeded rs;
 	struct rng rng;
 	struct mesh_cfg cfg;
-	struct mesh_io io = {node_transmit, &air.nodes[0]};
+	struct mesh_io io = {.transmit = node_transmit, .ctx = &air.nodes[0]};
 	static struct mesh m;
 	struct pkt p;
 
@@ -2122,7 +2122,7 @@ static void mal_init(void)
 	static struct tep room_t, cl_t;
 	static bool ready;
 	struct mesh_cfg cfg;
-	struct mesh_io io = {mal_transmit, &mal};
+	struct mesh_io io = {.transmit = mal_transmit, .ctx = &mal};
 
 	if (!ready) {
 		tep_init(&room_t, &id_room);

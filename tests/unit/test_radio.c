@@ -1050,7 +1050,7 @@ static void test_unplugged(int kind)
 	CHECK_EQ(c.ups, 1);
 	mesh_cfg_defaults(&cfg);
 	rng_seeded_init(&seed, &rng, 5);
-	mesh_init(&m, &cfg, &(struct mesh_io){mesh_tx, &c}, &rng, vnow(&c));
+	mesh_init(&m, &cfg, &(struct mesh_io){.transmit = mesh_tx, .ctx = &c}, &rng, vnow(&c));
 	c.mesh = &m;
 
 	/* unplugged: nothing comes back at once */

@@ -216,7 +216,8 @@ int main(void)
 	CHECK_EQ(store_setting_set(st, id, "flood.advert.interval", "0"), ERR_OK);
 	mesh_cfg_defaults(&cfg);
 	now = 1000;
-	mesh_init(&mesh, &cfg, &(struct mesh_io){transmit, NULL}, golden_rng(), now);
+	mesh_init(&mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = NULL}, golden_rng(),
+	          now);
 	CHECK_EQ(room_open(&room, &mesh, st, id, &rid, &clock, now), ERR_OK);
 	room.pending_zero_hop_ms = 0; /* no boot advert in the capture */
 

@@ -68,7 +68,7 @@ static void setup(void)
 	struct ident id;
 	struct client_cfg ccfg;
 	bool created;
-	struct mesh_io io = {no_transmit, NULL};
+	struct mesh_io io = {.transmit = no_transmit, .ctx = NULL};
 
 	snprintf(dir, sizeof(dir), "/tmp/test_roomc.XXXXXX");
 	CHECK(mkdtemp(dir) != NULL);
