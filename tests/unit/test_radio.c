@@ -51,6 +51,8 @@ struct fake {
 	int no_pong;            /* do not answer Ping */
 	int txdone;             /* answer Data with: 0 nothing, 1 F8 01, 2 F8 00 */
 	int busy_next;          /* answer the next N Data frames with F1 07 */
+	int chan_clear;         /* IsChannelBusy answers 00 (else 01) */
+	int no_busy_query;      /* IsChannelBusy answers F1 04 (an older modem) */
 	int paused;             /* stop reading (the radio's writes back up) */
 	const char *boot_noise; /* written before the first answer of a connection */
 	int noise_sent;
@@ -175,7 +177,12 @@ static void fake_on_frame(void *ctx, uint8_t type, const uint8_t *d, size_t n)
 	case KISS_HW_GET_NOISE_FLOOR:
 		fake_hw(f, (const uint8_t[]){0x90, 0x92, 0xFF}, 3); /* -110 */
 		break;
-	case KISS_HW_IS_CHANNEL_BUSY: fake_hw(f, (const uint8_t[]){0x8E, 0x01}, 2); break;
+	case KISS_HW_IS_CHANNEL_BUSY:
+		if (f->no_busy_query)
+			fake_hw(f, (const uint8_t[]){0xF1, 0x04}, 2);
+		else
+			fake_hw(f, (const uint8_t[]){0x8E, f->chan_clear ? 0x00 : 0x01}, 2);
+		break;
 	case KISS_HW_GET_AIRTIME:
 		a[0] = 0x8F;
 		put_le32(a + 1, 700u + (n > 1 ? d[1] : 0));
@@ -718,6 +725,67 @@ static void test_session(int kind)
 	teardown(&c);
 }
 
+/* radio_sense until it has an answer (ERR_AGAIN meanwhile), or a timeout. */
+static int sense_answer(struct t *c, unsigned *asks)
+{
+	int rc = ERR_AGAIN;
+	*asks = 0;
+	for (int i = 0; i < 2000 && rc == ERR_AGAIN; i++) {
+		rc = radio_sense(c->r, vnow(c));
+		(*asks)++;
+		if (rc == ERR_AGAIN)
+			pump(c);
+	}
+	return rc;
+}
+
+/*
+ * Listen before talk for the host (the room's pushes, issue 12.2): each
+ * radio_sense asks the modem once and says ERR_AGAIN until the answer is
+ * in; a modem that does not know IsChannelBusy (an error answer) or does
+ * not answer in RADIO_SENSE_WAIT_MS is taken as a clear channel, and after
+ * RADIO_SENSE_GIVE_UP such misses it is not asked again.
+ */
+static void test_sense(int kind)
+{
+	struct t c;
+	unsigned asks;
+	setup(&c, kind);
+	WAIT(&c, c.ups == 1 && radio_queries_pending(c.r) == 0);
+	const struct radio_stats *st = radio_stats(c.r);
+	unsigned frames = c.f.frames;
+	CHECK_EQ(sense_answer(&c, &asks), 1);
+	CHECK(asks >= 2); /* never answered from an old answer */
+	CHECK_EQ(c.f.frames, frames + 1);
+	c.f.chan_clear = 1;
+	CHECK_EQ(sense_answer(&c, &asks), 0);
+	CHECK_EQ(c.f.frames, frames + 2);
+	c.f.chan_clear = 0;
+	CHECK_EQ(sense_answer(&c, &asks), 1);
+	/* a mute modem: clear after the wait, counted */
+	c.f.mute = 1;
+	uint64_t t0 = vnow(&c);
+	CHECK_EQ(radio_sense(c.r, t0), ERR_AGAIN);
+	CHECK_EQ(radio_sense(c.r, t0 + RADIO_SENSE_WAIT_MS - 1), ERR_AGAIN);
+	CHECK_EQ(radio_sense(c.r, t0 + RADIO_SENSE_WAIT_MS), 0);
+	CHECK_EQ(st->sense_misses, 1);
+	c.f.mute = 0;
+	WAIT(&c, radio_queries_pending(c.r) == 0);
+	CHECK_EQ(sense_answer(&c, &asks), 1); /* an answer resets the misses */
+	/* an older modem answers with an error: clear at once, then not asked */
+	c.f.no_busy_query = 1;
+	for (int i = 0; i < RADIO_SENSE_GIVE_UP; i++)
+		CHECK_EQ(sense_answer(&c, &asks), 0);
+	CHECK_EQ(st->sense_misses, 1 + RADIO_SENSE_GIVE_UP);
+	frames = c.f.frames;
+	CHECK_EQ(radio_sense(c.r, vnow(&c)), 0);
+	for (int i = 0; i < 20; i++)
+		pump(&c);
+	CHECK_EQ(c.f.frames, frames);
+	CHECK(radio_link_up(c.r));
+	teardown(&c);
+}
+
 /*
  * The connection drops in the middle of a received frame with a frame in
  * flight; then the modem reboots (with and without a link drop), then it
@@ -1124,6 +1192,7 @@ int main(void)
 	test_absent_device();
 	for (int kind = FAKE_TCP; kind <= FAKE_PTY; kind++) {
 		test_session(kind);
+		test_sense(kind);
 		test_reconnect(kind);
 		test_plain_kiss(kind);
 		test_unplugged(kind);
