@@ -65,6 +65,14 @@ static int n_nodes;
 /* A node whose radio finds the channel busy: its frames wait in its mesh;
  * a node that hears nothing (out of range for a while). */
 static bool tx_blocked[MAX_NODES], rx_blocked[MAX_NODES];
+/* What every radio's carrier sense says (mesh_io.sense): 1 busy, 0 clear. */
+static int chan_sensed_busy;
+
+static inline int sense(void *ctx)
+{
+	(void)ctx;
+	return chan_sensed_busy;
+}
 
 static inline int transmit(void *ctx, const uint8_t *f, size_t len)
 {
@@ -89,8 +97,8 @@ static inline struct node *node_new(void)
 	memset(n, 0, sizeof(*n));
 	n->idx = n_nodes;
 	rng_seeded_init(&seeds[n_nodes], &rngs[n_nodes], ROOMFIX_SEED + (uint64_t)n_nodes);
-	mesh_init(&n->mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = n}, &rngs[n_nodes],
-	          now);
+	mesh_init(&n->mesh, &cfg, &(struct mesh_io){.transmit = transmit, .ctx = n, .sense = sense},
+	          &rngs[n_nodes], now);
 	n->room_path_len = MESH_NO_PATH;
 	n->ack_pushes = true;
 	n_nodes++;

@@ -556,13 +556,14 @@ static bool own_tx_turnaround(struct room *r, uint64_t now)
 	uint64_t done = 0, until;
 	if (!r->reply_sent)
 		return false;
+	uint64_t gap = turnaround_ms(r);
 	int st = mesh_tx_state(r->mesh, r->reply_seq, &done);
 	if (st == MESH_TX_WAITING) {
 		bool busy;
 		uint64_t end = mesh_last_tx_end(r->mesh, &busy);
-		until = (busy && end > now ? end : now) + turnaround_ms(r);
-	} else if (st == ERR_OK && done != UINT64_MAX && now < done + turnaround_ms(r)) {
-		until = done + turnaround_ms(r);
+		until = (busy && end > now ? end : now) + gap;
+	} else if (st == ERR_OK && done != UINT64_MAX && now < done + gap) {
+		until = done + gap;
 	} else {
 		r->reply_sent = false;
 		return false;
@@ -586,10 +587,21 @@ static bool own_tx_turnaround(struct room *r, uint64_t now)
  * the push goes: the modem's own carrier sense has it then.  Returns true
  * if the push has to wait (until r->push_gap_until).
  */
-#define PUSH_SENSE_MAX_MS 4000
+#define PUSH_SENSE_MAX_MS   4000
+#define PUSH_RX_DELIVERY_MS 30
 static bool channel_heard_busy(struct room *r, uint64_t now)
 {
 	int s = mesh_sense(r->mesh);
+	if (s == 0 && r->sense_busy_since) {
+		/* The frame just ended.  If it was for us the modem is handing
+		 * it over now (a 255-byte frame takes 22 ms on a 115200-baud
+		 * line) and its answer goes first: the next look is a
+		 * turnaround and that delivery later (tests/interop: the push
+		 * went the instant alice's next post ended, ahead of its ACK). */
+		r->sense_busy_since = 0;
+		r->push_gap_until = now + turnaround_ms(r) + PUSH_RX_DELIVERY_MS;
+		return true;
+	}
 	if (s == 0 || (r->sense_busy_since && now - r->sense_busy_since > PUSH_SENSE_MAX_MS)) {
 		r->sense_busy_since = 0;
 		return false;

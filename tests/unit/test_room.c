@@ -233,6 +233,41 @@ int main(void)
 	run_until(now + 5000);
 	CHECK_EQ(b->logged_in, 0);
 
+	/* Listen before a push (issue 12.2): while the radio hears the channel
+	 * busy the push waits (the author's ACK does not); when the frame ends
+	 * it waits a turnaround and the modem's delivery more (a post that just
+	 * ended is answered first: the push used to go the instant it ended). */
+	client_login(b, 1750002200, b->last_push_ts, "s3cret");
+	run_until(now + 5000);
+	before = b->pushes;
+	int acked = a->acked;
+	uint32_t held = room.stats.pushes_held_busy, pushed = room.stats.pushes;
+	chan_sensed_busy = 1;
+	client_txt(a, 1750002300, 0, 0, "while the channel was busy");
+	run_until(now + 3000);
+	CHECK_EQ(a->acked, acked + 1);
+	CHECK_EQ(room.stats.pushes, pushed);
+	CHECK_EQ(room.stats.pushes_held_busy, held + 1);
+	chan_sensed_busy = 0;
+	uint64_t clear = now;
+	run_until(clear + 60); /* turnaround (33 ms on EU-SF8) + 30 ms */
+	CHECK_EQ(room.stats.pushes, pushed);
+	run_until(clear + 8000);
+	CHECK_EQ(b->pushes, before + 1);
+	CHECK_STR(b->last_push, "while the channel was busy");
+	/* a channel busy for more than 4 s holds a push no longer (the
+	 * modem's own carrier sense has it then) */
+	pushed = room.stats.pushes;
+	chan_sensed_busy = 1;
+	client_txt(a, 1750002400, 0, 0, "a jammed channel");
+	run_until(now + 3500);
+	CHECK_EQ(room.stats.pushes, pushed);
+	run_until(now + 1500);
+	CHECK(room.stats.pushes > pushed);
+	chan_sensed_busy = 0;
+	run_until(now + 8000);
+	CHECK_EQ(b->pushes, before + 2);
+
 	room_close(&room);
 	store_close(st);
 	unlink(db);
