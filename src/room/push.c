@@ -548,15 +548,19 @@ static bool push_gap(struct room *r, uint64_t now)
  * a push keyed up with it loses both (issue 12.2: every post sent that way
  * collided, in virtual and in real time).  A turnaround after the reply's
  * TxDone lets the modem's carrier sense hear that frame first, as after a
- * member's ACK.  Returns true if the push has to wait (until
- * r->push_gap_until).
+ * member's ACK.  After a response (a login's) the silence is PUSH_GAP_MS:
+ * members that log in together wait behind each other's responses, and the
+ * first push keyed up a turnaround after one met the next member's login
+ * retry within its carrier-sense time (bench/firmware_meshair.py, three
+ * members: the login lost, ~6 s).  Returns true if the push has to wait
+ * (until r->push_gap_until).
  */
 static bool own_tx_turnaround(struct room *r, uint64_t now)
 {
 	uint64_t done = 0, until;
 	if (!r->reply_sent)
 		return false;
-	uint64_t gap = turnaround_ms(r);
+	uint64_t gap = r->reply_quiet ? PUSH_GAP_MS : turnaround_ms(r);
 	int st = mesh_tx_state(r->mesh, r->reply_seq, &done);
 	if (st == MESH_TX_WAITING) {
 		bool busy;

@@ -118,6 +118,7 @@ void room_reply_held(struct room *r, uint32_t base, uint32_t delay)
 {
 	r->reply_seq = mesh_last_queued(r->mesh); /* for the push engine's turnaround */
 	r->reply_sent = true;
+	r->reply_quiet = false;
 	if (delay == base || r->n_held == ROOM_HELD_REPLIES)
 		return;
 	r->held[r->n_held].seq = mesh_last_queued(r->mesh);
@@ -170,10 +171,12 @@ void room_send_reply(struct room *r, struct room_member *m, const struct pkt *re
 	} else {
 		rc = room_send_datagram(r, m, type, body, len, delay, req);
 	}
-	if (rc)
+	if (rc) {
 		log_warn("room", "%s: reply not sent: %s", r->set.name, err_str(rc));
-	else
-		room_reply_held(r, base, delay);
+		return;
+	}
+	room_reply_held(r, base, delay);
+	r->reply_quiet = type == PKT_RESPONSE; /* a login's: a silence after it (push.c) */
 }
 
 void room_send_ack(struct room *r, struct room_member *m, const struct pkt *req,

@@ -256,6 +256,7 @@ struct room {
 	uint64_t last_post_ms;     /* when a new post was stored last (0: none since start) */
 	uint64_t reply_seq; /* the mesh seq of our last reply (ACK, response, CLI reply) ... */
 	bool reply_sent;    /* ... if any: no push within a turnaround after it */
+	bool reply_quiet;   /* ... a response (a login's): a silence, not a turnaround */
 	uint64_t next_advert_ms, next_flood_advert_ms;
 	uint64_t pending_zero_hop_ms, pending_flood_ms; /* CLI adverts, 0 = none */
 	size_t rr;              /* round-robin position of the push engine */
