@@ -15,8 +15,10 @@ Needs the reference peer, so it is not in bench/run.
   bench/firmware_meshair.py --peer DIR catchup [--members 1,3] [--k 16] [--rooms roomd,up_roomd]
       Catch-up with firmware clients, roomd and the firmware room side by side (same channel
       parameters, same seed): M members log in and leave, the author posts k posts (each
-      delivered), 30 s later the members come back and log in (with the sync point their
-      client kept, as the companion does); a member whose login timed out tries again after
+      delivered), 30 s later the members come back (their radios listen --boot-listen s, a
+      radio does not hear a frame begun before it came up) and log in at seeded moments
+      within --spread s (with the sync point their client kept, as the companion does); a
+      member whose login timed out tries again after
       1..4 s (seeded), as a user would (they used to retry at the same instant, and their
       logins met each other at every try).  Time: from the first login command to the last
       member's k-th post; login_s: to the last member's LOGIN_OK.  Physical bound: M x k x (airtime of one push + one ACK), and the
@@ -191,11 +193,17 @@ def catchup(args, tmp):
                     if w.post("author", text_for("c", i)) is None:
                         w.post("author", text_for("c", i))
                 time.sleep(30)
-                t0 = time.monotonic()
                 for c in names[1:]:
                     w.cl[c] = w.up_client(c)
-                    w.cl[c].send("login %s hello" % w.pfx)
-                done, relogins, retry_at = {}, {}, {}
+                # their radios listen for the longest frame (a radio does not hear a frame
+                # begun before it came up), then each member logs in at a seeded moment
+                # within one second: started one after another and logging in at once,
+                # a member keyed up on top of the login of the one started before it
+                time.sleep(args.boot_listen)
+                t0 = time.monotonic()
+                retry_at = {c: t0 + rng.uniform(0, args.spread) for c in names[1:]}
+                t0 = min(retry_at.values())  # the time counts from the first login
+                done, relogins = {}, {}
                 end = time.monotonic() + args.k * m * 20 + 120
                 while time.monotonic() < end and len(done) < m:
                     for c in names[1:]:
@@ -239,6 +247,11 @@ def main():
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--rooms", default="roomd,up_roomd",
                     help="catchup: which rooms to measure (default both)")
+    ap.add_argument("--boot-listen", type=float, default=1.6,
+                    help="catchup: s the members' radios listen before the first login "
+                         "(longer than the longest frame: 255 B, 1.51 s on EU-SF8)")
+    ap.add_argument("--spread", type=float, default=1.0,
+                    help="catchup: the members log in at seeded moments within this many s")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("what", choices=["delivered", "catchup"])
     args = ap.parse_args()

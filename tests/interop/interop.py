@@ -183,7 +183,8 @@ class RoomdWorld(World):
 def part_a(args, tmp, ck):
     w = RoomdWorld(args, tmp, "a", [("room", "host"), ("alice", "firmware"),
                                    ("bob", "firmware"), ("carol", "firmware")])
-    figures = {"delivered_ms": [], "catchup_s": [], "bob_got": [], "bob_dups": 0}
+    figures = {"delivered_ms": [], "delivered_wait_ms": [], "catchup_s": [], "bob_got": [],
+               "bob_dups": 0}
     try:
         roomd = w.start_roomd()
         cl = {n: w.up_client(n) for n in ("alice", "bob", "carol")}
@@ -222,10 +223,13 @@ def part_a(args, tmp, ck):
             last_ack = None
             for i in range(16):
                 m = cl["alice"].mark()
+                t_post = time.monotonic()
                 cl["alice"].send("post %s %s%02d interop catch-up post" % (room, tag, i))
                 d = cl["alice"].wait(r"^(DELIVERED|FAILED) %s(?: rtt_ms=(\d+))?" % room, 60, m)
                 if d and d.group(1) == "DELIVERED":
                     figures["delivered_ms"].append(int(d.group(2)))
+                    figures["delivered_wait_ms"].append(
+                        int((cl["alice"].matching(r"^DELIVERED ", m)[0][0] - t_post) * 1000))
                     last_ack = time.monotonic()
                 else:
                     ck.check("a", False, "round %d: alice's post %d DELIVERED" % (r + 1, i))
@@ -233,9 +237,15 @@ def part_a(args, tmp, ck):
             roomd.stop(signal.SIGKILL)
             w.procs = [p for p in w.procs if p is not roomd]
             roomd = w.start_roomd()
-            t0 = time.monotonic()
             cl["carol"] = w.up_client("carol")
-            m = cl["carol"].mark()
+            m = cl["carol"].mark()  # roomd may push to her before she logs in (issue 18)
+            # carol's radio listens for the longest frame before she logs in: a radio does
+            # not hear a frame begun before it came up (no preamble to lock on; the firmware
+            # senses a carrier by preamble, RadioLibWrapper::isReceiving), and a login keyed
+            # within ~20 ms of power-on landed on bob's ACK (round 3, seed 1): bob was shown
+            # that post twice.  A companion takes seconds from power-on to the app's login.
+            time.sleep(args.boot_listen)
+            t0 = time.monotonic()
             ok, tries = None, 0
             while not ok and tries < 3:  # a login lost on the air is repeated, as a user would
                 tries += 1
@@ -377,6 +387,9 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--boot-listen", type=float, default=1.6,
+                    help="s a restarted client's radio listens before it logs in (longer "
+                         "than the longest frame on the channel: 255 B, 1.51 s on EU-SF8)")
     ap.add_argument("--settle", type=float, default=12.0,
                     help="seconds to wait for repeated pushes after a catch-up")
     ap.add_argument("--catchup-wait", type=float, default=180.0)
@@ -417,8 +430,13 @@ def main():
         dl = sorted(figs["delivered_ms"])
         print("  Delivered rtt (alice, bob online): p50 %d ms, p95 %d ms, n=%d" %
               (dl[len(dl) // 2], dl[min(len(dl) - 1, int(len(dl) * 0.95))], len(dl)))
+    if figs.get("delivered_wait_ms"):
+        # the client's rtt counts from its last attempt; this from the post command
+        dl = sorted(figs["delivered_wait_ms"])
+        print("  Delivered from the post command: p50 %d ms, p95 %d ms, max %d ms" %
+              (dl[len(dl) // 2], dl[min(len(dl) - 1, int(len(dl) * 0.95))], dl[-1]))
     if figs.get("catchup_s"):
-        print("  carol's catch-up of 16 after restart: %s s" %
+        print("  carol's catch-up of 16 after restart (from her login): %s s" %
               " ".join("%.1f" % x for x in figs["catchup_s"]))
     if "bob_got" in figs:
         print("  bob (silent after restarts), distinct posts per round: %s of 16; repeats %d" %
