@@ -207,6 +207,14 @@ static struct room_member *login_admit(struct room *r, const struct mesh_rx *rx,
 			return NULL;
 	}
 	m->last_ts = room_ts_mark(r, lg->req.timestamp);
+	/* The login's sync point is the member's word on what it has shown: a
+	 * stock client moves it to every post it shows (BaseChatMesh::
+	 * onPeerDataRecv).  So no copy is assumed held any more (HELD_*): one
+	 * of a later post was not shown, one of an earlier post is behind the
+	 * sync point anyway (tests/interop seed 5: carol, away while the copy
+	 * resent after a restart went out, logged in before it timed out; the
+	 * timeout took it as held and she never got that post). */
+	m->held = HELD_NONE;
 	/* a push out to the member stays out if the login does not move the
 	 * sync point: its ACK may still come (a new copy would be shown twice) */
 	m->pending = m->pending && lg->req.sync_since == m->sync_since;

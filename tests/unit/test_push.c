@@ -890,6 +890,45 @@ static void test_login_push_out(void)
 	story_close(&s);
 }
 
+/*
+ * The copy resent unchanged after a restart (HELD_RESEND) goes out while
+ * bob is still away; he logs in before it times out, with the sync point
+ * he had.  A stock client moves its sync point to every post it shows, so
+ * his login says he never had that post: it must be pushed, not assumed
+ * held once the resent copy times out (tests/interop seed 5: carol never
+ * got r1p00).
+ */
+static void test_login_after_resend(void)
+{
+	struct story s;
+	story_open(&s, SEED + 15);
+	struct world *w = s.w;
+	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
+	story_contacts(&s);
+	login_pair(&s, a, b);
+	world_run_for(w, 3000);
+	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
+	CHECK(post(w, a, s.rp, "while bob is away"));
+	struct push_out x = {&s, b};
+	CHECK(world_run_until_pred(w, push_out, &x, 30000));
+	world_run_for(w, 1000);
+	CHECK_EQ(world_roomd_kill(w, s.rd), ERR_OK);
+	world_run_for(w, 1000);
+	CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
+	CHECK(world_run_until_pred(w, push_out, &x, 30000)); /* the copy resent */
+	world_run_for(w, 1000);
+	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
+	CHECK_EQ(login(w, b, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	CHECK(wait_for(w, b, CLIENT_EV_POST, s.rp, 1, 120000));
+	world_run_for(w, 30000);
+	printf("test_push: bob logs in while the copy resent after a restart is out: shown %zu "
+	       "time(s)\n",
+	       world_event_count(w, b, CLIENT_EV_POST, s.rp));
+	CHECK_EQ(world_event_count(w, b, CLIENT_EV_POST, s.rp), 1);
+	CHECK_EQ(world_posts_shown_twice(w, b), 0);
+	story_close(&s);
+}
+
 /* ---- 13.10: a banned key gets nothing ---- */
 
 static void test_banned(void)
@@ -1058,6 +1097,7 @@ int main(void)
 	test_resume();
 	test_clean_stop();
 	test_login_push_out();
+	test_login_after_resend();
 	test_banned();
 	test_silent_member();
 	test_silent_crowd();
