@@ -151,6 +151,24 @@ static void login_pair(struct story *s, int a, int b)
 	CHECK_EQ(login(s->w, b, s->rp, "hello"), ACL_ROLE_READ_WRITE);
 }
 
+/* c, caught up on a first post, is away while a posts n more, comes back
+ * after away_ms and logs in (the catch-up stories' start). */
+static void away_while_posting(struct story *s, int a, int c, int n, uint64_t away_ms)
+{
+	struct world *w = s->w;
+	CHECK(post(w, a, s->rp, "warm up"));
+	CHECK(wait_for(w, c, CLIENT_EV_POST, s->rp, 1, 60000));
+	CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
+	for (int i = 0; i < n; i++) {
+		char t[8];
+		snprintf(t, sizeof(t), "p%d", i);
+		CHECK(post(w, a, s->rp, t));
+	}
+	world_run_for(w, away_ms);
+	CHECK_EQ(world_node_set_up(w, c, true), ERR_OK);
+	CHECK_EQ(login(w, c, s->rp, "hello"), ACL_ROLE_READ_WRITE);
+}
+
 /* ---- 18.1, 18.2: SIGKILL around ACKs ---- */
 
 static void test_kill_around_acks(uint64_t seed, bool verbose)
@@ -474,17 +492,7 @@ static void test_advert_waits(void)
 		int a = add_stock(w, "alice"), c = add_stock(w, "carol");
 		story_contacts(&s);
 		login_pair(&s, a, c);
-		CHECK(post(w, a, s.rp, "warm up"));
-		CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 1, 60000));
-		CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
-		for (int i = 0; i < 4; i++) {
-			char t[8];
-			snprintf(t, sizeof(t), "p%d", i);
-			CHECK(post(w, a, s.rp, t));
-		}
-		world_run_for(w, 30000);
-		CHECK_EQ(world_node_set_up(w, c, true), ERR_OK);
-		CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+		away_while_posting(&s, a, c, 4, 30000);
 		ack_author_radio = world_radio_id(w, a);
 		ack_room_radio = world_radio_id(w, s.rd);
 		n_room_tx = n_ack_tx = 0;
@@ -603,20 +611,8 @@ static void test_catchup_no_gap(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), c = add_stock(w, "carol");
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	world_run_for(w, 3000);
-	CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	CHECK(post(w, a, s.rp, "warm up"));
-	CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 1, 60000));
-	CHECK_EQ(world_node_set_up(w, c, false), ERR_OK);
-	for (int i = 0; i < 10; i++) {
-		char t[8];
-		snprintf(t, sizeof(t), "p%d", i);
-		CHECK(post(w, a, s.rp, t));
-	}
-	world_run_for(w, 120000);
-	CHECK_EQ(world_node_set_up(w, c, true), ERR_OK);
-	CHECK_EQ(login(w, c, s.rp, "hello"), ACL_ROLE_READ_WRITE);
+	login_pair(&s, a, c);
+	away_while_posting(&s, a, c, 10, 120000);
 	n_air_tx = 0;
 	world_set_tx_hook(w, air_hook, NULL);
 	CHECK(wait_for(w, c, CLIENT_EV_POST, s.rp, 11, 60000));
