@@ -151,6 +151,26 @@ static void login_pair(struct story *s, int a, int b)
 	CHECK_EQ(login(s->w, b, s->rp, "hello"), ACL_ROLE_READ_WRITE);
 }
 
+/* n more stock members o0, o1, ... (before story_contacts). */
+static void add_others(struct world *w, int *o, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "o%d", i);
+		o[i] = add_stock(w, name);
+	}
+}
+
+/* a logs in, then each of o[0..n) 3 s after the one before. */
+static void login_all(struct story *s, int a, const int *o, int n)
+{
+	CHECK_EQ(login(s->w, a, s->rp, "hello"), ACL_ROLE_READ_WRITE);
+	for (int i = 0; i < n; i++) {
+		world_run_for(s->w, 3000);
+		CHECK_EQ(login(s->w, o[i], s->rp, "hello"), ACL_ROLE_READ_WRITE);
+	}
+}
+
 /* c, caught up on a first post, is away while a posts n more, comes back
  * after away_ms and logs in (the catch-up stories' start). */
 static void away_while_posting(struct story *s, int a, int c, int n, uint64_t away_ms)
@@ -340,18 +360,10 @@ static void test_ack_first(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice");
 	int o[3];
-	for (int i = 0; i < 3; i++) {
-		char name[8];
-		snprintf(name, sizeof(name), "o%d", i);
-		o[i] = add_stock(w, name);
-	}
+	add_others(w, o, 3);
 	story_contacts(&s);
 	txlog_start(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	for (int i = 0; i < 3; i++) {
-		world_run_for(w, 3000);
-		CHECK_EQ(login(w, o[i], s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	}
+	login_all(&s, a, o, 3);
 	world_run_for(w, 5000);
 	uint8_t ah = world_node_pub(w, a)[0];
 	for (int k = 0; k < 5; k++) {
@@ -561,17 +573,9 @@ static void test_push_gap(void)
 	story_open(&s, SEED + 12);
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), o[10];
-	for (int i = 0; i < 10; i++) {
-		char name[8];
-		snprintf(name, sizeof(name), "o%d", i);
-		o[i] = add_stock(w, name);
-	}
+	add_others(w, o, 10);
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	for (int i = 0; i < 10; i++) {
-		world_run_for(w, 3000);
-		CHECK_EQ(login(w, o[i], s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	}
+	login_all(&s, a, o, 10);
 	CHECK(post(w, a, s.rp, "warm up")); /* every member answers a push first */
 	for (int i = 0; i < 10; i++)
 		CHECK(wait_for(w, o[i], CLIENT_EV_POST, s.rp, 1, 60000));
@@ -661,17 +665,9 @@ static void test_post_after_ack(void)
 	cc.stock = true;
 	cc.op_gap_ms = 0; /* the firmware sends at once */
 	int a = world_add_client(w, "alice", &cc), o[3];
-	for (int i = 0; i < 3; i++) {
-		char name[8];
-		snprintf(name, sizeof(name), "o%d", i);
-		o[i] = add_stock(w, name);
-	}
+	add_others(w, o, 3);
 	story_contacts(&s);
-	CHECK_EQ(login(w, a, s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	for (int i = 0; i < 3; i++) {
-		world_run_for(w, 3000);
-		CHECK_EQ(login(w, o[i], s.rp, "hello"), ACL_ROLE_READ_WRITE);
-	}
+	login_all(&s, a, o, 3);
 	CHECK(post(w, a, s.rp, "warm up"));
 	world_run_for(w, 20000);
 	unsigned first = 0, prompt = 0;
@@ -848,6 +844,17 @@ static bool push_out(struct world *w, void *ctx)
 	return m && m->pending;
 }
 
+/* a and b log in, b goes away, a posts: until the push to b is out. */
+static void push_to_away(struct story *s, int a, int b)
+{
+	login_pair(s, a, b);
+	world_run_for(s->w, 3000);
+	CHECK_EQ(world_node_set_up(s->w, b, false), ERR_OK);
+	CHECK(post(s->w, a, s->rp, "while bob is away"));
+	struct push_out x = {s, b};
+	CHECK(world_run_until_pred(s->w, push_out, &x, 30000));
+}
+
 /* bob is away when a post is pushed to him and logs in again while that
  * push is still out, long after its ACK was due, with the sync point he had
  * (he never got it): he gets the post soon after his login, not once the
@@ -861,13 +868,8 @@ static void test_login_push_out(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	login_pair(&s, a, b);
-	world_run_for(w, 3000);
-	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
 	uint32_t to = world_room(w, s.rd, 0)->stats.push_timeouts;
-	CHECK(post(w, a, s.rp, "while bob is away"));
-	struct push_out x = {&s, b};
-	CHECK(world_run_until_pred(w, push_out, &x, 30000));
+	push_to_away(&s, a, b);
 	world_run_for(w, 1500); /* the push is on the air and its ACK overdue */
 	CHECK(member_of(&s, b)->pending);
 	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
@@ -901,16 +903,12 @@ static void test_login_after_resend(void)
 	struct world *w = s.w;
 	int a = add_stock(w, "alice"), b = add_stock(w, "bob");
 	story_contacts(&s);
-	login_pair(&s, a, b);
-	world_run_for(w, 3000);
-	CHECK_EQ(world_node_set_up(w, b, false), ERR_OK);
-	CHECK(post(w, a, s.rp, "while bob is away"));
-	struct push_out x = {&s, b};
-	CHECK(world_run_until_pred(w, push_out, &x, 30000));
+	push_to_away(&s, a, b);
 	world_run_for(w, 1000);
 	CHECK_EQ(world_roomd_kill(w, s.rd), ERR_OK);
 	world_run_for(w, 1000);
 	CHECK_EQ(world_roomd_restart(w, s.rd), ERR_OK);
+	struct push_out x = {&s, b};
 	CHECK(world_run_until_pred(w, push_out, &x, 30000)); /* the copy resent */
 	world_run_for(w, 1000);
 	CHECK_EQ(world_node_set_up(w, b, true), ERR_OK);
